@@ -1,0 +1,158 @@
+//! Blocks: sealing a batch of outcomes into a signed, hash-chained block, and checking one.
+//!
+//! The header is signed as encoded bytes and travels as those bytes ([`pb::SignedHeader`]), so nobody ever has to
+//! re-encode a header to check it. Header hash = `SHA-256("pedigree.v1.header" || 0x00 || header bytes)`.
+
+use pedigree_merkle::{CompactTree, leaf_hash, root};
+use prost::Message;
+
+use crate::event::event_id;
+use crate::keys::{HEADER_TAG, KeyError, KeyPair, PublicKey, tagged_hash};
+use crate::pb::{self, Block, BlockHeader, PartitionOffset, Rejection, SignedHeader};
+use crate::Hash;
+
+/// The chain position a new block extends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tip {
+    /// Height of the last sealed block (0 before the first).
+    pub height: u64,
+    /// Hash of its header (zeros before the first block).
+    pub hash: Hash,
+    /// The append-only log over every accepted event so far.
+    pub log: CompactTree,
+}
+
+/// Everything that goes into a block besides the chain position.
+pub struct BlockContent {
+    pub events: Vec<pb::SignedEnvelope>,
+    pub rejected: Vec<Rejection>,
+    pub resume_offsets: Vec<PartitionOffset>,
+    pub time_ms: i64,
+}
+
+/// Leaf data of a rejection: event id followed by the reject code as a big-endian u32.
+pub fn rejection_leaf(rejection: &Rejection) -> Hash {
+    let mut data = Vec::with_capacity(36);
+    data.extend_from_slice(&rejection.event_id);
+    data.extend_from_slice(&(rejection.code as u32).to_be_bytes());
+    leaf_hash(&data)
+}
+
+pub fn header_hash(header_bytes: &[u8]) -> Hash {
+    tagged_hash(HEADER_TAG, header_bytes)
+}
+
+/// Seals `content` on top of `tip` and returns the block and the new tip.
+pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
+    let leaves: Vec<Hash> = content.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
+    let rejected: Vec<Hash> = content.rejected.iter().map(rejection_leaf).collect();
+    let mut log = tip.log.clone();
+    for leaf in &leaves {
+        log.push(*leaf);
+    }
+    let header = BlockHeader {
+        height: tip.height + 1,
+        prev_hash: tip.hash.to_vec(),
+        merkle_root: root(&leaves).to_vec(),
+        event_count: leaves.len() as u32,
+        time_ms: content.time_ms,
+        resume_offsets: content.resume_offsets,
+        sequencer_key_id: key.key_id(),
+        rejected_count: rejected.len() as u32,
+        rejected_root: root(&rejected).to_vec(),
+        tree_size: log.size(),
+        log_root: log.root().to_vec(),
+    };
+    let header_bytes = header.encode_to_vec();
+    let signature = key.sign(HEADER_TAG, &header_bytes);
+    let next = Tip { height: header.height, hash: header_hash(&header_bytes), log };
+    let block = Block {
+        header: Some(SignedHeader { header: header_bytes, signature }),
+        events: content.events,
+        rejected: content.rejected,
+        log_frontier: next.log.frontier().iter().map(|h| h.to_vec()).collect(),
+    };
+    (block, next)
+}
+
+/// What is wrong with a block.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum BlockError {
+    #[error("block has no header")]
+    MissingHeader,
+    #[error("header bytes do not decode: {0}")]
+    Decode(String),
+    #[error("header signature: {0}")]
+    Signature(KeyError),
+    #[error("height is {got}, expected {expected}")]
+    Height { got: u64, expected: u64 },
+    #[error("previous hash does not match the hash of block {0}")]
+    PrevHash(u64),
+    #[error("merkle root of the events does not match the header")]
+    MerkleRoot,
+    #[error("header counts {header} {what}, the block holds {body}")]
+    Count { what: &'static str, header: u32, body: usize },
+    #[error("rejected root does not match the header")]
+    RejectedRoot,
+    #[error("log root or size does not match the header after appending this block's events")]
+    LogRoot,
+}
+
+/// Decodes a signed header and checks its signature.
+pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<BlockHeader, BlockError> {
+    sequencer
+        .verify(HEADER_TAG, &signed.header, &signed.signature)
+        .map_err(BlockError::Signature)?;
+    BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))
+}
+
+/// Checks `block` as the successor of `tip` (signature, link, roots, counts, log) and returns the new tip.
+/// Event signatures and custody rules are checked separately: they need the participant registry.
+pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(BlockHeader, Tip), BlockError> {
+    let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
+    let header = open_header(signed, sequencer)?;
+    if header.height != tip.height + 1 {
+        return Err(BlockError::Height { got: header.height, expected: tip.height + 1 });
+    }
+    if header.prev_hash != tip.hash {
+        return Err(BlockError::PrevHash(tip.height));
+    }
+    count("events", header.event_count, block.events.len())?;
+    count("rejections", header.rejected_count, block.rejected.len())?;
+    let leaves: Vec<Hash> = block.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
+    if header.merkle_root != root(&leaves) {
+        return Err(BlockError::MerkleRoot);
+    }
+    let rejected: Vec<Hash> = block.rejected.iter().map(rejection_leaf).collect();
+    if header.rejected_root != root(&rejected) {
+        return Err(BlockError::RejectedRoot);
+    }
+    let mut log = tip.log.clone();
+    leaves.iter().for_each(|leaf| log.push(*leaf));
+    if header.tree_size != log.size() || header.log_root != log.root() {
+        return Err(BlockError::LogRoot);
+    }
+    let next = Tip { height: header.height, hash: header_hash(&signed.header), log };
+    Ok((header, next))
+}
+
+fn count(what: &'static str, header: u32, body: usize) -> Result<(), BlockError> {
+    if header as usize == body { Ok(()) } else { Err(BlockError::Count { what, header, body }) }
+}
+
+/// The tip after `block`, trusting its own frontier (used to resume; [`check_block`] is the audit path).
+pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
+    let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
+    let header = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    let frontier: Vec<Hash> = block
+        .log_frontier
+        .iter()
+        .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| BlockError::LogRoot))
+        .collect::<Result<_, _>>()?;
+    let log = CompactTree::from_frontier(header.tree_size, frontier).map_err(|_| BlockError::LogRoot)?;
+    if header.log_root != log.root() {
+        return Err(BlockError::LogRoot);
+    }
+    let tip = Tip { height: header.height, hash: header_hash(&signed.header), log };
+    Ok((header, tip))
+}

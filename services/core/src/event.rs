@@ -1,0 +1,286 @@
+//! Signed envelopes in, validated events out.
+//!
+//! [`check_envelope`] is the single gate every event passes, in custody (before it reaches Kafka) and again in the
+//! sequencer (which trusts nothing it reads): size, signer, signature over the bytes as received, decoding, field
+//! syntax, role. What comes out is an [`Event`] whose identifiers are valid by construction.
+
+use std::collections::HashSet;
+
+use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
+use prost::Message;
+
+use crate::keys::{self, EVENT_TAG, KeyError, KeyPair};
+use crate::participant::{Registry, Role, valid_participant_id};
+use crate::pb::{self, RejectCode, event_payload};
+use crate::Hash;
+
+/// Largest accepted payload: room for a commission of [`MAX_SERIALS`] 20-character serials.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+/// Most serials in one event (a pallet of packs).
+pub const MAX_SERIALS: usize = 10_000;
+/// Accepted nonce lengths, in bytes.
+pub const NONCE_LEN: std::ops::RangeInclusive<usize> = 8..=64;
+
+/// The kinds of custody events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Commission,
+    Ship,
+    Receive,
+    Dispense,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Commission => "commission",
+            EventKind::Ship => "ship",
+            EventKind::Receive => "receive",
+            EventKind::Dispense => "dispense",
+        }
+    }
+}
+
+/// A validated event body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Commission { gtin: Gtin, lot: Lot, expiry: Expiry, serials: Vec<Serial> },
+    Ship { gtin: Gtin, serials: Vec<Serial>, receiver: String },
+    Receive { gtin: Gtin, serials: Vec<Serial>, sender: String },
+    Dispense { gtin: Gtin, serials: Vec<Serial> },
+}
+
+impl Body {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Body::Commission { .. } => EventKind::Commission,
+            Body::Ship { .. } => EventKind::Ship,
+            Body::Receive { .. } => EventKind::Receive,
+            Body::Dispense { .. } => EventKind::Dispense,
+        }
+    }
+
+    pub fn gtin(&self) -> &Gtin {
+        match self {
+            Body::Commission { gtin, .. }
+            | Body::Ship { gtin, .. }
+            | Body::Receive { gtin, .. }
+            | Body::Dispense { gtin, .. } => gtin,
+        }
+    }
+
+    pub fn serials(&self) -> &[Serial] {
+        match self {
+            Body::Commission { serials, .. }
+            | Body::Ship { serials, .. }
+            | Body::Receive { serials, .. }
+            | Body::Dispense { serials, .. } => serials,
+        }
+    }
+}
+
+/// A checked event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// SHA-256 of the payload bytes.
+    pub id: Hash,
+    pub signer: String,
+    pub signer_role: Role,
+    pub timestamp_ms: i64,
+    pub body: Body,
+}
+
+/// Why an envelope was refused.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum EventError {
+    #[error("payload is {size} bytes, more than the {max} allowed")]
+    PayloadTooLarge { size: usize, max: usize },
+    #[error("payload is not a valid pedigree.v1.EventPayload: {0}")]
+    Decode(String),
+    #[error("payload has no event body")]
+    MissingBody,
+    #[error("envelope signer '{envelope}' differs from payload signer '{payload}'")]
+    SignerMismatch { envelope: String, payload: String },
+    #[error("nonce must be 8 to 64 bytes, got {0}")]
+    Nonce(usize),
+    #[error("{field}: {source}")]
+    Field { field: String, source: Gs1Error },
+    #[error("serials: at least one serial is required")]
+    NoSerials,
+    #[error("serials: {got} serials, more than the {max} allowed in one event")]
+    TooManySerials { got: usize, max: usize },
+    #[error("serials: '{0}' appears twice in the event")]
+    DuplicateSerial(String),
+    #[error("{field}: '{value}' is not a valid participant id")]
+    BadParticipantId { field: &'static str, value: String },
+    #[error("unknown signer '{0}'")]
+    UnknownSigner(String),
+    #[error("bad signature: {0}")]
+    Signature(KeyError),
+    #[error("role {role} may not sign {kind} events (signer '{signer}')")]
+    RoleNotAllowed { signer: String, role: &'static str, kind: &'static str },
+    #[error("{field}: unknown participant '{value}'")]
+    UnknownParticipant { field: &'static str, value: String },
+    #[error("{field}: must name another participant than the signer")]
+    SelfCounterparty { field: &'static str },
+}
+
+impl EventError {
+    /// The code recorded when the sequencer refuses an event for this reason.
+    pub fn reject_code(&self) -> RejectCode {
+        match self {
+            EventError::UnknownSigner(_) => RejectCode::UnknownSigner,
+            EventError::Signature(_) => RejectCode::BadSignature,
+            EventError::RoleNotAllowed { .. } => RejectCode::RoleNotAllowed,
+            EventError::UnknownParticipant { .. } => RejectCode::UnknownParticipant,
+            _ => RejectCode::Malformed,
+        }
+    }
+}
+
+/// An event's id: SHA-256 of its payload bytes (not of the signature, so the id is fixed before signing).
+pub fn event_id(payload: &[u8]) -> Hash {
+    keys::sha256(payload)
+}
+
+/// Checks an envelope end to end against the registry; see the module docs for the order.
+pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Event, EventError> {
+    let size = envelope.payload.len();
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(EventError::PayloadTooLarge { size, max: MAX_PAYLOAD_BYTES });
+    }
+    let participant = registry
+        .get(&envelope.signer)
+        .ok_or_else(|| EventError::UnknownSigner(envelope.signer.clone()))?;
+    participant
+        .key
+        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+        .map_err(EventError::Signature)?;
+    let event = decode_payload(&envelope.payload, participant.role)?;
+    if event.signer != envelope.signer {
+        return Err(EventError::SignerMismatch {
+            envelope: envelope.signer.clone(),
+            payload: event.signer,
+        });
+    }
+    let kind = event.body.kind();
+    if !participant.role.may_sign(kind) {
+        return Err(EventError::RoleNotAllowed {
+            signer: event.signer,
+            role: participant.role.as_str(),
+            kind: kind.as_str(),
+        });
+    }
+    check_counterparty(&event, registry)?;
+    Ok(event)
+}
+
+fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventError> {
+    let (field, value) = match &event.body {
+        Body::Ship { receiver, .. } => ("receiver", receiver),
+        Body::Receive { sender, .. } => ("sender", sender),
+        _ => return Ok(()),
+    };
+    if registry.get(value).is_none() {
+        return Err(EventError::UnknownParticipant { field, value: value.clone() });
+    }
+    if *value == event.signer {
+        return Err(EventError::SelfCounterparty { field });
+    }
+    Ok(())
+}
+
+/// Decodes a payload and validates its fields; the signature is the caller's business.
+pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventError> {
+    let decoded =
+        pb::EventPayload::decode(payload).map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
+    if !NONCE_LEN.contains(&decoded.nonce.len()) {
+        return Err(EventError::Nonce(decoded.nonce.len()));
+    }
+    let body = decoded.body.ok_or(EventError::MissingBody)?;
+    Ok(Event {
+        id: event_id(payload),
+        signer: decoded.signer,
+        signer_role,
+        timestamp_ms: decoded.timestamp_ms,
+        body: convert_body(body)?,
+    })
+}
+
+fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
+    Ok(match body {
+        event_payload::Body::Commission(c) => Body::Commission {
+            gtin: field("gtin", Gtin::parse(&c.gtin))?,
+            lot: field("lot", Lot::parse(&c.lot))?,
+            expiry: field("expiry", Expiry::parse(&c.expiry))?,
+            serials: serials(&c.serials)?,
+        },
+        event_payload::Body::Ship(s) => Body::Ship {
+            gtin: field("gtin", Gtin::parse(&s.gtin))?,
+            serials: serials(&s.serials)?,
+            receiver: participant_id("receiver", s.receiver)?,
+        },
+        event_payload::Body::Receive(r) => Body::Receive {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            serials: serials(&r.serials)?,
+            sender: participant_id("sender", r.sender)?,
+        },
+        event_payload::Body::Dispense(d) => Body::Dispense {
+            gtin: field("gtin", Gtin::parse(&d.gtin))?,
+            serials: serials(&d.serials)?,
+        },
+    })
+}
+
+fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
+    parsed.map_err(|source| EventError::Field { field: name.to_string(), source })
+}
+
+fn participant_id(field: &'static str, value: String) -> Result<String, EventError> {
+    if valid_participant_id(&value) {
+        Ok(value)
+    } else {
+        Err(EventError::BadParticipantId { field, value })
+    }
+}
+
+fn serials(raw: &[String]) -> Result<Vec<Serial>, EventError> {
+    if raw.is_empty() {
+        return Err(EventError::NoSerials);
+    }
+    if raw.len() > MAX_SERIALS {
+        return Err(EventError::TooManySerials { got: raw.len(), max: MAX_SERIALS });
+    }
+    let mut seen = HashSet::with_capacity(raw.len());
+    raw.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let serial = field(&format!("serials[{i}]"), Serial::parse(s))?;
+            if !seen.insert(s.as_str()) {
+                return Err(EventError::DuplicateSerial(s.clone()));
+            }
+            Ok(serial)
+        })
+        .collect()
+}
+
+/// Builds a payload for `body` with the current time and a fresh random nonce.
+pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload {
+    let mut nonce = vec![0u8; 16];
+    getrandom::fill(&mut nonce).expect("the operating system's random source failed");
+    let timestamp_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    pb::EventPayload { signer: signer.to_string(), timestamp_ms, nonce, body: Some(body) }
+}
+
+/// Encodes and signs a payload.
+pub fn sign_payload(key: &KeyPair, payload: &pb::EventPayload) -> pb::SignedEnvelope {
+    let bytes = payload.encode_to_vec();
+    pb::SignedEnvelope {
+        signature: key.sign(EVENT_TAG, &bytes),
+        signer: payload.signer.clone(),
+        payload: bytes,
+    }
+}

@@ -1,0 +1,24 @@
+//! Pedigree's domain logic, free of IO so every rule can be tested in isolation.
+//!
+//! - [`keys`]: k256 keys, key ids, domain-separated signing and verification.
+//! - [`participant`]: roles, participants and the genesis registry.
+//! - [`event`]: a signed envelope checked and decoded into a validated [`event::Event`].
+//! - [`state`]: the custody state machine over pack records.
+//! - [`block`]: sealing and checking signed, hash-chained blocks.
+//! - [`verdict`]: the answer to a pharmacist's scan.
+
+#![forbid(unsafe_code)]
+
+pub mod block;
+pub mod event;
+pub mod keys;
+pub mod participant;
+pub mod state;
+pub mod verdict;
+
+pub use pedigree_gs1 as gs1;
+pub use pedigree_merkle as merkle;
+pub use pedigree_proto::v1 as pb;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];

@@ -1,0 +1,70 @@
+//! The answer to a scan: is this pack genuine and fit to supply?
+//!
+//! Identity mismatches come first (a lot or expiry that differs from what the manufacturer commissioned hints at a
+//! falsified pack even if the serial exists), then the pack's status, then the date.
+
+use pedigree_gs1::{Date, Expiry, ScannedCode};
+
+use crate::pb::{PackRecord, PackStatus, Verdict};
+
+/// What is known about the scanned pack.
+pub struct Lookup<'a> {
+    /// Whether any pack of this GTIN was ever commissioned.
+    pub product_known: bool,
+    pub pack: Option<&'a PackRecord>,
+}
+
+/// The verdict for `code` given the ledger's view, on `today`.
+pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict {
+    let Some(pack) = lookup.pack else {
+        return if lookup.product_known { Verdict::UnknownSerial } else { Verdict::UnknownProduct };
+    };
+    if code.lot.as_ref().is_some_and(|lot| lot.as_str() != pack.lot) {
+        return Verdict::LotMismatch;
+    }
+    if code.expiry.as_ref().is_some_and(|e| e.as_str() != pack.expiry) {
+        return Verdict::ExpiryMismatch;
+    }
+    if pack.status() == PackStatus::Dispensed {
+        return Verdict::Dispensed;
+    }
+    // The stored expiry was validated at commission; an unparsable one would be a storage fault, not expiry.
+    if Expiry::parse(&pack.expiry).is_ok_and(|e| e.is_expired_on(today)) {
+        return Verdict::Expired;
+    }
+    Verdict::Verified
+}
+
+/// The wire name of a verdict, as the HTTP API and CLI print it.
+pub fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Unspecified => "UNSPECIFIED",
+        Verdict::Verified => "VERIFIED",
+        Verdict::UnknownProduct => "UNKNOWN_PRODUCT",
+        Verdict::UnknownSerial => "UNKNOWN_SERIAL",
+        Verdict::LotMismatch => "LOT_MISMATCH",
+        Verdict::ExpiryMismatch => "EXPIRY_MISMATCH",
+        Verdict::Expired => "EXPIRED",
+        Verdict::Dispensed => "DISPENSED",
+        Verdict::Recalled => "RECALLED",
+    }
+}
+
+/// The wire name of a pack status.
+pub fn status_name(status: PackStatus) -> &'static str {
+    match status {
+        PackStatus::Unspecified => "UNKNOWN",
+        PackStatus::Active => "ACTIVE",
+        PackStatus::InTransit => "IN_TRANSIT",
+        PackStatus::Dispensed => "DISPENSED",
+    }
+}
+
+/// Today's date (UTC) from the system clock.
+pub fn today_utc() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    Date::from_unix_days(secs.div_euclid(86_400))
+}

@@ -1,0 +1,85 @@
+//! Building the custody service (so tests can start it on port 0) and running it until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use pedigree_core::event::MAX_PAYLOAD_BYTES;
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
+use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
+use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
+use pedigree_log::producer::{ProducerSettings, producer};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::roles::Roles;
+use crate::submit::Submitter;
+
+/// Decoded request limit: the largest payload plus room for signature, signer and framing.
+const MAX_MESSAGE_BYTES: usize = MAX_PAYLOAD_BYTES + 4096;
+
+/// Gives gRPC service names for health reporting.
+const SERVICES: [&str; 3] = [
+    "pedigree.v1.ManufacturerService",
+    "pedigree.v1.DistributorService",
+    "pedigree.v1.PharmacyService",
+];
+
+/// A bound, ready-to-run custody service.
+pub struct App {
+    listener: TcpListener,
+    addr: SocketAddr,
+    submitter: Arc<Submitter>,
+    grace: Duration,
+}
+
+impl App {
+    /// Loads the genesis, creates the producer and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let genesis = std::fs::read_to_string(&config.genesis)
+            .with_context(|| format!("reading genesis file {}", config.genesis.display()))?;
+        let registry = Registry::from_genesis_json(&genesis).context("parsing the genesis file")?;
+        let mut settings = ProducerSettings::new(&config.kafka_brokers);
+        settings.delivery_timeout = Duration::from_millis(config.delivery_timeout_ms);
+        let producer = producer(&settings).context("creating the kafka producer")?;
+        let listener = TcpListener::bind(config.grpc_addr)
+            .await
+            .with_context(|| format!("binding {}", config.grpc_addr))?;
+        let addr = listener.local_addr()?;
+        let submitter = Arc::new(Submitter {
+            registry,
+            producer,
+            topic: config.events_topic,
+            draining: AtomicBool::new(false),
+        });
+        Ok(Self { listener, addr, submitter, grace: Duration::from_secs(config.shutdown_grace_secs) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` resolves, then drains.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let basics = pedigree_runtime::grpc::basics()?;
+        let roles = Roles(self.submitter.clone());
+        let routes = basics
+            .routes
+            .add_service(ManufacturerServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(DistributorServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(PharmacyServiceServer::new(roles).max_decoding_message_size(MAX_MESSAGE_BYTES));
+        let submitter = self.submitter.clone();
+        let shutdown = async move {
+            shutdown.await;
+            submitter.draining.store(true, Ordering::Relaxed);
+        };
+        pedigree_runtime::grpc::serve(self.listener, routes, basics.health, &SERVICES, shutdown, self.grace).await?;
+        // Flush anything librdkafka still holds; every acknowledged event was already flushed.
+        let _ = pedigree_log::rdkafka::producer::Producer::flush(&self.submitter.producer, Duration::from_secs(5));
+        Ok(())
+    }
+}

@@ -1,0 +1,38 @@
+//! Why a submission failed, and the one place that maps it to a gRPC status.
+
+use pedigree_core::event::{EventError, EventKind};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("this rpc takes {expected} events, the payload holds a {got} event")]
+    WrongRpc { expected: &'static str, got: &'static str },
+    #[error("event not stored: the broker did not acknowledge it ({0}); retry later")]
+    Broker(String),
+    #[error("service is shutting down")]
+    ShuttingDown,
+}
+
+impl SubmitError {
+    pub fn wrong_rpc(expected: EventKind, got: EventKind) -> Self {
+        SubmitError::WrongRpc { expected: expected.as_str(), got: got.as_str() }
+    }
+}
+
+impl From<SubmitError> for Status {
+    fn from(err: SubmitError) -> Status {
+        let code = match &err {
+            SubmitError::Event(e) => match e {
+                EventError::UnknownSigner(_) | EventError::Signature(_) => Code::Unauthenticated,
+                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => Code::PermissionDenied,
+                EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
+                _ => Code::InvalidArgument,
+            },
+            SubmitError::WrongRpc { .. } => Code::InvalidArgument,
+            SubmitError::Broker(_) | SubmitError::ShuttingDown => Code::Unavailable,
+        };
+        Status::new(code, err.to_string())
+    }
+}

@@ -1,0 +1,40 @@
+//! The submission path shared by every role service: check, then append and wait for the broker.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pedigree_core::event::{EventKind, check_envelope};
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
+use pedigree_log::rdkafka::producer::FutureProducer;
+use prost::Message;
+
+use crate::error::SubmitError;
+
+/// Shared state of the role services.
+pub struct Submitter {
+    pub registry: Registry,
+    pub producer: FutureProducer,
+    pub topic: String,
+    /// Set on shutdown: new submissions are refused while in-flight ones finish.
+    pub draining: AtomicBool,
+}
+
+impl Submitter {
+    /// Checks `envelope` as an event of `kind` and appends it; answers once the broker acknowledged it.
+    pub async fn submit(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, SubmitError> {
+        if self.draining.load(Ordering::Relaxed) {
+            return Err(SubmitError::ShuttingDown);
+        }
+        let event = check_envelope(&envelope, &self.registry)?;
+        if event.body.kind() != kind {
+            return Err(SubmitError::wrong_rpc(kind, event.body.kind()));
+        }
+        // Keyed by the first pack so a pack's events share a partition when the topic has several.
+        let key = pedigree_core::state::pack_key(event.body.gtin(), &event.body.serials()[0]);
+        pedigree_log::producer::send(&self.producer, &self.topic, key.as_bytes(), &envelope.encode_to_vec())
+            .await
+            .map_err(|e| SubmitError::Broker(e.to_string()))?;
+        tracing::debug!(id = %hex::encode(event.id), kind = kind.as_str(), "event appended");
+        Ok(SubmitResponse { event_id: event.id.to_vec() })
+    }
+}

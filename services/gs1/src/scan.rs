@@ -1,0 +1,76 @@
+//! [`parse_scan`]: one entry point for whatever a barcode scanner or an operator types.
+//!
+//! The form is recognised from the first character after trimming whitespace and any AIM symbology
+//! identifier: `(` is a bracketed element string, a digit or GS (FNC1) an unbracketed element
+//! string, anything else a GS1 Digital Link URI (`https://...`, `/01/...`, `host/01/...`). A GS1
+//! symbology identifier (`]d2`, `]Q3`, `]C1`, `]e0`, `]J1`) always means an element string; a
+//! plain one such as `]Q1` in front of a URI is dropped.
+
+use crate::code::GS;
+use crate::element_string::{GS1_SYMBOLOGY_IDS, split_symbology_id};
+use crate::{Gs1Error, ScannedCode, parse_bracketed, parse_digital_link, parse_element_string};
+
+/// Parses a scanned or typed GS1 code in any of the three forms.
+pub fn parse_scan(input: &str) -> Result<ScannedCode, Gs1Error> {
+    let trimmed = input.trim_matches([' ', '\t', '\r', '\n']);
+    let (id, rest) = split_symbology_id(trimmed);
+    if rest.trim_start_matches(GS).is_empty() {
+        return Err(Gs1Error::Empty { form: "scan" });
+    }
+    if id.is_some_and(|id| GS1_SYMBOLOGY_IDS.contains(&id)) {
+        return parse_element_string(trimmed);
+    }
+    match rest.chars().next() {
+        Some('(') => parse_bracketed(rest),
+        Some(c) if c.is_ascii_digit() || c == GS => parse_element_string(trimmed),
+        _ => parse_digital_link(rest),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BRACKETED: &str = "(01)09506000134352(17)201225(10)ABC123(21)XYZ";
+
+    #[test]
+    fn detects_every_form() {
+        let want = parse_bracketed(BRACKETED).unwrap();
+        for input in [
+            BRACKETED,
+            " (01)09506000134352(17)201225(10)ABC123(21)XYZ\r\n",
+            "01095060001343521720122510ABC123\u{1d}21XYZ",
+            "]d201095060001343521720122510ABC123\u{1d}21XYZ\r\n",
+            "]Q3\u{1d}01095060001343521720122510ABC123\u{1d}21XYZ",
+            "]C101095060001343521720122510ABC123\u{1d}21XYZ",
+            "\u{1d}01095060001343521720122510ABC123\u{1d}21XYZ\n",
+            "https://id.gs1.org/01/09506000134352/10/ABC123/21/XYZ?17=201225",
+            "]Q1https://id.gs1.org/01/09506000134352/10/ABC123/21/XYZ?17=201225",
+            "/01/09506000134352/10/ABC123/21/XYZ?17=201225",
+            "id.gs1.org/01/09506000134352/10/ABC123/21/XYZ?17=201225",
+        ] {
+            assert_eq!(parse_scan(input).as_ref(), Ok(&want), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn errors_come_from_the_detected_form() {
+        let err = |s: &str| parse_scan(s).unwrap_err().to_string();
+        assert_eq!(err(""), "scan: input is empty");
+        assert_eq!(err(" ]d2\u{1d}\r\n"), "scan: input is empty");
+        assert_eq!(err("(01)123"), "gtin: must be 14 digits, got 3");
+        assert_eq!(
+            err("0109506000134352\u{1d}99X"),
+            "element string: unsupported application identifier '99' at position 17"
+        );
+        assert_eq!(
+            err("]d1010950600013435221X"),
+            "element string: symbology identifier ']d1' does not announce gs1 data"
+        );
+        assert_eq!(
+            err("https://example.com/"),
+            "digital link: path must contain /01/{gtin}"
+        );
+        assert_eq!(err("hello"), "digital link: path must contain /01/{gtin}");
+    }
+}

@@ -1,0 +1,11 @@
+//! Process plumbing shared by Pedigree's services: logging, shutdown signals, and gRPC serving with health,
+//! reflection and graceful draining.
+
+#![forbid(unsafe_code)]
+
+pub mod grpc;
+mod shutdown;
+mod telemetry;
+
+pub use shutdown::shutdown_signal;
+pub use telemetry::init;
