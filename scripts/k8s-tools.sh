@@ -128,10 +128,12 @@ PY
         echo "k8s-tools: $bin/helm does not run" >&2
         return 1
     }
-    kubectl_ver="$("$bin/kubectl" version --client 2>/dev/null | head -n1)" || {
+    # No `| head`: under a caller's pipefail, SIGPIPE would fail it at random.
+    kubectl_ver="$("$bin/kubectl" version --client 2>/dev/null)" || {
         echo "k8s-tools: $bin/kubectl does not run" >&2
         return 1
     }
+    kubectl_ver="${kubectl_ver%%$'\n'*}"
     kv_ver="$("$cache/venv/bin/python" -m pip show kubernetes-validate 2>/dev/null \
         | sed -n 's/^Version: //p')"
     case "$helm_ver" in

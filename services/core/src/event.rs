@@ -103,7 +103,7 @@ pub enum EventError {
     SignerMismatch { envelope: String, payload: String },
     #[error("nonce must be 8 to 64 bytes, got {0}")]
     Nonce(usize),
-    #[error("{field}: {source}")]
+    #[error("{}", field_message(field, source))]
     Field { field: String, source: Gs1Error },
     #[error("serials: at least one serial is required")]
     NoSerials,
@@ -123,6 +123,11 @@ pub enum EventError {
     UnknownParticipant { field: &'static str, value: String },
     #[error("{field}: must name another participant than the signer")]
     SelfCounterparty { field: &'static str },
+}
+
+/// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
+fn field_message(field: &str, source: &Gs1Error) -> String {
+    if field == source.field() { source.to_string() } else { format!("{field}: {source}") }
 }
 
 impl EventError {

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod block;
+pub mod body;
 pub mod event;
 pub mod keys;
 pub mod participant;

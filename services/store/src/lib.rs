@@ -157,6 +157,13 @@ impl Store {
         raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
     }
 
+    /// Empties the database (tests of the rebuild-from-log path).
+    pub async fn flush_all_for_tests(&self) -> Result<()> {
+        let mut con = self.con.clone();
+        redis::cmd("FLUSHDB").query_async::<()>(&mut con).await?;
+        Ok(())
+    }
+
     /// Round trip to Redis, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         let mut con = self.con.clone();

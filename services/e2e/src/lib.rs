@@ -1,0 +1,204 @@
+//! `Stack::spawn()`: a real broker and Redis as child processes, and custody, sequencer and verifier in-process on
+//! port 0, wired together as `pedigree up` wires the binaries.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
+use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
+use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
+use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
+use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
+use pedigree_core::pb::{EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body};
+use pedigree_log::topics::{TopicSpec, ensure_topics};
+use pedigree_testkit::{Broker, Fixture, Redis, Storage};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+
+pub use pedigree_core::body;
+
+/// A running service task and the switch that stops it gracefully.
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    fn spawn<F>(run: impl FnOnce(oneshot::Receiver<()>) -> F) -> Self
+    where
+        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        Self { stop: Some(tx), task: tokio::spawn(run(rx)) }
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.task.await?
+    }
+}
+
+fn until(rx: oneshot::Receiver<()>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = rx.await;
+    }
+}
+
+pub struct Stack {
+    pub fixture: Fixture,
+    _dir: tempfile::TempDir,
+    pub broker: Broker,
+    pub redis: Redis,
+    pub custody_addr: SocketAddr,
+    pub verifier_grpc: SocketAddr,
+    pub verifier_http: SocketAddr,
+    custody: Option<Running>,
+    verifier: Option<Running>,
+    sequencer: Option<Running>,
+    pub batch_max_events: usize,
+}
+
+pub const EVENTS_TOPIC: &str = "pedigree.events";
+pub const BLOCKS_TOPIC: &str = "pedigree.blocks";
+
+impl Stack {
+    /// Broker, Redis, topics, custody, verifier and a sequencer.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(200).await
+    }
+
+    pub async fn spawn_with(batch_max_events: usize) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = Fixture::create(dir.path()).expect("fixture");
+        let broker = Broker::start(Storage::Memory).expect("starting tansu");
+        let redis = Redis::start().expect("starting redis-server");
+        let spec = TopicSpec { name: EVENTS_TOPIC.into(), partitions: 1, replication: 1 };
+        ensure_topics(&broker.brokers(), &[spec]).await.expect("creating the events topic");
+        let custody = pedigree_custody::App::build(pedigree_custody::Config {
+            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+            kafka_brokers: broker.brokers(),
+            events_topic: EVENTS_TOPIC.into(),
+            genesis: fixture.genesis_path.clone(),
+            delivery_timeout_ms: 3000,
+            shutdown_grace_secs: 5,
+        })
+        .await
+        .expect("building custody");
+        let verifier = pedigree_verifier::App::build(pedigree_verifier::Config {
+            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            redis_url: redis.url(),
+            shutdown_grace_secs: 5,
+        })
+        .await
+        .expect("building verifier");
+        let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
+        let mut stack = Self {
+            fixture,
+            _dir: dir,
+            broker,
+            redis,
+            custody_addr,
+            verifier_grpc,
+            verifier_http,
+            custody: Some(Running::spawn(|rx| custody.run_until(until(rx)))),
+            verifier: Some(Running::spawn(|rx| verifier.run_until(until(rx)))),
+            sequencer: None,
+            batch_max_events,
+        };
+        stack.start_sequencer().await;
+        stack
+    }
+
+    pub fn sequencer_config(&self) -> pedigree_sequencer::Config {
+        pedigree_sequencer::Config {
+            kafka_brokers: self.broker.brokers(),
+            events_topic: EVENTS_TOPIC.into(),
+            blocks_topic: BLOCKS_TOPIC.into(),
+            redis_url: self.redis.url(),
+            genesis: self.fixture.genesis_path.clone(),
+            key: self.fixture.sequencer_key_path.clone(),
+            batch_max_events: self.batch_max_events,
+            batch_max_bytes: 4 * 1024 * 1024,
+            batch_max_wait_ms: 20,
+            health_addr: "127.0.0.1:0".parse().expect("addr"),
+            shutdown_grace_secs: 5,
+        }
+    }
+
+    pub async fn start_sequencer(&mut self) {
+        let app = pedigree_sequencer::App::build(self.sequencer_config()).await.expect("building sequencer");
+        self.sequencer = Some(Running::spawn(|rx| app.run_until(until(rx))));
+    }
+
+    /// Stops the sequencer gracefully (finishes the batch in hand).
+    pub async fn stop_sequencer(&mut self) {
+        if let Some(s) = self.sequencer.take() {
+            s.stop().await.expect("sequencer stopped with an error");
+        }
+    }
+
+    /// Kills the sequencer where it stands: the task is dropped at its next await point, mid-batch or mid-write.
+    pub async fn kill_sequencer(&mut self) {
+        if let Some(s) = self.sequencer.take() {
+            s.task.abort();
+            let _ = s.task.await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop_sequencer().await;
+        for s in [self.custody.take(), self.verifier.take()].into_iter().flatten() {
+            s.stop().await.expect("service stopped with an error");
+        }
+    }
+
+    /// Signs `body` as participant `id`.
+    pub fn sign(&self, id: &str, body: Body) -> SignedEnvelope {
+        sign_payload(&self.fixture.party(id).key, &new_payload(id, body))
+    }
+
+    async fn channel(addr: SocketAddr) -> Channel {
+        Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connecting")
+    }
+
+    pub async fn manufacturer(&self) -> ManufacturerServiceClient<Channel> {
+        ManufacturerServiceClient::new(Self::channel(self.custody_addr).await)
+    }
+    pub async fn distributor(&self) -> DistributorServiceClient<Channel> {
+        DistributorServiceClient::new(Self::channel(self.custody_addr).await)
+    }
+    pub async fn pharmacy(&self) -> PharmacyServiceClient<Channel> {
+        PharmacyServiceClient::new(Self::channel(self.custody_addr).await)
+    }
+    pub async fn ledger(&self) -> LedgerServiceClient<Channel> {
+        LedgerServiceClient::new(Self::channel(self.verifier_grpc).await)
+    }
+    pub async fn verifier(&self) -> VerifierServiceClient<Channel> {
+        VerifierServiceClient::new(Self::channel(self.verifier_grpc).await)
+    }
+
+    /// Polls until the event has an outcome (at most 30 s).
+    pub async fn outcome(&self, event_id: &[u8]) -> EventStatus {
+        let mut ledger = self.ledger().await;
+        for _ in 0..600 {
+            let request = GetEventStatusRequest { event_id: event_id.to_vec() };
+            let status = ledger.get_event_status(request).await.expect("event status").into_inner();
+            if status.state() != EventState::Pending {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("event {} still pending after 30 s", hex_id(event_id));
+    }
+}
+
+fn hex_id(id: &[u8]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,75 @@
+//! A demo supply chain: one manufacturer, two distributors, two pharmacies, a sequencer key and the genesis file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::{Genesis, ParticipantEntry, Role};
+
+/// A participant of the fixture with its key.
+#[derive(Clone, Debug)]
+pub struct Party {
+    pub id: String,
+    pub role: Role,
+    pub key: KeyPair,
+}
+
+/// Keys and genesis written to a folder.
+pub struct Fixture {
+    pub dir: PathBuf,
+    pub genesis_path: PathBuf,
+    pub sequencer_key_path: PathBuf,
+    pub sequencer: KeyPair,
+    pub parties: BTreeMap<String, Party>,
+    pub genesis: Genesis,
+}
+
+/// The demo participants: id, role, display name.
+pub const DEMO_PARTIES: [(&str, Role, &str); 5] = [
+    ("acme-pharma", Role::Manufacturer, "Acme Pharma GmbH"),
+    ("medline-wholesale", Role::Distributor, "Medline Wholesale"),
+    ("north-wholesale", Role::Distributor, "North Wholesale"),
+    ("city-pharmacy", Role::Pharmacy, "City Pharmacy"),
+    ("harbour-pharmacy", Role::Pharmacy, "Harbour Pharmacy"),
+];
+
+impl Fixture {
+    /// Fresh keys for the demo participants and the sequencer, written into `dir`: `genesis.json`,
+    /// `sequencer.pem` and `{id}.pem` per participant.
+    pub fn create(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let sequencer = KeyPair::generate();
+        let parties: BTreeMap<String, Party> = DEMO_PARTIES
+            .iter()
+            .map(|(id, role, _)| (id.to_string(), Party { id: id.to_string(), role: *role, key: KeyPair::generate() }))
+            .collect();
+        let participants = DEMO_PARTIES
+            .iter()
+            .map(|(id, role, name)| ParticipantEntry {
+                id: id.to_string(),
+                role: *role,
+                name: name.to_string(),
+                gln: None,
+                public_key: parties[*id].key.public().to_hex(),
+            })
+            .collect();
+        let genesis = Genesis {
+            chain_id: "pedigree-demo".into(),
+            sequencer_public_key: sequencer.public().to_hex(),
+            participants,
+        };
+        let genesis_path = dir.join("genesis.json");
+        std::fs::write(&genesis_path, serde_json::to_string_pretty(&genesis)?)?;
+        let sequencer_key_path = dir.join("sequencer.pem");
+        std::fs::write(&sequencer_key_path, sequencer.to_pem())?;
+        for party in parties.values() {
+            std::fs::write(dir.join(format!("{}.pem", party.id)), party.key.to_pem())?;
+        }
+        Ok(Self { dir: dir.to_path_buf(), genesis_path, sequencer_key_path, sequencer, parties, genesis })
+    }
+
+    pub fn party(&self, id: &str) -> &Party {
+        &self.parties[id]
+    }
+}

@@ -1,0 +1,10 @@
+//! Real dependencies for tests and for `pedigree up`: a tansu Kafka broker and a redis-server, each a child process
+//! on a free 127.0.0.1 port, killed when dropped; and a demo set of participants with their keys and genesis file.
+
+#![forbid(unsafe_code)]
+
+mod fixture;
+mod process;
+
+pub use fixture::{Fixture, Party};
+pub use process::{Broker, Redis, Storage, free_port, wait_for_port};

@@ -1,0 +1,143 @@
+//! Child processes for the broker and Redis.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding 127.0.0.1:0")
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`.
+pub fn wait_for_port(port: u16, child: &mut Child, timeout: Duration) -> anyhow::Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("process exited with {status} before listening on {addr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on {addr} after {timeout:?}")
+}
+
+fn which(name: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let in_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
+    in_path
+        .or_else(|| cargo_home.map(|c| c.join("bin").join(name)).filter(|p| p.is_file()))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// A redis-server child on a free port, keeping nothing on disk.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+}
+
+impl Redis {
+    pub fn start() -> anyhow::Result<Self> {
+        let port = free_port();
+        let bin = which("redis-server", "PEDIGREE_REDIS_SERVER");
+        let mut child = Command::new(&bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
+        wait_for_port(port, &mut child, Duration::from_secs(10))?;
+        Ok(Self { child, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where the broker keeps its data.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    Memory,
+    /// A SQLite file: survives broker restarts.
+    Sqlite(PathBuf),
+}
+
+/// A tansu (Kafka-compatible) broker child on a free port.
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+    storage: Storage,
+}
+
+impl Broker {
+    pub fn start(storage: Storage) -> anyhow::Result<Self> {
+        Self::start_on(free_port(), storage)
+    }
+
+    /// Starts on a given port (to restart a broker where clients expect it).
+    pub fn start_on(port: u16, storage: Storage) -> anyhow::Result<Self> {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let engine = match &storage {
+            Storage::Memory => "memory://tansu/".to_string(),
+            Storage::Sqlite(path) => format!("sqlite://{}", path.display()),
+        };
+        let bin = which("tansu", "PEDIGREE_TANSU");
+        let mut child = Command::new(&bin)
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", &engine])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {} (cargo install tansu, see README)", bin.display()))?;
+        wait_for_port(port, &mut child, Duration::from_secs(30))?;
+        Ok(Self { child, port, storage })
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the broker (as a crash would: SIGKILL).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and storage.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        *self = Self::start_on(self.port, self.storage.clone())?;
+        Ok(())
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

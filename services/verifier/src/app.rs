@@ -1,0 +1,74 @@
+//! Building the verifier (tests start it on port 0) and running both servers until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
+use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
+use pedigree_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::verify::Verifier;
+
+pub struct App {
+    grpc: TcpListener,
+    http: TcpListener,
+    verifier: Verifier,
+    grace: Duration,
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
+        let grpc = TcpListener::bind(config.grpc_addr).await.with_context(|| format!("binding {}", config.grpc_addr))?;
+        let http = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        let verifier = Verifier { store, metrics: Arc::new(Metrics::default()) };
+        Ok(Self { grpc, http, verifier, grace: Duration::from_secs(config.shutdown_grace_secs) })
+    }
+
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http.local_addr().expect("a bound listener has an address")
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let basics = pedigree_runtime::grpc::basics()?;
+        let routes = basics
+            .routes
+            .add_service(VerifierServiceServer::new(self.verifier.clone()))
+            .add_service(LedgerServiceServer::new(self.verifier.clone()));
+        let mut grpc_stop = stop_rx.clone();
+        let services = ["pedigree.v1.VerifierService", "pedigree.v1.LedgerService"];
+        let grpc = pedigree_runtime::grpc::serve(
+            self.grpc,
+            routes,
+            basics.health,
+            &services,
+            async move {
+                let _ = grpc_stop.wait_for(|s| *s).await;
+            },
+            self.grace,
+        );
+        let mut http_stop = stop_rx;
+        let http = axum::serve(self.http, crate::http::router(self.verifier)).with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        });
+        let (grpc, http) = tokio::join!(grpc, http);
+        grpc?;
+        http.context("http server failed")
+    }
+}

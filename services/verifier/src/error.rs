@@ -1,0 +1,58 @@
+//! Why a verification or ledger query failed, mapped once to gRPC status and once to HTTP.
+
+use axum::http::StatusCode;
+use pedigree_core::gs1::Gs1Error;
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Code(#[from] Gs1Error),
+    #[error("serial: the code carries no serial number (AI 21), a pack cannot be verified without it")]
+    MissingSerial,
+    #[error("event_id: must be 32 bytes, got {0}")]
+    EventId(usize),
+    #[error("height: must be 1 or more")]
+    Height,
+    #[error("block {0} does not exist")]
+    NoBlock(u64),
+    #[error("state store unavailable: {0}")]
+    Store(#[from] pedigree_store::StoreError),
+}
+
+impl VerifyError {
+    /// The part of the request that is wrong, for HTTP clients.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            VerifyError::Code(e) => Some(e.field()),
+            VerifyError::MissingSerial => Some("serial"),
+            VerifyError::EventId(_) => Some("event_id"),
+            VerifyError::Height => Some("height"),
+            _ => None,
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            VerifyError::Code(_) | VerifyError::MissingSerial | VerifyError::EventId(_) | VerifyError::Height => {
+                Code::InvalidArgument
+            }
+            VerifyError::NoBlock(_) => Code::NotFound,
+            VerifyError::Store(_) => Code::Unavailable,
+        }
+    }
+
+    pub fn http_status(&self) -> StatusCode {
+        match self.code() {
+            Code::InvalidArgument => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl From<VerifyError> for Status {
+    fn from(err: VerifyError) -> Status {
+        Status::new(err.code(), err.to_string())
+    }
+}

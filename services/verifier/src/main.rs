@@ -1,0 +1,12 @@
+//! `pedigree-verifier`: telemetry, configuration, build, run until SIGTERM.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    pedigree_runtime::init();
+    let config = pedigree_verifier::Config::parse();
+    let app = pedigree_verifier::App::build(config).await?;
+    tracing::info!(grpc = %app.grpc_addr(), http = %app.http_addr(), "verifier serving");
+    app.run_until(pedigree_runtime::shutdown_signal()).await
+}
