@@ -6,10 +6,10 @@
 use pedigree_merkle::{CompactTree, leaf_hash, root};
 use prost::Message;
 
+use crate::Hash;
 use crate::event::event_id;
 use crate::keys::{HEADER_TAG, KeyError, KeyPair, PublicKey, tagged_hash};
 use crate::pb::{self, Block, BlockHeader, PartitionOffset, Rejection, SignedHeader};
-use crate::Hash;
 
 /// The chain position a new block extends.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,7 +44,11 @@ pub fn header_hash(header_bytes: &[u8]) -> Hash {
 
 /// Seals `content` on top of `tip` and returns the block and the new tip.
 pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
-    let leaves: Vec<Hash> = content.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
+    let leaves: Vec<Hash> = content
+        .events
+        .iter()
+        .map(|e| leaf_hash(&event_id(&e.payload)))
+        .collect();
     let rejected: Vec<Hash> = content.rejected.iter().map(rejection_leaf).collect();
     let mut log = tip.log.clone();
     for leaf in &leaves {
@@ -65,9 +69,16 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
     };
     let header_bytes = header.encode_to_vec();
     let signature = key.sign(HEADER_TAG, &header_bytes);
-    let next = Tip { height: header.height, hash: header_hash(&header_bytes), log };
+    let next = Tip {
+        height: header.height,
+        hash: header_hash(&header_bytes),
+        log,
+    };
     let block = Block {
-        header: Some(SignedHeader { header: header_bytes, signature }),
+        header: Some(SignedHeader {
+            header: header_bytes,
+            signature,
+        }),
         events: content.events,
         rejected: content.rejected,
         log_frontier: next.log.frontier().iter().map(|h| h.to_vec()).collect(),
@@ -91,7 +102,11 @@ pub enum BlockError {
     #[error("merkle root of the events does not match the header")]
     MerkleRoot,
     #[error("header counts {header} {what}, the block holds {body}")]
-    Count { what: &'static str, header: u32, body: usize },
+    Count {
+        what: &'static str,
+        header: u32,
+        body: usize,
+    },
     #[error("rejected root does not match the header")]
     RejectedRoot,
     #[error("log root or size does not match the header after appending this block's events")]
@@ -99,7 +114,10 @@ pub enum BlockError {
 }
 
 /// Decodes a signed header and checks its signature.
-pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<BlockHeader, BlockError> {
+pub fn open_header(
+    signed: &SignedHeader,
+    sequencer: &PublicKey,
+) -> Result<BlockHeader, BlockError> {
     sequencer
         .verify(HEADER_TAG, &signed.header, &signed.signature)
         .map_err(BlockError::Signature)?;
@@ -108,18 +126,29 @@ pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<Block
 
 /// Checks `block` as the successor of `tip` (signature, link, roots, counts, log) and returns the new tip.
 /// Event signatures and custody rules are checked separately: they need the participant registry.
-pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(BlockHeader, Tip), BlockError> {
+pub fn check_block(
+    block: &Block,
+    tip: &Tip,
+    sequencer: &PublicKey,
+) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
     let header = open_header(signed, sequencer)?;
     if header.height != tip.height + 1 {
-        return Err(BlockError::Height { got: header.height, expected: tip.height + 1 });
+        return Err(BlockError::Height {
+            got: header.height,
+            expected: tip.height + 1,
+        });
     }
     if header.prev_hash != tip.hash {
         return Err(BlockError::PrevHash(tip.height));
     }
     count("events", header.event_count, block.events.len())?;
     count("rejections", header.rejected_count, block.rejected.len())?;
-    let leaves: Vec<Hash> = block.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
+    let leaves: Vec<Hash> = block
+        .events
+        .iter()
+        .map(|e| leaf_hash(&event_id(&e.payload)))
+        .collect();
     if header.merkle_root != root(&leaves) {
         return Err(BlockError::MerkleRoot);
     }
@@ -132,27 +161,41 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
     if header.tree_size != log.size() || header.log_root != log.root() {
         return Err(BlockError::LogRoot);
     }
-    let next = Tip { height: header.height, hash: header_hash(&signed.header), log };
+    let next = Tip {
+        height: header.height,
+        hash: header_hash(&signed.header),
+        log,
+    };
     Ok((header, next))
 }
 
 fn count(what: &'static str, header: u32, body: usize) -> Result<(), BlockError> {
-    if header as usize == body { Ok(()) } else { Err(BlockError::Count { what, header, body }) }
+    if header as usize == body {
+        Ok(())
+    } else {
+        Err(BlockError::Count { what, header, body })
+    }
 }
 
 /// The tip after `block`, trusting its own frontier (used to resume; [`check_block`] is the audit path).
 pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
-    let header = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    let header = BlockHeader::decode(signed.header.as_slice())
+        .map_err(|e| BlockError::Decode(e.to_string()))?;
     let frontier: Vec<Hash> = block
         .log_frontier
         .iter()
         .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| BlockError::LogRoot))
         .collect::<Result<_, _>>()?;
-    let log = CompactTree::from_frontier(header.tree_size, frontier).map_err(|_| BlockError::LogRoot)?;
+    let log =
+        CompactTree::from_frontier(header.tree_size, frontier).map_err(|_| BlockError::LogRoot)?;
     if header.log_root != log.root() {
         return Err(BlockError::LogRoot);
     }
-    let tip = Tip { height: header.height, hash: header_hash(&signed.header), log };
+    let tip = Tip {
+        height: header.height,
+        hash: header_hash(&signed.header),
+        log,
+    };
     Ok((header, tip))
 }

@@ -16,13 +16,24 @@ pub fn commission(gtin: &str, lot: &str, expiry: &str, serials: &[impl AsRef<str
 }
 
 pub fn ship(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Body {
-    Body::Ship(pb::Ship { gtin: gtin.into(), serials: strings(serials), receiver: receiver.into() })
+    Body::Ship(pb::Ship {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        receiver: receiver.into(),
+    })
 }
 
 pub fn receive(gtin: &str, serials: &[impl AsRef<str>], sender: &str) -> Body {
-    Body::Receive(pb::Receive { gtin: gtin.into(), serials: strings(serials), sender: sender.into() })
+    Body::Receive(pb::Receive {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        sender: sender.into(),
+    })
 }
 
 pub fn dispense(gtin: &str, serials: &[impl AsRef<str>]) -> Body {
-    Body::Dispense(pb::Dispense { gtin: gtin.into(), serials: strings(serials) })
+    Body::Dispense(pb::Dispense {
+        gtin: gtin.into(),
+        serials: strings(serials),
+    })
 }

@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
 use prost::Message;
 
+use crate::Hash;
 use crate::keys::{self, EVENT_TAG, KeyError, KeyPair};
 use crate::participant::{Registry, Role, valid_participant_id};
 use crate::pb::{self, RejectCode, event_payload};
-use crate::Hash;
 
 /// Largest accepted payload: room for a commission of [`MAX_SERIALS`] 20-character serials.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -44,10 +44,26 @@ impl EventKind {
 /// A validated event body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
-    Commission { gtin: Gtin, lot: Lot, expiry: Expiry, serials: Vec<Serial> },
-    Ship { gtin: Gtin, serials: Vec<Serial>, receiver: String },
-    Receive { gtin: Gtin, serials: Vec<Serial>, sender: String },
-    Dispense { gtin: Gtin, serials: Vec<Serial> },
+    Commission {
+        gtin: Gtin,
+        lot: Lot,
+        expiry: Expiry,
+        serials: Vec<Serial>,
+    },
+    Ship {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        receiver: String,
+    },
+    Receive {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        sender: String,
+    },
+    Dispense {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+    },
 }
 
 impl Body {
@@ -118,7 +134,11 @@ pub enum EventError {
     #[error("bad signature: {0}")]
     Signature(KeyError),
     #[error("role {role} may not sign {kind} events (signer '{signer}')")]
-    RoleNotAllowed { signer: String, role: &'static str, kind: &'static str },
+    RoleNotAllowed {
+        signer: String,
+        role: &'static str,
+        kind: &'static str,
+    },
     #[error("{field}: unknown participant '{value}'")]
     UnknownParticipant { field: &'static str, value: String },
     #[error("{field}: must name another participant than the signer")]
@@ -127,7 +147,11 @@ pub enum EventError {
 
 /// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
 fn field_message(field: &str, source: &Gs1Error) -> String {
-    if field == source.field() { source.to_string() } else { format!("{field}: {source}") }
+    if field == source.field() {
+        source.to_string()
+    } else {
+        format!("{field}: {source}")
+    }
 }
 
 impl EventError {
@@ -149,10 +173,16 @@ pub fn event_id(payload: &[u8]) -> Hash {
 }
 
 /// Checks an envelope end to end against the registry; see the module docs for the order.
-pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Event, EventError> {
+pub fn check_envelope(
+    envelope: &pb::SignedEnvelope,
+    registry: &Registry,
+) -> Result<Event, EventError> {
     let size = envelope.payload.len();
     if size > MAX_PAYLOAD_BYTES {
-        return Err(EventError::PayloadTooLarge { size, max: MAX_PAYLOAD_BYTES });
+        return Err(EventError::PayloadTooLarge {
+            size,
+            max: MAX_PAYLOAD_BYTES,
+        });
     }
     let participant = registry
         .get(&envelope.signer)
@@ -187,7 +217,10 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
         _ => return Ok(()),
     };
     if registry.get(value).is_none() {
-        return Err(EventError::UnknownParticipant { field, value: value.clone() });
+        return Err(EventError::UnknownParticipant {
+            field,
+            value: value.clone(),
+        });
     }
     if *value == event.signer {
         return Err(EventError::SelfCounterparty { field });
@@ -197,8 +230,8 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
 
 /// Decodes a payload and validates its fields; the signature is the caller's business.
 pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventError> {
-    let decoded =
-        pb::EventPayload::decode(payload).map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
+    let decoded = pb::EventPayload::decode(payload)
+        .map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
     if !NONCE_LEN.contains(&decoded.nonce.len()) {
         return Err(EventError::Nonce(decoded.nonce.len()));
     }
@@ -238,7 +271,10 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
 }
 
 fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
-    parsed.map_err(|source| EventError::Field { field: name.to_string(), source })
+    parsed.map_err(|source| EventError::Field {
+        field: name.to_string(),
+        source,
+    })
 }
 
 fn participant_id(field: &'static str, value: String) -> Result<String, EventError> {
@@ -254,7 +290,10 @@ fn serials(raw: &[String]) -> Result<Vec<Serial>, EventError> {
         return Err(EventError::NoSerials);
     }
     if raw.len() > MAX_SERIALS {
-        return Err(EventError::TooManySerials { got: raw.len(), max: MAX_SERIALS });
+        return Err(EventError::TooManySerials {
+            got: raw.len(),
+            max: MAX_SERIALS,
+        });
     }
     let mut seen = HashSet::with_capacity(raw.len());
     raw.iter()
@@ -277,7 +316,12 @@ pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload 
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    pb::EventPayload { signer: signer.to_string(), timestamp_ms, nonce, body: Some(body) }
+    pb::EventPayload {
+        signer: signer.to_string(),
+        timestamp_ms,
+        nonce,
+        body: Some(body),
+    }
 }
 
 /// Encodes and signs a payload.

@@ -146,7 +146,8 @@ impl PublicKey {
         if signature.len() != 64 {
             return Err(KeyError::SignatureLength(signature.len()));
         }
-        let signature = Signature::from_slice(signature).map_err(|_| KeyError::SignatureEncoding)?;
+        let signature =
+            Signature::from_slice(signature).map_err(|_| KeyError::SignatureEncoding)?;
         if signature.normalize_s() != signature {
             return Err(KeyError::HighS);
         }
@@ -174,11 +175,23 @@ mod tests {
         let key = KeyPair::generate();
         let sig = key.sign(EVENT_TAG, b"payload");
         let pk = key.public();
-        assert_eq!(pk.verify(EVENT_TAG, b"payloaD", &sig), Err(KeyError::Mismatch));
-        assert_eq!(pk.verify(HEADER_TAG, b"payload", &sig), Err(KeyError::Mismatch));
+        assert_eq!(
+            pk.verify(EVENT_TAG, b"payloaD", &sig),
+            Err(KeyError::Mismatch)
+        );
+        assert_eq!(
+            pk.verify(HEADER_TAG, b"payload", &sig),
+            Err(KeyError::Mismatch)
+        );
         let other = KeyPair::generate().public();
-        assert_eq!(other.verify(EVENT_TAG, b"payload", &sig), Err(KeyError::Mismatch));
-        assert_eq!(pk.verify(EVENT_TAG, b"payload", &sig[..63]), Err(KeyError::SignatureLength(63)));
+        assert_eq!(
+            other.verify(EVENT_TAG, b"payload", &sig),
+            Err(KeyError::Mismatch)
+        );
+        assert_eq!(
+            pk.verify(EVENT_TAG, b"payload", &sig[..63]),
+            Err(KeyError::SignatureLength(63))
+        );
     }
 
     #[test]
@@ -189,7 +202,10 @@ mod tests {
         // s' = n - s is the other valid signature for the same message: it must be refused.
         let (r, s) = parsed.split_scalars();
         let high = Signature::from_scalars(r, -*s).unwrap();
-        assert_eq!(key.public().verify(EVENT_TAG, b"x", &high.to_bytes()), Err(KeyError::HighS));
+        assert_eq!(
+            key.public().verify(EVENT_TAG, b"x", &high.to_bytes()),
+            Err(KeyError::HighS)
+        );
     }
 
     #[test]
@@ -197,7 +213,10 @@ mod tests {
         let key = KeyPair::generate();
         let again = KeyPair::from_pem(&key.to_pem()).unwrap();
         assert_eq!(again.public(), key.public());
-        assert_eq!(PublicKey::from_hex(&key.public().to_hex()).unwrap(), key.public());
+        assert_eq!(
+            PublicKey::from_hex(&key.public().to_hex()).unwrap(),
+            key.public()
+        );
         assert_eq!(key.key_id().len(), 16);
         assert!(PublicKey::from_hex("02ff").is_err());
     }

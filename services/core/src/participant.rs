@@ -81,16 +81,18 @@ pub enum GenesisError {
     SequencerKey(KeyError),
     #[error("participant id '{0}' appears twice")]
     DuplicateId(String),
-    #[error("participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.'")]
+    #[error(
+        "participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.'"
+    )]
     BadId(String),
 }
 
 /// Whether `id` is a well-formed participant id.
 pub fn valid_participant_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
+        && id.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
 }
 
 /// Participants by id, and the sequencer key.
@@ -109,17 +111,18 @@ impl Registry {
     }
 
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, GenesisError> {
-        let sequencer_key =
-            PublicKey::from_hex(&genesis.sequencer_public_key).map_err(GenesisError::SequencerKey)?;
+        let sequencer_key = PublicKey::from_hex(&genesis.sequencer_public_key)
+            .map_err(GenesisError::SequencerKey)?;
         let mut participants = HashMap::new();
         for entry in &genesis.participants {
             if !valid_participant_id(&entry.id) {
                 return Err(GenesisError::BadId(entry.id.clone()));
             }
-            let key = PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
-                id: entry.id.clone(),
-                source,
-            })?;
+            let key =
+                PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
+                    id: entry.id.clone(),
+                    source,
+                })?;
             let participant = Participant {
                 id: entry.id.clone(),
                 role: entry.role,
@@ -130,7 +133,11 @@ impl Registry {
                 return Err(GenesisError::DuplicateId(entry.id.clone()));
             }
         }
-        Ok(Self { chain_id: genesis.chain_id.clone(), sequencer_key, participants })
+        Ok(Self {
+            chain_id: genesis.chain_id.clone(),
+            sequencer_key,
+            participants,
+        })
     }
 
     pub fn get(&self, id: &str) -> Option<&Participant> {
@@ -181,8 +188,14 @@ mod tests {
         assert_eq!(reg.len(), 2);
         assert_eq!(reg.get("a").unwrap().role, Role::Pharmacy);
         genesis.participants.push(entry("a"));
-        assert_eq!(Registry::from_genesis(&genesis).unwrap_err(), GenesisError::DuplicateId("a".into()));
+        assert_eq!(
+            Registry::from_genesis(&genesis).unwrap_err(),
+            GenesisError::DuplicateId("a".into())
+        );
         genesis.participants = vec![entry("Bad Id")];
-        assert!(matches!(Registry::from_genesis(&genesis), Err(GenesisError::BadId(_))));
+        assert!(matches!(
+            Registry::from_genesis(&genesis),
+            Err(GenesisError::BadId(_))
+        ));
     }
 }

@@ -17,12 +17,24 @@ pub struct Lookup<'a> {
 /// The verdict for `code` given the ledger's view, on `today`.
 pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict {
     let Some(pack) = lookup.pack else {
-        return if lookup.product_known { Verdict::UnknownSerial } else { Verdict::UnknownProduct };
+        return if lookup.product_known {
+            Verdict::UnknownSerial
+        } else {
+            Verdict::UnknownProduct
+        };
     };
-    if code.lot.as_ref().is_some_and(|lot| lot.as_str() != pack.lot) {
+    if code
+        .lot
+        .as_ref()
+        .is_some_and(|lot| lot.as_str() != pack.lot)
+    {
         return Verdict::LotMismatch;
     }
-    if code.expiry.as_ref().is_some_and(|e| e.as_str() != pack.expiry) {
+    if code
+        .expiry
+        .as_ref()
+        .is_some_and(|e| e.as_str() != pack.expiry)
+    {
         return Verdict::ExpiryMismatch;
     }
     if pack.status() == PackStatus::Dispensed {

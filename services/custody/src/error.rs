@@ -8,7 +8,10 @@ pub enum SubmitError {
     #[error(transparent)]
     Event(#[from] EventError),
     #[error("this rpc takes {expected} events, the payload holds a {got} event")]
-    WrongRpc { expected: &'static str, got: &'static str },
+    WrongRpc {
+        expected: &'static str,
+        got: &'static str,
+    },
     #[error("event not stored: the broker did not acknowledge it ({0}); retry later")]
     Broker(String),
     #[error("service is shutting down")]
@@ -17,7 +20,10 @@ pub enum SubmitError {
 
 impl SubmitError {
     pub fn wrong_rpc(expected: EventKind, got: EventKind) -> Self {
-        SubmitError::WrongRpc { expected: expected.as_str(), got: got.as_str() }
+        SubmitError::WrongRpc {
+            expected: expected.as_str(),
+            got: got.as_str(),
+        }
     }
 }
 
@@ -26,8 +32,12 @@ impl From<SubmitError> for Status {
         let code = match &err {
             SubmitError::Event(e) => match e {
                 EventError::UnknownSigner(_) | EventError::Signature(_) => Code::Unauthenticated,
-                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => Code::PermissionDenied,
-                EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
+                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => {
+                    Code::PermissionDenied
+                }
+                EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => {
+                    Code::InvalidArgument
+                }
                 _ => Code::InvalidArgument,
             },
             SubmitError::WrongRpc { .. } => Code::InvalidArgument,

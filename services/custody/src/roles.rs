@@ -16,14 +16,23 @@ use crate::submit::Submitter;
 pub struct Roles(pub Arc<Submitter>);
 
 impl Roles {
-    async fn take(&self, request: Request<SignedEnvelope>, kind: EventKind) -> Result<Response<SubmitResponse>, Status> {
-        Ok(Response::new(self.0.submit(request.into_inner(), kind).await?))
+    async fn take(
+        &self,
+        request: Request<SignedEnvelope>,
+        kind: EventKind,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        Ok(Response::new(
+            self.0.submit(request.into_inner(), kind).await?,
+        ))
     }
 }
 
 #[tonic::async_trait]
 impl ManufacturerService for Roles {
-    async fn commission(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+    async fn commission(
+        &self,
+        r: Request<SignedEnvelope>,
+    ) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Commission).await
     }
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
@@ -33,7 +42,10 @@ impl ManufacturerService for Roles {
 
 #[tonic::async_trait]
 impl DistributorService for Roles {
-    async fn receive(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+    async fn receive(
+        &self,
+        r: Request<SignedEnvelope>,
+    ) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Receive).await
     }
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
@@ -43,10 +55,16 @@ impl DistributorService for Roles {
 
 #[tonic::async_trait]
 impl PharmacyService for Roles {
-    async fn receive(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+    async fn receive(
+        &self,
+        r: Request<SignedEnvelope>,
+    ) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Receive).await
     }
-    async fn dispense(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+    async fn dispense(
+        &self,
+        r: Request<SignedEnvelope>,
+    ) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Dispense).await
     }
 }

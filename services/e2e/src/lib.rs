@@ -12,7 +12,9 @@ use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
-use pedigree_core::pb::{EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body};
+use pedigree_core::pb::{
+    EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body,
+};
 use pedigree_log::topics::{TopicSpec, ensure_topics};
 use pedigree_testkit::{Broker, Fixture, Redis, Storage};
 use tokio::sync::oneshot;
@@ -33,7 +35,10 @@ impl Running {
         F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        Self { stop: Some(tx), task: tokio::spawn(run(rx)) }
+        Self {
+            stop: Some(tx),
+            task: tokio::spawn(run(rx)),
+        }
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
@@ -44,10 +49,8 @@ impl Running {
     }
 }
 
-fn until(rx: oneshot::Receiver<()>) -> impl std::future::Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.await;
-    }
+async fn until(rx: oneshot::Receiver<()>) {
+    let _ = rx.await;
 }
 
 pub struct Stack {
@@ -78,8 +81,14 @@ impl Stack {
         let fixture = Fixture::create(dir.path()).expect("fixture");
         let broker = Broker::start(Storage::Memory).expect("starting tansu");
         let redis = Redis::start().expect("starting redis-server");
-        let spec = TopicSpec { name: EVENTS_TOPIC.into(), partitions: 1, replication: 1 };
-        ensure_topics(&broker.brokers(), &[spec]).await.expect("creating the events topic");
+        let spec = TopicSpec {
+            name: EVENTS_TOPIC.into(),
+            partitions: 1,
+            replication: 1,
+        };
+        ensure_topics(&broker.brokers(), &[spec])
+            .await
+            .expect("creating the events topic");
         let custody = pedigree_custody::App::build(pedigree_custody::Config {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             kafka_brokers: broker.brokers(),
@@ -98,7 +107,8 @@ impl Stack {
         })
         .await
         .expect("building verifier");
-        let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
+        let (custody_addr, verifier_grpc, verifier_http) =
+            (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
         let mut stack = Self {
             fixture,
             _dir: dir,
@@ -133,7 +143,9 @@ impl Stack {
     }
 
     pub async fn start_sequencer(&mut self) {
-        let app = pedigree_sequencer::App::build(self.sequencer_config()).await.expect("building sequencer");
+        let app = pedigree_sequencer::App::build(self.sequencer_config())
+            .await
+            .expect("building sequencer");
         self.sequencer = Some(Running::spawn(|rx| app.run_until(until(rx))));
     }
 
@@ -154,7 +166,10 @@ impl Stack {
 
     pub async fn shutdown(mut self) {
         self.stop_sequencer().await;
-        for s in [self.custody.take(), self.verifier.take()].into_iter().flatten() {
+        for s in [self.custody.take(), self.verifier.take()]
+            .into_iter()
+            .flatten()
+        {
             s.stop().await.expect("service stopped with an error");
         }
     }
@@ -165,7 +180,11 @@ impl Stack {
     }
 
     async fn channel(addr: SocketAddr) -> Channel {
-        Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connecting")
+        Channel::from_shared(format!("http://{addr}"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connecting")
     }
 
     pub async fn manufacturer(&self) -> ManufacturerServiceClient<Channel> {
@@ -188,8 +207,14 @@ impl Stack {
     pub async fn outcome(&self, event_id: &[u8]) -> EventStatus {
         let mut ledger = self.ledger().await;
         for _ in 0..600 {
-            let request = GetEventStatusRequest { event_id: event_id.to_vec() };
-            let status = ledger.get_event_status(request).await.expect("event status").into_inner();
+            let request = GetEventStatusRequest {
+                event_id: event_id.to_vec(),
+            };
+            let status = ledger
+                .get_event_status(request)
+                .await
+                .expect("event status")
+                .into_inner();
             if status.state() != EventState::Pending {
                 return status;
             }

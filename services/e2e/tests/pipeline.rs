@@ -7,12 +7,17 @@ use pedigree_core::block::{Tip, check_block};
 use pedigree_core::event::check_envelope;
 use pedigree_core::gs1::{GS, gtin_check_digit};
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{EventState, GetBlockRequest, GetHeadRequest, PackStatus, RejectCode, Verdict, VerifyRequest};
+use pedigree_core::pb::{
+    EventState, GetBlockRequest, GetHeadRequest, PackStatus, RejectCode, Verdict, VerifyRequest,
+};
 use pedigree_e2e::{Stack, body};
 use tonic::Code;
 
 fn gtin(prefix13: &str) -> String {
-    format!("{prefix13}{}", gtin_check_digit(prefix13).expect("13 digits"))
+    format!(
+        "{prefix13}{}",
+        gtin_check_digit(prefix13).expect("13 digits")
+    )
 }
 
 const MFR: &str = "acme-pharma";
@@ -33,21 +38,64 @@ async fn demo_scenario_end_to_end() {
     let mut p = stack.pharmacy().await;
     let e = stack.sign(MFR, body::commission(&g, "LOT42A", "281231", &serials));
     ids.push(m.commission(e).await.unwrap().into_inner().event_id);
-    ids.push(m.ship(stack.sign(MFR, body::ship(&g, &serials, WHOLESALE))).await.unwrap().into_inner().event_id);
-    ids.push(d.receive(stack.sign(WHOLESALE, body::receive(&g, &serials, MFR))).await.unwrap().into_inner().event_id);
-    ids.push(d.ship(stack.sign(WHOLESALE, body::ship(&g, &serials[..2], PHARMACY))).await.unwrap().into_inner().event_id);
-    ids.push(p.receive(stack.sign(PHARMACY, body::receive(&g, &serials[..2], WHOLESALE))).await.unwrap().into_inner().event_id);
-    ids.push(p.dispense(stack.sign(PHARMACY, body::dispense(&g, &serials[..1]))).await.unwrap().into_inner().event_id);
+    ids.push(
+        m.ship(stack.sign(MFR, body::ship(&g, &serials, WHOLESALE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id,
+    );
+    ids.push(
+        d.receive(stack.sign(WHOLESALE, body::receive(&g, &serials, MFR)))
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id,
+    );
+    ids.push(
+        d.ship(stack.sign(WHOLESALE, body::ship(&g, &serials[..2], PHARMACY)))
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id,
+    );
+    ids.push(
+        p.receive(stack.sign(PHARMACY, body::receive(&g, &serials[..2], WHOLESALE)))
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id,
+    );
+    ids.push(
+        p.dispense(stack.sign(PHARMACY, body::dispense(&g, &serials[..1])))
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id,
+    );
     for id in &ids {
         let status = stack.outcome(id).await;
-        assert_eq!(status.state(), EventState::Committed, "event rejected: {}", status.reason);
+        assert_eq!(
+            status.state(),
+            EventState::Committed,
+            "event rejected: {}",
+            status.reason
+        );
     }
 
     // In stock at the pharmacy, over HTTP, as a DataMatrix element string with the ]d2 prefix.
     let http = reqwest::Client::new();
     let url = format!("http://{}/v1/verify", stack.verifier_http);
     let code = format!("]d201{g}17281231{GS}10LOT42A{GS}21PK0002");
-    let answer: serde_json::Value = http.get(&url).query(&[("code", code)]).send().await.unwrap().json().await.unwrap();
+    let answer: serde_json::Value = http
+        .get(&url)
+        .query(&[("code", code)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer["verdict"], "VERIFIED");
     assert_eq!(answer["status"], "ACTIVE");
     assert_eq!(answer["holder"], PHARMACY);
@@ -64,21 +112,41 @@ async fn demo_scenario_end_to_end() {
     // Still at the wholesaler: genuine, held by the wholesaler.
     let code = format!("01{g}21PK0003");
     let r = v.verify(VerifyRequest { code }).await.unwrap().into_inner();
-    assert_eq!((r.verdict(), r.holder.as_str()), (Verdict::Verified, WHOLESALE));
+    assert_eq!(
+        (r.verdict(), r.holder.as_str()),
+        (Verdict::Verified, WHOLESALE)
+    );
 
     // Unknown serial via the Digital Link path; wrong lot via the query string.
     let dl = format!("http://{}/01/{g}/21/NOPE99?17=281231", stack.verifier_http);
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "UNKNOWN_SERIAL");
-    let dl = format!("http://{}/01/{g}/21/PK0002?10=LOT999&17=281231", stack.verifier_http);
+    let dl = format!(
+        "http://{}/01/{g}/21/PK0002?10=LOT999&17=281231",
+        stack.verifier_http
+    );
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "LOT_MISMATCH");
 
     // Expiry mismatch and unknown product.
     let code = format!("01{g}17281130{GS}21PK0002");
-    assert_eq!(v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(), Verdict::ExpiryMismatch);
+    assert_eq!(
+        v.verify(VerifyRequest { code })
+            .await
+            .unwrap()
+            .into_inner()
+            .verdict(),
+        Verdict::ExpiryMismatch
+    );
     let code = format!("01{}21PK0002", gtin("0400000000001"));
-    assert_eq!(v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(), Verdict::UnknownProduct);
+    assert_eq!(
+        v.verify(VerifyRequest { code })
+            .await
+            .unwrap()
+            .into_inner()
+            .verdict(),
+        Verdict::UnknownProduct
+    );
     stack.shutdown().await;
 }
 
@@ -88,10 +156,23 @@ async fn expired_pack_is_reported() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600099990");
     let e = stack.sign(MFR, body::commission(&g, "OLD1", "200100", &["X1"]));
-    let id = stack.manufacturer().await.commission(e).await.unwrap().into_inner().event_id;
+    let id = stack
+        .manufacturer()
+        .await
+        .commission(e)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
     assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
     let code = format!("01{g}21X1");
-    let r = stack.verifier().await.verify(VerifyRequest { code }).await.unwrap().into_inner();
+    let r = stack
+        .verifier()
+        .await
+        .verify(VerifyRequest { code })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.verdict(), Verdict::Expired);
     stack.shutdown().await;
 }
@@ -114,33 +195,72 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
     stranger.signer = "mallory".into();
     let err = m.commission(stranger).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    assert!(err.message().contains("unknown signer 'mallory'"), "{}", err.message());
+    assert!(
+        err.message().contains("unknown signer 'mallory'"),
+        "{}",
+        err.message()
+    );
 
     let err = m.commission(stack.sign(PHARMACY, ok())).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(err.message().contains("may not sign commission"), "{}", err.message());
-    let err = p.dispense(stack.sign(WHOLESALE, body::dispense(&g, &["S1"]))).await.unwrap_err();
+    assert!(
+        err.message().contains("may not sign commission"),
+        "{}",
+        err.message()
+    );
+    let err = p
+        .dispense(stack.sign(WHOLESALE, body::dispense(&g, &["S1"])))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
 
     let bad_gtin = format!("{}{}", &g[..13], (g.as_bytes()[13] - b'0' + 1) % 10);
-    let err = m.commission(stack.sign(MFR, body::commission(&bad_gtin, "L1", "281231", &["S1"]))).await.unwrap_err();
+    let err = m
+        .commission(stack.sign(MFR, body::commission(&bad_gtin, "L1", "281231", &["S1"])))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().starts_with("gtin: check digit"), "{}", err.message());
+    assert!(
+        err.message().starts_with("gtin: check digit"),
+        "{}",
+        err.message()
+    );
 
-    let err = m.commission(stack.sign(MFR, body::commission(&g, "L1", "281331", &["S1"]))).await.unwrap_err();
+    let err = m
+        .commission(stack.sign(MFR, body::commission(&g, "L1", "281331", &["S1"])))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().starts_with("expiry: month 13"), "{}", err.message());
+    assert!(
+        err.message().starts_with("expiry: month 13"),
+        "{}",
+        err.message()
+    );
 
-    let err = m.commission(stack.sign(MFR, body::commission(&g, "L1", "280431", &["S1"]))).await.unwrap_err();
+    let err = m
+        .commission(stack.sign(MFR, body::commission(&g, "L1", "280431", &["S1"])))
+        .await
+        .unwrap_err();
     assert!(err.message().contains("day 31"), "{}", err.message());
 
-    let err = m.commission(stack.sign(MFR, body::commission(&g, "L1", "281231", &["BAD#"]))).await.unwrap_err();
+    let err = m
+        .commission(stack.sign(MFR, body::commission(&g, "L1", "281231", &["BAD#"])))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().starts_with("serials[0]: "), "{}", err.message());
+    assert!(
+        err.message().starts_with("serials[0]: "),
+        "{}",
+        err.message()
+    );
 
     let err = m.ship(stack.sign(MFR, ok())).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("takes ship events"), "{}", err.message());
+    assert!(
+        err.message().contains("takes ship events"),
+        "{}",
+        err.message()
+    );
 
     let brokers = stack.broker.brokers();
     let (_, high) = tokio::task::spawn_blocking(move || {
@@ -163,48 +283,114 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     let mut p = stack.pharmacy().await;
     let s = &stack;
     let commit = |id: Vec<u8>| async move { s.outcome(&id).await };
-    let e = stack.sign(MFR, body::commission(&g, "L7", "281231", &["A1", "A2", "A3"]));
-    assert_eq!(commit(m.commission(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    let e = stack.sign(
+        MFR,
+        body::commission(&g, "L7", "281231", &["A1", "A2", "A3"]),
+    );
+    assert_eq!(
+        commit(m.commission(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let e = stack.sign(MFR, body::ship(&g, &["A1", "A2"], WHOLESALE));
-    assert_eq!(commit(m.ship(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    assert_eq!(
+        commit(m.ship(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let before = snapshot(&stack, &g, &["A1", "A2", "A3"]).await;
 
     let cases = [
         // The other wholesaler ships packs it does not hold.
-        (d.ship(stack.sign(OTHER_WHOLESALE, body::ship(&g, &["A3"], PHARMACY))).await, RejectCode::NotHolder),
+        (
+            d.ship(stack.sign(OTHER_WHOLESALE, body::ship(&g, &["A3"], PHARMACY)))
+                .await,
+            RejectCode::NotHolder,
+        ),
         // A party that is not the named receiver receives.
-        (d.receive(stack.sign(OTHER_WHOLESALE, body::receive(&g, &["A1"], MFR))).await, RejectCode::WrongReceiver),
+        (
+            d.receive(stack.sign(OTHER_WHOLESALE, body::receive(&g, &["A1"], MFR)))
+                .await,
+            RejectCode::WrongReceiver,
+        ),
         // A serial that exists is commissioned again (together with a new one: the whole event is refused).
-        (m.commission(stack.sign(MFR, body::commission(&g, "L7", "281231", &["A9", "A3"]))).await, RejectCode::PackExists),
+        (
+            m.commission(stack.sign(MFR, body::commission(&g, "L7", "281231", &["A9", "A3"])))
+                .await,
+            RejectCode::PackExists,
+        ),
         // A pharmacy dispenses a pack it does not hold.
-        (p.dispense(stack.sign(PHARMACY, body::dispense(&g, &["A1"]))).await, RejectCode::NotHolder),
+        (
+            p.dispense(stack.sign(PHARMACY, body::dispense(&g, &["A1"])))
+                .await,
+            RejectCode::NotHolder,
+        ),
     ];
     for (response, code) in cases {
-        let status = stack.outcome(&response.unwrap().into_inner().event_id).await;
+        let status = stack
+            .outcome(&response.unwrap().into_inner().event_id)
+            .await;
         assert_eq!(status.state(), EventState::Rejected);
         assert_eq!(status.reject_code(), code, "{}", status.reason);
         assert!(!status.reason.is_empty());
     }
     assert_eq!(snapshot(&stack, &g, &["A1", "A2", "A3"]).await, before);
     let code = format!("01{g}21A9");
-    let r = stack.verifier().await.verify(VerifyRequest { code }).await.unwrap().into_inner();
-    assert_eq!(r.verdict(), Verdict::UnknownSerial, "a refused commission created a pack");
+    let r = stack
+        .verifier()
+        .await
+        .verify(VerifyRequest { code })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        r.verdict(),
+        Verdict::UnknownSerial,
+        "a refused commission created a pack"
+    );
 
     // Double dispense: the second is refused and the pack stays dispensed by the first.
     let e = stack.sign(WHOLESALE, body::receive(&g, &["A1"], MFR));
-    assert_eq!(commit(d.receive(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    assert_eq!(
+        commit(d.receive(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let e = stack.sign(WHOLESALE, body::ship(&g, &["A1"], PHARMACY));
-    assert_eq!(commit(d.ship(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    assert_eq!(
+        commit(d.ship(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let e = stack.sign(PHARMACY, body::receive(&g, &["A1"], WHOLESALE));
-    assert_eq!(commit(p.receive(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    assert_eq!(
+        commit(p.receive(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let e = stack.sign(PHARMACY, body::dispense(&g, &["A1"]));
-    assert_eq!(commit(p.dispense(e).await.unwrap().into_inner().event_id).await.state(), EventState::Committed);
+    assert_eq!(
+        commit(p.dispense(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
     let dispensed = snapshot(&stack, &g, &["A1"]).await;
     let again = stack.sign(PHARMACY, body::dispense(&g, &["A1"]));
     let status = commit(p.dispense(again).await.unwrap().into_inner().event_id).await;
     assert_eq!(status.reject_code(), RejectCode::AlreadyDispensed);
     let e = stack.sign(OTHER_PHARMACY, body::dispense(&g, &["A1"]));
-    assert_eq!(commit(p.dispense(e).await.unwrap().into_inner().event_id).await.reject_code(), RejectCode::AlreadyDispensed);
+    assert_eq!(
+        commit(p.dispense(e).await.unwrap().into_inner().event_id)
+            .await
+            .reject_code(),
+        RejectCode::AlreadyDispensed
+    );
     assert_eq!(snapshot(&stack, &g, &["A1"]).await, dispensed);
     stack.shutdown().await;
 }
@@ -213,7 +399,13 @@ async fn snapshot(stack: &Stack, g: &str, serials: &[&str]) -> Vec<(i32, String,
     let mut v = stack.verifier().await;
     let mut out = Vec::new();
     for s in serials {
-        let r = v.verify(VerifyRequest { code: format!("01{g}21{s}") }).await.unwrap().into_inner();
+        let r = v
+            .verify(VerifyRequest {
+                code: format!("01{g}21{s}"),
+            })
+            .await
+            .unwrap()
+            .into_inner();
         out.push((r.verdict, r.holder, r.status, r.height));
     }
     out
@@ -232,7 +424,10 @@ async fn same_envelope_twice_is_one_event() {
     assert_eq!(stack.outcome(&first).await.state(), EventState::Committed);
     // Sent again after it was sealed: still one event, still committed.
     m.commission(e).await.unwrap();
-    let marker = m.commission(stack.sign(MFR, body::commission(&g, "L1", "281231", &["D2"]))).await.unwrap();
+    let marker = m
+        .commission(stack.sign(MFR, body::commission(&g, "L1", "281231", &["D2"])))
+        .await
+        .unwrap();
     stack.outcome(&marker.into_inner().event_id).await;
     let ids = sealed_ids(&stack).await;
     assert_eq!(ids.iter().filter(|id| **id == first).count(), 1);
@@ -244,12 +439,22 @@ async fn same_envelope_twice_is_one_event() {
 async fn sealed_ids(stack: &Stack) -> Vec<Vec<u8>> {
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let mut ledger = stack.ledger().await;
-    let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner().height;
+    let head = ledger
+        .get_head(GetHeadRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .height;
     let mut tip = Tip::default();
     let mut ids = Vec::new();
     for height in 1..=head {
-        let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
-        let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
+        let block = ledger
+            .get_block(GetBlockRequest { height })
+            .await
+            .unwrap()
+            .into_inner();
+        let (_, next) =
+            check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
         tip = next;
         for envelope in &block.events {
             let event = check_envelope(envelope, &registry).expect("sealed event checks out");
@@ -284,7 +489,11 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     let ids = sealed_ids(&stack).await;
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
-    assert_eq!(ids.len(), acked.len(), "sealed events differ from acknowledged ones");
+    assert_eq!(
+        ids.len(),
+        acked.len(),
+        "sealed events differ from acknowledged ones"
+    );
     assert!(acked.iter().all(|id| unique.contains(id)));
     stack.shutdown().await;
 }
@@ -296,12 +505,18 @@ async fn redis_is_rebuilt_from_the_log() {
     let g = gtin("0950600013435");
     let mut m = stack.manufacturer().await;
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["F1", "F2"]));
-    stack.outcome(&m.commission(e).await.unwrap().into_inner().event_id).await;
+    stack
+        .outcome(&m.commission(e).await.unwrap().into_inner().event_id)
+        .await;
     let e = stack.sign(MFR, body::ship(&g, &["F2"], WHOLESALE));
-    stack.outcome(&m.ship(e).await.unwrap().into_inner().event_id).await;
+    stack
+        .outcome(&m.ship(e).await.unwrap().into_inner().event_id)
+        .await;
     let before = snapshot(&stack, &g, &["F1", "F2", "F3"]).await;
     stack.stop_sequencer().await;
-    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.url())
+        .await
+        .unwrap();
     store.flush_all_for_tests().await.unwrap();
     assert_eq!(store.head().await.unwrap(), 0);
     stack.start_sequencer().await;
@@ -324,7 +539,11 @@ async fn broker_down_is_unavailable() {
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["U1"]));
     let err = stack.manufacturer().await.commission(e).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{}", err.message());
-    assert!(err.message().contains("broker did not acknowledge"), "{}", err.message());
+    assert!(
+        err.message().contains("broker did not acknowledge"),
+        "{}",
+        err.message()
+    );
 }
 
 /// Codes that do not parse are answered 400 / INVALID_ARGUMENT naming the wrong part.
@@ -333,13 +552,30 @@ async fn unparsable_codes_are_bad_requests() {
     let stack = Stack::spawn().await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/v1/verify", stack.verifier_http);
-    for (code, field) in [("0109506000134353", "gtin"), ("01095060001343521713130021X", "expiry"), ("hello", "code"), ("0109506000134352", "serial")] {
-        let response = http.get(&url).query(&[("code", code)]).send().await.unwrap();
+    for (code, field) in [
+        ("0109506000134353", "gtin"),
+        ("01095060001343521713130021X", "expiry"),
+        ("hello", "code"),
+        ("0109506000134352", "serial"),
+    ] {
+        let response = http
+            .get(&url)
+            .query(&[("code", code)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 400, "{code}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["field"], field, "{code}: {body}");
     }
-    let err = stack.verifier().await.verify(VerifyRequest { code: "(01)123".into() }).await.unwrap_err();
+    let err = stack
+        .verifier()
+        .await
+        .verify(VerifyRequest {
+            code: "(01)123".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let bad = format!("http://{}/01/09506000134353/21/X", stack.verifier_http);
     assert_eq!(http.get(&bad).send().await.unwrap().status(), 400);

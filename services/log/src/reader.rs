@@ -37,7 +37,10 @@ pub fn partition_count(brokers: &str, topic: &str) -> Result<i32> {
         .map(|t| t.partitions().len() as i32)
         .unwrap_or(0);
     if partitions == 0 {
-        return Err(LogError::Topic { topic: topic.into(), reason: "does not exist or has no partitions".into() });
+        return Err(LogError::Topic {
+            topic: topic.into(),
+            reason: "does not exist or has no partitions".into(),
+        });
     }
     Ok(partitions)
 }
@@ -71,8 +74,13 @@ pub fn read_range(
                 last_progress = Instant::now();
             }
             None if last_progress.elapsed() > TIMEOUT => {
-                let reason = format!("no message at offset {next} after {TIMEOUT:?} (high watermark {high})");
-                return Err(LogError::Topic { topic: topic.into(), reason });
+                let reason = format!(
+                    "no message at offset {next} after {TIMEOUT:?} (high watermark {high})"
+                );
+                return Err(LogError::Topic {
+                    topic: topic.into(),
+                    reason,
+                });
             }
             None => {}
         }

@@ -39,14 +39,18 @@ pub async fn serve(
     grace: Duration,
 ) -> anyhow::Result<()> {
     for name in services.iter().copied().chain([""]) {
-        health.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+        health
+            .set_service_status(name, tonic_health::ServingStatus::Serving)
+            .await;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
     tokio::spawn(async move {
         shutdown.await;
         for name in names.iter().map(String::as_str).chain([""]) {
-            health.set_service_status(name, tonic_health::ServingStatus::NotServing).await;
+            health
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
         }
         let _ = stop_tx.send(true);
     });

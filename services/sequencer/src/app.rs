@@ -46,25 +46,49 @@ impl App {
             .with_context(|| format!("reading sequencer key {}", config.key.display()))?;
         let key = KeyPair::from_pem(&pem).context("parsing the sequencer key")?;
         if key.public() != registry.sequencer_key {
-            bail!("the sequencer key {} is not the one the genesis names", key.key_id());
+            bail!(
+                "the sequencer key {} is not the one the genesis names",
+                key.key_id()
+            );
         }
-        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
-        let producer = producer(&ProducerSettings::new(&config.kafka_brokers)).context("creating the producer")?;
-        let specs = [TopicSpec { name: config.blocks_topic.clone(), partitions: 1, replication: 1 }];
-        ensure_topics(&config.kafka_brokers, &specs).await.context("creating the blocks topic")?;
+        let store = Store::connect(&config.redis_url)
+            .await
+            .context("connecting to redis")?;
+        let producer = producer(&ProducerSettings::new(&config.kafka_brokers))
+            .context("creating the producer")?;
+        let specs = [TopicSpec {
+            name: config.blocks_topic.clone(),
+            partitions: 1,
+            replication: 1,
+        }];
+        ensure_topics(&config.kafka_brokers, &specs)
+            .await
+            .context("creating the blocks topic")?;
         let health = TcpListener::bind(config.health_addr)
             .await
             .with_context(|| format!("binding {}", config.health_addr))?;
-        Ok(Self { config, registry: Arc::new(registry), key, store, producer, health })
+        Ok(Self {
+            config,
+            registry: Arc::new(registry),
+            key,
+            store,
+            producer,
+            health,
+        })
     }
 
     pub fn health_addr(&self) -> SocketAddr {
-        self.health.local_addr().expect("a bound listener has an address")
+        self.health
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Seals blocks until `shutdown`; the batch in hand is finished (or, if collection was still going on,
     /// dropped whole) before returning.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -83,7 +107,14 @@ impl App {
             },
             grace,
         ));
-        let mut sealer = Sealer::start(self.config, self.registry, self.key, self.store, self.producer).await?;
+        let mut sealer = Sealer::start(
+            self.config,
+            self.registry,
+            self.key,
+            self.store,
+            self.producer,
+        )
+        .await?;
         let result = sealer.run(stop_rx).await;
         health.abort();
         result
@@ -103,11 +134,32 @@ struct Sealer {
 }
 
 impl Sealer {
-    async fn start(config: Config, registry: Arc<Registry>, key: KeyPair, store: Store, producer: FutureProducer) -> anyhow::Result<Self> {
-        let resumed = resume(&config.kafka_brokers, &config.blocks_topic, &registry, &store).await?;
+    async fn start(
+        config: Config,
+        registry: Arc<Registry>,
+        key: KeyPair,
+        store: Store,
+        producer: FutureProducer,
+    ) -> anyhow::Result<Self> {
+        let resumed = resume(
+            &config.kafka_brokers,
+            &config.blocks_topic,
+            &registry,
+            &store,
+        )
+        .await?;
         tracing::info!(height = resumed.tip.height, offsets = ?resumed.offsets, "resuming");
         let consumer = assign(&config, &resumed.offsets).await?;
-        Ok(Self { config, registry, key, store, producer, consumer, tip: resumed.tip, offsets: resumed.offsets })
+        Ok(Self {
+            config,
+            registry,
+            key,
+            store,
+            producer,
+            consumer,
+            tip: resumed.tip,
+            offsets: resumed.offsets,
+        })
     }
 
     async fn run(&mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
@@ -137,24 +189,45 @@ impl Sealer {
             resume_offsets: self
                 .offsets
                 .iter()
-                .map(|(&partition, &next_offset)| PartitionOffset { partition, next_offset })
+                .map(|(&partition, &next_offset)| PartitionOffset {
+                    partition,
+                    next_offset,
+                })
                 .collect(),
-            time_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
+            time_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
         };
         let (block, tip) = seal(&self.key, &self.tip, content);
         let bytes = block.encode_to_vec();
-        send(&self.producer, &self.config.blocks_topic, &tip.height.to_be_bytes(), &bytes)
-            .await
-            .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
+        send(
+            &self.producer,
+            &self.config.blocks_topic,
+            &tip.height.to_be_bytes(),
+            &bytes,
+        )
+        .await
+        .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
         write_effects(&self.store, tip.height, &bytes, &applied).await?;
-        tracing::debug!(height = tip.height, events = block.events.len(), rejected = block.rejected.len(), "sealed");
+        tracing::debug!(
+            height = tip.height,
+            events = block.events.len(),
+            rejected = block.rejected.len(),
+            "sealed"
+        );
         self.tip = tip;
         Ok(())
     }
 }
 
 /// Writes a sealed block's effects to Redis in one transaction.
-pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
+pub(crate) async fn write_effects(
+    store: &Store,
+    height: u64,
+    bytes: &[u8],
+    applied: &Applied,
+) -> anyhow::Result<()> {
     let write = BlockWrite {
         height,
         block: bytes,
@@ -162,13 +235,17 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
         products: applied.products.iter().map(String::as_str).collect(),
         outcomes: applied.outcomes.clone(),
     };
-    store.write_block(&write).await.with_context(|| format!("writing block {height} to redis"))
+    store
+        .write_block(&write)
+        .await
+        .with_context(|| format!("writing block {height} to redis"))
 }
 
 /// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
 async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<StreamConsumer> {
     let (brokers, topic) = (config.kafka_brokers.clone(), config.events_topic.clone());
-    let partitions = tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
+    let partitions =
+        tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka_brokers)
         .set("broker.address.family", "v4")
@@ -180,9 +257,13 @@ async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result
         .context("creating the events consumer")?;
     let mut tpl = TopicPartitionList::new();
     for partition in 0..partitions {
-        let offset = offsets.get(&partition).map_or(Offset::Beginning, |&o| Offset::Offset(o));
+        let offset = offsets
+            .get(&partition)
+            .map_or(Offset::Beginning, |&o| Offset::Offset(o));
         tpl.add_partition_offset(&config.events_topic, partition, offset)?;
     }
-    consumer.assign(&tpl).context("assigning the events partitions")?;
+    consumer
+        .assign(&tpl)
+        .context("assigning the events partitions")?;
     Ok(consumer)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pedigree_core::Hash;
 use pedigree_core::event::{Event, EventError, check_envelope, event_id};
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{EventOutcome, Rejection, RejectCode, SignedEnvelope, event_outcome};
+use pedigree_core::pb::{EventOutcome, RejectCode, Rejection, SignedEnvelope, event_outcome};
 use pedigree_core::state::{WorkingSet, apply, pack_key};
 use pedigree_store::Store;
 use prost::Message;
@@ -30,7 +30,11 @@ impl Checked {
 }
 
 fn rejection(id: Hash, code: RejectCode, reason: String) -> Rejection {
-    Rejection { event_id: id.to_vec(), code: code as i32, reason }
+    Rejection {
+        event_id: id.to_vec(),
+        code: code as i32,
+        reason,
+    }
 }
 
 /// Decodes and checks one message (signature, signer, role, syntax); pure and CPU-bound.
@@ -38,7 +42,13 @@ pub fn check(raw: &[u8], registry: &Registry) -> Checked {
     let envelope = match SignedEnvelope::decode(raw) {
         Ok(envelope) => envelope,
         // Not an envelope at all: there is no payload, so the message bytes stand in for it in the id.
-        Err(e) => return Checked::Invalid(rejection(event_id(raw), RejectCode::Malformed, format!("not an envelope: {e}"))),
+        Err(e) => {
+            return Checked::Invalid(rejection(
+                event_id(raw),
+                RejectCode::Malformed,
+                format!("not an envelope: {e}"),
+            ));
+        }
     };
     match check_envelope(&envelope, registry) {
         Ok(event) => Checked::Valid(Box::new((envelope, event))),
@@ -47,12 +57,22 @@ pub fn check(raw: &[u8], registry: &Registry) -> Checked {
 }
 
 fn reject_event(envelope: &SignedEnvelope, error: &EventError) -> Rejection {
-    rejection(event_id(&envelope.payload), error.reject_code(), error.to_string())
+    rejection(
+        event_id(&envelope.payload),
+        error.reject_code(),
+        error.to_string(),
+    )
 }
 
 /// Checks every message on the rayon pool (signature checks dominate the sequencer's CPU time).
 pub async fn check_all(batch: Vec<Raw>, registry: Arc<Registry>) -> anyhow::Result<Vec<Checked>> {
-    Ok(tokio::task::spawn_blocking(move || batch.par_iter().map(|r| check(&r.payload, &registry)).collect()).await?)
+    Ok(tokio::task::spawn_blocking(move || {
+        batch
+            .par_iter()
+            .map(|r| check(&r.payload, &registry))
+            .collect()
+    })
+    .await?)
 }
 
 /// The outcome of applying a batch.
@@ -67,13 +87,22 @@ pub struct Applied {
 
 /// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash), loads
 /// the packs the rest touch in one round trip, and applies them in order as block `height`.
-pub async fn apply_batch(checked: Vec<Checked>, store: &Store, height: u64) -> anyhow::Result<Applied> {
+pub async fn apply_batch(
+    checked: Vec<Checked>,
+    store: &Store,
+    height: u64,
+) -> anyhow::Result<Applied> {
     let fresh = drop_decided(checked, store).await?;
     let mut packs = WorkingSet::default();
     let keys: Vec<String> = fresh
         .iter()
         .filter_map(|c| match c {
-            Checked::Valid(v) => Some(v.1.body.serials().iter().map(|s| pack_key(v.1.body.gtin(), s))),
+            Checked::Valid(v) => Some(
+                v.1.body
+                    .serials()
+                    .iter()
+                    .map(|s| pack_key(v.1.body.gtin(), s)),
+            ),
             Checked::Invalid(_) => None,
         })
         .flatten()
@@ -83,7 +112,10 @@ pub async fn apply_batch(checked: Vec<Checked>, store: &Store, height: u64) -> a
     for (key, record) in keys.iter().cloned().zip(store.packs(&keys).await?) {
         packs.load(key, record);
     }
-    let mut applied = Applied { packs, ..Applied::default() };
+    let mut applied = Applied {
+        packs,
+        ..Applied::default()
+    };
     for item in fresh {
         record(&mut applied, item, height);
     }
@@ -99,7 +131,10 @@ fn record(applied: &mut Applied, item: Checked, height: u64) {
                     if let pedigree_core::event::Body::Commission { gtin, .. } = &event.body {
                         applied.products.push(gtin.as_str().to_string());
                     }
-                    let outcome = EventOutcome { outcome: Some(event_outcome::Outcome::CommittedHeight(height)), height };
+                    let outcome = EventOutcome {
+                        outcome: Some(event_outcome::Outcome::CommittedHeight(height)),
+                        height,
+                    };
                     applied.outcomes.push((event.id, outcome));
                     applied.events.push(envelope);
                     return;
@@ -110,15 +145,29 @@ fn record(applied: &mut Applied, item: Checked, height: u64) {
         Checked::Invalid(rejection) => rejection,
     };
     let id: Hash = rejected.event_id.as_slice().try_into().unwrap_or_default();
-    let outcome = EventOutcome { outcome: Some(event_outcome::Outcome::Rejected(rejected.clone())), height };
+    let outcome = EventOutcome {
+        outcome: Some(event_outcome::Outcome::Rejected(rejected.clone())),
+        height,
+    };
     applied.outcomes.push((id, outcome));
     applied.rejected.push(rejected);
 }
 
 async fn drop_decided(checked: Vec<Checked>, store: &Store) -> anyhow::Result<Vec<Checked>> {
     let mut seen_here = HashSet::with_capacity(checked.len());
-    let unique: Vec<Checked> = checked.into_iter().filter(|c| seen_here.insert(c.id().to_vec())).collect();
-    let ids: Vec<Hash> = unique.iter().map(|c| c.id().try_into().unwrap_or_default()).collect();
+    let unique: Vec<Checked> = checked
+        .into_iter()
+        .filter(|c| seen_here.insert(c.id().to_vec()))
+        .collect();
+    let ids: Vec<Hash> = unique
+        .iter()
+        .map(|c| c.id().try_into().unwrap_or_default())
+        .collect();
     let decided = store.events_seen(&ids).await?;
-    Ok(unique.into_iter().zip(decided).filter(|(_, d)| !d).map(|(c, _)| c).collect())
+    Ok(unique
+        .into_iter()
+        .zip(decided)
+        .filter(|(_, d)| !d)
+        .map(|(c, _)| c)
+        .collect())
 }

@@ -16,8 +16,8 @@ use pedigree_store::Store;
 use prost::Message;
 use tokio::sync::mpsc;
 
-use crate::process::{Checked, apply_batch, check_all};
 use crate::batch::Raw;
+use crate::process::{Checked, apply_batch, check_all};
 
 /// Where sealing continues.
 pub struct Resumed {
@@ -27,36 +27,67 @@ pub struct Resumed {
 }
 
 /// Reads the chain head from the blocks topic and replays into Redis whatever it lacks.
-pub async fn resume(brokers: &str, blocks_topic: &str, registry: &Arc<Registry>, store: &Store) -> anyhow::Result<Resumed> {
+pub async fn resume(
+    brokers: &str,
+    blocks_topic: &str,
+    registry: &Arc<Registry>,
+    store: &Store,
+) -> anyhow::Result<Resumed> {
     let (b, t) = (brokers.to_string(), blocks_topic.to_string());
     let last = tokio::task::spawn_blocking(move || reader::read_last(&b, &t, 0)).await??;
     let redis_head = store.head().await?;
     let Some((_, bytes)) = last else {
         if redis_head > 0 {
-            bail!("redis is at height {redis_head} but the blocks topic is empty: redis belongs to another chain");
+            bail!(
+                "redis is at height {redis_head} but the blocks topic is empty: redis belongs to another chain"
+            );
         }
-        return Ok(Resumed { tip: Tip::default(), offsets: BTreeMap::new() });
+        return Ok(Resumed {
+            tip: Tip::default(),
+            offsets: BTreeMap::new(),
+        });
     };
     let block = Block::decode(bytes.as_slice()).context("decoding the last block")?;
     let signed = block.header.clone().unwrap_or_default();
-    open_header(&signed, &registry.sequencer_key).context("the last block's header does not verify")?;
+    open_header(&signed, &registry.sequencer_key)
+        .context("the last block's header does not verify")?;
     let (header, tip) = tip_of(&block).context("reading the chain tip from the last block")?;
     if redis_head > header.height {
-        bail!("redis is at height {redis_head}, ahead of the blocks topic at {}", header.height);
+        bail!(
+            "redis is at height {redis_head}, ahead of the blocks topic at {}",
+            header.height
+        );
     }
     if redis_head < header.height {
-        tracing::warn!(redis_head, chain_head = header.height, "redis is behind the log, replaying");
+        tracing::warn!(
+            redis_head,
+            chain_head = header.height,
+            "redis is behind the log, replaying"
+        );
         replay(brokers, blocks_topic, redis_head, registry, store).await?;
     }
-    Ok(Resumed { tip, offsets: offsets_of(&header) })
+    Ok(Resumed {
+        tip,
+        offsets: offsets_of(&header),
+    })
 }
 
 fn offsets_of(header: &BlockHeader) -> BTreeMap<i32, i64> {
-    header.resume_offsets.iter().map(|o| (o.partition, o.next_offset)).collect()
+    header
+        .resume_offsets
+        .iter()
+        .map(|o| (o.partition, o.next_offset))
+        .collect()
 }
 
 /// Applies every block above `redis_head` to Redis, in order.
-async fn replay(brokers: &str, topic: &str, redis_head: u64, registry: &Arc<Registry>, store: &Store) -> anyhow::Result<()> {
+async fn replay(
+    brokers: &str,
+    topic: &str,
+    redis_head: u64,
+    registry: &Arc<Registry>,
+    store: &Store,
+) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
     let (b, t) = (brokers.to_string(), topic.to_string());
     let reading = tokio::task::spawn_blocking(move || {
@@ -91,7 +122,11 @@ async fn replay_block(
     let raws = block
         .events
         .iter()
-        .map(|e| Raw { partition: 0, offset: 0, payload: e.encode_to_vec() })
+        .map(|e| Raw {
+            partition: 0,
+            offset: 0,
+            payload: e.encode_to_vec(),
+        })
         .collect();
     let mut checked = check_all(raws, registry.clone()).await?;
     checked.extend(block.rejected.iter().cloned().map(Checked::Invalid));

@@ -42,7 +42,16 @@ impl Fixture {
         let sequencer = KeyPair::generate();
         let parties: BTreeMap<String, Party> = DEMO_PARTIES
             .iter()
-            .map(|(id, role, _)| (id.to_string(), Party { id: id.to_string(), role: *role, key: KeyPair::generate() }))
+            .map(|(id, role, _)| {
+                (
+                    id.to_string(),
+                    Party {
+                        id: id.to_string(),
+                        role: *role,
+                        key: KeyPair::generate(),
+                    },
+                )
+            })
             .collect();
         let participants = DEMO_PARTIES
             .iter()
@@ -66,7 +75,14 @@ impl Fixture {
         for party in parties.values() {
             std::fs::write(dir.join(format!("{}.pem", party.id)), party.key.to_pem())?;
         }
-        Ok(Self { dir: dir.to_path_buf(), genesis_path, sequencer_key_path, sequencer, parties, genesis })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            genesis_path,
+            sequencer_key_path,
+            sequencer,
+            parties,
+            genesis,
+        })
     }
 
     pub fn party(&self, id: &str) -> &Party {

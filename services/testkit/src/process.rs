@@ -44,7 +44,11 @@ fn which(name: &str, env: &str) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
     in_path
-        .or_else(|| cargo_home.map(|c| c.join("bin").join(name)).filter(|p| p.is_file()))
+        .or_else(|| {
+            cargo_home
+                .map(|c| c.join("bin").join(name))
+                .filter(|p| p.is_file())
+        })
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
@@ -59,11 +63,22 @@ impl Redis {
         let port = free_port();
         let bin = which("redis-server", "PEDIGREE_REDIS_SERVER");
         let mut child = Command::new(&bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
+            .with_context(|| {
+                format!("starting {} (apt-get install redis-server)", bin.display())
+            })?;
         wait_for_port(port, &mut child, Duration::from_secs(10))?;
         Ok(Self { child, port })
     }
@@ -103,19 +118,50 @@ impl Broker {
     /// Starts on a given port (to restart a broker where clients expect it).
     pub fn start_on(port: u16, storage: Storage) -> anyhow::Result<Self> {
         let url = format!("tcp://127.0.0.1:{port}");
+        let bin = which("tansu", "PEDIGREE_TANSU");
+        let mut command = Command::new(&bin);
+        // tansu resolves a sqlite path against its working directory (an absolute one gets mangled), so run it in
+        // the file's folder with a relative name.
         let engine = match &storage {
             Storage::Memory => "memory://tansu/".to_string(),
-            Storage::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Storage::Sqlite(path) => {
+                let dir = path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                command.current_dir(dir);
+                let file = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                format!("sqlite://{file}")
+            }
         };
-        let bin = which("tansu", "PEDIGREE_TANSU");
-        let mut child = Command::new(&bin)
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", &engine])
+        let mut child = command
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                &engine,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting {} (cargo install tansu, see README)", bin.display()))?;
+            .with_context(|| {
+                format!(
+                    "starting {} (cargo install tansu, see README)",
+                    bin.display()
+                )
+            })?;
         wait_for_port(port, &mut child, Duration::from_secs(30))?;
-        Ok(Self { child, port, storage })
+        Ok(Self {
+            child,
+            port,
+            storage,
+        })
     }
 
     pub fn brokers(&self) -> String {

@@ -63,13 +63,19 @@ struct CodeQuery {
     code: Option<String>,
 }
 
-async fn verify_code(State(v): State<Verifier>, Query(q): Query<CodeQuery>) -> Result<Json<VerifyJson>, VerifyError> {
+async fn verify_code(
+    State(v): State<Verifier>,
+    Query(q): Query<CodeQuery>,
+) -> Result<Json<VerifyJson>, VerifyError> {
     let code = q.code.unwrap_or_default();
     Ok(Json(v.verify_code(&code).await?.into()))
 }
 
 /// The request path and query are a Digital Link URI relative to this host.
-async fn digital_link(State(v): State<Verifier>, OriginalUri(uri): OriginalUri) -> Result<Json<VerifyJson>, VerifyError> {
+async fn digital_link(
+    State(v): State<Verifier>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<VerifyJson>, VerifyError> {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let code = parse_digital_link(path)?;
     Ok(Json(v.verify(&code).await?.into()))

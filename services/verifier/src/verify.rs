@@ -37,16 +37,32 @@ impl Verifier {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
-        let (product_known, pack) = self.store.lookup(code.gtin.as_str(), &pack_key(&code.gtin, serial)).await?;
-        let verdict = verdict(code, &Lookup { product_known, pack: pack.as_ref() }, today_utc());
+        let (product_known, pack) = self
+            .store
+            .lookup(code.gtin.as_str(), &pack_key(&code.gtin, serial))
+            .await?;
+        let verdict = verdict(
+            code,
+            &Lookup {
+                product_known,
+                pack: pack.as_ref(),
+            },
+            today_utc(),
+        );
         self.metrics.verified(verdict, started.elapsed());
         Ok(VerifyResponse {
             verdict: verdict as i32,
             gtin: code.gtin.as_str().to_string(),
             serial: serial.as_str().to_string(),
-            lot: code.lot.as_ref().map(|l| l.as_str().to_string()).unwrap_or_default(),
+            lot: code
+                .lot
+                .as_ref()
+                .map(|l| l.as_str().to_string())
+                .unwrap_or_default(),
             expiry: code.expiry.as_ref().map(|e| e.as_str()).unwrap_or_default(),
-            status: pack.as_ref().map_or(PackStatus::Unspecified as i32, |p| p.status),
+            status: pack
+                .as_ref()
+                .map_or(PackStatus::Unspecified as i32, |p| p.status),
             holder: pack.as_ref().map(|p| p.holder.clone()).unwrap_or_default(),
             height: pack.as_ref().map_or(0, |p| p.last_height),
         })

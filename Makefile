@@ -1,0 +1,35 @@
+# The two commands (see README): `make up` runs the system with its demo, `make test` runs every check.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: up test setup build fmt lint unit k8s bench
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cargo build --bins
+
+## Broker, Redis, custody, sequencer and verifier on 127.0.0.1, the demo scenario, then running until Ctrl-C.
+up: build
+	./target/debug/pedigree up
+
+## Formatting, lints with warnings denied, every test (unit, property, integration on a real broker and Redis),
+## and the Helm chart / Kubernetes manifest checks.
+test: setup fmt lint unit k8s
+
+fmt:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+k8s:
+	scripts/check-k8s.sh
+
+## criterion benches (run with `make bench`; numbers go to target/criterion).
+bench: setup
+	cargo bench --workspace

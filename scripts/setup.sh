@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Pedigree needs, skipping what is present (idempotent):
+# - Debian packages: redis-server, a C toolchain for librdkafka (built from source by rdkafka-sys), python3 venv;
+# - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin).
+set -euo pipefail
+
+export PATH="$HOME/.cargo/bin:$PATH"
+need_apt=()
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v make >/dev/null || need_apt+=(make)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
+[ -e /usr/include/zlib.h ] || need_apt+=(zlib1g-dev)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found: install the Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+
+if ! command -v tansu >/dev/null || ! tansu --version 2>/dev/null | grep -q "0.6.0"; then
+  echo "setup: cargo install tansu 0.6.0 (Kafka-compatible broker; about 10 minutes the first time)"
+  cargo install tansu@0.6.0 --locked --features dynostore,libsql
+fi
+echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1)"

@@ -1,0 +1,126 @@
+//! The demo scenario: a lot travels manufacturer → wholesaler → pharmacy, one pack is dispensed, four scans.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use pedigree_core::body;
+use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::gs1::GS;
+use pedigree_core::pb::{EventState, event_payload::Body};
+use pedigree_testkit::Fixture;
+
+use crate::submit::{describe, submit, wait_outcome};
+use crate::verify::{to_json, verify};
+
+const GTIN: &str = "09506000134352";
+const LOT: &str = "LOT42A";
+const EXPIRY: &str = "281231";
+
+async fn step(
+    fixture: &Fixture,
+    custody: &str,
+    ledger: &str,
+    who: &str,
+    what: &str,
+    body: Body,
+) -> anyhow::Result<()> {
+    let party = fixture.party(who);
+    let envelope = sign_payload(&party.key, &new_payload(who, body));
+    let id = submit(custody, party.role, envelope).await?;
+    let status = wait_outcome(ledger, &id, Duration::from_secs(30)).await?;
+    println!("  {who:<18} {what:<40} {}", describe(&status));
+    if status.state() != EventState::Committed {
+        bail!("demo event was not committed: {}", describe(&status));
+    }
+    Ok(())
+}
+
+pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Result<()> {
+    let serials: Vec<String> = (1..=6).map(|i| format!("SN{i:06}")).collect();
+    let to_pharmacy = &serials[..3];
+    println!("demo: custody events");
+    let (mfr, dist, pharm) = ("acme-pharma", "medline-wholesale", "city-pharmacy");
+    let s = |x: &str| x.to_string();
+    step(
+        fixture,
+        custody,
+        verifier,
+        mfr,
+        &format!("commission {} packs, lot {LOT}", serials.len()),
+        body::commission(GTIN, LOT, EXPIRY, &serials),
+    )
+    .await?;
+    step(
+        fixture,
+        custody,
+        verifier,
+        mfr,
+        &format!("ship {} packs to {dist}", serials.len()),
+        body::ship(GTIN, &serials, dist),
+    )
+    .await?;
+    step(
+        fixture,
+        custody,
+        verifier,
+        dist,
+        &s("receive them"),
+        body::receive(GTIN, &serials, mfr),
+    )
+    .await?;
+    step(
+        fixture,
+        custody,
+        verifier,
+        dist,
+        &format!("ship {} packs to {pharm}", to_pharmacy.len()),
+        body::ship(GTIN, to_pharmacy, pharm),
+    )
+    .await?;
+    step(
+        fixture,
+        custody,
+        verifier,
+        pharm,
+        &s("receive them"),
+        body::receive(GTIN, to_pharmacy, dist),
+    )
+    .await?;
+    step(
+        fixture,
+        custody,
+        verifier,
+        pharm,
+        &format!("dispense {}", serials[0]),
+        body::dispense(GTIN, &serials[..1]),
+    )
+    .await?;
+    println!("demo: scans at {pharm}");
+    let scans = [
+        (
+            "in-stock pack",
+            format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21{}", serials[1]),
+        ),
+        (
+            "dispensed pack",
+            format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21{}", serials[0]),
+        ),
+        (
+            "unknown serial",
+            format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21FAKE0001"),
+        ),
+        (
+            "wrong lot",
+            format!("]d201{GTIN}17{EXPIRY}10LOT99Z{GS}21{}", serials[2]),
+        ),
+    ];
+    for (label, code) in scans {
+        let answer = to_json(&verify(verifier, &code).await?);
+        println!(
+            "  {label:<16} {:<16} {}",
+            answer["verdict"].as_str().unwrap_or("?"),
+            answer
+        );
+    }
+    Ok(())
+}

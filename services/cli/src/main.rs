@@ -1,0 +1,71 @@
+//! `pedigree`: the command line of Pedigree.
+
+#![forbid(unsafe_code)]
+
+mod demo;
+mod submit;
+mod up;
+mod verify;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use pedigree_core::keys::KeyPair;
+
+#[derive(Parser)]
+#[command(
+    name = "pedigree",
+    version,
+    about = "Drug supply-chain traceability: sign custody events, verify packs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a k256 key pair: writes the private key (PKCS#8 PEM) and prints the public key and key id.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign and submit a commission (manufacturer).
+    Commission(submit::CommissionArgs),
+    /// Sign and submit a shipment (manufacturer or distributor).
+    Ship(submit::ShipArgs),
+    /// Sign and submit a receipt (distributor or pharmacy).
+    Receive(submit::ReceiveArgs),
+    /// Sign and submit a dispense (pharmacy).
+    Dispense(submit::DispenseArgs),
+    /// Show an event's outcome (pending, committed at height h, rejected with a reason).
+    Status(submit::StatusArgs),
+    /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
+    Verify(verify::VerifyArgs),
+    /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
+    Up(up::UpArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen { out } => keygen(&out),
+        Command::Commission(a) => submit::commission(a).await,
+        Command::Ship(a) => submit::ship(a).await,
+        Command::Receive(a) => submit::receive(a).await,
+        Command::Dispense(a) => submit::dispense(a).await,
+        Command::Status(a) => submit::status(a).await,
+        Command::Verify(a) => verify::run(a).await,
+        Command::Up(a) => up::run(a).await,
+    }
+}
+
+fn keygen(out: &std::path::Path) -> anyhow::Result<()> {
+    let key = KeyPair::generate();
+    std::fs::write(out, key.to_pem()).with_context(|| format!("writing {}", out.display()))?;
+    println!("public_key {}", key.public().to_hex());
+    println!("key_id     {}", key.key_id());
+    Ok(())
+}
