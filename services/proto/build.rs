@@ -7,8 +7,7 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["events.proto", "ledger.proto", "services.proto"]
-        .map(|f| root.join("pedigree/v1").join(f));
+    let files = ["events.proto", "ledger.proto", "services.proto"].map(|f| root.join("pedigree/v1").join(f));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

@@ -16,14 +16,7 @@ const GTIN: &str = "09506000134352";
 const LOT: &str = "LOT42A";
 const EXPIRY: &str = "281231";
 
-async fn step(
-    fixture: &Fixture,
-    custody: &str,
-    ledger: &str,
-    who: &str,
-    what: &str,
-    body: Body,
-) -> anyhow::Result<()> {
+async fn step(fixture: &Fixture, custody: &str, ledger: &str, who: &str, what: &str, body: Body) -> anyhow::Result<()> {
     let party = fixture.party(who);
     let envelope = sign_payload(&party.key, &new_payload(who, body));
     let id = submit(custody, party.role, envelope).await?;
@@ -105,10 +98,7 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
             "dispensed pack",
             format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21{}", serials[0]),
         ),
-        (
-            "unknown serial",
-            format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21FAKE0001"),
-        ),
+        ("unknown serial", format!("]d201{GTIN}17{EXPIRY}10{LOT}{GS}21FAKE0001")),
         (
             "wrong lot",
             format!("]d201{GTIN}17{EXPIRY}10LOT99Z{GS}21{}", serials[2]),

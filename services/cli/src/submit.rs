@@ -30,18 +30,10 @@ pub struct Signer {
     #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
     pub dir: PathBuf,
     /// Custody gRPC endpoint.
-    #[arg(
-        long,
-        env = "PEDIGREE_CUSTODY",
-        default_value = "http://127.0.0.1:50051"
-    )]
+    #[arg(long, env = "PEDIGREE_CUSTODY", default_value = "http://127.0.0.1:50051")]
     pub custody: String,
     /// Verifier gRPC endpoint (for --wait).
-    #[arg(
-        long,
-        env = "PEDIGREE_LEDGER",
-        default_value = "http://127.0.0.1:50052"
-    )]
+    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "http://127.0.0.1:50052")]
     pub ledger: String,
     /// Wait until the event is sealed or rejected, and print the outcome.
     #[arg(long)]
@@ -103,11 +95,7 @@ pub struct DispenseArgs {
 pub struct StatusArgs {
     /// Event id, hex.
     pub event_id: String,
-    #[arg(
-        long,
-        env = "PEDIGREE_LEDGER",
-        default_value = "http://127.0.0.1:50052"
-    )]
+    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "http://127.0.0.1:50052")]
     pub ledger: String,
 }
 
@@ -153,20 +141,14 @@ pub fn load_signer(signer: &Signer) -> anyhow::Result<(KeyPair, Role)> {
         .key
         .clone()
         .unwrap_or_else(|| signer.dir.join(format!("{}.pem", signer.id)));
-    let pem = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("reading key {}", key_path.display()))?;
+    let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
     let key = KeyPair::from_pem(&pem)?;
     let genesis_path = signer.dir.join("genesis.json");
     let genesis: Genesis = serde_json::from_str(
-        &std::fs::read_to_string(&genesis_path)
-            .with_context(|| format!("reading {}", genesis_path.display()))?,
+        &std::fs::read_to_string(&genesis_path).with_context(|| format!("reading {}", genesis_path.display()))?,
     )?;
     let Some(entry) = genesis.participants.iter().find(|p| p.id == signer.id) else {
-        bail!(
-            "participant '{}' is not in {}",
-            signer.id,
-            genesis_path.display()
-        );
+        bail!("participant '{}' is not in {}", signer.id, genesis_path.display());
     };
     Ok((key, entry.role))
 }
@@ -179,47 +161,32 @@ pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
 }
 
 /// Sends an envelope to the role service matching the signer's role and the event kind.
-pub async fn submit(
-    endpoint: &str,
-    role: Role,
-    envelope: SignedEnvelope,
-) -> anyhow::Result<Vec<u8>> {
+pub async fn submit(endpoint: &str, role: Role, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
     let kind = pedigree_core::event::decode_payload(&envelope.payload, role)?
         .body
         .kind();
     use pedigree_core::event::EventKind::*;
     let ch = channel(endpoint).await?;
     let response = match (role, kind) {
-        (Role::Manufacturer, Commission) => {
-            ManufacturerServiceClient::new(ch)
-                .commission(envelope)
-                .await
-        }
+        (Role::Manufacturer, Commission) => ManufacturerServiceClient::new(ch).commission(envelope).await,
         (Role::Manufacturer, Ship) => ManufacturerServiceClient::new(ch).ship(envelope).await,
         (Role::Distributor, Receive) => DistributorServiceClient::new(ch).receive(envelope).await,
         (Role::Distributor, Ship) => DistributorServiceClient::new(ch).ship(envelope).await,
         (Role::Pharmacy, Receive) => PharmacyServiceClient::new(ch).receive(envelope).await,
         (Role::Pharmacy, Dispense) => PharmacyServiceClient::new(ch).dispense(envelope).await,
         // Send it anyway to the service that takes this kind: the server answers with the precise refusal.
-        (_, Commission) => {
-            ManufacturerServiceClient::new(ch)
-                .commission(envelope)
-                .await
-        }
+        (_, Commission) => ManufacturerServiceClient::new(ch).commission(envelope).await,
         (_, Dispense) => PharmacyServiceClient::new(ch).dispense(envelope).await,
         (_, Ship) => DistributorServiceClient::new(ch).ship(envelope).await,
         (_, Receive) => DistributorServiceClient::new(ch).receive(envelope).await,
     };
-    let response =
-        response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
+    let response = response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
     Ok(response.into_inner().event_id)
 }
 
 pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus> {
     let mut client = LedgerServiceClient::new(channel(ledger).await?);
-    let request = GetEventStatusRequest {
-        event_id: id.to_vec(),
-    };
+    let request = GetEventStatusRequest { event_id: id.to_vec() };
     Ok(client
         .get_event_status(request)
         .await
@@ -228,11 +195,7 @@ pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus
 }
 
 /// Polls the ledger until the event has an outcome.
-pub async fn wait_outcome(
-    ledger: &str,
-    id: &[u8],
-    timeout: Duration,
-) -> anyhow::Result<EventStatus> {
+pub async fn wait_outcome(ledger: &str, id: &[u8], timeout: Duration) -> anyhow::Result<EventStatus> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let status = event_status(ledger, id).await?;

@@ -54,16 +54,9 @@ impl Drop for Service {
 
 fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let path = exe
-        .parent()
-        .context("the executable has no folder")?
-        .join(name);
+    let path = exe.parent().context("the executable has no folder")?.join(name);
     if !path.is_file() {
-        bail!(
-            "{} not found next to {} (cargo build --bins)",
-            name,
-            exe.display()
-        );
+        bail!("{} not found next to {} (cargo build --bins)", name, exe.display());
     }
     Ok(path)
 }
@@ -101,8 +94,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     }
     let fixture = Fixture::create(&a.dir)?;
     let dir = std::fs::canonicalize(&a.dir)?;
-    let broker = Broker::start(Storage::Sqlite(dir.join("broker.db")))
-        .context("starting the tansu broker")?;
+    let broker = Broker::start(Storage::Sqlite(dir.join("broker.db"))).context("starting the tansu broker")?;
     let redis = Redis::start().context("starting redis-server")?;
     let spec = TopicSpec {
         name: "pedigree.events".into(),
@@ -115,18 +107,12 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     let common = [
         ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
         ("PEDIGREE_REDIS_URL", redis.url()),
-        (
-            "PEDIGREE_GENESIS",
-            fixture.genesis_path.display().to_string(),
-        ),
+        ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
         (
             "PEDIGREE_SEQUENCER_KEY",
             fixture.sequencer_key_path.display().to_string(),
         ),
-        (
-            "PEDIGREE_CUSTODY_GRPC_ADDR",
-            format!("127.0.0.1:{}", a.custody_port),
-        ),
+        ("PEDIGREE_CUSTODY_GRPC_ADDR", format!("127.0.0.1:{}", a.custody_port)),
         (
             "PEDIGREE_VERIFIER_GRPC_ADDR",
             format!("127.0.0.1:{}", a.verifier_grpc_port),

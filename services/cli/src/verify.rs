@@ -11,11 +11,7 @@ pub struct VerifyArgs {
     /// What the scanner read. GS separators may be typed as the two characters "\x1d" or "<GS>".
     pub code: String,
     /// Verifier gRPC endpoint.
-    #[arg(
-        long,
-        env = "PEDIGREE_VERIFIER",
-        default_value = "http://127.0.0.1:50052"
-    )]
+    #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "http://127.0.0.1:50052")]
     pub verifier: String,
 }
 
@@ -28,9 +24,7 @@ pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
 
 pub async fn verify(endpoint: &str, code: &str) -> anyhow::Result<VerifyResponse> {
     let mut client = VerifierServiceClient::new(channel(endpoint).await?);
-    let request = VerifyRequest {
-        code: code.to_string(),
-    };
+    let request = VerifyRequest { code: code.to_string() };
     Ok(client
         .verify(request)
         .await

@@ -20,6 +20,8 @@ pub struct Tip {
     pub hash: Hash,
     /// The append-only log over every accepted event so far.
     pub log: CompactTree,
+    /// Leadership term of the last block (0 before the first).
+    pub epoch: u64,
 }
 
 /// Everything that goes into a block besides the chain position.
@@ -28,6 +30,8 @@ pub struct BlockContent {
     pub rejected: Vec<Rejection>,
     pub resume_offsets: Vec<PartitionOffset>,
     pub time_ms: i64,
+    /// The sealing sequencer's leadership term; must not be below the tip's.
+    pub epoch: u64,
 }
 
 /// Leaf data of a rejection: event id followed by the reject code as a big-endian u32.
@@ -66,6 +70,7 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
         rejected_root: root(&rejected).to_vec(),
         tree_size: log.size(),
         log_root: log.root().to_vec(),
+        epoch: content.epoch,
     };
     let header_bytes = header.encode_to_vec();
     let signature = key.sign(HEADER_TAG, &header_bytes);
@@ -73,6 +78,7 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
         height: header.height,
         hash: header_hash(&header_bytes),
         log,
+        epoch: header.epoch,
     };
     let block = Block {
         header: Some(SignedHeader {
@@ -111,13 +117,12 @@ pub enum BlockError {
     RejectedRoot,
     #[error("log root or size does not match the header after appending this block's events")]
     LogRoot,
+    #[error("epoch {got} is older than the chain head's epoch {head}")]
+    StaleEpoch { got: u64, head: u64 },
 }
 
 /// Decodes a signed header and checks its signature.
-pub fn open_header(
-    signed: &SignedHeader,
-    sequencer: &PublicKey,
-) -> Result<BlockHeader, BlockError> {
+pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<BlockHeader, BlockError> {
     sequencer
         .verify(HEADER_TAG, &signed.header, &signed.signature)
         .map_err(BlockError::Signature)?;
@@ -126,11 +131,7 @@ pub fn open_header(
 
 /// Checks `block` as the successor of `tip` (signature, link, roots, counts, log) and returns the new tip.
 /// Event signatures and custody rules are checked separately: they need the participant registry.
-pub fn check_block(
-    block: &Block,
-    tip: &Tip,
-    sequencer: &PublicKey,
-) -> Result<(BlockHeader, Tip), BlockError> {
+pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
     let header = open_header(signed, sequencer)?;
     if header.height != tip.height + 1 {
@@ -142,13 +143,15 @@ pub fn check_block(
     if header.prev_hash != tip.hash {
         return Err(BlockError::PrevHash(tip.height));
     }
+    if header.epoch < tip.epoch {
+        return Err(BlockError::StaleEpoch {
+            got: header.epoch,
+            head: tip.epoch,
+        });
+    }
     count("events", header.event_count, block.events.len())?;
     count("rejections", header.rejected_count, block.rejected.len())?;
-    let leaves: Vec<Hash> = block
-        .events
-        .iter()
-        .map(|e| leaf_hash(&event_id(&e.payload)))
-        .collect();
+    let leaves: Vec<Hash> = block.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
     if header.merkle_root != root(&leaves) {
         return Err(BlockError::MerkleRoot);
     }
@@ -165,6 +168,7 @@ pub fn check_block(
         height: header.height,
         hash: header_hash(&signed.header),
         log,
+        epoch: header.epoch,
     };
     Ok((header, next))
 }
@@ -180,15 +184,13 @@ fn count(what: &'static str, header: u32, body: usize) -> Result<(), BlockError>
 /// The tip after `block`, trusting its own frontier (used to resume; [`check_block`] is the audit path).
 pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
-    let header = BlockHeader::decode(signed.header.as_slice())
-        .map_err(|e| BlockError::Decode(e.to_string()))?;
+    let header = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
     let frontier: Vec<Hash> = block
         .log_frontier
         .iter()
         .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| BlockError::LogRoot))
         .collect::<Result<_, _>>()?;
-    let log =
-        CompactTree::from_frontier(header.tree_size, frontier).map_err(|_| BlockError::LogRoot)?;
+    let log = CompactTree::from_frontier(header.tree_size, frontier).map_err(|_| BlockError::LogRoot)?;
     if header.log_root != log.root() {
         return Err(BlockError::LogRoot);
     }
@@ -196,6 +198,7 @@ pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
         height: header.height,
         hash: header_hash(&signed.header),
         log,
+        epoch: header.epoch,
     };
     Ok((header, tip))
 }

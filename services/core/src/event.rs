@@ -173,10 +173,7 @@ pub fn event_id(payload: &[u8]) -> Hash {
 }
 
 /// Checks an envelope end to end against the registry; see the module docs for the order.
-pub fn check_envelope(
-    envelope: &pb::SignedEnvelope,
-    registry: &Registry,
-) -> Result<Event, EventError> {
+pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Event, EventError> {
     let size = envelope.payload.len();
     if size > MAX_PAYLOAD_BYTES {
         return Err(EventError::PayloadTooLarge {
@@ -230,8 +227,7 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
 
 /// Decodes a payload and validates its fields; the signature is the caller's business.
 pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventError> {
-    let decoded = pb::EventPayload::decode(payload)
-        .map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
+    let decoded = pb::EventPayload::decode(payload).map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
     if !NONCE_LEN.contains(&decoded.nonce.len()) {
         return Err(EventError::Nonce(decoded.nonce.len()));
     }

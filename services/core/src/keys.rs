@@ -122,8 +122,8 @@ impl PublicKey {
 
     /// From hex of SEC1 bytes.
     pub fn from_hex(hex_str: &str) -> Result<Self, KeyError> {
-        let bytes = hex::decode(hex_str.trim())
-            .map_err(|e| KeyError::PublicKey(format!("not hex: {e}").to_lowercase()))?;
+        let bytes =
+            hex::decode(hex_str.trim()).map_err(|e| KeyError::PublicKey(format!("not hex: {e}").to_lowercase()))?;
         Self::from_sec1(&bytes)
     }
 
@@ -146,8 +146,7 @@ impl PublicKey {
         if signature.len() != 64 {
             return Err(KeyError::SignatureLength(signature.len()));
         }
-        let signature =
-            Signature::from_slice(signature).map_err(|_| KeyError::SignatureEncoding)?;
+        let signature = Signature::from_slice(signature).map_err(|_| KeyError::SignatureEncoding)?;
         if signature.normalize_s() != signature {
             return Err(KeyError::HighS);
         }
@@ -175,19 +174,10 @@ mod tests {
         let key = KeyPair::generate();
         let sig = key.sign(EVENT_TAG, b"payload");
         let pk = key.public();
-        assert_eq!(
-            pk.verify(EVENT_TAG, b"payloaD", &sig),
-            Err(KeyError::Mismatch)
-        );
-        assert_eq!(
-            pk.verify(HEADER_TAG, b"payload", &sig),
-            Err(KeyError::Mismatch)
-        );
+        assert_eq!(pk.verify(EVENT_TAG, b"payloaD", &sig), Err(KeyError::Mismatch));
+        assert_eq!(pk.verify(HEADER_TAG, b"payload", &sig), Err(KeyError::Mismatch));
         let other = KeyPair::generate().public();
-        assert_eq!(
-            other.verify(EVENT_TAG, b"payload", &sig),
-            Err(KeyError::Mismatch)
-        );
+        assert_eq!(other.verify(EVENT_TAG, b"payload", &sig), Err(KeyError::Mismatch));
         assert_eq!(
             pk.verify(EVENT_TAG, b"payload", &sig[..63]),
             Err(KeyError::SignatureLength(63))
@@ -213,10 +203,7 @@ mod tests {
         let key = KeyPair::generate();
         let again = KeyPair::from_pem(&key.to_pem()).unwrap();
         assert_eq!(again.public(), key.public());
-        assert_eq!(
-            PublicKey::from_hex(&key.public().to_hex()).unwrap(),
-            key.public()
-        );
+        assert_eq!(PublicKey::from_hex(&key.public().to_hex()).unwrap(), key.public());
         assert_eq!(key.key_id().len(), 16);
         assert!(PublicKey::from_hex("02ff").is_err());
     }

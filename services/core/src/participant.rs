@@ -81,18 +81,16 @@ pub enum GenesisError {
     SequencerKey(KeyError),
     #[error("participant id '{0}' appears twice")]
     DuplicateId(String),
-    #[error(
-        "participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.'"
-    )]
+    #[error("participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.'")]
     BadId(String),
 }
 
 /// Whether `id` is a well-formed participant id.
 pub fn valid_participant_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
-        && id.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
-        })
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// Participants by id, and the sequencer key.
@@ -105,24 +103,21 @@ pub struct Registry {
 
 impl Registry {
     pub fn from_genesis_json(json: &str) -> Result<Self, GenesisError> {
-        let genesis: Genesis =
-            serde_json::from_str(json).map_err(|e| GenesisError::Json(e.to_string()))?;
+        let genesis: Genesis = serde_json::from_str(json).map_err(|e| GenesisError::Json(e.to_string()))?;
         Self::from_genesis(&genesis)
     }
 
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, GenesisError> {
-        let sequencer_key = PublicKey::from_hex(&genesis.sequencer_public_key)
-            .map_err(GenesisError::SequencerKey)?;
+        let sequencer_key = PublicKey::from_hex(&genesis.sequencer_public_key).map_err(GenesisError::SequencerKey)?;
         let mut participants = HashMap::new();
         for entry in &genesis.participants {
             if !valid_participant_id(&entry.id) {
                 return Err(GenesisError::BadId(entry.id.clone()));
             }
-            let key =
-                PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
-                    id: entry.id.clone(),
-                    source,
-                })?;
+            let key = PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
+                id: entry.id.clone(),
+                source,
+            })?;
             let participant = Participant {
                 id: entry.id.clone(),
                 role: entry.role,
@@ -193,9 +188,6 @@ mod tests {
             GenesisError::DuplicateId("a".into())
         );
         genesis.participants = vec![entry("Bad Id")];
-        assert!(matches!(
-            Registry::from_genesis(&genesis),
-            Err(GenesisError::BadId(_))
-        ));
+        assert!(matches!(Registry::from_genesis(&genesis), Err(GenesisError::BadId(_))));
     }
 }

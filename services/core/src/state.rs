@@ -57,9 +57,7 @@ impl WorkingSet {
     }
 
     fn put(&mut self, key: String, record: PackRecord) {
-        if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record)
-            && !self.dirty.contains(&key)
-        {
+        if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record) && !self.dirty.contains(&key) {
             self.dirty.push(key.clone());
         }
         self.packs.insert(key, Some(record));
@@ -67,12 +65,9 @@ impl WorkingSet {
 
     /// Changed packs, in first-change order.
     pub fn changes(&self) -> impl Iterator<Item = (&str, &PackRecord)> {
-        self.dirty.iter().filter_map(|k| {
-            self.packs
-                .get(k)
-                .and_then(Option::as_ref)
-                .map(|r| (k.as_str(), r))
-        })
+        self.dirty
+            .iter()
+            .filter_map(|k| self.packs.get(k).and_then(Option::as_ref).map(|r| (k.as_str(), r)))
     }
 
     pub fn change_count(&self) -> usize {
@@ -98,23 +93,14 @@ pub fn apply(event: &Event, height: u64, packs: &mut WorkingSet) -> Result<(), R
 }
 
 /// The new state of one pack under `event`, from its current state.
-fn transition(
-    event: &Event,
-    serial: &Serial,
-    current: Option<&PackRecord>,
-) -> Result<PackRecord, Refusal> {
+fn transition(event: &Event, serial: &Serial, current: Option<&PackRecord>) -> Result<PackRecord, Refusal> {
     let signer = event.signer.as_str();
     let Body::Commission { lot, expiry, .. } = &event.body else {
-        let pack = current
-            .ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
+        let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
         return move_pack(event, serial, pack);
     };
     if current.is_some() {
-        return Err(Refusal::new(
-            RejectCode::PackExists,
-            serial,
-            "already commissioned",
-        ));
+        return Err(Refusal::new(RejectCode::PackExists, serial, "already commissioned"));
     }
     Ok(PackRecord {
         lot: lot.as_str().to_string(),
@@ -129,11 +115,7 @@ fn move_pack(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<PackRe
     let signer = event.signer.as_str();
     let status = pack.status();
     if status == PackStatus::Dispensed {
-        return Err(Refusal::new(
-            RejectCode::AlreadyDispensed,
-            serial,
-            "already dispensed",
-        ));
+        return Err(Refusal::new(RejectCode::AlreadyDispensed, serial, "already dispensed"));
     }
     let mut next = pack.clone();
     match &event.body {
@@ -145,11 +127,7 @@ fn move_pack(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<PackRe
         }
         Body::Receive { sender, .. } => {
             if status != PackStatus::InTransit {
-                return Err(Refusal::new(
-                    RejectCode::NotInTransit,
-                    serial,
-                    "not in transit",
-                ));
+                return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
             }
             if pack.receiver != signer {
                 let detail = format!("shipped to '{}', not to '{signer}'", pack.receiver);

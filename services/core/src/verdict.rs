@@ -23,18 +23,10 @@ pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict 
             Verdict::UnknownProduct
         };
     };
-    if code
-        .lot
-        .as_ref()
-        .is_some_and(|lot| lot.as_str() != pack.lot)
-    {
+    if code.lot.as_ref().is_some_and(|lot| lot.as_str() != pack.lot) {
         return Verdict::LotMismatch;
     }
-    if code
-        .expiry
-        .as_ref()
-        .is_some_and(|e| e.as_str() != pack.expiry)
-    {
+    if code.expiry.as_ref().is_some_and(|e| e.as_str() != pack.expiry) {
         return Verdict::ExpiryMismatch;
     }
     if pack.status() == PackStatus::Dispensed {

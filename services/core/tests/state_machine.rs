@@ -56,17 +56,32 @@ fn commission(n: u64, signer: &str, names: &[&str]) -> Event {
 }
 
 fn ship(n: u64, signer: &str, names: &[&str], receiver: &str) -> Event {
-    let body = Body::Ship { gtin: gtin(), serials: serials(names), receiver: receiver.into() };
+    let body = Body::Ship {
+        gtin: gtin(),
+        serials: serials(names),
+        receiver: receiver.into(),
+    };
     event(n, signer, body)
 }
 
 fn receive(n: u64, signer: &str, names: &[&str], sender: &str) -> Event {
-    let body = Body::Receive { gtin: gtin(), serials: serials(names), sender: sender.into() };
+    let body = Body::Receive {
+        gtin: gtin(),
+        serials: serials(names),
+        sender: sender.into(),
+    };
     event(n, signer, body)
 }
 
 fn dispense(n: u64, signer: &str, names: &[&str]) -> Event {
-    event(n, signer, Body::Dispense { gtin: gtin(), serials: serials(names) })
+    event(
+        n,
+        signer,
+        Body::Dispense {
+            gtin: gtin(),
+            serials: serials(names),
+        },
+    )
 }
 
 fn key(serial: &str) -> String {
@@ -74,7 +89,9 @@ fn key(serial: &str) -> String {
 }
 
 fn pack<'a>(packs: &'a WorkingSet, serial: &str) -> &'a PackRecord {
-    packs.get(&key(serial)).unwrap_or_else(|| panic!("pack {serial} missing"))
+    packs
+        .get(&key(serial))
+        .unwrap_or_else(|| panic!("pack {serial} missing"))
 }
 
 /// A working set where `names` were looked up and do not exist, as the sequencer loads it.
@@ -156,7 +173,11 @@ fn commission_of_an_existing_serial_is_refused_and_changes_nothing() {
     let mut packs = loaded_empty(&["S1", "S2", "S3"]);
     accept(&mut packs, &commission(1, "m", &["S1"]), 1);
     // S2 and S3 are new, S1 exists: the whole event is refused.
-    let refusal = refuse(&mut packs, &commission(2, "m", &["S2", "S1", "S3"]), RejectCode::PackExists);
+    let refusal = refuse(
+        &mut packs,
+        &commission(2, "m", &["S2", "S1", "S3"]),
+        RejectCode::PackExists,
+    );
     assert!(refusal.reason.contains("S1"), "{}", refusal.reason);
     assert!(packs.get(&key("S2")).is_none());
     assert!(packs.get(&key("S3")).is_none());
@@ -288,8 +309,16 @@ fn dispense_of_a_pack_in_transit_is_refused() {
 fn a_dispensed_pack_never_moves_again() {
     let mut packs = dispensed_by_p1();
     refuse(&mut packs, &ship(7, "p1", &["S1"], "p2"), RejectCode::AlreadyDispensed);
-    refuse(&mut packs, &receive(7, "p1", &["S1"], "d1"), RejectCode::AlreadyDispensed);
-    refuse(&mut packs, &receive(7, "p2", &["S1"], "p1"), RejectCode::AlreadyDispensed);
+    refuse(
+        &mut packs,
+        &receive(7, "p1", &["S1"], "d1"),
+        RejectCode::AlreadyDispensed,
+    );
+    refuse(
+        &mut packs,
+        &receive(7, "p2", &["S1"], "p1"),
+        RejectCode::AlreadyDispensed,
+    );
     refuse(&mut packs, &dispense(7, "p1", &["S1"]), RejectCode::AlreadyDispensed);
     refuse(&mut packs, &dispense(7, "p2", &["S1"]), RejectCode::AlreadyDispensed);
 }
@@ -316,7 +345,11 @@ fn moving_an_unknown_pack_is_refused() {
 fn one_bad_serial_refuses_the_whole_event() {
     let mut packs = loaded_empty(&["S1", "S2", "S3"]);
     accept(&mut packs, &commission(1, "m", &["S1", "S2"]), 1);
-    let refusal = refuse(&mut packs, &ship(2, "m", &["S1", "S3", "S2"], "d1"), RejectCode::UnknownPack);
+    let refusal = refuse(
+        &mut packs,
+        &ship(2, "m", &["S1", "S3", "S2"], "d1"),
+        RejectCode::UnknownPack,
+    );
     assert!(refusal.reason.contains("S3"), "{}", refusal.reason);
     assert_eq!(pack(&packs, "S1").status(), PackStatus::Active);
     assert_eq!(pack(&packs, "S2").status(), PackStatus::Active);
@@ -337,7 +370,13 @@ fn the_first_failing_serial_is_reported() {
 #[test]
 fn changes_list_each_changed_pack_once_in_first_change_order() {
     let mut packs = loaded_empty(&["S1", "S2", "S3", "S4"]);
-    packs.load(key("S5"), Some(PackRecord { holder: "x".into(), ..PackRecord::default() }));
+    packs.load(
+        key("S5"),
+        Some(PackRecord {
+            holder: "x".into(),
+            ..PackRecord::default()
+        }),
+    );
     assert_eq!(packs.change_count(), 0);
     accept(&mut packs, &commission(1, "m", &["S2", "S1"]), 1);
     accept(&mut packs, &ship(2, "m", &["S1"], "d1"), 1);
@@ -345,11 +384,17 @@ fn changes_list_each_changed_pack_once_in_first_change_order() {
     refuse(&mut packs, &ship(3, "m", &["S4"], "d1"), RejectCode::UnknownPack);
     accept(&mut packs, &commission(4, "m", &["S3"]), 1);
     accept(&mut packs, &ship(5, "m", &["S2"], "d2"), 2);
-    let changed: Vec<(String, Vec<u8>)> =
-        packs.changes().map(|(k, r)| (k.to_string(), r.last_event_id.clone())).collect();
+    let changed: Vec<(String, Vec<u8>)> = packs
+        .changes()
+        .map(|(k, r)| (k.to_string(), r.last_event_id.clone()))
+        .collect();
     assert_eq!(
         changed,
-        vec![(key("S2"), id(5).to_vec()), (key("S1"), id(2).to_vec()), (key("S3"), id(4).to_vec())],
+        vec![
+            (key("S2"), id(5).to_vec()),
+            (key("S1"), id(2).to_vec()),
+            (key("S3"), id(4).to_vec())
+        ],
         "each changed pack once, in first-change order, with its latest record"
     );
     assert_eq!(packs.change_count(), 3);
@@ -375,16 +420,22 @@ struct Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    (0u8..4, 0..PARTIES.len(), 0..PARTIES.len(), 1u8..8, any::<bool>(), prop::bool::weighted(0.6)).prop_map(
-        |(kind, signer, counterparty, mask, reversed, guided)| Op {
+    (
+        0u8..4,
+        0..PARTIES.len(),
+        0..PARTIES.len(),
+        1u8..8,
+        any::<bool>(),
+        prop::bool::weighted(0.6),
+    )
+        .prop_map(|(kind, signer, counterparty, mask, reversed, guided)| Op {
             kind,
             signer,
             counterparty,
             mask,
             reversed,
             guided,
-        },
-    )
+        })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -429,7 +480,11 @@ fn model_step(model: &Model, kind: u8, signer: &str, other: &str, names: &[&'sta
                 if p.status != Status::Active || p.holder != signer {
                     return Err(RejectCode::NotHolder);
                 }
-                ModelPack { status: Status::InTransit, receiver: other.into(), ..p.clone() }
+                ModelPack {
+                    status: Status::InTransit,
+                    receiver: other.into(),
+                    ..p.clone()
+                }
             }
             // receive
             (2, Some(p)) => {
@@ -442,14 +497,22 @@ fn model_step(model: &Model, kind: u8, signer: &str, other: &str, names: &[&'sta
                 if p.holder != other {
                     return Err(RejectCode::NotHolder);
                 }
-                ModelPack { status: Status::Active, holder: signer.into(), receiver: String::new(), ..p.clone() }
+                ModelPack {
+                    status: Status::Active,
+                    holder: signer.into(),
+                    receiver: String::new(),
+                    ..p.clone()
+                }
             }
             // dispense
             (_, Some(p)) => {
                 if p.status != Status::Active || p.holder != signer {
                     return Err(RejectCode::NotHolder);
                 }
-                ModelPack { status: Status::Dispensed, ..p.clone() }
+                ModelPack {
+                    status: Status::Dispensed,
+                    ..p.clone()
+                }
             }
         };
         next.insert(name, new);
@@ -459,8 +522,12 @@ fn model_step(model: &Model, kind: u8, signer: &str, other: &str, names: &[&'sta
 
 /// Turns a generated op into concrete (kind, signer, counterparty, serials) given the model.
 fn concretise(op: &Op, model: &Model) -> (u8, String, String, Vec<&'static str>) {
-    let mut names: Vec<&'static str> =
-        SERIALS.iter().enumerate().filter(|(i, _)| op.mask & (1 << i) != 0).map(|(_, s)| *s).collect();
+    let mut names: Vec<&'static str> = SERIALS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| op.mask & (1 << i) != 0)
+        .map(|(_, s)| *s)
+        .collect();
     if op.reversed {
         names.reverse();
     }

@@ -69,44 +69,22 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then drains.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let basics = pedigree_runtime::grpc::basics()?;
         let roles = Roles(self.submitter.clone());
         let routes = basics
             .routes
-            .add_service(
-                ManufacturerServiceServer::new(roles.clone())
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
-                DistributorServiceServer::new(roles.clone())
-                    .max_decoding_message_size(MAX_MESSAGE_BYTES),
-            )
-            .add_service(
-                PharmacyServiceServer::new(roles).max_decoding_message_size(MAX_MESSAGE_BYTES),
-            );
+            .add_service(ManufacturerServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(DistributorServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(PharmacyServiceServer::new(roles).max_decoding_message_size(MAX_MESSAGE_BYTES));
         let submitter = self.submitter.clone();
         let shutdown = async move {
             shutdown.await;
             submitter.draining.store(true, Ordering::Relaxed);
         };
-        pedigree_runtime::grpc::serve(
-            self.listener,
-            routes,
-            basics.health,
-            &SERVICES,
-            shutdown,
-            self.grace,
-        )
-        .await?;
+        pedigree_runtime::grpc::serve(self.listener, routes, basics.health, &SERVICES, shutdown, self.grace).await?;
         // Flush anything librdkafka still holds; every acknowledged event was already flushed.
-        let _ = pedigree_log::rdkafka::producer::Producer::flush(
-            &self.submitter.producer,
-            Duration::from_secs(5),
-        );
+        let _ = pedigree_log::rdkafka::producer::Producer::flush(&self.submitter.producer, Duration::from_secs(5));
         Ok(())
     }
 }

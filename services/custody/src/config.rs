@@ -4,18 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, clap::Parser)]
-#[command(
-    name = "pedigree-custody",
-    about = "Pedigree custody gRPC service",
-    version
-)]
+#[command(name = "pedigree-custody", about = "Pedigree custody gRPC service", version)]
 pub struct Config {
     /// Address of the gRPC server (port 0 picks a free port).
-    #[arg(
-        long,
-        env = "PEDIGREE_CUSTODY_GRPC_ADDR",
-        default_value = "127.0.0.1:50051"
-    )]
+    #[arg(long, env = "PEDIGREE_CUSTODY_GRPC_ADDR", default_value = "127.0.0.1:50051")]
     pub grpc_addr: SocketAddr,
     /// Kafka bootstrap servers.
     #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
@@ -24,11 +16,7 @@ pub struct Config {
     #[arg(long, env = "PEDIGREE_EVENTS_TOPIC", default_value = "pedigree.events")]
     pub events_topic: String,
     /// Genesis file listing the participants.
-    #[arg(
-        long,
-        env = "PEDIGREE_GENESIS",
-        default_value = ".pedigree/genesis.json"
-    )]
+    #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
     /// How long to wait for the broker to acknowledge an event before answering UNAVAILABLE.
     #[arg(long, env = "PEDIGREE_DELIVERY_TIMEOUT_MS", default_value_t = 5000)]

@@ -8,10 +8,7 @@ pub enum SubmitError {
     #[error(transparent)]
     Event(#[from] EventError),
     #[error("this rpc takes {expected} events, the payload holds a {got} event")]
-    WrongRpc {
-        expected: &'static str,
-        got: &'static str,
-    },
+    WrongRpc { expected: &'static str, got: &'static str },
     #[error("event not stored: the broker did not acknowledge it ({0}); retry later")]
     Broker(String),
     #[error("service is shutting down")]
@@ -32,12 +29,8 @@ impl From<SubmitError> for Status {
         let code = match &err {
             SubmitError::Event(e) => match e {
                 EventError::UnknownSigner(_) | EventError::Signature(_) => Code::Unauthenticated,
-                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => {
-                    Code::PermissionDenied
-                }
-                EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => {
-                    Code::InvalidArgument
-                }
+                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => Code::PermissionDenied,
+                EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
                 _ => Code::InvalidArgument,
             },
             SubmitError::WrongRpc { .. } => Code::InvalidArgument,

@@ -21,18 +21,13 @@ impl Roles {
         request: Request<SignedEnvelope>,
         kind: EventKind,
     ) -> Result<Response<SubmitResponse>, Status> {
-        Ok(Response::new(
-            self.0.submit(request.into_inner(), kind).await?,
-        ))
+        Ok(Response::new(self.0.submit(request.into_inner(), kind).await?))
     }
 }
 
 #[tonic::async_trait]
 impl ManufacturerService for Roles {
-    async fn commission(
-        &self,
-        r: Request<SignedEnvelope>,
-    ) -> Result<Response<SubmitResponse>, Status> {
+    async fn commission(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Commission).await
     }
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
@@ -42,10 +37,7 @@ impl ManufacturerService for Roles {
 
 #[tonic::async_trait]
 impl DistributorService for Roles {
-    async fn receive(
-        &self,
-        r: Request<SignedEnvelope>,
-    ) -> Result<Response<SubmitResponse>, Status> {
+    async fn receive(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Receive).await
     }
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
@@ -55,16 +47,10 @@ impl DistributorService for Roles {
 
 #[tonic::async_trait]
 impl PharmacyService for Roles {
-    async fn receive(
-        &self,
-        r: Request<SignedEnvelope>,
-    ) -> Result<Response<SubmitResponse>, Status> {
+    async fn receive(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Receive).await
     }
-    async fn dispense(
-        &self,
-        r: Request<SignedEnvelope>,
-    ) -> Result<Response<SubmitResponse>, Status> {
+    async fn dispense(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Dispense).await
     }
 }

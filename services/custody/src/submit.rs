@@ -21,11 +21,7 @@ pub struct Submitter {
 
 impl Submitter {
     /// Checks `envelope` as an event of `kind` and appends it; answers once the broker acknowledged it.
-    pub async fn submit(
-        &self,
-        envelope: SignedEnvelope,
-        kind: EventKind,
-    ) -> Result<SubmitResponse, SubmitError> {
+    pub async fn submit(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, SubmitError> {
         if self.draining.load(Ordering::Relaxed) {
             return Err(SubmitError::ShuttingDown);
         }
@@ -35,14 +31,9 @@ impl Submitter {
         }
         // Keyed by the first pack so a pack's events share a partition when the topic has several.
         let key = pedigree_core::state::pack_key(event.body.gtin(), &event.body.serials()[0]);
-        pedigree_log::producer::send(
-            &self.producer,
-            &self.topic,
-            key.as_bytes(),
-            &envelope.encode_to_vec(),
-        )
-        .await
-        .map_err(|e| SubmitError::Broker(e.to_string()))?;
+        pedigree_log::producer::send(&self.producer, &self.topic, key.as_bytes(), &envelope.encode_to_vec())
+            .await
+            .map_err(|e| SubmitError::Broker(e.to_string()))?;
         tracing::debug!(id = %hex::encode(event.id), kind = kind.as_str(), "event appended");
         Ok(SubmitResponse {
             event_id: event.id.to_vec(),

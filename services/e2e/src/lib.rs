@@ -12,9 +12,7 @@ use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
-use pedigree_core::pb::{
-    EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body,
-};
+use pedigree_core::pb::{EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body};
 use pedigree_log::topics::{TopicSpec, ensure_topics};
 use pedigree_testkit::{Broker, Fixture, Redis, Storage};
 use tokio::sync::oneshot;
@@ -107,8 +105,7 @@ impl Stack {
         })
         .await
         .expect("building verifier");
-        let (custody_addr, verifier_grpc, verifier_http) =
-            (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
+        let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
         let mut stack = Self {
             fixture,
             _dir: dir,
@@ -166,10 +163,7 @@ impl Stack {
 
     pub async fn shutdown(mut self) {
         self.stop_sequencer().await;
-        for s in [self.custody.take(), self.verifier.take()]
-            .into_iter()
-            .flatten()
-        {
+        for s in [self.custody.take(), self.verifier.take()].into_iter().flatten() {
             s.stop().await.expect("service stopped with an error");
         }
     }

@@ -7,17 +7,12 @@ use pedigree_core::block::{Tip, check_block};
 use pedigree_core::event::check_envelope;
 use pedigree_core::gs1::{GS, gtin_check_digit};
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{
-    EventState, GetBlockRequest, GetHeadRequest, PackStatus, RejectCode, Verdict, VerifyRequest,
-};
+use pedigree_core::pb::{EventState, GetBlockRequest, GetHeadRequest, PackStatus, RejectCode, Verdict, VerifyRequest};
 use pedigree_e2e::{Stack, body};
 use tonic::Code;
 
 fn gtin(prefix13: &str) -> String {
-    format!(
-        "{prefix13}{}",
-        gtin_check_digit(prefix13).expect("13 digits")
-    )
+    format!("{prefix13}{}", gtin_check_digit(prefix13).expect("13 digits"))
 }
 
 const MFR: &str = "acme-pharma";
@@ -112,39 +107,25 @@ async fn demo_scenario_end_to_end() {
     // Still at the wholesaler: genuine, held by the wholesaler.
     let code = format!("01{g}21PK0003");
     let r = v.verify(VerifyRequest { code }).await.unwrap().into_inner();
-    assert_eq!(
-        (r.verdict(), r.holder.as_str()),
-        (Verdict::Verified, WHOLESALE)
-    );
+    assert_eq!((r.verdict(), r.holder.as_str()), (Verdict::Verified, WHOLESALE));
 
     // Unknown serial via the Digital Link path; wrong lot via the query string.
     let dl = format!("http://{}/01/{g}/21/NOPE99?17=281231", stack.verifier_http);
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "UNKNOWN_SERIAL");
-    let dl = format!(
-        "http://{}/01/{g}/21/PK0002?10=LOT999&17=281231",
-        stack.verifier_http
-    );
+    let dl = format!("http://{}/01/{g}/21/PK0002?10=LOT999&17=281231", stack.verifier_http);
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "LOT_MISMATCH");
 
     // Expiry mismatch and unknown product.
     let code = format!("01{g}17281130{GS}21PK0002");
     assert_eq!(
-        v.verify(VerifyRequest { code })
-            .await
-            .unwrap()
-            .into_inner()
-            .verdict(),
+        v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(),
         Verdict::ExpiryMismatch
     );
     let code = format!("01{}21PK0002", gtin("0400000000001"));
     assert_eq!(
-        v.verify(VerifyRequest { code })
-            .await
-            .unwrap()
-            .into_inner()
-            .verdict(),
+        v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(),
         Verdict::UnknownProduct
     );
     stack.shutdown().await;
@@ -195,19 +176,11 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
     stranger.signer = "mallory".into();
     let err = m.commission(stranger).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
-    assert!(
-        err.message().contains("unknown signer 'mallory'"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("unknown signer 'mallory'"), "{}", err.message());
 
     let err = m.commission(stack.sign(PHARMACY, ok())).await.unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    assert!(
-        err.message().contains("may not sign commission"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("may not sign commission"), "{}", err.message());
     let err = p
         .dispense(stack.sign(WHOLESALE, body::dispense(&g, &["S1"])))
         .await
@@ -220,22 +193,14 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().starts_with("gtin: check digit"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().starts_with("gtin: check digit"), "{}", err.message());
 
     let err = m
         .commission(stack.sign(MFR, body::commission(&g, "L1", "281331", &["S1"])))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().starts_with("expiry: month 13"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().starts_with("expiry: month 13"), "{}", err.message());
 
     let err = m
         .commission(stack.sign(MFR, body::commission(&g, "L1", "280431", &["S1"])))
@@ -248,27 +213,18 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().starts_with("serials[0]: "),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().starts_with("serials[0]: "), "{}", err.message());
 
     let err = m.ship(stack.sign(MFR, ok())).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(
-        err.message().contains("takes ship events"),
-        "{}",
-        err.message()
-    );
+    assert!(err.message().contains("takes ship events"), "{}", err.message());
 
     let brokers = stack.broker.brokers();
-    let (_, high) = tokio::task::spawn_blocking(move || {
-        pedigree_log::reader::watermarks(&brokers, pedigree_e2e::EVENTS_TOPIC, 0)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let (_, high) =
+        tokio::task::spawn_blocking(move || pedigree_log::reader::watermarks(&brokers, pedigree_e2e::EVENTS_TOPIC, 0))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(high, 0, "a refused envelope reached the events topic");
     stack.shutdown().await;
 }
@@ -283,10 +239,7 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     let mut p = stack.pharmacy().await;
     let s = &stack;
     let commit = |id: Vec<u8>| async move { s.outcome(&id).await };
-    let e = stack.sign(
-        MFR,
-        body::commission(&g, "L7", "281231", &["A1", "A2", "A3"]),
-    );
+    let e = stack.sign(MFR, body::commission(&g, "L7", "281231", &["A1", "A2", "A3"]));
     assert_eq!(
         commit(m.commission(e).await.unwrap().into_inner().event_id)
             .await
@@ -295,9 +248,7 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     );
     let e = stack.sign(MFR, body::ship(&g, &["A1", "A2"], WHOLESALE));
     assert_eq!(
-        commit(m.ship(e).await.unwrap().into_inner().event_id)
-            .await
-            .state(),
+        commit(m.ship(e).await.unwrap().into_inner().event_id).await.state(),
         EventState::Committed
     );
     let before = snapshot(&stack, &g, &["A1", "A2", "A3"]).await;
@@ -323,15 +274,12 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
         ),
         // A pharmacy dispenses a pack it does not hold.
         (
-            p.dispense(stack.sign(PHARMACY, body::dispense(&g, &["A1"])))
-                .await,
+            p.dispense(stack.sign(PHARMACY, body::dispense(&g, &["A1"]))).await,
             RejectCode::NotHolder,
         ),
     ];
     for (response, code) in cases {
-        let status = stack
-            .outcome(&response.unwrap().into_inner().event_id)
-            .await;
+        let status = stack.outcome(&response.unwrap().into_inner().event_id).await;
         assert_eq!(status.state(), EventState::Rejected);
         assert_eq!(status.reject_code(), code, "{}", status.reason);
         assert!(!status.reason.is_empty());
@@ -354,30 +302,22 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     // Double dispense: the second is refused and the pack stays dispensed by the first.
     let e = stack.sign(WHOLESALE, body::receive(&g, &["A1"], MFR));
     assert_eq!(
-        commit(d.receive(e).await.unwrap().into_inner().event_id)
-            .await
-            .state(),
+        commit(d.receive(e).await.unwrap().into_inner().event_id).await.state(),
         EventState::Committed
     );
     let e = stack.sign(WHOLESALE, body::ship(&g, &["A1"], PHARMACY));
     assert_eq!(
-        commit(d.ship(e).await.unwrap().into_inner().event_id)
-            .await
-            .state(),
+        commit(d.ship(e).await.unwrap().into_inner().event_id).await.state(),
         EventState::Committed
     );
     let e = stack.sign(PHARMACY, body::receive(&g, &["A1"], WHOLESALE));
     assert_eq!(
-        commit(p.receive(e).await.unwrap().into_inner().event_id)
-            .await
-            .state(),
+        commit(p.receive(e).await.unwrap().into_inner().event_id).await.state(),
         EventState::Committed
     );
     let e = stack.sign(PHARMACY, body::dispense(&g, &["A1"]));
     assert_eq!(
-        commit(p.dispense(e).await.unwrap().into_inner().event_id)
-            .await
-            .state(),
+        commit(p.dispense(e).await.unwrap().into_inner().event_id).await.state(),
         EventState::Committed
     );
     let dispensed = snapshot(&stack, &g, &["A1"]).await;
@@ -439,22 +379,12 @@ async fn same_envelope_twice_is_one_event() {
 async fn sealed_ids(stack: &Stack) -> Vec<Vec<u8>> {
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let mut ledger = stack.ledger().await;
-    let head = ledger
-        .get_head(GetHeadRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .height;
+    let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner().height;
     let mut tip = Tip::default();
     let mut ids = Vec::new();
     for height in 1..=head {
-        let block = ledger
-            .get_block(GetBlockRequest { height })
-            .await
-            .unwrap()
-            .into_inner();
-        let (_, next) =
-            check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
+        let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
+        let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
         tip = next;
         for envelope in &block.events {
             let event = check_envelope(envelope, &registry).expect("sealed event checks out");
@@ -489,11 +419,7 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     let ids = sealed_ids(&stack).await;
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
-    assert_eq!(
-        ids.len(),
-        acked.len(),
-        "sealed events differ from acknowledged ones"
-    );
+    assert_eq!(ids.len(), acked.len(), "sealed events differ from acknowledged ones");
     assert!(acked.iter().all(|id| unique.contains(id)));
     stack.shutdown().await;
 }
@@ -509,23 +435,31 @@ async fn redis_is_rebuilt_from_the_log() {
         .outcome(&m.commission(e).await.unwrap().into_inner().event_id)
         .await;
     let e = stack.sign(MFR, body::ship(&g, &["F2"], WHOLESALE));
-    stack
-        .outcome(&m.ship(e).await.unwrap().into_inner().event_id)
-        .await;
+    stack.outcome(&m.ship(e).await.unwrap().into_inner().event_id).await;
     let before = snapshot(&stack, &g, &["F1", "F2", "F3"]).await;
+    // First while the sequencer is down (rebuilt at start-up)...
     stack.stop_sequencer().await;
-    let store = pedigree_store::Store::connect(&stack.redis.url())
-        .await
-        .unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
     store.flush_all_for_tests().await.unwrap();
     assert_eq!(store.head().await.unwrap(), 0);
     stack.start_sequencer().await;
+    let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["F0"]));
+    assert_eq!(
+        stack
+            .outcome(&m.commission(e).await.unwrap().into_inner().event_id)
+            .await
+            .state(),
+        EventState::Committed
+    );
+    assert_eq!(snapshot(&stack, &g, &["F1", "F2", "F3"]).await, before);
+    // ...then in the middle of a run (rebuilt before the next batch is applied).
+    store.flush_all_for_tests().await.unwrap();
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["F3"]));
     let id = m.commission(e).await.unwrap().into_inner().event_id;
     assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
     let after = snapshot(&stack, &g, &["F1", "F2"]).await;
     assert_eq!(after[..], before[..2]);
-    assert_eq!(sealed_ids(&stack).await.len(), 3);
+    assert_eq!(sealed_ids(&stack).await.len(), 4);
     stack.shutdown().await;
 }
 
@@ -558,12 +492,7 @@ async fn unparsable_codes_are_bad_requests() {
         ("hello", "code"),
         ("0109506000134352", "serial"),
     ] {
-        let response = http
-            .get(&url)
-            .query(&[("code", code)])
-            .send()
-            .await
-            .unwrap();
+        let response = http.get(&url).query(&[("code", code)]).send().await.unwrap();
         assert_eq!(response.status(), 400, "{code}");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["field"], field, "{code}: {body}");
@@ -571,9 +500,7 @@ async fn unparsable_codes_are_bad_requests() {
     let err = stack
         .verifier()
         .await
-        .verify(VerifyRequest {
-            code: "(01)123".into(),
-        })
+        .verify(VerifyRequest { code: "(01)123".into() })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);

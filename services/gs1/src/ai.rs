@@ -89,8 +89,7 @@ pub(crate) fn lookup_prefix(data: &str) -> Option<&'static AiSpec> {
 pub(crate) fn ai_digits_for_prefix(prefix: &str) -> usize {
     match prefix {
         "23" | "24" | "25" | "40" | "41" | "42" | "71" => 3,
-        "31" | "32" | "33" | "34" | "35" | "36" | "39" | "43" | "70" | "72" | "80" | "81"
-        | "82" => 4,
+        "31" | "32" | "33" | "34" | "35" | "36" | "39" | "43" | "70" | "72" | "80" | "81" | "82" => 4,
         _ => 2,
     }
 }
@@ -118,12 +117,7 @@ impl Collector {
     }
 
     /// Validates `value` for `spec` and records it; `position` locates the AI for error messages.
-    pub(crate) fn add(
-        &mut self,
-        spec: &'static AiSpec,
-        value: &str,
-        position: usize,
-    ) -> Result<(), Gs1Error> {
+    pub(crate) fn add(&mut self, spec: &'static AiSpec, value: &str, position: usize) -> Result<(), Gs1Error> {
         if self.seen.contains(&spec.code) {
             return Err(Gs1Error::RepeatedAi {
                 form: self.form,
@@ -155,12 +149,7 @@ impl Collector {
 }
 
 /// Length and character-set check for an AI whose value is not kept.
-fn check_skipped(
-    form: &'static str,
-    spec: &AiSpec,
-    value: &str,
-    position: usize,
-) -> Result<(), Gs1Error> {
+fn check_skipped(form: &'static str, spec: &AiSpec, value: &str, position: usize) -> Result<(), Gs1Error> {
     let got = value.chars().count();
     let ai = spec.code;
     let bad_length = match spec.length {
@@ -170,17 +159,11 @@ fn check_skipped(
     if let Some(want) = bad_length {
         return Err(Gs1Error::malformed(
             form,
-            format!(
-                "application identifier '{ai}' at position {position} needs {want} characters, got {got}"
-            ),
+            format!("application identifier '{ai}' at position {position} needs {want} characters, got {got}"),
         ));
     }
     let allowed = |c: char| {
-        if spec.numeric {
-            c.is_ascii_digit()
-        } else {
-            is_cs82(c)
-        }
+        if spec.numeric { c.is_ascii_digit() } else { is_cs82(c) }
     };
     if let Some(ch) = value.chars().find(|c| !allowed(*c)) {
         let what = if spec.numeric {
@@ -214,21 +197,13 @@ mod tests {
                     b.code
                 );
             }
-            assert_eq!(
-                a.code.len(),
-                ai_digits_for_prefix(&a.code[..2]),
-                "{}",
-                a.code
-            );
+            assert_eq!(a.code.len(), ai_digits_for_prefix(&a.code[..2]), "{}", a.code);
         }
     }
 
     #[test]
     fn lookup_finds_two_and_three_digit_codes() {
-        assert_eq!(
-            lookup_prefix("0109506000134352").map(|s| s.code),
-            Some("01")
-        );
+        assert_eq!(lookup_prefix("0109506000134352").map(|s| s.code), Some("01"));
         assert_eq!(lookup_prefix("240ABC").map(|s| s.code), Some("240"));
         assert_eq!(lookup_prefix("7101234").map(|s| s.code), Some("710"));
         assert!(lookup_prefix("99ABC").is_none());

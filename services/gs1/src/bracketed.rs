@@ -128,10 +128,7 @@ mod tests {
             err("01)09506000134352"),
             "bracketed: expected '(' at position 0, found '01)0'"
         );
-        assert_eq!(
-            err("(01)09506000134352(21"),
-            "bracketed: unclosed '(' at position 18"
-        );
+        assert_eq!(err("(01)09506000134352(21"), "bracketed: unclosed '(' at position 18");
         assert_eq!(
             err("(01)09506000134352(2x)A"),
             "bracketed: '2x' at position 18 is not an application identifier"
@@ -149,10 +146,7 @@ mod tests {
             "bracketed: application identifier '01' (gtin) is missing"
         );
         assert_eq!(err("(01)9506000134352"), "gtin: must be 14 digits, got 13");
-        assert_eq!(
-            err("(01)09506000134352(17)271331"),
-            "expiry: month 13 is not 01..12"
-        );
+        assert_eq!(err("(01)09506000134352(17)271331"), "expiry: month 13 is not 01..12");
         assert_eq!(
             err("(01)09506000134352(21)"),
             "serial: must be 1 to 20 characters, got 0"

@@ -93,10 +93,7 @@ mod tests {
     #[test]
     fn element_string_order_and_separators() {
         let full = code(Some("XYZ"), Some("ABC123"), Some("201225"));
-        assert_eq!(
-            full.to_element_string(),
-            "01095060001343521720122510ABC123\u{1d}21XYZ"
-        );
+        assert_eq!(full.to_element_string(), "01095060001343521720122510ABC123\u{1d}21XYZ");
         assert_eq!(
             code(Some("XYZ"), None, None).to_element_string(),
             "010950600013435221XYZ"
@@ -105,19 +102,13 @@ mod tests {
             code(None, Some("L1"), Some("201225")).to_element_string(),
             "01095060001343521720122510L1"
         );
-        assert_eq!(
-            code(None, None, None).to_element_string(),
-            "0109506000134352"
-        );
+        assert_eq!(code(None, None, None).to_element_string(), "0109506000134352");
     }
 
     #[test]
     fn bracketed_order_and_escaping() {
         let full = code(Some("XYZ"), Some("ABC123"), Some("201225"));
-        assert_eq!(
-            full.to_bracketed(),
-            "(01)09506000134352(17)201225(10)ABC123(21)XYZ"
-        );
+        assert_eq!(full.to_bracketed(), "(01)09506000134352(17)201225(10)ABC123(21)XYZ");
         assert_eq!(
             code(Some("A(1)"), None, None).to_bracketed(),
             "(01)09506000134352(21)A\\(1)"

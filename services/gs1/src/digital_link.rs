@@ -17,11 +17,7 @@ const FORM: &str = "digital link";
 
 /// Everything but RFC 3986 unreserved characters is percent-encoded, which covers every
 /// character of set 82 that the Digital Link standard requires to be encoded.
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// Key qualifiers of AI 01 in the order they must appear in the path.
 const QUALIFIERS: [&str; 3] = ["22", "10", "21"];
@@ -181,19 +177,14 @@ mod tests {
         let bare = parse_digital_link("https://id.gs1.org/01/96385074").unwrap();
         assert_eq!(bare.gtin.as_str(), "00000096385074");
         assert_eq!((bare.serial, bare.lot, bare.expiry), (None, None, None));
-        let lot_only =
-            parse_digital_link("/01/09506000134352/22/V%2F1/10/L%2F1?3103=000500").unwrap();
+        let lot_only = parse_digital_link("/01/09506000134352/22/V%2F1/10/L%2F1?3103=000500").unwrap();
         assert_eq!(lot_only.lot.unwrap().as_str(), "L/1");
     }
 
     #[test]
     fn formats_with_percent_encoding() {
-        let code = parse_bracketed("(01)09506000134352(17)201225(10)A/B C(21)x&y=1?%")
-            .map_err(|e| e.to_string());
-        assert_eq!(
-            code.unwrap_err(),
-            "lot: character ' ' is not in gs1 character set 82"
-        );
+        let code = parse_bracketed("(01)09506000134352(17)201225(10)A/B C(21)x&y=1?%").map_err(|e| e.to_string());
+        assert_eq!(code.unwrap_err(), "lot: character ' ' is not in gs1 character set 82");
         let code = parse_bracketed("(01)09506000134352(17)201225(10)A/B-_.(21)x&y=1?%\"!").unwrap();
         let uri = code.to_digital_link("https://id.gs1.org/");
         assert_eq!(
@@ -206,10 +197,7 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(err(""), "digital link: input is empty");
-        assert_eq!(
-            err("https://id.gs1.org/"),
-            "digital link: path must contain /01/{gtin}"
-        );
+        assert_eq!(err("https://id.gs1.org/"), "digital link: path must contain /01/{gtin}");
         assert_eq!(
             err("https://id.gs1.org/01/"),
             "digital link: path must contain /01/{gtin}"
@@ -218,14 +206,8 @@ mod tests {
             err("https://id.gs1.org/gtin/09506000134352"),
             "digital link: path must contain /01/{gtin}"
         );
-        assert_eq!(
-            err("/01/0950600013"),
-            "gtin: must be 8, 12, 13 or 14 digits, got 10"
-        );
-        assert_eq!(
-            err("/01/09506000134353"),
-            "gtin: check digit is 3, expected 2"
-        );
+        assert_eq!(err("/01/0950600013"), "gtin: must be 8, 12, 13 or 14 digits, got 10");
+        assert_eq!(err("/01/09506000134353"), "gtin: check digit is 3, expected 2");
         assert_eq!(
             err("/01/09506000134352/21/S/10/L"),
             "digital link: path segment '10' at position 24 is not a key qualifier allowed here (22, 10, 21 in that order)"

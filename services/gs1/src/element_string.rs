@@ -135,11 +135,7 @@ mod tests {
         );
         for prefix in ["]d2", "]Q3", "]C1", "\u{1d}", "]d2\u{1d}"] {
             for suffix in ["", "\r\n", "\n", " ", "\u{1d}"] {
-                assert_eq!(
-                    ok(&format!("{prefix}{FULL}{suffix}")),
-                    want,
-                    "{prefix:?} {suffix:?}"
-                );
+                assert_eq!(ok(&format!("{prefix}{FULL}{suffix}")), want, "{prefix:?} {suffix:?}");
             }
         }
     }
@@ -147,14 +143,8 @@ mod tests {
     #[test]
     fn tolerates_gs_after_fixed_length_values_and_any_order() {
         let want = ok(FULL);
-        assert_eq!(
-            ok("0109506000134352\u{1d}17201225\u{1d}10ABC123\u{1d}21XYZ"),
-            want
-        );
-        assert_eq!(
-            ok("21XYZ\u{1d}10ABC123\u{1d}172012250109506000134352"),
-            want
-        );
+        assert_eq!(ok("0109506000134352\u{1d}17201225\u{1d}10ABC123\u{1d}21XYZ"), want);
+        assert_eq!(ok("21XYZ\u{1d}10ABC123\u{1d}172012250109506000134352"), want);
         assert_eq!(
             ok("10ABC123\u{1d}\u{1d}21XYZ\u{1d}0109506000134352\u{1d}17201225"),
             want
@@ -220,10 +210,7 @@ mod tests {
         let e = parse_element_string("01095060001343521720113110A").unwrap_err();
         assert_eq!(e.to_string(), "expiry: day 31 does not exist in month 11");
         let e = parse_element_string("01095060001343521712\u{1d}10A").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "expiry: must be 6 digits yymmdd, got 2 characters"
-        );
+        assert_eq!(e.to_string(), "expiry: must be 6 digits yymmdd, got 2 characters");
         let e = parse_element_string("010950600013435210ABCDEFGHIJKLMNOPQRSTU").unwrap_err();
         assert_eq!(e.to_string(), "lot: must be 1 to 20 characters, got 21");
         let e = parse_element_string("010950600013435210\u{1d}21X").unwrap_err();
@@ -231,10 +218,7 @@ mod tests {
         let e = parse_element_string("010950600013435221X#Y").unwrap_err();
         assert_eq!(
             (e.to_string().as_str(), e.field()),
-            (
-                "serial: character '#' is not in gs1 character set 82",
-                "serial"
-            )
+            ("serial: character '#' is not in gs1 character set 82", "serial")
         );
     }
 }

@@ -123,9 +123,7 @@ impl Gs1Error {
     /// when the problem is the structure of the scanned input rather than one value.
     pub fn field(&self) -> &'static str {
         match self {
-            Self::GtinLength { .. } | Self::GtinCharacter { .. } | Self::GtinCheckDigit { .. } => {
-                "gtin"
-            }
+            Self::GtinLength { .. } | Self::GtinCharacter { .. } | Self::GtinCheckDigit { .. } => "gtin",
             Self::TextLength { field, .. } | Self::TextCharacter { field, .. } => field,
             Self::ExpiryLength { .. }
             | Self::ExpiryCharacter { .. }
@@ -157,10 +155,7 @@ mod tests {
     fn messages_are_lowercase_and_name_the_part() {
         let cases = [
             (
-                Gs1Error::GtinCheckDigit {
-                    found: 3,
-                    expected: 1,
-                },
+                Gs1Error::GtinCheckDigit { found: 3, expected: 1 },
                 "gtin: check digit is 3, expected 1",
                 "gtin",
             ),

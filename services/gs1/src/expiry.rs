@@ -65,11 +65,7 @@ impl Expiry {
     pub fn resolve(&self, current_year: i32) -> Date {
         let year = resolve_year(self.yy, current_year);
         let last = Date::days_in_month(year, self.mm);
-        let day = if self.dd == 0 || self.dd > last {
-            last
-        } else {
-            self.dd
-        };
+        let day = if self.dd == 0 || self.dd > last { last } else { self.dd };
         Date {
             year,
             month: self.mm,

@@ -98,10 +98,7 @@ mod tests {
     fn real_world_gtins_are_valid() {
         // GS1's example GTIN, and the classic 4012345 German example prefix.
         for s in ["09506000134352", "04012345678901", "00012345600012"] {
-            assert_eq!(
-                Gtin::parse(s).map(|g| g.as_str().to_owned()),
-                Ok(s.to_owned())
-            );
+            assert_eq!(Gtin::parse(s).map(|g| g.as_str().to_owned()), Ok(s.to_owned()));
         }
         assert_eq!(gtin_check_digit("0950600013435"), Some(2));
         assert_eq!(gtin_check_digit("0401234567890"), Some(1));

@@ -99,9 +99,7 @@ mod tests {
     fn character_set_82_is_exactly_82_characters() {
         let count = (0u8..=127).filter(|b| is_cs82(char::from(*b))).count();
         assert_eq!(count, 82);
-        for c in [
-            ' ', '#', '$', '@', '[', '\\', ']', '^', '`', '{', '|', '}', '~', 'é',
-        ] {
+        for c in [' ', '#', '$', '@', '[', '\\', ']', '^', '`', '{', '|', '}', '~', 'é'] {
             assert!(!is_cs82(c), "{c:?} must not be in cs82");
         }
     }
@@ -109,16 +107,10 @@ mod tests {
     #[test]
     fn accepts_full_charset_and_max_length() {
         for all in ["!\"%&'()*+,-./09", ":;<=>?AZ_az"] {
-            assert_eq!(
-                Serial::parse(all).map(|s| s.to_string()),
-                Ok(all.to_owned())
-            );
+            assert_eq!(Serial::parse(all).map(|s| s.to_string()), Ok(all.to_owned()));
         }
         assert!(Lot::parse(&"L".repeat(20)).is_ok());
-        assert_eq!(
-            Lot::parse("ABC123").map(|l| l.as_str().to_owned()),
-            Ok("ABC123".into())
-        );
+        assert_eq!(Lot::parse("ABC123").map(|l| l.as_str().to_owned()), Ok("ABC123".into()));
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! catch every single-digit error.
 
 use pedigree_gs1::{
-    Date, Expiry, Gtin, Lot, ScannedCode, Serial, gtin_check_digit, parse_bracketed,
-    parse_digital_link, parse_element_string, parse_scan,
+    Date, Expiry, Gtin, Lot, ScannedCode, Serial, gtin_check_digit, parse_bracketed, parse_digital_link,
+    parse_element_string, parse_scan,
 };
 use proptest::prelude::*;
 
 /// GS1 AI encodable character set 82.
-const CS82: &str =
-    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+const CS82: &str = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
 
 fn gtin() -> impl Strategy<Value = Gtin> {
     "[0-9]{13}".prop_map(|body| {

@@ -34,10 +34,7 @@ pub fn producer(settings: &ProducerSettings) -> Result<FutureProducer> {
         .set("broker.address.family", "v4")
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set(
-            "message.timeout.ms",
-            settings.delivery_timeout.as_millis().to_string(),
-        )
+        .set("message.timeout.ms", settings.delivery_timeout.as_millis().to_string())
         .set("linger.ms", settings.linger.as_millis().to_string())
         .set("message.max.bytes", (16 * 1024 * 1024).to_string())
         .create()?)
@@ -51,12 +48,7 @@ pub struct Landed {
 }
 
 /// Sends one message and waits until the broker acknowledged it.
-pub async fn send(
-    producer: &FutureProducer,
-    topic: &str,
-    key: &[u8],
-    payload: &[u8],
-) -> Result<Landed> {
+pub async fn send(producer: &FutureProducer, topic: &str, key: &[u8], payload: &[u8]) -> Result<Landed> {
     let record = FutureRecord::to(topic).key(key).payload(payload);
     let delivery = producer
         .send(record, Duration::from_secs(0))

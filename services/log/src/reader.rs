@@ -74,9 +74,7 @@ pub fn read_range(
                 last_progress = Instant::now();
             }
             None if last_progress.elapsed() > TIMEOUT => {
-                let reason = format!(
-                    "no message at offset {next} after {TIMEOUT:?} (high watermark {high})"
-                );
+                let reason = format!("no message at offset {next} after {TIMEOUT:?} (high watermark {high})");
                 return Err(LogError::Topic {
                     topic: topic.into(),
                     reason,

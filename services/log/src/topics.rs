@@ -25,13 +25,7 @@ pub async fn ensure_topics(brokers: &str, specs: &[TopicSpec]) -> Result<()> {
         .create()?;
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
-        .map(|s| {
-            NewTopic::new(
-                &s.name,
-                s.partitions,
-                TopicReplication::Fixed(s.replication),
-            )
-        })
+        .map(|s| NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(s.replication)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     for result in admin.create_topics(&topics, &options).await? {

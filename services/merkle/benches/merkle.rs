@@ -12,9 +12,7 @@ fn leaves(n: u32) -> Vec<Hash> {
 fn bench_root(c: &mut Criterion) {
     for n in [1_000u32, 10_000] {
         let leaves = leaves(n);
-        c.bench_function(&format!("root/{n}"), |b| {
-            b.iter(|| root(black_box(&leaves)))
-        });
+        c.bench_function(&format!("root/{n}"), |b| b.iter(|| root(black_box(&leaves))));
     }
 }
 
@@ -40,11 +38,7 @@ fn bench_compact_tree(c: &mut Criterion) {
     // Start from a large, irregular size so pushes exercise realistic carry chains.
     let base: CompactTree = leaves(1_000_003).into_iter().collect();
     c.bench_function("compact_tree/push", |b| {
-        b.iter_batched_ref(
-            || base.clone(),
-            |t| t.push(black_box(leaf)),
-            BatchSize::SmallInput,
-        )
+        b.iter_batched_ref(|| base.clone(), |t| t.push(black_box(leaf)), BatchSize::SmallInput)
     });
     c.bench_function("compact_tree/push+root", |b| {
         b.iter_batched_ref(

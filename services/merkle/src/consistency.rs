@@ -202,14 +202,8 @@ mod tests {
                 new_size: 4
             })
         );
-        assert_eq!(
-            verify_consistency(0, 0, &r, &r, &[]),
-            Err(MerkleError::OldSizeZero)
-        );
-        assert_eq!(
-            verify_consistency(0, 4, &r, &r, &[]),
-            Err(MerkleError::OldSizeZero)
-        );
+        assert_eq!(verify_consistency(0, 0, &r, &r, &[]), Err(MerkleError::OldSizeZero));
+        assert_eq!(verify_consistency(0, 4, &r, &r, &[]), Err(MerkleError::OldSizeZero));
         assert!(verify_consistency(5, 4, &r, &r, &[]).is_err());
     }
 
@@ -234,10 +228,7 @@ mod tests {
         let all = leaves(11);
         let (old_root, new_root) = (root(&all[..6]), root(&all));
         let proof = consistency_proof(&all, 6).expect("valid sizes");
-        assert_eq!(
-            verify_consistency(6, 11, &old_root, &new_root, &proof),
-            Ok(())
-        );
+        assert_eq!(verify_consistency(6, 11, &old_root, &new_root, &proof), Ok(()));
         assert_eq!(
             verify_consistency(6, 11, &new_root, &new_root, &proof),
             Err(MerkleError::OldRootMismatch)

@@ -57,10 +57,7 @@ pub fn verify_inclusion(
     root: &Hash,
 ) -> Result<(), MerkleError> {
     if index >= tree_size {
-        return Err(MerkleError::IndexOutOfRange {
-            index,
-            size: tree_size,
-        });
+        return Err(MerkleError::IndexOutOfRange { index, size: tree_size });
     }
     let expected = inclusion_proof_len(index, tree_size);
     if proof.len() != expected {
@@ -79,12 +76,7 @@ pub fn verify_inclusion(
 ///
 /// Requires `index < tree_size`. `fn_` tracks the node's index on each level and `sn` the last node's,
 /// so the loop knows whether the sibling lies left or right and when the right border is reached.
-fn chain_inclusion(
-    leaf_hash: &Hash,
-    index: u64,
-    tree_size: u64,
-    proof: &[Hash],
-) -> Result<Hash, MerkleError> {
+fn chain_inclusion(leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash]) -> Result<Hash, MerkleError> {
     let wrong_length = MerkleError::WrongProofLength {
         expected: inclusion_proof_len(index, tree_size),
         got: proof.len(),

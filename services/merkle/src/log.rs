@@ -140,8 +140,7 @@ mod tests {
     fn frontier_round_trips() {
         let all = leaves(45);
         let tree: CompactTree = all[..37].iter().copied().collect();
-        let mut restored =
-            CompactTree::from_frontier(tree.size(), tree.frontier().to_vec()).expect("valid shape");
+        let mut restored = CompactTree::from_frontier(tree.size(), tree.frontier().to_vec()).expect("valid shape");
         assert_eq!(restored, tree);
         restored.extend(all[37..].iter().copied());
         assert_eq!(restored.root(), root(&all));

@@ -40,10 +40,7 @@ pub fn root(leaves: &[Hash]) -> Hash {
 pub(crate) fn fold_frontier(frontier: &[Hash]) -> Hash {
     match frontier.split_last() {
         None => empty_root(),
-        Some((last, rest)) => rest
-            .iter()
-            .rev()
-            .fold(*last, |acc, left| node_hash(left, &acc)),
+        Some((last, rest)) => rest.iter().rev().fold(*last, |acc, left| node_hash(left, &acc)),
     }
 }
 
@@ -131,16 +128,7 @@ mod tests {
 
     #[test]
     fn split_point_is_largest_power_of_two_below() {
-        let cases = [
-            (2, 1),
-            (3, 2),
-            (4, 2),
-            (5, 4),
-            (8, 4),
-            (9, 8),
-            (1000, 512),
-            (1024, 512),
-        ];
+        let cases = [(2, 1), (3, 2), (4, 2), (5, 4), (8, 4), (9, 8), (1000, 512), (1024, 512)];
         for (n, k) in cases {
             assert_eq!(split_point(n), k, "n = {n}");
         }

@@ -2,8 +2,8 @@
 //! batch root for every prefix.
 
 use pedigree_merkle::{
-    CompactTree, Hash, MerkleError, consistency_proof, inclusion_proof, leaf_hash, root,
-    verify_consistency, verify_inclusion,
+    CompactTree, Hash, MerkleError, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency,
+    verify_inclusion,
 };
 use proptest::prelude::*;
 

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pedigree_merkle::{
-    HASH_LEN, Hash, MerkleError, consistency_proof, inclusion_proof, leaf_hash, root,
-    verify_consistency, verify_inclusion,
+    HASH_LEN, Hash, MerkleError, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency,
+    verify_inclusion,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -59,8 +59,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
-        let entries =
-            fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display()));
+        let entries = fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot read {}: {e}", d.display()));
         for entry in entries {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
@@ -127,12 +126,7 @@ fn reference_leaves() -> Vec<Hash> {
 
 /// The reference leaves behind a valid vector whose tree is a prefix of the reference tree, so the
 /// generators can be checked against its proof too.
-fn reference_prefix<'a>(
-    reference: &'a [Hash],
-    want_err: bool,
-    size: u64,
-    root_b64: &str,
-) -> Option<&'a [Hash]> {
+fn reference_prefix<'a>(reference: &'a [Hash], want_err: bool, size: u64, root_b64: &str) -> Option<&'a [Hash]> {
     let leaves = reference.get(..usize::try_from(size).ok()?)?;
     let matches = !want_err && is_hash_sized(root_b64) && root(leaves) == hash_field(root_b64);
     matches.then_some(leaves)
@@ -168,18 +162,10 @@ impl Outcome {
     }
 
     /// Records a comparison of the generator's output with the file's proof.
-    fn regenerated(
-        mut self,
-        path: &Path,
-        generated: Result<Vec<Hash>, MerkleError>,
-        want: &[Hash],
-    ) -> Self {
+    fn regenerated(mut self, path: &Path, generated: Result<Vec<Hash>, MerkleError>, want: &[Hash]) -> Self {
         self.regenerated = true;
         if generated.as_deref() != Ok(want) {
-            self.failure = Some(format!(
-                "{}: generated proof differs: {generated:?}",
-                path.display()
-            ));
+            self.failure = Some(format!("{}: generated proof differs: {generated:?}", path.display()));
         }
         self
     }
@@ -189,9 +175,8 @@ fn check_inclusion(path: &Path, reference: &[Hash]) -> Outcome {
     let v: InclusionVector = read(path);
     let proof = proof_field(v.proof.as_ref());
     let head = hash_field(&v.root);
-    let result = leaf_field(&v.leaf_hash).and_then(|leaf| {
-        verify_inclusion(&leaf, v.leaf_idx, v.tree_size, &proof, &head).map_err(|e| e.to_string())
-    });
+    let result = leaf_field(&v.leaf_hash)
+        .and_then(|leaf| verify_inclusion(&leaf, v.leaf_idx, v.tree_size, &proof, &head).map_err(|e| e.to_string()));
     let outcome = Outcome::new(path, &v.desc, v.want_err, &result);
     match reference_prefix(reference, v.want_err, v.tree_size, &v.root) {
         Some(leaves) => outcome.regenerated(path, inclusion_proof(leaves, v.leaf_idx), &proof),
@@ -203,8 +188,7 @@ fn check_consistency(path: &Path, reference: &[Hash]) -> Outcome {
     let v: ConsistencyVector = read(path);
     let proof = proof_field(v.proof.as_ref());
     let (root1, root2) = (hash_field(&v.root1), hash_field(&v.root2));
-    let result =
-        verify_consistency(v.size1, v.size2, &root1, &root2, &proof).map_err(|e| e.to_string());
+    let result = verify_consistency(v.size1, v.size2, &root1, &root2, &proof).map_err(|e| e.to_string());
     let outcome = Outcome::new(path, &v.desc, v.want_err, &result);
     match reference_prefix(reference, v.want_err, v.size2, &v.root2) {
         Some(leaves) => outcome.regenerated(path, consistency_proof(leaves, v.size1), &proof),
@@ -227,16 +211,9 @@ fn run(kind: &str, files: usize, valid: usize, check: fn(&Path, &[Hash]) -> Outc
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(
-        paths.len(),
-        files,
-        "unexpected number of {kind} vector files"
-    );
+    assert_eq!(paths.len(), files, "unexpected number of {kind} vector files");
     let valid_seen = outcomes.iter().filter(|o| o.valid).count();
-    assert_eq!(
-        valid_seen, valid,
-        "unexpected number of valid {kind} vectors"
-    );
+    assert_eq!(valid_seen, valid, "unexpected number of valid {kind} vectors");
     let regenerated = outcomes.iter().filter(|o| o.regenerated).count();
     assert_eq!(
         regenerated, REGENERATED,
@@ -246,20 +223,10 @@ fn run(kind: &str, files: usize, valid: usize, check: fn(&Path, &[Hash]) -> Outc
 
 #[test]
 fn inclusion_vectors() {
-    run(
-        "inclusion",
-        INCLUSION_FILES,
-        INCLUSION_VALID,
-        check_inclusion,
-    );
+    run("inclusion", INCLUSION_FILES, INCLUSION_VALID, check_inclusion);
 }
 
 #[test]
 fn consistency_vectors() {
-    run(
-        "consistency",
-        CONSISTENCY_FILES,
-        CONSISTENCY_VALID,
-        check_consistency,
-    );
+    run("consistency", CONSISTENCY_FILES, CONSISTENCY_VALID, check_consistency);
 }

@@ -25,7 +25,7 @@ use tokio::sync::watch;
 use crate::batch::{Limits, next_batch};
 use crate::config::Config;
 use crate::process::{Applied, apply_batch, check_all};
-use crate::resume::resume;
+use crate::resume::{replay, resume};
 
 /// A ready-to-run sequencer.
 pub struct App {
@@ -46,16 +46,10 @@ impl App {
             .with_context(|| format!("reading sequencer key {}", config.key.display()))?;
         let key = KeyPair::from_pem(&pem).context("parsing the sequencer key")?;
         if key.public() != registry.sequencer_key {
-            bail!(
-                "the sequencer key {} is not the one the genesis names",
-                key.key_id()
-            );
+            bail!("the sequencer key {} is not the one the genesis names", key.key_id());
         }
-        let store = Store::connect(&config.redis_url)
-            .await
-            .context("connecting to redis")?;
-        let producer = producer(&ProducerSettings::new(&config.kafka_brokers))
-            .context("creating the producer")?;
+        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
+        let producer = producer(&ProducerSettings::new(&config.kafka_brokers)).context("creating the producer")?;
         let specs = [TopicSpec {
             name: config.blocks_topic.clone(),
             partitions: 1,
@@ -78,17 +72,12 @@ impl App {
     }
 
     pub fn health_addr(&self) -> SocketAddr {
-        self.health
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.health.local_addr().expect("a bound listener has an address")
     }
 
     /// Seals blocks until `shutdown`; the batch in hand is finished (or, if collection was still going on,
     /// dropped whole) before returning.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -107,14 +96,7 @@ impl App {
             },
             grace,
         ));
-        let mut sealer = Sealer::start(
-            self.config,
-            self.registry,
-            self.key,
-            self.store,
-            self.producer,
-        )
-        .await?;
+        let mut sealer = Sealer::start(self.config, self.registry, self.key, self.store, self.producer).await?;
         let result = sealer.run(stop_rx).await;
         health.abort();
         result
@@ -141,13 +123,7 @@ impl Sealer {
         store: Store,
         producer: FutureProducer,
     ) -> anyhow::Result<Self> {
-        let resumed = resume(
-            &config.kafka_brokers,
-            &config.blocks_topic,
-            &registry,
-            &store,
-        )
-        .await?;
+        let resumed = resume(&config.kafka_brokers, &config.blocks_topic, &registry, &store).await?;
         tracing::info!(height = resumed.tip.height, offsets = ?resumed.offsets, "resuming");
         let consumer = assign(&config, &resumed.offsets).await?;
         Ok(Self {
@@ -173,12 +149,41 @@ impl Sealer {
                 self.offsets.insert(raw.partition, raw.offset + 1);
             }
             let checked = check_all(batch, self.registry.clone()).await?;
+            self.catch_up_redis().await?;
             let applied = apply_batch(checked, &self.store, self.tip.height + 1).await?;
             if !applied.events.is_empty() || !applied.rejected.is_empty() {
                 self.seal(applied).await?;
             }
         }
         tracing::info!(height = self.tip.height, "sequencer stopped");
+        Ok(())
+    }
+
+    /// Redis is a cache of the log and may have been emptied (or restored from an old snapshot) while we run:
+    /// one GET per batch tells, and the missing blocks are replayed before anything is applied on top.
+    async fn catch_up_redis(&self) -> anyhow::Result<()> {
+        let head = self.store.head().await?;
+        if head > self.tip.height {
+            bail!(
+                "redis is at height {head}, ahead of this sequencer's chain at {}: another writer?",
+                self.tip.height
+            );
+        }
+        if head < self.tip.height {
+            tracing::warn!(
+                redis_head = head,
+                chain_head = self.tip.height,
+                "redis is behind the log, replaying"
+            );
+            replay(
+                &self.config.kafka_brokers,
+                &self.config.blocks_topic,
+                head,
+                &self.registry,
+                &self.store,
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -189,15 +194,14 @@ impl Sealer {
             resume_offsets: self
                 .offsets
                 .iter()
-                .map(|(&partition, &next_offset)| PartitionOffset {
-                    partition,
-                    next_offset,
-                })
+                .map(|(&partition, &next_offset)| PartitionOffset { partition, next_offset })
                 .collect(),
             time_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
+            // Static leadership: one term for the whole chain.
+            epoch: self.tip.epoch.max(1),
         };
         let (block, tip) = seal(&self.key, &self.tip, content);
         let bytes = block.encode_to_vec();
@@ -222,12 +226,7 @@ impl Sealer {
 }
 
 /// Writes a sealed block's effects to Redis in one transaction.
-pub(crate) async fn write_effects(
-    store: &Store,
-    height: u64,
-    bytes: &[u8],
-    applied: &Applied,
-) -> anyhow::Result<()> {
+pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
     let write = BlockWrite {
         height,
         block: bytes,
@@ -244,8 +243,7 @@ pub(crate) async fn write_effects(
 /// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
 async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<StreamConsumer> {
     let (brokers, topic) = (config.kafka_brokers.clone(), config.events_topic.clone());
-    let partitions =
-        tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
+    let partitions = tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", &config.kafka_brokers)
         .set("broker.address.family", "v4")
@@ -262,8 +260,6 @@ async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result
             .map_or(Offset::Beginning, |&o| Offset::Offset(o));
         tpl.add_partition_offset(&config.events_topic, partition, offset)?;
     }
-    consumer
-        .assign(&tpl)
-        .context("assigning the events partitions")?;
+    consumer.assign(&tpl).context("assigning the events partitions")?;
     Ok(consumer)
 }

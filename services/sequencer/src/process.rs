@@ -57,22 +57,12 @@ pub fn check(raw: &[u8], registry: &Registry) -> Checked {
 }
 
 fn reject_event(envelope: &SignedEnvelope, error: &EventError) -> Rejection {
-    rejection(
-        event_id(&envelope.payload),
-        error.reject_code(),
-        error.to_string(),
-    )
+    rejection(event_id(&envelope.payload), error.reject_code(), error.to_string())
 }
 
 /// Checks every message on the rayon pool (signature checks dominate the sequencer's CPU time).
 pub async fn check_all(batch: Vec<Raw>, registry: Arc<Registry>) -> anyhow::Result<Vec<Checked>> {
-    Ok(tokio::task::spawn_blocking(move || {
-        batch
-            .par_iter()
-            .map(|r| check(&r.payload, &registry))
-            .collect()
-    })
-    .await?)
+    Ok(tokio::task::spawn_blocking(move || batch.par_iter().map(|r| check(&r.payload, &registry)).collect()).await?)
 }
 
 /// The outcome of applying a batch.
@@ -87,22 +77,13 @@ pub struct Applied {
 
 /// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash), loads
 /// the packs the rest touch in one round trip, and applies them in order as block `height`.
-pub async fn apply_batch(
-    checked: Vec<Checked>,
-    store: &Store,
-    height: u64,
-) -> anyhow::Result<Applied> {
+pub async fn apply_batch(checked: Vec<Checked>, store: &Store, height: u64) -> anyhow::Result<Applied> {
     let fresh = drop_decided(checked, store).await?;
     let mut packs = WorkingSet::default();
     let keys: Vec<String> = fresh
         .iter()
         .filter_map(|c| match c {
-            Checked::Valid(v) => Some(
-                v.1.body
-                    .serials()
-                    .iter()
-                    .map(|s| pack_key(v.1.body.gtin(), s)),
-            ),
+            Checked::Valid(v) => Some(v.1.body.serials().iter().map(|s| pack_key(v.1.body.gtin(), s))),
             Checked::Invalid(_) => None,
         })
         .flatten()
@@ -159,10 +140,7 @@ async fn drop_decided(checked: Vec<Checked>, store: &Store) -> anyhow::Result<Ve
         .into_iter()
         .filter(|c| seen_here.insert(c.id().to_vec()))
         .collect();
-    let ids: Vec<Hash> = unique
-        .iter()
-        .map(|c| c.id().try_into().unwrap_or_default())
-        .collect();
+    let ids: Vec<Hash> = unique.iter().map(|c| c.id().try_into().unwrap_or_default()).collect();
     let decided = store.events_seen(&ids).await?;
     Ok(unique
         .into_iter()

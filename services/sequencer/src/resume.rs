@@ -38,9 +38,7 @@ pub async fn resume(
     let redis_head = store.head().await?;
     let Some((_, bytes)) = last else {
         if redis_head > 0 {
-            bail!(
-                "redis is at height {redis_head} but the blocks topic is empty: redis belongs to another chain"
-            );
+            bail!("redis is at height {redis_head} but the blocks topic is empty: redis belongs to another chain");
         }
         return Ok(Resumed {
             tip: Tip::default(),
@@ -49,8 +47,7 @@ pub async fn resume(
     };
     let block = Block::decode(bytes.as_slice()).context("decoding the last block")?;
     let signed = block.header.clone().unwrap_or_default();
-    open_header(&signed, &registry.sequencer_key)
-        .context("the last block's header does not verify")?;
+    open_header(&signed, &registry.sequencer_key).context("the last block's header does not verify")?;
     let (header, tip) = tip_of(&block).context("reading the chain tip from the last block")?;
     if redis_head > header.height {
         bail!(
@@ -81,7 +78,7 @@ fn offsets_of(header: &BlockHeader) -> BTreeMap<i32, i64> {
 }
 
 /// Applies every block above `redis_head` to Redis, in order.
-async fn replay(
+pub(crate) async fn replay(
     brokers: &str,
     topic: &str,
     redis_head: u64,

@@ -23,10 +23,7 @@ pub enum StoreError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("redis holds a value under '{key}' that does not decode: {source}")]
-    Corrupt {
-        key: String,
-        source: prost::DecodeError,
-    },
+    Corrupt { key: String, source: prost::DecodeError },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -147,31 +144,20 @@ impl Store {
             .get(pack_key(key))
             .query_async(&mut con)
             .await?;
-        let pack = raw
-            .as_deref()
-            .map(|b| decode(pack_key(key), b))
-            .transpose()?;
+        let pack = raw.as_deref().map(|b| decode(pack_key(key), b)).transpose()?;
         Ok((known, pack))
     }
 
     pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {
         let mut con = self.con.clone();
-        let raw: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(event_key(id))
-            .query_async(&mut con)
-            .await?;
+        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(event_key(id)).query_async(&mut con).await?;
         raw.as_deref().map(|b| decode("e:<id>", b)).transpose()
     }
 
     pub async fn block(&self, height: u64) -> Result<Option<Block>> {
         let mut con = self.con.clone();
-        let raw: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(block_key(height))
-            .query_async(&mut con)
-            .await?;
-        raw.as_deref()
-            .map(|b| decode(block_key(height), b))
-            .transpose()
+        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(height)).query_async(&mut con).await?;
+        raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
     }
 
     /// Empties the database (tests of the rebuild-from-log path).

@@ -44,11 +44,7 @@ fn which(name: &str, env: &str) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
     in_path
-        .or_else(|| {
-            cargo_home
-                .map(|c| c.join("bin").join(name))
-                .filter(|p| p.is_file())
-        })
+        .or_else(|| cargo_home.map(|c| c.join("bin").join(name)).filter(|p| p.is_file()))
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
@@ -76,9 +72,7 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| {
-                format!("starting {} (apt-get install redis-server)", bin.display())
-            })?;
+            .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
         wait_for_port(port, &mut child, Duration::from_secs(10))?;
         Ok(Self { child, port })
     }
@@ -150,18 +144,9 @@ impl Broker {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {} (cargo install tansu, see README)",
-                    bin.display()
-                )
-            })?;
+            .with_context(|| format!("starting {} (cargo install tansu, see README)", bin.display()))?;
         wait_for_port(port, &mut child, Duration::from_secs(30))?;
-        Ok(Self {
-            child,
-            port,
-            storage,
-        })
+        Ok(Self { child, port, storage })
     }
 
     pub fn brokers(&self) -> String {

@@ -25,9 +25,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = Store::connect(&config.redis_url)
-            .await
-            .context("connecting to redis")?;
+        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
         let grpc = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;
@@ -47,21 +45,14 @@ impl App {
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
-        self.grpc
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.grpc.local_addr().expect("a bound listener has an address")
     }
 
     pub fn http_addr(&self) -> SocketAddr {
-        self.http
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.http.local_addr().expect("a bound listener has an address")
     }
 
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -85,10 +76,9 @@ impl App {
             self.grace,
         );
         let mut http_stop = stop_rx;
-        let http = axum::serve(self.http, crate::http::router(self.verifier))
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|s| *s).await;
-            });
+        let http = axum::serve(self.http, crate::http::router(self.verifier)).with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        });
         let (grpc, http) = tokio::join!(grpc, http);
         grpc?;
         http.context("http server failed")

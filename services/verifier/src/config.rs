@@ -6,25 +6,13 @@ use std::net::SocketAddr;
 #[command(name = "pedigree-verifier", about = "Pedigree verifier", version)]
 pub struct Config {
     /// gRPC address (VerifierService, LedgerService, health, reflection).
-    #[arg(
-        long,
-        env = "PEDIGREE_VERIFIER_GRPC_ADDR",
-        default_value = "127.0.0.1:50052"
-    )]
+    #[arg(long, env = "PEDIGREE_VERIFIER_GRPC_ADDR", default_value = "127.0.0.1:50052")]
     pub grpc_addr: SocketAddr,
     /// HTTP address (/v1/verify, Digital Link, /healthz, /readyz, /metrics).
-    #[arg(
-        long,
-        env = "PEDIGREE_VERIFIER_HTTP_ADDR",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, env = "PEDIGREE_VERIFIER_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
     /// Redis URL.
-    #[arg(
-        long,
-        env = "PEDIGREE_REDIS_URL",
-        default_value = "redis://127.0.0.1:6379/0"
-    )]
+    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
     pub redis_url: String,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]

@@ -8,9 +8,7 @@ use tonic::{Code, Status};
 pub enum VerifyError {
     #[error("{0}")]
     Code(#[from] Gs1Error),
-    #[error(
-        "serial: the code carries no serial number (AI 21), a pack cannot be verified without it"
-    )]
+    #[error("serial: the code carries no serial number (AI 21), a pack cannot be verified without it")]
     MissingSerial,
     #[error("event_id: must be 32 bytes, got {0}")]
     EventId(usize),
@@ -36,10 +34,9 @@ impl VerifyError {
 
     fn code(&self) -> Code {
         match self {
-            VerifyError::Code(_)
-            | VerifyError::MissingSerial
-            | VerifyError::EventId(_)
-            | VerifyError::Height => Code::InvalidArgument,
+            VerifyError::Code(_) | VerifyError::MissingSerial | VerifyError::EventId(_) | VerifyError::Height => {
+                Code::InvalidArgument
+            }
             VerifyError::NoBlock(_) => Code::NotFound,
             VerifyError::Store(_) => Code::Unavailable,
         }

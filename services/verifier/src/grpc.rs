@@ -4,8 +4,8 @@ use pedigree_core::Hash;
 use pedigree_core::pb::ledger_service_server::LedgerService;
 use pedigree_core::pb::verifier_service_server::VerifierService;
 use pedigree_core::pb::{
-    Block, EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, Head,
-    VerifyRequest, VerifyResponse, event_outcome,
+    Block, EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, Head, VerifyRequest,
+    VerifyResponse, event_outcome,
 };
 use tonic::{Request, Response, Status};
 
@@ -14,32 +14,17 @@ use crate::verify::Verifier;
 
 #[tonic::async_trait]
 impl VerifierService for Verifier {
-    async fn verify(
-        &self,
-        request: Request<VerifyRequest>,
-    ) -> Result<Response<VerifyResponse>, Status> {
-        Ok(Response::new(
-            self.verify_code(&request.into_inner().code).await?,
-        ))
+    async fn verify(&self, request: Request<VerifyRequest>) -> Result<Response<VerifyResponse>, Status> {
+        Ok(Response::new(self.verify_code(&request.into_inner().code).await?))
     }
 }
 
 #[tonic::async_trait]
 impl LedgerService for Verifier {
-    async fn get_event_status(
-        &self,
-        request: Request<GetEventStatusRequest>,
-    ) -> Result<Response<EventStatus>, Status> {
+    async fn get_event_status(&self, request: Request<GetEventStatusRequest>) -> Result<Response<EventStatus>, Status> {
         let raw = request.into_inner().event_id;
-        let id: Hash = raw
-            .as_slice()
-            .try_into()
-            .map_err(|_| VerifyError::EventId(raw.len()))?;
-        let outcome = self
-            .store
-            .event_outcome(&id)
-            .await
-            .map_err(VerifyError::from)?;
+        let id: Hash = raw.as_slice().try_into().map_err(|_| VerifyError::EventId(raw.len()))?;
+        let outcome = self.store.event_outcome(&id).await.map_err(VerifyError::from)?;
         let status = match outcome.and_then(|o| o.outcome.map(|x| (x, o.height))) {
             None => EventStatus {
                 state: EventState::Pending as i32,
@@ -60,10 +45,7 @@ impl LedgerService for Verifier {
         Ok(Response::new(status))
     }
 
-    async fn get_block(
-        &self,
-        request: Request<GetBlockRequest>,
-    ) -> Result<Response<Block>, Status> {
+    async fn get_block(&self, request: Request<GetBlockRequest>) -> Result<Response<Block>, Status> {
         let height = request.into_inner().height;
         if height == 0 {
             return Err(VerifyError::Height.into());

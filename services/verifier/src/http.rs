@@ -63,10 +63,7 @@ struct CodeQuery {
     code: Option<String>,
 }
 
-async fn verify_code(
-    State(v): State<Verifier>,
-    Query(q): Query<CodeQuery>,
-) -> Result<Json<VerifyJson>, VerifyError> {
+async fn verify_code(State(v): State<Verifier>, Query(q): Query<CodeQuery>) -> Result<Json<VerifyJson>, VerifyError> {
     let code = q.code.unwrap_or_default();
     Ok(Json(v.verify_code(&code).await?.into()))
 }

@@ -28,8 +28,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn verified(&self, verdict: Verdict, took: Duration) {
         self.by_verdict[verdict as usize].fetch_add(1, Relaxed);
-        self.latency_micros
-            .fetch_add(took.as_micros() as u64, Relaxed);
+        self.latency_micros.fetch_add(took.as_micros() as u64, Relaxed);
     }
 
     pub fn bad_request(&self) {
@@ -40,11 +39,7 @@ impl Metrics {
         let mut out = String::from("# TYPE pedigree_verify_total counter\n");
         for v in VERDICTS {
             let n = self.by_verdict[v as usize].load(Relaxed);
-            let _ = writeln!(
-                out,
-                "pedigree_verify_total{{verdict=\"{}\"}} {n}",
-                verdict_name(v)
-            );
+            let _ = writeln!(out, "pedigree_verify_total{{verdict=\"{}\"}} {n}", verdict_name(v));
         }
         let _ = writeln!(out, "# TYPE pedigree_verify_bad_requests_total counter");
         let _ = writeln!(

@@ -1,0 +1,2 @@
+//! `pedigree-loadtest`: placeholder while the crate is being written.
+fn main() {}
