@@ -1,2 +1,19 @@
-//! `pedigree-loadtest`: placeholder while the crate is being written.
-fn main() {}
+//! `pedigree-loadtest`: runs a load scenario, prints the table, writes the report, and exits non-zero when an
+//! acknowledged event was lost or sealed twice.
+
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use pedigree_loadtest::{Cli, run};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let outcome = run(Cli::parse()).await?;
+    println!("{}", outcome.summary);
+    println!("results: {}", outcome.dir.display());
+    if !outcome.report.exactly_once.ok {
+        eprintln!("exactly-once check FAILED");
+        std::process::exit(2);
+    }
+    Ok(())
+}

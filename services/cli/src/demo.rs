@@ -105,7 +105,7 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
         ),
     ];
     for (label, code) in scans {
-        let answer = to_json(&verify(verifier, &code).await?);
+        let answer = to_json(&verify(verifier, &code, false).await?);
         println!(
             "  {label:<16} {:<16} {}",
             answer["verdict"].as_str().unwrap_or("?"),

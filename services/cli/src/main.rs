@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod audit;
 mod demo;
 mod submit;
 mod up;
@@ -43,6 +44,8 @@ enum Command {
     Status(submit::StatusArgs),
     /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
     Verify(verify::VerifyArgs),
+    /// Check the whole chain from genesis: signatures, links, roots, every state transition.
+    Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
     Up(up::UpArgs),
 }
@@ -58,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Dispense(a) => submit::dispense(a).await,
         Command::Status(a) => submit::status(a).await,
         Command::Verify(a) => verify::run(a).await,
+        Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }
 }

@@ -141,6 +141,13 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     crate::demo::run(&fixture, &custody, &verifier)
         .await
         .context("the demo scenario failed")?;
+    println!("demo: audit of the chain from genesis");
+    let audit = crate::audit::AuditArgs {
+        brokers: broker.brokers(),
+        blocks_topic: "pedigree.blocks".into(),
+        genesis: fixture.genesis_path.clone(),
+    };
+    crate::audit::run(audit).await.context("the audit failed")?;
     println!();
     println!("pedigree is running:");
     println!("  kafka (tansu)     {}", broker.brokers());

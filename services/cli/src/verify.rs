@@ -1,30 +1,82 @@
-//! `pedigree verify CODE`: asks the verifier and prints its JSON answer.
+//! `pedigree verify`: ask the verifier about a code (optionally saving its proof bundle), or check a saved proof
+//! bundle offline with nothing but the sequencer's public key.
 
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{PackStatus, Verdict, VerifyRequest, VerifyResponse};
+use pedigree_core::proof::{BundleJson, check_bundle};
 use pedigree_core::verdict::{status_name, verdict_name};
 
 use crate::submit::channel;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// What the scanner read. GS separators may be typed as the two characters "\x1d" or "<GS>".
-    pub code: String,
+    /// What the scanner read. GS separators may be typed as the four characters "\x1d" or as "<GS>".
+    #[arg(required_unless_present = "offline")]
+    pub code: Option<String>,
     /// Verifier gRPC endpoint.
     #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "http://127.0.0.1:50052")]
     pub verifier: String,
+    /// Ask for a proof bundle and write it (JSON) to this file.
+    #[arg(long)]
+    pub proof_out: Option<PathBuf>,
+    /// Check a saved proof bundle without any server.
+    #[arg(long, requires = "key", conflicts_with = "code")]
+    pub offline: Option<PathBuf>,
+    /// The sequencer's public key (hex of SEC1, as in the genesis file's sequencer_public_key).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
 }
 
 pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
-    let code = a.code.replace("\\x1d", "\u{1d}").replace("<GS>", "\u{1d}");
-    let answer = verify(&a.verifier, &code).await?;
+    if let Some(bundle) = &a.offline {
+        let key = a.key.as_ref().context("--key is required with --offline")?;
+        return offline(bundle, key);
+    }
+    let code = a
+        .code
+        .unwrap_or_default()
+        .replace("\\x1d", "\u{1d}")
+        .replace("<GS>", "\u{1d}");
+    let answer = verify(&a.verifier, &code, a.proof_out.is_some()).await?;
     println!("{}", serde_json::to_string_pretty(&to_json(&answer))?);
+    if let Some(path) = &a.proof_out {
+        let Some(bundle) = answer.proof.as_ref().and_then(BundleJson::from_bundle) else {
+            bail!("the verifier returned no proof bundle (unknown pack?)");
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&bundle)?)?;
+        eprintln!("proof bundle written to {}", path.display());
+    }
     Ok(())
 }
 
-pub async fn verify(endpoint: &str, code: &str) -> anyhow::Result<VerifyResponse> {
+fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path) -> anyhow::Result<()> {
+    let key_hex = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let key = PublicKey::from_hex(&key_hex).context("sequencer key")?;
+    let json = std::fs::read_to_string(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
+    let bundle: BundleJson = serde_json::from_str(&json).context("the bundle is not valid JSON")?;
+    let bundle = bundle.to_bundle().map_err(|e| anyhow::anyhow!(e))?;
+    let checked = check_bundle(&bundle, &key).context("the proof bundle does not check out")?;
+    println!(
+        "OK: event {} ({}, signed by {}) is sealed in block {} (sequencer key {})",
+        hex::encode(checked.event.id),
+        checked.event.body.kind().as_str(),
+        checked.event.signer,
+        checked.header.height,
+        checked.header.sequencer_key_id,
+    );
+    Ok(())
+}
+
+pub async fn verify(endpoint: &str, code: &str, include_proof: bool) -> anyhow::Result<VerifyResponse> {
     let mut client = VerifierServiceClient::new(channel(endpoint).await?);
-    let request = VerifyRequest { code: code.to_string() };
+    let request = VerifyRequest {
+        code: code.to_string(),
+        include_proof,
+    };
     Ok(client
         .verify(request)
         .await

@@ -9,11 +9,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod block;
 pub mod body;
 pub mod event;
 pub mod keys;
 pub mod participant;
+pub mod proof;
 pub mod state;
 pub mod verdict;
 

@@ -479,7 +479,10 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
     assert_eq!(hex_of(&signed.header), want);
     assert_eq!(tip.hash, header_hash(&signed.header));
     // SHA-256("pedigree.v1.header" || 0x00 || header), computed outside this crate.
-    assert_eq!(hex_of(&tip.hash), "56245fbb581ebb16197088061260adc5329361cb4ea4c855275f7c3126379a01");
+    assert_eq!(
+        hex_of(&tip.hash),
+        "56245fbb581ebb16197088061260adc5329361cb4ea4c855275f7c3126379a01"
+    );
     key.public()
         .verify(HEADER_TAG, &signed.header, &signed.signature)
         .unwrap();

@@ -51,6 +51,30 @@ async fn until(rx: oneshot::Receiver<()>) {
     let _ = rx.await;
 }
 
+/// A sequencer started with [`Stack::sequencer_with`].
+pub struct Sequencer {
+    running: Running,
+    pub health: SocketAddr,
+}
+
+impl Sequencer {
+    /// Stops it gracefully (finishes the batch in hand, releases a held lease).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
+    }
+
+    /// Kills it where it stands (no lease release): the task is dropped at its next await point.
+    pub async fn kill(self) {
+        self.running.task.abort();
+        let _ = self.running.task.await;
+    }
+
+    /// Whether its task ended (it only ends by itself on an error).
+    pub fn is_finished(&self) -> bool {
+        self.running.task.is_finished()
+    }
+}
+
 pub struct Stack {
     pub fixture: Fixture,
     _dir: tempfile::TempDir,
@@ -75,6 +99,13 @@ impl Stack {
     }
 
     pub async fn spawn_with(batch_max_events: usize) -> Self {
+        let mut stack = Self::spawn_bare(batch_max_events).await;
+        stack.start_sequencer().await;
+        stack
+    }
+
+    /// Broker, Redis, topics, custody and verifier, but no sequencer: start them with [`Stack::sequencer_with`].
+    pub async fn spawn_bare(batch_max_events: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let fixture = Fixture::create(dir.path()).expect("fixture");
         let broker = Broker::start(Storage::Memory).expect("starting tansu");
@@ -101,12 +132,13 @@ impl Stack {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             redis_url: redis.url(),
+            genesis: Some(fixture.genesis_path.clone()),
             shutdown_grace_secs: 5,
         })
         .await
         .expect("building verifier");
         let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
-        let mut stack = Self {
+        Self {
             fixture,
             _dir: dir,
             broker,
@@ -118,9 +150,7 @@ impl Stack {
             verifier: Some(Running::spawn(|rx| verifier.run_until(until(rx)))),
             sequencer: None,
             batch_max_events,
-        };
-        stack.start_sequencer().await;
-        stack
+        }
     }
 
     pub fn sequencer_config(&self) -> pedigree_sequencer::Config {
@@ -136,6 +166,7 @@ impl Stack {
             batch_max_wait_ms: 20,
             health_addr: "127.0.0.1:0".parse().expect("addr"),
             shutdown_grace_secs: 5,
+            leadership: pedigree_sequencer::LeadershipConfig::default(),
         }
     }
 
@@ -144,6 +175,19 @@ impl Stack {
             .await
             .expect("building sequencer");
         self.sequencer = Some(Running::spawn(|rx| app.run_until(until(rx))));
+    }
+
+    /// Builds and starts one more sequencer with `config` (e.g. [`Stack::sequencer_config`] with another
+    /// leadership), independent of the stack's own.
+    pub async fn sequencer_with(&self, config: pedigree_sequencer::Config) -> Sequencer {
+        let app = pedigree_sequencer::App::build(config)
+            .await
+            .expect("building sequencer");
+        let health = app.health_addr();
+        Sequencer {
+            running: Running::spawn(|rx| app.run_until(until(rx))),
+            health,
+        }
     }
 
     /// Stops the sequencer gracefully (finishes the batch in hand).
@@ -195,6 +239,28 @@ impl Stack {
     }
     pub async fn verifier(&self) -> VerifierServiceClient<Channel> {
         VerifierServiceClient::new(Self::channel(self.verifier_grpc).await)
+    }
+
+    /// Audits the blocks topic from genesis (every signature, link, root and transition).
+    pub async fn audit(&self) -> Result<pedigree_core::audit::Auditor, String> {
+        let registry = pedigree_core::participant::Registry::from_genesis(&self.fixture.genesis).expect("genesis");
+        let brokers = self.broker.brokers();
+        tokio::task::spawn_blocking(move || {
+            let mut auditor = pedigree_core::audit::Auditor::new(registry);
+            let mut failure = None;
+            let read = pedigree_log::reader::read_range(&brokers, BLOCKS_TOPIC, 0, 0, |offset, payload| {
+                use prost::Message;
+                let block = pedigree_core::pb::Block::decode(payload).expect("a block decodes");
+                if let Err(e) = auditor.check(offset as u64, &block) {
+                    failure.get_or_insert(e.to_string());
+                }
+                Ok(())
+            });
+            read.map_err(|e| e.to_string())?;
+            failure.map_or(Ok(auditor), Err)
+        })
+        .await
+        .expect("audit task")
     }
 
     /// Polls until the event has an outcome (at most 30 s).

@@ -100,13 +100,27 @@ async fn demo_scenario_end_to_end() {
     // The dispensed one, over gRPC, bracketed.
     let mut v = stack.verifier().await;
     let code = format!("(01){g}(17)281231(10)LOT42A(21)PK0001");
-    let r = v.verify(VerifyRequest { code }).await.unwrap().into_inner();
+    let r = v
+        .verify(VerifyRequest {
+            code,
+            include_proof: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(r.verdict(), Verdict::Dispensed);
     assert_eq!(r.status(), PackStatus::Dispensed);
 
     // Still at the wholesaler: genuine, held by the wholesaler.
     let code = format!("01{g}21PK0003");
-    let r = v.verify(VerifyRequest { code }).await.unwrap().into_inner();
+    let r = v
+        .verify(VerifyRequest {
+            code,
+            include_proof: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!((r.verdict(), r.holder.as_str()), (Verdict::Verified, WHOLESALE));
 
     // Unknown serial via the Digital Link path; wrong lot via the query string.
@@ -120,12 +134,26 @@ async fn demo_scenario_end_to_end() {
     // Expiry mismatch and unknown product.
     let code = format!("01{g}17281130{GS}21PK0002");
     assert_eq!(
-        v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(),
+        v.verify(VerifyRequest {
+            code,
+            include_proof: false
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .verdict(),
         Verdict::ExpiryMismatch
     );
     let code = format!("01{}21PK0002", gtin("0400000000001"));
     assert_eq!(
-        v.verify(VerifyRequest { code }).await.unwrap().into_inner().verdict(),
+        v.verify(VerifyRequest {
+            code,
+            include_proof: false
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .verdict(),
         Verdict::UnknownProduct
     );
     stack.shutdown().await;
@@ -150,7 +178,10 @@ async fn expired_pack_is_reported() {
     let r = stack
         .verifier()
         .await
-        .verify(VerifyRequest { code })
+        .verify(VerifyRequest {
+            code,
+            include_proof: false,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -289,7 +320,10 @@ async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     let r = stack
         .verifier()
         .await
-        .verify(VerifyRequest { code })
+        .verify(VerifyRequest {
+            code,
+            include_proof: false,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -342,6 +376,7 @@ async fn snapshot(stack: &Stack, g: &str, serials: &[&str]) -> Vec<(i32, String,
         let r = v
             .verify(VerifyRequest {
                 code: format!("01{g}21{s}"),
+                include_proof: false,
             })
             .await
             .unwrap()
@@ -421,6 +456,8 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
     assert_eq!(ids.len(), acked.len(), "sealed events differ from acknowledged ones");
     assert!(acked.iter().all(|id| unique.contains(id)));
+    let auditor = stack.audit().await.expect("the chain audits clean");
+    assert_eq!(auditor.progress().events, acked.len() as u64);
     stack.shutdown().await;
 }
 
@@ -500,7 +537,10 @@ async fn unparsable_codes_are_bad_requests() {
     let err = stack
         .verifier()
         .await
-        .verify(VerifyRequest { code: "(01)123".into() })
+        .verify(VerifyRequest {
+            code: "(01)123".into(),
+            include_proof: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);

@@ -1,4 +1,13 @@
 //! Building the sequencer (tests start it with port 0) and its sealing loop.
+//!
+//! The loop runs in terms ([`crate::leadership`]): while standing by it waits for a valid term; when leading it
+//! syncs the canonical chain and Redis ([`crate::resume::sync`]), reads events from the canonical tip's offsets,
+//! and for each batch: check, apply on Redis state (which must be exactly at the tip), check the term is still
+//! valid, seal with the term's epoch, append, read the topic back up to its own block, and only if that block is
+//! canonical write its effects to Redis (fenced). A stale own block, or Redis ahead of the tip, means someone else
+//! sealed first: the batch in hand is dropped and the term goes on from the new canonical tip (its events are read
+//! again, and those the winner decided are skipped). A higher epoch at the tip means this term is superseded: step
+//! down. A term that ends (lease lost or not renewed in time) abandons the batch in hand unsealed.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -7,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use pedigree_core::block::{BlockContent, Tip, seal};
+use pedigree_core::block::{BlockContent, seal};
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::PartitionOffset;
@@ -17,15 +26,19 @@ use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use pedigree_log::reader::partition_count;
 use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_store::{BlockWrite, Store};
+use pedigree_store::Store;
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::batch::{Limits, next_batch};
+use crate::chain::Canon;
 use crate::config::Config;
+use crate::fence::Fence;
+use crate::leadership::{Leadership, Role, term_over};
 use crate::process::{Applied, apply_batch, check_all};
-use crate::resume::{replay, resume};
+use crate::resume::{Ctx, Own, sync};
 
 /// A ready-to-run sequencer.
 pub struct App {
@@ -33,8 +46,10 @@ pub struct App {
     registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
+    fence: Fence,
     producer: FutureProducer,
     health: TcpListener,
+    leadership: Leadership,
 }
 
 impl App {
@@ -49,6 +64,7 @@ impl App {
             bail!("the sequencer key {} is not the one the genesis names", key.key_id());
         }
         let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
+        let fence = Fence::connect(&config.redis_url).await.context("connecting to redis")?;
         let producer = producer(&ProducerSettings::new(&config.kafka_brokers)).context("creating the producer")?;
         let specs = [TopicSpec {
             name: config.blocks_topic.clone(),
@@ -61,13 +77,16 @@ impl App {
         let health = TcpListener::bind(config.health_addr)
             .await
             .with_context(|| format!("binding {}", config.health_addr))?;
+        let leadership = Leadership::start(&config.leadership).await?;
         Ok(Self {
             config,
             registry: Arc::new(registry),
             key,
             store,
+            fence,
             producer,
             health,
+            leadership,
         })
     }
 
@@ -75,8 +94,8 @@ impl App {
         self.health.local_addr().expect("a bound listener has an address")
     }
 
-    /// Seals blocks until `shutdown`; the batch in hand is finished (or, if collection was still going on,
-    /// dropped whole) before returning.
+    /// Seals blocks while leading, until `shutdown`; the batch in hand is finished (or, if collection was still
+    /// going on, dropped whole) before returning, then a held lease is released.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
@@ -86,6 +105,7 @@ impl App {
         let basics = pedigree_runtime::grpc::basics()?;
         let mut health_stop = stop_rx.clone();
         let grace = Duration::from_secs(self.config.shutdown_grace_secs);
+        // A standby reports SERVING too: it is healthy, just not leading.
         let health = tokio::spawn(pedigree_runtime::grpc::serve(
             self.health,
             basics.routes,
@@ -96,11 +116,35 @@ impl App {
             },
             grace,
         ));
-        let mut sealer = Sealer::start(self.config, self.registry, self.key, self.store, self.producer).await?;
-        let result = sealer.run(stop_rx).await;
+        let mut sealer = Sealer {
+            config: self.config,
+            registry: self.registry,
+            key: self.key,
+            store: self.store,
+            fence: self.fence,
+            producer: self.producer,
+            canon: Canon::default(),
+        };
+        let result = sealer.run(stop_rx, &self.leadership).await;
+        self.leadership.shutdown().await;
         health.abort();
         result
     }
+}
+
+/// How a term ended.
+enum End {
+    Stopped,
+    /// The lease was lost or not renewed in time.
+    Lost,
+    /// The canonical tip carries a higher epoch than this term's.
+    Superseded(u64),
+}
+
+/// What became of a sealed block.
+enum Sealed {
+    Canonical,
+    Stale,
 }
 
 /// The sealing loop's state.
@@ -109,90 +153,163 @@ struct Sealer {
     registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
+    fence: Fence,
     producer: FutureProducer,
-    consumer: StreamConsumer,
-    tip: Tip,
-    offsets: BTreeMap<i32, i64>,
+    /// The canonical chain as far as this sequencer read the blocks topic.
+    canon: Canon,
+}
+
+/// A switch that turns true when the sequencer is stopping or its term is over.
+struct Halt {
+    rx: watch::Receiver<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Halt {
+    fn new(mut stop: watch::Receiver<bool>, mut role: watch::Receiver<Role>, epoch: u64) -> Self {
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => {}
+                () = term_over(&mut role, epoch) => {}
+            }
+            let _ = tx.send(true);
+        });
+        Self { rx, task }
+    }
+}
+
+impl Drop for Halt {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 impl Sealer {
-    async fn start(
-        config: Config,
-        registry: Arc<Registry>,
-        key: KeyPair,
-        store: Store,
-        producer: FutureProducer,
-    ) -> anyhow::Result<Self> {
-        let resumed = resume(&config.kafka_brokers, &config.blocks_topic, &registry, &store).await?;
-        tracing::info!(height = resumed.tip.height, offsets = ?resumed.offsets, "resuming");
-        let consumer = assign(&config, &resumed.offsets).await?;
-        Ok(Self {
-            config,
-            registry,
-            key,
-            store,
-            producer,
-            consumer,
-            tip: resumed.tip,
-            offsets: resumed.offsets,
-        })
+    async fn run(&mut self, mut stop: watch::Receiver<bool>, leadership: &Leadership) -> anyhow::Result<()> {
+        let mut role = leadership.subscribe();
+        loop {
+            let floor = self.canon.tip.epoch;
+            let wanted = |r: &Role| r.valid_epoch(Instant::now()).is_some_and(|e| e >= floor);
+            if !wanted(&role.borrow()) {
+                tracing::info!(height = self.canon.tip.height, chain_epoch = floor, "standing by");
+            }
+            let epoch = tokio::select! {
+                r = role.wait_for(wanted) => match r {
+                    Ok(r) => r.valid_epoch(Instant::now()),
+                    Err(_) => bail!("leadership ended"),
+                },
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            let Some(epoch) = epoch else { continue };
+            tracing::info!(epoch, "leading: sealing");
+            match self.lead(epoch, &stop, &role, leadership).await? {
+                End::Stopped => break,
+                End::Lost => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
+                End::Superseded(by) => {
+                    tracing::warn!(epoch, chain_epoch = by, "superseded by a higher epoch: stepping down");
+                    leadership.step_down(epoch);
+                }
+            }
+        }
+        tracing::info!(height = self.canon.tip.height, "sequencer stopped");
+        Ok(())
     }
 
-    async fn run(&mut self, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            brokers: &self.config.kafka_brokers,
+            topic: &self.config.blocks_topic,
+            registry: &self.registry,
+            store: &self.store,
+            fence: &self.fence,
+        }
+    }
+
+    /// Syncs the canonical chain (and Redis) as far as the blocks topic goes; `own` is a block just appended.
+    async fn sync(&mut self, own: Option<Own<'_>>, leadership: &Leadership) -> anyhow::Result<bool> {
+        let mut canon = std::mem::take(&mut self.canon);
+        let result = sync(&self.ctx(), &mut canon, own).await;
+        self.canon = canon;
+        leadership.observe_epoch(self.canon.tip.epoch);
+        result
+    }
+
+    /// One term: seals with `epoch` until stopped, the term ends, or a higher epoch shows in the chain.
+    async fn lead(
+        &mut self,
+        epoch: u64,
+        stop: &watch::Receiver<bool>,
+        role: &watch::Receiver<Role>,
+        leadership: &Leadership,
+    ) -> anyhow::Result<End> {
         let limits = Limits {
             max_events: self.config.batch_max_events,
             max_bytes: self.config.batch_max_bytes,
             max_wait: Duration::from_millis(self.config.batch_max_wait_ms),
         };
-        while let Some(batch) = next_batch(&self.consumer, limits, &mut stop).await? {
-            for raw in &batch {
-                self.offsets.insert(raw.partition, raw.offset + 1);
+        let mut halt = Halt::new(stop.clone(), role.clone(), epoch);
+        'resume: loop {
+            self.sync(None, leadership).await?;
+            if self.canon.tip.epoch > epoch {
+                return Ok(End::Superseded(self.canon.tip.epoch));
             }
-            let checked = check_all(batch, self.registry.clone()).await?;
-            self.catch_up_redis().await?;
-            let applied = apply_batch(checked, &self.store, self.tip.height + 1).await?;
-            if !applied.events.is_empty() || !applied.rejected.is_empty() {
-                self.seal(applied).await?;
+            tracing::info!(
+                epoch,
+                height = self.canon.tip.height,
+                offsets = ?self.canon.offsets,
+                "resuming from the canonical tip"
+            );
+            let consumer = assign(&self.config, &self.canon.offsets).await?;
+            let mut offsets = self.canon.offsets.clone();
+            loop {
+                let Some(batch) = next_batch(&consumer, limits, &mut halt.rx).await? else {
+                    return Ok(if *stop.borrow() { End::Stopped } else { End::Lost });
+                };
+                for raw in &batch {
+                    offsets.insert(raw.partition, raw.offset + 1);
+                }
+                let checked = check_all(batch, self.registry.clone()).await?;
+                // Redis must hold exactly the canonical tip: ahead means another sequencer sealed (read on from the
+                // topic), behind means it lost blocks (replay). Either way this batch is read again.
+                let head = self.store.head().await?;
+                if head != self.canon.tip.height {
+                    tracing::info!(
+                        redis_head = head,
+                        height = self.canon.tip.height,
+                        "redis is not at this sequencer's tip: syncing"
+                    );
+                    continue 'resume;
+                }
+                let applied = apply_batch(checked, &self.store, self.canon.tip.height + 1).await?;
+                if applied.events.is_empty() && applied.rejected.is_empty() {
+                    continue;
+                }
+                if role.borrow().valid_epoch(Instant::now()) != Some(epoch) {
+                    return Ok(End::Lost);
+                }
+                match self.seal(epoch, &offsets, &applied, leadership).await? {
+                    Sealed::Canonical => {}
+                    Sealed::Stale if self.canon.tip.epoch > epoch => {
+                        return Ok(End::Superseded(self.canon.tip.epoch));
+                    }
+                    Sealed::Stale => continue 'resume,
+                }
             }
         }
-        tracing::info!(height = self.tip.height, "sequencer stopped");
-        Ok(())
     }
 
-    /// Redis is a cache of the log and may have been emptied (or restored from an old snapshot) while we run:
-    /// one GET per batch tells, and the missing blocks are replayed before anything is applied on top.
-    async fn catch_up_redis(&self) -> anyhow::Result<()> {
-        let head = self.store.head().await?;
-        if head > self.tip.height {
-            bail!(
-                "redis is at height {head}, ahead of this sequencer's chain at {}: another writer?",
-                self.tip.height
-            );
-        }
-        if head < self.tip.height {
-            tracing::warn!(
-                redis_head = head,
-                chain_head = self.tip.height,
-                "redis is behind the log, replaying"
-            );
-            replay(
-                &self.config.kafka_brokers,
-                &self.config.blocks_topic,
-                head,
-                &self.registry,
-                &self.store,
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn seal(&mut self, applied: Applied) -> anyhow::Result<()> {
+    async fn seal(
+        &mut self,
+        epoch: u64,
+        offsets: &BTreeMap<i32, i64>,
+        applied: &Applied,
+        leadership: &Leadership,
+    ) -> anyhow::Result<Sealed> {
         let content = BlockContent {
             events: applied.events.clone(),
             rejected: applied.rejected.clone(),
-            resume_offsets: self
-                .offsets
+            resume_offsets: offsets
                 .iter()
                 .map(|(&partition, &next_offset)| PartitionOffset { partition, next_offset })
                 .collect(),
@@ -200,12 +317,11 @@ impl Sealer {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
-            // Static leadership: one term for the whole chain.
-            epoch: self.tip.epoch.max(1),
+            epoch,
         };
-        let (block, tip) = seal(&self.key, &self.tip, content);
+        let (block, tip) = seal(&self.key, &self.canon.tip, content);
         let bytes = block.encode_to_vec();
-        send(
+        let landed = send(
             &self.producer,
             &self.config.blocks_topic,
             &tip.height.to_be_bytes(),
@@ -213,31 +329,34 @@ impl Sealer {
         )
         .await
         .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
-        write_effects(&self.store, tip.height, &bytes, &applied).await?;
-        tracing::debug!(
-            height = tip.height,
-            events = block.events.len(),
-            rejected = block.rejected.len(),
-            "sealed"
-        );
-        self.tip = tip;
-        Ok(())
+        let own = Own {
+            offset: landed.offset,
+            bytes: &bytes,
+            applied,
+        };
+        // Read back up to (at least) our own block: only a canonical block's effects go to Redis.
+        if self.sync(Some(own), leadership).await? {
+            tracing::debug!(
+                height = tip.height,
+                epoch,
+                offset = landed.offset,
+                events = block.events.len(),
+                rejected = block.rejected.len(),
+                "sealed"
+            );
+            Ok(Sealed::Canonical)
+        } else {
+            tracing::warn!(
+                height = tip.height,
+                epoch,
+                offset = landed.offset,
+                chain_height = self.canon.tip.height,
+                chain_epoch = self.canon.tip.epoch,
+                "another block got in first: ours is stale, resuming from the canonical tip"
+            );
+            Ok(Sealed::Stale)
+        }
     }
-}
-
-/// Writes a sealed block's effects to Redis in one transaction.
-pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
-    let write = BlockWrite {
-        height,
-        block: bytes,
-        packs: applied.packs.changes().collect(),
-        products: applied.products.iter().map(String::as_str).collect(),
-        outcomes: applied.outcomes.clone(),
-    };
-    store
-        .write_block(&write)
-        .await
-        .with_context(|| format!("writing block {height} to redis"))
 }
 
 /// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).

@@ -39,4 +39,89 @@ pub struct Config {
     /// Grace period for finishing the batch in hand on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// Who may seal: see [`LeadershipConfig`].
+    #[command(flatten)]
+    pub leadership: LeadershipConfig,
+}
+
+/// How a sequencer knows it leads (see `leadership.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LeadershipMode {
+    /// Always leader, with a fixed epoch: one sequencer outside Kubernetes.
+    #[default]
+    Static,
+    /// Campaign for a coordination.k8s.io/v1 Lease; its leaseTransitions is the epoch.
+    Lease,
+}
+
+/// Leader-election settings.
+#[derive(Clone, Debug, clap::Args)]
+pub struct LeadershipConfig {
+    /// `static` (always leader) or `lease` (Kubernetes Lease election).
+    #[arg(long, env = "PEDIGREE_LEADERSHIP", value_enum, default_value_t = LeadershipMode::Static)]
+    pub leadership: LeadershipMode,
+    /// The epoch a static leader seals with (blocks of a lower epoch than the chain head are refused).
+    #[arg(long, env = "PEDIGREE_STATIC_EPOCH", default_value_t = 1)]
+    pub static_epoch: u64,
+    /// Name of the Lease.
+    #[arg(long, env = "PEDIGREE_LEASE_NAME", default_value = "pedigree-sequencer")]
+    pub lease_name: String,
+    /// Namespace of the Lease.
+    #[arg(long, env = "PEDIGREE_LEASE_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// This sequencer's holderIdentity (default: $HOSTNAME, else `sequencer-<pid>`).
+    #[arg(long, env = "PEDIGREE_HOLDER_ID")]
+    pub holder_id: Option<String>,
+    /// leaseDurationSeconds: a leader renews every third of it and stops sealing before it runs out.
+    #[arg(long, env = "PEDIGREE_LEASE_DURATION_SECS", default_value_t = 15)]
+    pub lease_duration_secs: u64,
+    /// Kubeconfig file (default: in-cluster config, else $KUBECONFIG, else ~/.kube/config).
+    #[arg(long, env = "PEDIGREE_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl Default for LeadershipConfig {
+    fn default() -> Self {
+        Self {
+            leadership: LeadershipMode::Static,
+            static_epoch: 1,
+            lease_name: "pedigree-sequencer".into(),
+            lease_namespace: "default".into(),
+            holder_id: None,
+            lease_duration_secs: 15,
+            kubeconfig: None,
+        }
+    }
+}
+
+impl LeadershipConfig {
+    /// Static leadership with `epoch`.
+    pub fn fixed(epoch: u64) -> Self {
+        Self {
+            static_epoch: epoch,
+            ..Self::default()
+        }
+    }
+
+    /// Lease leadership as `holder` on `namespace/name`, through `kubeconfig`.
+    pub fn lease(kubeconfig: PathBuf, namespace: &str, name: &str, holder: &str, duration_secs: u64) -> Self {
+        Self {
+            leadership: LeadershipMode::Lease,
+            lease_name: name.into(),
+            lease_namespace: namespace.into(),
+            holder_id: Some(holder.into()),
+            lease_duration_secs: duration_secs,
+            kubeconfig: Some(kubeconfig),
+            ..Self::default()
+        }
+    }
+
+    /// The holder identity to campaign with.
+    pub fn holder(&self) -> String {
+        self.holder_id
+            .clone()
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| format!("sequencer-{}", std::process::id()))
+    }
 }

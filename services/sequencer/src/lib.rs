@@ -6,16 +6,24 @@
 //! write its effects to Redis in one transaction.
 //!
 //! The blocks topic is the source of truth: each header carries the events-topic offsets to resume from, so a
-//! restart reads the last block, brings Redis up to it if it is behind, and continues from those offsets. An event
-//! is in exactly one block because offsets only advance with a sealed block and events already decided are skipped.
+//! restart folds the topic into the canonical chain ([`chain`]), brings Redis up to its tip if it is behind, and
+//! continues from its offsets. An event is in exactly one canonical block because offsets only advance with a sealed
+//! block and events already decided are skipped.
+//!
+//! Leadership ([`leadership`], [`lease`]): only a sequencer holding a term seals, with the term's epoch; fencing by
+//! the canonical-chain rule and fenced Redis writes keep the chain unforked even if two believe they lead.
 
 #![forbid(unsafe_code)]
 
 mod app;
 mod batch;
+pub mod chain;
 mod config;
+mod fence;
+pub mod leadership;
+pub mod lease;
 mod process;
 mod resume;
 
 pub use app::App;
-pub use config::Config;
+pub use config::{Config, LeadershipConfig, LeadershipMode};

@@ -1,14 +1,20 @@
-//! Finding where the chain stands after a (re)start, and bringing Redis up to it.
+//! Finding where the canonical chain stands, and bringing Redis up to it.
 //!
-//! The last message of the blocks topic is the chain head. Redis is a cache of the log: if its head is behind (a
-//! crash between the Kafka acknowledgement and the Redis transaction, or an emptied Redis), the missing blocks are
-//! read back from the blocks topic and applied again before anything new is sealed.
+//! The blocks topic is read in offset order and folded into the canonical chain ([`crate::chain`]): the last
+//! message is *not* necessarily the head, since a fenced-off sequencer may have appended a stale block after it. A
+//! sequencer reads the whole topic once when it starts leading, then only what was appended since (its [`Canon`]
+//! remembers the next offset): the canonical prefix of an append-only topic never changes, so nothing read needs
+//! reading again. The exception is Redis being behind what was already read (emptied, or restored from an old
+//! snapshot): the topic is then read again from the start to replay the blocks Redis lacks.
+//!
+//! Redis is a cache of the canonical chain: every canonical block above Redis `head` is applied with a fenced write
+//! ([`crate::fence`]: only if `head` is its parent), so two sequencers replaying or sealing at once cannot apply a
+//! block twice, out of order, or one that is not canonical.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use pedigree_core::block::{Tip, open_header, tip_of};
+use pedigree_core::block::tip_of;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
 use pedigree_log::reader;
@@ -17,105 +23,150 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::batch::Raw;
-use crate::process::{Checked, apply_batch, check_all};
+use crate::chain::{Canon, Folded};
+use crate::fence::{Fence, Fenced};
+use crate::process::{Applied, Checked, apply_batch, check_all};
 
-/// Where sealing continues.
-pub struct Resumed {
-    pub tip: Tip,
-    /// Next offset to read, per events-topic partition.
-    pub offsets: BTreeMap<i32, i64>,
+/// What a sync needs: the blocks topic, the registry (sequencer key, event checks for replays), Redis.
+pub struct Ctx<'a> {
+    pub brokers: &'a str,
+    pub topic: &'a str,
+    pub registry: &'a Arc<Registry>,
+    pub store: &'a Store,
+    pub fence: &'a Fence,
 }
 
-/// Reads the chain head from the blocks topic and replays into Redis whatever it lacks.
-pub async fn resume(
-    brokers: &str,
-    blocks_topic: &str,
-    registry: &Arc<Registry>,
-    store: &Store,
-) -> anyhow::Result<Resumed> {
-    let (b, t) = (brokers.to_string(), blocks_topic.to_string());
-    let last = tokio::task::spawn_blocking(move || reader::read_last(&b, &t, 0)).await??;
-    let redis_head = store.head().await?;
-    let Some((_, bytes)) = last else {
-        if redis_head > 0 {
-            bail!("redis is at height {redis_head} but the blocks topic is empty: redis belongs to another chain");
+/// A block this sequencer just appended: where it landed and its effects, written if it turns out canonical.
+#[derive(Clone, Copy)]
+pub struct Own<'a> {
+    pub offset: i64,
+    pub bytes: &'a [u8],
+    pub applied: &'a Applied,
+}
+
+/// Reads the blocks topic from `canon.next_offset` to its end (at least past `own`, if given), keeps the canonical
+/// blocks, and brings Redis up to the canonical tip. Returns whether `own` is canonical.
+pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> anyhow::Result<bool> {
+    let mut own_canonical = false;
+    let target = own.map_or(0, |o| o.offset + 1);
+    for round in 0..20 {
+        let redis_head = ctx.store.head().await?;
+        if redis_head < canon.tip.height {
+            tracing::warn!(
+                redis_head,
+                chain_head = canon.tip.height,
+                "redis is behind the log, replaying from the start of the blocks topic"
+            );
+            *canon = Canon::default();
         }
-        return Ok(Resumed {
-            tip: Tip::default(),
-            offsets: BTreeMap::new(),
-        });
-    };
-    let block = Block::decode(bytes.as_slice()).context("decoding the last block")?;
-    let signed = block.header.clone().unwrap_or_default();
-    open_header(&signed, &registry.sequencer_key).context("the last block's header does not verify")?;
-    let (header, tip) = tip_of(&block).context("reading the chain tip from the last block")?;
-    if redis_head > header.height {
-        bail!(
-            "redis is at height {redis_head}, ahead of the blocks topic at {}",
-            header.height
-        );
+        let read = fold_topic(ctx, canon, redis_head, own).await?;
+        own_canonical |= read.own_canonical;
+        if canon.next_offset < target {
+            // The acknowledgement came back before the high watermark moved: read again.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            continue;
+        }
+        let head = ctx.store.head().await?;
+        if head <= canon.tip.height {
+            return Ok(own_canonical);
+        }
+        // Redis is ahead of what was read: another sequencer appended and applied since the read started.
+        if read.messages == 0 && round > 2 {
+            bail!(
+                "redis is at height {head}, ahead of the canonical chain in the blocks topic at {}: redis belongs \
+                 to another chain",
+                canon.tip.height
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    if redis_head < header.height {
-        tracing::warn!(
-            redis_head,
-            chain_head = header.height,
-            "redis is behind the log, replaying"
-        );
-        replay(brokers, blocks_topic, redis_head, registry, store).await?;
+    if canon.next_offset < target {
+        bail!("block at offset {} never showed in the blocks topic", target - 1);
     }
-    Ok(Resumed {
-        tip,
-        offsets: offsets_of(&header),
-    })
+    bail!("redis keeps moving ahead of the blocks topic");
 }
 
-fn offsets_of(header: &BlockHeader) -> BTreeMap<i32, i64> {
-    header
-        .resume_offsets
-        .iter()
-        .map(|o| (o.partition, o.next_offset))
-        .collect()
+struct Read {
+    messages: u64,
+    own_canonical: bool,
 }
 
-/// Applies every block above `redis_head` to Redis, in order.
-pub(crate) async fn replay(
-    brokers: &str,
-    topic: &str,
-    redis_head: u64,
-    registry: &Arc<Registry>,
-    store: &Store,
-) -> anyhow::Result<()> {
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
-    let (b, t) = (brokers.to_string(), topic.to_string());
+async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Option<Own<'_>>) -> anyhow::Result<Read> {
+    let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(16);
+    let (b, t, from) = (ctx.brokers.to_string(), ctx.topic.to_string(), canon.next_offset);
     let reading = tokio::task::spawn_blocking(move || {
-        reader::read_range(&b, &t, 0, 0, |_, payload| {
-            // A closed channel means the applier failed; its error is the one reported.
-            let _ = tx.blocking_send(payload.to_vec());
+        reader::read_range(&b, &t, 0, from, |offset, payload| {
+            // A closed channel means the folding side failed; its error is the one reported.
+            let _ = tx.blocking_send((offset, payload.to_vec()));
             Ok(())
         })
     });
-    let mut applied = 0u64;
-    while let Some(bytes) = rx.recv().await {
-        let block = Block::decode(bytes.as_slice()).context("decoding a block during replay")?;
-        let (header, _) = tip_of(&block)?;
-        if header.height <= redis_head {
-            continue;
+    let mut read = Read {
+        messages: 0,
+        own_canonical: false,
+    };
+    let mut replayed = 0u64;
+    while let Some((offset, payload)) = rx.recv().await {
+        read.messages += 1;
+        match canon.fold(offset, &payload, &ctx.registry.sequencer_key) {
+            Folded::Canonical { block, header } => {
+                let mine = own.filter(|o| o.offset == offset);
+                read.own_canonical |= mine.is_some();
+                if header.height <= redis_head {
+                    continue;
+                }
+                match mine {
+                    Some(o) => write_effects(ctx.fence, header.height, o.bytes, o.applied).await?,
+                    None => {
+                        replay_block(ctx, &block, &header, &payload).await?;
+                        replayed += 1;
+                    }
+                }
+            }
+            Folded::Stale(reason) => {
+                let height = Block::decode(payload.as_slice())
+                    .ok()
+                    .and_then(|b| tip_of(&b).ok())
+                    .map(|(h, _)| (h.height, h.epoch));
+                tracing::info!(offset, ?height, %reason, "stale block skipped");
+            }
         }
-        replay_block(&block, &header, &bytes, registry, store).await?;
-        applied += 1;
     }
     reading.await??;
-    tracing::info!(blocks = applied, "replay done");
+    if replayed > 0 {
+        tracing::info!(blocks = replayed, height = canon.tip.height, "replayed into redis");
+    }
+    Ok(read)
+}
+
+/// Writes a canonical block's effects to Redis, fenced on `head == height - 1`. A refusal because Redis already
+/// holds this height is someone else (a sequencer replaying) having written the same block: fine. A refusal because
+/// Redis is further behind is left to the caller's next check, which replays from the start.
+pub(crate) async fn write_effects(fence: &Fence, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
+    let write = pedigree_store::BlockWrite {
+        height,
+        block: bytes,
+        packs: applied.packs.changes().collect(),
+        products: applied.products.iter().map(String::as_str).collect(),
+        outcomes: applied.outcomes.clone(),
+    };
+    match fence
+        .write_block(&write)
+        .await
+        .with_context(|| format!("writing block {height} to redis"))?
+    {
+        Fenced::Written => {}
+        Fenced::Refused { head } if head >= height => {
+            tracing::debug!(height, redis_head = head, "block already in redis");
+        }
+        Fenced::Refused { head } => {
+            tracing::warn!(height, redis_head = head, "redis fell behind while writing");
+        }
+    }
     Ok(())
 }
 
-async fn replay_block(
-    block: &Block,
-    header: &BlockHeader,
-    bytes: &[u8],
-    registry: &Arc<Registry>,
-    store: &Store,
-) -> anyhow::Result<()> {
+async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes: &[u8]) -> anyhow::Result<()> {
     let raws = block
         .events
         .iter()
@@ -125,10 +176,14 @@ async fn replay_block(
             payload: e.encode_to_vec(),
         })
         .collect();
-    let mut checked = check_all(raws, registry.clone()).await?;
+    let mut checked = check_all(raws, ctx.registry.clone()).await?;
     checked.extend(block.rejected.iter().cloned().map(Checked::Invalid));
-    let applied = apply_batch(checked, store, header.height).await?;
+    let applied = apply_batch(checked, ctx.store, header.height).await?;
     if applied.events.len() != block.events.len() {
+        if ctx.store.head().await? >= header.height {
+            // Another sequencer applied this block while we were computing it.
+            return Ok(());
+        }
         bail!(
             "block {}: {} of its {} events apply again; the log and redis disagree",
             header.height,
@@ -136,5 +191,5 @@ async fn replay_block(
             block.events.len()
         );
     }
-    crate::app::write_effects(store, header.height, bytes, &applied).await
+    write_effects(ctx.fence, header.height, bytes, &applied).await
 }

@@ -6,9 +6,13 @@
 //! - `e:{32-byte event id}` -> `EventOutcome`
 //! - `b:{height}` -> `Block`
 //! - `head` -> height of the last applied block, decimal
+//! - `l` -> list of the RFC 6962 leaf hashes (32 bytes each) of every committed event since genesis, in log order:
+//!   the append-only log that block headers' `tree_size`/`log_root` commit to, kept for inclusion and consistency
+//!   proofs
 //!
-//! A block's effects are written in one MULTI/EXEC transaction together with `head`, so a reader (or a sequencer
-//! resuming after a crash) sees either all of a block or none of it.
+//! A block's effects are written by one Lua script together with `head` (atomic in Redis), so a reader (or a
+//! sequencer resuming after a crash) sees either all of a block or none of it; the fenced variant writes only on top
+//! of the block's parent.
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +28,8 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("redis holds a value under '{key}' that does not decode: {source}")]
     Corrupt { key: String, source: prost::DecodeError },
+    #[error("redis holds a log leaf of {0} bytes, not 32")]
+    BadLeaf(usize),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -48,6 +54,44 @@ fn block_key(height: u64) -> String {
 }
 
 const HEAD: &str = "head";
+const LEAVES: &str = "l";
+
+/// One block's effects as one atomic script. KEYS: head, the leaf list, then the keys to SET; ARGV: the expected
+/// head (-1: no check), the new head, the number n of leaves, the n leaves, then one value per key to SET.
+/// Returns -1 when written, or the current head when it was not the expected one (nothing written).
+static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+local expected = tonumber(ARGV[1])
+if expected >= 0 and head ~= expected then return head end
+local n = tonumber(ARGV[3])
+for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[3 + i]) end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[n + i + 1]) end
+redis.call('SET', KEYS[1], ARGV[2])
+return -1
+",
+    )
+});
+
+/// What a fenced write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    /// The block's effects and `head` were written.
+    Written,
+    /// `head` was not the block's parent height, so nothing was written; `head` is this.
+    Refused { head: u64 },
+}
+
+/// Leaf hashes of a block's accepted events, as the log appends them.
+fn log_leaves(block: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let block: Block = decode("<block being written>", block)?;
+    Ok(block
+        .events
+        .iter()
+        .map(|e| pedigree_core::merkle::leaf_hash(&pedigree_core::event::event_id(&e.payload)).to_vec())
+        .collect())
+}
 
 fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
     M::decode(bytes).map_err(|source| StoreError::Corrupt {
@@ -116,24 +160,42 @@ impl Store {
         Ok(pipe.query_async(&mut con).await?)
     }
 
-    /// Applies a block's effects and moves `head`, atomically.
+    /// Applies a block's effects and moves `head`, atomically, whatever `head` was (rebuilds, tests).
     pub async fn write_block(&self, write: &BlockWrite<'_>) -> Result<()> {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
+        self.write(write, None).await.map(|_| ())
+    }
+
+    /// Applies a block's effects and moves `head` only if `head` is the block's parent height: the fence that keeps
+    /// a second writer (a sequencer that lost its lease without knowing) from moving `head` back or applying a block
+    /// twice.
+    pub async fn write_block_if_head(&self, write: &BlockWrite<'_>) -> Result<Fenced> {
+        self.write(write, Some(write.height.saturating_sub(1))).await
+    }
+
+    async fn write(&self, write: &BlockWrite<'_>, expected_head: Option<u64>) -> Result<Fenced> {
+        let leaves = log_leaves(write.block)?;
+        let mut invocation = WRITE_BLOCK.prepare_invoke();
+        invocation.key(HEAD).key(LEAVES);
+        invocation
+            .arg(expected_head.map_or(-1, |h| h as i64))
+            .arg(write.height)
+            .arg(leaves.len());
+        for leaf in &leaves {
+            invocation.arg(leaf.as_slice());
+        }
         for (key, record) in &write.packs {
-            pipe.set(pack_key(key), record.encode_to_vec()).ignore();
+            invocation.key(pack_key(key)).arg(record.encode_to_vec());
         }
         for gtin in &write.products {
-            pipe.set(product_key(gtin), 1).ignore();
+            invocation.key(product_key(gtin)).arg(1);
         }
         for (id, outcome) in &write.outcomes {
-            pipe.set(event_key(id), outcome.encode_to_vec()).ignore();
+            invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
-        pipe.set(block_key(write.height), write.block).ignore();
-        pipe.set(HEAD, write.height).ignore();
+        invocation.key(block_key(write.height)).arg(write.block);
         let mut con = self.con.clone();
-        pipe.query_async::<()>(&mut con).await?;
-        Ok(())
+        let answer: i64 = invocation.invoke_async(&mut con).await?;
+        Ok(u64::try_from(answer).map_or(Fenced::Written, |head| Fenced::Refused { head }))
     }
 
     /// What a scan needs, in one round trip: whether the product is known, and the pack.
@@ -158,6 +220,23 @@ impl Store {
         let mut con = self.con.clone();
         let raw: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(height)).query_async(&mut con).await?;
         raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
+    }
+
+    /// The first `count` leaf hashes of the log.
+    pub async fn log_leaves(&self, count: u64) -> Result<Vec<Hash>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(LEAVES)
+            .arg(0)
+            .arg(count - 1)
+            .query_async(&mut con)
+            .await?;
+        raw.iter()
+            .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| StoreError::BadLeaf(h.len())))
+            .collect()
     }
 
     /// Empties the database (tests of the rebuild-from-log path).

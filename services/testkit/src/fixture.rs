@@ -72,6 +72,8 @@ impl Fixture {
         std::fs::write(&genesis_path, serde_json::to_string_pretty(&genesis)?)?;
         let sequencer_key_path = dir.join("sequencer.pem");
         std::fs::write(&sequencer_key_path, sequencer.to_pem())?;
+        // The public half, for offline checks of proof bundles (`pedigree verify --offline ... --key`).
+        std::fs::write(dir.join("sequencer.pub"), sequencer.public().to_hex())?;
         for party in parties.values() {
             std::fs::write(dir.join(format!("{}.pem", party.id)), party.key.to_pem())?;
         }

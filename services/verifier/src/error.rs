@@ -16,6 +16,14 @@ pub enum VerifyError {
     Height,
     #[error("block {0} does not exist")]
     NoBlock(u64),
+    #[error("event_id: no committed event has this id")]
+    NotCommitted,
+    #[error("tree_size: {0}")]
+    TreeSize(String),
+    #[error("proofs need the participant registry: start the verifier with --genesis")]
+    NoRegistry,
+    #[error("the ledger is inconsistent: {0}")]
+    Inconsistent(String),
     #[error("state store unavailable: {0}")]
     Store(#[from] pedigree_store::StoreError),
 }
@@ -28,6 +36,7 @@ impl VerifyError {
             VerifyError::MissingSerial => Some("serial"),
             VerifyError::EventId(_) => Some("event_id"),
             VerifyError::Height => Some("height"),
+            VerifyError::TreeSize(_) => Some("tree_size"),
             _ => None,
         }
     }
@@ -37,7 +46,10 @@ impl VerifyError {
             VerifyError::Code(_) | VerifyError::MissingSerial | VerifyError::EventId(_) | VerifyError::Height => {
                 Code::InvalidArgument
             }
-            VerifyError::NoBlock(_) => Code::NotFound,
+            VerifyError::TreeSize(_) => Code::InvalidArgument,
+            VerifyError::NoBlock(_) | VerifyError::NotCommitted => Code::NotFound,
+            VerifyError::NoRegistry => Code::FailedPrecondition,
+            VerifyError::Inconsistent(_) => Code::Internal,
             VerifyError::Store(_) => Code::Unavailable,
         }
     }

@@ -4,7 +4,8 @@ use pedigree_core::Hash;
 use pedigree_core::pb::ledger_service_server::LedgerService;
 use pedigree_core::pb::verifier_service_server::VerifierService;
 use pedigree_core::pb::{
-    Block, EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, Head, VerifyRequest,
+    Block, ConsistencyProof, EventState, EventStatus, GetBlockRequest, GetConsistencyProofRequest,
+    GetEventStatusRequest, GetHeadRequest, GetInclusionProofRequest, Head, LogInclusionProof, VerifyRequest,
     VerifyResponse, event_outcome,
 };
 use tonic::{Request, Response, Status};
@@ -15,7 +16,10 @@ use crate::verify::Verifier;
 #[tonic::async_trait]
 impl VerifierService for Verifier {
     async fn verify(&self, request: Request<VerifyRequest>) -> Result<Response<VerifyResponse>, Status> {
-        Ok(Response::new(self.verify_code(&request.into_inner().code).await?))
+        let request = request.into_inner();
+        Ok(Response::new(
+            self.verify_code(&request.code, request.include_proof).await?,
+        ))
     }
 }
 
@@ -64,5 +68,25 @@ impl LedgerService for Verifier {
             height,
             header: block.and_then(|b| b.header),
         }))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<GetInclusionProofRequest>,
+    ) -> Result<Response<LogInclusionProof>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            self.log_inclusion(&request.event_id, request.tree_size).await?,
+        ))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<GetConsistencyProofRequest>,
+    ) -> Result<Response<ConsistencyProof>, Status> {
+        let request = request.into_inner();
+        Ok(Response::new(
+            self.log_consistency(request.old_size, request.new_size).await?,
+        ))
     }
 }

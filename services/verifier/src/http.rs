@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use pedigree_core::gs1::parse_digital_link;
 use pedigree_core::pb::{PackStatus, Verdict, VerifyResponse};
+use pedigree_core::proof::BundleJson;
 use pedigree_core::verdict::{status_name, verdict_name};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,8 @@ pub struct VerifyJson {
     pub status: String,
     pub holder: String,
     pub height: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<BundleJson>,
 }
 
 impl From<VerifyResponse> for VerifyJson {
@@ -37,6 +40,7 @@ impl From<VerifyResponse> for VerifyJson {
             expiry: r.expiry,
             holder: r.holder,
             height: r.height,
+            proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
         }
     }
 }
@@ -61,11 +65,19 @@ pub fn router(verifier: Verifier) -> Router {
 #[derive(Deserialize)]
 struct CodeQuery {
     code: Option<String>,
+    /// `proof=1` (or true) attaches a proof bundle.
+    proof: Option<String>,
+}
+
+fn wants_proof(flag: Option<&str>) -> bool {
+    matches!(flag, Some("1" | "true" | "yes"))
 }
 
 async fn verify_code(State(v): State<Verifier>, Query(q): Query<CodeQuery>) -> Result<Json<VerifyJson>, VerifyError> {
     let code = q.code.unwrap_or_default();
-    Ok(Json(v.verify_code(&code).await?.into()))
+    Ok(Json(
+        v.verify_code(&code, wants_proof(q.proof.as_deref())).await?.into(),
+    ))
 }
 
 /// The request path and query are a Digital Link URI relative to this host.
@@ -75,7 +87,7 @@ async fn digital_link(
 ) -> Result<Json<VerifyJson>, VerifyError> {
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let code = parse_digital_link(path)?;
-    Ok(Json(v.verify(&code).await?.into()))
+    Ok(Json(v.verify(&code, false).await?.into()))
 }
 
 async fn ready(State(v): State<Verifier>) -> StatusCode {

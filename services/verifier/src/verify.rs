@@ -3,8 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use pedigree_core::Hash;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
-use pedigree_core::pb::{PackStatus, VerifyResponse};
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, VerifyResponse};
+use pedigree_core::proof::block_inclusion;
 use pedigree_core::state::pack_key;
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
 use pedigree_store::Store;
@@ -16,14 +19,16 @@ use crate::metrics::Metrics;
 pub struct Verifier {
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// Participants' keys, for proof bundles.
+    pub registry: Option<Arc<Registry>>,
 }
 
 impl Verifier {
     /// Verifies what a scanner typed (element string, bracketed form or Digital Link).
-    pub async fn verify_code(&self, code: &str) -> Result<VerifyResponse, VerifyError> {
+    pub async fn verify_code(&self, code: &str, with_proof: bool) -> Result<VerifyResponse, VerifyError> {
         let scanned = parse_scan(code);
         match scanned {
-            Ok(scanned) => self.verify(&scanned).await,
+            Ok(scanned) => self.verify(&scanned, with_proof).await,
             Err(e) => {
                 self.metrics.bad_request();
                 Err(e.into())
@@ -31,7 +36,7 @@ impl Verifier {
         }
     }
 
-    pub async fn verify(&self, code: &ScannedCode) -> Result<VerifyResponse, VerifyError> {
+    pub async fn verify(&self, code: &ScannedCode, with_proof: bool) -> Result<VerifyResponse, VerifyError> {
         let started = Instant::now();
         let Some(serial) = &code.serial else {
             self.metrics.bad_request();
@@ -50,7 +55,12 @@ impl Verifier {
             today_utc(),
         );
         self.metrics.verified(verdict, started.elapsed());
+        let proof = match (&pack, with_proof) {
+            (Some(p), true) => Some(self.bundle(p).await?),
+            _ => None,
+        };
         Ok(VerifyResponse {
+            proof,
             verdict: verdict as i32,
             gtin: code.gtin.as_str().to_string(),
             serial: serial.as_str().to_string(),
@@ -61,4 +71,37 @@ impl Verifier {
             height: pack.as_ref().map_or(0, |p| p.last_height),
         })
     }
+}
+
+impl Verifier {
+    /// The proof bundle of a pack's last event.
+    async fn bundle(&self, pack: &PackRecord) -> Result<ProofBundle, VerifyError> {
+        let registry = self.registry.as_ref().ok_or(VerifyError::NoRegistry)?;
+        let block = self
+            .store
+            .block(pack.last_height)
+            .await?
+            .ok_or(VerifyError::NoBlock(pack.last_height))?;
+        let id: Hash = pack
+            .last_event_id
+            .as_slice()
+            .try_into()
+            .map_err(|_| inconsistent("pack's last event id"))?;
+        let inclusion =
+            block_inclusion(&block, &id).ok_or_else(|| inconsistent("pack's last event not in its block"))?;
+        let envelope = block.events[inclusion.leaf_index as usize].clone();
+        let signer = registry
+            .get(&envelope.signer)
+            .ok_or_else(|| inconsistent("signer not in the registry"))?;
+        Ok(ProofBundle {
+            signer_public_key: signer.key.to_sec1(),
+            envelope: Some(envelope),
+            inclusion: Some(inclusion),
+            header: block.header,
+        })
+    }
+}
+
+pub fn inconsistent(what: &str) -> VerifyError {
+    VerifyError::Inconsistent(what.to_string())
 }

@@ -1,0 +1,142 @@
+//! The command line: `spawn <scenario>` starts its own stack, `remote <scenario>` targets a running one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pedigree-loadtest",
+    version,
+    about = "Load tests Pedigree: ingest, bulk, verify, mixed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Start a stack (real tansu broker and redis-server, services in-process) and run the scenario against it.
+    Spawn(SpawnArgs),
+    /// Run the scenario against a running stack, e.g. the one `pedigree up` starts.
+    Remote(RemoteArgs),
+}
+
+/// What to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// Single-pack custody chains (commission, ship, receive, ship, receive, dispense), each in order.
+    Ingest,
+    /// Commission, ship and receive of many packs per event.
+    Bulk,
+    /// Pack scans over gRPC and HTTP after seeding a population.
+    Verify,
+    /// Ingest and scans at the same time.
+    Mixed,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Ingest => "ingest",
+            Scenario::Bulk => "bulk",
+            Scenario::Verify => "verify",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SpawnArgs {
+    pub scenario: Scenario,
+    /// The sequencer's largest batch (events per block).
+    #[arg(long, default_value_t = 200)]
+    pub batch_max_events: usize,
+    #[command(flatten)]
+    pub opts: Options,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoteArgs {
+    pub scenario: Scenario,
+    /// Custody gRPC endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    pub custody: String,
+    /// Verifier gRPC endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:50052")]
+    pub verifier: String,
+    /// Verifier HTTP base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub verifier_http: String,
+    /// Kafka bootstrap servers (to read the blocks topic).
+    #[arg(long)]
+    pub brokers: String,
+    /// Folder with genesis.json and {id}.pem, as written by `pedigree up`.
+    #[arg(long, default_value = ".pedigree")]
+    pub keys_dir: PathBuf,
+    /// The stack's Redis port, for the redis-benchmark limit (skipped when absent).
+    #[arg(long)]
+    pub redis_port: Option<u16>,
+    /// The blocks topic.
+    #[arg(long, default_value = "pedigree.blocks")]
+    pub blocks_topic: String,
+    #[command(flatten)]
+    pub opts: Options,
+}
+
+/// Sizes and knobs shared by every scenario.
+#[derive(Args, Debug, Clone, Serialize)]
+pub struct Options {
+    /// Events to submit (ingest, mixed).
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Concurrent client tasks (chains or scans in flight).
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Submit at most this many events per second (default: flat out).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Ingest: skip the second pass at half of the measured end-to-end rate.
+    #[arg(long)]
+    pub no_half_rate: bool,
+    /// Packs: bulk total, or the verify/mixed population (default 100,000 for bulk, 10,000 otherwise).
+    #[arg(long)]
+    pub packs: Option<usize>,
+    /// Packs per bulk event.
+    #[arg(long, default_value_t = 1000)]
+    pub pack_size: usize,
+    /// Scans per protocol (verify).
+    #[arg(long, default_value_t = 100_000)]
+    pub scans: usize,
+    /// Concurrent scanning tasks in the mixed scenario (half gRPC, half HTTP).
+    #[arg(long, default_value_t = 16)]
+    pub scan_clients: usize,
+    /// gRPC connections the clients share.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Longest a timed phase may run, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub phase_timeout_secs: u64,
+    /// Give up waiting for sealing after this many seconds without a new block.
+    #[arg(long, default_value_t = 30)]
+    pub seal_stall_secs: u64,
+    /// Skip measuring the machine's limits (k256 verifications, Redis GETs).
+    #[arg(long)]
+    pub skip_limits: bool,
+    /// Folder for results/<scenario>-<timestamp>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+}
+
+impl Options {
+    /// Packs for `scenario`, with the scenario's default.
+    pub fn packs_for(&self, scenario: Scenario) -> usize {
+        self.packs.unwrap_or(match scenario {
+            Scenario::Bulk => 100_000,
+            _ => 10_000,
+        })
+    }
+}

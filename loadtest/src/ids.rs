@@ -1,0 +1,100 @@
+//! Fresh identifiers per run, so reruns against the same stack never collide: a random run id in every serial and
+//! lot, and random GTINs. Also a small seeded generator for picking scans.
+
+use anyhow::Context;
+use pedigree_core::gs1::gtin_check_digit;
+
+const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// Random bytes from the operating system.
+fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(bytes)
+}
+
+/// Identifiers of one run.
+#[derive(Clone, Debug)]
+pub struct RunIds {
+    /// Six characters of 0-9A-Z.
+    pub run: String,
+}
+
+impl RunIds {
+    pub fn fresh() -> anyhow::Result<Self> {
+        let run = random_bytes::<6>()?
+            .iter()
+            .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+            .collect();
+        Ok(Self { run })
+    }
+
+    /// A random GTIN-14: indicator 0, 12 random digits, check digit.
+    pub fn gtin(&self) -> anyhow::Result<String> {
+        let digits: String = random_bytes::<12>()?
+            .iter()
+            .map(|b| char::from(b'0' + b % 10))
+            .collect();
+        let first13 = format!("0{digits}");
+        let check = gtin_check_digit(&first13).context("13 digits")?;
+        Ok(format!("{first13}{check}"))
+    }
+
+    /// Serial `i` of a series: run id, one letter naming the series, eight digits (15 characters).
+    pub fn serial(&self, series: char, i: usize) -> String {
+        format!("{}{series}{i:08}", self.run)
+    }
+
+    /// Lot `i` of a series.
+    pub fn lot(&self, series: char, i: usize) -> String {
+        format!("{}{series}{i}", self.run)
+    }
+}
+
+/// Expiry used for every commissioned lot: far enough ahead that no pack is expired when scanned.
+pub const EXPIRY: &str = "301231";
+
+/// xorshift64*: fast, seeded, good enough to pick scans.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn seeded() -> anyhow::Result<Self> {
+        Ok(Self(u64::from_le_bytes(random_bytes::<8>()?) | 1))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform-ish in 0..n (n > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pedigree_core::gs1::{Gtin, Serial};
+
+    #[test]
+    fn identifiers_are_valid_gs1() {
+        let ids = RunIds::fresh().unwrap();
+        assert_eq!(ids.run.len(), 6);
+        Gtin::parse(&ids.gtin().unwrap()).unwrap();
+        let serial = ids.serial('I', 12_345_678);
+        assert!(serial.len() <= 20);
+        Serial::parse(&serial).unwrap();
+    }
+
+    #[test]
+    fn rng_stays_in_range() {
+        let mut rng = Rng::seeded().unwrap();
+        assert!((0..1000).all(|_| rng.below(7) < 7));
+    }
+}

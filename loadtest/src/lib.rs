@@ -1,0 +1,39 @@
+//! Pedigree's load tester: pre-signs custody events, drives them (and pack scans) against a spawned or running
+//! stack, reads the blocks topic to time sealing and to check that every acknowledged event was sealed exactly once,
+//! and reports throughput and latency percentiles next to the machine's limits and the project's targets.
+//!
+//! - [`cli`]: the command line, also used by the smoke test.
+//! - [`target`] / [`parties`]: where to send and who signs.
+//! - [`ids`], [`presign`], [`workload`]: fresh identifiers and the signed events of each scenario.
+//! - [`submit`], [`pacer`], [`chains`], [`scan`]: the clients and how they drive load.
+//! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
+//! - [`recorder`], [`cpu`], [`limits`]: measurements.
+//! - [`scenario`]: ingest, bulk, verify and mixed.
+//! - [`report`], [`targets`], [`table`], [`plot`]: the results.
+
+#![forbid(unsafe_code)]
+
+pub mod chains;
+pub mod cli;
+pub mod cpu;
+pub mod exactly_once;
+pub mod ids;
+pub mod limits;
+pub mod pacer;
+pub mod parties;
+pub mod plot;
+pub mod presign;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod scan;
+pub mod scenario;
+pub mod submit;
+pub mod table;
+pub mod target;
+pub mod targets;
+pub mod watcher;
+pub mod workload;
+
+pub use cli::Cli;
+pub use run::{Outcome, run};

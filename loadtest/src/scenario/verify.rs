@@ -1,0 +1,65 @@
+//! `verify`: seed a population (bulk commissions, a tenth of the packs dispensed), then scan it over gRPC and then
+//! over HTTP with `--clients` tasks each, checking every verdict.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+
+use crate::chains::Unit;
+use crate::cli::Scenario;
+use crate::cpu;
+use crate::recorder::Recorder;
+use crate::report::PhaseReport;
+use crate::scan::{self, GRPC, HTTP, Scan, Scanner};
+use crate::scenario::{Ctx, Outcome, report};
+use crate::workload::Population;
+
+pub const POPULATION: &str = "population";
+
+/// Commissions (and for a tenth, moves to dispensed) the population; bails if any of it failed.
+pub async fn seed(ctx: &Ctx<'_>, scenario: Scenario, out: &mut Outcome) -> anyhow::Result<Population> {
+    let population = Population::plan(&ctx.ids, ctx.opts.packs_for(scenario), ctx.opts.pack_size)?;
+    let chains = ctx
+        .presign(population.specs(&ctx.ids, &ctx.target.parties), &mut out.presign)
+        .await?;
+    let (phase, acked) = ctx.chains_phase(POPULATION, chains, None, Unit::Packs).await;
+    out.acked.extend(acked.iter().map(|a| a.id));
+    let (errors, skipped) = (phase.errors.clone(), phase.skipped);
+    out.phases.push(phase);
+    if !errors.is_empty() || skipped > 0 {
+        bail!("seeding the scan population failed ({errors:?}, {skipped} events not sent)");
+    }
+    Ok(population)
+}
+
+/// One phase of `limit` scans over `series` with `clients` tasks.
+async fn scan_phase(ctx: &Ctx<'_>, series: &'static str, scans: Arc<Vec<Scan>>, clients: usize) -> PhaseReport {
+    let recorder = Arc::new(Recorder::new(ctx.origin));
+    let mark = cpu::mark();
+    let limit = scans.len();
+    let scanner = Arc::new(Scanner::new(
+        ctx.verifier.clone(),
+        recorder.clone(),
+        scans,
+        limit,
+        ctx.deadline(),
+    ));
+    scanner.run(series, clients).await;
+    report(series, None, &recorder, 0, mark)
+}
+
+pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
+    let mut out = Outcome::default();
+    let population = seed(ctx, Scenario::Verify, &mut out).await?;
+    let scans = Arc::new(scan::plan(
+        &population,
+        &ctx.ids,
+        ctx.opts.scans.max(1),
+        &ctx.target.verifier_http,
+    )?);
+    for series in [GRPC, HTTP] {
+        out.phases
+            .push(scan_phase(ctx, series, scans.clone(), ctx.opts.clients).await);
+    }
+    Ok(out)
+}

@@ -1,0 +1,222 @@
+//! Reads the blocks topic from where it ended before the run and stamps, for every event id it finds (accepted or
+//! rejected), when its block was consumed: a close upper bound of when it was sealed.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use pedigree_core::Hash;
+use pedigree_core::event::event_id;
+use pedigree_core::pb::{Block, BlockHeader};
+use pedigree_log::rdkafka::config::ClientConfig;
+use pedigree_log::rdkafka::consumer::{BaseConsumer, Consumer};
+use pedigree_log::rdkafka::{Message, Offset, TopicPartitionList};
+use prost::Message as _;
+
+use crate::report::WatcherReport;
+
+/// Where and how often an event id appeared on the blocks topic.
+#[derive(Clone, Copy, Debug)]
+pub struct Seen {
+    /// When the first block holding it was consumed.
+    pub first: Instant,
+    /// Appearances across blocks (accepted or rejected): exactly one is right.
+    pub count: u32,
+    /// The reject code, if a block recorded it as rejected.
+    pub rejected: Option<i32>,
+}
+
+#[derive(Default)]
+struct Shared {
+    seen: Mutex<HashMap<Hash, Seen>>,
+    blocks: AtomicU64,
+    undecodable: AtomicU64,
+    poll_errors: AtomicU64,
+    /// Per block: consumption time minus the header's time_ms (ms), the header's time_ms, and its event count.
+    blocks_meta: Mutex<Vec<BlockMeta>>,
+    stop: AtomicBool,
+}
+
+#[derive(Clone, Copy)]
+struct BlockMeta {
+    lag_ms: i64,
+    time_ms: i64,
+    events: usize,
+}
+
+/// A background thread consuming the blocks topic.
+pub struct Watcher {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn consumer(brokers: &str, topic: &str) -> anyhow::Result<BaseConsumer> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("broker.address.family", "v4")
+        .set("group.id", "pedigree-loadtest")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "5")
+        .create()
+        .context("creating the blocks consumer")?;
+    let partitions = pedigree_log::reader::partition_count(brokers, topic)
+        .with_context(|| format!("reading the partitions of {topic}"))?;
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..partitions {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .with_context(|| format!("high watermark of {topic}/{partition}"))?;
+        tpl.add_partition_offset(topic, partition, Offset::Offset(high))?;
+    }
+    consumer.assign(&tpl).context("assigning the blocks partitions")?;
+    Ok(consumer)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Shared {
+    fn note(&self, seen: &mut HashMap<Hash, Seen>, id: Hash, at: Instant, rejected: Option<i32>) {
+        seen.entry(id).and_modify(|s| s.count += 1).or_insert(Seen {
+            first: at,
+            count: 1,
+            rejected,
+        });
+    }
+
+    fn consume(&self, payload: &[u8], at: Instant) {
+        let Ok(block) = Block::decode(payload) else {
+            self.undecodable.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if let Some(header) = block
+            .header
+            .as_ref()
+            .and_then(|h| BlockHeader::decode(h.header.as_slice()).ok())
+        {
+            self.lags_ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(now_ms() - header.time_ms);
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for envelope in &block.events {
+            self.note(&mut seen, event_id(&envelope.payload), at, None);
+        }
+        for rejection in &block.rejected {
+            if let Ok(id) = Hash::try_from(rejection.event_id.as_slice()) {
+                self.note(&mut seen, id, at, Some(rejection.code));
+            }
+        }
+        drop(seen);
+        self.blocks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn run(&self, consumer: BaseConsumer) {
+        while !self.stop.load(Ordering::Relaxed) {
+            match consumer.poll(Duration::from_millis(20)) {
+                Some(Ok(message)) => self.consume(message.payload().unwrap_or_default(), Instant::now()),
+                Some(Err(_)) => {
+                    self.poll_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+impl Watcher {
+    /// Starts reading `topic` from its current end (taken now, before any load is sent).
+    pub async fn start(brokers: &str, topic: &str) -> anyhow::Result<Self> {
+        let (brokers, topic) = (brokers.to_string(), topic.to_string());
+        let consumer = tokio::task::spawn_blocking(move || consumer(&brokers, &topic))
+            .await
+            .context("the consumer set-up task failed")??;
+        let shared = Arc::new(Shared::default());
+        let running = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("blocks-watcher".into())
+            .spawn(move || running.run(consumer))
+            .context("starting the blocks watcher thread")?;
+        Ok(Self {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn seen(&self, id: &Hash) -> Option<Seen> {
+        self.shared
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    /// Waits until every id of `ids` was seen, or until no block arrived for `stall`; returns how many are missing.
+    pub async fn wait_for(&self, ids: &[Hash], stall: Duration) -> usize {
+        let mut next = 0;
+        let mut blocks = self.shared.blocks.load(Ordering::Relaxed);
+        let mut progress = Instant::now();
+        loop {
+            {
+                let seen = self.shared.seen.lock().unwrap_or_else(|e| e.into_inner());
+                while next < ids.len() && seen.contains_key(&ids[next]) {
+                    next += 1;
+                }
+                if next == ids.len() {
+                    return 0;
+                }
+                if progress.elapsed() > stall {
+                    return ids[next..].iter().filter(|id| !seen.contains_key(*id)).count();
+                }
+            }
+            let now = self.shared.blocks.load(Ordering::Relaxed);
+            if now != blocks {
+                (blocks, progress) = (now, Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stops the thread and returns what it saw, with a summary.
+    pub fn stop(mut self) -> (HashMap<Hash, Seen>, WatcherReport) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        let seen = std::mem::take(&mut *self.shared.seen.lock().unwrap_or_else(|e| e.into_inner()));
+        let meta = std::mem::take(&mut *self.shared.blocks_meta.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut report = summarize(&meta);
+        report.blocks = self.shared.blocks.load(Ordering::Relaxed);
+        report.ids = seen.len() as u64;
+        report.undecodable_blocks = self.shared.undecodable.load(Ordering::Relaxed);
+        report.poll_errors = self.shared.poll_errors.load(Ordering::Relaxed);
+        (seen, report)
+    }
+}
+
+fn median(mut values: Vec<i64>) -> i64 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+/// Consumption lag, block sizes and the time between consecutive blocks' headers.
+fn summarize(meta: &[BlockMeta]) -> WatcherReport {
+    let events: usize = meta.iter().map(|m| m.events).sum();
+    WatcherReport {
+        consume_lag_p50_ms: median(meta.iter().map(|m| m.lag_ms).collect()),
+        consume_lag_max_ms: meta.iter().map(|m| m.lag_ms).max().unwrap_or(0),
+        events_per_block_mean: events as f64 / meta.len().max(1) as f64,
+        events_per_block_max: meta.iter().map(|m| m.events).max().unwrap_or(0) as u64,
+        block_interval_p50_ms: median(meta.windows(2).map(|w| w[1].time_ms - w[0].time_ms).collect()),
+        ..WatcherReport::default()
+    }
+}

@@ -1,0 +1,64 @@
+//! Each scenario at a tiny size against a spawned stack (real tansu broker and redis-server): the exactly-once
+//! check passes and nothing failed. No timing is asserted.
+
+use clap::Parser;
+use pedigree_loadtest::{Cli, run};
+
+async fn smoke(args: &[&str]) -> pedigree_loadtest::Outcome {
+    let out = tempfile::tempdir().unwrap();
+    let mut argv = vec!["pedigree-loadtest", "spawn"];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--skip-limits", "--clients", "8", "--out", out.path().to_str().unwrap()]);
+    let outcome = run(Cli::try_parse_from(argv).unwrap()).await.unwrap();
+    let r = &outcome.report;
+    assert!(r.exactly_once.ok, "{}", outcome.summary);
+    assert!(r.exactly_once.acked > 0, "{}", outcome.summary);
+    assert_eq!(r.exactly_once.rejected, 0, "{}", outcome.summary);
+    assert_eq!(r.error_total(), 0, "{}", outcome.summary);
+    assert!(r.phases.iter().all(|p| p.skipped == 0), "{}", outcome.summary);
+    assert!(outcome.dir.join("report.json").is_file());
+    assert!(outcome.dir.join("plot.png").is_file());
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_tiny() {
+    let outcome = smoke(&["ingest", "--events", "60"]).await;
+    let phases: Vec<_> = outcome.report.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["flat-out", "half-rate"]);
+    // 10 chains of 6, then 5 chains of 6.
+    assert_eq!(outcome.report.exactly_once.acked, 90);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_tiny() {
+    let outcome = smoke(&["bulk", "--packs", "300", "--pack-size", "100"]).await;
+    assert_eq!(outcome.report.exactly_once.acked, 9);
+    assert_eq!(outcome.report.phases[0].series["sealed"].units, 900);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_tiny() {
+    let outcome = smoke(&["verify", "--packs", "200", "--pack-size", "50", "--scans", "200"]).await;
+    let r = &outcome.report;
+    assert_eq!(r.phase("verify-grpc").unwrap().series["verify-grpc"].count, 200);
+    assert_eq!(r.phase("verify-http").unwrap().series["verify-http"].count, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_tiny() {
+    let outcome = smoke(&[
+        "mixed",
+        "--events",
+        "60",
+        "--packs",
+        "100",
+        "--pack-size",
+        "50",
+        "--scan-clients",
+        "2",
+    ])
+    .await;
+    let mixed = outcome.report.phase("mixed").unwrap();
+    assert_eq!(mixed.series["submit"].count, 60);
+}

@@ -1,0 +1,187 @@
+//! Verify answers carry proofs a third party checks offline; the log serves inclusion and consistency proofs that
+//! match the signed block headers.
+
+use pedigree_core::Hash;
+use pedigree_core::block::open_header;
+use pedigree_core::gs1::gtin_check_digit;
+use pedigree_core::merkle::{verify_consistency, verify_inclusion};
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::{
+    EventState, GetBlockRequest, GetConsistencyProofRequest, GetHeadRequest, GetInclusionProofRequest, Verdict,
+    VerifyRequest,
+};
+use pedigree_core::proof::{BundleError, BundleJson, check_bundle};
+use pedigree_e2e::{Stack, body};
+use tonic::Code;
+
+const MFR: &str = "acme-pharma";
+const WHOLESALE: &str = "medline-wholesale";
+
+fn hashes(raw: &[Vec<u8>]) -> Vec<Hash> {
+    raw.iter().map(|h| h.as_slice().try_into().unwrap()).collect()
+}
+
+async fn populate(stack: &Stack, g: &str) -> Vec<Vec<u8>> {
+    let mut m = stack.manufacturer().await;
+    let mut ids = Vec::new();
+    for batch in 0..4 {
+        let serials: Vec<String> = (0..3).map(|i| format!("B{batch}S{i}")).collect();
+        let e = stack.sign(MFR, body::commission(g, "LOTP", "281231", &serials));
+        ids.push(m.commission(e).await.unwrap().into_inner().event_id);
+        let e = stack.sign(MFR, body::ship(g, &serials[..1], WHOLESALE));
+        ids.push(m.ship(e).await.unwrap().into_inner().event_id);
+        for id in &ids {
+            assert_eq!(stack.outcome(id).await.state(), EventState::Committed);
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_answers_carry_a_bundle_that_checks_offline() {
+    let stack = Stack::spawn().await;
+    let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    populate(&stack, &g).await;
+    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let mut v = stack.verifier().await;
+    let answer = v
+        .verify(VerifyRequest {
+            code: format!("01{g}21B2S0"),
+            include_proof: true,
+        })
+        .await
+        .unwrap();
+    let answer = answer.into_inner();
+    assert_eq!(answer.verdict(), Verdict::Verified);
+    let bundle = answer.proof.expect("a bundle was asked for");
+    let checked = check_bundle(&bundle, &sequencer).expect("bundle checks out");
+    assert_eq!(checked.header.height, answer.height);
+    assert_eq!(checked.event.signer, MFR);
+
+    // The JSON form round-trips and still checks; tampering or the wrong key does not.
+    let json = serde_json::to_string(&BundleJson::from_bundle(&bundle).unwrap()).unwrap();
+    let back: BundleJson = serde_json::from_str(&json).unwrap();
+    check_bundle(&back.to_bundle().unwrap(), &sequencer).unwrap();
+    let mut forged = bundle.clone();
+    forged.envelope.as_mut().unwrap().payload[5] ^= 1;
+    assert!(check_bundle(&forged, &sequencer).is_err());
+    let mut moved = bundle.clone();
+    moved.inclusion.as_mut().unwrap().leaf_index ^= 1;
+    assert!(matches!(
+        check_bundle(&moved, &sequencer),
+        Err(BundleError::Inclusion(_)) | Err(BundleError::TreeSize { .. })
+    ));
+    let stranger = pedigree_core::keys::KeyPair::generate().public();
+    assert!(matches!(check_bundle(&bundle, &stranger), Err(BundleError::Header(_))));
+
+    // Over HTTP with ?proof=1; an unknown pack has no bundle.
+    let url = format!("http://{}/v1/verify", stack.verifier_http);
+    let http = reqwest::Client::new();
+    let body: serde_json::Value = http
+        .get(&url)
+        .query(&[("code", format!("01{g}21B0S1")), ("proof", "1".into())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bundle: BundleJson = serde_json::from_value(body["proof"].clone()).unwrap();
+    check_bundle(&bundle.to_bundle().unwrap(), &sequencer).unwrap();
+    let unknown = v
+        .verify(VerifyRequest {
+            code: format!("01{g}21NOPE"),
+            include_proof: true,
+        })
+        .await
+        .unwrap();
+    assert!(unknown.into_inner().proof.is_none());
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_proofs_match_the_signed_headers() {
+    let stack = Stack::spawn().await;
+    let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    let ids = populate(&stack, &g).await;
+    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let mut ledger = stack.ledger().await;
+    let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
+    let head_header = open_header(head.header.as_ref().unwrap(), &sequencer).unwrap();
+    assert_eq!(head_header.tree_size, ids.len() as u64);
+
+    // Every committed event is in the log at the head's size, under the head's signed log root.
+    for id in &ids {
+        let proof = ledger
+            .get_inclusion_proof(GetInclusionProofRequest {
+                event_id: id.clone(),
+                tree_size: 0,
+            })
+            .await;
+        let proof = proof.unwrap().into_inner();
+        assert_eq!(proof.root, head_header.log_root);
+        let p = proof.proof.unwrap();
+        let leaf: Hash = proof.leaf_hash.as_slice().try_into().unwrap();
+        let root: Hash = proof.root.as_slice().try_into().unwrap();
+        verify_inclusion(&leaf, p.leaf_index, p.tree_size, &hashes(&p.hashes), &root).unwrap();
+    }
+
+    // Consistency between every earlier block's log and the head's.
+    for height in 1..head.height {
+        let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
+        let old = open_header(block.header.as_ref().unwrap(), &sequencer).unwrap();
+        let request = GetConsistencyProofRequest {
+            old_size: old.tree_size,
+            new_size: head_header.tree_size,
+        };
+        let proof = ledger.get_consistency_proof(request).await.unwrap().into_inner();
+        assert_eq!(proof.old_root, old.log_root);
+        let (old_root, new_root): (Hash, Hash) = (
+            old.log_root.as_slice().try_into().unwrap(),
+            head_header.log_root.as_slice().try_into().unwrap(),
+        );
+        verify_consistency(
+            old.tree_size,
+            head_header.tree_size,
+            &old_root,
+            &new_root,
+            &hashes(&proof.hashes),
+        )
+        .unwrap();
+    }
+
+    // Bad requests are refused clearly.
+    let err = ledger
+        .get_inclusion_proof(GetInclusionProofRequest {
+            event_id: vec![1; 31],
+            tree_size: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    let err = ledger
+        .get_inclusion_proof(GetInclusionProofRequest {
+            event_id: vec![7; 32],
+            tree_size: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let request = GetConsistencyProofRequest {
+        old_size: 5,
+        new_size: 2,
+    };
+    assert_eq!(
+        ledger.get_consistency_proof(request).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    let request = GetConsistencyProofRequest {
+        old_size: 1,
+        new_size: 10_000,
+    };
+    assert_eq!(
+        ledger.get_consistency_proof(request).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    stack.shutdown().await;
+}
