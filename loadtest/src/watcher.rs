@@ -101,10 +101,12 @@ impl Shared {
             .as_ref()
             .and_then(|h| BlockHeader::decode(h.header.as_slice()).ok())
         {
-            self.lags_ms
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(now_ms() - header.time_ms);
+            let meta = BlockMeta {
+                lag_ms: now_ms() - header.time_ms,
+                time_ms: header.time_ms,
+                events: block.events.len() + block.rejected.len(),
+            };
+            self.blocks_meta.lock().unwrap_or_else(|e| e.into_inner()).push(meta);
         }
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         for envelope in &block.events {

@@ -72,6 +72,13 @@ impl KeyPair {
         }
     }
 
+    /// From the 32-byte big-endian secret scalar (test vectors; real keys come from [`KeyPair::generate`]).
+    pub fn from_secret_bytes(bytes: &[u8; 32]) -> Result<Self, KeyError> {
+        SigningKey::from_slice(bytes)
+            .map(|signing| Self { signing })
+            .map_err(|_| KeyError::PrivateKey("not a valid secp256k1 scalar".into()))
+    }
+
     /// From a PKCS#8 PEM private key.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         SigningKey::from_pkcs8_pem(pem)
