@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pedigree_core::Hash;
-use pedigree_core::event::{EventKind, event_id, new_payload, sign_payload};
+use anyhow::Context;
+use pedigree_core::event::{EventKind, decode_payload, new_payload, sign_payload};
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{SignedEnvelope, event_payload::Body};
 use rayon::prelude::*;
@@ -30,37 +31,29 @@ pub struct Signed {
     pub packs: u32,
 }
 
-fn kind_and_packs(body: &Body) -> (EventKind, usize) {
-    match body {
-        Body::Commission(c) => (EventKind::Commission, c.serials.len()),
-        Body::Ship(s) => (EventKind::Ship, s.serials.len()),
-        Body::Receive(r) => (EventKind::Receive, r.serials.len()),
-        Body::Dispense(d) => (EventKind::Dispense, d.serials.len()),
-    }
-}
-
-/// Signs one spec.
-pub fn sign(spec: Spec) -> Signed {
-    let (kind, packs) = kind_and_packs(&spec.body);
+/// Signs one spec; the event is decoded back (as the servers will) for its kind and pack count.
+pub fn sign(spec: Spec) -> anyhow::Result<Signed> {
     let envelope = sign_payload(&spec.signer.key, &new_payload(&spec.signer.id, spec.body));
-    Signed {
-        id: event_id(&envelope.payload),
-        envelope,
-        kind,
+    let event = decode_payload(&envelope.payload, spec.signer.role)
+        .with_context(|| format!("the load tester built an invalid event for {}", spec.signer.id))?;
+    Ok(Signed {
+        id: event.id,
+        kind: event.body.kind(),
         role: spec.signer.role,
-        packs: u32::try_from(packs).unwrap_or(u32::MAX),
-    }
+        packs: u32::try_from(event.body.serials().len()).unwrap_or(u32::MAX),
+        envelope,
+    })
 }
 
 /// A sequence of events that must be submitted in order, each after the previous one was acknowledged.
 pub type Chain = Vec<Signed>;
 
 /// Signs chains of specs in parallel; returns them and the time it took.
-pub fn sign_chains(specs: Vec<Vec<Spec>>) -> (Vec<Chain>, Duration) {
+pub fn sign_chains(specs: Vec<Vec<Spec>>) -> anyhow::Result<(Vec<Chain>, Duration)> {
     let started = Instant::now();
     let chains = specs
         .into_par_iter()
         .map(|chain| chain.into_iter().map(sign).collect())
-        .collect();
-    (chains, started.elapsed())
+        .collect::<anyhow::Result<_>>()?;
+    Ok((chains, started.elapsed()))
 }

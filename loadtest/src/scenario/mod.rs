@@ -69,7 +69,7 @@ impl<'a> Ctx<'a> {
     pub async fn presign(&self, specs: Vec<Vec<Spec>>, tally: &mut Presign) -> anyhow::Result<Vec<Chain>> {
         let (chains, took) = tokio::task::spawn_blocking(move || sign_chains(specs))
             .await
-            .context("the signing task failed")?;
+            .context("the signing task failed")??;
         tally.events += chains.iter().map(|c: &Chain| c.len() as u64).sum::<u64>();
         tally.secs += took.as_secs_f64();
         tally.per_sec = tally.events as f64 / tally.secs.max(1e-9);

@@ -40,6 +40,16 @@ enum Command {
     Receive(submit::ReceiveArgs),
     /// Sign and submit a dispense (pharmacy).
     Dispense(submit::DispenseArgs),
+    /// Sign and submit a decommission (any holder): destroyed, stolen, sample, free-sample, exported, locked.
+    Decommission(submit::DecommissionArgs),
+    /// Revert your own dispense or decommission (within 10 days).
+    Undo(submit::PacksArgs),
+    /// Recall a lot (the product's manufacturer; irreversible).
+    Recall(submit::RecallArgs),
+    /// Withdraw a product from the market (the product's manufacturer; irreversible).
+    Withdraw(submit::WithdrawArgs),
+    /// Return saleable packs to the distributor they came from (pharmacy).
+    Return(submit::ShipArgs),
     /// Show an event's outcome (pending, committed at height h, rejected with a reason).
     Status(submit::StatusArgs),
     /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
@@ -59,6 +69,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Ship(a) => submit::ship(a).await,
         Command::Receive(a) => submit::receive(a).await,
         Command::Dispense(a) => submit::dispense(a).await,
+        Command::Decommission(a) => submit::decommission(a).await,
+        Command::Undo(a) => submit::undo(a).await,
+        Command::Recall(a) => submit::recall(a).await,
+        Command::Withdraw(a) => submit::withdraw(a).await,
+        Command::Return(a) => submit::return_packs(a).await,
         Command::Status(a) => submit::status(a).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Audit(a) => audit::run(a).await,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::body;
-use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::event::{EventKind, new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{Genesis, Role};
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
@@ -13,7 +13,8 @@ use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::{
-    EventState, EventStatus, GetEventStatusRequest, RejectCode, SignedEnvelope, event_payload::Body,
+    DecommissionReason, EventState, EventStatus, GetEventStatusRequest, RejectCode, SignedEnvelope, SubmitResponse,
+    event_payload::Body,
 };
 use tonic::transport::Channel;
 
@@ -91,6 +92,71 @@ pub struct DispenseArgs {
     pub serials: Vec<String>,
 }
 
+/// Why packs are decommissioned.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Reason {
+    Destroyed,
+    Stolen,
+    Sample,
+    FreeSample,
+    Exported,
+    Locked,
+}
+
+impl From<Reason> for DecommissionReason {
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::Destroyed => DecommissionReason::Destroyed,
+            Reason::Stolen => DecommissionReason::Stolen,
+            Reason::Sample => DecommissionReason::Sample,
+            Reason::FreeSample => DecommissionReason::FreeSample,
+            Reason::Exported => DecommissionReason::Exported,
+            Reason::Locked => DecommissionReason::Locked,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct DecommissionArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub gtin: String,
+    #[arg(long = "serial", required = true)]
+    pub serials: Vec<String>,
+    #[arg(long, value_enum)]
+    pub reason: Reason,
+}
+
+/// Packs named by GTIN and serials (undo).
+#[derive(clap::Args)]
+pub struct PacksArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub gtin: String,
+    #[arg(long = "serial", required = true)]
+    pub serials: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RecallArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub gtin: String,
+    #[arg(long)]
+    pub lot: String,
+}
+
+#[derive(clap::Args)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    #[arg(long)]
+    pub gtin: String,
+}
+
 #[derive(clap::Args)]
 pub struct StatusArgs {
     /// Event id, hex.
@@ -114,6 +180,26 @@ pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
 
 pub async fn dispense(a: DispenseArgs) -> anyhow::Result<()> {
     send_and_report(&a.signer, body::dispense(&a.gtin, &a.serials)).await
+}
+
+pub async fn decommission(a: DecommissionArgs) -> anyhow::Result<()> {
+    send_and_report(&a.signer, body::decommission(&a.gtin, &a.serials, a.reason.into())).await
+}
+
+pub async fn undo(a: PacksArgs) -> anyhow::Result<()> {
+    send_and_report(&a.signer, body::undo(&a.gtin, &a.serials)).await
+}
+
+pub async fn recall(a: RecallArgs) -> anyhow::Result<()> {
+    send_and_report(&a.signer, body::recall(&a.gtin, &a.lot)).await
+}
+
+pub async fn withdraw(a: WithdrawArgs) -> anyhow::Result<()> {
+    send_and_report(&a.signer, body::withdraw(&a.gtin)).await
+}
+
+pub async fn return_packs(a: ShipArgs) -> anyhow::Result<()> {
+    send_and_report(&a.signer, body::return_to(&a.gtin, &a.serials, &a.to)).await
 }
 
 pub async fn status(a: StatusArgs) -> anyhow::Result<()> {
@@ -165,23 +251,60 @@ pub async fn submit(endpoint: &str, role: Role, envelope: SignedEnvelope) -> any
     let kind = pedigree_core::event::decode_payload(&envelope.payload, role)?
         .body
         .kind();
-    use pedigree_core::event::EventKind::*;
+    use EventKind::*;
     let ch = channel(endpoint).await?;
+    // The service of the signer's role when it takes this kind; otherwise one that does, whose answer is then the
+    // precise refusal (role not allowed).
     let response = match (role, kind) {
-        (Role::Manufacturer, Commission) => ManufacturerServiceClient::new(ch).commission(envelope).await,
-        (Role::Manufacturer, Ship) => ManufacturerServiceClient::new(ch).ship(envelope).await,
-        (Role::Distributor, Receive) => DistributorServiceClient::new(ch).receive(envelope).await,
-        (Role::Distributor, Ship) => DistributorServiceClient::new(ch).ship(envelope).await,
-        (Role::Pharmacy, Receive) => PharmacyServiceClient::new(ch).receive(envelope).await,
-        (Role::Pharmacy, Dispense) => PharmacyServiceClient::new(ch).dispense(envelope).await,
-        // Send it anyway to the service that takes this kind: the server answers with the precise refusal.
-        (_, Commission) => ManufacturerServiceClient::new(ch).commission(envelope).await,
-        (_, Dispense) => PharmacyServiceClient::new(ch).dispense(envelope).await,
-        (_, Ship) => DistributorServiceClient::new(ch).ship(envelope).await,
-        (_, Receive) => DistributorServiceClient::new(ch).receive(envelope).await,
+        (Role::Manufacturer, Commission | Ship | Decommission | Undo | Recall | Withdraw) => {
+            manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await
+        }
+        (Role::Distributor, Receive | Ship | Decommission | Undo) => {
+            distributor(DistributorServiceClient::new(ch), kind, envelope).await
+        }
+        (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return) => {
+            pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await
+        }
+        (_, Commission | Recall | Withdraw) => manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await,
+        (_, Dispense | Return) => pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await,
+        (_, Ship | Receive) => {
+            distributor(DistributorServiceClient::new(ch), kind, envelope).await
+        }
     };
     let response = response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
     Ok(response.into_inner().event_id)
+}
+
+type Answer = Result<tonic::Response<SubmitResponse>, tonic::Status>;
+
+async fn manufacturer(mut c: ManufacturerServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
+    match kind {
+        EventKind::Commission => c.commission(e).await,
+        EventKind::Decommission => c.decommission(e).await,
+        EventKind::Undo => c.undo(e).await,
+        EventKind::Recall => c.recall(e).await,
+        EventKind::Withdraw => c.withdraw(e).await,
+        _ => c.ship(e).await,
+    }
+}
+
+async fn distributor(mut c: DistributorServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
+    match kind {
+        EventKind::Receive => c.receive(e).await,
+        EventKind::Decommission => c.decommission(e).await,
+        EventKind::Undo => c.undo(e).await,
+        _ => c.ship(e).await,
+    }
+}
+
+async fn pharmacy(mut c: PharmacyServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
+    match kind {
+        EventKind::Receive => c.receive(e).await,
+        EventKind::Decommission => c.decommission(e).await,
+        EventKind::Undo => c.undo(e).await,
+        EventKind::Return => c.r#return(e).await,
+        _ => c.dispense(e).await,
+    }
 }
 
 pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus> {

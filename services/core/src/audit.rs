@@ -13,8 +13,8 @@ use crate::Hash;
 use crate::block::{BlockError, Tip, check_block};
 use crate::event::{EventError, check_envelope, event_id};
 use crate::participant::Registry;
-use crate::pb::{Block, PackRecord};
-use crate::state::{WorkingSet, apply, pack_key};
+use crate::pb::{Block, PackRecord, ProductRecord};
+use crate::state::{Context, WorkingSet, apply, pack_key};
 
 /// The first thing found wrong.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -57,6 +57,7 @@ pub struct Auditor {
     registry: Registry,
     tip: Tip,
     packs: HashMap<String, PackRecord>,
+    products: HashMap<String, ProductRecord>,
     sealed: HashSet<Hash>,
     progress: Progress,
 }
@@ -67,6 +68,7 @@ impl Auditor {
             registry,
             tip: Tip::default(),
             packs: HashMap::new(),
+            products: HashMap::new(),
             sealed: HashSet::new(),
             progress: Progress::default(),
         }
@@ -108,12 +110,16 @@ impl Auditor {
                     id,
                 });
             }
+            let gtin = event.body.gtin().as_str();
+            if packs.product(gtin).is_none() {
+                packs.load_product(gtin.to_string(), self.products.get(gtin).cloned());
+            }
             for serial in event.body.serials() {
                 let key = pack_key(event.body.gtin(), serial);
                 let current = self.packs.get(&key).cloned();
                 packs.load(key, current);
             }
-            apply(&event, header.height, &mut packs).map_err(|r| AuditError::Transition {
+            apply(&event, Context::new(header.height, header.time_ms), &mut packs).map_err(|r| AuditError::Transition {
                 height: header.height,
                 index,
                 id,
@@ -123,6 +129,9 @@ impl Auditor {
         }
         for (key, record) in packs.changes() {
             self.packs.insert(key.to_string(), record.clone());
+        }
+        for (gtin, record) in packs.product_changes() {
+            self.products.insert(gtin.to_string(), record.clone());
         }
         self.sealed.extend(events);
         self.progress.blocks += 1;

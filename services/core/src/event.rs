@@ -12,7 +12,7 @@ use prost::Message;
 use crate::Hash;
 use crate::keys::{self, EVENT_TAG, KeyError, KeyPair};
 use crate::participant::{Registry, Role, valid_participant_id};
-use crate::pb::{self, RejectCode, event_payload};
+use crate::pb::{self, DecommissionReason, RejectCode, event_payload};
 
 /// Largest accepted payload: room for a commission of [`MAX_SERIALS`] 20-character serials.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -28,6 +28,11 @@ pub enum EventKind {
     Ship,
     Receive,
     Dispense,
+    Decommission,
+    Undo,
+    Recall,
+    Withdraw,
+    Return,
 }
 
 impl EventKind {
@@ -37,6 +42,11 @@ impl EventKind {
             EventKind::Ship => "ship",
             EventKind::Receive => "receive",
             EventKind::Dispense => "dispense",
+            EventKind::Decommission => "decommission",
+            EventKind::Undo => "undo",
+            EventKind::Recall => "recall",
+            EventKind::Withdraw => "withdraw",
+            EventKind::Return => "return",
         }
     }
 }
@@ -64,6 +74,27 @@ pub enum Body {
         gtin: Gtin,
         serials: Vec<Serial>,
     },
+    Decommission {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        reason: DecommissionReason,
+    },
+    Undo {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+    },
+    Recall {
+        gtin: Gtin,
+        lot: Lot,
+    },
+    Withdraw {
+        gtin: Gtin,
+    },
+    Return {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        receiver: String,
+    },
 }
 
 impl Body {
@@ -73,6 +104,11 @@ impl Body {
             Body::Ship { .. } => EventKind::Ship,
             Body::Receive { .. } => EventKind::Receive,
             Body::Dispense { .. } => EventKind::Dispense,
+            Body::Decommission { .. } => EventKind::Decommission,
+            Body::Undo { .. } => EventKind::Undo,
+            Body::Recall { .. } => EventKind::Recall,
+            Body::Withdraw { .. } => EventKind::Withdraw,
+            Body::Return { .. } => EventKind::Return,
         }
     }
 
@@ -81,7 +117,12 @@ impl Body {
             Body::Commission { gtin, .. }
             | Body::Ship { gtin, .. }
             | Body::Receive { gtin, .. }
-            | Body::Dispense { gtin, .. } => gtin,
+            | Body::Dispense { gtin, .. }
+            | Body::Decommission { gtin, .. }
+            | Body::Undo { gtin, .. }
+            | Body::Recall { gtin, .. }
+            | Body::Withdraw { gtin }
+            | Body::Return { gtin, .. } => gtin,
         }
     }
 
@@ -90,7 +131,12 @@ impl Body {
             Body::Commission { serials, .. }
             | Body::Ship { serials, .. }
             | Body::Receive { serials, .. }
-            | Body::Dispense { serials, .. } => serials,
+            | Body::Dispense { serials, .. }
+            | Body::Decommission { serials, .. }
+            | Body::Undo { serials, .. }
+            | Body::Return { serials, .. } => serials,
+            // Product- and lot-level events name no pack.
+            Body::Recall { .. } | Body::Withdraw { .. } => &[],
         }
     }
 }
@@ -141,6 +187,8 @@ pub enum EventError {
     },
     #[error("{field}: unknown participant '{value}'")]
     UnknownParticipant { field: &'static str, value: String },
+    #[error("reason: a decommission needs a reason (destroyed, stolen, sample, free sample, exported, locked)")]
+    MissingReason,
     #[error("{field}: must name another participant than the signer")]
     SelfCounterparty { field: &'static str },
 }
@@ -211,6 +259,7 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
     let (field, value) = match &event.body {
         Body::Ship { receiver, .. } => ("receiver", receiver),
         Body::Receive { sender, .. } => ("sender", sender),
+        Body::Return { receiver, .. } => ("receiver", receiver),
         _ => return Ok(()),
     };
     if registry.get(value).is_none() {
@@ -263,6 +312,33 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
             gtin: field("gtin", Gtin::parse(&d.gtin))?,
             serials: serials(&d.serials)?,
         },
+        other => convert_lifecycle(other)?,
+    })
+}
+
+fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
+    Ok(match body {
+        event_payload::Body::Decommission(d) => Body::Decommission {
+            gtin: field("gtin", Gtin::parse(&d.gtin))?,
+            serials: serials(&d.serials)?,
+            reason: match d.reason() {
+                DecommissionReason::Unspecified => return Err(EventError::MissingReason),
+                reason => reason,
+            },
+        },
+        event_payload::Body::Undo(u) => {
+            Body::Undo { gtin: field("gtin", Gtin::parse(&u.gtin))?, serials: serials(&u.serials)? }
+        }
+        event_payload::Body::Recall(r) => {
+            Body::Recall { gtin: field("gtin", Gtin::parse(&r.gtin))?, lot: field("lot", Lot::parse(&r.lot))? }
+        }
+        event_payload::Body::Withdraw(w) => Body::Withdraw { gtin: field("gtin", Gtin::parse(&w.gtin))? },
+        event_payload::Body::Return(r) => Body::Return {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            serials: serials(&r.serials)?,
+            receiver: participant_id("receiver", r.receiver)?,
+        },
+        _ => unreachable!("custody bodies are converted by convert_body"),
     })
 }
 

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod participant;
 pub mod proof;
 pub mod state;
+pub mod transition;
 pub mod verdict;
 
 pub use pedigree_gs1 as gs1;

@@ -25,9 +25,9 @@ impl Role {
         use EventKind::*;
         matches!(
             (self, kind),
-            (Role::Manufacturer, Commission | Ship)
-                | (Role::Distributor, Receive | Ship)
-                | (Role::Pharmacy, Receive | Dispense)
+            (Role::Manufacturer, Commission | Ship | Decommission | Undo | Recall | Withdraw)
+                | (Role::Distributor, Receive | Ship | Decommission | Undo)
+                | (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return)
         )
     }
 

@@ -1,17 +1,25 @@
 //! The custody state machine: which event may move which pack, and where it ends up.
 //!
-//! Rules (one event is applied whole or not at all):
-//! - commission creates packs held by the manufacturer; a serial that exists is refused;
+//! Rules (one event is applied whole or not at all; per-pack rules are in [`crate::transition`]):
+//! - commission creates packs held by the manufacturer; a serial that exists is refused; the first manufacturer to
+//!   commission a GTIN owns the product;
 //! - ship is for the current holder of an active pack, to a named receiver; the pack is then in transit;
 //! - receive is for the named receiver of a pack in transit, naming its sender;
-//! - dispense is for a pharmacy holding an active pack; a dispensed pack never moves again.
+//! - dispense is for a pharmacy holding an active, unexpired pack of a lot neither recalled nor withdrawn;
+//! - decommission (with a reason) is for the holder of an active pack;
+//! - undo reverts a dispense or decommission, by the party that made it, within 10 days, never for stolen,
+//!   destroyed, recalled, withdrawn or expired packs;
+//! - return sends a pharmacy's active pack back to the distributor it came from (a saleable return);
+//! - recall (a lot) and withdraw (a product) are the product owner's, and irreversible;
+//! - a dispensed or decommissioned pack moves no more (short of an undo).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pedigree_gs1::{Gtin, Serial};
 
 use crate::event::{Body, Event};
-use crate::pb::{PackRecord, PackStatus, RejectCode};
+use crate::pb::{PackRecord, ProductRecord, RejectCode};
+use crate::transition::transition;
 
 /// Storage key of a pack: the 14-digit GTIN followed by the serial (unambiguous since the GTIN has a fixed length).
 pub fn pack_key(gtin: &Gtin, serial: &Serial) -> String {
@@ -29,45 +37,82 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(code: RejectCode, serial: &Serial, detail: impl std::fmt::Display) -> Self {
-        Self {
-            code,
-            reason: format!("serial {}: {detail}", serial.as_str()),
-        }
+    pub(crate) fn new(code: RejectCode, serial: &Serial, detail: impl std::fmt::Display) -> Self {
+        Self { code, reason: format!("serial {}: {detail}", serial.as_str()) }
+    }
+
+    fn product(code: RejectCode, gtin: &Gtin, detail: impl std::fmt::Display) -> Self {
+        Self { code, reason: format!("gtin {}: {detail}", gtin.as_str()) }
     }
 }
 
-/// The packs an batch of events touches: loaded before applying, written back after.
-/// A key mapped to `None` was looked up and does not exist.
+/// Where an event is applied: the block's height and the sequencer's clock (which times undo windows and expiry, so
+/// a replay of the log decides exactly as the live sequencer did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Context {
+    pub height: u64,
+    pub time_ms: i64,
+}
+
+impl Context {
+    pub fn new(height: u64, time_ms: i64) -> Self {
+        Self { height, time_ms }
+    }
+}
+
+/// Packs and products touched by a batch of events: loaded before applying, written back after. A key mapped to
+/// `None` was looked up and does not exist.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkingSet {
     packs: HashMap<String, Option<PackRecord>>,
+    products: HashMap<String, Option<ProductRecord>>,
     /// Keys changed since loading, in first-change order (so writes are deterministic).
     dirty: Vec<String>,
+    dirty_set: HashSet<String>,
+    dirty_products: Vec<String>,
 }
 
 impl WorkingSet {
-    /// Records what storage holds for `key` (call once per key before applying events).
+    /// Records what storage holds for pack `key` (call once per key before applying events).
     pub fn load(&mut self, key: String, record: Option<PackRecord>) {
         self.packs.insert(key, record);
+    }
+
+    /// Records what storage holds for product `gtin`.
+    pub fn load_product(&mut self, gtin: String, record: Option<ProductRecord>) {
+        self.products.insert(gtin, record);
     }
 
     pub fn get(&self, key: &str) -> Option<&PackRecord> {
         self.packs.get(key).and_then(Option::as_ref)
     }
 
+    pub fn product(&self, gtin: &str) -> Option<&ProductRecord> {
+        self.products.get(gtin).and_then(Option::as_ref)
+    }
+
     fn put(&mut self, key: String, record: PackRecord) {
-        if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record) && !self.dirty.contains(&key) {
+        if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record) && self.dirty_set.insert(key.clone()) {
             self.dirty.push(key.clone());
         }
         self.packs.insert(key, Some(record));
     }
 
+    fn put_product(&mut self, gtin: &str, record: ProductRecord) {
+        if !self.dirty_products.iter().any(|g| g == gtin) {
+            self.dirty_products.push(gtin.to_string());
+        }
+        self.products.insert(gtin.to_string(), Some(record));
+    }
+
     /// Changed packs, in first-change order.
     pub fn changes(&self) -> impl Iterator<Item = (&str, &PackRecord)> {
-        self.dirty
-            .iter()
-            .filter_map(|k| self.packs.get(k).and_then(Option::as_ref).map(|r| (k.as_str(), r)))
+        self.dirty.iter().filter_map(|k| self.get(k).map(|r| (k.as_str(), r)))
+    }
+
+    /// Changed products, in first-change order.
+    pub fn product_changes(&self) -> impl Iterator<Item = (&str, &ProductRecord)> {
+        self.dirty_products.iter().filter_map(|g| self.product(g).map(|r| (g.as_str(), r)))
     }
 
     pub fn change_count(&self) -> usize {
@@ -75,88 +120,74 @@ impl WorkingSet {
     }
 }
 
-/// Applies `event` (sealed in block `height`) to the working set, or refuses it and changes nothing.
-pub fn apply(event: &Event, height: u64, packs: &mut WorkingSet) -> Result<(), Refusal> {
+/// Applies `event` at `at` to the working set, or refuses it and changes nothing.
+pub fn apply(event: &Event, at: Context, packs: &mut WorkingSet) -> Result<(), Refusal> {
+    let gtin = event.body.gtin();
+    if let Some(product) = product_change(event, packs.product(gtin.as_str()))? {
+        if event.body.serials().is_empty() {
+            packs.put_product(gtin.as_str(), product);
+            return Ok(());
+        }
+        // A commission's product record is written only if every pack of it is accepted.
+        let updates = pack_updates(event, at, Some(&product), packs)?;
+        packs.put_product(gtin.as_str(), product);
+        return write_packs(event, at, updates, packs);
+    }
+    let product = packs.product(gtin.as_str()).cloned();
+    let updates = pack_updates(event, at, product.as_ref(), packs)?;
+    write_packs(event, at, updates, packs)
+}
+
+fn pack_updates(
+    event: &Event,
+    at: Context,
+    product: Option<&ProductRecord>,
+    packs: &WorkingSet,
+) -> Result<Vec<(String, PackRecord)>, Refusal> {
     let gtin = event.body.gtin();
     let mut updates = Vec::with_capacity(event.body.serials().len());
     for serial in event.body.serials() {
         let key = pack_key(gtin, serial);
-        let next = transition(event, serial, packs.get(&key))?;
+        let next = transition(event, serial, packs.get(&key), product, at)?;
         updates.push((key, next));
     }
+    Ok(updates)
+}
+
+fn write_packs(event: &Event, at: Context, updates: Vec<(String, PackRecord)>, packs: &mut WorkingSet) -> Result<(), Refusal> {
     for (key, mut record) in updates {
         record.last_event_id = event.id.to_vec();
-        record.last_height = height;
+        record.last_height = at.height;
         packs.put(key, record);
     }
     Ok(())
 }
 
-/// The new state of one pack under `event`, from its current state.
-fn transition(event: &Event, serial: &Serial, current: Option<&PackRecord>) -> Result<PackRecord, Refusal> {
+/// The new product record an event makes, if it changes the product (commission of a new GTIN, recall, withdraw).
+fn product_change(event: &Event, current: Option<&ProductRecord>) -> Result<Option<ProductRecord>, Refusal> {
+    let gtin = event.body.gtin();
     let signer = event.signer.as_str();
-    let Body::Commission { lot, expiry, .. } = &event.body else {
-        let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
-        return move_pack(event, serial, pack);
+    let owned = |p: &ProductRecord| {
+        if p.owner == signer {
+            Ok(p.clone())
+        } else {
+            Err(Refusal::product(RejectCode::NotProductOwner, gtin, format!("owned by '{}', not by '{signer}'", p.owner)))
+        }
     };
-    if current.is_some() {
-        return Err(Refusal::new(RejectCode::PackExists, serial, "already commissioned"));
-    }
-    Ok(PackRecord {
-        lot: lot.as_str().to_string(),
-        expiry: expiry.as_str().to_string(),
-        status: PackStatus::Active as i32,
-        holder: signer.to_string(),
-        ..PackRecord::default()
-    })
-}
-
-fn move_pack(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<PackRecord, Refusal> {
-    let signer = event.signer.as_str();
-    let status = pack.status();
-    if status == PackStatus::Dispensed {
-        return Err(Refusal::new(RejectCode::AlreadyDispensed, serial, "already dispensed"));
-    }
-    let mut next = pack.clone();
-    match &event.body {
-        Body::Commission { .. } => unreachable!("commission is handled by transition"),
-        Body::Ship { receiver, .. } => {
-            require_active_holder(pack, signer, serial)?;
-            next.status = PackStatus::InTransit as i32;
-            next.receiver = receiver.clone();
+    match (&event.body, current) {
+        (Body::Commission { .. }, None) => Ok(Some(ProductRecord { owner: signer.to_string(), ..Default::default() })),
+        (Body::Commission { .. }, Some(p)) => owned(p).map(|_| None),
+        (Body::Recall { .. } | Body::Withdraw { .. }, None) => {
+            Err(Refusal::product(RejectCode::UnknownProduct, gtin, "never commissioned"))
         }
-        Body::Receive { sender, .. } => {
-            if status != PackStatus::InTransit {
-                return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
+        (Body::Recall { lot, .. }, Some(p)) => {
+            let mut next = owned(p)?;
+            if !next.recalled_lots.iter().any(|l| l == lot.as_str()) {
+                next.recalled_lots.push(lot.as_str().to_string());
             }
-            if pack.receiver != signer {
-                let detail = format!("shipped to '{}', not to '{signer}'", pack.receiver);
-                return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
-            }
-            if pack.holder != *sender {
-                let detail = format!("shipped by '{}', not by '{sender}'", pack.holder);
-                return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-            }
-            next.status = PackStatus::Active as i32;
-            next.holder = signer.to_string();
-            next.receiver.clear();
+            Ok(Some(next))
         }
-        Body::Dispense { .. } => {
-            require_active_holder(pack, signer, serial)?;
-            next.status = PackStatus::Dispensed as i32;
-        }
+        (Body::Withdraw { .. }, Some(p)) => Ok(Some(ProductRecord { withdrawn: true, ..owned(p)? })),
+        _ => Ok(None),
     }
-    Ok(next)
-}
-
-fn require_active_holder(pack: &PackRecord, signer: &str, serial: &Serial) -> Result<(), Refusal> {
-    if pack.status() == PackStatus::InTransit {
-        let detail = format!("in transit to '{}'", pack.receiver);
-        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-    }
-    if pack.holder != signer {
-        let detail = format!("held by '{}', not by '{signer}'", pack.holder);
-        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-    }
-    Ok(())
 }

@@ -1,23 +1,24 @@
 //! The answer to a scan: is this pack genuine and fit to supply?
 //!
 //! Identity mismatches come first (a lot or expiry that differs from what the manufacturer commissioned hints at a
-//! falsified pack even if the serial exists), then the pack's status, then the date.
+//! falsified pack even if the serial exists), then the market status of the product and lot (withdrawn, recalled),
+//! then the pack's status (decommissioned, dispensed), then the date. See docs/verdicts.md.
 
 use pedigree_gs1::{Date, Expiry, ScannedCode};
 
-use crate::pb::{PackRecord, PackStatus, Verdict};
+use crate::pb::{PackRecord, PackStatus, ProductRecord, Verdict};
 
 /// What is known about the scanned pack.
 pub struct Lookup<'a> {
-    /// Whether any pack of this GTIN was ever commissioned.
-    pub product_known: bool,
+    /// The product (GTIN), if any pack of it was ever commissioned.
+    pub product: Option<&'a ProductRecord>,
     pub pack: Option<&'a PackRecord>,
 }
 
 /// The verdict for `code` given the ledger's view, on `today`.
 pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict {
     let Some(pack) = lookup.pack else {
-        return if lookup.product_known {
+        return if lookup.product.is_some() {
             Verdict::UnknownSerial
         } else {
             Verdict::UnknownProduct
@@ -29,8 +30,18 @@ pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict 
     if code.expiry.as_ref().is_some_and(|e| e.as_str() != pack.expiry) {
         return Verdict::ExpiryMismatch;
     }
-    if pack.status() == PackStatus::Dispensed {
-        return Verdict::Dispensed;
+    if let Some(product) = lookup.product {
+        if product.withdrawn {
+            return Verdict::Withdrawn;
+        }
+        if product.recalled_lots.iter().any(|l| *l == pack.lot) {
+            return Verdict::Recalled;
+        }
+    }
+    match pack.status() {
+        PackStatus::Decommissioned => return Verdict::Decommissioned,
+        PackStatus::Dispensed => return Verdict::Dispensed,
+        _ => {}
     }
     // The stored expiry was validated at commission; an unparsable one would be a storage fault, not expiry.
     if Expiry::parse(&pack.expiry).is_ok_and(|e| e.is_expired_on(today)) {
@@ -51,6 +62,8 @@ pub fn verdict_name(verdict: Verdict) -> &'static str {
         Verdict::Expired => "EXPIRED",
         Verdict::Dispensed => "DISPENSED",
         Verdict::Recalled => "RECALLED",
+        Verdict::Decommissioned => "DECOMMISSIONED",
+        Verdict::Withdrawn => "WITHDRAWN",
     }
 }
 
@@ -61,6 +74,7 @@ pub fn status_name(status: PackStatus) -> &'static str {
         PackStatus::Active => "ACTIVE",
         PackStatus::InTransit => "IN_TRANSIT",
         PackStatus::Dispensed => "DISPENSED",
+        PackStatus::Decommissioned => "DECOMMISSIONED",
     }
 }
 

@@ -11,13 +11,16 @@ use pedigree_core::event::{Body, Event};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{PackRecord, PackStatus, RejectCode};
-use pedigree_core::state::{Refusal, WorkingSet, apply, pack_key};
+use pedigree_core::state::{Context, Refusal, WorkingSet, apply, pack_key};
 use proptest::prelude::*;
 
 const GTIN: &str = "09506000134352";
 const OTHER_GTIN: &str = "04012345678901";
 const LOT: &str = "LOT-7";
 const EXPIRY: &str = "271231";
+
+/// Block time of the tests: 2026-01-01, before every expiry used here.
+const NOW_MS: i64 = 1_767_225_600_000;
 
 fn gtin() -> Gtin {
     Gtin::parse(GTIN).unwrap()
@@ -105,13 +108,13 @@ fn loaded_empty(names: &[&str]) -> WorkingSet {
 
 /// Applies `event` at height `n`, which must be accepted.
 fn accept(packs: &mut WorkingSet, event: &Event, height: u64) {
-    apply(event, height, packs).unwrap_or_else(|r| panic!("{event:?} refused: {r:?}"));
+    apply(event, Context::new(height, NOW_MS), packs).unwrap_or_else(|r| panic!("{event:?} refused: {r:?}"));
 }
 
 /// Applies `event`, which must be refused with `code` without changing anything; returns the refusal.
 fn refuse(packs: &mut WorkingSet, event: &Event, code: RejectCode) -> Refusal {
     let before = packs.clone();
-    let refusal = apply(event, 99, packs).expect_err("event should be refused");
+    let refusal = apply(event, Context::new(99, NOW_MS), packs).expect_err("event should be refused");
     assert_eq!(refusal.code, code, "{}", refusal.reason);
     assert_eq!(*packs, before, "a refused event changed the working set");
     refusal
@@ -195,6 +198,7 @@ fn commission_of_a_serial_found_in_storage_is_refused() {
         receiver: "p2".into(),
         last_event_id: id(50).to_vec(),
         last_height: 3,
+        ..PackRecord::default()
     };
     packs.load(key("S1"), Some(stored));
     refuse(&mut packs, &commission(1, "m", &["S1"]), RejectCode::PackExists);
@@ -319,7 +323,9 @@ fn a_dispensed_pack_never_moves_again() {
         &receive(7, "p2", &["S1"], "p1"),
         RejectCode::AlreadyDispensed,
     );
-    refuse(&mut packs, &dispense(7, "p1", &["S1"]), RejectCode::AlreadyDispensed);
+    // The dispensing pharmacy repeating itself is told so (EMVS answers a repeated supply at the same location
+    // without a falsification alert); anyone else is refused as a dispensed pack.
+    refuse(&mut packs, &dispense(7, "p1", &["S1"]), RejectCode::AlreadyDispensedByYou);
     refuse(&mut packs, &dispense(7, "p2", &["S1"]), RejectCode::AlreadyDispensed);
 }
 
@@ -455,6 +461,8 @@ struct ModelPack {
     receiver: String,
     last_event: Hash,
     last_height: u64,
+    /// Who commissioned it: the first commissioner of the GTIN owns the product.
+    commissioner: String,
 }
 
 type Model = HashMap<&'static str, ModelPack>;
@@ -462,6 +470,9 @@ type Model = HashMap<&'static str, ModelPack>;
 /// The reference rules, written independently of `state.rs`: the next state of each serial or the refusal code.
 fn model_step(model: &Model, kind: u8, signer: &str, other: &str, names: &[&'static str]) -> Result<Model, RejectCode> {
     let mut next = model.clone();
+    if kind == 0 && model.values().next().is_some_and(|p| p.commissioner != signer) {
+        return Err(RejectCode::NotProductOwner);
+    }
     for name in names {
         let current = model.get(name);
         let new = match (kind, current) {
@@ -472,8 +483,12 @@ fn model_step(model: &Model, kind: u8, signer: &str, other: &str, names: &[&'sta
                 receiver: String::new(),
                 last_event: [0; 32],
                 last_height: 0,
+                commissioner: signer.into(),
             },
             (_, None) => return Err(RejectCode::UnknownPack),
+            (3, Some(p)) if p.status == Status::Dispensed && p.holder == signer => {
+                return Err(RejectCode::AlreadyDispensedByYou);
+            }
             (_, Some(p)) if p.status == Status::Dispensed => return Err(RejectCode::AlreadyDispensed),
             // ship
             (1, Some(p)) => {
@@ -562,7 +577,7 @@ fn status_of(record: &PackRecord) -> Status {
         PackStatus::Active => Status::Active,
         PackStatus::InTransit => Status::InTransit,
         PackStatus::Dispensed => Status::Dispensed,
-        PackStatus::Unspecified => panic!("a pack with unspecified status: {record:?}"),
+        PackStatus::Unspecified | PackStatus::Decommissioned => panic!("not produced by this model: {record:?}"),
     }
 }
 
@@ -579,7 +594,7 @@ proptest! {
             let (kind, signer, other, names) = concretise(op, &model);
             let event = build(n, kind, &signer, &other, &names);
             let before = packs.clone();
-            let outcome = apply(&event, n, &mut packs);
+            let outcome = apply(&event, Context::new(n, NOW_MS), &mut packs);
             let expected = model_step(&model, kind, &signer, &other, &names);
             match (outcome, expected) {
                 (Ok(()), Ok(mut next)) => {

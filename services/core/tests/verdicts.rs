@@ -35,8 +35,13 @@ fn record(lot: &str, expiry: &str, status: PackStatus) -> PackRecord {
         },
         last_event_id: vec![1; 32],
         last_height: 3,
+        ..PackRecord::default()
     }
 }
+
+/// A product on the market (neither withdrawn nor with a recalled lot).
+static KNOWN: pedigree_core::pb::ProductRecord =
+    pedigree_core::pb::ProductRecord { owner: String::new(), withdrawn: false, recalled_lots: Vec::new() };
 
 fn active() -> PackRecord {
     record(LOT, EXPIRY, PackStatus::Active)
@@ -47,7 +52,7 @@ fn on(code: &str, pack: &PackRecord, today: Date) -> Verdict {
     verdict(
         &scan(code),
         &Lookup {
-            product_known: true,
+            product: Some(&KNOWN),
             pack: Some(pack),
         },
         today,
@@ -61,7 +66,7 @@ fn date(year: i32, month: u8, day: u8) -> Date {
 #[test]
 fn unknown_pack_of_an_unknown_product_is_unknown_product() {
     let lookup = Lookup {
-        product_known: false,
+        product: None,
         pack: None,
     };
     assert_eq!(verdict(&scan(FULL), &lookup, TODAY), Verdict::UnknownProduct);
@@ -70,7 +75,7 @@ fn unknown_pack_of_an_unknown_product_is_unknown_product() {
 #[test]
 fn unknown_pack_of_a_known_product_is_unknown_serial() {
     let lookup = Lookup {
-        product_known: true,
+        product: Some(&KNOWN),
         pack: None,
     };
     assert_eq!(verdict(&scan(FULL), &lookup, TODAY), Verdict::UnknownSerial);
@@ -240,4 +245,23 @@ fn wire_names_of_verdicts_and_statuses() {
     for (s, name) in statuses {
         assert_eq!(status_name(s), name);
     }
+}
+
+#[test]
+fn withdrawn_product_and_recalled_lot_win_over_pack_status() {
+    let withdrawn = pedigree_core::pb::ProductRecord { withdrawn: true, ..Default::default() };
+    let recalled = pedigree_core::pb::ProductRecord { recalled_lots: vec![LOT.into()], ..Default::default() };
+    let other_lot = pedigree_core::pb::ProductRecord { recalled_lots: vec!["OTHER".into()], ..Default::default() };
+    let dispensed = record(LOT, EXPIRY, PackStatus::Dispensed);
+    let active = active();
+    let v = |product, pack| verdict(&scan(FULL), &Lookup { product: Some(product), pack: Some(pack) }, TODAY);
+    assert_eq!(v(&withdrawn, &active), Verdict::Withdrawn);
+    assert_eq!(v(&recalled, &dispensed), Verdict::Recalled);
+    assert_eq!(v(&other_lot, &active), Verdict::Verified);
+}
+
+#[test]
+fn decommissioned_pack_is_decommissioned() {
+    let pack = record(LOT, EXPIRY, PackStatus::Decommissioned);
+    assert_eq!(on(FULL, &pack, TODAY), Verdict::Decommissioned);
 }

@@ -33,6 +33,18 @@ impl ManufacturerService for Roles {
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Ship).await
     }
+    async fn decommission(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Decommission).await
+    }
+    async fn undo(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Undo).await
+    }
+    async fn recall(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Recall).await
+    }
+    async fn withdraw(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Withdraw).await
+    }
 }
 
 #[tonic::async_trait]
@@ -43,6 +55,12 @@ impl DistributorService for Roles {
     async fn ship(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Ship).await
     }
+    async fn decommission(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Decommission).await
+    }
+    async fn undo(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Undo).await
+    }
 }
 
 #[tonic::async_trait]
@@ -52,5 +70,14 @@ impl PharmacyService for Roles {
     }
     async fn dispense(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Dispense).await
+    }
+    async fn decommission(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Decommission).await
+    }
+    async fn undo(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Undo).await
+    }
+    async fn r#return(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Return).await
     }
 }

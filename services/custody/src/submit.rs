@@ -29,8 +29,12 @@ impl Submitter {
         if event.body.kind() != kind {
             return Err(SubmitError::wrong_rpc(kind, event.body.kind()));
         }
-        // Keyed by the first pack so a pack's events share a partition when the topic has several.
-        let key = pedigree_core::state::pack_key(event.body.gtin(), &event.body.serials()[0]);
+        // Keyed by the first pack (or the product for lot- and product-level events) so a pack's events share a
+        // partition when the topic has several.
+        let key = match event.body.serials().first() {
+            Some(serial) => pedigree_core::state::pack_key(event.body.gtin(), serial),
+            None => event.body.gtin().as_str().to_string(),
+        };
         pedigree_log::producer::send(&self.producer, &self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await
             .map_err(|e| SubmitError::Broker(e.to_string()))?;

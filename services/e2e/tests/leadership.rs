@@ -68,10 +68,15 @@ struct Chain {
     stale: usize,
 }
 
+/// Also runs the full audit (`pedigree_core::audit`: event signatures, roles, state transitions replayed) over the
+/// same topic, which must pass and agree on the height.
 async fn canonical_chain(stack: &Stack) -> Chain {
     let brokers = stack.broker.brokers();
     let key = stack.fixture.sequencer.public();
+    let genesis = std::fs::read_to_string(&stack.fixture.genesis_path).expect("genesis");
+    let registry = pedigree_core::participant::Registry::from_genesis_json(&genesis).expect("registry");
     tokio::task::spawn_blocking(move || {
+        let mut auditor = pedigree_core::audit::Auditor::new(registry);
         let mut tip = Tip::default();
         let mut chain = Chain {
             blocks: Vec::new(),
@@ -79,8 +84,11 @@ async fn canonical_chain(stack: &Stack) -> Chain {
             epochs: Vec::new(),
             stale: 0,
         };
-        pedigree_log::reader::read_range(&brokers, BLOCKS_TOPIC, 0, 0, |_, payload| {
+        pedigree_log::reader::read_range(&brokers, BLOCKS_TOPIC, 0, 0, |offset, payload| {
             let block = Block::decode(payload).expect("a block");
+            if let Err(e) = auditor.check(offset as u64, &block) {
+                panic!("the audit of the blocks topic fails: {e}");
+            }
             match check_block(&block, &tip, &key) {
                 Ok((header, next)) => {
                     tip = next;
@@ -93,6 +101,16 @@ async fn canonical_chain(stack: &Stack) -> Chain {
             Ok(())
         })
         .expect("reading the blocks topic");
+        assert_eq!(
+            auditor.tip().height,
+            chain.heights.len() as u64,
+            "the audit agrees on the height"
+        );
+        assert_eq!(
+            auditor.progress().stale,
+            chain.stale as u64,
+            "the audit agrees on the stale blocks"
+        );
         chain
     })
     .await

@@ -32,7 +32,10 @@ fn gtin(prefix13: &str) -> String {
 /// target/<profile>/<name>, built by `cargo build --bins`.
 fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -157,7 +160,10 @@ async fn wait_not_serving(addr: SocketAddr) -> String {
             Ok(other) => return format!("{other:?} after {:?}", started.elapsed()),
             Err(e) => return format!("no answer ({e}) after {:?}", started.elapsed()),
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "still SERVING 10 s after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still SERVING 10 s after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -264,7 +270,10 @@ async fn verifier_drains_on_sigterm() {
         code: code.clone(),
         ..Default::default()
     };
-    assert_eq!(v.verify(request()).await.unwrap().into_inner().verdict(), Verdict::UnknownProduct);
+    assert_eq!(
+        v.verify(request()).await.unwrap().into_inner().verdict(),
+        Verdict::UnknownProduct
+    );
 
     // Redis pauses (shorter than the client's 500 ms response timeout): the next scan is in flight.
     let redis_pid = pid_of("redis-server", redis.port);
@@ -314,7 +323,10 @@ async fn sequencer_stops_cleanly_on_sigterm() {
                 ("PEDIGREE_BLOCKS_TOPIC", BLOCKS_TOPIC.into()),
                 ("PEDIGREE_REDIS_URL", redis.url()),
                 ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
-                ("PEDIGREE_SEQUENCER_KEY", fixture.sequencer_key_path.display().to_string()),
+                (
+                    "PEDIGREE_SEQUENCER_KEY",
+                    fixture.sequencer_key_path.display().to_string(),
+                ),
                 ("PEDIGREE_SEQUENCER_HEALTH_ADDR", loopback(port).to_string()),
                 ("PEDIGREE_BATCH_MAX_EVENTS", "10".into()),
             ],

@@ -35,7 +35,6 @@ use tokio::time::Instant;
 use crate::batch::{Limits, next_batch};
 use crate::chain::Canon;
 use crate::config::Config;
-use crate::fence::Fence;
 use crate::leadership::{Leadership, Role, term_over};
 use crate::process::{Applied, apply_batch, check_all};
 use crate::resume::{Ctx, Own, sync};
@@ -46,7 +45,6 @@ pub struct App {
     registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
-    fence: Fence,
     producer: FutureProducer,
     health: TcpListener,
     leadership: Leadership,
@@ -64,7 +62,6 @@ impl App {
             bail!("the sequencer key {} is not the one the genesis names", key.key_id());
         }
         let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
-        let fence = Fence::connect(&config.redis_url).await.context("connecting to redis")?;
         let producer = producer(&ProducerSettings::new(&config.kafka_brokers)).context("creating the producer")?;
         let specs = [TopicSpec {
             name: config.blocks_topic.clone(),
@@ -83,7 +80,6 @@ impl App {
             registry: Arc::new(registry),
             key,
             store,
-            fence,
             producer,
             health,
             leadership,
@@ -121,7 +117,6 @@ impl App {
             registry: self.registry,
             key: self.key,
             store: self.store,
-            fence: self.fence,
             producer: self.producer,
             canon: Canon::default(),
         };
@@ -153,7 +148,6 @@ struct Sealer {
     registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
-    fence: Fence,
     producer: FutureProducer,
     /// The canonical chain as far as this sequencer read the blocks topic.
     canon: Canon,
@@ -222,7 +216,6 @@ impl Sealer {
             topic: &self.config.blocks_topic,
             registry: &self.registry,
             store: &self.store,
-            fence: &self.fence,
         }
     }
 

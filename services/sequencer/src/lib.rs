@@ -19,7 +19,6 @@ mod app;
 mod batch;
 pub mod chain;
 mod config;
-mod fence;
 pub mod leadership;
 pub mod lease;
 mod process;

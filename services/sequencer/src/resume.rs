@@ -8,7 +8,7 @@
 //! snapshot): the topic is then read again from the start to replay the blocks Redis lacks.
 //!
 //! Redis is a cache of the canonical chain: every canonical block above Redis `head` is applied with a fenced write
-//! ([`crate::fence`]: only if `head` is its parent), so two sequencers replaying or sealing at once cannot apply a
+//! (`Store::write_block_if_head`: only if `head` is its parent, atomically), so two sequencers replaying or sealing at once cannot apply a
 //! block twice, out of order, or one that is not canonical.
 
 use std::sync::Arc;
@@ -18,13 +18,12 @@ use pedigree_core::block::tip_of;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
 use pedigree_log::reader;
-use pedigree_store::Store;
+use pedigree_store::{Fenced, Store};
 use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::batch::Raw;
 use crate::chain::{Canon, Folded};
-use crate::fence::{Fence, Fenced};
 use crate::process::{Applied, Checked, apply_batch, check_all};
 
 /// What a sync needs: the blocks topic, the registry (sequencer key, event checks for replays), Redis.
@@ -33,7 +32,6 @@ pub struct Ctx<'a> {
     pub topic: &'a str,
     pub registry: &'a Arc<Registry>,
     pub store: &'a Store,
-    pub fence: &'a Fence,
 }
 
 /// A block this sequencer just appended: where it landed and its effects, written if it turns out canonical.
@@ -116,7 +114,7 @@ async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Opti
                     continue;
                 }
                 match mine {
-                    Some(o) => write_effects(ctx.fence, header.height, o.bytes, o.applied).await?,
+                    Some(o) => write_effects(ctx.store, header.height, o.bytes, o.applied).await?,
                     None => {
                         replay_block(ctx, &block, &header, &payload).await?;
                         replayed += 1;
@@ -142,7 +140,7 @@ async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Opti
 /// Writes a canonical block's effects to Redis, fenced on `head == height - 1`. A refusal because Redis already
 /// holds this height is someone else (a sequencer replaying) having written the same block: fine. A refusal because
 /// Redis is further behind is left to the caller's next check, which replays from the start.
-pub(crate) async fn write_effects(fence: &Fence, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
+pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
     let write = pedigree_store::BlockWrite {
         height,
         block: bytes,
@@ -150,8 +148,8 @@ pub(crate) async fn write_effects(fence: &Fence, height: u64, bytes: &[u8], appl
         products: applied.products.iter().map(String::as_str).collect(),
         outcomes: applied.outcomes.clone(),
     };
-    match fence
-        .write_block(&write)
+    match store
+        .write_block_if_head(&write)
         .await
         .with_context(|| format!("writing block {height} to redis"))?
     {
@@ -191,5 +189,5 @@ async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes:
             block.events.len()
         );
     }
-    write_effects(ctx.fence, header.height, bytes, &applied).await
+    write_effects(ctx.store, header.height, bytes, &applied).await
 }

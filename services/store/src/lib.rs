@@ -2,7 +2,8 @@
 //!
 //! Keys (all values are protobuf encodings of `pedigree.v1` messages unless said otherwise):
 //! - `p:{gtin14}{serial}` -> `PackRecord`
-//! - `g:{gtin14}` -> `1` when any pack of that GTIN was commissioned (tells unknown product from unknown serial)
+//! - `g:{gtin14}` -> `ProductRecord` once any pack of that GTIN was commissioned: its owner, whether it was
+//!   withdrawn, which lots were recalled (also tells an unknown product from an unknown serial)
 //! - `e:{32-byte event id}` -> `EventOutcome`
 //! - `b:{height}` -> `Block`
 //! - `head` -> height of the last applied block, decimal
@@ -17,7 +18,7 @@
 #![forbid(unsafe_code)]
 
 use pedigree_core::Hash;
-use pedigree_core::pb::{Block, EventOutcome, PackRecord};
+use pedigree_core::pb::{Block, EventOutcome, PackRecord, ProductRecord};
 use prost::Message;
 use redis::aio::ConnectionManager;
 
@@ -106,7 +107,7 @@ pub struct BlockWrite<'a> {
     pub height: u64,
     pub block: &'a [u8],
     pub packs: Vec<(&'a str, &'a PackRecord)>,
-    pub products: Vec<&'a str>,
+    pub products: Vec<(&'a str, &'a ProductRecord)>,
     pub outcomes: Vec<(Hash, EventOutcome)>,
 }
 
@@ -186,8 +187,8 @@ impl Store {
         for (key, record) in &write.packs {
             invocation.key(pack_key(key)).arg(record.encode_to_vec());
         }
-        for gtin in &write.products {
-            invocation.key(product_key(gtin)).arg(1);
+        for (gtin, record) in &write.products {
+            invocation.key(product_key(gtin)).arg(record.encode_to_vec());
         }
         for (id, outcome) in &write.outcomes {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
@@ -198,16 +199,31 @@ impl Store {
         Ok(u64::try_from(answer).map_or(Fenced::Written, |head| Fenced::Refused { head }))
     }
 
-    /// What a scan needs, in one round trip: whether the product is known, and the pack.
-    pub async fn lookup(&self, gtin: &str, key: &str) -> Result<(bool, Option<PackRecord>)> {
+    /// Product records for `gtins`, in one round trip.
+    pub async fn products(&self, gtins: &[String]) -> Result<Vec<Option<ProductRecord>>> {
+        if gtins.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut con = self.con.clone();
-        let (known, raw): (bool, Option<Vec<u8>>) = redis::pipe()
-            .exists(product_key(gtin))
-            .get(pack_key(key))
-            .query_async(&mut con)
-            .await?;
-        let pack = raw.as_deref().map(|b| decode(pack_key(key), b)).transpose()?;
-        Ok((known, pack))
+        let mut cmd = redis::cmd("MGET");
+        gtins.iter().for_each(|g| {
+            cmd.arg(product_key(g));
+        });
+        let raw: Vec<Option<Vec<u8>>> = cmd.query_async(&mut con).await?;
+        raw.iter()
+            .zip(gtins)
+            .map(|(bytes, g)| bytes.as_deref().map(|b| decode(product_key(g), b)).transpose())
+            .collect()
+    }
+
+    /// What a scan needs, in one round trip: the product and the pack.
+    pub async fn lookup(&self, gtin: &str, key: &str) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
+        let mut con = self.con.clone();
+        let (product, pack): (Option<Vec<u8>>, Option<Vec<u8>>) =
+            redis::pipe().get(product_key(gtin)).get(pack_key(key)).query_async(&mut con).await?;
+        let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
+        let pack = pack.as_deref().map(|b| decode(pack_key(key), b)).transpose()?;
+        Ok((product, pack))
     }
 
     pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use pedigree_core::gs1::parse_digital_link;
-use pedigree_core::pb::{PackStatus, Verdict, VerifyResponse};
+use pedigree_core::pb::{DecommissionReason, PackStatus, Verdict, VerifyResponse};
+use pedigree_core::transition::reason_name;
 use pedigree_core::proof::BundleJson;
 use pedigree_core::verdict::{status_name, verdict_name};
 use serde::{Deserialize, Serialize};
@@ -25,12 +26,19 @@ pub struct VerifyJson {
     pub status: String,
     pub holder: String,
     pub height: u64,
+    /// Why, when the verdict is DECOMMISSIONED (destroyed, stolen, sample, free_sample, exported, locked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decommission_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<BundleJson>,
 }
 
 impl From<VerifyResponse> for VerifyJson {
     fn from(r: VerifyResponse) -> Self {
+        let reason = match r.decommission_reason() {
+            DecommissionReason::Unspecified => None,
+            reason => Some(reason_name(reason).to_string()),
+        };
         Self {
             verdict: verdict_name(Verdict::try_from(r.verdict).unwrap_or_default()).to_string(),
             status: status_name(PackStatus::try_from(r.status).unwrap_or_default()).to_string(),
@@ -41,6 +49,7 @@ impl From<VerifyResponse> for VerifyJson {
             holder: r.holder,
             height: r.height,
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
+            decommission_reason: reason,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pedigree_core::pb::Verdict;
 use pedigree_core::verdict::verdict_name;
 
-const VERDICTS: [Verdict; 8] = [
+const VERDICTS: [Verdict; 10] = [
     Verdict::Verified,
     Verdict::UnknownProduct,
     Verdict::UnknownSerial,
@@ -16,11 +16,13 @@ const VERDICTS: [Verdict; 8] = [
     Verdict::Expired,
     Verdict::Dispensed,
     Verdict::Recalled,
+    Verdict::Decommissioned,
+    Verdict::Withdrawn,
 ];
 
 #[derive(Default)]
 pub struct Metrics {
-    by_verdict: [AtomicU64; 9],
+    by_verdict: [AtomicU64; 11],
     bad_requests: AtomicU64,
     latency_micros: AtomicU64,
 }

@@ -42,16 +42,13 @@ impl Verifier {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
-        let (product_known, pack) = self
+        let (product, pack) = self
             .store
             .lookup(code.gtin.as_str(), &pack_key(&code.gtin, serial))
             .await?;
         let verdict = verdict(
             code,
-            &Lookup {
-                product_known,
-                pack: pack.as_ref(),
-            },
+            &Lookup { product: product.as_ref(), pack: pack.as_ref() },
             today_utc(),
         );
         self.metrics.verified(verdict, started.elapsed());
@@ -69,6 +66,7 @@ impl Verifier {
             status: pack.as_ref().map_or(PackStatus::Unspecified as i32, |p| p.status),
             holder: pack.as_ref().map(|p| p.holder.clone()).unwrap_or_default(),
             height: pack.as_ref().map_or(0, |p| p.last_height),
+            decommission_reason: pack.as_ref().map_or(0, |p| p.decommission_reason),
         })
     }
 }

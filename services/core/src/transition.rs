@@ -1,0 +1,205 @@
+//! Per-pack rules of the custody state machine: the next state of one pack under one event, or why not.
+
+use pedigree_gs1::{Date, Expiry, Serial};
+
+use crate::event::{Body, Event};
+use crate::pb::{DecommissionReason, PackRecord, PackStatus, ProductRecord, RejectCode};
+use crate::state::{Context, Refusal};
+
+/// How long a dispense or decommission may be undone (EU Delegated Regulation 2016/161, article 13).
+pub const UNDO_WINDOW_MS: i64 = 10 * 24 * 60 * 60 * 1000;
+
+/// The new state of one pack under `event`, from its current state.
+pub fn transition(
+    event: &Event,
+    serial: &Serial,
+    current: Option<&PackRecord>,
+    product: Option<&ProductRecord>,
+    at: Context,
+) -> Result<PackRecord, Refusal> {
+    let Body::Commission { lot, expiry, .. } = &event.body else {
+        let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
+        return move_pack(event, serial, pack, product, at);
+    };
+    if current.is_some() {
+        return Err(Refusal::new(RejectCode::PackExists, serial, "already commissioned"));
+    }
+    if let Some(code) = blocked(product, lot.as_str()) {
+        return Err(Refusal::new(code, serial, "the product or lot is off the market"));
+    }
+    Ok(PackRecord {
+        lot: lot.as_str().to_string(),
+        expiry: expiry.as_str().to_string(),
+        status: PackStatus::Active as i32,
+        holder: event.signer.clone(),
+        ..PackRecord::default()
+    })
+}
+
+/// `Withdrawn` or `Recalled` when the product or the lot is off the market.
+fn blocked(product: Option<&ProductRecord>, lot: &str) -> Option<RejectCode> {
+    let product = product?;
+    if product.withdrawn {
+        Some(RejectCode::Withdrawn)
+    } else if product.recalled_lots.iter().any(|l| l == lot) {
+        Some(RejectCode::Recalled)
+    } else {
+        None
+    }
+}
+
+fn expired(pack: &PackRecord, at: Context) -> bool {
+    let today = Date::from_unix_days(at.time_ms.div_euclid(86_400_000));
+    Expiry::parse(&pack.expiry).is_ok_and(|e| e.is_expired_on(today))
+}
+
+fn move_pack(
+    event: &Event,
+    serial: &Serial,
+    pack: &PackRecord,
+    product: Option<&ProductRecord>,
+    at: Context,
+) -> Result<PackRecord, Refusal> {
+    let signer = event.signer.as_str();
+    match (&event.body, pack.status()) {
+        (Body::Undo { .. }, _) => return undo(signer, serial, pack, product, at),
+        (Body::Dispense { .. }, PackStatus::Dispensed) if pack.holder == signer => {
+            return Err(Refusal::new(RejectCode::AlreadyDispensedByYou, serial, "already dispensed by you"));
+        }
+        (_, PackStatus::Dispensed) => {
+            let detail = format!("already dispensed by '{}'", pack.holder);
+            return Err(Refusal::new(RejectCode::AlreadyDispensed, serial, detail));
+        }
+        (_, PackStatus::Decommissioned) => {
+            let detail = format!("decommissioned ({})", reason_name(pack.decommission_reason()));
+            return Err(Refusal::new(RejectCode::Decommissioned, serial, detail));
+        }
+        _ => {}
+    }
+    let mut next = pack.clone();
+    match &event.body {
+        Body::Ship { receiver, .. } => {
+            require_active_holder(pack, signer, serial)?;
+            next.status = PackStatus::InTransit as i32;
+            next.receiver = receiver.clone();
+        }
+        Body::Receive { sender, .. } => receive(&mut next, signer, sender, serial)?,
+        Body::Dispense { .. } => {
+            require_active_holder(pack, signer, serial)?;
+            require_supplyable(pack, product, at, serial)?;
+            next.status = PackStatus::Dispensed as i32;
+            next.changed_at_ms = at.time_ms;
+        }
+        Body::Decommission { reason, .. } => {
+            require_active_holder(pack, signer, serial)?;
+            next.status = PackStatus::Decommissioned as i32;
+            next.decommission_reason = *reason as i32;
+            next.changed_at_ms = at.time_ms;
+        }
+        Body::Return { receiver, .. } => {
+            require_active_holder(pack, signer, serial)?;
+            if pack.received_from != *receiver {
+                let detail = format!("came from '{}', not from '{receiver}'", pack.received_from);
+                return Err(Refusal::new(RejectCode::WrongReturnReceiver, serial, detail));
+            }
+            next.status = PackStatus::InTransit as i32;
+            next.receiver = receiver.clone();
+        }
+        Body::Commission { .. } | Body::Undo { .. } | Body::Recall { .. } | Body::Withdraw { .. } => {
+            unreachable!("handled before: commission, undo and product events do not move packs here")
+        }
+    }
+    Ok(next)
+}
+
+fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -> Result<(), Refusal> {
+    if next.status() != PackStatus::InTransit {
+        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
+    }
+    if next.receiver != signer {
+        let detail = format!("shipped to '{}', not to '{signer}'", next.receiver);
+        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
+    }
+    if next.holder != sender {
+        let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
+        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
+    }
+    next.status = PackStatus::Active as i32;
+    next.received_from = std::mem::take(&mut next.holder);
+    next.holder = signer.to_string();
+    next.receiver.clear();
+    Ok(())
+}
+
+fn require_active_holder(pack: &PackRecord, signer: &str, serial: &Serial) -> Result<(), Refusal> {
+    if pack.status() == PackStatus::InTransit {
+        let detail = format!("in transit to '{}'", pack.receiver);
+        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
+    }
+    if pack.holder != signer {
+        let detail = format!("held by '{}', not by '{signer}'", pack.holder);
+        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
+    }
+    Ok(())
+}
+
+/// A pack may reach a patient only if its product and lot are on the market and it has not expired.
+fn require_supplyable(
+    pack: &PackRecord,
+    product: Option<&ProductRecord>,
+    at: Context,
+    serial: &Serial,
+) -> Result<(), Refusal> {
+    if let Some(code) = blocked(product, &pack.lot) {
+        return Err(Refusal::new(code, serial, "the product or lot is off the market"));
+    }
+    if expired(pack, at) {
+        return Err(Refusal::new(RejectCode::Expired, serial, format!("expired ({})", pack.expiry)));
+    }
+    Ok(())
+}
+
+fn undo(
+    signer: &str,
+    serial: &Serial,
+    pack: &PackRecord,
+    product: Option<&ProductRecord>,
+    at: Context,
+) -> Result<PackRecord, Refusal> {
+    let status = pack.status();
+    if !matches!(status, PackStatus::Dispensed | PackStatus::Decommissioned) {
+        return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, "neither dispensed nor decommissioned"));
+    }
+    if pack.holder != signer {
+        let detail = format!("changed by '{}', only they may undo it", pack.holder);
+        return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, detail));
+    }
+    // Art. 13(1)(d): never for packs registered as stolen or intended for destruction.
+    let final_reason = matches!(pack.decommission_reason(), DecommissionReason::Stolen | DecommissionReason::Destroyed);
+    if status == PackStatus::Decommissioned && final_reason {
+        let detail = format!("a {} pack cannot be reactivated", reason_name(pack.decommission_reason()));
+        return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, detail));
+    }
+    require_supplyable(pack, product, at, serial)?;
+    if at.time_ms - pack.changed_at_ms > UNDO_WINDOW_MS {
+        return Err(Refusal::new(RejectCode::UndoWindowPassed, serial, "more than 10 days ago"));
+    }
+    let mut next = pack.clone();
+    next.status = PackStatus::Active as i32;
+    next.decommission_reason = DecommissionReason::Unspecified as i32;
+    next.changed_at_ms = 0;
+    Ok(next)
+}
+
+/// Lowercase name of a decommission reason, for messages and the HTTP API.
+pub fn reason_name(reason: DecommissionReason) -> &'static str {
+    match reason {
+        DecommissionReason::Unspecified => "unspecified",
+        DecommissionReason::Destroyed => "destroyed",
+        DecommissionReason::Stolen => "stolen",
+        DecommissionReason::Sample => "sample",
+        DecommissionReason::FreeSample => "free_sample",
+        DecommissionReason::Exported => "exported",
+        DecommissionReason::Locked => "locked",
+    }
+}
