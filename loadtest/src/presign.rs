@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pedigree_core::Hash;
 use anyhow::Context;
+use pedigree_core::Hash;
 use pedigree_core::event::{EventKind, decode_payload, new_payload, sign_payload};
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{SignedEnvelope, event_payload::Body};

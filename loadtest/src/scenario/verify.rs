@@ -2,8 +2,13 @@
 //! over HTTP with `--clients` tasks each, checking every verdict.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
+use pedigree_core::Hash;
+use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
+use pedigree_core::pb::{EventState, GetEventStatusRequest};
+use tokio::time::sleep;
 
 use crate::chains::Unit;
 use crate::cli::Scenario;
@@ -23,13 +28,37 @@ pub async fn seed(ctx: &Ctx<'_>, scenario: Scenario, out: &mut Outcome) -> anyho
         .presign(population.specs(&ctx.ids, &ctx.target.parties), &mut out.presign)
         .await?;
     let (phase, acked) = ctx.chains_phase(POPULATION, chains, None, Unit::Packs).await;
-    out.acked.extend(acked.iter().map(|a| a.id));
     let (errors, skipped) = (phase.errors.clone(), phase.skipped);
     out.phases.push(phase);
     if !errors.is_empty() || skipped > 0 {
         bail!("seeding the scan population failed ({errors:?}, {skipped} events not sent)");
     }
+    let ids: Vec<Hash> = acked.iter().map(|a| a.id).collect();
+    out.acked.extend(ids.iter().copied());
+    wait_committed(ctx, &ids).await?;
     Ok(population)
+}
+
+/// Waits until the verifier reports every event committed: a block is on the topic before its effects are in
+/// Redis, and scans read Redis.
+async fn wait_committed(ctx: &Ctx<'_>, ids: &[Hash]) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(ctx.opts.seal_stall_secs);
+    let mut ledger = LedgerServiceClient::new(ctx.verifier.channel());
+    for id in ids {
+        loop {
+            let request = GetEventStatusRequest { event_id: id.to_vec() };
+            let status = ledger
+                .get_event_status(request)
+                .await
+                .context("asking for an event's status")?;
+            match status.get_ref().state() {
+                EventState::Committed => break,
+                EventState::Pending if Instant::now() < deadline => sleep(Duration::from_millis(20)).await,
+                state => bail!("population event {} is {state:?}, not committed", hex::encode(id)),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One phase of `limit` scans over `series` with `clients` tasks.

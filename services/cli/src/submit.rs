@@ -267,9 +267,7 @@ pub async fn submit(endpoint: &str, role: Role, envelope: SignedEnvelope) -> any
         }
         (_, Commission | Recall | Withdraw) => manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await,
         (_, Dispense | Return) => pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await,
-        (_, Ship | Receive) => {
-            distributor(DistributorServiceClient::new(ch), kind, envelope).await
-        }
+        (_, Ship | Receive) => distributor(DistributorServiceClient::new(ch), kind, envelope).await,
     };
     let response = response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
     Ok(response.into_inner().event_id)

@@ -14,7 +14,7 @@ use crate::block::{BlockError, Tip, check_block};
 use crate::event::{EventError, check_envelope, event_id};
 use crate::participant::Registry;
 use crate::pb::{Block, PackRecord, ProductRecord};
-use crate::state::{Context, WorkingSet, apply, pack_key};
+use crate::state::{BlockContext, WorkingSet, apply, pack_key};
 
 /// The first thing found wrong.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -119,11 +119,13 @@ impl Auditor {
                 let current = self.packs.get(&key).cloned();
                 packs.load(key, current);
             }
-            apply(&event, Context::new(header.height, header.time_ms), &mut packs).map_err(|r| AuditError::Transition {
-                height: header.height,
-                index,
-                id,
-                reason: r.reason,
+            apply(&event, BlockContext::new(header.height, header.time_ms), &mut packs).map_err(|r| {
+                AuditError::Transition {
+                    height: header.height,
+                    index,
+                    id,
+                    reason: r.reason,
+                }
             })?;
             events.push(event.id);
         }

@@ -39,15 +39,25 @@ pub fn dispense(gtin: &str, serials: &[impl AsRef<str>]) -> Body {
 }
 
 pub fn decommission(gtin: &str, serials: &[impl AsRef<str>], reason: pb::DecommissionReason) -> Body {
-    Body::Decommission(pb::Decommission { gtin: gtin.into(), serials: strings(serials), reason: reason as i32 })
+    Body::Decommission(pb::Decommission {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        reason: reason as i32,
+    })
 }
 
 pub fn undo(gtin: &str, serials: &[impl AsRef<str>]) -> Body {
-    Body::Undo(pb::Undo { gtin: gtin.into(), serials: strings(serials) })
+    Body::Undo(pb::Undo {
+        gtin: gtin.into(),
+        serials: strings(serials),
+    })
 }
 
 pub fn recall(gtin: &str, lot: &str) -> Body {
-    Body::Recall(pb::Recall { gtin: gtin.into(), lot: lot.into() })
+    Body::Recall(pb::Recall {
+        gtin: gtin.into(),
+        lot: lot.into(),
+    })
 }
 
 pub fn withdraw(gtin: &str) -> Body {
@@ -55,5 +65,9 @@ pub fn withdraw(gtin: &str) -> Body {
 }
 
 pub fn return_to(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Body {
-    Body::Return(pb::Return { gtin: gtin.into(), serials: strings(serials), receiver: receiver.into() })
+    Body::Return(pb::Return {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        receiver: receiver.into(),
+    })
 }

@@ -326,13 +326,17 @@ fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
                 reason => reason,
             },
         },
-        event_payload::Body::Undo(u) => {
-            Body::Undo { gtin: field("gtin", Gtin::parse(&u.gtin))?, serials: serials(&u.serials)? }
-        }
-        event_payload::Body::Recall(r) => {
-            Body::Recall { gtin: field("gtin", Gtin::parse(&r.gtin))?, lot: field("lot", Lot::parse(&r.lot))? }
-        }
-        event_payload::Body::Withdraw(w) => Body::Withdraw { gtin: field("gtin", Gtin::parse(&w.gtin))? },
+        event_payload::Body::Undo(u) => Body::Undo {
+            gtin: field("gtin", Gtin::parse(&u.gtin))?,
+            serials: serials(&u.serials)?,
+        },
+        event_payload::Body::Recall(r) => Body::Recall {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            lot: field("lot", Lot::parse(&r.lot))?,
+        },
+        event_payload::Body::Withdraw(w) => Body::Withdraw {
+            gtin: field("gtin", Gtin::parse(&w.gtin))?,
+        },
         event_payload::Body::Return(r) => Body::Return {
             gtin: field("gtin", Gtin::parse(&r.gtin))?,
             serials: serials(&r.serials)?,

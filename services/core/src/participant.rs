@@ -25,8 +25,10 @@ impl Role {
         use EventKind::*;
         matches!(
             (self, kind),
-            (Role::Manufacturer, Commission | Ship | Decommission | Undo | Recall | Withdraw)
-                | (Role::Distributor, Receive | Ship | Decommission | Undo)
+            (
+                Role::Manufacturer,
+                Commission | Ship | Decommission | Undo | Recall | Withdraw
+            ) | (Role::Distributor, Receive | Ship | Decommission | Undo)
                 | (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return)
         )
     }

@@ -38,23 +38,29 @@ pub struct Refusal {
 
 impl Refusal {
     pub(crate) fn new(code: RejectCode, serial: &Serial, detail: impl std::fmt::Display) -> Self {
-        Self { code, reason: format!("serial {}: {detail}", serial.as_str()) }
+        Self {
+            code,
+            reason: format!("serial {}: {detail}", serial.as_str()),
+        }
     }
 
     fn product(code: RejectCode, gtin: &Gtin, detail: impl std::fmt::Display) -> Self {
-        Self { code, reason: format!("gtin {}: {detail}", gtin.as_str()) }
+        Self {
+            code,
+            reason: format!("gtin {}: {detail}", gtin.as_str()),
+        }
     }
 }
 
 /// Where an event is applied: the block's height and the sequencer's clock (which times undo windows and expiry, so
 /// a replay of the log decides exactly as the live sequencer did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Context {
+pub struct BlockContext {
     pub height: u64,
     pub time_ms: i64,
 }
 
-impl Context {
+impl BlockContext {
     pub fn new(height: u64, time_ms: i64) -> Self {
         Self { height, time_ms }
     }
@@ -112,7 +118,9 @@ impl WorkingSet {
 
     /// Changed products, in first-change order.
     pub fn product_changes(&self) -> impl Iterator<Item = (&str, &ProductRecord)> {
-        self.dirty_products.iter().filter_map(|g| self.product(g).map(|r| (g.as_str(), r)))
+        self.dirty_products
+            .iter()
+            .filter_map(|g| self.product(g).map(|r| (g.as_str(), r)))
     }
 
     pub fn change_count(&self) -> usize {
@@ -121,7 +129,7 @@ impl WorkingSet {
 }
 
 /// Applies `event` at `at` to the working set, or refuses it and changes nothing.
-pub fn apply(event: &Event, at: Context, packs: &mut WorkingSet) -> Result<(), Refusal> {
+pub fn apply(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
     let gtin = event.body.gtin();
     if let Some(product) = product_change(event, packs.product(gtin.as_str()))? {
         if event.body.serials().is_empty() {
@@ -140,7 +148,7 @@ pub fn apply(event: &Event, at: Context, packs: &mut WorkingSet) -> Result<(), R
 
 fn pack_updates(
     event: &Event,
-    at: Context,
+    at: BlockContext,
     product: Option<&ProductRecord>,
     packs: &WorkingSet,
 ) -> Result<Vec<(String, PackRecord)>, Refusal> {
@@ -154,7 +162,12 @@ fn pack_updates(
     Ok(updates)
 }
 
-fn write_packs(event: &Event, at: Context, updates: Vec<(String, PackRecord)>, packs: &mut WorkingSet) -> Result<(), Refusal> {
+fn write_packs(
+    event: &Event,
+    at: BlockContext,
+    updates: Vec<(String, PackRecord)>,
+    packs: &mut WorkingSet,
+) -> Result<(), Refusal> {
     for (key, mut record) in updates {
         record.last_event_id = event.id.to_vec();
         record.last_height = at.height;
@@ -171,11 +184,18 @@ fn product_change(event: &Event, current: Option<&ProductRecord>) -> Result<Opti
         if p.owner == signer {
             Ok(p.clone())
         } else {
-            Err(Refusal::product(RejectCode::NotProductOwner, gtin, format!("owned by '{}', not by '{signer}'", p.owner)))
+            Err(Refusal::product(
+                RejectCode::NotProductOwner,
+                gtin,
+                format!("owned by '{}', not by '{signer}'", p.owner),
+            ))
         }
     };
     match (&event.body, current) {
-        (Body::Commission { .. }, None) => Ok(Some(ProductRecord { owner: signer.to_string(), ..Default::default() })),
+        (Body::Commission { .. }, None) => Ok(Some(ProductRecord {
+            owner: signer.to_string(),
+            ..Default::default()
+        })),
         (Body::Commission { .. }, Some(p)) => owned(p).map(|_| None),
         (Body::Recall { .. } | Body::Withdraw { .. }, None) => {
             Err(Refusal::product(RejectCode::UnknownProduct, gtin, "never commissioned"))
@@ -187,7 +207,10 @@ fn product_change(event: &Event, current: Option<&ProductRecord>) -> Result<Opti
             }
             Ok(Some(next))
         }
-        (Body::Withdraw { .. }, Some(p)) => Ok(Some(ProductRecord { withdrawn: true, ..owned(p)? })),
+        (Body::Withdraw { .. }, Some(p)) => Ok(Some(ProductRecord {
+            withdrawn: true,
+            ..owned(p)?
+        })),
         _ => Ok(None),
     }
 }

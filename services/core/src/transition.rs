@@ -4,7 +4,7 @@ use pedigree_gs1::{Date, Expiry, Serial};
 
 use crate::event::{Body, Event};
 use crate::pb::{DecommissionReason, PackRecord, PackStatus, ProductRecord, RejectCode};
-use crate::state::{Context, Refusal};
+use crate::state::{BlockContext, Refusal};
 
 /// How long a dispense or decommission may be undone (EU Delegated Regulation 2016/161, article 13).
 pub const UNDO_WINDOW_MS: i64 = 10 * 24 * 60 * 60 * 1000;
@@ -15,7 +15,7 @@ pub fn transition(
     serial: &Serial,
     current: Option<&PackRecord>,
     product: Option<&ProductRecord>,
-    at: Context,
+    at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
     let Body::Commission { lot, expiry, .. } = &event.body else {
         let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
@@ -48,7 +48,7 @@ fn blocked(product: Option<&ProductRecord>, lot: &str) -> Option<RejectCode> {
     }
 }
 
-fn expired(pack: &PackRecord, at: Context) -> bool {
+fn expired(pack: &PackRecord, at: BlockContext) -> bool {
     let today = Date::from_unix_days(at.time_ms.div_euclid(86_400_000));
     Expiry::parse(&pack.expiry).is_ok_and(|e| e.is_expired_on(today))
 }
@@ -58,13 +58,17 @@ fn move_pack(
     serial: &Serial,
     pack: &PackRecord,
     product: Option<&ProductRecord>,
-    at: Context,
+    at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
     let signer = event.signer.as_str();
     match (&event.body, pack.status()) {
         (Body::Undo { .. }, _) => return undo(signer, serial, pack, product, at),
         (Body::Dispense { .. }, PackStatus::Dispensed) if pack.holder == signer => {
-            return Err(Refusal::new(RejectCode::AlreadyDispensedByYou, serial, "already dispensed by you"));
+            return Err(Refusal::new(
+                RejectCode::AlreadyDispensedByYou,
+                serial,
+                "already dispensed by you",
+            ));
         }
         (_, PackStatus::Dispensed) => {
             let detail = format!("already dispensed by '{}'", pack.holder);
@@ -147,14 +151,18 @@ fn require_active_holder(pack: &PackRecord, signer: &str, serial: &Serial) -> Re
 fn require_supplyable(
     pack: &PackRecord,
     product: Option<&ProductRecord>,
-    at: Context,
+    at: BlockContext,
     serial: &Serial,
 ) -> Result<(), Refusal> {
     if let Some(code) = blocked(product, &pack.lot) {
         return Err(Refusal::new(code, serial, "the product or lot is off the market"));
     }
     if expired(pack, at) {
-        return Err(Refusal::new(RejectCode::Expired, serial, format!("expired ({})", pack.expiry)));
+        return Err(Refusal::new(
+            RejectCode::Expired,
+            serial,
+            format!("expired ({})", pack.expiry),
+        ));
     }
     Ok(())
 }
@@ -164,25 +172,39 @@ fn undo(
     serial: &Serial,
     pack: &PackRecord,
     product: Option<&ProductRecord>,
-    at: Context,
+    at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
     let status = pack.status();
     if !matches!(status, PackStatus::Dispensed | PackStatus::Decommissioned) {
-        return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, "neither dispensed nor decommissioned"));
+        return Err(Refusal::new(
+            RejectCode::UndoNotAllowed,
+            serial,
+            "neither dispensed nor decommissioned",
+        ));
     }
     if pack.holder != signer {
         let detail = format!("changed by '{}', only they may undo it", pack.holder);
         return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, detail));
     }
     // Art. 13(1)(d): never for packs registered as stolen or intended for destruction.
-    let final_reason = matches!(pack.decommission_reason(), DecommissionReason::Stolen | DecommissionReason::Destroyed);
+    let final_reason = matches!(
+        pack.decommission_reason(),
+        DecommissionReason::Stolen | DecommissionReason::Destroyed
+    );
     if status == PackStatus::Decommissioned && final_reason {
-        let detail = format!("a {} pack cannot be reactivated", reason_name(pack.decommission_reason()));
+        let detail = format!(
+            "a {} pack cannot be reactivated",
+            reason_name(pack.decommission_reason())
+        );
         return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, detail));
     }
     require_supplyable(pack, product, at, serial)?;
     if at.time_ms - pack.changed_at_ms > UNDO_WINDOW_MS {
-        return Err(Refusal::new(RejectCode::UndoWindowPassed, serial, "more than 10 days ago"));
+        return Err(Refusal::new(
+            RejectCode::UndoWindowPassed,
+            serial,
+            "more than 10 days ago",
+        ));
     }
     let mut next = pack.clone();
     next.status = PackStatus::Active as i32;

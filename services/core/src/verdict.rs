@@ -34,7 +34,7 @@ pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict 
         if product.withdrawn {
             return Verdict::Withdrawn;
         }
-        if product.recalled_lots.iter().any(|l| *l == pack.lot) {
+        if product.recalled_lots.contains(&pack.lot) {
             return Verdict::Recalled;
         }
     }

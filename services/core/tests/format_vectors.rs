@@ -20,20 +20,45 @@ fn key(first: u8) -> KeyPair {
 }
 
 fn payload(signer: &str, nonce: u8, ts: i64, body: pedigree_core::pb::event_payload::Body) -> EventPayload {
-    EventPayload { signer: signer.into(), timestamp_ms: ts, nonce: vec![nonce; 16], body: Some(body) }
+    EventPayload {
+        signer: signer.into(),
+        timestamp_ms: ts,
+        nonce: vec![nonce; 16],
+        body: Some(body),
+    }
 }
 
 fn generate() -> Value {
     let (participant, sequencer) = (key(1), key(0x41));
     let gtin = "09506000134352";
-    let commission = payload("acme-pharma", 7, 1_767_225_600_000, body::commission(gtin, "LOT42A", "281231", &["SN1", "SN2"]));
-    let ship = payload("acme-pharma", 8, 1_767_225_601_000, body::ship(gtin, &["SN1"], "medline-wholesale"));
-    let envelopes = [sign_payload(&participant, &commission), sign_payload(&participant, &ship)];
-    let rejection = Rejection { event_id: vec![0xEE; 32], code: RejectCode::NotHolder as i32, reason: "serial SN9: held by 'x', not by 'y'".into() };
+    let commission = payload(
+        "acme-pharma",
+        7,
+        1_767_225_600_000,
+        body::commission(gtin, "LOT42A", "281231", &["SN1", "SN2"]),
+    );
+    let ship = payload(
+        "acme-pharma",
+        8,
+        1_767_225_601_000,
+        body::ship(gtin, &["SN1"], "medline-wholesale"),
+    );
+    let envelopes = [
+        sign_payload(&participant, &commission),
+        sign_payload(&participant, &ship),
+    ];
+    let rejection = Rejection {
+        event_id: vec![0xEE; 32],
+        code: RejectCode::NotHolder as i32,
+        reason: "serial SN9: held by 'x', not by 'y'".into(),
+    };
     let content = BlockContent {
         events: envelopes.to_vec(),
         rejected: vec![rejection],
-        resume_offsets: vec![PartitionOffset { partition: 0, next_offset: 3 }],
+        resume_offsets: vec![PartitionOffset {
+            partition: 0,
+            next_offset: 3,
+        }],
         time_ms: 1_767_225_602_000,
         epoch: 1,
     };
@@ -80,5 +105,8 @@ fn format_vectors_match_the_documented_ones() {
         std::fs::write(&path, serde_json::to_string_pretty(&generated).unwrap() + "\n").unwrap();
     }
     let documented: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("vectors file")).unwrap();
-    assert_eq!(generated, documented, "the ledger format changed: update docs/ledger-format.md and the vectors");
+    assert_eq!(
+        generated, documented,
+        "the ledger format changed: update docs/ledger-format.md and the vectors"
+    );
 }

@@ -11,7 +11,7 @@ use pedigree_core::event::{Body, Event};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{PackRecord, PackStatus, RejectCode};
-use pedigree_core::state::{Context, Refusal, WorkingSet, apply, pack_key};
+use pedigree_core::state::{BlockContext, Refusal, WorkingSet, apply, pack_key};
 use proptest::prelude::*;
 
 const GTIN: &str = "09506000134352";
@@ -108,13 +108,13 @@ fn loaded_empty(names: &[&str]) -> WorkingSet {
 
 /// Applies `event` at height `n`, which must be accepted.
 fn accept(packs: &mut WorkingSet, event: &Event, height: u64) {
-    apply(event, Context::new(height, NOW_MS), packs).unwrap_or_else(|r| panic!("{event:?} refused: {r:?}"));
+    apply(event, BlockContext::new(height, NOW_MS), packs).unwrap_or_else(|r| panic!("{event:?} refused: {r:?}"));
 }
 
 /// Applies `event`, which must be refused with `code` without changing anything; returns the refusal.
 fn refuse(packs: &mut WorkingSet, event: &Event, code: RejectCode) -> Refusal {
     let before = packs.clone();
-    let refusal = apply(event, Context::new(99, NOW_MS), packs).expect_err("event should be refused");
+    let refusal = apply(event, BlockContext::new(99, NOW_MS), packs).expect_err("event should be refused");
     assert_eq!(refusal.code, code, "{}", refusal.reason);
     assert_eq!(*packs, before, "a refused event changed the working set");
     refusal
@@ -325,7 +325,11 @@ fn a_dispensed_pack_never_moves_again() {
     );
     // The dispensing pharmacy repeating itself is told so (EMVS answers a repeated supply at the same location
     // without a falsification alert); anyone else is refused as a dispensed pack.
-    refuse(&mut packs, &dispense(7, "p1", &["S1"]), RejectCode::AlreadyDispensedByYou);
+    refuse(
+        &mut packs,
+        &dispense(7, "p1", &["S1"]),
+        RejectCode::AlreadyDispensedByYou,
+    );
     refuse(&mut packs, &dispense(7, "p2", &["S1"]), RejectCode::AlreadyDispensed);
 }
 
@@ -594,7 +598,7 @@ proptest! {
             let (kind, signer, other, names) = concretise(op, &model);
             let event = build(n, kind, &signer, &other, &names);
             let before = packs.clone();
-            let outcome = apply(&event, Context::new(n, NOW_MS), &mut packs);
+            let outcome = apply(&event, BlockContext::new(n, NOW_MS), &mut packs);
             let expected = model_step(&model, kind, &signer, &other, &names);
             match (outcome, expected) {
                 (Ok(()), Ok(mut next)) => {

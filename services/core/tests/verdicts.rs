@@ -40,8 +40,11 @@ fn record(lot: &str, expiry: &str, status: PackStatus) -> PackRecord {
 }
 
 /// A product on the market (neither withdrawn nor with a recalled lot).
-static KNOWN: pedigree_core::pb::ProductRecord =
-    pedigree_core::pb::ProductRecord { owner: String::new(), withdrawn: false, recalled_lots: Vec::new() };
+static KNOWN: pedigree_core::pb::ProductRecord = pedigree_core::pb::ProductRecord {
+    owner: String::new(),
+    withdrawn: false,
+    recalled_lots: Vec::new(),
+};
 
 fn active() -> PackRecord {
     record(LOT, EXPIRY, PackStatus::Active)
@@ -249,12 +252,30 @@ fn wire_names_of_verdicts_and_statuses() {
 
 #[test]
 fn withdrawn_product_and_recalled_lot_win_over_pack_status() {
-    let withdrawn = pedigree_core::pb::ProductRecord { withdrawn: true, ..Default::default() };
-    let recalled = pedigree_core::pb::ProductRecord { recalled_lots: vec![LOT.into()], ..Default::default() };
-    let other_lot = pedigree_core::pb::ProductRecord { recalled_lots: vec!["OTHER".into()], ..Default::default() };
+    let withdrawn = pedigree_core::pb::ProductRecord {
+        withdrawn: true,
+        ..Default::default()
+    };
+    let recalled = pedigree_core::pb::ProductRecord {
+        recalled_lots: vec![LOT.into()],
+        ..Default::default()
+    };
+    let other_lot = pedigree_core::pb::ProductRecord {
+        recalled_lots: vec!["OTHER".into()],
+        ..Default::default()
+    };
     let dispensed = record(LOT, EXPIRY, PackStatus::Dispensed);
     let active = active();
-    let v = |product, pack| verdict(&scan(FULL), &Lookup { product: Some(product), pack: Some(pack) }, TODAY);
+    let v = |product, pack| {
+        verdict(
+            &scan(FULL),
+            &Lookup {
+                product: Some(product),
+                pack: Some(pack),
+            },
+            TODAY,
+        )
+    };
     assert_eq!(v(&withdrawn, &active), Verdict::Withdrawn);
     assert_eq!(v(&recalled, &dispensed), Verdict::Recalled);
     assert_eq!(v(&other_lot, &active), Verdict::Verified);

@@ -38,6 +38,7 @@ use crate::config::Config;
 use crate::leadership::{Leadership, Role, term_over};
 use crate::process::{Applied, apply_batch, check_all};
 use crate::resume::{Ctx, Own, sync};
+use pedigree_core::state::BlockContext;
 
 /// A ready-to-run sequencer.
 pub struct App {
@@ -274,7 +275,12 @@ impl Sealer {
                     );
                     continue 'resume;
                 }
-                let applied = apply_batch(checked, &self.store, self.canon.tip.height + 1).await?;
+                let applied = apply_batch(
+                    checked,
+                    &self.store,
+                    BlockContext::new(self.canon.tip.height + 1, now_ms()),
+                )
+                .await?;
                 if applied.events.is_empty() && applied.rejected.is_empty() {
                     continue;
                 }
@@ -306,10 +312,9 @@ impl Sealer {
                 .iter()
                 .map(|(&partition, &next_offset)| PartitionOffset { partition, next_offset })
                 .collect(),
-            time_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
+            // The time the batch was applied at: undo windows and expiry were judged against it, and replays
+            // judge against this header field.
+            time_ms: applied.at.time_ms,
             epoch,
         };
         let (block, tip) = seal(&self.key, &self.canon.tip, content);
@@ -374,4 +379,12 @@ async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result
     }
     consumer.assign(&tpl).context("assigning the events partitions")?;
     Ok(consumer)
+}
+
+/// The sequencer's clock, in ms since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }

@@ -7,7 +7,7 @@ use pedigree_core::Hash;
 use pedigree_core::event::{Event, EventError, check_envelope, event_id};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{EventOutcome, RejectCode, Rejection, SignedEnvelope, event_outcome};
-use pedigree_core::state::{WorkingSet, apply, pack_key};
+use pedigree_core::state::{BlockContext, WorkingSet, apply, pack_key};
 use pedigree_store::Store;
 use prost::Message;
 use rayon::prelude::*;
@@ -66,52 +66,56 @@ pub async fn check_all(batch: Vec<Raw>, registry: Arc<Registry>) -> anyhow::Resu
 }
 
 /// The outcome of applying a batch.
-#[derive(Default)]
 pub struct Applied {
     pub events: Vec<SignedEnvelope>,
     pub rejected: Vec<Rejection>,
     pub outcomes: Vec<(Hash, EventOutcome)>,
-    pub products: Vec<String>,
+    /// Where the batch is applied: the block's height and time (also the time the block is sealed with).
+    pub at: BlockContext,
     pub packs: WorkingSet,
 }
 
 /// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash), loads
-/// the packs the rest touch in one round trip, and applies them in order as block `height`.
-pub async fn apply_batch(checked: Vec<Checked>, store: &Store, height: u64) -> anyhow::Result<Applied> {
+/// the packs and products the rest touch (two MGETs), and applies them in order at `at`.
+pub async fn apply_batch(checked: Vec<Checked>, store: &Store, at: BlockContext) -> anyhow::Result<Applied> {
     let fresh = drop_decided(checked, store).await?;
     let mut packs = WorkingSet::default();
-    let keys: Vec<String> = fresh
-        .iter()
-        .filter_map(|c| match c {
-            Checked::Valid(v) => Some(v.1.body.serials().iter().map(|s| pack_key(v.1.body.gtin(), s))),
-            Checked::Invalid(_) => None,
-        })
-        .flatten()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    for (key, record) in keys.iter().cloned().zip(store.packs(&keys).await?) {
+    let (mut keys, mut gtins) = (HashSet::new(), HashSet::new());
+    for checked in &fresh {
+        if let Checked::Valid(v) = checked {
+            let gtin = v.1.body.gtin();
+            gtins.insert(gtin.as_str().to_string());
+            keys.extend(v.1.body.serials().iter().map(|s| pack_key(gtin, s)));
+        }
+    }
+    let (keys, gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
+    let (pack_records, product_records) = tokio::try_join!(store.packs(&keys), store.products(&gtins))?;
+    for (key, record) in keys.into_iter().zip(pack_records) {
         packs.load(key, record);
     }
+    for (gtin, record) in gtins.into_iter().zip(product_records) {
+        packs.load_product(gtin, record);
+    }
     let mut applied = Applied {
+        events: vec![],
+        rejected: vec![],
+        outcomes: vec![],
+        at,
         packs,
-        ..Applied::default()
     };
     for item in fresh {
-        record(&mut applied, item, height);
+        record(&mut applied, item, at);
     }
     Ok(applied)
 }
 
-fn record(applied: &mut Applied, item: Checked, height: u64) {
+fn record(applied: &mut Applied, item: Checked, at: BlockContext) {
+    let height = at.height;
     let rejected = match item {
         Checked::Valid(valid) => {
             let (envelope, event) = *valid;
-            match apply(&event, height, &mut applied.packs) {
+            match apply(&event, at, &mut applied.packs) {
                 Ok(()) => {
-                    if let pedigree_core::event::Body::Commission { gtin, .. } = &event.body {
-                        applied.products.push(gtin.as_str().to_string());
-                    }
                     let outcome = EventOutcome {
                         outcome: Some(event_outcome::Outcome::CommittedHeight(height)),
                         height,

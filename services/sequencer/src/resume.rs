@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use crate::batch::Raw;
 use crate::chain::{Canon, Folded};
 use crate::process::{Applied, Checked, apply_batch, check_all};
+use pedigree_core::state::BlockContext;
 
 /// What a sync needs: the blocks topic, the registry (sequencer key, event checks for replays), Redis.
 pub struct Ctx<'a> {
@@ -145,7 +146,7 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
         height,
         block: bytes,
         packs: applied.packs.changes().collect(),
-        products: applied.products.iter().map(String::as_str).collect(),
+        products: applied.packs.product_changes().collect(),
         outcomes: applied.outcomes.clone(),
     };
     match store
@@ -176,7 +177,7 @@ async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes:
         .collect();
     let mut checked = check_all(raws, ctx.registry.clone()).await?;
     checked.extend(block.rejected.iter().cloned().map(Checked::Invalid));
-    let applied = apply_batch(checked, ctx.store, header.height).await?;
+    let applied = apply_batch(checked, ctx.store, BlockContext::new(header.height, header.time_ms)).await?;
     if applied.events.len() != block.events.len() {
         if ctx.store.head().await? >= header.height {
             // Another sequencer applied this block while we were computing it.

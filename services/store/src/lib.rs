@@ -219,8 +219,11 @@ impl Store {
     /// What a scan needs, in one round trip: the product and the pack.
     pub async fn lookup(&self, gtin: &str, key: &str) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
         let mut con = self.con.clone();
-        let (product, pack): (Option<Vec<u8>>, Option<Vec<u8>>) =
-            redis::pipe().get(product_key(gtin)).get(pack_key(key)).query_async(&mut con).await?;
+        let (product, pack): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
+            .get(product_key(gtin))
+            .get(pack_key(key))
+            .query_async(&mut con)
+            .await?;
         let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
         let pack = pack.as_deref().map(|b| decode(pack_key(key), b)).transpose()?;
         Ok((product, pack))

@@ -7,8 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use pedigree_core::gs1::parse_digital_link;
 use pedigree_core::pb::{DecommissionReason, PackStatus, Verdict, VerifyResponse};
-use pedigree_core::transition::reason_name;
 use pedigree_core::proof::BundleJson;
+use pedigree_core::transition::reason_name;
 use pedigree_core::verdict::{status_name, verdict_name};
 use serde::{Deserialize, Serialize};
 

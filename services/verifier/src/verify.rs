@@ -48,7 +48,10 @@ impl Verifier {
             .await?;
         let verdict = verdict(
             code,
-            &Lookup { product: product.as_ref(), pack: pack.as_ref() },
+            &Lookup {
+                product: product.as_ref(),
+                pack: pack.as_ref(),
+            },
             today_utc(),
         );
         self.metrics.verified(verdict, started.elapsed());
