@@ -25,6 +25,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit:
+	cargo build --bins
 	cargo test --workspace
 
 k8s:

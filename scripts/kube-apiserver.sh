@@ -72,6 +72,7 @@ if [[ ! -x "$bin/kube-apiserver" ]]; then
                 sed -e 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
                     | $SUDO tee "$src_list" >/dev/null
             else
+                # shellcheck disable=SC1091
                 codename="$(. /etc/os-release && echo "$VERSION_CODENAME")"
                 printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
                     "$codename" "$codename" | $SUDO tee "$src_list" >/dev/null
