@@ -73,6 +73,10 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow:
     // Let a late duplicate of the last events show up before the count.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let run_id = ctx.ids.run.clone();
+    notes.push(format!(
+        "opening a Kafka consumer on the blocks topic (metadata, watermarks, assign) took {:.0} ms here",
+        ctx.watcher_setup.as_secs_f64() * 1000.0
+    ));
     let (seen, watcher) = ctx.watcher.stop();
     let exactly_once = exactly_once::check(&outcome.acked, &seen);
     notes.extend(outcome.notes);

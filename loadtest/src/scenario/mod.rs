@@ -45,12 +45,18 @@ pub struct Ctx<'a> {
     pub watcher: Watcher,
     /// Zero of every timeline.
     pub origin: Instant,
+    /// How long creating the blocks consumer took (metadata, watermarks, assignment): a reference for readers that
+    /// open a consumer per read.
+    pub watcher_setup: Duration,
 }
 
 impl<'a> Ctx<'a> {
     pub async fn new(target: &'a Target, opts: &'a Options, ids: RunIds) -> anyhow::Result<Self> {
+        let started = Instant::now();
         let watcher = Watcher::start(&target.brokers, &target.blocks_topic).await?;
+        let watcher_setup = started.elapsed();
         Ok(Self {
+            watcher_setup,
             custody: Arc::new(Pool::connect(&target.custody, opts.connections).await?),
             verifier: Arc::new(Pool::connect(&target.verifier, opts.connections).await?),
             target,
