@@ -36,6 +36,20 @@ fn lines(report: &Report, value: impl Fn(&crate::report::Second) -> f64) -> Vec<
         .collect()
 }
 
+/// The x range end, and the y range (positive, for a log scale) with some headroom.
+fn bounds(lines: &[Line]) -> (f64, f64, f64) {
+    let points = lines.iter().flat_map(|(_, p)| p.iter());
+    let max_t = points.clone().map(|p| p.0).fold(1.0, f64::max) + 1.0;
+    let max_y = points.clone().map(|p| p.1).fold(0.0, f64::max).max(1e-3) * 1.2;
+    let min_y = points.map(|p| p.1).filter(|v| *v > 0.0).fold(max_y, f64::min) * 0.8;
+    (max_t, min_y, max_y)
+}
+
+fn color(i: usize) -> RGBColor {
+    let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
+    RGBColor(r, g, b)
+}
+
 fn draw_chart(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     caption: &str,
@@ -43,20 +57,14 @@ fn draw_chart(
     log: bool,
 ) -> anyhow::Result<()> {
     let e = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the plot: {e}");
-    let points = lines.iter().flat_map(|(_, p)| p.iter());
-    let max_t = points.clone().map(|p| p.0).fold(1.0, f64::max) + 1.0;
-    let max_y = points.clone().map(|p| p.1).fold(0.0, f64::max).max(1e-3) * 1.2;
-    let min_y = points.map(|p| p.1).filter(|v| *v > 0.0).fold(max_y, f64::min) * 0.8;
+    let (max_t, min_y, max_y) = bounds(lines);
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(caption, (FONT, 20))
         .margin(12)
         .x_label_area_size(32)
         .y_label_area_size(70);
-    let colors: Vec<RGBColor> = (0..lines.len())
-        .map(|i| Palette99::pick(i).to_rgba().rgb())
-        .map(|(r, g, b)| RGBColor(r, g, b))
-        .collect();
+    let colors: Vec<RGBColor> = (0..lines.len()).map(color).collect();
     macro_rules! plot {
         ($chart:expr) => {{
             let mut chart = $chart;

@@ -98,6 +98,11 @@ pub fn render(r: &Report) -> String {
     for p in &r.phases {
         phase_rows(r, p, &mut out);
     }
+    footer(r, &mut out);
+    out
+}
+
+fn footer(r: &Report, out: &mut String) {
     let e = &r.exactly_once;
     let _ = writeln!(
         out,
@@ -137,5 +142,4 @@ pub fn render(r: &Report) -> String {
     for note in &r.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    out
 }

@@ -64,34 +64,36 @@ fn verify_checks(phases: &[PhaseReport], grpc_phase: &str, http_phase: &str) -> 
     ]
 }
 
+fn ingest_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
+    let main = if find(phases, ingest::PACED).is_some() {
+        ingest::PACED
+    } else {
+        ingest::MAIN
+    };
+    let seal_phase = if find(phases, ingest::HALF).is_some() {
+        ingest::HALF
+    } else {
+        main
+    };
+    vec![
+        at_least(
+            "ingest end to end",
+            "events",
+            INGEST_PER_SEC,
+            rate(phases, main, SEALED),
+        ),
+        below(
+            &format!("submit-to-sealed at half of max rate ({seal_phase} pass)"),
+            SEAL_P99_MS,
+            p99(phases, seal_phase, SEALED),
+        ),
+    ]
+}
+
 /// The targets that apply to `scenario`.
 pub fn evaluate(scenario: Scenario, phases: &[PhaseReport]) -> Vec<TargetCheck> {
     match scenario {
-        Scenario::Ingest => {
-            let main = if find(phases, ingest::PACED).is_some() {
-                ingest::PACED
-            } else {
-                ingest::MAIN
-            };
-            let seal_phase = if find(phases, ingest::HALF).is_some() {
-                ingest::HALF
-            } else {
-                main
-            };
-            vec![
-                at_least(
-                    "ingest end to end",
-                    "events",
-                    INGEST_PER_SEC,
-                    rate(phases, main, SEALED),
-                ),
-                below(
-                    &format!("submit-to-sealed at half of max rate ({seal_phase} pass)"),
-                    SEAL_P99_MS,
-                    p99(phases, seal_phase, SEALED),
-                ),
-            ]
-        }
+        Scenario::Ingest => ingest_checks(phases),
         Scenario::Bulk => vec![at_least(
             "bulk end to end",
             "packs",

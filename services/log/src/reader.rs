@@ -18,6 +18,8 @@ fn consumer(brokers: &str) -> Result<BaseConsumer> {
         .set("group.id", "pedigree-reader")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
+        // A reader waits for new data at most this long per fetch: reading back a just-appended block is then fast.
+        .set("fetch.wait.max.ms", "10")
         .create()?)
 }
 
@@ -52,38 +54,71 @@ pub fn read_range(
     topic: &str,
     partition: i32,
     from: i64,
-    mut each: impl FnMut(i64, &[u8]) -> Result<()>,
+    each: impl FnMut(i64, &[u8]) -> Result<()>,
 ) -> Result<u64> {
-    let consumer = consumer(brokers)?;
-    let (low, high) = consumer.fetch_watermarks(topic, partition, TIMEOUT)?;
-    let start = from.max(low);
-    if start >= high {
-        return Ok(0);
+    PartitionReader::new(brokers, topic, partition)?.read_range(from, each)
+}
+
+/// A reader kept open on one partition, for a process that reads the same partition again and again (a sequencer
+/// reading back the blocks it appends): creating a consumer costs a metadata round trip and a fetch cycle (over
+/// 100 ms), while a kept one is already positioned and fetching, so reading what was just appended costs one
+/// watermark query and the fetch.
+pub struct PartitionReader {
+    consumer: BaseConsumer,
+    topic: String,
+    partition: i32,
+    /// The next offset the consumer will deliver, when known.
+    position: Option<i64>,
+}
+
+impl PartitionReader {
+    pub fn new(brokers: &str, topic: &str, partition: i32) -> Result<Self> {
+        Ok(Self {
+            consumer: consumer(brokers)?,
+            topic: topic.to_string(),
+            partition,
+            position: None,
+        })
     }
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, partition, Offset::Offset(start))?;
-    consumer.assign(&tpl)?;
-    let mut next = start;
-    let mut last_progress = Instant::now();
-    while next < high {
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(message) => {
-                let message = message?;
-                each(message.offset(), message.payload().unwrap_or_default())?;
-                next = message.offset() + 1;
-                last_progress = Instant::now();
-            }
-            None if last_progress.elapsed() > TIMEOUT => {
-                let reason = format!("no message at offset {next} after {TIMEOUT:?} (high watermark {high})");
-                return Err(LogError::Topic {
-                    topic: topic.into(),
-                    reason,
-                });
-            }
-            None => {}
+
+    /// Like [`read_range`], reusing the consumer (and its position when `from` is where it stopped).
+    pub fn read_range(&mut self, from: i64, mut each: impl FnMut(i64, &[u8]) -> Result<()>) -> Result<u64> {
+        let (low, high) = self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?;
+        let start = from.max(low);
+        if start >= high {
+            return Ok(0);
         }
+        if self.position != Some(start) {
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&self.topic, self.partition, Offset::Offset(start))?;
+            self.consumer.assign(&tpl)?;
+            self.position = Some(start);
+        }
+        let mut next = start;
+        let mut last_progress = Instant::now();
+        while next < high {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(message) => {
+                    let message = message?;
+                    each(message.offset(), message.payload().unwrap_or_default())?;
+                    next = message.offset() + 1;
+                    self.position = Some(next);
+                    last_progress = Instant::now();
+                }
+                None if last_progress.elapsed() > TIMEOUT => {
+                    // Position unknown after a stall: assign afresh next time.
+                    self.position = None;
+                    let reason = format!("no message at offset {next} after {TIMEOUT:?} (high watermark {high})");
+                    return Err(LogError::Topic {
+                        topic: self.topic.clone(),
+                        reason,
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok((high - start) as u64)
     }
-    Ok((high - start) as u64)
 }
 
 /// The last message of a partition, if any.

@@ -24,7 +24,7 @@ use pedigree_log::producer::{ProducerSettings, producer, send};
 use pedigree_log::rdkafka::consumer::{Consumer, StreamConsumer};
 use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use pedigree_log::reader::partition_count;
+use pedigree_log::reader::{PartitionReader, partition_count};
 use pedigree_log::topics::{TopicSpec, ensure_topics};
 use pedigree_store::Store;
 use prost::Message;
@@ -113,6 +113,8 @@ impl App {
             },
             grace,
         ));
+        let tail = PartitionReader::new(&self.config.kafka_brokers, &self.config.blocks_topic, 0)
+            .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {
             config: self.config,
             registry: self.registry,
@@ -120,6 +122,7 @@ impl App {
             store: self.store,
             producer: self.producer,
             canon: Canon::default(),
+            tail: Arc::new(std::sync::Mutex::new(tail)),
         };
         let result = sealer.run(stop_rx, &self.leadership).await;
         self.leadership.shutdown().await;
@@ -152,6 +155,8 @@ struct Sealer {
     producer: FutureProducer,
     /// The canonical chain as far as this sequencer read the blocks topic.
     canon: Canon,
+    /// A reader kept open on the blocks topic, for reading back each appended block cheaply.
+    tail: Arc<std::sync::Mutex<PartitionReader>>,
 }
 
 /// A switch that turns true when the sequencer is stopping or its term is over.
@@ -213,10 +218,9 @@ impl Sealer {
 
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
-            brokers: &self.config.kafka_brokers,
-            topic: &self.config.blocks_topic,
             registry: &self.registry,
             store: &self.store,
+            tail: &self.tail,
         }
     }
 

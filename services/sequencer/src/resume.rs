@@ -11,13 +11,13 @@
 //! (`Store::write_block_if_head`: only if `head` is its parent, atomically), so two sequencers replaying or sealing at once cannot apply a
 //! block twice, out of order, or one that is not canonical.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use pedigree_core::block::tip_of;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
-use pedigree_log::reader;
+use pedigree_log::reader::PartitionReader;
 use pedigree_store::{Fenced, Store};
 use prost::Message;
 use tokio::sync::mpsc;
@@ -27,12 +27,12 @@ use crate::chain::{Canon, Folded};
 use crate::process::{Applied, Checked, apply_batch, check_all};
 use pedigree_core::state::BlockContext;
 
-/// What a sync needs: the blocks topic, the registry (sequencer key, event checks for replays), Redis.
+/// What a sync needs: the blocks-topic reader, the registry (sequencer key, event checks for replays), Redis.
 pub struct Ctx<'a> {
-    pub brokers: &'a str,
-    pub topic: &'a str,
     pub registry: &'a Arc<Registry>,
     pub store: &'a Store,
+    /// The blocks-topic reader kept open across reads.
+    pub tail: &'a Arc<Mutex<PartitionReader>>,
 }
 
 /// A block this sequencer just appended: where it landed and its effects, written if it turns out canonical.
@@ -92,9 +92,11 @@ struct Read {
 
 async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Option<Own<'_>>) -> anyhow::Result<Read> {
     let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(16);
-    let (b, t, from) = (ctx.brokers.to_string(), ctx.topic.to_string(), canon.next_offset);
+    let (tail, from) = (ctx.tail.clone(), canon.next_offset);
     let reading = tokio::task::spawn_blocking(move || {
-        reader::read_range(&b, &t, 0, from, |offset, payload| {
+        // A poisoned lock only means an earlier read panicked; the reader re-positions itself when needed.
+        let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+        tail.read_range(from, |offset, payload| {
             // A closed channel means the folding side failed; its error is the one reported.
             let _ = tx.blocking_send((offset, payload.to_vec()));
             Ok(())
