@@ -33,6 +33,11 @@ unit:
 k8s:
 	scripts/check-k8s.sh
 
-## criterion benches (run with `make bench`; numbers go to target/criterion).
+## criterion benches (target/criterion) and the load scenarios at a fixed size (reports under results/).
 bench: setup
-	cargo bench --workspace
+	cargo bench -p pedigree-core -p pedigree-merkle
+	cargo build --release -p pedigree-loadtest
+	./target/release/pedigree-loadtest spawn ingest --events 20000 --clients 64 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn bulk --packs 200000 --pack-size 1000 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn verify --packs 10000 --scans 100000 --clients 64
+	./target/release/pedigree-loadtest spawn mixed --events 10000 --clients 64 --scan-clients 16 --batch-max-events 2000
