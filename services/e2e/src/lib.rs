@@ -162,7 +162,7 @@ impl Stack {
             genesis: self.fixture.genesis_path.clone(),
             key: self.fixture.sequencer_key_path.clone(),
             batch_max_events: self.batch_max_events,
-            batch_max_bytes: 4 * 1024 * 1024,
+            batch_max_bytes: 1024 * 1024,
             batch_max_wait_ms: 20,
             health_addr: "127.0.0.1:0".parse().expect("addr"),
             shutdown_grace_secs: 5,

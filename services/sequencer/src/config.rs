@@ -28,7 +28,7 @@ pub struct Config {
     #[arg(long, env = "PEDIGREE_BATCH_MAX_EVENTS", default_value_t = 2000)]
     pub batch_max_events: usize,
     /// ...or this many payload bytes...
-    #[arg(long, env = "PEDIGREE_BATCH_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, env = "PEDIGREE_BATCH_MAX_BYTES", default_value_t = 1024 * 1024)]
     pub batch_max_bytes: usize,
     /// ...or this long after the first event of the batch arrived.
     #[arg(long, env = "PEDIGREE_BATCH_MAX_WAIT_MS", default_value_t = 50)]

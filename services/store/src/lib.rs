@@ -55,6 +55,9 @@ fn block_key(height: u64) -> String {
 }
 
 const HEAD: &str = "head";
+
+/// How long any one command may take before the store reports Redis unavailable.
+const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const LEAVES: &str = "l";
 
 /// One block's effects as one atomic script. KEYS: head, the leaf list, then the keys to SET; ARGV: the expected
@@ -120,7 +123,10 @@ pub struct Store {
 impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         let client = redis::Client::open(url)?;
-        let con = ConnectionManager::new(client).await?;
+        // One block's effects are one atomic script: a block of bulk events sets ~100k keys, which takes Redis
+        // longer than the client's default 500 ms response timeout.
+        let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let con = ConnectionManager::new_with_config(client, config).await?;
         Ok(Self { con })
     }
 
