@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint unit k8s bench
+.PHONY: up test setup build fmt lint unit k8s bench scale
 
 setup:
 	@scripts/setup.sh
@@ -41,3 +41,8 @@ bench: setup
 	./target/release/pedigree-loadtest spawn bulk --packs 200000 --pack-size 1000 --batch-max-events 2000
 	./target/release/pedigree-loadtest spawn verify --packs 10000 --scans 100000 --clients 64
 	./target/release/pedigree-loadtest spawn mixed --events 10000 --clients 64 --scan-clients 16 --batch-max-events 2000
+
+## Verify latency, Redis memory per pack and sequencer memory at 10^5, 10^6 and 10^7 packs (about 8 minutes, 3 GB).
+scale: setup
+	cargo build --release --bins
+	loadtest/scale.sh
