@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pedigree_core::event::MAX_PAYLOAD_BYTES;
-use pedigree_core::participant::Registry;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
@@ -40,9 +39,7 @@ pub struct App {
 impl App {
     /// Loads the genesis, creates the producer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let genesis = std::fs::read_to_string(&config.genesis)
-            .with_context(|| format!("reading genesis file {}", config.genesis.display()))?;
-        let registry = Registry::from_genesis_json(&genesis).context("parsing the genesis file")?;
+        let registry = pedigree_runtime::load_registry(&config.genesis)?;
         let mut settings = ProducerSettings::new(&config.kafka_brokers);
         settings.delivery_timeout = Duration::from_millis(config.delivery_timeout_ms);
         let producer = producer(&settings).context("creating the kafka producer")?;

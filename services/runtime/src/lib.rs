@@ -3,9 +3,11 @@
 
 #![forbid(unsafe_code)]
 
+mod genesis;
 pub mod grpc;
 mod shutdown;
 mod telemetry;
 
+pub use genesis::load_registry;
 pub use shutdown::shutdown_signal;
 pub use telemetry::init;

@@ -53,9 +53,7 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let genesis = std::fs::read_to_string(&config.genesis)
-            .with_context(|| format!("reading genesis file {}", config.genesis.display()))?;
-        let registry = Registry::from_genesis_json(&genesis).context("parsing the genesis file")?;
+        let registry = pedigree_runtime::load_registry(&config.genesis)?;
         let pem = std::fs::read_to_string(&config.key)
             .with_context(|| format!("reading sequencer key {}", config.key.display()))?;
         let key = KeyPair::from_pem(&pem).context("parsing the sequencer key")?;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use pedigree_core::participant::Registry;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_store::Store;
@@ -33,16 +32,12 @@ impl App {
         let http = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
-        let registry = match &config.genesis {
-            Some(path) => {
-                let json = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading genesis file {}", path.display()))?;
-                Some(Arc::new(
-                    Registry::from_genesis_json(&json).context("parsing the genesis file")?,
-                ))
-            }
-            None => None,
-        };
+        let registry = config
+            .genesis
+            .as_deref()
+            .map(pedigree_runtime::load_registry)
+            .transpose()?
+            .map(Arc::new);
         let verifier = Verifier {
             store,
             metrics: Arc::new(Metrics::default()),
