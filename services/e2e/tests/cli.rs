@@ -1,0 +1,172 @@
+//! The `pedigree` binary as the README uses it, against a running stack: sign and submit with `--wait`, verify with
+//! a proof bundle, check the bundle offline with only the sequencer key, audit the chain, and a refusal's exit code.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use pedigree_e2e::Stack;
+
+fn pedigree() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join("pedigree");
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build --bins` before `cargo test`",
+        path.display()
+    );
+    path
+}
+
+fn run(stack: &Stack, args: &[&str]) -> Output {
+    Command::new(pedigree())
+        .args(args)
+        .env("PEDIGREE_DIR", &stack.fixture.dir)
+        .env("PEDIGREE_CUSTODY", format!("http://{}", stack.custody_addr))
+        .env("PEDIGREE_LEDGER", format!("http://{}", stack.verifier_grpc))
+        .env("PEDIGREE_VERIFIER", format!("http://{}", stack.verifier_grpc))
+        .output()
+        .expect("running pedigree")
+}
+
+fn ok(stack: &Stack, args: &[&str]) -> String {
+    let out = run(stack, args);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "pedigree {args:?} failed: {stdout}{stderr}");
+    stdout.into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_commands_work_against_a_running_stack() {
+    let stack = Stack::spawn().await;
+    let g = "09506000134352";
+    let out = ok(
+        &stack,
+        &[
+            "commission",
+            "--as",
+            "acme-pharma",
+            "--gtin",
+            g,
+            "--lot",
+            "B7",
+            "--expiry",
+            "290600",
+            "--serial",
+            "X1",
+            "--serial",
+            "X2",
+            "--wait",
+        ],
+    );
+    assert!(out.contains("committed at height"), "{out}");
+    let out = ok(
+        &stack,
+        &[
+            "ship",
+            "--as",
+            "acme-pharma",
+            "--gtin",
+            g,
+            "--serial",
+            "X1",
+            "--to",
+            "medline-wholesale",
+            "--wait",
+        ],
+    );
+    assert!(out.contains("committed"), "{out}");
+
+    // A rule the sequencer enforces: reported as rejected with its code.
+    let out = ok(
+        &stack,
+        &[
+            "ship",
+            "--as",
+            "acme-pharma",
+            "--gtin",
+            g,
+            "--serial",
+            "X1",
+            "--to",
+            "north-wholesale",
+            "--wait",
+        ],
+    );
+    assert!(
+        out.contains("rejected") && out.contains("REJECT_CODE_NOT_HOLDER"),
+        "{out}"
+    );
+    // A refusal at the gate: non-zero exit and the server's reason.
+    let out = run(
+        &stack,
+        &[
+            "commission",
+            "--as",
+            "city-pharmacy",
+            "--gtin",
+            g,
+            "--lot",
+            "B7",
+            "--expiry",
+            "290600",
+            "--serial",
+            "Z",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may not sign commission"));
+
+    let bundle = stack.fixture.dir.join("bundle.json");
+    let out = ok(
+        &stack,
+        &[
+            "verify",
+            &format!("(01){g}(17)290600(10)B7(21)X2"),
+            "--proof-out",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("\"verdict\": \"VERIFIED\""), "{out}");
+    let key = stack.fixture.dir.join("sequencer.pub");
+    let out = ok(
+        &stack,
+        &[
+            "verify",
+            "--offline",
+            bundle.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(out.starts_with("OK: event"), "{out}");
+
+    // A bundle checked against another key fails.
+    let stranger = stack.fixture.dir.join("stranger.pub");
+    std::fs::write(&stranger, pedigree_core::keys::KeyPair::generate().public().to_hex()).unwrap();
+    let out = run(
+        &stack,
+        &[
+            "verify",
+            "--offline",
+            bundle.to_str().unwrap(),
+            "--key",
+            stranger.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+
+    let genesis = stack.fixture.genesis_path.to_str().unwrap().to_string();
+    let out = ok(
+        &stack,
+        &["audit", "--brokers", &stack.broker.brokers(), "--genesis", &genesis],
+    );
+    assert!(out.starts_with("OK: 3 blocks"), "{out}");
+    stack.shutdown().await;
+}
