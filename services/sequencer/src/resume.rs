@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use pedigree_core::block::tip_of;
+use pedigree_core::merkle::leaf_hash;
 use pedigree_core::participant::Registry;
+use pedigree_core::pb::event_outcome;
 use pedigree_core::pb::{Block, BlockHeader};
 use pedigree_log::reader::PartitionReader;
 use pedigree_store::{Fenced, Store};
@@ -149,7 +151,14 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
         block: bytes,
         packs: applied.packs.changes().collect(),
         products: applied.packs.product_changes().collect(),
-        outcomes: applied.outcomes.clone(),
+        outcomes: &applied.outcomes,
+        // Accepted events' outcomes are recorded in block order, so their ids give the log's new leaves.
+        leaves: applied
+            .outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o.outcome, Some(event_outcome::Outcome::CommittedHeight(_))))
+            .map(|(id, _)| leaf_hash(id))
+            .collect(),
     };
     match store
         .write_block_if_head(&write)

@@ -87,16 +87,6 @@ pub enum Fenced {
     Refused { head: u64 },
 }
 
-/// Leaf hashes of a block's accepted events, as the log appends them.
-fn log_leaves(block: &[u8]) -> Result<Vec<Vec<u8>>> {
-    let block: Block = decode("<block being written>", block)?;
-    Ok(block
-        .events
-        .iter()
-        .map(|e| pedigree_core::merkle::leaf_hash(&pedigree_core::event::event_id(&e.payload)).to_vec())
-        .collect())
-}
-
 fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
     M::decode(bytes).map_err(|source| StoreError::Corrupt {
         key: key.into(),
@@ -111,7 +101,9 @@ pub struct BlockWrite<'a> {
     pub block: &'a [u8],
     pub packs: Vec<(&'a str, &'a PackRecord)>,
     pub products: Vec<(&'a str, &'a ProductRecord)>,
-    pub outcomes: Vec<(Hash, EventOutcome)>,
+    pub outcomes: &'a [(Hash, EventOutcome)],
+    /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log `l` appends.
+    pub leaves: Vec<Hash>,
 }
 
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).
@@ -180,14 +172,14 @@ impl Store {
     }
 
     async fn write(&self, write: &BlockWrite<'_>, expected_head: Option<u64>) -> Result<Fenced> {
-        let leaves = log_leaves(write.block)?;
+        let leaves = &write.leaves;
         let mut invocation = WRITE_BLOCK.prepare_invoke();
         invocation.key(HEAD).key(LEAVES);
         invocation
             .arg(expected_head.map_or(-1, |h| h as i64))
             .arg(write.height)
             .arg(leaves.len());
-        for leaf in &leaves {
+        for leaf in leaves {
             invocation.arg(leaf.as_slice());
         }
         for (key, record) in &write.packs {
@@ -196,7 +188,7 @@ impl Store {
         for (gtin, record) in &write.products {
             invocation.key(product_key(gtin)).arg(record.encode_to_vec());
         }
-        for (id, outcome) in &write.outcomes {
+        for (id, outcome) in write.outcomes {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
         invocation.key(block_key(write.height)).arg(write.block);
