@@ -16,6 +16,7 @@ fn registry(mfr: &KeyPair) -> Registry {
     let genesis = Genesis {
         chain_id: "bench".into(),
         sequencer_public_key: KeyPair::generate().public().to_hex(),
+        governance_public_key: None,
         participants: vec![ParticipantEntry {
             id: "mfr".into(),
             role: Role::Manufacturer,

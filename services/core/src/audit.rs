@@ -14,7 +14,7 @@ use crate::block::{BlockError, Tip, check_block};
 use crate::event::{EventError, check_envelope, event_id};
 use crate::participant::Registry;
 use crate::pb::{Block, PackRecord, ProductRecord};
-use crate::state::{BlockContext, WorkingSet, apply, pack_key};
+use crate::state::{BlockContext, WorkingSet, apply_event, pack_key};
 
 /// The first thing found wrong.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -87,6 +87,11 @@ impl Auditor {
         self.packs.get(key)
     }
 
+    /// The registry the chain leads to.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Checks the block found at `position` in the log.
     pub fn check(&mut self, position: u64, block: &Block) -> Result<(), AuditError> {
         let (header, next) = match check_block(block, &self.tip, &self.registry.sequencer_key) {
@@ -110,22 +115,26 @@ impl Auditor {
                     id,
                 });
             }
-            let gtin = event.body.gtin().as_str();
-            if packs.product(gtin).is_none() {
-                packs.load_product(gtin.to_string(), self.products.get(gtin).cloned());
-            }
-            for serial in event.body.serials() {
-                let key = pack_key(event.body.gtin(), serial);
-                let current = self.packs.get(&key).cloned();
-                packs.load(key, current);
-            }
-            apply(&event, BlockContext::new(header.height, header.time_ms), &mut packs).map_err(|r| {
-                AuditError::Transition {
-                    height: header.height,
-                    index,
-                    id,
-                    reason: r.reason,
+            if let Some(gtin) = event.body.gtin() {
+                if packs.product(gtin.as_str()).is_none() {
+                    packs.load_product(gtin.as_str().to_string(), self.products.get(gtin.as_str()).cloned());
                 }
+                // Load each pack once per block: a second event on it must see the first one's effect.
+                for serial in event.body.serials() {
+                    let key = pack_key(gtin, serial);
+                    if !packs.is_loaded(&key) {
+                        let current = self.packs.get(&key).cloned();
+                        packs.load(key, current);
+                    }
+                }
+            }
+            // Governance changes apply in place: the next event of this block is judged against them.
+            let at = BlockContext::new(header.height, header.time_ms);
+            apply_event(&event, at, &mut packs, &mut self.registry).map_err(|r| AuditError::Transition {
+                height: header.height,
+                index,
+                id,
+                reason: r.reason,
             })?;
             events.push(event.id);
         }

@@ -71,3 +71,33 @@ pub fn return_to(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Bod
         receiver: receiver.into(),
     })
 }
+
+pub fn register_participant(
+    id: &str,
+    role: pb::ParticipantRole,
+    name: &str,
+    gln: &str,
+    public_key: &crate::keys::PublicKey,
+) -> Body {
+    Body::RegisterParticipant(pb::RegisterParticipant {
+        id: id.into(),
+        gln: gln.into(),
+        role: role as i32,
+        name: name.into(),
+        public_key: public_key.to_sec1(),
+    })
+}
+
+pub fn rotate_key(id: &str, public_key: &crate::keys::PublicKey) -> Body {
+    Body::RotateKey(pb::RotateKey {
+        id: id.into(),
+        public_key: public_key.to_sec1(),
+    })
+}
+
+pub fn revoke_participant(id: &str, reason: &str) -> Body {
+    Body::RevokeParticipant(pb::RevokeParticipant {
+        id: id.into(),
+        reason: reason.into(),
+    })
+}

@@ -10,7 +10,8 @@ use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
 use prost::Message;
 
 use crate::Hash;
-use crate::keys::{self, EVENT_TAG, KeyError, KeyPair};
+use crate::governance::GOVERNANCE_ID;
+use crate::keys::{self, EVENT_TAG, KeyError, KeyPair, PublicKey};
 use crate::participant::{Registry, Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, RejectCode, event_payload};
 
@@ -33,6 +34,9 @@ pub enum EventKind {
     Recall,
     Withdraw,
     Return,
+    Register,
+    RotateKey,
+    Revoke,
 }
 
 impl EventKind {
@@ -47,6 +51,9 @@ impl EventKind {
             EventKind::Recall => "recall",
             EventKind::Withdraw => "withdraw",
             EventKind::Return => "return",
+            EventKind::Register => "register participant",
+            EventKind::RotateKey => "rotate key",
+            EventKind::Revoke => "revoke participant",
         }
     }
 }
@@ -95,6 +102,21 @@ pub enum Body {
         serials: Vec<Serial>,
         receiver: String,
     },
+    Register {
+        id: String,
+        role: Role,
+        name: String,
+        gln: Option<String>,
+        key: PublicKey,
+    },
+    RotateKey {
+        id: String,
+        key: PublicKey,
+    },
+    Revoke {
+        id: String,
+        reason: String,
+    },
 }
 
 impl Body {
@@ -109,11 +131,15 @@ impl Body {
             Body::Recall { .. } => EventKind::Recall,
             Body::Withdraw { .. } => EventKind::Withdraw,
             Body::Return { .. } => EventKind::Return,
+            Body::Register { .. } => EventKind::Register,
+            Body::RotateKey { .. } => EventKind::RotateKey,
+            Body::Revoke { .. } => EventKind::Revoke,
         }
     }
 
-    pub fn gtin(&self) -> &Gtin {
-        match self {
+    /// The product a custody event is about; `None` for governance events.
+    pub fn gtin(&self) -> Option<&Gtin> {
+        Some(match self {
             Body::Commission { gtin, .. }
             | Body::Ship { gtin, .. }
             | Body::Receive { gtin, .. }
@@ -123,7 +149,8 @@ impl Body {
             | Body::Recall { gtin, .. }
             | Body::Withdraw { gtin }
             | Body::Return { gtin, .. } => gtin,
-        }
+            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } => return None,
+        })
     }
 
     pub fn serials(&self) -> &[Serial] {
@@ -135,8 +162,12 @@ impl Body {
             | Body::Decommission { serials, .. }
             | Body::Undo { serials, .. }
             | Body::Return { serials, .. } => serials,
-            // Product- and lot-level events name no pack.
-            Body::Recall { .. } | Body::Withdraw { .. } => &[],
+            // Product- and lot-level events and governance events name no pack.
+            Body::Recall { .. }
+            | Body::Withdraw { .. }
+            | Body::Register { .. }
+            | Body::RotateKey { .. }
+            | Body::Revoke { .. } => &[],
         }
     }
 }
@@ -191,6 +222,12 @@ pub enum EventError {
     MissingReason,
     #[error("{field}: must name another participant than the signer")]
     SelfCounterparty { field: &'static str },
+    #[error("{field}: {detail}")]
+    Invalid { field: &'static str, detail: String },
+    #[error("participant '{id}' was revoked at height {height}: its events are refused and nothing may be sent to it")]
+    Revoked { id: String, height: u64 },
+    #[error("signer '{signer}' signed with a key retired at height {until}: sign with its current key")]
+    RetiredKey { signer: String, until: u64 },
 }
 
 /// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
@@ -210,6 +247,8 @@ impl EventError {
             EventError::Signature(_) => RejectCode::BadSignature,
             EventError::RoleNotAllowed { .. } => RejectCode::RoleNotAllowed,
             EventError::UnknownParticipant { .. } => RejectCode::UnknownParticipant,
+            EventError::Revoked { .. } => RejectCode::ParticipantRevoked,
+            EventError::RetiredKey { .. } => RejectCode::RetiredKey,
             _ => RejectCode::Malformed,
         }
     }
@@ -229,14 +268,8 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
             max: MAX_PAYLOAD_BYTES,
         });
     }
-    let participant = registry
-        .get(&envelope.signer)
-        .ok_or_else(|| EventError::UnknownSigner(envelope.signer.clone()))?;
-    participant
-        .key
-        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
-        .map_err(EventError::Signature)?;
-    let event = decode_payload(&envelope.payload, participant.role)?;
+    let role = check_signature(envelope, registry)?;
+    let event = decode_payload(&envelope.payload, role)?;
     if event.signer != envelope.signer {
         return Err(EventError::SignerMismatch {
             envelope: envelope.signer.clone(),
@@ -244,15 +277,52 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
         });
     }
     let kind = event.body.kind();
-    if !participant.role.may_sign(kind) {
+    if !role.may_sign(kind) {
         return Err(EventError::RoleNotAllowed {
             signer: event.signer,
-            role: participant.role.as_str(),
+            role: role.as_str(),
             kind: kind.as_str(),
         });
     }
     check_counterparty(&event, registry)?;
     Ok(event)
+}
+
+/// Checks the signature under the signer's current key (the genesis governance key for [`GOVERNANCE_ID`]); returns
+/// the signer's role. A revoked signer, or a signature by a key the signer retired, gets its own error.
+fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Role, EventError> {
+    let unknown = || EventError::UnknownSigner(envelope.signer.clone());
+    if envelope.signer == GOVERNANCE_ID {
+        let key = registry.governance_key.as_ref().ok_or_else(unknown)?;
+        key.verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+            .map_err(EventError::Signature)?;
+        return Ok(Role::Governance);
+    }
+    let participant = registry.get(&envelope.signer).ok_or_else(unknown)?;
+    if let Some(revoked) = &participant.revoked {
+        return Err(EventError::Revoked {
+            id: participant.id.clone(),
+            height: revoked.height,
+        });
+    }
+    match participant.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature) {
+        Ok(()) => Ok(participant.role),
+        Err(e) => {
+            // Only on failure: say so when an old key signed, rather than a bare "bad signature".
+            let retired = participant
+                .retired_keys
+                .iter()
+                .rev()
+                .find(|r| r.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok());
+            Err(match retired {
+                Some(r) => EventError::RetiredKey {
+                    signer: participant.id.clone(),
+                    until: r.until,
+                },
+                None => EventError::Signature(e),
+            })
+        }
+    }
 }
 
 fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventError> {
@@ -262,11 +332,20 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
         Body::Return { receiver, .. } => ("receiver", receiver),
         _ => return Ok(()),
     };
-    if registry.get(value).is_none() {
-        return Err(EventError::UnknownParticipant {
-            field,
-            value: value.clone(),
-        });
+    match registry.get(value) {
+        None => {
+            return Err(EventError::UnknownParticipant {
+                field,
+                value: value.clone(),
+            });
+        }
+        Some(p) if p.revoked.is_some() => {
+            return Err(EventError::Revoked {
+                id: p.id.clone(),
+                height: p.revoked.as_ref().map_or(0, |r| r.height),
+            });
+        }
+        Some(_) => {}
     }
     if *value == event.signer {
         return Err(EventError::SelfCounterparty { field });
@@ -291,6 +370,9 @@ pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventE
 }
 
 fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
+    if let Some(governance) = crate::governance::convert(&body) {
+        return governance;
+    }
     Ok(match body {
         event_payload::Body::Commission(c) => Body::Commission {
             gtin: field("gtin", Gtin::parse(&c.gtin))?,
@@ -342,7 +424,7 @@ fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
             serials: serials(&r.serials)?,
             receiver: participant_id("receiver", r.receiver)?,
         },
-        _ => unreachable!("custody bodies are converted by convert_body"),
+        _ => unreachable!("custody and governance bodies are converted by convert_body"),
     })
 }
 

@@ -3,6 +3,7 @@
 //! - [`keys`]: k256 keys, key ids, domain-separated signing and verification.
 //! - [`participant`]: roles, participants and the genesis registry.
 //! - [`event`]: a signed envelope checked and decoded into a validated [`event::Event`].
+//! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
 //! - [`state`]: the custody state machine over pack records.
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`verdict`]: the answer to a pharmacist's scan.
@@ -13,6 +14,7 @@ pub mod audit;
 pub mod block;
 pub mod body;
 pub mod event;
+pub mod governance;
 pub mod keys;
 pub mod participant;
 pub mod proof;

@@ -1,7 +1,9 @@
-//! Participants (who may sign what) and the genesis file that lists them.
+//! Participants (who may sign what), the genesis file that starts the registry, and the registry itself.
 //!
-//! The genesis file is JSON: the chain id, the sequencer's public key and every participant with its role and
-//! public key. Everything downstream trusts a participant only through this registry.
+//! The genesis file is JSON: the chain id, the sequencer's public key, the governance key and the founding
+//! participants with their roles and public keys. From then on the registry changes only by governance events sealed
+//! in blocks ([`crate::governance`]), so it is a fold of the chain like pack state: the sequencer keeps it in Redis
+//! as [`ParticipantRecord`]s and every reader rebuilds the same [`Registry`] from the genesis and those records.
 
 use std::collections::HashMap;
 
@@ -17,6 +19,8 @@ pub enum Role {
     Manufacturer,
     Distributor,
     Pharmacy,
+    /// The holder of the genesis governance key; signs only registry changes and is never a participant.
+    Governance,
 }
 
 impl Role {
@@ -30,6 +34,7 @@ impl Role {
                 Commission | Ship | Decommission | Undo | Recall | Withdraw
             ) | (Role::Distributor, Receive | Ship | Decommission | Undo)
                 | (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return)
+                | (Role::Governance, Register | RotateKey | Revoke)
         )
     }
 
@@ -38,6 +43,7 @@ impl Role {
             Role::Manufacturer => "manufacturer",
             Role::Distributor => "distributor",
             Role::Pharmacy => "pharmacy",
+            Role::Governance => "governance",
         }
     }
 }
@@ -61,6 +67,10 @@ pub struct Genesis {
     pub chain_id: String,
     /// Hex of the sequencer's SEC1 public key: block headers must verify under it.
     pub sequencer_public_key: String,
+    /// Hex of the SEC1 public key that signs registry changes (RegisterParticipant, RotateKey, RevokeParticipant).
+    /// Without it the registry is fixed at genesis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance_public_key: Option<String>,
     pub participants: Vec<ParticipantEntry>,
 }
 
@@ -70,7 +80,126 @@ pub struct Participant {
     pub id: String,
     pub role: Role,
     pub name: String,
+    pub gln: Option<String>,
+    /// The key its events must be signed with now.
     pub key: PublicKey,
+    /// Height of the block that made `key` current (0: genesis).
+    pub key_since: u64,
+    /// Keys it signed with before, oldest first: kept to check old events and to explain refusals.
+    pub retired_keys: Vec<RetiredKey>,
+    /// Set once governance revoked it; its events are refused from that block on.
+    pub revoked: Option<Revocation>,
+}
+
+/// A key replaced by a RotateKey: valid for events sealed before the rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetiredKey {
+    pub key: PublicKey,
+    pub since: u64,
+    /// Height of the block that sealed the rotation.
+    pub until: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    pub height: u64,
+    pub reason: String,
+}
+
+impl Participant {
+    /// The current key and every retired one, newest first (to find which key signed a sealed event).
+    pub fn keys(&self) -> impl Iterator<Item = &PublicKey> {
+        std::iter::once(&self.key).chain(self.retired_keys.iter().rev().map(|r| &r.key))
+    }
+}
+
+/// A participant as stored (Redis) and served: JSON with hex keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantRecord {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gln: Option<String>,
+    pub public_key: String,
+    #[serde(default)]
+    pub key_since: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired_keys: Vec<RetiredKeyRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredKeyRecord {
+    pub public_key: String,
+    pub since: u64,
+    pub until: u64,
+}
+
+impl From<&Participant> for ParticipantRecord {
+    fn from(p: &Participant) -> Self {
+        Self {
+            id: p.id.clone(),
+            role: p.role,
+            name: p.name.clone(),
+            gln: p.gln.clone(),
+            public_key: p.key.to_hex(),
+            key_since: p.key_since,
+            retired_keys: p
+                .retired_keys
+                .iter()
+                .map(|r| RetiredKeyRecord {
+                    public_key: r.key.to_hex(),
+                    since: r.since,
+                    until: r.until,
+                })
+                .collect(),
+            revoked_at: p.revoked.as_ref().map(|r| r.height),
+            revoke_reason: p.revoked.as_ref().map(|r| r.reason.clone()),
+        }
+    }
+}
+
+impl TryFrom<&ParticipantRecord> for Participant {
+    type Error = GenesisError;
+
+    fn try_from(r: &ParticipantRecord) -> Result<Self, GenesisError> {
+        let key = |hex: &str| {
+            PublicKey::from_hex(hex).map_err(|source| GenesisError::Key {
+                id: r.id.clone(),
+                source,
+            })
+        };
+        if !valid_participant_id(&r.id) || r.role == Role::Governance {
+            return Err(GenesisError::BadId(r.id.clone()));
+        }
+        Ok(Participant {
+            id: r.id.clone(),
+            role: r.role,
+            name: r.name.clone(),
+            gln: r.gln.clone(),
+            key: key(&r.public_key)?,
+            key_since: r.key_since,
+            retired_keys: r
+                .retired_keys
+                .iter()
+                .map(|k| {
+                    Ok(RetiredKey {
+                        key: key(&k.public_key)?,
+                        since: k.since,
+                        until: k.until,
+                    })
+                })
+                .collect::<Result<_, GenesisError>>()?,
+            revoked: r.revoked_at.map(|height| Revocation {
+                height,
+                reason: r.revoke_reason.clone().unwrap_or_default(),
+            }),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -81,26 +210,37 @@ pub enum GenesisError {
     Key { id: String, source: KeyError },
     #[error("sequencer public key: {0}")]
     SequencerKey(KeyError),
+    #[error("governance public key: {0}")]
+    GovernanceKey(KeyError),
+    #[error("participant record is not valid json: {0}")]
+    RecordJson(String),
     #[error("participant id '{0}' appears twice")]
     DuplicateId(String),
-    #[error("participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.'")]
+    #[error(
+        "participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.', other than \
+         'governance', with a supply-chain role"
+    )]
     BadId(String),
 }
 
 /// Whether `id` is a well-formed participant id.
 pub fn valid_participant_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
+    id != crate::governance::GOVERNANCE_ID
+        && (1..=64).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Participants by id, and the sequencer key.
+/// Participants by id, and the trust anchors of the genesis: the sequencer key and the governance key.
 #[derive(Clone, Debug)]
 pub struct Registry {
     pub chain_id: String,
     pub sequencer_key: PublicKey,
-    participants: HashMap<String, Participant>,
+    pub governance_key: Option<PublicKey>,
+    pub(crate) participants: HashMap<String, Participant>,
+    /// Ids changed since the last [`Registry::take_changes`], in first-change order.
+    pub(crate) changed: Vec<String>,
 }
 
 impl Registry {
@@ -111,9 +251,15 @@ impl Registry {
 
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, GenesisError> {
         let sequencer_key = PublicKey::from_hex(&genesis.sequencer_public_key).map_err(GenesisError::SequencerKey)?;
+        let governance_key = genesis
+            .governance_public_key
+            .as_deref()
+            .map(PublicKey::from_hex)
+            .transpose()
+            .map_err(GenesisError::GovernanceKey)?;
         let mut participants = HashMap::new();
         for entry in &genesis.participants {
-            if !valid_participant_id(&entry.id) {
+            if !valid_participant_id(&entry.id) || entry.role == Role::Governance {
                 return Err(GenesisError::BadId(entry.id.clone()));
             }
             let key = PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
@@ -124,7 +270,11 @@ impl Registry {
                 id: entry.id.clone(),
                 role: entry.role,
                 name: entry.name.clone(),
+                gln: entry.gln.clone(),
                 key,
+                key_since: 0,
+                retired_keys: Vec::new(),
+                revoked: None,
             };
             if participants.insert(entry.id.clone(), participant).is_some() {
                 return Err(GenesisError::DuplicateId(entry.id.clone()));
@@ -133,12 +283,52 @@ impl Registry {
         Ok(Self {
             chain_id: genesis.chain_id.clone(),
             sequencer_key,
+            governance_key,
             participants,
+            changed: Vec::new(),
         })
     }
 
+    /// The registry a chain reached: the genesis with the stored records of every participant laid over it.
+    pub fn with_records<'a>(
+        mut self,
+        records: impl IntoIterator<Item = &'a ParticipantRecord>,
+    ) -> Result<Self, GenesisError> {
+        for record in records {
+            let participant = Participant::try_from(record)?;
+            self.participants.insert(participant.id.clone(), participant);
+        }
+        Ok(self)
+    }
+
+    /// Parses a stored record (JSON).
+    pub fn parse_record(json: &[u8]) -> Result<ParticipantRecord, GenesisError> {
+        serde_json::from_slice(json).map_err(|e| GenesisError::RecordJson(e.to_string()))
+    }
+
+    /// Any participant, revoked or not.
     pub fn get(&self, id: &str) -> Option<&Participant> {
         self.participants.get(id)
+    }
+
+    /// Every participant's record, by id (what the first block stores, so readers need no genesis participants).
+    pub fn records(&self) -> Vec<ParticipantRecord> {
+        let mut records: Vec<ParticipantRecord> = self.participants.values().map(ParticipantRecord::from).collect();
+        records.sort_by(|a, b| a.id.cmp(&b.id));
+        records
+    }
+
+    /// Records of the participants changed since the last call, in first-change order.
+    pub fn take_changes(&mut self) -> Vec<ParticipantRecord> {
+        std::mem::take(&mut self.changed)
+            .iter()
+            .filter_map(|id| self.participants.get(id).map(ParticipantRecord::from))
+            .collect()
+    }
+
+    /// Whether anything changed since the last [`Registry::take_changes`].
+    pub fn has_changes(&self) -> bool {
+        !self.changed.is_empty()
     }
 
     pub fn len(&self) -> usize {
@@ -178,6 +368,7 @@ mod tests {
         let mut genesis = Genesis {
             chain_id: "t".into(),
             sequencer_public_key: key.clone(),
+            governance_public_key: None,
             participants: vec![entry("a"), entry("b")],
         };
         let json = serde_json::to_string(&genesis).unwrap();

@@ -89,6 +89,11 @@ impl WorkingSet {
         self.products.insert(gtin, record);
     }
 
+    /// Whether `key` was loaded (a loaded key may map to no pack).
+    pub fn is_loaded(&self, key: &str) -> bool {
+        self.packs.contains_key(key)
+    }
+
     pub fn get(&self, key: &str) -> Option<&PackRecord> {
         self.packs.get(key).and_then(Option::as_ref)
     }
@@ -128,31 +133,47 @@ impl WorkingSet {
     }
 }
 
-/// Applies `event` at `at` to the working set, or refuses it and changes nothing.
+/// Applies a custody event at `at` to the working set, or refuses it and changes nothing. Governance events touch
+/// no pack: they are [`crate::governance::apply_governance`]'s.
 pub fn apply(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
-    let gtin = event.body.gtin();
-    if let Some(product) = product_change(event, packs.product(gtin.as_str()))? {
+    let Some(gtin) = event.body.gtin() else {
+        return Ok(());
+    };
+    if let Some(product) = product_change(event, gtin, packs.product(gtin.as_str()))? {
         if event.body.serials().is_empty() {
             packs.put_product(gtin.as_str(), product);
             return Ok(());
         }
         // A commission's product record is written only if every pack of it is accepted.
-        let updates = pack_updates(event, at, Some(&product), packs)?;
+        let updates = pack_updates(event, gtin, at, Some(&product), packs)?;
         packs.put_product(gtin.as_str(), product);
         return write_packs(event, at, updates, packs);
     }
     let product = packs.product(gtin.as_str()).cloned();
-    let updates = pack_updates(event, at, product.as_ref(), packs)?;
+    let updates = pack_updates(event, gtin, at, product.as_ref(), packs)?;
     write_packs(event, at, updates, packs)
+}
+
+/// Applies any event: a governance event to the registry, a custody event to the working set.
+pub fn apply_event(
+    event: &Event,
+    at: BlockContext,
+    packs: &mut WorkingSet,
+    registry: &mut crate::participant::Registry,
+) -> Result<(), Refusal> {
+    match event.body.gtin() {
+        Some(_) => apply(event, at, packs),
+        None => crate::governance::apply_governance(event, at, registry),
+    }
 }
 
 fn pack_updates(
     event: &Event,
+    gtin: &Gtin,
     at: BlockContext,
     product: Option<&ProductRecord>,
     packs: &WorkingSet,
 ) -> Result<Vec<(String, PackRecord)>, Refusal> {
-    let gtin = event.body.gtin();
     let mut updates = Vec::with_capacity(event.body.serials().len());
     for serial in event.body.serials() {
         let key = pack_key(gtin, serial);
@@ -177,8 +198,11 @@ fn write_packs(
 }
 
 /// The new product record an event makes, if it changes the product (commission of a new GTIN, recall, withdraw).
-fn product_change(event: &Event, current: Option<&ProductRecord>) -> Result<Option<ProductRecord>, Refusal> {
-    let gtin = event.body.gtin();
+fn product_change(
+    event: &Event,
+    gtin: &Gtin,
+    current: Option<&ProductRecord>,
+) -> Result<Option<ProductRecord>, Refusal> {
     let signer = event.signer.as_str();
     let owned = |p: &ProductRecord| {
         if p.owner == signer {

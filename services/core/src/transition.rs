@@ -109,8 +109,14 @@ fn move_pack(
             next.status = PackStatus::InTransit as i32;
             next.receiver = receiver.clone();
         }
-        Body::Commission { .. } | Body::Undo { .. } | Body::Recall { .. } | Body::Withdraw { .. } => {
-            unreachable!("handled before: commission, undo and product events do not move packs here")
+        Body::Commission { .. }
+        | Body::Undo { .. }
+        | Body::Recall { .. }
+        | Body::Withdraw { .. }
+        | Body::Register { .. }
+        | Body::RotateKey { .. }
+        | Body::Revoke { .. } => {
+            unreachable!("handled before: commission, undo, product and governance events do not move packs here")
         }
     }
     Ok(next)

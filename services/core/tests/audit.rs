@@ -30,6 +30,7 @@ fn world() -> World {
     let genesis = Genesis {
         chain_id: "audit".into(),
         sequencer_public_key: sequencer.public().to_hex(),
+        governance_public_key: None,
         participants: vec![
             entry("mfr", Role::Manufacturer, &mfr),
             entry("ph", Role::Pharmacy, &pharmacy),

@@ -38,6 +38,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     let genesis = Genesis {
         chain_id: "pedigree-test".into(),
         sequencer_public_key: KeyPair::generate().public().to_hex(),
+        governance_public_key: None,
         participants: parties
             .iter()
             .map(|(id, role)| ParticipantEntry {

@@ -21,6 +21,8 @@ pub struct Fixture {
     pub genesis_path: PathBuf,
     pub sequencer_key_path: PathBuf,
     pub sequencer: KeyPair,
+    /// Signs registry changes (the genesis governance key).
+    pub governance: KeyPair,
     pub parties: BTreeMap<String, Party>,
     pub genesis: Genesis,
 }
@@ -40,6 +42,7 @@ impl Fixture {
     pub fn create(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let sequencer = KeyPair::generate();
+        let governance = KeyPair::generate();
         let parties: BTreeMap<String, Party> = DEMO_PARTIES
             .iter()
             .map(|(id, role, _)| {
@@ -66,6 +69,7 @@ impl Fixture {
         let genesis = Genesis {
             chain_id: "pedigree-demo".into(),
             sequencer_public_key: sequencer.public().to_hex(),
+            governance_public_key: Some(governance.public().to_hex()),
             participants,
         };
         let genesis_path = dir.join("genesis.json");
@@ -74,6 +78,8 @@ impl Fixture {
         std::fs::write(&sequencer_key_path, sequencer.to_pem())?;
         // The public half, for offline checks of proof bundles (`pedigree verify --offline ... --key`).
         std::fs::write(dir.join("sequencer.pub"), sequencer.public().to_hex())?;
+        // The governance key signs registry changes (`pedigree register|rotate-key|revoke --key governance.pem`).
+        std::fs::write(dir.join("governance.pem"), governance.to_pem())?;
         for party in parties.values() {
             std::fs::write(dir.join(format!("{}.pem", party.id)), party.key.to_pem())?;
         }
@@ -82,6 +88,7 @@ impl Fixture {
             genesis_path,
             sequencer_key_path,
             sequencer,
+            governance,
             parties,
             genesis,
         })

@@ -1,0 +1,276 @@
+//! Participants on the ledger: governance events change the registry, and every event is judged against the
+//! registry as it stands at its own position in the chain (signature gate, block application and audit alike).
+
+use pedigree_core::audit::{AuditError, Auditor};
+use pedigree_core::block::{BlockContent, Tip, seal};
+use pedigree_core::body;
+use pedigree_core::event::{EventError, check_envelope, new_payload, sign_payload};
+use pedigree_core::governance::{GOVERNANCE_ID, apply_governance};
+use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
+use pedigree_core::pb::{Block, ParticipantRole, RejectCode, SignedEnvelope, event_payload};
+use pedigree_core::state::{BlockContext, WorkingSet, apply_event};
+
+const GTIN: &str = "09506000134352";
+
+struct World {
+    sequencer: KeyPair,
+    governance: KeyPair,
+    mfr: KeyPair,
+    genesis: Genesis,
+}
+
+fn world() -> World {
+    let (sequencer, governance, mfr) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+    let genesis = Genesis {
+        chain_id: "governance".into(),
+        sequencer_public_key: sequencer.public().to_hex(),
+        governance_public_key: Some(governance.public().to_hex()),
+        participants: vec![ParticipantEntry {
+            id: "mfr".into(),
+            role: Role::Manufacturer,
+            name: "Maker".into(),
+            gln: None,
+            public_key: mfr.public().to_hex(),
+        }],
+    };
+    World {
+        sequencer,
+        governance,
+        mfr,
+        genesis,
+    }
+}
+
+fn signed(key: &KeyPair, signer: &str, body: event_payload::Body) -> SignedEnvelope {
+    sign_payload(key, &new_payload(signer, body))
+}
+
+fn gov(w: &World, body: event_payload::Body) -> SignedEnvelope {
+    signed(&w.governance, GOVERNANCE_ID, body)
+}
+
+fn register(w: &World, id: &str, role: ParticipantRole, key: &KeyPair) -> SignedEnvelope {
+    gov(w, body::register_participant(id, role, "New Party", "0614141000005", &key.public()))
+}
+
+/// Checks and applies `envelope` at `height` the way the sequencer does; the refusal code if refused.
+fn step(registry: &mut Registry, ws: &mut WorkingSet, envelope: &SignedEnvelope, height: u64) -> Result<(), RejectCode> {
+    let event = check_envelope(envelope, registry).map_err(|e| e.reject_code())?;
+    for serial in event.body.serials() {
+        let key = pedigree_core::state::pack_key(event.body.gtin().unwrap(), serial);
+        if !ws.is_loaded(&key) {
+            ws.load(key, None);
+        }
+    }
+    if let Some(gtin) = event.body.gtin() {
+        if ws.product(gtin.as_str()).is_none() {
+            ws.load_product(gtin.as_str().into(), None);
+        }
+    }
+    apply_event(&event, BlockContext::new(height, 1), ws, registry).map_err(|r| r.code)
+}
+
+#[test]
+fn a_registered_participant_signs_from_its_registration_on() {
+    let w = world();
+    let mut registry = Registry::from_genesis(&w.genesis).unwrap();
+    let mut ws = WorkingSet::default();
+    let newcomer = KeyPair::generate();
+    let commission = signed(&newcomer, "newco", body::commission(GTIN, "L1", "281231", &["A"]));
+    assert_eq!(step(&mut registry, &mut ws, &commission, 1), Err(RejectCode::UnknownSigner));
+    let reg = register(&w, "newco", ParticipantRole::Manufacturer, &newcomer);
+    assert_eq!(step(&mut registry, &mut ws, &reg, 2), Ok(()));
+    assert_eq!(step(&mut registry, &mut ws, &commission, 2), Ok(()));
+    let p = registry.get("newco").unwrap();
+    assert_eq!((p.role, p.key_since, p.gln.as_deref()), (Role::Manufacturer, 2, Some("0614141000005")));
+    assert_eq!(registry.take_changes().len(), 1);
+    assert!(!registry.has_changes());
+    // Ids are never reused.
+    let again = register(&w, "newco", ParticipantRole::Pharmacy, &KeyPair::generate());
+    assert_eq!(step(&mut registry, &mut ws, &again, 3), Err(RejectCode::ParticipantExists));
+    let mfr_again = register(&w, "mfr", ParticipantRole::Pharmacy, &KeyPair::generate());
+    assert_eq!(step(&mut registry, &mut ws, &mfr_again, 3), Err(RejectCode::ParticipantExists));
+}
+
+#[test]
+fn a_rotated_out_key_is_refused_from_the_rotation_on() {
+    let w = world();
+    let mut registry = Registry::from_genesis(&w.genesis).unwrap();
+    let mut ws = WorkingSet::default();
+    let old = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
+    assert_eq!(step(&mut registry, &mut ws, &old, 1), Ok(()));
+    let new_key = KeyPair::generate();
+    assert_eq!(step(&mut registry, &mut ws, &gov(&w, body::rotate_key("mfr", &new_key.public())), 5), Ok(()));
+    let stale = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
+    let err = check_envelope(&stale, &registry).unwrap_err();
+    assert_eq!(
+        err,
+        EventError::RetiredKey {
+            signer: "mfr".into(),
+            until: 5
+        }
+    );
+    assert!(err.to_string().contains("retired at height 5"), "{err}");
+    let fresh = signed(&new_key, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
+    assert_eq!(step(&mut registry, &mut ws, &fresh, 6), Ok(()));
+    // The old event still checks under the key history (what proof bundles use).
+    let p = registry.get("mfr").unwrap();
+    assert_eq!(p.keys().count(), 2);
+    assert_eq!(p.retired_keys[0].until, 5);
+    // Rotating back to a key used before is refused.
+    let back = gov(&w, body::rotate_key("mfr", &w.mfr.public()));
+    assert_eq!(step(&mut registry, &mut ws, &back, 7), Err(RejectCode::KeyReused));
+    let unknown = gov(&w, body::rotate_key("nobody", &KeyPair::generate().public()));
+    assert_eq!(step(&mut registry, &mut ws, &unknown, 7), Err(RejectCode::UnknownParticipant));
+}
+
+#[test]
+fn a_revoked_participant_neither_signs_nor_receives() {
+    let w = world();
+    let mut registry = Registry::from_genesis(&w.genesis).unwrap();
+    let mut ws = WorkingSet::default();
+    let pharmacy = KeyPair::generate();
+    let reg = register(&w, "ph", ParticipantRole::Pharmacy, &pharmacy);
+    assert_eq!(step(&mut registry, &mut ws, &reg, 1), Ok(()));
+    let commission = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A", "B"]));
+    assert_eq!(step(&mut registry, &mut ws, &commission, 1), Ok(()));
+    let ship_a = signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
+    assert_eq!(step(&mut registry, &mut ws, &ship_a, 1), Ok(()));
+    let revoke = gov(&w, body::revoke_participant("ph", "licence withdrawn"));
+    assert_eq!(step(&mut registry, &mut ws, &revoke, 2), Ok(()));
+    let receive = signed(&pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
+    assert_eq!(step(&mut registry, &mut ws, &receive, 2), Err(RejectCode::ParticipantRevoked));
+    let ship_b = signed(&w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
+    assert!(matches!(check_envelope(&ship_b, &registry), Err(EventError::Revoked { height: 2, .. })));
+    assert_eq!(step(&mut registry, &mut ws, &revoke, 3), Err(RejectCode::ParticipantRevoked));
+    let p = registry.get("ph").unwrap();
+    assert_eq!(p.revoked.as_ref().unwrap().reason, "licence withdrawn");
+}
+
+#[test]
+fn only_the_governance_key_signs_registry_changes() {
+    let w = world();
+    let registry = Registry::from_genesis(&w.genesis).unwrap();
+    let by_mfr = signed(
+        &w.mfr,
+        "mfr",
+        body::register_participant("x", ParticipantRole::Pharmacy, "X", "", &KeyPair::generate().public()),
+    );
+    assert!(matches!(check_envelope(&by_mfr, &registry), Err(EventError::RoleNotAllowed { .. })));
+    let forged = signed(&w.mfr, GOVERNANCE_ID, body::revoke_participant("mfr", "forged"));
+    assert!(matches!(check_envelope(&forged, &registry), Err(EventError::Signature(_))));
+    let gov_commission = gov(&w, body::commission(GTIN, "L1", "281231", &["A"]));
+    assert!(matches!(check_envelope(&gov_commission, &registry), Err(EventError::RoleNotAllowed { .. })));
+    // Without a governance key in the genesis the registry is fixed.
+    let mut fixed = w.genesis.clone();
+    fixed.governance_public_key = None;
+    let fixed = Registry::from_genesis(&fixed).unwrap();
+    let reg = register(&w, "x", ParticipantRole::Pharmacy, &KeyPair::generate());
+    assert!(matches!(check_envelope(&reg, &fixed), Err(EventError::UnknownSigner(_))));
+}
+
+#[test]
+fn malformed_registrations_are_refused_with_the_field() {
+    let w = world();
+    let registry = Registry::from_genesis(&w.genesis).unwrap();
+    let key = KeyPair::generate().public();
+    let cases = [
+        (body::register_participant("Bad Id", ParticipantRole::Pharmacy, "X", "", &key), "id"),
+        (body::register_participant(GOVERNANCE_ID, ParticipantRole::Pharmacy, "X", "", &key), "id"),
+        (body::register_participant("x", ParticipantRole::Unspecified, "X", "", &key), "role"),
+        (body::register_participant("x", ParticipantRole::Pharmacy, "", "", &key), "name"),
+        (body::register_participant("x", ParticipantRole::Pharmacy, "X", "0614141000006", &key), "gln"),
+        (body::revoke_participant("x", ""), "reason"),
+    ];
+    for (body, field) in cases {
+        let err = check_envelope(&gov(&w, body), &registry).unwrap_err();
+        assert!(err.to_string().starts_with(field), "{field}: {err}");
+    }
+    let mut bad_key = body::rotate_key("mfr", &key);
+    if let event_payload::Body::RotateKey(r) = &mut bad_key {
+        r.public_key = vec![2; 10];
+    }
+    let err = check_envelope(&gov(&w, bad_key), &registry).unwrap_err();
+    assert!(err.to_string().starts_with("public_key"), "{err}");
+}
+
+#[test]
+fn stored_records_rebuild_the_same_registry() {
+    let w = world();
+    let mut registry = Registry::from_genesis(&w.genesis).unwrap();
+    let mut ws = WorkingSet::default();
+    for (i, envelope) in [
+        register(&w, "ph", ParticipantRole::Pharmacy, &KeyPair::generate()),
+        gov(&w, body::rotate_key("ph", &KeyPair::generate().public())),
+        gov(&w, body::rotate_key("mfr", &KeyPair::generate().public())),
+        gov(&w, body::revoke_participant("ph", "closed")),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(step(&mut registry, &mut ws, envelope, i as u64 + 1), Ok(()));
+    }
+    let changes = registry.take_changes();
+    assert_eq!(changes.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["ph", "mfr"]);
+    let json: Vec<Vec<u8>> = changes.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
+    let parsed: Vec<_> = json.iter().map(|j| Registry::parse_record(j).unwrap()).collect();
+    let rebuilt = Registry::from_genesis(&w.genesis).unwrap().with_records(&parsed).unwrap();
+    assert_eq!(rebuilt.records(), registry.records());
+}
+
+#[test]
+fn governance_events_outside_the_registry_change_nothing() {
+    let w = world();
+    let mut registry = Registry::from_genesis(&w.genesis).unwrap();
+    let event = check_envelope(&signed(&w.mfr, "mfr", body::withdraw(GTIN)), &registry).unwrap();
+    assert_eq!(apply_governance(&event, BlockContext::new(1, 1), &mut registry), Ok(()));
+    assert!(!registry.has_changes());
+}
+
+fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>) -> (Block, Tip) {
+    let content = BlockContent {
+        events,
+        rejected: vec![],
+        resume_offsets: vec![],
+        time_ms: 1,
+        epoch: 1,
+    };
+    seal(&w.sequencer, tip, content)
+}
+
+#[test]
+fn the_audit_folds_the_registry_and_catches_a_retired_key() {
+    let w = world();
+    let newcomer = KeyPair::generate();
+    let new_key = KeyPair::generate();
+    let (b1, t1) = block(
+        &w,
+        &Tip::default(),
+        vec![
+            register(&w, "ph", ParticipantRole::Pharmacy, &newcomer),
+            signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"])),
+            signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph")),
+        ],
+    );
+    let (b2, t2) = block(
+        &w,
+        &t1,
+        vec![
+            signed(&newcomer, "ph", body::receive(GTIN, &["A"], "mfr")),
+            gov(&w, body::rotate_key("ph", &new_key.public())),
+            signed(&new_key, "ph", body::dispense(GTIN, &["A"])),
+        ],
+    );
+    let mut auditor = Auditor::new(Registry::from_genesis(&w.genesis).unwrap());
+    auditor.check(0, &b1).unwrap();
+    auditor.check(1, &b2).unwrap();
+    assert_eq!(auditor.registry().get("ph").unwrap().key, new_key.public());
+    // A sequencer that sealed an event signed with the retired key is caught.
+    let (b3, _) = block(&w, &t2, vec![signed(&newcomer, "ph", body::undo(GTIN, &["A"]))]);
+    let err = auditor.check(2, &b3).unwrap_err();
+    assert!(
+        matches!(&err, AuditError::Event { height: 3, source: EventError::RetiredKey { until: 2, .. }, .. }),
+        "{err}"
+    );
+}
