@@ -35,6 +35,8 @@ impl Parties {
                 Role::Manufacturer => &mut parties.manufacturers,
                 Role::Distributor => &mut parties.distributors,
                 Role::Pharmacy => &mut parties.pharmacies,
+                // The governance key registers participants; it signs no custody event.
+                Role::Governance => continue,
             };
             list.push(Arc::new(party));
         }

@@ -5,8 +5,10 @@ use std::time::Duration;
 use anyhow::bail;
 use pedigree_core::body;
 use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::governance::GOVERNANCE_ID;
 use pedigree_core::gs1::GS;
-use pedigree_core::pb::{EventState, event_payload::Body};
+use pedigree_core::keys::KeyPair;
+use pedigree_core::pb::{EventState, ParticipantRole, event_payload::Body};
 use pedigree_testkit::Fixture;
 
 use crate::submit::{describe, submit, wait_outcome};
@@ -17,9 +19,19 @@ const LOT: &str = "LOT42A";
 const EXPIRY: &str = "281231";
 
 async fn step(fixture: &Fixture, custody: &str, ledger: &str, who: &str, what: &str, body: Body) -> anyhow::Result<()> {
-    let party = fixture.party(who);
-    let envelope = sign_payload(&party.key, &new_payload(who, body));
-    let id = submit(custody, party.role, envelope).await?;
+    signed_step(&fixture.party(who).key, custody, ledger, who, what, body).await
+}
+
+async fn signed_step(
+    key: &KeyPair,
+    custody: &str,
+    ledger: &str,
+    who: &str,
+    what: &str,
+    body: Body,
+) -> anyhow::Result<()> {
+    let envelope = sign_payload(key, &new_payload(who, body));
+    let id = submit(custody, envelope).await?;
     let status = wait_outcome(ledger, &id, Duration::from_secs(30)).await?;
     println!("  {who:<18} {what:<40} {}", describe(&status));
     if status.state() != EventState::Committed {
@@ -88,6 +100,7 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
         body::dispense(GTIN, &serials[..1]),
     )
     .await?;
+    onboard(fixture, custody, verifier, dist, &serials[3..4]).await?;
     println!("demo: scans at {pharm}");
     let scans = [
         (
@@ -113,4 +126,29 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+/// A pharmacy that is not in the genesis joins through governance and receives a pack: the registry lives on the
+/// ledger. Its key is written next to the others, so it can sign with `pedigree ... --as bay-pharmacy`.
+async fn onboard(fixture: &Fixture, custody: &str, ledger: &str, dist: &str, serials: &[String]) -> anyhow::Result<()> {
+    let newcomer = "bay-pharmacy";
+    let key = KeyPair::generate();
+    std::fs::write(fixture.dir.join(format!("{newcomer}.pem")), key.to_pem())?;
+    println!("demo: governance");
+    let register = body::register_participant(newcomer, ParticipantRole::Pharmacy, "Bay Pharmacy", "", &key.public());
+    let what = format!("register {newcomer} (pharmacy)");
+    signed_step(&fixture.governance, custody, ledger, GOVERNANCE_ID, &what, register).await?;
+    // Custody follows the sealed registry: the newcomer may be named once custody has seen its registration.
+    let ship = body::ship(GTIN, serials, newcomer);
+    let what = format!("ship {} to {newcomer}", serials[0]);
+    let mut tries = 0;
+    while let Err(e) = step(fixture, custody, ledger, dist, &what, ship.clone()).await {
+        tries += 1;
+        if tries > 40 {
+            return Err(e);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let receive = body::receive(GTIN, serials, dist);
+    signed_step(&key, custody, ledger, newcomer, "receive it", receive).await
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod demo;
+mod governance;
 mod submit;
 mod up;
 mod verify;
@@ -50,6 +51,12 @@ enum Command {
     Withdraw(submit::WithdrawArgs),
     /// Return saleable packs to the distributor they came from (pharmacy).
     Return(submit::ShipArgs),
+    /// Register a participant on the ledger (signed with the governance key).
+    Register(governance::RegisterArgs),
+    /// Replace a participant's key (governance); events signed with the old key are refused once sealed.
+    RotateKey(governance::RotateKeyArgs),
+    /// Revoke a participant for good (governance).
+    Revoke(governance::RevokeArgs),
     /// Show an event's outcome (pending, committed at height h, rejected with a reason).
     Status(submit::StatusArgs),
     /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
@@ -74,6 +81,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Recall(a) => submit::recall(a).await,
         Command::Withdraw(a) => submit::withdraw(a).await,
         Command::Return(a) => submit::return_packs(a).await,
+        Command::Register(a) => governance::register(a).await,
+        Command::RotateKey(a) => governance::rotate_key(a).await,
+        Command::Revoke(a) => governance::revoke(a).await,
         Command::Status(a) => submit::status(a).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Audit(a) => audit::run(a).await,

@@ -7,8 +7,9 @@ use anyhow::{Context, bail};
 use pedigree_core::body;
 use pedigree_core::event::{EventKind, new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
-use pedigree_core::participant::{Genesis, Role};
+use pedigree_core::participant::Role;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
+use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
 use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
@@ -209,10 +210,10 @@ pub async fn status(a: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
-    let (key, role) = load_signer(signer)?;
+pub(crate) async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
+    let key = load_key(signer)?;
     let envelope = sign_payload(&key, &new_payload(&signer.id, body));
-    let id = submit(&signer.custody, role, envelope).await?;
+    let id = submit(&signer.custody, envelope).await?;
     println!("event_id {}", hex::encode(&id));
     if signer.wait {
         let status = wait_outcome(&signer.ledger, &id, Duration::from_secs(30)).await?;
@@ -221,22 +222,14 @@ async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The signer's key and role (from the genesis file in `dir`).
-pub fn load_signer(signer: &Signer) -> anyhow::Result<(KeyPair, Role)> {
+/// The signer's private key: `--key`, or `{dir}/{id}.pem`.
+pub fn load_key(signer: &Signer) -> anyhow::Result<KeyPair> {
     let key_path = signer
         .key
         .clone()
         .unwrap_or_else(|| signer.dir.join(format!("{}.pem", signer.id)));
     let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
-    let key = KeyPair::from_pem(&pem)?;
-    let genesis_path = signer.dir.join("genesis.json");
-    let genesis: Genesis = serde_json::from_str(
-        &std::fs::read_to_string(&genesis_path).with_context(|| format!("reading {}", genesis_path.display()))?,
-    )?;
-    let Some(entry) = genesis.participants.iter().find(|p| p.id == signer.id) else {
-        bail!("participant '{}' is not in {}", signer.id, genesis_path.display());
-    };
-    Ok((key, entry.role))
+    Ok(KeyPair::from_pem(&pem)?)
 }
 
 pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
@@ -246,28 +239,23 @@ pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
         .with_context(|| format!("connecting to {endpoint}"))
 }
 
-/// Sends an envelope to the role service matching the signer's role and the event kind.
-pub async fn submit(endpoint: &str, role: Role, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
-    let kind = pedigree_core::event::decode_payload(&envelope.payload, role)?
+/// Sends an envelope to an RPC that takes its kind of event. Which service takes it does not matter: custody checks
+/// the signer's role against the registry whatever the service, so a participant registered on the ledger (and so
+/// in no local file) is sent the same way.
+pub async fn submit(endpoint: &str, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
+    // The role given here only labels the decoded event; the kind is all that is needed.
+    let kind = pedigree_core::event::decode_payload(&envelope.payload, Role::Governance)?
         .body
         .kind();
     use EventKind::*;
     let ch = channel(endpoint).await?;
-    // The service of the signer's role when it takes this kind; otherwise one that does, whose answer is then the
-    // precise refusal (role not allowed).
-    let response = match (role, kind) {
-        (Role::Manufacturer, Commission | Ship | Decommission | Undo | Recall | Withdraw) => {
+    let response = match kind {
+        Commission | Ship | Decommission | Undo | Recall | Withdraw => {
             manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await
         }
-        (Role::Distributor, Receive | Ship | Decommission | Undo) => {
-            distributor(DistributorServiceClient::new(ch), kind, envelope).await
-        }
-        (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return) => {
-            pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await
-        }
-        (_, Commission | Recall | Withdraw) => manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await,
-        (_, Dispense | Return) => pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await,
-        (_, Ship | Receive) => distributor(DistributorServiceClient::new(ch), kind, envelope).await,
+        Receive => distributor(DistributorServiceClient::new(ch), kind, envelope).await,
+        Dispense | Return => pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await,
+        Register | RotateKey | Revoke => governance(GovernanceServiceClient::new(ch), kind, envelope).await,
     };
     let response = response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
     Ok(response.into_inner().event_id)
@@ -292,6 +280,14 @@ async fn distributor(mut c: DistributorServiceClient<Channel>, kind: EventKind, 
         EventKind::Decommission => c.decommission(e).await,
         EventKind::Undo => c.undo(e).await,
         _ => c.ship(e).await,
+    }
+}
+
+async fn governance(mut c: GovernanceServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
+    match kind {
+        EventKind::Register => c.register_participant(e).await,
+        EventKind::RotateKey => c.rotate_key(e).await,
+        _ => c.revoke_participant(e).await,
     }
 }
 

@@ -224,8 +224,14 @@ pub enum EventError {
     SelfCounterparty { field: &'static str },
     #[error("{field}: {detail}")]
     Invalid { field: &'static str, detail: String },
-    #[error("participant '{id}' was revoked at height {height}: its events are refused and nothing may be sent to it")]
+    #[error("signer '{id}' was revoked at height {height}: its events are refused")]
     Revoked { id: String, height: u64 },
+    #[error("{field}: participant '{id}' was revoked at height {height}: nothing may be sent to it")]
+    RevokedCounterparty {
+        field: &'static str,
+        id: String,
+        height: u64,
+    },
     #[error("signer '{signer}' signed with a key retired at height {until}: sign with its current key")]
     RetiredKey { signer: String, until: u64 },
 }
@@ -247,7 +253,7 @@ impl EventError {
             EventError::Signature(_) => RejectCode::BadSignature,
             EventError::RoleNotAllowed { .. } => RejectCode::RoleNotAllowed,
             EventError::UnknownParticipant { .. } => RejectCode::UnknownParticipant,
-            EventError::Revoked { .. } => RejectCode::ParticipantRevoked,
+            EventError::Revoked { .. } | EventError::RevokedCounterparty { .. } => RejectCode::ParticipantRevoked,
             EventError::RetiredKey { .. } => RejectCode::RetiredKey,
             _ => RejectCode::Malformed,
         }
@@ -305,7 +311,10 @@ fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result
             height: revoked.height,
         });
     }
-    match participant.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature) {
+    match participant
+        .key
+        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+    {
         Ok(()) => Ok(participant.role),
         Err(e) => {
             // Only on failure: say so when an old key signed, rather than a bare "bad signature".
@@ -340,7 +349,8 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
             });
         }
         Some(p) if p.revoked.is_some() => {
-            return Err(EventError::Revoked {
+            return Err(EventError::RevokedCounterparty {
+                field,
                 id: p.id.clone(),
                 height: p.revoked.as_ref().map_or(0, |r| r.height),
             });

@@ -97,7 +97,10 @@ fn gln(value: &str) -> Result<Option<String>, EventError> {
     let expected = gtin_check_digit(&format!("0{}", &value[..12]));
     let found = value.as_bytes()[12] - b'0';
     if expected != Some(found) {
-        return Err(invalid("gln", format!("check digit is {found}, expected {}", expected.unwrap_or(0))));
+        return Err(invalid(
+            "gln",
+            format!("check digit is {found}, expected {}", expected.unwrap_or(0)),
+        ));
     }
     Ok(Some(value.to_string()))
 }
@@ -125,7 +128,11 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
             key,
         } => {
             if registry.participants.contains_key(id) {
-                return Err(refusal(RejectCode::ParticipantExists, id, "already registered (ids are never reused)"));
+                return Err(refusal(
+                    RejectCode::ParticipantExists,
+                    id,
+                    "already registered (ids are never reused)",
+                ));
             }
             let participant = Participant {
                 id: id.clone(),
@@ -142,7 +149,11 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
         Body::RotateKey { id, key } => {
             let p = active(registry, id)?;
             if p.keys().any(|k| k == key) {
-                return Err(refusal(RejectCode::KeyReused, id, "the new key is its current key or one it used before"));
+                return Err(refusal(
+                    RejectCode::KeyReused,
+                    id,
+                    "the new key is its current key or one it used before",
+                ));
             }
             let retired = RetiredKey {
                 key: p.key,

@@ -51,11 +51,19 @@ fn gov(w: &World, body: event_payload::Body) -> SignedEnvelope {
 }
 
 fn register(w: &World, id: &str, role: ParticipantRole, key: &KeyPair) -> SignedEnvelope {
-    gov(w, body::register_participant(id, role, "New Party", "0614141000005", &key.public()))
+    gov(
+        w,
+        body::register_participant(id, role, "New Party", "0614141000005", &key.public()),
+    )
 }
 
 /// Checks and applies `envelope` at `height` the way the sequencer does; the refusal code if refused.
-fn step(registry: &mut Registry, ws: &mut WorkingSet, envelope: &SignedEnvelope, height: u64) -> Result<(), RejectCode> {
+fn step(
+    registry: &mut Registry,
+    ws: &mut WorkingSet,
+    envelope: &SignedEnvelope,
+    height: u64,
+) -> Result<(), RejectCode> {
     let event = check_envelope(envelope, registry).map_err(|e| e.reject_code())?;
     for serial in event.body.serials() {
         let key = pedigree_core::state::pack_key(event.body.gtin().unwrap(), serial);
@@ -78,19 +86,31 @@ fn a_registered_participant_signs_from_its_registration_on() {
     let mut ws = WorkingSet::default();
     let newcomer = KeyPair::generate();
     let commission = signed(&newcomer, "newco", body::commission(GTIN, "L1", "281231", &["A"]));
-    assert_eq!(step(&mut registry, &mut ws, &commission, 1), Err(RejectCode::UnknownSigner));
+    assert_eq!(
+        step(&mut registry, &mut ws, &commission, 1),
+        Err(RejectCode::UnknownSigner)
+    );
     let reg = register(&w, "newco", ParticipantRole::Manufacturer, &newcomer);
     assert_eq!(step(&mut registry, &mut ws, &reg, 2), Ok(()));
     assert_eq!(step(&mut registry, &mut ws, &commission, 2), Ok(()));
     let p = registry.get("newco").unwrap();
-    assert_eq!((p.role, p.key_since, p.gln.as_deref()), (Role::Manufacturer, 2, Some("0614141000005")));
+    assert_eq!(
+        (p.role, p.key_since, p.gln.as_deref()),
+        (Role::Manufacturer, 2, Some("0614141000005"))
+    );
     assert_eq!(registry.take_changes().len(), 1);
     assert!(!registry.has_changes());
     // Ids are never reused.
     let again = register(&w, "newco", ParticipantRole::Pharmacy, &KeyPair::generate());
-    assert_eq!(step(&mut registry, &mut ws, &again, 3), Err(RejectCode::ParticipantExists));
+    assert_eq!(
+        step(&mut registry, &mut ws, &again, 3),
+        Err(RejectCode::ParticipantExists)
+    );
     let mfr_again = register(&w, "mfr", ParticipantRole::Pharmacy, &KeyPair::generate());
-    assert_eq!(step(&mut registry, &mut ws, &mfr_again, 3), Err(RejectCode::ParticipantExists));
+    assert_eq!(
+        step(&mut registry, &mut ws, &mfr_again, 3),
+        Err(RejectCode::ParticipantExists)
+    );
 }
 
 #[test]
@@ -101,7 +121,15 @@ fn a_rotated_out_key_is_refused_from_the_rotation_on() {
     let old = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
     assert_eq!(step(&mut registry, &mut ws, &old, 1), Ok(()));
     let new_key = KeyPair::generate();
-    assert_eq!(step(&mut registry, &mut ws, &gov(&w, body::rotate_key("mfr", &new_key.public())), 5), Ok(()));
+    assert_eq!(
+        step(
+            &mut registry,
+            &mut ws,
+            &gov(&w, body::rotate_key("mfr", &new_key.public())),
+            5
+        ),
+        Ok(())
+    );
     let stale = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
     let err = check_envelope(&stale, &registry).unwrap_err();
     assert_eq!(
@@ -122,7 +150,10 @@ fn a_rotated_out_key_is_refused_from_the_rotation_on() {
     let back = gov(&w, body::rotate_key("mfr", &w.mfr.public()));
     assert_eq!(step(&mut registry, &mut ws, &back, 7), Err(RejectCode::KeyReused));
     let unknown = gov(&w, body::rotate_key("nobody", &KeyPair::generate().public()));
-    assert_eq!(step(&mut registry, &mut ws, &unknown, 7), Err(RejectCode::UnknownParticipant));
+    assert_eq!(
+        step(&mut registry, &mut ws, &unknown, 7),
+        Err(RejectCode::UnknownParticipant)
+    );
 }
 
 #[test]
@@ -140,10 +171,19 @@ fn a_revoked_participant_neither_signs_nor_receives() {
     let revoke = gov(&w, body::revoke_participant("ph", "licence withdrawn"));
     assert_eq!(step(&mut registry, &mut ws, &revoke, 2), Ok(()));
     let receive = signed(&pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
-    assert_eq!(step(&mut registry, &mut ws, &receive, 2), Err(RejectCode::ParticipantRevoked));
+    assert_eq!(
+        step(&mut registry, &mut ws, &receive, 2),
+        Err(RejectCode::ParticipantRevoked)
+    );
     let ship_b = signed(&w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
-    assert!(matches!(check_envelope(&ship_b, &registry), Err(EventError::Revoked { height: 2, .. })));
-    assert_eq!(step(&mut registry, &mut ws, &revoke, 3), Err(RejectCode::ParticipantRevoked));
+    assert!(matches!(
+        check_envelope(&ship_b, &registry),
+        Err(EventError::RevokedCounterparty { height: 2, .. })
+    ));
+    assert_eq!(
+        step(&mut registry, &mut ws, &revoke, 3),
+        Err(RejectCode::ParticipantRevoked)
+    );
     let p = registry.get("ph").unwrap();
     assert_eq!(p.revoked.as_ref().unwrap().reason, "licence withdrawn");
 }
@@ -157,17 +197,29 @@ fn only_the_governance_key_signs_registry_changes() {
         "mfr",
         body::register_participant("x", ParticipantRole::Pharmacy, "X", "", &KeyPair::generate().public()),
     );
-    assert!(matches!(check_envelope(&by_mfr, &registry), Err(EventError::RoleNotAllowed { .. })));
+    assert!(matches!(
+        check_envelope(&by_mfr, &registry),
+        Err(EventError::RoleNotAllowed { .. })
+    ));
     let forged = signed(&w.mfr, GOVERNANCE_ID, body::revoke_participant("mfr", "forged"));
-    assert!(matches!(check_envelope(&forged, &registry), Err(EventError::Signature(_))));
+    assert!(matches!(
+        check_envelope(&forged, &registry),
+        Err(EventError::Signature(_))
+    ));
     let gov_commission = gov(&w, body::commission(GTIN, "L1", "281231", &["A"]));
-    assert!(matches!(check_envelope(&gov_commission, &registry), Err(EventError::RoleNotAllowed { .. })));
+    assert!(matches!(
+        check_envelope(&gov_commission, &registry),
+        Err(EventError::RoleNotAllowed { .. })
+    ));
     // Without a governance key in the genesis the registry is fixed.
     let mut fixed = w.genesis.clone();
     fixed.governance_public_key = None;
     let fixed = Registry::from_genesis(&fixed).unwrap();
     let reg = register(&w, "x", ParticipantRole::Pharmacy, &KeyPair::generate());
-    assert!(matches!(check_envelope(&reg, &fixed), Err(EventError::UnknownSigner(_))));
+    assert!(matches!(
+        check_envelope(&reg, &fixed),
+        Err(EventError::UnknownSigner(_))
+    ));
 }
 
 #[test]
@@ -176,11 +228,26 @@ fn malformed_registrations_are_refused_with_the_field() {
     let registry = Registry::from_genesis(&w.genesis).unwrap();
     let key = KeyPair::generate().public();
     let cases = [
-        (body::register_participant("Bad Id", ParticipantRole::Pharmacy, "X", "", &key), "id"),
-        (body::register_participant(GOVERNANCE_ID, ParticipantRole::Pharmacy, "X", "", &key), "id"),
-        (body::register_participant("x", ParticipantRole::Unspecified, "X", "", &key), "role"),
-        (body::register_participant("x", ParticipantRole::Pharmacy, "", "", &key), "name"),
-        (body::register_participant("x", ParticipantRole::Pharmacy, "X", "0614141000006", &key), "gln"),
+        (
+            body::register_participant("Bad Id", ParticipantRole::Pharmacy, "X", "", &key),
+            "id",
+        ),
+        (
+            body::register_participant(GOVERNANCE_ID, ParticipantRole::Pharmacy, "X", "", &key),
+            "id",
+        ),
+        (
+            body::register_participant("x", ParticipantRole::Unspecified, "X", "", &key),
+            "role",
+        ),
+        (
+            body::register_participant("x", ParticipantRole::Pharmacy, "", "", &key),
+            "name",
+        ),
+        (
+            body::register_participant("x", ParticipantRole::Pharmacy, "X", "0614141000006", &key),
+            "gln",
+        ),
         (body::revoke_participant("x", ""), "reason"),
     ];
     for (body, field) in cases {
@@ -215,7 +282,10 @@ fn stored_records_rebuild_the_same_registry() {
     assert_eq!(changes.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["ph", "mfr"]);
     let json: Vec<Vec<u8>> = changes.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
     let parsed: Vec<_> = json.iter().map(|j| Registry::parse_record(j).unwrap()).collect();
-    let rebuilt = Registry::from_genesis(&w.genesis).unwrap().with_records(&parsed).unwrap();
+    let rebuilt = Registry::from_genesis(&w.genesis)
+        .unwrap()
+        .with_records(&parsed)
+        .unwrap();
     assert_eq!(rebuilt.records(), registry.records());
 }
 
@@ -271,7 +341,14 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     let (b3, _) = block(&w, &t2, vec![signed(&newcomer, "ph", body::undo(GTIN, &["A"]))]);
     let err = auditor.check(2, &b3).unwrap_err();
     assert!(
-        matches!(&err, AuditError::Event { height: 3, source: EventError::RetiredKey { until: 2, .. }, .. }),
+        matches!(
+            &err,
+            AuditError::Event {
+                height: 3,
+                source: EventError::RetiredKey { until: 2, .. },
+                ..
+            }
+        ),
         "{err}"
     );
 }

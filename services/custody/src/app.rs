@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use pedigree_core::event::MAX_PAYLOAD_BYTES;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
+use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_log::producer::{ProducerSettings, producer};
@@ -22,10 +23,11 @@ use crate::submit::Submitter;
 const MAX_MESSAGE_BYTES: usize = MAX_PAYLOAD_BYTES + 4096;
 
 /// Gives gRPC service names for health reporting.
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "pedigree.v1.ManufacturerService",
     "pedigree.v1.DistributorService",
     "pedigree.v1.PharmacyService",
+    "pedigree.v1.GovernanceService",
 ];
 
 /// A bound, ready-to-run custody service.
@@ -39,7 +41,11 @@ pub struct App {
 impl App {
     /// Loads the genesis, creates the producer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let registry = pedigree_runtime::load_registry(&config.genesis)?;
+        let genesis = pedigree_runtime::load_registry(&config.genesis)?;
+        let store = pedigree_store::Store::connect(&config.redis_url)
+            .await
+            .context("connecting to redis")?;
+        let registry = crate::registry::follow(genesis, store, Duration::from_millis(config.registry_refresh_ms)).await;
         let mut settings = ProducerSettings::new(&config.kafka_brokers);
         settings.delivery_timeout = Duration::from_millis(config.delivery_timeout_ms);
         let producer = producer(&settings).context("creating the kafka producer")?;
@@ -73,7 +79,8 @@ impl App {
             .routes
             .add_service(ManufacturerServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(DistributorServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(PharmacyServiceServer::new(roles).max_decoding_message_size(MAX_MESSAGE_BYTES));
+            .add_service(PharmacyServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(GovernanceServiceServer::new(roles));
         let submitter = self.submitter.clone();
         let shutdown = async move {
             shutdown.await;

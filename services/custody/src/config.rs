@@ -15,9 +15,15 @@ pub struct Config {
     /// Topic custody events are appended to.
     #[arg(long, env = "PEDIGREE_EVENTS_TOPIC", default_value = "pedigree.events")]
     pub events_topic: String,
-    /// Genesis file listing the participants.
+    /// Genesis file: the trust anchors and founding participants. Later registry changes are read from Redis.
     #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
+    /// Redis URL: the participant registry as sealed so far (read-only).
+    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
+    pub redis_url: String,
+    /// How often to look for registry changes sealed by the sequencer.
+    #[arg(long, env = "PEDIGREE_REGISTRY_REFRESH_MS", default_value_t = 500)]
+    pub registry_refresh_ms: u64,
     /// How long to wait for the broker to acknowledge an event before answering UNAVAILABLE.
     #[arg(long, env = "PEDIGREE_DELIVERY_TIMEOUT_MS", default_value_t = 5000)]
     pub delivery_timeout_ms: u64,

@@ -28,8 +28,12 @@ impl From<SubmitError> for Status {
     fn from(err: SubmitError) -> Status {
         let code = match &err {
             SubmitError::Event(e) => match e {
-                EventError::UnknownSigner(_) | EventError::Signature(_) => Code::Unauthenticated,
+                EventError::UnknownSigner(_)
+                | EventError::Signature(_)
+                | EventError::RetiredKey { .. }
+                | EventError::Revoked { .. } => Code::Unauthenticated,
                 EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => Code::PermissionDenied,
+                EventError::RevokedCounterparty { .. } => Code::FailedPrecondition,
                 EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
                 _ => Code::InvalidArgument,
             },

@@ -1,9 +1,10 @@
-//! The three role services; each RPC names the one kind of event it takes.
+//! The three role services and the governance service; each RPC names the one kind of event it takes.
 
 use std::sync::Arc;
 
 use pedigree_core::event::EventKind;
 use pedigree_core::pb::distributor_service_server::DistributorService;
+use pedigree_core::pb::governance_service_server::GovernanceService;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerService;
 use pedigree_core::pb::pharmacy_service_server::PharmacyService;
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
@@ -79,5 +80,18 @@ impl PharmacyService for Roles {
     }
     async fn r#return(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
         self.take(r, EventKind::Return).await
+    }
+}
+
+#[tonic::async_trait]
+impl GovernanceService for Roles {
+    async fn register_participant(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Register).await
+    }
+    async fn rotate_key(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::RotateKey).await
+    }
+    async fn revoke_participant(&self, r: Request<SignedEnvelope>) -> Result<Response<SubmitResponse>, Status> {
+        self.take(r, EventKind::Revoke).await
     }
 }

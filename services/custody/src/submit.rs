@@ -1,6 +1,9 @@
 //! The submission path shared by every role service: check, then append and wait for the broker.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::watch;
 
 use pedigree_core::event::{EventKind, check_envelope};
 use pedigree_core::participant::Registry;
@@ -12,7 +15,8 @@ use crate::error::SubmitError;
 
 /// Shared state of the role services.
 pub struct Submitter {
-    pub registry: Registry,
+    /// The registry as last read from Redis (see [`crate::registry`]).
+    pub registry: watch::Receiver<Arc<Registry>>,
     pub producer: FutureProducer,
     pub topic: String,
     /// Set on shutdown: new submissions are refused while in-flight ones finish.
@@ -25,15 +29,17 @@ impl Submitter {
         if self.draining.load(Ordering::Relaxed) {
             return Err(SubmitError::ShuttingDown);
         }
-        let event = check_envelope(&envelope, &self.registry)?;
+        let registry = self.registry.borrow().clone();
+        let event = check_envelope(&envelope, &registry)?;
         if event.body.kind() != kind {
             return Err(SubmitError::wrong_rpc(kind, event.body.kind()));
         }
         // Keyed by the first pack (or the product for lot- and product-level events) so a pack's events share a
         // partition when the topic has several.
-        let key = match event.body.serials().first() {
-            Some(serial) => pedigree_core::state::pack_key(event.body.gtin(), serial),
-            None => event.body.gtin().as_str().to_string(),
+        let key = match (event.body.gtin(), event.body.serials().first()) {
+            (Some(gtin), Some(serial)) => pedigree_core::state::pack_key(gtin, serial),
+            (Some(gtin), None) => gtin.as_str().to_string(),
+            (None, _) => pedigree_core::governance::GOVERNANCE_ID.to_string(),
         };
         pedigree_log::producer::send(&self.producer, &self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use pedigree_core::event::{new_payload, sign_payload};
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
+use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
 use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
@@ -123,6 +124,9 @@ impl Stack {
             kafka_brokers: broker.brokers(),
             events_topic: EVENTS_TOPIC.into(),
             genesis: fixture.genesis_path.clone(),
+            redis_url: redis.url(),
+            // Fast, so tests see sealed registry changes at the gate quickly.
+            registry_refresh_ms: 50,
             delivery_timeout_ms: 3000,
             shutdown_grace_secs: 5,
         })
@@ -132,7 +136,6 @@ impl Stack {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             http_addr: "127.0.0.1:0".parse().expect("addr"),
             redis_url: redis.url(),
-            genesis: Some(fixture.genesis_path.clone()),
             shutdown_grace_secs: 5,
         })
         .await
@@ -217,6 +220,23 @@ impl Stack {
         sign_payload(&self.fixture.party(id).key, &new_payload(id, body))
     }
 
+    /// Signs `body` with the genesis governance key.
+    pub fn sign_governance(&self, body: Body) -> SignedEnvelope {
+        let id = pedigree_core::governance::GOVERNANCE_ID;
+        sign_payload(&self.fixture.governance, &new_payload(id, body))
+    }
+
+    /// Appends an envelope to the events topic directly, as a custody instance with a stale registry (or a
+    /// misbehaving one) could: the sequencer must judge it on its own.
+    pub async fn append_unchecked(&self, envelope: &SignedEnvelope) {
+        use prost::Message;
+        let settings = pedigree_log::producer::ProducerSettings::new(&self.broker.brokers());
+        let producer = pedigree_log::producer::producer(&settings).expect("producer");
+        pedigree_log::producer::send(&producer, EVENTS_TOPIC, b"unchecked", &envelope.encode_to_vec())
+            .await
+            .expect("appending to the events topic");
+    }
+
     async fn channel(addr: SocketAddr) -> Channel {
         Channel::from_shared(format!("http://{addr}"))
             .expect("uri")
@@ -233,6 +253,9 @@ impl Stack {
     }
     pub async fn pharmacy(&self) -> PharmacyServiceClient<Channel> {
         PharmacyServiceClient::new(Self::channel(self.custody_addr).await)
+    }
+    pub async fn governance(&self) -> GovernanceServiceClient<Channel> {
+        GovernanceServiceClient::new(Self::channel(self.custody_addr).await)
     }
     pub async fn ledger(&self) -> LedgerServiceClient<Channel> {
         LedgerServiceClient::new(Self::channel(self.verifier_grpc).await)

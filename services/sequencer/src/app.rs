@@ -17,8 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use pedigree_core::block::{BlockContent, seal};
-use pedigree_core::keys::KeyPair;
-use pedigree_core::participant::Registry;
+use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
 use pedigree_log::producer::{ProducerSettings, producer, send};
 use pedigree_log::rdkafka::consumer::{Consumer, StreamConsumer};
@@ -26,7 +25,7 @@ use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use pedigree_log::reader::{PartitionReader, partition_count};
 use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_store::Store;
+use pedigree_store::{RegistryView, Store};
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -43,7 +42,7 @@ use pedigree_core::state::BlockContext;
 /// A ready-to-run sequencer.
 pub struct App {
     config: Config,
-    registry: Arc<Registry>,
+    registry: RegistryView,
     key: KeyPair,
     store: Store,
     producer: FutureProducer,
@@ -76,7 +75,7 @@ impl App {
         let leadership = Leadership::start(&config.leadership).await?;
         Ok(Self {
             config,
-            registry: Arc::new(registry),
+            registry: RegistryView::new(registry),
             key,
             store,
             producer,
@@ -115,7 +114,8 @@ impl App {
             .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {
             config: self.config,
-            registry: self.registry,
+            sequencer_key: self.key.public(),
+            registry: tokio::sync::Mutex::new(self.registry),
             key: self.key,
             store: self.store,
             producer: self.producer,
@@ -147,7 +147,9 @@ enum Sealed {
 /// The sealing loop's state.
 struct Sealer {
     config: Config,
-    registry: Arc<Registry>,
+    sequencer_key: PublicKey,
+    /// The registry as of Redis `head` (it changes with governance events).
+    registry: tokio::sync::Mutex<RegistryView>,
     key: KeyPair,
     store: Store,
     producer: FutureProducer,
@@ -216,6 +218,7 @@ impl Sealer {
 
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
+            sequencer_key: &self.sequencer_key,
             registry: &self.registry,
             store: &self.store,
             tail: &self.tail,
@@ -265,7 +268,6 @@ impl Sealer {
                 for raw in &batch {
                     offsets.insert(raw.partition, raw.offset + 1);
                 }
-                let checked = check_all(batch, self.registry.clone()).await?;
                 // Redis must hold exactly the canonical tip: ahead means another sequencer sealed (read on from the
                 // topic), behind means it lost blocks (replay). Either way this batch is read again.
                 let head = self.store.head().await?;
@@ -277,12 +279,10 @@ impl Sealer {
                     );
                     continue 'resume;
                 }
-                let applied = apply_batch(
-                    checked,
-                    &self.store,
-                    BlockContext::new(self.canon.tip.height + 1, now_ms()),
-                )
-                .await?;
+                let registry = self.registry.lock().await.refresh(&self.store).await?;
+                let checked = check_all(batch, registry.clone()).await?;
+                let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
+                let applied = apply_batch(checked, &self.store, at, registry).await?;
                 if applied.events.is_empty() && applied.rejected.is_empty() {
                     continue;
                 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use pedigree_core::Hash;
 use pedigree_core::event::{Event, EventError, check_envelope, event_id};
-use pedigree_core::participant::Registry;
+use pedigree_core::governance::apply_governance;
+use pedigree_core::participant::{ParticipantRecord, Registry};
 use pedigree_core::pb::{EventOutcome, RejectCode, Rejection, SignedEnvelope, event_outcome};
 use pedigree_core::state::{BlockContext, WorkingSet, apply, pack_key};
 use pedigree_store::Store;
@@ -14,17 +15,27 @@ use rayon::prelude::*;
 
 use crate::batch::Raw;
 
-/// A message after the stateless checks.
+/// A message after the stateless checks (against the registry at the start of the batch).
 pub enum Checked {
     Valid(Box<(SignedEnvelope, Event)>),
-    Invalid(Rejection),
+    /// Refused; the envelope is kept when the refusal depends on the registry, so that a registry change earlier in
+    /// the same batch can be taken into account.
+    Invalid(Rejection, Option<Box<SignedEnvelope>>),
 }
 
 impl Checked {
     fn id(&self) -> &[u8] {
         match self {
             Checked::Valid(v) => &v.1.id,
-            Checked::Invalid(r) => &r.event_id,
+            Checked::Invalid(r, _) => &r.event_id,
+        }
+    }
+
+    /// Whether the outcome could differ under another registry.
+    fn depends_on_registry(&self) -> bool {
+        match self {
+            Checked::Valid(_) => true,
+            Checked::Invalid(_, envelope) => envelope.is_some(),
         }
     }
 }
@@ -43,16 +54,32 @@ pub fn check(raw: &[u8], registry: &Registry) -> Checked {
         Ok(envelope) => envelope,
         // Not an envelope at all: there is no payload, so the message bytes stand in for it in the id.
         Err(e) => {
-            return Checked::Invalid(rejection(
-                event_id(raw),
-                RejectCode::Malformed,
-                format!("not an envelope: {e}"),
-            ));
+            return Checked::Invalid(
+                rejection(event_id(raw), RejectCode::Malformed, format!("not an envelope: {e}")),
+                None,
+            );
         }
     };
+    check_decoded(envelope, registry)
+}
+
+fn check_decoded(envelope: SignedEnvelope, registry: &Registry) -> Checked {
     match check_envelope(&envelope, registry) {
         Ok(event) => Checked::Valid(Box::new((envelope, event))),
-        Err(e) => Checked::Invalid(reject_event(&envelope, &e)),
+        Err(e) => {
+            let rejected = reject_event(&envelope, &e);
+            let registry_bound = matches!(
+                e,
+                EventError::UnknownSigner(_)
+                    | EventError::Signature(_)
+                    | EventError::RoleNotAllowed { .. }
+                    | EventError::UnknownParticipant { .. }
+                    | EventError::Revoked { .. }
+                    | EventError::RevokedCounterparty { .. }
+                    | EventError::RetiredKey { .. }
+            );
+            Checked::Invalid(rejected, registry_bound.then(|| Box::new(envelope)))
+        }
     }
 }
 
@@ -73,20 +100,88 @@ pub struct Applied {
     /// Where the batch is applied: the block's height and time (also the time the block is sealed with).
     pub at: BlockContext,
     pub packs: WorkingSet,
+    /// The registry after the batch (the same `Arc` as before when no governance event applied).
+    pub registry: Arc<Registry>,
+    /// Records of the participants the batch changed; every participant's for block 1, so that Redis holds the
+    /// whole registry and readers need only the genesis' trust anchors.
+    pub participants: Vec<ParticipantRecord>,
 }
 
 /// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash), loads
-/// the packs and products the rest touch (two MGETs), and applies them in order at `at`.
-pub async fn apply_batch(checked: Vec<Checked>, store: &Store, at: BlockContext) -> anyhow::Result<Applied> {
+/// the packs and products the rest touch (two MGETs), and applies them in order at `at`, starting from `registry`
+/// (the registry as of the parent block).
+pub async fn apply_batch(
+    checked: Vec<Checked>,
+    store: &Store,
+    at: BlockContext,
+    registry: Arc<Registry>,
+) -> anyhow::Result<Applied> {
     let fresh = drop_decided(checked, store).await?;
     let mut packs = WorkingSet::default();
-    let (mut keys, mut gtins) = (HashSet::new(), HashSet::new());
-    for checked in &fresh {
-        if let Checked::Valid(v) = checked {
-            let gtin = v.1.body.gtin();
-            gtins.insert(gtin.as_str().to_string());
-            keys.extend(v.1.body.serials().iter().map(|s| pack_key(gtin, s)));
+    let events = fresh.iter().filter_map(|c| match c {
+        Checked::Valid(v) => Some(&v.1),
+        Checked::Invalid(..) => None,
+    });
+    load(events, store, &mut packs).await?;
+    let mut applied = Applied {
+        events: vec![],
+        rejected: vec![],
+        outcomes: vec![],
+        at,
+        packs,
+        registry,
+        participants: vec![],
+    };
+    let mut registry_changed = false;
+    for mut item in fresh {
+        if registry_changed && item.depends_on_registry() {
+            // A governance event earlier in this batch changed the registry: judge this event against it, as a
+            // replay (and the audit), which go event by event, will.
+            item = recheck(item, &applied.registry);
+            if let Checked::Valid(v) = &item {
+                load(std::iter::once(&v.1), store, &mut applied.packs).await?;
+            }
         }
+        registry_changed |= record(&mut applied, item, at);
+    }
+    if applied.registry.has_changes() {
+        // Only here is the shared registry copied (and only when a governance event applied).
+        applied.participants = Arc::make_mut(&mut applied.registry).take_changes();
+    }
+    if at.height == 1 {
+        applied.participants = applied.registry.records();
+    }
+    Ok(applied)
+}
+
+fn recheck(item: Checked, registry: &Registry) -> Checked {
+    match item {
+        Checked::Valid(v) => check_decoded(v.0, registry),
+        Checked::Invalid(_, Some(envelope)) => check_decoded(*envelope, registry),
+        invalid => invalid,
+    }
+}
+
+/// Loads the packs and products `events` touch that the working set does not hold yet (two MGETs).
+async fn load<'a>(
+    events: impl Iterator<Item = &'a Event>,
+    store: &Store,
+    packs: &mut WorkingSet,
+) -> anyhow::Result<()> {
+    let (mut keys, mut gtins) = (HashSet::new(), HashSet::new());
+    for event in events {
+        let Some(gtin) = event.body.gtin() else { continue };
+        if packs.product(gtin.as_str()).is_none() {
+            gtins.insert(gtin.as_str().to_string());
+        }
+        keys.extend(
+            event
+                .body
+                .serials()
+                .iter()
+                .map(|s| pack_key(gtin, s))
+                .filter(|k| !packs.is_loaded(k)),
+        );
     }
     let (keys, gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
     let (pack_records, product_records) = tokio::try_join!(store.packs(&keys), store.products(&gtins))?;
@@ -96,25 +191,22 @@ pub async fn apply_batch(checked: Vec<Checked>, store: &Store, at: BlockContext)
     for (gtin, record) in gtins.into_iter().zip(product_records) {
         packs.load_product(gtin, record);
     }
-    let mut applied = Applied {
-        events: vec![],
-        rejected: vec![],
-        outcomes: vec![],
-        at,
-        packs,
-    };
-    for item in fresh {
-        record(&mut applied, item, at);
-    }
-    Ok(applied)
+    Ok(())
 }
 
-fn record(applied: &mut Applied, item: Checked, at: BlockContext) {
+/// Applies one checked event and records its outcome; returns whether it changed the registry.
+fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
     let height = at.height;
     let rejected = match item {
         Checked::Valid(valid) => {
             let (envelope, event) = *valid;
-            match apply(&event, at, &mut applied.packs) {
+            let governance = event.body.gtin().is_none();
+            let result = if governance {
+                apply_governance(&event, at, Arc::make_mut(&mut applied.registry))
+            } else {
+                apply(&event, at, &mut applied.packs)
+            };
+            match result {
                 Ok(()) => {
                     let outcome = EventOutcome {
                         outcome: Some(event_outcome::Outcome::CommittedHeight(height)),
@@ -122,12 +214,12 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) {
                     };
                     applied.outcomes.push((event.id, outcome));
                     applied.events.push(envelope);
-                    return;
+                    return governance;
                 }
                 Err(refusal) => rejection(event.id, refusal.code, refusal.reason),
             }
         }
-        Checked::Invalid(rejection) => rejection,
+        Checked::Invalid(rejection, _) => rejection,
     };
     let id: Hash = rejected.event_id.as_slice().try_into().unwrap_or_default();
     let outcome = EventOutcome {
@@ -136,6 +228,7 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) {
     };
     applied.outcomes.push((id, outcome));
     applied.rejected.push(rejected);
+    false
 }
 
 async fn drop_decided(checked: Vec<Checked>, store: &Store) -> anyhow::Result<Vec<Checked>> {

@@ -13,14 +13,16 @@
 
 use std::sync::{Arc, Mutex};
 
+use pedigree_core::participant::ParticipantRecord;
+
 use anyhow::{Context, bail};
 use pedigree_core::block::tip_of;
+use pedigree_core::keys::PublicKey;
 use pedigree_core::merkle::leaf_hash;
-use pedigree_core::participant::Registry;
 use pedigree_core::pb::event_outcome;
 use pedigree_core::pb::{Block, BlockHeader};
 use pedigree_log::reader::PartitionReader;
-use pedigree_store::{Fenced, Store};
+use pedigree_store::{Fenced, RegistryView, Store};
 use prost::Message;
 use tokio::sync::mpsc;
 
@@ -29,9 +31,11 @@ use crate::chain::{Canon, Folded};
 use crate::process::{Applied, Checked, apply_batch, check_all};
 use pedigree_core::state::BlockContext;
 
-/// What a sync needs: the blocks-topic reader, the registry (sequencer key, event checks for replays), Redis.
+/// What a sync needs: the blocks-topic reader, the sequencer key, the registry (event checks for replays), Redis.
 pub struct Ctx<'a> {
-    pub registry: &'a Arc<Registry>,
+    pub sequencer_key: &'a PublicKey,
+    /// The registry as of Redis `head`, re-read when a block changed it.
+    pub registry: &'a tokio::sync::Mutex<RegistryView>,
     pub store: &'a Store,
     /// The blocks-topic reader kept open across reads.
     pub tail: &'a Arc<Mutex<PartitionReader>>,
@@ -111,7 +115,7 @@ async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Opti
     let mut replayed = 0u64;
     while let Some((offset, payload)) = rx.recv().await {
         read.messages += 1;
-        match canon.fold(offset, &payload, &ctx.registry.sequencer_key) {
+        match canon.fold(offset, &payload, ctx.sequencer_key) {
             Folded::Canonical { block, header } => {
                 let mine = own.filter(|o| o.offset == offset);
                 read.own_canonical |= mine.is_some();
@@ -159,6 +163,7 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
             .filter(|(_, o)| matches!(o.outcome, Some(event_outcome::Outcome::CommittedHeight(_))))
             .map(|(id, _)| leaf_hash(id))
             .collect(),
+        participants: applied.participants.iter().map(ParticipantRecord::clone).collect(),
     };
     match store
         .write_block_if_head(&write)
@@ -186,9 +191,12 @@ async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes:
             payload: e.encode_to_vec(),
         })
         .collect();
-    let mut checked = check_all(raws, ctx.registry.clone()).await?;
-    checked.extend(block.rejected.iter().cloned().map(Checked::Invalid));
-    let applied = apply_batch(checked, ctx.store, BlockContext::new(header.height, header.time_ms)).await?;
+    // The registry as of the parent block: Redis is at the parent (fenced writes), and `rv` tells if it moved.
+    let registry = ctx.registry.lock().await.refresh(ctx.store).await?;
+    let mut checked = check_all(raws, registry.clone()).await?;
+    checked.extend(block.rejected.iter().cloned().map(|r| Checked::Invalid(r, None)));
+    let at = BlockContext::new(header.height, header.time_ms);
+    let applied = apply_batch(checked, ctx.store, at, registry).await?;
     if applied.events.len() != block.events.len() {
         if ctx.store.head().await? >= header.height {
             // Another sequencer applied this block while we were computing it.

@@ -10,6 +10,9 @@
 //! - `l` -> list of the RFC 6962 leaf hashes (32 bytes each) of every committed event since genesis, in log order:
 //!   the append-only log that block headers' `tree_size`/`log_root` commit to, kept for inclusion and consistency
 //!   proofs
+//! - `r` -> hash of participant id -> `ParticipantRecord` (JSON): every participant as of `head` (the genesis ones
+//!   are written with block 1, later ones when a governance event changes them); `rv` -> height of the last block
+//!   that changed `r`, so readers re-read the registry only when it moved
 //!
 //! A block's effects are written by one Lua script together with `head` (atomic in Redis), so a reader (or a
 //! sequencer resuming after a crash) sees either all of a block or none of it; the fenced variant writes only on top
@@ -17,7 +20,12 @@
 
 #![forbid(unsafe_code)]
 
+mod registry;
+
+pub use registry::RegistryView;
+
 use pedigree_core::Hash;
+use pedigree_core::participant::ParticipantRecord;
 use pedigree_core::pb::{Block, EventOutcome, PackRecord, ProductRecord};
 use prost::Message;
 use redis::aio::ConnectionManager;
@@ -31,6 +39,8 @@ pub enum StoreError {
     Corrupt { key: String, source: prost::DecodeError },
     #[error("redis holds a log leaf of {0} bytes, not 32")]
     BadLeaf(usize),
+    #[error("redis holds a participant record that does not parse: {0}")]
+    BadParticipant(#[from] pedigree_core::participant::GenesisError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -55,13 +65,16 @@ fn block_key(height: u64) -> String {
 }
 
 const HEAD: &str = "head";
+const REGISTRY: &str = "r";
+const REGISTRY_VERSION: &str = "rv";
 
 /// How long any one command may take before the store reports Redis unavailable.
 const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const LEAVES: &str = "l";
 
-/// One block's effects as one atomic script. KEYS: head, the leaf list, then the keys to SET; ARGV: the expected
-/// head (-1: no check), the new head, the number n of leaves, the n leaves, then one value per key to SET.
+/// One block's effects as one atomic script. KEYS: head, the leaf list, the registry hash, the registry version,
+/// then the keys to SET; ARGV: the expected head (-1: no check), the new head, the number n of leaves, the n leaves,
+/// the number m of changed participants, m pairs of id and record, then one value per key to SET.
 /// Returns -1 when written, or the current head when it was not the expected one (nothing written).
 static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
@@ -71,7 +84,17 @@ local expected = tonumber(ARGV[1])
 if expected >= 0 and head ~= expected then return head end
 local n = tonumber(ARGV[3])
 for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[3 + i]) end
-for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[n + i + 1]) end
+local m = tonumber(ARGV[4 + n])
+local a = 5 + n
+for i = 1, m do
+  redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+if m > 0 then redis.call('SET', KEYS[4], ARGV[2]) end
+for i = 5, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[a])
+  a = a + 1
+end
 redis.call('SET', KEYS[1], ARGV[2])
 return -1
 ",
@@ -104,6 +127,8 @@ pub struct BlockWrite<'a> {
     pub outcomes: &'a [(Hash, EventOutcome)],
     /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log `l` appends.
     pub leaves: Vec<Hash>,
+    /// Participants whose record the block changed (every participant for block 1).
+    pub participants: Vec<ParticipantRecord>,
 }
 
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).
@@ -174,13 +199,18 @@ impl Store {
     async fn write(&self, write: &BlockWrite<'_>, expected_head: Option<u64>) -> Result<Fenced> {
         let leaves = &write.leaves;
         let mut invocation = WRITE_BLOCK.prepare_invoke();
-        invocation.key(HEAD).key(LEAVES);
+        invocation.key(HEAD).key(LEAVES).key(REGISTRY).key(REGISTRY_VERSION);
         invocation
             .arg(expected_head.map_or(-1, |h| h as i64))
             .arg(write.height)
             .arg(leaves.len());
         for leaf in leaves {
             invocation.arg(leaf.as_slice());
+        }
+        invocation.arg(write.participants.len());
+        for record in &write.participants {
+            let json = serde_json::to_vec(record).expect("a participant record always serializes");
+            invocation.arg(&record.id).arg(json);
         }
         for (key, record) in &write.packs {
             invocation.key(pack_key(key)).arg(record.encode_to_vec());
@@ -254,6 +284,39 @@ impl Store {
         raw.iter()
             .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| StoreError::BadLeaf(h.len())))
             .collect()
+    }
+
+    /// Height of the last block that changed the registry (0: none).
+    pub async fn registry_version(&self) -> Result<u64> {
+        let mut con = self.con.clone();
+        let version: Option<u64> = redis::cmd("GET").arg(REGISTRY_VERSION).query_async(&mut con).await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Every stored participant record and the registry version they are at, read atomically.
+    pub async fn participants(&self) -> Result<(u64, Vec<ParticipantRecord>)> {
+        let mut con = self.con.clone();
+        let (version, raw): (Option<u64>, Vec<(String, Vec<u8>)>) = redis::pipe()
+            .atomic()
+            .get(REGISTRY_VERSION)
+            .hgetall(REGISTRY)
+            .query_async(&mut con)
+            .await?;
+        let records = raw
+            .iter()
+            .map(|(_, json)| pedigree_core::participant::Registry::parse_record(json))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((version.unwrap_or(0), records))
+    }
+
+    /// One participant's stored record.
+    pub async fn participant(&self, id: &str) -> Result<Option<ParticipantRecord>> {
+        let mut con = self.con.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("HGET").arg(REGISTRY).arg(id).query_async(&mut con).await?;
+        Ok(raw
+            .as_deref()
+            .map(pedigree_core::participant::Registry::parse_record)
+            .transpose()?)
     }
 
     /// Empties the database (tests of the rebuild-from-log path).

@@ -32,16 +32,9 @@ impl App {
         let http = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
-        let registry = config
-            .genesis
-            .as_deref()
-            .map(pedigree_runtime::load_registry)
-            .transpose()?
-            .map(Arc::new);
         let verifier = Verifier {
             store,
             metrics: Arc::new(Metrics::default()),
-            registry,
         };
         Ok(Self {
             grpc,

@@ -14,9 +14,6 @@ pub struct Config {
     /// Redis URL.
     #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
     pub redis_url: String,
-    /// Genesis file (participants' public keys, for proof bundles). Without it, verify answers carry no bundle.
-    #[arg(long, env = "PEDIGREE_GENESIS")]
-    pub genesis: Option<std::path::PathBuf>,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,

@@ -20,8 +20,6 @@ pub enum VerifyError {
     NotCommitted,
     #[error("tree_size: {0}")]
     TreeSize(String),
-    #[error("proofs need the participant registry: start the verifier with --genesis")]
-    NoRegistry,
     #[error("the ledger is inconsistent: {0}")]
     Inconsistent(String),
     #[error("state store unavailable: {0}")]
@@ -48,7 +46,6 @@ impl VerifyError {
             }
             VerifyError::TreeSize(_) => Code::InvalidArgument,
             VerifyError::NoBlock(_) | VerifyError::NotCommitted => Code::NotFound,
-            VerifyError::NoRegistry => Code::FailedPrecondition,
             VerifyError::Inconsistent(_) => Code::Internal,
             VerifyError::Store(_) => Code::Unavailable,
         }

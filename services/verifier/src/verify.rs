@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use pedigree_core::Hash;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
-use pedigree_core::participant::Registry;
+use pedigree_core::keys::EVENT_TAG;
+use pedigree_core::participant::Participant;
 use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, VerifyResponse};
 use pedigree_core::proof::block_inclusion;
 use pedigree_core::state::pack_key;
@@ -19,8 +20,6 @@ use crate::metrics::Metrics;
 pub struct Verifier {
     pub store: Store,
     pub metrics: Arc<Metrics>,
-    /// Participants' keys, for proof bundles.
-    pub registry: Option<Arc<Registry>>,
 }
 
 impl Verifier {
@@ -77,7 +76,6 @@ impl Verifier {
 impl Verifier {
     /// The proof bundle of a pack's last event.
     async fn bundle(&self, pack: &PackRecord) -> Result<ProofBundle, VerifyError> {
-        let registry = self.registry.as_ref().ok_or(VerifyError::NoRegistry)?;
         let block = self
             .store
             .block(pack.last_height)
@@ -91,11 +89,19 @@ impl Verifier {
         let inclusion =
             block_inclusion(&block, &id).ok_or_else(|| inconsistent("pack's last event not in its block"))?;
         let envelope = block.events[inclusion.leaf_index as usize].clone();
-        let signer = registry
-            .get(&envelope.signer)
+        // The signer's key when it signed: its current key or one it rotated out since (the registry keeps them).
+        let record = self
+            .store
+            .participant(&envelope.signer)
+            .await?
             .ok_or_else(|| inconsistent("signer not in the registry"))?;
+        let signer = Participant::try_from(&record).map_err(|e| inconsistent(&e.to_string()))?;
+        let key = signer
+            .keys()
+            .find(|k| k.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok())
+            .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
         Ok(ProofBundle {
-            signer_public_key: signer.key.to_sec1(),
+            signer_public_key: key.to_sec1(),
             envelope: Some(envelope),
             inclusion: Some(inclusion),
             header: block.header,
