@@ -81,7 +81,30 @@ fn generate() -> Value {
             })
         })
         .collect();
+    // A registry change signed by the governance key (signer "governance"); not part of the block above.
+    let governance = key(0x61);
+    let register = payload(
+        "governance",
+        9,
+        1_767_225_603_000,
+        body::register_participant(
+            "bay-pharmacy",
+            pedigree_core::pb::ParticipantRole::Pharmacy,
+            "Bay Pharmacy",
+            "0614141000005",
+            &participant.public(),
+        ),
+    );
+    let register = sign_payload(&governance, &register);
     json!({
+        "governance_secret": hex::encode(std::array::from_fn::<u8, 32, _>(|i| 0x61 + i as u8)),
+        "governance_public_key": governance.public().to_hex(),
+        "governance_event": {
+            "payload": hex::encode(&register.payload),
+            "signed_digest": hex::encode(tagged_hash(EVENT_TAG, &register.payload)),
+            "signature": hex::encode(&register.signature),
+            "event_id": hex::encode(event_id(&register.payload)),
+        },
         "participant_secret": hex::encode(std::array::from_fn::<u8, 32, _>(|i| 1 + i as u8)),
         "participant_public_key": participant.public().to_hex(),
         "sequencer_secret": hex::encode(std::array::from_fn::<u8, 32, _>(|i| 0x41 + i as u8)),
