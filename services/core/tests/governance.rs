@@ -71,10 +71,10 @@ fn step(
             ws.load(key, None);
         }
     }
-    if let Some(gtin) = event.body.gtin() {
-        if ws.product(gtin.as_str()).is_none() {
-            ws.load_product(gtin.as_str().into(), None);
-        }
+    if let Some(gtin) = event.body.gtin()
+        && ws.product(gtin.as_str()).is_none()
+    {
+        ws.load_product(gtin.as_str().into(), None);
     }
     apply_event(&event, BlockContext::new(height, 1), ws, registry).map_err(|r| r.code)
 }
