@@ -129,7 +129,7 @@ impl Auditor {
                 }
             }
             // Governance changes apply in place: the next event of this block is judged against them.
-            let at = BlockContext::new(header.height, header.time_ms);
+            let at = BlockContext::new(header.height, header.time_ms).at_index(index);
             apply_event(&event, at, &mut packs, &mut self.registry).map_err(|r| AuditError::Transition {
                 height: header.height,
                 index,

@@ -135,6 +135,7 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                 ));
             }
             let participant = Participant {
+                index: registry.next_index(),
                 id: id.clone(),
                 role: *role,
                 name: name.clone(),
@@ -144,7 +145,7 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                 retired_keys: Vec::new(),
                 revoked: None,
             };
-            registry.participants.insert(id.clone(), participant);
+            registry.place(participant);
         }
         Body::RotateKey { id, key } => {
             let p = active(registry, id)?;

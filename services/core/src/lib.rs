@@ -6,6 +6,7 @@
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
 //! - [`state`]: the custody state machine over pack records.
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
+//! - [`stored`]: the compact form Redis keeps a pack in.
 //! - [`verdict`]: the answer to a pharmacist's scan.
 
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod keys;
 pub mod participant;
 pub mod proof;
 pub mod state;
+pub mod stored;
 pub mod transition;
 pub mod verdict;
 

@@ -77,6 +77,8 @@ pub struct Genesis {
 /// A participant with its key parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Participant {
+    /// Position in the registry fold (genesis order, then registration order): a short stable handle for storage.
+    pub index: u32,
     pub id: String,
     pub role: Role,
     pub name: String,
@@ -116,6 +118,7 @@ impl Participant {
 /// A participant as stored (Redis) and served: JSON with hex keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantRecord {
+    pub index: u32,
     pub id: String,
     pub role: Role,
     pub name: String,
@@ -142,6 +145,7 @@ pub struct RetiredKeyRecord {
 impl From<&Participant> for ParticipantRecord {
     fn from(p: &Participant) -> Self {
         Self {
+            index: p.index,
             id: p.id.clone(),
             role: p.role,
             name: p.name.clone(),
@@ -177,6 +181,7 @@ impl TryFrom<&ParticipantRecord> for Participant {
             return Err(GenesisError::BadId(r.id.clone()));
         }
         Ok(Participant {
+            index: r.index,
             id: r.id.clone(),
             role: r.role,
             name: r.name.clone(),
@@ -239,6 +244,8 @@ pub struct Registry {
     pub sequencer_key: PublicKey,
     pub governance_key: Option<PublicKey>,
     pub(crate) participants: HashMap<String, Participant>,
+    /// Participant ids by index.
+    pub(crate) by_index: Vec<String>,
     /// Ids changed since the last [`Registry::take_changes`], in first-change order.
     pub(crate) changed: Vec<String>,
 }
@@ -258,6 +265,7 @@ impl Registry {
             .transpose()
             .map_err(GenesisError::GovernanceKey)?;
         let mut participants = HashMap::new();
+        let mut by_index = Vec::new();
         for entry in &genesis.participants {
             if !valid_participant_id(&entry.id) || entry.role == Role::Governance {
                 return Err(GenesisError::BadId(entry.id.clone()));
@@ -267,6 +275,7 @@ impl Registry {
                 source,
             })?;
             let participant = Participant {
+                index: by_index.len() as u32,
                 id: entry.id.clone(),
                 role: entry.role,
                 name: entry.name.clone(),
@@ -279,12 +288,14 @@ impl Registry {
             if participants.insert(entry.id.clone(), participant).is_some() {
                 return Err(GenesisError::DuplicateId(entry.id.clone()));
             }
+            by_index.push(entry.id.clone());
         }
         Ok(Self {
             chain_id: genesis.chain_id.clone(),
             sequencer_key,
             governance_key,
             participants,
+            by_index,
             changed: Vec::new(),
         })
     }
@@ -296,7 +307,7 @@ impl Registry {
     ) -> Result<Self, GenesisError> {
         for record in records {
             let participant = Participant::try_from(record)?;
-            self.participants.insert(participant.id.clone(), participant);
+            self.place(participant);
         }
         Ok(self)
     }
@@ -304,6 +315,29 @@ impl Registry {
     /// Parses a stored record (JSON).
     pub fn parse_record(json: &[u8]) -> Result<ParticipantRecord, GenesisError> {
         serde_json::from_slice(json).map_err(|e| GenesisError::RecordJson(e.to_string()))
+    }
+
+    /// Adds or replaces a participant, keeping the index table in step.
+    pub(crate) fn place(&mut self, participant: Participant) {
+        let i = participant.index as usize;
+        if self.by_index.len() <= i {
+            self.by_index.resize(i + 1, String::new());
+        }
+        self.by_index[i] = participant.id.clone();
+        self.participants.insert(participant.id.clone(), participant);
+    }
+
+    /// The index the next registered participant gets.
+    pub(crate) fn next_index(&self) -> u32 {
+        self.by_index.len() as u32
+    }
+
+    /// The id of the participant at `index`.
+    pub fn id_at(&self, index: u32) -> Option<&str> {
+        self.by_index
+            .get(index as usize)
+            .map(String::as_str)
+            .filter(|id| !id.is_empty())
     }
 
     /// Any participant, revoked or not.

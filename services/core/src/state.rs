@@ -58,11 +58,25 @@ impl Refusal {
 pub struct BlockContext {
     pub height: u64,
     pub time_ms: i64,
+    /// Position the event takes among the block's accepted events (if it is accepted).
+    pub index: u32,
 }
 
 impl BlockContext {
     pub fn new(height: u64, time_ms: i64) -> Self {
-        Self { height, time_ms }
+        Self {
+            height,
+            time_ms,
+            index: 0,
+        }
+    }
+
+    /// The same block, for the event at `index` among its accepted events.
+    pub fn at_index(self, index: usize) -> Self {
+        Self {
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            ..self
+        }
     }
 }
 
@@ -76,6 +90,8 @@ pub struct WorkingSet {
     dirty: Vec<String>,
     dirty_set: HashSet<String>,
     dirty_products: Vec<String>,
+    /// Changed keys that did not exist when loaded.
+    created: HashSet<String>,
 }
 
 impl WorkingSet {
@@ -103,6 +119,9 @@ impl WorkingSet {
     }
 
     fn put(&mut self, key: String, record: PackRecord) {
+        if matches!(self.packs.get(&key), Some(None)) {
+            self.created.insert(key.clone());
+        }
         if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record) && self.dirty_set.insert(key.clone()) {
             self.dirty.push(key.clone());
         }
@@ -126,6 +145,11 @@ impl WorkingSet {
         self.dirty_products
             .iter()
             .filter_map(|g| self.product(g).map(|r| (g.as_str(), r)))
+    }
+
+    /// Whether changed pack `key` is new (did not exist when loaded).
+    pub fn is_created(&self, key: &str) -> bool {
+        self.created.contains(key)
     }
 
     pub fn change_count(&self) -> usize {
@@ -192,6 +216,7 @@ fn write_packs(
     for (key, mut record) in updates {
         record.last_event_id = event.id.to_vec();
         record.last_height = at.height;
+        record.last_index = at.index;
         packs.put(key, record);
     }
     Ok(())

@@ -122,7 +122,7 @@ pub async fn apply_batch(
         Checked::Valid(v) => Some(&v.1),
         Checked::Invalid(..) => None,
     });
-    load(events, store, &mut packs).await?;
+    load(events, store, &registry, &mut packs).await?;
     let mut applied = Applied {
         events: vec![],
         rejected: vec![],
@@ -139,7 +139,7 @@ pub async fn apply_batch(
             // replay (and the audit), which go event by event, will.
             item = recheck(item, &applied.registry);
             if let Checked::Valid(v) = &item {
-                load(std::iter::once(&v.1), store, &mut applied.packs).await?;
+                load(std::iter::once(&v.1), store, &applied.registry, &mut applied.packs).await?;
             }
         }
         registry_changed |= record(&mut applied, item, at);
@@ -166,6 +166,7 @@ fn recheck(item: Checked, registry: &Registry) -> Checked {
 async fn load<'a>(
     events: impl Iterator<Item = &'a Event>,
     store: &Store,
+    registry: &Registry,
     packs: &mut WorkingSet,
 ) -> anyhow::Result<()> {
     let (mut keys, mut gtins) = (HashSet::new(), HashSet::new());
@@ -184,7 +185,7 @@ async fn load<'a>(
         );
     }
     let (keys, gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
-    let (pack_records, product_records) = tokio::try_join!(store.packs(&keys), store.products(&gtins))?;
+    let (pack_records, product_records) = tokio::try_join!(store.packs(&keys, registry), store.products(&gtins))?;
     for (key, record) in keys.into_iter().zip(pack_records) {
         packs.load(key, record);
     }
@@ -197,6 +198,7 @@ async fn load<'a>(
 /// Applies one checked event and records its outcome; returns whether it changed the registry.
 fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
     let height = at.height;
+    let at = at.at_index(applied.events.len());
     let rejected = match item {
         Checked::Valid(valid) => {
             let (envelope, event) = *valid;

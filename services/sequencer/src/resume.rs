@@ -153,7 +153,12 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
     let write = pedigree_store::BlockWrite {
         height,
         block: bytes,
-        packs: applied.packs.changes().collect(),
+        packs: applied
+            .packs
+            .changes()
+            .map(|(key, record)| (key, record, applied.packs.is_created(key)))
+            .collect(),
+        registry: Some(&applied.registry),
         products: applied.packs.product_changes().collect(),
         outcomes: &applied.outcomes,
         // Accepted events' outcomes are recorded in block order, so their ids give the log's new leaves.

@@ -1,7 +1,8 @@
 //! Pedigree's state in Redis: a cache of the block log, written only by the sequencer.
 //!
 //! Keys (all values are protobuf encodings of `pedigree.v1` messages unless said otherwise):
-//! - `p:{gtin14}{serial}` -> `PackRecord`
+//! - `p:{gtin14}:{bucket}` -> hash of serial -> `StoredPack` (a `PackRecord` in compact form, see
+//!   `pedigree_core::stored`); `m:{gtin14}` -> the GTIN's bucket layout (see [`buckets`])
 //! - `g:{gtin14}` -> `ProductRecord` once any pack of that GTIN was commissioned: its owner, whether it was
 //!   withdrawn, which lots were recalled (also tells an unknown product from an unknown serial)
 //! - `e:{32-byte event id}` -> `EventOutcome`
@@ -20,9 +21,17 @@
 
 #![forbid(unsafe_code)]
 
+pub mod buckets;
 mod registry;
 
 pub use registry::RegistryView;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use buckets::{LUA_SPLITS, Meta, bucket_key, meta_key};
+use pedigree_core::participant::Registry;
+use pedigree_core::stored::{ParticipantIds, StoredError, decode_pack, encode_pack};
 
 use pedigree_core::Hash;
 use pedigree_core::participant::ParticipantRecord;
@@ -39,14 +48,21 @@ pub enum StoreError {
     Corrupt { key: String, source: prost::DecodeError },
     #[error("redis holds a log leaf of {0} bytes, not 32")]
     BadLeaf(usize),
+    #[error("redis holds a pack under '{key}' that does not decode: {source}")]
+    Stored { key: String, source: StoredError },
+    #[error("a pack to write does not encode: {0}")]
+    Encode(StoredError),
+    #[error("redis holds a bucket layout under '{0}' that does not parse")]
+    BadMeta(String),
     #[error("redis holds a participant record that does not parse: {0}")]
     BadParticipant(#[from] pedigree_core::participant::GenesisError),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-fn pack_key(key: &str) -> String {
-    format!("p:{key}")
+/// A pack key (`pedigree_core::state::pack_key`: 14-digit GTIN then serial) split in its two parts.
+fn split_pack_key(key: &str) -> (&str, &str) {
+    key.split_at(key.len().min(14))
 }
 
 fn product_key(gtin: &str) -> String {
@@ -73,19 +89,35 @@ const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 const LEAVES: &str = "l";
 
 /// One block's effects as one atomic script. KEYS: head, the leaf list, the registry hash, the registry version,
-/// then the keys to SET; ARGV: the expected head (-1: no check), the new head, the number n of leaves, the n leaves,
-/// the number m of changed participants, m pairs of id and record, then one value per key to SET.
+/// then the keys to SET. ARGV: the expected head (-1: no check), the new head; g, then g triples (gtin, layout before,
+/// layout after); n, the n leaves; m, then m pairs of participant id and record; one value per key to SET; p, then p
+/// triples (bucket key, serial, stored pack). Everything is checked (head, layouts) before anything is written.
 /// Returns -1 when written, or the current head when it was not the expected one (nothing written).
 static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
+    redis::Script::new(&format!(
+        "{LUA_SPLITS}{}",
         r"
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local expected = tonumber(ARGV[1])
 if expected >= 0 and head ~= expected then return head end
-local n = tonumber(ARGV[3])
-for i = 1, n do redis.call('RPUSH', KEYS[2], ARGV[3 + i]) end
-local m = tonumber(ARGV[4 + n])
-local a = 5 + n
+local g = tonumber(ARGV[3])
+for i = 0, g - 1 do
+  local at = 4 + 3 * i
+  if (redis.call('GET', 'm:' .. ARGV[at]) or '0 0 0') ~= ARGV[at + 1] then
+    return redis.error_reply('bucket layout of ' .. ARGV[at] .. ' is not the one the block was built on')
+  end
+end
+for i = 0, g - 1 do
+  local at = 4 + 3 * i
+  split_to(ARGV[at], ARGV[at + 1], ARGV[at + 2])
+end
+local a = 4 + 3 * g
+local n = tonumber(ARGV[a]); a = a + 1
+for i = 1, n do
+  redis.call('RPUSH', KEYS[2], ARGV[a])
+  a = a + 1
+end
+local m = tonumber(ARGV[a]); a = a + 1
 for i = 1, m do
   redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 1])
   a = a + 2
@@ -95,10 +127,15 @@ for i = 5, #KEYS do
   redis.call('SET', KEYS[i], ARGV[a])
   a = a + 1
 end
+local p = tonumber(ARGV[a]); a = a + 1
+for i = 1, p do
+  redis.call('HSET', ARGV[a], ARGV[a + 1], ARGV[a + 2])
+  a = a + 3
+end
 redis.call('SET', KEYS[1], ARGV[2])
 return -1
-",
-    )
+"
+    ))
 });
 
 /// What a fenced write did.
@@ -108,6 +145,13 @@ pub enum Fenced {
     Written,
     /// `head` was not the block's parent height, so nothing was written; `head` is this.
     Refused { head: u64 },
+}
+
+fn decode_stored(key: &str, bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord> {
+    decode_pack(bytes, registry).map_err(|source| StoreError::Stored {
+        key: key.to_string(),
+        source,
+    })
 }
 
 fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
@@ -122,7 +166,10 @@ fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<
 pub struct BlockWrite<'a> {
     pub height: u64,
     pub block: &'a [u8],
-    pub packs: Vec<(&'a str, &'a PackRecord)>,
+    /// Changed packs: pack key, record, and whether the pack is new.
+    pub packs: Vec<(&'a str, &'a PackRecord, bool)>,
+    /// The registry after the block (packs store participants by registry index).
+    pub registry: Option<&'a Registry>,
     pub products: Vec<(&'a str, &'a ProductRecord)>,
     pub outcomes: &'a [(Hash, EventOutcome)],
     /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log `l` appends.
@@ -135,6 +182,8 @@ pub struct BlockWrite<'a> {
 #[derive(Clone)]
 pub struct Store {
     con: ConnectionManager,
+    /// Bucket layouts last seen, by GTIN (readers guess the bucket from it and check in the same round trip).
+    layouts: Arc<Mutex<HashMap<String, Meta>>>,
 }
 
 impl Store {
@@ -144,7 +193,10 @@ impl Store {
         // longer than the client's default 500 ms response timeout.
         let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
         let con = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { con })
+        Ok(Self {
+            con,
+            layouts: Arc::default(),
+        })
     }
 
     /// Height of the last applied block (0 if none).
@@ -154,20 +206,49 @@ impl Store {
         Ok(head.unwrap_or(0))
     }
 
-    /// Pack records for `keys` (pack keys as made by `pedigree_core::state::pack_key`), in one round trip.
-    pub async fn packs(&self, keys: &[String]) -> Result<Vec<Option<PackRecord>>> {
+    /// Pack records for `keys` (pack keys as made by `pedigree_core::state::pack_key`), in two round trips: the
+    /// layouts of their GTINs, then every pack. `last_event_id` is not stored and comes back empty.
+    pub async fn packs(&self, keys: &[String], registry: &Registry) -> Result<Vec<Option<PackRecord>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let gtins: Vec<&str> = keys
+            .iter()
+            .map(|k| split_pack_key(k).0)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let layouts = self.layouts(&gtins).await?;
+        let mut pipe = redis::pipe();
+        for key in keys {
+            let (gtin, serial) = split_pack_key(key);
+            pipe.hget(bucket_key(gtin, layouts[gtin].bucket(serial)), serial);
+        }
         let mut con = self.con.clone();
-        let mut cmd = redis::cmd("MGET");
-        keys.iter().for_each(|k| {
-            cmd.arg(pack_key(k));
-        });
-        let raw: Vec<Option<Vec<u8>>> = cmd.query_async(&mut con).await?;
+        let raw: Vec<Option<Vec<u8>>> = pipe.query_async(&mut con).await?;
         raw.iter()
             .zip(keys)
-            .map(|(bytes, k)| bytes.as_deref().map(|b| decode(pack_key(k), b)).transpose())
+            .map(|(bytes, k)| bytes.as_deref().map(|b| decode_stored(k, b, registry)).transpose())
+            .collect()
+    }
+
+    /// The bucket layouts of `gtins`, in one round trip.
+    async fn layouts<'a>(&self, gtins: &[&'a str]) -> Result<BTreeMap<&'a str, Meta>> {
+        let mut cmd = redis::cmd("MGET");
+        gtins.iter().for_each(|g| {
+            cmd.arg(meta_key(g));
+        });
+        let mut con = self.con.clone();
+        let raw: Vec<Option<String>> = cmd.query_async(&mut con).await?;
+        gtins
+            .iter()
+            .zip(raw)
+            .map(|(g, r)| {
+                Ok((
+                    *g,
+                    Meta::parse(r.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(g)))?,
+                ))
+            })
             .collect()
     }
 
@@ -197,13 +278,18 @@ impl Store {
     }
 
     async fn write(&self, write: &BlockWrite<'_>, expected_head: Option<u64>) -> Result<Fenced> {
+        let layouts = self.grown_layouts(write).await?;
         let leaves = &write.leaves;
         let mut invocation = WRITE_BLOCK.prepare_invoke();
         invocation.key(HEAD).key(LEAVES).key(REGISTRY).key(REGISTRY_VERSION);
         invocation
             .arg(expected_head.map_or(-1, |h| h as i64))
             .arg(write.height)
-            .arg(leaves.len());
+            .arg(layouts.len());
+        for (gtin, (before, after)) in &layouts {
+            invocation.arg(*gtin).arg(before.format()).arg(after.format());
+        }
+        invocation.arg(leaves.len());
         for leaf in leaves {
             invocation.arg(leaf.as_slice());
         }
@@ -212,9 +298,6 @@ impl Store {
             let json = serde_json::to_vec(record).expect("a participant record always serializes");
             invocation.arg(&record.id).arg(json);
         }
-        for (key, record) in &write.packs {
-            invocation.key(pack_key(key)).arg(record.encode_to_vec());
-        }
         for (gtin, record) in &write.products {
             invocation.key(product_key(gtin)).arg(record.encode_to_vec());
         }
@@ -222,9 +305,38 @@ impl Store {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
         invocation.key(block_key(write.height)).arg(write.block);
+        invocation.arg(write.packs.len());
+        if !write.packs.is_empty() {
+            let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
+            for (key, record, _) in &write.packs {
+                let (gtin, serial) = split_pack_key(key);
+                let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
+                invocation
+                    .arg(bucket_key(gtin, layouts[gtin].1.bucket(serial)))
+                    .arg(serial)
+                    .arg(bytes);
+            }
+        }
         let mut con = self.con.clone();
         let answer: i64 = invocation.invoke_async(&mut con).await?;
         Ok(u64::try_from(answer).map_or(Fenced::Written, |head| Fenced::Refused { head }))
+    }
+
+    /// The layout before and after the block, for every GTIN whose packs it changes.
+    async fn grown_layouts<'a>(&self, write: &BlockWrite<'a>) -> Result<BTreeMap<&'a str, (Meta, Meta)>> {
+        let mut created: BTreeMap<&str, u64> = BTreeMap::new();
+        for (key, _, new) in &write.packs {
+            *created.entry(split_pack_key(key).0).or_default() += u64::from(*new);
+        }
+        if created.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let gtins: Vec<&str> = created.keys().copied().collect();
+        let before = self.layouts(&gtins).await?;
+        Ok(before
+            .into_iter()
+            .map(|(g, meta)| (g, (meta, meta.grow(created[g]))))
+            .collect())
     }
 
     /// Product records for `gtins`, in one round trip.
@@ -244,17 +356,50 @@ impl Store {
             .collect()
     }
 
-    /// What a scan needs, in one round trip: the product and the pack.
-    pub async fn lookup(&self, gtin: &str, key: &str) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
-        let mut con = self.con.clone();
-        let (product, pack): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::pipe()
-            .get(product_key(gtin))
-            .get(pack_key(key))
-            .query_async(&mut con)
-            .await?;
-        let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
-        let pack = pack.as_deref().map(|b| decode(pack_key(key), b)).transpose()?;
-        Ok((product, pack))
+    /// What a scan needs, in one round trip (two when the GTIN's bucket layout moved since this store last saw
+    /// it): the product and the pack.
+    pub async fn lookup(
+        &self,
+        gtin: &str,
+        serial: &str,
+        registry: &(impl ParticipantIds + ?Sized),
+    ) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
+        let mut guess = self.cached_layout(gtin);
+        for _ in 0..3 {
+            let mut con = self.con.clone();
+            let (product, layout, pack): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) = redis::pipe()
+                .atomic()
+                .get(product_key(gtin))
+                .get(meta_key(gtin))
+                .hget(bucket_key(gtin, guess.bucket(serial)), serial)
+                .query_async(&mut con)
+                .await?;
+            let layout = Meta::parse(layout.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(gtin)))?;
+            if layout.level != guess.level || layout.split != guess.split {
+                self.remember_layout(gtin, layout);
+                guess = layout;
+                continue;
+            }
+            let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
+            let key = format!("{gtin}{serial}");
+            let pack = pack.as_deref().map(|b| decode_stored(&key, b, registry)).transpose()?;
+            return Ok((product, pack));
+        }
+        Err(StoreError::BadMeta(format!("{} keeps moving", meta_key(gtin))))
+    }
+
+    fn cached_layout(&self, gtin: &str) -> Meta {
+        let layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
+        layouts.get(gtin).copied().unwrap_or_default()
+    }
+
+    fn remember_layout(&self, gtin: &str, layout: Meta) {
+        let mut layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded by the number of GTINs scanned; a verifier that sees more than this many starts over.
+        if layouts.len() > 1_000_000 {
+            layouts.clear();
+        }
+        layouts.insert(gtin.to_string(), layout);
     }
 
     pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {

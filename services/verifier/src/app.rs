@@ -35,7 +35,11 @@ impl App {
         let verifier = Verifier {
             store,
             metrics: Arc::new(Metrics::default()),
+            directory: Arc::default(),
         };
+        if let Err(e) = verifier.refresh_directory().await {
+            tracing::warn!(error = %e, "cannot read the participants from redis yet");
+        }
         Ok(Self {
             grpc,
             http,

@@ -1,17 +1,19 @@
 //! One scan, one Redis round trip, one verdict.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use pedigree_core::Hash;
+use pedigree_core::event::event_id;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
 use pedigree_core::keys::EVENT_TAG;
 use pedigree_core::participant::Participant;
+use pedigree_core::pb::ProductRecord;
 use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, VerifyResponse};
 use pedigree_core::proof::block_inclusion;
-use pedigree_core::state::pack_key;
+use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
-use pedigree_store::Store;
+use pedigree_store::{Store, StoreError};
 
 use crate::error::VerifyError;
 use crate::metrics::Metrics;
@@ -20,6 +22,8 @@ use crate::metrics::Metrics;
 pub struct Verifier {
     pub store: Store,
     pub metrics: Arc<Metrics>,
+    /// Participant ids by registry index (packs name participants by index), re-read when a pack names a newer one.
+    pub directory: Arc<RwLock<Arc<Directory>>>,
 }
 
 impl Verifier {
@@ -41,10 +45,7 @@ impl Verifier {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
-        let (product, pack) = self
-            .store
-            .lookup(code.gtin.as_str(), &pack_key(&code.gtin, serial))
-            .await?;
+        let (product, pack) = self.lookup(code.gtin.as_str(), serial.as_str()).await?;
         let verdict = verdict(
             code,
             &Lookup {
@@ -74,6 +75,32 @@ impl Verifier {
 }
 
 impl Verifier {
+    async fn lookup(
+        &self,
+        gtin: &str,
+        serial: &str,
+    ) -> Result<(Option<ProductRecord>, Option<PackRecord>), VerifyError> {
+        let directory = self.directory.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match self.store.lookup(gtin, serial, &*directory).await {
+            Err(StoreError::Stored {
+                source: StoredError::UnknownIndex(_),
+                ..
+            }) => {
+                // A participant registered since the directory was read: read it again, once.
+                let directory = self.refresh_directory().await?;
+                Ok(self.store.lookup(gtin, serial, &*directory).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn refresh_directory(&self) -> Result<Arc<Directory>, VerifyError> {
+        let (_, records) = self.store.participants().await?;
+        let directory = Arc::new(Directory::from_records(&records));
+        *self.directory.write().unwrap_or_else(|e| e.into_inner()) = directory.clone();
+        Ok(directory)
+    }
+
     /// The proof bundle of a pack's last event.
     async fn bundle(&self, pack: &PackRecord) -> Result<ProofBundle, VerifyError> {
         let block = self
@@ -81,14 +108,14 @@ impl Verifier {
             .block(pack.last_height)
             .await?
             .ok_or(VerifyError::NoBlock(pack.last_height))?;
-        let id: Hash = pack
-            .last_event_id
-            .as_slice()
-            .try_into()
-            .map_err(|_| inconsistent("pack's last event id"))?;
+        let envelope = block
+            .events
+            .get(pack.last_index as usize)
+            .cloned()
+            .ok_or_else(|| inconsistent("pack's last event not in its block"))?;
+        let id: Hash = event_id(&envelope.payload);
         let inclusion =
             block_inclusion(&block, &id).ok_or_else(|| inconsistent("pack's last event not in its block"))?;
-        let envelope = block.events[inclusion.leaf_index as usize].clone();
         // The signer's key when it signed: its current key or one it rotated out since (the registry keeps them).
         let record = self
             .store

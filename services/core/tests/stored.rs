@@ -1,0 +1,105 @@
+//! The compact stored form of a pack: round trips, and the size bound that keeps it in a Redis listpack entry.
+
+use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
+use pedigree_core::pb::{DecommissionReason, PackRecord, PackStatus};
+use pedigree_core::stored::{StoredError, decode_pack, encode_pack};
+use proptest::prelude::*;
+
+/// 300 participants with the longest ids allowed, so indexes take two bytes.
+fn registry() -> Registry {
+    let key = KeyPair::generate().public().to_hex();
+    let participants = (0..300)
+        .map(|i| ParticipantEntry {
+            id: format!("{i:0>64}"),
+            role: Role::Distributor,
+            name: "p".into(),
+            gln: None,
+            public_key: key.clone(),
+        })
+        .collect();
+    Registry::from_genesis(&Genesis {
+        chain_id: "stored".into(),
+        sequencer_public_key: key.clone(),
+        governance_public_key: None,
+        participants,
+    })
+    .unwrap()
+}
+
+fn id(i: usize) -> String {
+    format!("{i:0>64}")
+}
+
+proptest! {
+    #[test]
+    fn any_pack_round_trips_within_64_bytes(
+        status in 0i32..6,
+        (holder, receiver, from) in (0usize..300, proptest::option::of(0usize..300), proptest::option::of(0usize..300)),
+        lot in "[!-~]{1,20}",
+        expiry in "[0-9]{6}",
+        last_height in any::<u64>(),
+        last_index in 0u32..10_000,
+        changed_at_ms in proptest::option::of(1_600_000_000_000i64..4_000_000_000_000),
+        reason in 0i32..7,
+    ) {
+        let registry = registry();
+        let record = PackRecord {
+            lot,
+            expiry,
+            status,
+            holder: id(holder),
+            receiver: receiver.map(id).unwrap_or_default(),
+            last_event_id: vec![],
+            last_height,
+            changed_at_ms: changed_at_ms.unwrap_or_default(),
+            decommission_reason: reason,
+            received_from: from.map(id).unwrap_or_default(),
+            last_index,
+        };
+        let bytes = encode_pack(&record, &registry).unwrap();
+        prop_assert!(bytes.len() <= 64, "{} bytes", bytes.len());
+        prop_assert_eq!(decode_pack(&bytes, &registry).unwrap(), record);
+    }
+}
+
+#[test]
+fn a_typical_pack_takes_about_twenty_bytes() {
+    let registry = registry();
+    let record = PackRecord {
+        lot: "LOT42A".into(),
+        expiry: "281231".into(),
+        status: PackStatus::Dispensed as i32,
+        holder: id(3),
+        received_from: id(1),
+        last_height: 123_456,
+        last_index: 17,
+        changed_at_ms: 1_795_000_000_000,
+        decommission_reason: DecommissionReason::Unspecified as i32,
+        ..Default::default()
+    };
+    let bytes = encode_pack(&record, &registry).unwrap();
+    assert!(bytes.len() <= 32, "{} bytes", bytes.len());
+}
+
+#[test]
+fn unknown_participants_are_errors_not_guesses() {
+    let registry = registry();
+    let record = PackRecord {
+        holder: "nobody".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        encode_pack(&record, &registry),
+        Err(StoredError::UnknownParticipant("nobody".into()))
+    );
+    let stored = pedigree_core::pb::StoredPack {
+        holder: 999,
+        ..Default::default()
+    };
+    use prost::Message;
+    assert_eq!(
+        decode_pack(&stored.encode_to_vec(), &registry),
+        Err(StoredError::UnknownIndex(998))
+    );
+}
