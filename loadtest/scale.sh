@@ -15,8 +15,9 @@ for add in 100000 900000 9000000; do
   LT bulk --packs $add --pack-size 1000 --phase-timeout-secs 900 2>&1 | grep -E "^bulk |exactly once"
   total=$((total+add))
   used=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
-  packkey=$(redis-cli -p $RP --scan --pattern 'p:*' | head -1)
-  echo "== packs=$total redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_pack_key_usage=$(redis-cli -p $RP memory usage "$packkey") seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1)"
+  bucket=$(redis-cli -p $RP --scan --pattern 'p:*' | head -1)
+  bucket_bytes=$(redis-cli -p $RP memory usage "$bucket"); bucket_len=$(redis-cli -p $RP hlen "$bucket")
+  echo "== packs=$total redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1)"
   LT verify --packs 10000 --scans 100000 --clients 64 2>&1 | grep -E "^verify-"
 done
 pkill -INT -f "pedigree up --dir /tmp/pds"
