@@ -23,6 +23,7 @@
 
 pub mod buckets;
 mod registry;
+mod scan;
 
 pub use registry::RegistryView;
 
@@ -65,7 +66,7 @@ fn split_pack_key(key: &str) -> (&str, &str) {
     key.split_at(key.len().min(14))
 }
 
-fn product_key(gtin: &str) -> String {
+pub(crate) fn product_key(gtin: &str) -> String {
     format!("g:{gtin}")
 }
 
@@ -81,8 +82,8 @@ fn block_key(height: u64) -> String {
 }
 
 const HEAD: &str = "head";
-const REGISTRY: &str = "r";
-const REGISTRY_VERSION: &str = "rv";
+pub(crate) const REGISTRY: &str = "r";
+pub(crate) const REGISTRY_VERSION: &str = "rv";
 
 /// How long any one command may take before the store reports Redis unavailable.
 const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -147,14 +148,14 @@ pub enum Fenced {
     Refused { head: u64 },
 }
 
-fn decode_stored(key: &str, bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord> {
+pub(crate) fn decode_stored(key: &str, bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord> {
     decode_pack(bytes, registry).map_err(|source| StoreError::Stored {
         key: key.to_string(),
         source,
     })
 }
 
-fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
+pub(crate) fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
     M::decode(bytes).map_err(|source| StoreError::Corrupt {
         key: key.into(),
         source,
@@ -181,7 +182,7 @@ pub struct BlockWrite<'a> {
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).
 #[derive(Clone)]
 pub struct Store {
-    con: ConnectionManager,
+    pub(crate) con: ConnectionManager,
     /// Bucket layouts last seen, by GTIN (readers guess the bucket from it and check in the same round trip).
     layouts: Arc<Mutex<HashMap<String, Meta>>>,
 }
@@ -375,53 +376,6 @@ impl Store {
             .collect()
     }
 
-    /// What a scan needs, in one round trip (two when the GTIN's bucket layout moved since this store last saw
-    /// it): the product and the pack.
-    pub async fn lookup(
-        &self,
-        gtin: &str,
-        serial: &str,
-        registry: &(impl ParticipantIds + ?Sized),
-    ) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
-        let mut guess = self.cached_layout(gtin);
-        for _ in 0..3 {
-            let mut con = self.con.clone();
-            // The pack is read before the layout: layouts only grow, so if the layout read after the pack is still
-            // the guessed one, it was that one when the pack was read too (no MULTI needed).
-            let (pack, layout, product): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) = redis::pipe()
-                .hget(bucket_key(gtin, guess.bucket(serial)), serial)
-                .get(meta_key(gtin))
-                .get(product_key(gtin))
-                .query_async(&mut con)
-                .await?;
-            let layout = Meta::parse(layout.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(gtin)))?;
-            if layout.level != guess.level || layout.split != guess.split {
-                self.remember_layout(gtin, layout);
-                guess = layout;
-                continue;
-            }
-            let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
-            let key = format!("{gtin}{serial}");
-            let pack = pack.as_deref().map(|b| decode_stored(&key, b, registry)).transpose()?;
-            return Ok((product, pack));
-        }
-        Err(StoreError::BadMeta(format!("{} keeps moving", meta_key(gtin))))
-    }
-
-    fn cached_layout(&self, gtin: &str) -> Meta {
-        let layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
-        layouts.get(gtin).copied().unwrap_or_default()
-    }
-
-    fn remember_layout(&self, gtin: &str, layout: Meta) {
-        let mut layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
-        // Bounded by the number of GTINs scanned; a verifier that sees more than this many starts over.
-        if layouts.len() > 1_000_000 {
-            layouts.clear();
-        }
-        layouts.insert(gtin.to_string(), layout);
-    }
-
     pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {
         let mut con = self.con.clone();
         let raw: Option<Vec<u8>> = redis::cmd("GET").arg(event_key(id)).query_async(&mut con).await?;
@@ -449,39 +403,6 @@ impl Store {
         raw.iter()
             .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| StoreError::BadLeaf(h.len())))
             .collect()
-    }
-
-    /// Height of the last block that changed the registry (0: none).
-    pub async fn registry_version(&self) -> Result<u64> {
-        let mut con = self.con.clone();
-        let version: Option<u64> = redis::cmd("GET").arg(REGISTRY_VERSION).query_async(&mut con).await?;
-        Ok(version.unwrap_or(0))
-    }
-
-    /// Every stored participant record and the registry version they are at, read atomically.
-    pub async fn participants(&self) -> Result<(u64, Vec<ParticipantRecord>)> {
-        let mut con = self.con.clone();
-        let (version, raw): (Option<u64>, Vec<(String, Vec<u8>)>) = redis::pipe()
-            .atomic()
-            .get(REGISTRY_VERSION)
-            .hgetall(REGISTRY)
-            .query_async(&mut con)
-            .await?;
-        let records = raw
-            .iter()
-            .map(|(_, json)| pedigree_core::participant::Registry::parse_record(json))
-            .collect::<std::result::Result<_, _>>()?;
-        Ok((version.unwrap_or(0), records))
-    }
-
-    /// One participant's stored record.
-    pub async fn participant(&self, id: &str) -> Result<Option<ParticipantRecord>> {
-        let mut con = self.con.clone();
-        let raw: Option<Vec<u8>> = redis::cmd("HGET").arg(REGISTRY).arg(id).query_async(&mut con).await?;
-        Ok(raw
-            .as_deref()
-            .map(pedigree_core::participant::Registry::parse_record)
-            .transpose()?)
     }
 
     /// Empties the database (tests of the rebuild-from-log path).

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use pedigree_core::participant::Registry;
+use pedigree_core::participant::{ParticipantRecord, Registry};
 
-use crate::{Result, Store};
+use crate::{REGISTRY, REGISTRY_VERSION, Result, Store};
 
 /// A reader's copy of the registry.
 #[derive(Clone, Debug)]
@@ -47,5 +47,40 @@ impl RegistryView {
         self.current = Arc::new((*self.genesis).clone().with_records(&records)?);
         self.version = Some(version);
         Ok(self.current.clone())
+    }
+}
+
+impl Store {
+    /// Height of the last block that changed the registry (0: none).
+    pub async fn registry_version(&self) -> Result<u64> {
+        let mut con = self.con.clone();
+        let version: Option<u64> = redis::cmd("GET").arg(REGISTRY_VERSION).query_async(&mut con).await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// Every stored participant record and the registry version they are at, read atomically.
+    pub async fn participants(&self) -> Result<(u64, Vec<ParticipantRecord>)> {
+        let mut con = self.con.clone();
+        let (version, raw): (Option<u64>, Vec<(String, Vec<u8>)>) = redis::pipe()
+            .atomic()
+            .get(REGISTRY_VERSION)
+            .hgetall(REGISTRY)
+            .query_async(&mut con)
+            .await?;
+        let records = raw
+            .iter()
+            .map(|(_, json)| pedigree_core::participant::Registry::parse_record(json))
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((version.unwrap_or(0), records))
+    }
+
+    /// One participant's stored record.
+    pub async fn participant(&self, id: &str) -> Result<Option<ParticipantRecord>> {
+        let mut con = self.con.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("HGET").arg(REGISTRY).arg(id).query_async(&mut con).await?;
+        Ok(raw
+            .as_deref()
+            .map(pedigree_core::participant::Registry::parse_record)
+            .transpose()?)
     }
 }
