@@ -8,40 +8,7 @@ use pedigree_core::governance::GOVERNANCE_ID;
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::ParticipantRole;
 
-use crate::submit::{Signer, send_and_report};
-
-/// The governance key and where to send.
-#[derive(Clone, Debug, clap::Args)]
-pub struct GovernanceSigner {
-    /// Governance private key (PKCS#8 PEM); default {dir}/governance.pem.
-    #[arg(long)]
-    pub key: Option<PathBuf>,
-    /// Folder with the keys (as written by `pedigree up`).
-    #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
-    pub dir: PathBuf,
-    /// Custody gRPC endpoint.
-    #[arg(long, env = "PEDIGREE_CUSTODY", default_value = "http://127.0.0.1:50051")]
-    pub custody: String,
-    /// Verifier gRPC endpoint (for --wait).
-    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "http://127.0.0.1:50052")]
-    pub ledger: String,
-    /// Wait until the change is sealed or rejected, and print the outcome.
-    #[arg(long)]
-    pub wait: bool,
-}
-
-impl GovernanceSigner {
-    fn signer(&self) -> Signer {
-        Signer {
-            id: GOVERNANCE_ID.to_string(),
-            key: self.key.clone(),
-            dir: self.dir.clone(),
-            custody: self.custody.clone(),
-            ledger: self.ledger.clone(),
-            wait: self.wait,
-        }
-    }
-}
+use crate::submit::{Sending, sign_and_send};
 
 /// The participant's public key: given as hex, or taken from its private key file.
 #[derive(Clone, Debug, clap::Args)]
@@ -77,8 +44,9 @@ pub enum RoleArg {
 
 #[derive(clap::Args)]
 pub struct RegisterArgs {
+    // Signed as `governance`: the key defaults to {dir}/governance.pem.
     #[command(flatten)]
-    pub signer: GovernanceSigner,
+    pub signer: Sending,
     /// New participant id (a-z, 0-9, '-', '_', '.'; never reused).
     #[arg(long)]
     pub id: String,
@@ -95,8 +63,9 @@ pub struct RegisterArgs {
 
 #[derive(clap::Args)]
 pub struct RotateKeyArgs {
+    // Signed as `governance`: the key defaults to {dir}/governance.pem.
     #[command(flatten)]
-    pub signer: GovernanceSigner,
+    pub signer: Sending,
     #[arg(long)]
     pub id: String,
     #[command(flatten)]
@@ -105,8 +74,9 @@ pub struct RotateKeyArgs {
 
 #[derive(clap::Args)]
 pub struct RevokeArgs {
+    // Signed as `governance`: the key defaults to {dir}/governance.pem.
     #[command(flatten)]
-    pub signer: GovernanceSigner,
+    pub signer: Sending,
     #[arg(long)]
     pub id: String,
     #[arg(long)]
@@ -120,13 +90,13 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
         RoleArg::Pharmacy => ParticipantRole::Pharmacy,
     };
     let body = body::register_participant(&a.id, role, &a.name, &a.gln, &a.key.resolve()?);
-    send_and_report(&a.signer.signer(), body).await
+    sign_and_send(GOVERNANCE_ID, &a.signer, body).await
 }
 
 pub async fn rotate_key(a: RotateKeyArgs) -> anyhow::Result<()> {
-    send_and_report(&a.signer.signer(), body::rotate_key(&a.id, &a.key.resolve()?)).await
+    sign_and_send(GOVERNANCE_ID, &a.signer, body::rotate_key(&a.id, &a.key.resolve()?)).await
 }
 
 pub async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
-    send_and_report(&a.signer.signer(), body::revoke_participant(&a.id, &a.reason)).await
+    sign_and_send(GOVERNANCE_ID, &a.signer, body::revoke_participant(&a.id, &a.reason)).await
 }

@@ -25,7 +25,14 @@ pub struct Signer {
     /// Participant id of the signer.
     #[arg(long = "as")]
     pub id: String,
-    /// Private key (PKCS#8 PEM); default {dir}/{id}.pem.
+    #[command(flatten)]
+    pub sending: Sending,
+}
+
+/// The signing key and where to send (shared by participants' and governance commands).
+#[derive(Clone, Debug, clap::Args)]
+pub struct Sending {
+    /// Private key (PKCS#8 PEM); default {dir}/{signer id}.pem.
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Folder with genesis.json and keys (as written by `pedigree up`).
@@ -210,24 +217,29 @@ pub async fn status(a: StatusArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(crate) async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
-    let key = load_key(signer)?;
-    let envelope = sign_payload(&key, &new_payload(&signer.id, body));
-    let id = submit(&signer.custody, envelope).await?;
+async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
+    sign_and_send(&signer.id, &signer.sending, body).await
+}
+
+/// Signs `body` as `signer_id`, submits it and prints its id (and, with `--wait`, its outcome).
+pub(crate) async fn sign_and_send(signer_id: &str, sending: &Sending, body: Body) -> anyhow::Result<()> {
+    let key = load_key(signer_id, sending)?;
+    let envelope = sign_payload(&key, &new_payload(signer_id, body));
+    let id = submit(&sending.custody, envelope).await?;
     println!("event_id {}", hex::encode(&id));
-    if signer.wait {
-        let status = wait_outcome(&signer.ledger, &id, Duration::from_secs(30)).await?;
+    if sending.wait {
+        let status = wait_outcome(&sending.ledger, &id, Duration::from_secs(30)).await?;
         println!("{}", describe(&status));
     }
     Ok(())
 }
 
-/// The signer's private key: `--key`, or `{dir}/{id}.pem`.
-pub fn load_key(signer: &Signer) -> anyhow::Result<KeyPair> {
-    let key_path = signer
+/// The signer's private key: `--key`, or `{dir}/{signer id}.pem`.
+pub fn load_key(signer_id: &str, sending: &Sending) -> anyhow::Result<KeyPair> {
+    let key_path = sending
         .key
         .clone()
-        .unwrap_or_else(|| signer.dir.join(format!("{}.pem", signer.id)));
+        .unwrap_or_else(|| sending.dir.join(format!("{signer_id}.pem")));
     let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
     Ok(KeyPair::from_pem(&pem)?)
 }

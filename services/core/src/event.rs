@@ -246,6 +246,20 @@ fn field_message(field: &str, source: &Gs1Error) -> String {
 }
 
 impl EventError {
+    /// Whether the refusal depends on the registry (and could differ after a registry change).
+    pub fn depends_on_registry(&self) -> bool {
+        matches!(
+            self,
+            EventError::UnknownSigner(_)
+                | EventError::Signature(_)
+                | EventError::RoleNotAllowed { .. }
+                | EventError::UnknownParticipant { .. }
+                | EventError::Revoked { .. }
+                | EventError::RevokedCounterparty { .. }
+                | EventError::RetiredKey { .. }
+        )
+    }
+
     /// The code recorded when the sequencer refuses an event for this reason.
     pub fn reject_code(&self) -> RejectCode {
         match self {

@@ -29,6 +29,11 @@ pub fn pack_key(gtin: &Gtin, serial: &Serial) -> String {
     key
 }
 
+/// A pack key split into its GTIN (the first 14 characters) and its serial.
+pub fn split_pack_key(key: &str) -> (&str, &str) {
+    key.split_at(key.len().min(14))
+}
+
 /// Why the state machine refused an event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {

@@ -68,16 +68,7 @@ fn check_decoded(envelope: SignedEnvelope, registry: &Registry) -> Checked {
         Ok(event) => Checked::Valid(Box::new((envelope, event))),
         Err(e) => {
             let rejected = reject_event(&envelope, &e);
-            let registry_bound = matches!(
-                e,
-                EventError::UnknownSigner(_)
-                    | EventError::Signature(_)
-                    | EventError::RoleNotAllowed { .. }
-                    | EventError::UnknownParticipant { .. }
-                    | EventError::Revoked { .. }
-                    | EventError::RevokedCounterparty { .. }
-                    | EventError::RetiredKey { .. }
-            );
+            let registry_bound = e.depends_on_registry();
             Checked::Invalid(rejected, registry_bound.then(|| Box::new(envelope)))
         }
     }

@@ -13,8 +13,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use pedigree_core::participant::ParticipantRecord;
-
 use anyhow::{Context, bail};
 use pedigree_core::block::tip_of;
 use pedigree_core::keys::PublicKey;
@@ -168,7 +166,7 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
             .filter(|(_, o)| matches!(o.outcome, Some(event_outcome::Outcome::CommittedHeight(_))))
             .map(|(id, _)| leaf_hash(id))
             .collect(),
-        participants: applied.participants.iter().map(ParticipantRecord::clone).collect(),
+        participants: &applied.participants,
     };
     match store
         .write_block_if_head(&write)

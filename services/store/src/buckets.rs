@@ -94,8 +94,9 @@ pub fn bucket_key(gtin: &str, b: u64) -> String {
     format!("p:{gtin}:{b}")
 }
 
-/// Splits one GTIN from layout `ARGV[a+1]` to layout `ARGV[a+2]` (both `"L s n"`, gtin `ARGV[a]`), moving each entry
-/// of a split bucket whose FNV-1a says so. Returns false, changing nothing, if `m:{gtin}` is not the layout before.
+/// `split_to(gtin, before, after)`: splits one GTIN's buckets from layout `before` to layout `after` (both `"L s n"`),
+/// moving each entry of a split bucket whose FNV-1a says so, and records `after`. The caller has checked that
+/// `m:{gtin}` holds `before`.
 pub const LUA_SPLITS: &str = r"
 local function fnv(s)
   local h = 2166136261
@@ -112,9 +113,6 @@ local function meta(raw)
   return tonumber(it()), tonumber(it())
 end
 local function split_to(gtin, before, after)
-  local mk = 'm:' .. gtin
-  local current = redis.call('GET', mk)
-  if (current or '0 0 0') ~= before then return false end
   local level, split = meta(before)
   local to_level, to_split = meta(after)
   while level < to_level or (level == to_level and split < to_split) do
@@ -134,8 +132,7 @@ local function split_to(gtin, before, after)
       split = 0
     end
   end
-  redis.call('SET', mk, after)
-  return true
+  redis.call('SET', 'm:' .. gtin, after)
 end
 ";
 

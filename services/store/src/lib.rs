@@ -61,11 +61,6 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// A pack key (`pedigree_core::state::pack_key`: 14-digit GTIN then serial) split in its two parts.
-fn split_pack_key(key: &str) -> (&str, &str) {
-    key.split_at(key.len().min(14))
-}
-
 pub(crate) fn product_key(gtin: &str) -> String {
     format!("g:{gtin}")
 }
@@ -148,11 +143,13 @@ pub enum Fenced {
     Refused { head: u64 },
 }
 
-pub(crate) fn decode_stored(key: &str, bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord> {
-    decode_pack(bytes, registry).map_err(|source| StoreError::Stored {
-        key: key.to_string(),
-        source,
-    })
+/// Decodes a stored pack; `key` names it in the error only, so it is built only then.
+pub(crate) fn decode_stored(
+    key: impl FnOnce() -> String,
+    bytes: &[u8],
+    registry: &(impl ParticipantIds + ?Sized),
+) -> Result<PackRecord> {
+    decode_pack(bytes, registry).map_err(|source| StoreError::Stored { key: key(), source })
 }
 
 pub(crate) fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
@@ -176,7 +173,7 @@ pub struct BlockWrite<'a> {
     /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log `l` appends.
     pub leaves: Vec<Hash>,
     /// Participants whose record the block changed (every participant for block 1).
-    pub participants: Vec<ParticipantRecord>,
+    pub participants: &'a [ParticipantRecord],
 }
 
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).
@@ -215,7 +212,7 @@ impl Store {
         }
         let gtins: Vec<&str> = keys
             .iter()
-            .map(|k| split_pack_key(k).0)
+            .map(|k| pedigree_core::state::split_pack_key(k).0)
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -223,7 +220,7 @@ impl Store {
         // One HMGET per bucket: a bulk block reads ~50 packs per command instead of one.
         let mut by_bucket: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, key) in keys.iter().enumerate() {
-            let (gtin, serial) = split_pack_key(key);
+            let (gtin, serial) = pedigree_core::state::split_pack_key(key);
             by_bucket
                 .entry(bucket_key(gtin, layouts[gtin].bucket(serial)))
                 .or_default()
@@ -234,7 +231,7 @@ impl Store {
             let mut cmd = redis::cmd("HMGET");
             cmd.arg(bucket);
             members.iter().for_each(|&i| {
-                cmd.arg(split_pack_key(&keys[i]).1);
+                cmd.arg(pedigree_core::state::split_pack_key(&keys[i]).1);
             });
             pipe.add_command(cmd);
         }
@@ -245,7 +242,7 @@ impl Store {
             for (&i, bytes) in members.iter().zip(values) {
                 records[i] = bytes
                     .as_deref()
-                    .map(|b| decode_stored(&keys[i], b, registry))
+                    .map(|b| decode_stored(|| keys[i].clone(), b, registry))
                     .transpose()?;
             }
         }
@@ -314,7 +311,7 @@ impl Store {
             invocation.arg(leaf.as_slice());
         }
         invocation.arg(write.participants.len());
-        for record in &write.participants {
+        for record in write.participants {
             let json = serde_json::to_vec(record).expect("a participant record always serializes");
             invocation.arg(&record.id).arg(json);
         }
@@ -329,7 +326,7 @@ impl Store {
         if !write.packs.is_empty() {
             let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
             for (key, record, _) in &write.packs {
-                let (gtin, serial) = split_pack_key(key);
+                let (gtin, serial) = pedigree_core::state::split_pack_key(key);
                 let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
                 invocation
                     .arg(bucket_key(gtin, layouts[gtin].1.bucket(serial)))
@@ -346,7 +343,7 @@ impl Store {
     async fn grown_layouts<'a>(&self, write: &BlockWrite<'a>) -> Result<BTreeMap<&'a str, (Meta, Meta)>> {
         let mut created: BTreeMap<&str, u64> = BTreeMap::new();
         for (key, _, new) in &write.packs {
-            *created.entry(split_pack_key(key).0).or_default() += u64::from(*new);
+            *created.entry(pedigree_core::state::split_pack_key(key).0).or_default() += u64::from(*new);
         }
         if created.is_empty() {
             return Ok(BTreeMap::new());

@@ -33,8 +33,8 @@ impl Store {
                 continue;
             }
             let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
-            let key = format!("{gtin}{serial}");
-            let pack = pack.as_deref().map(|b| decode_stored(&key, b, registry)).transpose()?;
+            let key = || format!("{gtin}{serial}");
+            let pack = pack.as_deref().map(|b| decode_stored(key, b, registry)).transpose()?;
             return Ok((product, pack));
         }
         Err(StoreError::BadMeta(format!("{} keeps moving", meta_key(gtin))))
