@@ -13,7 +13,7 @@
 //! - recall (a lot) and withdraw (a product) are the product owner's, and irreversible;
 //! - a dispensed or decommissioned pack moves no more (short of an undo).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use pedigree_gs1::{Gtin, Serial};
 
@@ -86,23 +86,39 @@ impl BlockContext {
 }
 
 /// Packs and products touched by a batch of events: loaded before applying, written back after. A key mapped to
-/// `None` was looked up and does not exist.
+/// no record was looked up and does not exist.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorkingSet {
-    packs: HashMap<String, Option<PackRecord>>,
-    products: HashMap<String, Option<ProductRecord>>,
+    // foldhash: the maps are keyed by serials that participants choose, so the hasher is seeded per process (no
+    // precomputed collisions), and it is several times cheaper than SipHash on the 30-byte pack keys of a bulk block.
+    packs: HashMap<String, Slot, foldhash::fast::RandomState>,
+    products: HashMap<String, Option<ProductRecord>, foldhash::fast::RandomState>,
     /// Keys changed since loading, in first-change order (so writes are deterministic).
     dirty: Vec<String>,
-    dirty_set: HashSet<String>,
     dirty_products: Vec<String>,
-    /// Changed keys that did not exist when loaded.
-    created: HashSet<String>,
+}
+
+/// One pack of the working set.
+#[derive(Clone, Debug, PartialEq)]
+struct Slot {
+    record: Option<PackRecord>,
+    /// Whether storage held the pack when it was loaded (unknown counts as held: never "created").
+    existed: bool,
+    dirty: bool,
 }
 
 impl WorkingSet {
     /// Records what storage holds for pack `key` (call once per key before applying events).
     pub fn load(&mut self, key: String, record: Option<PackRecord>) {
-        self.packs.insert(key, record);
+        let existed = record.is_some();
+        self.packs.insert(
+            key,
+            Slot {
+                record,
+                existed,
+                dirty: false,
+            },
+        );
     }
 
     /// Records what storage holds for product `gtin`.
@@ -116,7 +132,7 @@ impl WorkingSet {
     }
 
     pub fn get(&self, key: &str) -> Option<&PackRecord> {
-        self.packs.get(key).and_then(Option::as_ref)
+        self.packs.get(key).and_then(|s| s.record.as_ref())
     }
 
     pub fn product(&self, gtin: &str) -> Option<&ProductRecord> {
@@ -124,13 +140,24 @@ impl WorkingSet {
     }
 
     fn put(&mut self, key: String, record: PackRecord) {
-        if matches!(self.packs.get(&key), Some(None)) {
-            self.created.insert(key.clone());
+        match self.packs.get_mut(&key) {
+            Some(slot) => {
+                if !slot.dirty && slot.record.as_ref() != Some(&record) {
+                    slot.dirty = true;
+                    self.dirty.push(key);
+                }
+                slot.record = Some(record);
+            }
+            None => {
+                self.dirty.push(key.clone());
+                let slot = Slot {
+                    record: Some(record),
+                    existed: true,
+                    dirty: true,
+                };
+                self.packs.insert(key, slot);
+            }
         }
-        if !matches!(self.packs.get(&key), Some(Some(old)) if *old == record) && self.dirty_set.insert(key.clone()) {
-            self.dirty.push(key.clone());
-        }
-        self.packs.insert(key, Some(record));
     }
 
     fn put_product(&mut self, gtin: &str, record: ProductRecord) {
@@ -154,7 +181,7 @@ impl WorkingSet {
 
     /// Whether changed pack `key` is new (did not exist when loaded).
     pub fn is_created(&self, key: &str) -> bool {
-        self.created.contains(key)
+        self.packs.get(key).is_some_and(|s| s.dirty && !s.existed)
     }
 
     pub fn change_count(&self) -> usize {

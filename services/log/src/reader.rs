@@ -11,6 +11,9 @@ use crate::{LogError, Result};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Prefetch bound of a reader, in KiB (a message larger than this is still fetched, one at a time).
+pub const PREFETCH_KBYTES: usize = 8 * 1024;
+
 fn consumer(brokers: &str) -> Result<BaseConsumer> {
     Ok(ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -20,6 +23,9 @@ fn consumer(brokers: &str) -> Result<BaseConsumer> {
         .set("enable.partition.eof", "false")
         // A reader waits for new data at most this long per fetch: reading back a just-appended block is then fast.
         .set("fetch.wait.max.ms", "10")
+        // librdkafka prefetches up to 64 MiB per partition by default; a reader reads ranges it asked for, so a few
+        // messages ahead are enough, and the process' memory does not grow with the topic's backlog.
+        .set("queued.max.messages.kbytes", PREFETCH_KBYTES.to_string())
         .create()?)
 }
 

@@ -138,6 +138,15 @@ enum End {
     Superseded(u64),
 }
 
+/// How long a batch took before sealing (reported with the sealed block, for profiling).
+#[derive(Clone, Copy)]
+struct Phases {
+    /// Registry refresh and the stateless checks (signatures, on the rayon pool).
+    check: Duration,
+    /// Dropping decided events, loading packs from Redis, the state machine.
+    apply: Duration,
+}
+
 /// What became of a sealed block.
 enum Sealed {
     Canonical,
@@ -279,17 +288,23 @@ impl Sealer {
                     );
                     continue 'resume;
                 }
+                let started = Instant::now();
                 let registry = self.registry.lock().await.refresh(&self.store).await?;
                 let checked = check_all(batch, registry.clone()).await?;
+                let checked_at = Instant::now();
                 let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
                 let applied = apply_batch(checked, &self.store, at, registry).await?;
+                let phases = Phases {
+                    check: checked_at - started,
+                    apply: checked_at.elapsed(),
+                };
                 if applied.events.is_empty() && applied.rejected.is_empty() {
                     continue;
                 }
                 if role.borrow().valid_epoch(Instant::now()) != Some(epoch) {
                     return Ok(End::Lost);
                 }
-                match self.seal(epoch, &offsets, &applied, leadership).await? {
+                match self.seal(epoch, &offsets, &applied, phases, leadership).await? {
                     Sealed::Canonical => {}
                     Sealed::Stale if self.canon.tip.epoch > epoch => {
                         return Ok(End::Superseded(self.canon.tip.epoch));
@@ -305,8 +320,10 @@ impl Sealer {
         epoch: u64,
         offsets: &BTreeMap<i32, i64>,
         applied: &Applied,
+        phases: Phases,
         leadership: &Leadership,
     ) -> anyhow::Result<Sealed> {
+        let started = Instant::now();
         let content = BlockContent {
             events: applied.events.clone(),
             rejected: applied.rejected.clone(),
@@ -329,6 +346,7 @@ impl Sealer {
         )
         .await
         .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
+        let appended = started.elapsed();
         let own = Own {
             offset: landed.offset,
             bytes: &bytes,
@@ -342,6 +360,11 @@ impl Sealer {
                 offset = landed.offset,
                 events = block.events.len(),
                 rejected = block.rejected.len(),
+                packs = applied.packs.change_count(),
+                check_ms = phases.check.as_millis() as u64,
+                apply_ms = phases.apply.as_millis() as u64,
+                seal_append_ms = appended.as_millis() as u64,
+                read_back_write_ms = (started.elapsed() - appended).as_millis() as u64,
                 "sealed"
             );
             Ok(Sealed::Canonical)
@@ -370,6 +393,12 @@ async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "10")
+        // Four batches ahead keep the sealing loop fed; librdkafka's default (64 MiB per partition) would let the
+        // sequencer's memory grow with the events backlog instead.
+        .set(
+            "queued.max.messages.kbytes",
+            (4 * config.batch_max_bytes / 1024).max(1024).to_string(),
+        )
         .create()
         .context("creating the events consumer")?;
     let mut tpl = TopicPartitionList::new();

@@ -1,6 +1,8 @@
 //! From a batch of raw messages to a block's content and its effects on pack state.
 
 use std::collections::HashSet;
+
+use foldhash::fast::RandomState;
 use std::sync::Arc;
 
 use pedigree_core::Hash;
@@ -160,7 +162,8 @@ async fn load<'a>(
     registry: &Registry,
     packs: &mut WorkingSet,
 ) -> anyhow::Result<()> {
-    let (mut keys, mut gtins) = (HashSet::new(), HashSet::new());
+    // Keys of a bulk block: tens of thousands of participant-chosen serials (a seeded fast hash, see WorkingSet).
+    let (mut keys, mut gtins) = (HashSet::with_hasher(RandomState::default()), HashSet::new());
     for event in events {
         let Some(gtin) = event.body.gtin() else { continue };
         if packs.product(gtin.as_str()).is_none() {
@@ -225,7 +228,7 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
 }
 
 async fn drop_decided(checked: Vec<Checked>, store: &Store) -> anyhow::Result<Vec<Checked>> {
-    let mut seen_here = HashSet::with_capacity(checked.len());
+    let mut seen_here = HashSet::with_capacity_and_hasher(checked.len(), RandomState::default());
     let unique: Vec<Checked> = checked
         .into_iter()
         .filter(|c| seen_here.insert(c.id().to_vec()))

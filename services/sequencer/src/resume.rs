@@ -168,12 +168,20 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
             .collect(),
         participants: &applied.participants,
     };
+    let started = std::time::Instant::now();
     match store
         .write_block_if_head(&write)
         .await
         .with_context(|| format!("writing block {height} to redis"))?
     {
-        Fenced::Written => {}
+        Fenced::Written => {
+            tracing::debug!(
+                height,
+                packs = write.packs.len(),
+                write_ms = started.elapsed().as_millis() as u64,
+                "written to redis"
+            );
+        }
         Fenced::Refused { head } if head >= height => {
             tracing::debug!(height, redis_head = head, "block already in redis");
         }

@@ -24,13 +24,14 @@
 pub mod buckets;
 mod registry;
 mod scan;
+mod splits;
 
 pub use registry::RegistryView;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use buckets::{LUA_SPLITS, Meta, bucket_key, meta_key};
+use buckets::{Meta, bucket_key, meta_key};
 use pedigree_core::participant::Registry;
 use pedigree_core::stored::{ParticipantIds, StoredError, decode_pack, encode_pack};
 
@@ -86,12 +87,13 @@ const LEAVES: &str = "l";
 
 /// One block's effects as one atomic script. KEYS: head, the leaf list, the registry hash, the registry version,
 /// then the keys to SET. ARGV: the expected head (-1: no check), the new head; g, then g triples (gtin, layout before,
-/// layout after); n, the n leaves; m, then m pairs of participant id and record; one value per key to SET; p, then p
-/// triples (bucket key, serial, stored pack). Everything is checked (head, layouts) before anything is written.
-/// Returns -1 when written, or the current head when it was not the expected one (nothing written).
+/// layout after); q, then q bucket deletions (bucket key, k, then k serials: entries moving out of a split bucket);
+/// n, the n leaves; m, then m pairs of participant id and record; one value per key to SET; p, then p bucket writes
+/// (bucket key, k, then k pairs of serial and stored pack: the moved entries first, then the block's packs).
+/// Everything is checked (head, layouts) before anything is written. Returns -1 when written, or the current head
+/// when it was not the expected one (nothing written).
 static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(&format!(
-        "{LUA_SPLITS}{}",
+    redis::Script::new(
         r"
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local expected = tonumber(ARGV[1])
@@ -105,9 +107,15 @@ for i = 0, g - 1 do
 end
 for i = 0, g - 1 do
   local at = 4 + 3 * i
-  split_to(ARGV[at], ARGV[at + 1], ARGV[at + 2])
+  redis.call('SET', 'm:' .. ARGV[at], ARGV[at + 2])
 end
 local a = 4 + 3 * g
+local q = tonumber(ARGV[a]); a = a + 1
+for i = 1, q do
+  local k = tonumber(ARGV[a + 1])
+  redis.call('HDEL', ARGV[a], unpack(ARGV, a + 2, a + 1 + k))
+  a = a + 2 + k
+end
 local n = tonumber(ARGV[a]); a = a + 1
 for i = 1, n do
   redis.call('RPUSH', KEYS[2], ARGV[a])
@@ -125,13 +133,14 @@ for i = 5, #KEYS do
 end
 local p = tonumber(ARGV[a]); a = a + 1
 for i = 1, p do
-  redis.call('HSET', ARGV[a], ARGV[a + 1], ARGV[a + 2])
-  a = a + 3
+  local k = tonumber(ARGV[a + 1])
+  redis.call('HSET', ARGV[a], unpack(ARGV, a + 2, a + 1 + 2 * k))
+  a = a + 2 + 2 * k
 end
 redis.call('SET', KEYS[1], ARGV[2])
 return -1
-"
-    ))
+",
+    )
 });
 
 /// What a fenced write did.
@@ -176,6 +185,35 @@ pub struct BlockWrite<'a> {
     pub participants: &'a [ParticipantRecord],
 }
 
+/// Most pairs one HSET of the write script takes (Lua's `unpack` has a stack limit of a few thousand values).
+pub(crate) const MAX_PAIRS_PER_HSET: usize = 256;
+
+/// A block's pack writes grouped by bucket, in first-write order: (bucket key, [(serial, stored pack)]).
+type BucketWrites<'a> = Vec<(String, Vec<(&'a str, Vec<u8>)>)>;
+
+fn bucket_groups<'a>(write: &BlockWrite<'a>, layouts: &BTreeMap<&str, (Meta, Meta)>) -> Result<BucketWrites<'a>> {
+    if write.packs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
+    let mut groups: BucketWrites<'a> = Vec::new();
+    let mut open: HashMap<(&str, u64), usize, foldhash::fast::RandomState> = HashMap::default();
+    for (key, record, _) in &write.packs {
+        let (gtin, serial) = pedigree_core::state::split_pack_key(key);
+        let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
+        let bucket = layouts[gtin].1.bucket(serial);
+        let at = *open.entry((gtin, bucket)).or_insert_with(|| {
+            groups.push((bucket_key(gtin, bucket), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push((serial, bytes));
+        if groups[at].1.len() == MAX_PAIRS_PER_HSET {
+            open.remove(&(gtin, bucket));
+        }
+    }
+    Ok(groups)
+}
+
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).
 #[derive(Clone)]
 pub struct Store {
@@ -218,18 +256,19 @@ impl Store {
             .collect();
         let layouts = self.layouts(&gtins).await?;
         // One HMGET per bucket: a bulk block reads ~50 packs per command instead of one.
-        let mut by_bucket: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_bucket: HashMap<(&str, u64), Vec<usize>, foldhash::fast::RandomState> = HashMap::default();
         for (i, key) in keys.iter().enumerate() {
             let (gtin, serial) = pedigree_core::state::split_pack_key(key);
             by_bucket
-                .entry(bucket_key(gtin, layouts[gtin].bucket(serial)))
+                .entry((gtin, layouts[gtin].bucket(serial)))
                 .or_default()
                 .push(i);
         }
+        let by_bucket: Vec<_> = by_bucket.into_iter().collect();
         let mut pipe = redis::pipe();
-        for (bucket, members) in &by_bucket {
+        for ((gtin, bucket), members) in &by_bucket {
             let mut cmd = redis::cmd("HMGET");
-            cmd.arg(bucket);
+            cmd.arg(bucket_key(gtin, *bucket));
             members.iter().for_each(|&i| {
                 cmd.arg(pedigree_core::state::split_pack_key(&keys[i]).1);
             });
@@ -306,6 +345,14 @@ impl Store {
         for (gtin, (before, after)) in &layouts {
             invocation.arg(*gtin).arg(before.format()).arg(after.format());
         }
+        let moves = self.moves(&layouts).await?;
+        invocation.arg(moves.dels.len());
+        for (bucket, fields) in &moves.dels {
+            invocation.arg(bucket).arg(fields.len());
+            fields.iter().for_each(|f| {
+                invocation.arg(f);
+            });
+        }
         invocation.arg(leaves.len());
         for leaf in leaves {
             invocation.arg(leaf.as_slice());
@@ -322,16 +369,18 @@ impl Store {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
         invocation.key(block_key(write.height)).arg(write.block);
-        invocation.arg(write.packs.len());
-        if !write.packs.is_empty() {
-            let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
-            for (key, record, _) in &write.packs {
-                let (gtin, serial) = pedigree_core::state::split_pack_key(key);
-                let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
-                invocation
-                    .arg(bucket_key(gtin, layouts[gtin].1.bucket(serial)))
-                    .arg(serial)
-                    .arg(bytes);
+        let groups = bucket_groups(write, &layouts)?;
+        invocation.arg(moves.puts.len() + groups.len());
+        for (bucket, pairs) in &moves.puts {
+            invocation.arg(bucket).arg(pairs.len());
+            for (serial, bytes) in pairs {
+                invocation.arg(serial).arg(bytes);
+            }
+        }
+        for (bucket, entries) in &groups {
+            invocation.arg(bucket).arg(entries.len());
+            for (serial, bytes) in entries {
+                invocation.arg(*serial).arg(bytes);
             }
         }
         let mut con = self.con.clone();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_store::Store;
@@ -80,7 +81,11 @@ impl App {
             self.grace,
         );
         let mut http_stop = stop_rx;
-        let http = axum::serve(self.http, crate::http::router(self.verifier)).with_graceful_shutdown(async move {
+        // TCP_NODELAY for the same reason as the gRPC server's (see pedigree_runtime::grpc::serve).
+        let listener = self.http.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let http = axum::serve(listener, crate::http::router(self.verifier)).with_graceful_shutdown(async move {
             let _ = http_stop.wait_for(|s| *s).await;
         });
         let (grpc, http) = tokio::join!(grpc, http);
