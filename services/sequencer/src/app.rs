@@ -20,10 +20,8 @@ use pedigree_core::block::{BlockContent, seal};
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
 use pedigree_log::producer::{ProducerSettings, producer, send};
-use pedigree_log::rdkafka::consumer::{Consumer, StreamConsumer};
 use pedigree_log::rdkafka::producer::FutureProducer;
-use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use pedigree_log::reader::{PartitionReader, partition_count};
+use pedigree_log::reader::PartitionReader;
 use pedigree_log::topics::{TopicSpec, ensure_topics};
 use pedigree_store::{RegistryView, Store};
 use prost::Message;
@@ -31,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::batch::{Limits, next_batch};
+use crate::batch::{Limits, assign, next_batch};
 use crate::chain::Canon;
 use crate::config::Config;
 use crate::leadership::{Leadership, Role, term_over};
@@ -380,36 +378,6 @@ impl Sealer {
             Ok(Sealed::Stale)
         }
     }
-}
-
-/// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
-async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<StreamConsumer> {
-    let (brokers, topic) = (config.kafka_brokers.clone(), config.events_topic.clone());
-    let partitions = tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka_brokers)
-        .set("broker.address.family", "v4")
-        .set("group.id", "pedigree-sequencer")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("fetch.wait.max.ms", "10")
-        // Four batches ahead keep the sealing loop fed; librdkafka's default (64 MiB per partition) would let the
-        // sequencer's memory grow with the events backlog instead.
-        .set(
-            "queued.max.messages.kbytes",
-            (4 * config.batch_max_bytes / 1024).max(1024).to_string(),
-        )
-        .create()
-        .context("creating the events consumer")?;
-    let mut tpl = TopicPartitionList::new();
-    for partition in 0..partitions {
-        let offset = offsets
-            .get(&partition)
-            .map_or(Offset::Beginning, |&o| Offset::Offset(o));
-        tpl.add_partition_offset(&config.events_topic, partition, offset)?;
-    }
-    consumer.assign(&tpl).context("assigning the events partitions")?;
-    Ok(consumer)
 }
 
 /// The sequencer's clock, in ms since the Unix epoch.

@@ -1,11 +1,20 @@
-//! Collecting a batch from the events topic: up to a count or a byte size, or until a wait after its first event.
+//! Reading the events topic: a consumer at the canonical tip's offsets, and batches from it (up to a count or a byte
+//! size, or until a wait after its first event).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use anyhow::Context;
+use pedigree_log::rdkafka::consumer::Consumer;
+use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use pedigree_log::reader::partition_count;
 
 use pedigree_log::rdkafka::Message;
 use pedigree_log::rdkafka::consumer::StreamConsumer;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
+
+use crate::config::Config;
 
 /// One message of the events topic.
 #[derive(Clone, Debug)]
@@ -59,4 +68,34 @@ fn raw(message: &impl Message) -> Raw {
         offset: message.offset(),
         payload: message.payload().unwrap_or_default().to_vec(),
     }
+}
+
+/// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
+pub async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<StreamConsumer> {
+    let (brokers, topic) = (config.kafka_brokers.clone(), config.events_topic.clone());
+    let partitions = tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka_brokers)
+        .set("broker.address.family", "v4")
+        .set("group.id", "pedigree-sequencer")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "10")
+        // Four batches ahead keep the sealing loop fed; librdkafka's default (64 MiB per partition) would let the
+        // sequencer's memory grow with the events backlog instead.
+        .set(
+            "queued.max.messages.kbytes",
+            (4 * config.batch_max_bytes / 1024).max(1024).to_string(),
+        )
+        .create()
+        .context("creating the events consumer")?;
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..partitions {
+        let offset = offsets
+            .get(&partition)
+            .map_or(Offset::Beginning, |&o| Offset::Offset(o));
+        tpl.add_partition_offset(&config.events_topic, partition, offset)?;
+    }
+    consumer.assign(&tpl).context("assigning the events partitions")?;
+    Ok(consumer)
 }

@@ -21,19 +21,22 @@
 
 #![forbid(unsafe_code)]
 
+mod bucket_writes;
 pub mod buckets;
 mod registry;
 mod scan;
-mod splits;
+mod script;
 
 pub use registry::RegistryView;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use bucket_writes::bucket_groups;
 use buckets::{Meta, bucket_key, meta_key};
 use pedigree_core::participant::Registry;
-use pedigree_core::stored::{ParticipantIds, StoredError, decode_pack, encode_pack};
+use pedigree_core::stored::{ParticipantIds, StoredError, decode_pack};
+use script::WRITE_BLOCK;
 
 use pedigree_core::Hash;
 use pedigree_core::participant::ParticipantRecord;
@@ -85,64 +88,6 @@ pub(crate) const REGISTRY_VERSION: &str = "rv";
 const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const LEAVES: &str = "l";
 
-/// One block's effects as one atomic script. KEYS: head, the leaf list, the registry hash, the registry version,
-/// then the keys to SET. ARGV: the expected head (-1: no check), the new head; g, then g triples (gtin, layout before,
-/// layout after); q, then q bucket deletions (bucket key, k, then k serials: entries moving out of a split bucket);
-/// n, the n leaves; m, then m pairs of participant id and record; one value per key to SET; p, then p bucket writes
-/// (bucket key, k, then k pairs of serial and stored pack: the moved entries first, then the block's packs).
-/// Everything is checked (head, layouts) before anything is written. Returns -1 when written, or the current head
-/// when it was not the expected one (nothing written).
-static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local head = tonumber(redis.call('GET', KEYS[1]) or '0')
-local expected = tonumber(ARGV[1])
-if expected >= 0 and head ~= expected then return head end
-local g = tonumber(ARGV[3])
-for i = 0, g - 1 do
-  local at = 4 + 3 * i
-  if (redis.call('GET', 'm:' .. ARGV[at]) or '0 0 0') ~= ARGV[at + 1] then
-    return redis.error_reply('bucket layout of ' .. ARGV[at] .. ' is not the one the block was built on')
-  end
-end
-for i = 0, g - 1 do
-  local at = 4 + 3 * i
-  redis.call('SET', 'm:' .. ARGV[at], ARGV[at + 2])
-end
-local a = 4 + 3 * g
-local q = tonumber(ARGV[a]); a = a + 1
-for i = 1, q do
-  local k = tonumber(ARGV[a + 1])
-  redis.call('HDEL', ARGV[a], unpack(ARGV, a + 2, a + 1 + k))
-  a = a + 2 + k
-end
-local n = tonumber(ARGV[a]); a = a + 1
-for i = 1, n do
-  redis.call('RPUSH', KEYS[2], ARGV[a])
-  a = a + 1
-end
-local m = tonumber(ARGV[a]); a = a + 1
-for i = 1, m do
-  redis.call('HSET', KEYS[3], ARGV[a], ARGV[a + 1])
-  a = a + 2
-end
-if m > 0 then redis.call('SET', KEYS[4], ARGV[2]) end
-for i = 5, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[a])
-  a = a + 1
-end
-local p = tonumber(ARGV[a]); a = a + 1
-for i = 1, p do
-  local k = tonumber(ARGV[a + 1])
-  redis.call('HSET', ARGV[a], unpack(ARGV, a + 2, a + 1 + 2 * k))
-  a = a + 2 + 2 * k
-end
-redis.call('SET', KEYS[1], ARGV[2])
-return -1
-",
-    )
-});
-
 /// What a fenced write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fenced {
@@ -183,35 +128,6 @@ pub struct BlockWrite<'a> {
     pub leaves: Vec<Hash>,
     /// Participants whose record the block changed (every participant for block 1).
     pub participants: &'a [ParticipantRecord],
-}
-
-/// Most pairs one HSET of the write script takes (Lua's `unpack` has a stack limit of a few thousand values).
-pub(crate) const MAX_PAIRS_PER_HSET: usize = 256;
-
-/// A block's pack writes grouped by bucket, in first-write order: (bucket key, [(serial, stored pack)]).
-type BucketWrites<'a> = Vec<(String, Vec<(&'a str, Vec<u8>)>)>;
-
-fn bucket_groups<'a>(write: &BlockWrite<'a>, layouts: &BTreeMap<&str, (Meta, Meta)>) -> Result<BucketWrites<'a>> {
-    if write.packs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
-    let mut groups: BucketWrites<'a> = Vec::new();
-    let mut open: HashMap<(&str, u64), usize, foldhash::fast::RandomState> = HashMap::default();
-    for (key, record, _) in &write.packs {
-        let (gtin, serial) = pedigree_core::state::split_pack_key(key);
-        let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
-        let bucket = layouts[gtin].1.bucket(serial);
-        let at = *open.entry((gtin, bucket)).or_insert_with(|| {
-            groups.push((bucket_key(gtin, bucket), Vec::new()));
-            groups.len() - 1
-        });
-        groups[at].1.push((serial, bytes));
-        if groups[at].1.len() == MAX_PAIRS_PER_HSET {
-            open.remove(&(gtin, bucket));
-        }
-    }
-    Ok(groups)
 }
 
 /// A cheap-to-clone handle on the store (one multiplexed, auto-reconnecting connection).

@@ -1,12 +1,48 @@
-//! Growing a GTIN's bucket layout within a block write: which entries leave the buckets that split, and where they go.
+//! Which entries a block write puts in which bucket: the entries that leave the buckets a growing GTIN splits, and
+//! the block's own packs, grouped per bucket so that the write script runs one HSET per bucket.
 //!
-//! Read at write time, under the same fence as the write: the script only runs if `head` and every layout are still
-//! the ones these moves were computed from, and only the sequencer's block writes (which move both) change buckets.
+//! Moves are read at write time, under the same fence as the write: the script only runs if `head` and every layout
+//! are still the ones these moves were computed from, and only the sequencer's block writes (which move both) change
+//! buckets.
 
 use std::collections::{BTreeMap, HashMap};
 
+use pedigree_core::stored::{StoredError, encode_pack};
+
 use crate::buckets::{Meta, bucket_key};
-use crate::{MAX_PAIRS_PER_HSET, Result, Store};
+use crate::{BlockWrite, Result, Store, StoreError};
+
+/// Most pairs one HSET of the write script takes (Lua's `unpack` has a stack limit of a few thousand values).
+const MAX_PAIRS_PER_HSET: usize = 256;
+
+/// A block's pack writes grouped by bucket, in first-write order: (bucket key, [(serial, stored pack)]).
+type BucketWrites<'a> = Vec<(String, Vec<(&'a str, Vec<u8>)>)>;
+
+pub(crate) fn bucket_groups<'a>(
+    write: &BlockWrite<'a>,
+    layouts: &BTreeMap<&str, (Meta, Meta)>,
+) -> Result<BucketWrites<'a>> {
+    if write.packs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
+    let mut groups: BucketWrites<'a> = Vec::new();
+    let mut open: HashMap<(&str, u64), usize, foldhash::fast::RandomState> = HashMap::default();
+    for (key, record, _) in &write.packs {
+        let (gtin, serial) = pedigree_core::state::split_pack_key(key);
+        let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
+        let bucket = layouts[gtin].1.bucket(serial);
+        let at = *open.entry((gtin, bucket)).or_insert_with(|| {
+            groups.push((bucket_key(gtin, bucket), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push((serial, bytes));
+        if groups[at].1.len() == MAX_PAIRS_PER_HSET {
+            open.remove(&(gtin, bucket));
+        }
+    }
+    Ok(groups)
+}
 
 /// A bucket entry as Redis returns it: serial and stored pack.
 type Entry = (Vec<u8>, Vec<u8>);
