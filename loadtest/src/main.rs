@@ -3,8 +3,7 @@
 
 #![forbid(unsafe_code)]
 
-/// mimalloc: the hot paths allocate many small, short-lived values (pack keys, records, Redis arguments), where
-/// glibc malloc spent a quarter of the sequencer's time and kept freed memory as per-thread arenas.
+/// mimalloc, as in the sequencer (see its main.rs): many small, short-lived allocations per request.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -12,7 +12,7 @@ use crate::{LogError, Result};
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Prefetch bound of a reader, in KiB (a message larger than this is still fetched, one at a time).
-pub const PREFETCH_KBYTES: usize = 8 * 1024;
+const PREFETCH_KBYTES: usize = 8 * 1024;
 
 fn consumer(brokers: &str) -> Result<BaseConsumer> {
     Ok(ClientConfig::new()

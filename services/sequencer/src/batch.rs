@@ -5,12 +5,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use pedigree_log::rdkafka::consumer::Consumer;
-use pedigree_log::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use pedigree_log::rdkafka::consumer::{Consumer, StreamConsumer};
+use pedigree_log::rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use pedigree_log::reader::partition_count;
-
-use pedigree_log::rdkafka::Message;
-use pedigree_log::rdkafka::consumer::StreamConsumer;
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 

@@ -1,9 +1,9 @@
 //! From a batch of raw messages to a block's content and its effects on pack state.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use foldhash::fast::RandomState;
-use std::sync::Arc;
 
 use pedigree_core::Hash;
 use pedigree_core::event::{Event, EventError, check_envelope, event_id};

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use pedigree_core::state::split_pack_key;
 use pedigree_core::stored::{StoredError, encode_pack};
 
 use crate::buckets::{Meta, bucket_key};
@@ -29,7 +30,7 @@ pub(crate) fn bucket_groups<'a>(
     let mut groups: BucketWrites<'a> = Vec::new();
     let mut open: HashMap<(&str, u64), usize, foldhash::fast::RandomState> = HashMap::default();
     for (key, record, _) in &write.packs {
-        let (gtin, serial) = pedigree_core::state::split_pack_key(key);
+        let (gtin, serial) = split_pack_key(key);
         let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
         let bucket = layouts[gtin].1.bucket(serial);
         let at = *open.entry((gtin, bucket)).or_insert_with(|| {

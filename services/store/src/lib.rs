@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use bucket_writes::bucket_groups;
 use buckets::{Meta, bucket_key, meta_key};
 use pedigree_core::participant::Registry;
+use pedigree_core::state::split_pack_key;
 use pedigree_core::stored::{ParticipantIds, StoredError, decode_pack};
 use script::WRITE_BLOCK;
 
@@ -166,7 +167,7 @@ impl Store {
         }
         let gtins: Vec<&str> = keys
             .iter()
-            .map(|k| pedigree_core::state::split_pack_key(k).0)
+            .map(|k| split_pack_key(k).0)
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -174,7 +175,7 @@ impl Store {
         // One HMGET per bucket: a bulk block reads ~50 packs per command instead of one.
         let mut by_bucket: HashMap<(&str, u64), Vec<usize>, foldhash::fast::RandomState> = HashMap::default();
         for (i, key) in keys.iter().enumerate() {
-            let (gtin, serial) = pedigree_core::state::split_pack_key(key);
+            let (gtin, serial) = split_pack_key(key);
             by_bucket
                 .entry((gtin, layouts[gtin].bucket(serial)))
                 .or_default()
@@ -186,7 +187,7 @@ impl Store {
             let mut cmd = redis::cmd("HMGET");
             cmd.arg(bucket_key(gtin, *bucket));
             members.iter().for_each(|&i| {
-                cmd.arg(pedigree_core::state::split_pack_key(&keys[i]).1);
+                cmd.arg(split_pack_key(&keys[i]).1);
             });
             pipe.add_command(cmd);
         }
@@ -308,7 +309,7 @@ impl Store {
     async fn grown_layouts<'a>(&self, write: &BlockWrite<'a>) -> Result<BTreeMap<&'a str, (Meta, Meta)>> {
         let mut created: BTreeMap<&str, u64> = BTreeMap::new();
         for (key, _, new) in &write.packs {
-            *created.entry(pedigree_core::state::split_pack_key(key).0).or_default() += u64::from(*new);
+            *created.entry(split_pack_key(key).0).or_default() += u64::from(*new);
         }
         if created.is_empty() {
             return Ok(BTreeMap::new());

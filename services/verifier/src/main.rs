@@ -1,7 +1,6 @@
 //! `pedigree-verifier`: telemetry, configuration, build, run until SIGTERM.
 
-/// mimalloc: the hot paths allocate many small, short-lived values (pack keys, records, Redis arguments), where
-/// glibc malloc spent a quarter of the sequencer's time and kept freed memory as per-thread arenas.
+/// mimalloc, as in the sequencer (see its main.rs): many small, short-lived allocations per request.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
