@@ -111,6 +111,10 @@ pub struct Options {
     /// Scans per protocol (verify).
     #[arg(long, default_value_t = 100_000)]
     pub scans: usize,
+    /// Verify: after the flat-out phases, scan at this steady rate per protocol (0 skips it). Latency counts from
+    /// each scan's scheduled time, so a stall is charged in full to every scan it delays (no coordinated omission).
+    #[arg(long, default_value_t = 20_000.0)]
+    pub scan_rate: f64,
     /// Concurrent scanning tasks in the mixed scenario (half gRPC, half HTTP).
     #[arg(long, default_value_t = 16)]
     pub scan_clients: usize,

@@ -18,6 +18,9 @@ use crate::workload::Population;
 
 pub const GRPC: &str = "verify-grpc";
 pub const HTTP: &str = "verify-http";
+/// Phases at a steady rate (the series inside are still [`GRPC`] and [`HTTP`]).
+pub const GRPC_PACED: &str = "verify-grpc-paced";
+pub const HTTP_PACED: &str = "verify-http-paced";
 
 /// One planned scan.
 pub struct Scan {
@@ -87,6 +90,8 @@ pub struct Scanner {
     pub deadline: Instant,
     pub stop: AtomicBool,
     next: AtomicUsize,
+    /// Scan `i` is due at `start + i / rate` (scans per second), and its latency counts from then.
+    pace: Option<(Instant, f64)>,
 }
 
 impl Scanner {
@@ -112,6 +117,25 @@ impl Scanner {
             deadline,
             stop: AtomicBool::new(false),
             next: AtomicUsize::new(0),
+            pace: None,
+        }
+    }
+
+    /// Scans at `rate` per second from now on, instead of as fast as the clients go.
+    pub fn paced(mut self, rate: f64) -> Self {
+        self.pace = Some((Instant::now(), rate));
+        self
+    }
+
+    /// When scan `i` is due: its schedule when paced (waiting for it), else now.
+    async fn due(&self, i: usize) -> Instant {
+        match self.pace {
+            Some((start, rate)) => {
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+            None => Instant::now(),
         }
     }
 
@@ -143,7 +167,7 @@ impl Scanner {
                 return;
             }
             let scan = &self.scans[i % self.scans.len()];
-            let started = Instant::now();
+            let started = self.due(i).await;
             let answer = if series == GRPC {
                 self.grpc(scan).await
             } else {

@@ -3,7 +3,7 @@
 use crate::chains::SEALED;
 use crate::cli::Scenario;
 use crate::report::{PhaseReport, TargetCheck};
-use crate::scan::{GRPC, HTTP};
+use crate::scan::{GRPC, GRPC_PACED, HTTP, HTTP_PACED};
 use crate::scenario::{bulk, ingest, mixed};
 
 const INGEST_PER_SEC: f64 = 5_000.0;
@@ -44,24 +44,36 @@ fn p99(phases: &[PhaseReport], phase: &str, series: &str) -> Option<f64> {
     find(phases, phase)?.series.get(series).map(|s| s.latency.p99_ms)
 }
 
-fn verify_checks(phases: &[PhaseReport], grpc_phase: &str, http_phase: &str) -> Vec<TargetCheck> {
+/// Throughput from the `rates` phases (gRPC, HTTP), latency from the `latencies` phases.
+fn verify_checks(phases: &[PhaseReport], rates: (&str, &str), latencies: (&str, &str)) -> Vec<TargetCheck> {
     let http_rate = VERIFY_PER_SEC * (1.0 - HTTP_SLACK);
     let http_p99 = VERIFY_P99_MS * (1.0 + HTTP_SLACK);
     vec![
-        at_least("verify gRPC", "scans", VERIFY_PER_SEC, rate(phases, grpc_phase, GRPC)),
-        below("verify gRPC latency", VERIFY_P99_MS, p99(phases, grpc_phase, GRPC)),
+        at_least("verify gRPC", "scans", VERIFY_PER_SEC, rate(phases, rates.0, GRPC)),
+        below(
+            &format!("verify gRPC latency ({})", latencies.0),
+            VERIFY_P99_MS,
+            p99(phases, latencies.0, GRPC),
+        ),
         at_least(
             "verify HTTP (within 30%)",
             "scans",
             http_rate,
-            rate(phases, http_phase, HTTP),
+            rate(phases, rates.1, HTTP),
         ),
         below(
-            "verify HTTP latency (within 30%)",
+            &format!("verify HTTP latency ({}, within 30%)", latencies.1),
             http_p99,
-            p99(phases, http_phase, HTTP),
+            p99(phases, latencies.1, HTTP),
         ),
     ]
+}
+
+/// The verify scenario: latency at the steady rate when that was measured, else flat out.
+fn verify_scenario_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
+    let paced = find(phases, GRPC_PACED).is_some() && find(phases, HTTP_PACED).is_some();
+    let latencies = if paced { (GRPC_PACED, HTTP_PACED) } else { (GRPC, HTTP) };
+    verify_checks(phases, (GRPC, HTTP), latencies)
 }
 
 fn ingest_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
@@ -100,7 +112,7 @@ pub fn evaluate(scenario: Scenario, phases: &[PhaseReport]) -> Vec<TargetCheck> 
             BULK_PACKS_PER_SEC,
             rate(phases, bulk::PHASE, SEALED),
         )],
-        Scenario::Verify => verify_checks(phases, GRPC, HTTP),
+        Scenario::Verify => verify_scenario_checks(phases),
         Scenario::Mixed => {
             let mut checks = vec![at_least(
                 "ingest end to end (while scanning)",
@@ -109,9 +121,9 @@ pub fn evaluate(scenario: Scenario, phases: &[PhaseReport]) -> Vec<TargetCheck> 
                 rate(phases, mixed::PHASE, SEALED),
             )];
             checks.extend(
-                verify_checks(phases, mixed::PHASE, mixed::PHASE)
+                verify_checks(phases, (mixed::PHASE, mixed::PHASE), (mixed::PHASE, mixed::PHASE))
                     .into_iter()
-                    .filter(|c| c.what.contains("latency")),
+                    .filter(|c| c.target.starts_with("p99")),
             );
             checks
         }

@@ -39,10 +39,30 @@ async fn bulk_tiny() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_tiny() {
-    let outcome = smoke(&["verify", "--packs", "200", "--pack-size", "50", "--scans", "200"]).await;
+    let args = [
+        "verify",
+        "--packs",
+        "200",
+        "--pack-size",
+        "50",
+        "--scans",
+        "200",
+        "--scan-rate",
+        "2000",
+    ];
+    let outcome = smoke(&args).await;
     let r = &outcome.report;
     assert_eq!(r.phase("verify-grpc").unwrap().series["verify-grpc"].count, 200);
     assert_eq!(r.phase("verify-http").unwrap().series["verify-http"].count, 200);
+    // Then the same scans at a steady rate, whose latencies the targets are checked on.
+    assert_eq!(r.phase("verify-grpc-paced").unwrap().series["verify-grpc"].count, 200);
+    assert_eq!(r.phase("verify-http-paced").unwrap().series["verify-http"].count, 200);
+    let latency = r
+        .targets
+        .iter()
+        .find(|t| t.what.starts_with("verify gRPC latency"))
+        .unwrap();
+    assert!(latency.what.contains("paced"), "{}", latency.what);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -179,6 +179,20 @@ impl WorkingSet {
             .filter_map(|g| self.product(g).map(|r| (g.as_str(), r)))
     }
 
+    /// The record of pack `key` if this working set changed it.
+    pub fn changed(&self, key: &str) -> Option<&PackRecord> {
+        self.packs.get(key).filter(|s| s.dirty).and_then(|s| s.record.as_ref())
+    }
+
+    /// The record of product `gtin` if this working set changed it.
+    pub fn changed_product(&self, gtin: &str) -> Option<&ProductRecord> {
+        if self.dirty_products.iter().any(|g| g == gtin) {
+            self.product(gtin)
+        } else {
+            None
+        }
+    }
+
     /// Whether changed pack `key` is new (did not exist when loaded).
     pub fn is_created(&self, key: &str) -> bool {
         self.packs.get(key).is_some_and(|s| s.dirty && !s.existed)

@@ -6,14 +6,19 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::block::{Tip, check_block};
+use pedigree_core::event::{check_envelope, new_payload, sign_payload};
+use pedigree_core::participant::Registry;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
 use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
 use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
-use pedigree_core::pb::{EventState, EventStatus, GetEventStatusRequest, SignedEnvelope, event_payload::Body};
+use pedigree_core::pb::{
+    EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, SignedEnvelope,
+    event_payload::Body,
+};
 use pedigree_log::topics::{TopicSpec, ensure_topics};
 use pedigree_testkit::{Broker, Fixture, Redis, Storage};
 use tokio::sync::oneshot;
@@ -304,6 +309,33 @@ impl Stack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("event {} still pending after 30 s", hex_id(event_id));
+    }
+}
+
+impl Stack {
+    /// Every accepted event id in the chain, in order, after checking each block against its predecessor.
+    pub async fn sealed_ids(&self) -> Vec<Vec<u8>> {
+        let registry = Registry::from_genesis(&self.fixture.genesis).expect("genesis");
+        let mut ledger = self.ledger().await;
+        let head = ledger
+            .get_head(GetHeadRequest {})
+            .await
+            .expect("head")
+            .into_inner()
+            .height;
+        let mut tip = Tip::default();
+        let mut ids = Vec::new();
+        for height in 1..=head {
+            let request = GetBlockRequest { height };
+            let block = ledger.get_block(request).await.expect("block").into_inner();
+            let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
+            tip = next;
+            for envelope in &block.events {
+                let event = check_envelope(envelope, &registry).expect("sealed event checks out");
+                ids.push(event.id.to_vec());
+            }
+        }
+        ids
     }
 }
 

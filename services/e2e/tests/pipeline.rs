@@ -3,11 +3,8 @@
 
 use std::collections::HashSet;
 
-use pedigree_core::block::{Tip, check_block};
-use pedigree_core::event::check_envelope;
 use pedigree_core::gs1::{GS, gtin_check_digit};
-use pedigree_core::participant::Registry;
-use pedigree_core::pb::{EventState, GetBlockRequest, GetHeadRequest, PackStatus, RejectCode, Verdict, VerifyRequest};
+use pedigree_core::pb::{EventState, PackStatus, RejectCode, Verdict, VerifyRequest};
 use pedigree_e2e::{Stack, body};
 use tonic::Code;
 
@@ -405,29 +402,10 @@ async fn same_envelope_twice_is_one_event() {
         .await
         .unwrap();
     stack.outcome(&marker.into_inner().event_id).await;
-    let ids = sealed_ids(&stack).await;
+    let ids = stack.sealed_ids().await;
     assert_eq!(ids.iter().filter(|id| **id == first).count(), 1);
     assert_eq!(stack.outcome(&first).await.state(), EventState::Committed);
     stack.shutdown().await;
-}
-
-/// Every accepted event id in the chain, in order, after checking each block against its predecessor.
-async fn sealed_ids(stack: &Stack) -> Vec<Vec<u8>> {
-    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    let mut ledger = stack.ledger().await;
-    let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner().height;
-    let mut tip = Tip::default();
-    let mut ids = Vec::new();
-    for height in 1..=head {
-        let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
-        let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
-        tip = next;
-        for envelope in &block.events {
-            let event = check_envelope(envelope, &registry).expect("sealed event checks out");
-            ids.push(event.id.to_vec());
-        }
-    }
-    ids
 }
 
 /// Killing the sequencer in the middle of a stream loses no event and applies none twice.
@@ -452,7 +430,7 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     for id in &acked {
         assert_eq!(stack.outcome(id).await.state(), EventState::Committed);
     }
-    let ids = sealed_ids(&stack).await;
+    let ids = stack.sealed_ids().await;
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
     assert_eq!(ids.len(), acked.len(), "sealed events differ from acknowledged ones");
@@ -497,7 +475,7 @@ async fn redis_is_rebuilt_from_the_log() {
     assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
     let after = snapshot(&stack, &g, &["F1", "F2"]).await;
     assert_eq!(after[..], before[..2]);
-    assert_eq!(sealed_ids(&stack).await.len(), 4);
+    assert_eq!(stack.sealed_ids().await.len(), 4);
     stack.shutdown().await;
 }
 

@@ -4,7 +4,9 @@
 //! syncs the canonical chain and Redis ([`crate::resume::sync`]), reads events from the canonical tip's offsets,
 //! and for each batch: check, apply on Redis state (which must be exactly at the tip), check the term is still
 //! valid, seal with the term's epoch, append, read the topic back up to its own block, and only if that block is
-//! canonical write its effects to Redis (fenced). A stale own block, or Redis ahead of the tip, means someone else
+//! canonical write its effects to Redis (fenced). Under a backlog the write overlaps the next batch: that batch's
+//! packs are read first (Redis at the tip's parent, the tip's effects laid over them), then the tip's write is sent
+//! and the state machine runs while Redis executes it; nothing is sealed on top before the write is acknowledged. A stale own block, or Redis ahead of the tip, means someone else
 //! sealed first: the batch in hand is dropped and the term goes on from the new canonical tip (its events are read
 //! again, and those the winner decided are skipped). A higher epoch at the tip means this term is superseded: step
 //! down. A term that ends (lease lost or not renewed in time) abandons the batch in hand unsealed.
@@ -20,21 +22,22 @@ use pedigree_core::block::{BlockContent, seal};
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
 use pedigree_log::producer::{ProducerSettings, producer, send};
+use pedigree_log::rdkafka::consumer::StreamConsumer;
 use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::reader::PartitionReader;
 use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::{Fenced, RegistryView, Store};
 use prost::Message;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::batch::{Limits, assign, next_batch};
+use crate::batch::{Collected, Limits, Raw, assign, next_batch, ready_batch};
 use crate::chain::Canon;
 use crate::config::Config;
 use crate::leadership::{Leadership, Role, term_over};
-use crate::process::{Applied, apply_batch, check_all};
-use crate::resume::{Ctx, Own, sync};
+use crate::process::{Applied, apply_ordinary, apply_prepared, check_all, prepare};
+use crate::resume::{Ctx, Own, OwnFate, sync, write_effects};
 use pedigree_core::state::BlockContext;
 
 /// A ready-to-run sequencer.
@@ -141,13 +144,16 @@ enum End {
 struct Phases {
     /// Registry refresh and the stateless checks (signatures, on the rayon pool).
     check: Duration,
-    /// Dropping decided events, loading packs from Redis, the state machine.
+    /// Dropping decided events, loading packs from Redis.
+    load: Duration,
+    /// The state machine, and waiting for the previous block's write when it ran alongside.
     apply: Duration,
 }
 
 /// What became of a sealed block.
 enum Sealed {
-    Canonical,
+    /// Canonical; its write, when left to the loop.
+    Canonical(Option<Pending>),
     Stale,
 }
 
@@ -233,7 +239,7 @@ impl Sealer {
     }
 
     /// Syncs the canonical chain (and Redis) as far as the blocks topic goes; `own` is a block just appended.
-    async fn sync(&mut self, own: Option<Own<'_>>, leadership: &Leadership) -> anyhow::Result<bool> {
+    async fn sync(&mut self, own: Option<Own<'_>>, leadership: &Leadership) -> anyhow::Result<OwnFate> {
         let mut canon = std::mem::take(&mut self.canon);
         let result = sync(&self.ctx(), &mut canon, own).await;
         self.canon = canon;
@@ -241,13 +247,31 @@ impl Sealer {
         result
     }
 
-    /// One term: seals with `epoch` until stopped, the term ends, or a higher epoch shows in the chain.
+    /// One term: seals with `epoch` until stopped, the term ends, or a higher epoch shows in the chain. The last
+    /// sealed block's write, if still to be made, is made whatever ended the term: the block is canonical, and the
+    /// write is fenced.
     async fn lead(
         &mut self,
         epoch: u64,
         stop: &watch::Receiver<bool>,
         role: &watch::Receiver<Role>,
         leadership: &Leadership,
+    ) -> anyhow::Result<End> {
+        let mut pending = None;
+        let end = self.term(epoch, stop, role, leadership, &mut pending).await;
+        let flushed = flush(&self.store, &mut pending).await;
+        let end = end?;
+        flushed?;
+        Ok(end)
+    }
+
+    async fn term(
+        &mut self,
+        epoch: u64,
+        stop: &watch::Receiver<bool>,
+        role: &watch::Receiver<Role>,
+        leadership: &Leadership,
+        pending: &mut Option<Pending>,
     ) -> anyhow::Result<End> {
         let limits = Limits {
             max_events: self.config.batch_max_events,
@@ -256,6 +280,7 @@ impl Sealer {
         };
         let mut halt = Halt::new(stop.clone(), role.clone(), epoch);
         'resume: loop {
+            flush(&self.store, pending).await?;
             self.sync(None, leadership).await?;
             if self.canon.tip.epoch > epoch {
                 return Ok(End::Superseded(self.canon.tip.epoch));
@@ -269,32 +294,14 @@ impl Sealer {
             let consumer = assign(&self.config, &self.canon.offsets).await?;
             let mut offsets = self.canon.offsets.clone();
             loop {
-                let Some(batch) = next_batch(&consumer, limits, &mut halt.rx).await? else {
+                let Some(batch) = self.take_batch(&consumer, limits, &mut halt.rx, pending).await? else {
                     return Ok(if *stop.borrow() { End::Stopped } else { End::Lost });
                 };
                 for raw in &batch {
                     offsets.insert(raw.partition, raw.offset + 1);
                 }
-                // Redis must hold exactly the canonical tip: ahead means another sequencer sealed (read on from the
-                // topic), behind means it lost blocks (replay). Either way this batch is read again.
-                let head = self.store.head().await?;
-                if head != self.canon.tip.height {
-                    tracing::info!(
-                        redis_head = head,
-                        height = self.canon.tip.height,
-                        "redis is not at this sequencer's tip: syncing"
-                    );
+                let Some((applied, phases)) = self.apply(batch, pending).await? else {
                     continue 'resume;
-                }
-                let started = Instant::now();
-                let registry = self.registry.lock().await.refresh(&self.store).await?;
-                let checked = check_all(batch, registry.clone()).await?;
-                let checked_at = Instant::now();
-                let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
-                let applied = apply_batch(checked, &self.store, at, registry).await?;
-                let phases = Phases {
-                    check: checked_at - started,
-                    apply: checked_at.elapsed(),
                 };
                 if applied.events.is_empty() && applied.rejected.is_empty() {
                     continue;
@@ -302,8 +309,8 @@ impl Sealer {
                 if role.borrow().valid_epoch(Instant::now()) != Some(epoch) {
                     return Ok(End::Lost);
                 }
-                match self.seal(epoch, &offsets, &applied, phases, leadership).await? {
-                    Sealed::Canonical => {}
+                match self.seal(epoch, &offsets, applied, phases, leadership).await? {
+                    Sealed::Canonical(deferred) => *pending = deferred,
                     Sealed::Stale if self.canon.tip.epoch > epoch => {
                         return Ok(End::Superseded(self.canon.tip.epoch));
                     }
@@ -313,11 +320,87 @@ impl Sealer {
         }
     }
 
+    /// The next batch. While the last block's write is still to be made, a batch that is already fetched and full
+    /// is taken at once (its packs are read before that write is sent, see [`Sealer::apply`]); otherwise the write is
+    /// made first, so that a quiet topic never holds it back.
+    async fn take_batch(
+        &self,
+        consumer: &StreamConsumer,
+        limits: Limits,
+        halt: &mut watch::Receiver<bool>,
+        pending: &mut Option<Pending>,
+    ) -> anyhow::Result<Option<Vec<Raw>>> {
+        let mut start = Collected::default();
+        if *halt.borrow() {
+            return Ok(None);
+        }
+        if pending.is_some() {
+            start = ready_batch(consumer, limits).await?;
+            if start.is_full(&limits) {
+                return Ok(Some(start.raws));
+            }
+            flush(&self.store, pending).await?;
+        }
+        next_batch(consumer, limits, halt, start).await
+    }
+
+    /// Checks and applies a batch on the canonical tip; `None` when Redis is not where this sequencer's chain says
+    /// (then the term resumes from the canonical tip, and the batch is read again).
+    ///
+    /// With the last block's write still to be made (`pending`, Redis at its parent), the batch's packs are read
+    /// first with that block's effects laid over them, then the write is sent and the state machine runs while Redis
+    /// executes it: the two halves of the loop overlap. The write is awaited before anything is sealed on top.
+    async fn apply(&self, batch: Vec<Raw>, pending: &mut Option<Pending>) -> anyhow::Result<Option<(Applied, Phases)>> {
+        // Redis must hold exactly the canonical tip (or its parent, with the tip's write in hand): ahead means another
+        // sequencer sealed (read on from the topic), behind means it lost blocks (replay).
+        let expected = self.canon.tip.height - u64::from(pending.is_some());
+        let head = self.store.head().await?;
+        if head != expected {
+            tracing::info!(
+                redis_head = head,
+                height = self.canon.tip.height,
+                "redis is not at this sequencer's tip: syncing"
+            );
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let registry = self.registry.lock().await.refresh(&self.store).await?;
+        let checked = check_all(batch, registry.clone()).await?;
+        let checked_at = Instant::now();
+        let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
+        let before = pending.as_ref().map(|p| p.applied.as_ref());
+        let prepared = prepare(checked, &self.store, &registry, before).await?;
+        if prepared.has_governance() {
+            flush(&self.store, pending).await?;
+        }
+        let loaded_at = Instant::now();
+        let applied = match pending.take() {
+            None => apply_prepared(prepared, &self.store, at, registry).await?,
+            Some(previous) => {
+                let height = previous.height;
+                let write = tokio::spawn(previous.write(self.store.clone()));
+                let applied = tokio::task::spawn_blocking(move || apply_ordinary(prepared, at, registry)).await?;
+                match write.await?? {
+                    Fenced::Written => {}
+                    Fenced::Refused { head } if head == height => {}
+                    Fenced::Refused { .. } => return Ok(None),
+                }
+                applied
+            }
+        };
+        let phases = Phases {
+            check: checked_at - started,
+            load: loaded_at - checked_at,
+            apply: loaded_at.elapsed(),
+        };
+        Ok(Some((applied, phases)))
+    }
+
     async fn seal(
         &mut self,
         epoch: u64,
         offsets: &BTreeMap<i32, i64>,
-        applied: &Applied,
+        applied: Applied,
         phases: Phases,
         leadership: &Leadership,
     ) -> anyhow::Result<Sealed> {
@@ -348,25 +431,13 @@ impl Sealer {
         let own = Own {
             offset: landed.offset,
             bytes: &bytes,
-            applied,
+            applied: &applied,
+            // A block that changes the registry is written at once: the next batch is checked against Redis'.
+            defer: applied.participants.is_empty(),
         };
         // Read back up to (at least) our own block: only a canonical block's effects go to Redis.
-        if self.sync(Some(own), leadership).await? {
-            tracing::debug!(
-                height = tip.height,
-                epoch,
-                offset = landed.offset,
-                events = block.events.len(),
-                rejected = block.rejected.len(),
-                packs = applied.packs.change_count(),
-                check_ms = phases.check.as_millis() as u64,
-                apply_ms = phases.apply.as_millis() as u64,
-                seal_append_ms = appended.as_millis() as u64,
-                read_back_write_ms = (started.elapsed() - appended).as_millis() as u64,
-                "sealed"
-            );
-            Ok(Sealed::Canonical)
-        } else {
+        let fate = self.sync(Some(own), leadership).await?;
+        if !fate.canonical {
             tracing::warn!(
                 height = tip.height,
                 epoch,
@@ -375,9 +446,50 @@ impl Sealer {
                 chain_epoch = self.canon.tip.epoch,
                 "another block got in first: ours is stale, resuming from the canonical tip"
             );
-            Ok(Sealed::Stale)
+            return Ok(Sealed::Stale);
         }
+        tracing::debug!(
+            height = tip.height,
+            epoch,
+            offset = landed.offset,
+            events = block.events.len(),
+            rejected = block.rejected.len(),
+            packs = applied.packs.change_count(),
+            check_ms = phases.check.as_millis() as u64,
+            load_ms = phases.load.as_millis() as u64,
+            apply_ms = phases.apply.as_millis() as u64,
+            seal_append_ms = appended.as_millis() as u64,
+            read_back_ms = (started.elapsed() - appended).as_millis() as u64,
+            "sealed"
+        );
+        let deferred = fate.deferred.then(|| Pending {
+            height: tip.height,
+            bytes,
+            applied: Arc::new(applied),
+        });
+        Ok(Sealed::Canonical(deferred))
     }
+}
+
+/// A canonical block whose effects are not in Redis yet (Redis is at its parent).
+struct Pending {
+    height: u64,
+    bytes: Vec<u8>,
+    applied: Arc<Applied>,
+}
+
+impl Pending {
+    async fn write(self, store: Store) -> anyhow::Result<Fenced> {
+        write_effects(&store, self.height, &self.bytes, &self.applied).await
+    }
+}
+
+/// Makes the pending write, if any.
+async fn flush(store: &Store, pending: &mut Option<Pending>) -> anyhow::Result<()> {
+    if let Some(previous) = pending.take() {
+        previous.write(store.clone()).await?;
+    }
+    Ok(())
 }
 
 /// The sequencer's clock, in ms since the Unix epoch.

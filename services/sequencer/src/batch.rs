@@ -29,34 +29,71 @@ pub struct Limits {
     pub max_wait: Duration,
 }
 
-/// The next batch, or `None` once `stop` turns true. A batch being collected when `stop` turns is dropped whole:
-/// its offsets were not sealed, so it is read again after restart.
+impl Limits {
+    fn full(&self, events: usize, bytes: usize) -> bool {
+        events >= self.max_events || bytes >= self.max_bytes
+    }
+}
+
+/// A batch being collected.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub raws: Vec<Raw>,
+    bytes: usize,
+}
+
+impl Collected {
+    fn push(&mut self, message: &impl Message) {
+        self.bytes += message.payload().map_or(0, <[u8]>::len);
+        self.raws.push(raw(message));
+    }
+
+    /// Whether the batch reached a limit.
+    pub fn is_full(&self, limits: &Limits) -> bool {
+        limits.full(self.raws.len(), self.bytes)
+    }
+}
+
+/// The messages already fetched, up to the limits, without waiting: what the sealing loop takes while a block's
+/// write is still to be sent, so that a quiet topic never holds that write back.
+pub async fn ready_batch(consumer: &StreamConsumer, limits: Limits) -> anyhow::Result<Collected> {
+    let mut batch = Collected::default();
+    while !batch.is_full(&limits) {
+        // A zero timeout still polls the receive once: a fetched message is returned, an empty queue is not waited on.
+        match tokio::time::timeout(Duration::ZERO, consumer.recv()).await {
+            Ok(message) => batch.push(&message?),
+            Err(_) => break,
+        }
+    }
+    Ok(batch)
+}
+
+/// The next batch, going on from `batch` (possibly empty), or `None` once `stop` turns true. A batch being collected
+/// when `stop` turns is dropped whole: its offsets were not sealed, so it is read again after restart.
 pub async fn next_batch(
     consumer: &StreamConsumer,
     limits: Limits,
     stop: &mut watch::Receiver<bool>,
+    mut batch: Collected,
 ) -> anyhow::Result<Option<Vec<Raw>>> {
-    let first = tokio::select! {
-        message = consumer.recv() => message?,
-        _ = stop.wait_for(|s| *s) => return Ok(None),
-    };
+    if batch.raws.is_empty() {
+        let first = tokio::select! {
+            message = consumer.recv() => message?,
+            _ = stop.wait_for(|s| *s) => return Ok(None),
+        };
+        batch.push(&first);
+    }
     let deadline = Instant::now() + limits.max_wait;
-    let mut bytes = first.payload_len();
-    let mut batch = vec![raw(&first)];
-    while batch.len() < limits.max_events && bytes < limits.max_bytes {
+    while !batch.is_full(&limits) {
         tokio::select! {
             next = timeout_at(deadline, consumer.recv()) => match next {
-                Ok(message) => {
-                    let message = message?;
-                    bytes += message.payload_len();
-                    batch.push(raw(&message));
-                }
+                Ok(message) => batch.push(&message?),
                 Err(_) => break,
             },
             _ = stop.wait_for(|s| *s) => return Ok(None),
         }
     }
-    Ok(Some(batch))
+    Ok(Some(batch.raws))
 }
 
 fn raw(message: &impl Message) -> Raw {

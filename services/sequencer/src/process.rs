@@ -100,51 +100,119 @@ pub struct Applied {
     pub participants: Vec<ParticipantRecord>,
 }
 
-/// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash), loads
-/// the packs and products the rest touch (two MGETs), and applies them in order at `at`, starting from `registry`
-/// (the registry as of the parent block).
+/// Events to apply, with the packs and products they touch loaded.
+pub struct Prepared {
+    fresh: Vec<Checked>,
+    packs: WorkingSet,
+}
+
+impl Prepared {
+    /// Whether the batch holds a governance event: applying it may change the registry mid-batch, and then events
+    /// after it are checked again and their packs loaded from Redis while applying.
+    pub fn has_governance(&self) -> bool {
+        self.fresh.iter().any(|c| match c {
+            Checked::Valid(v) => v.1.body.gtin().is_none(),
+            Checked::Invalid(..) => false,
+        })
+    }
+}
+
+/// Drops events that already have an outcome (an envelope sent twice, or a batch read again after a crash) and loads
+/// the packs and products the rest touch (two MGETs). `before` is a block whose effects are not in Redis yet (Redis
+/// is at its parent): its decided events, packs and products count as if they were.
+pub async fn prepare(
+    checked: Vec<Checked>,
+    store: &Store,
+    registry: &Registry,
+    before: Option<&Applied>,
+) -> anyhow::Result<Prepared> {
+    let fresh = drop_decided(checked, store, before).await?;
+    let mut packs = WorkingSet::default();
+    let events = fresh.iter().filter_map(|c| match c {
+        Checked::Valid(v) => Some(&v.1),
+        Checked::Invalid(..) => None,
+    });
+    load(events, store, registry, before, &mut packs).await?;
+    Ok(Prepared { fresh, packs })
+}
+
+/// Applies prepared events in order at `at`, starting from `registry` (the registry as of the parent block). Reads
+/// Redis only when a governance event changed the registry mid-batch ([`Prepared::has_governance`]).
+pub async fn apply_prepared(
+    prepared: Prepared,
+    store: &Store,
+    at: BlockContext,
+    registry: Arc<Registry>,
+) -> anyhow::Result<Applied> {
+    let mut applied = Applied::start(at, prepared.packs, registry);
+    let mut registry_changed = false;
+    for mut item in prepared.fresh {
+        if registry_changed && item.depends_on_registry() {
+            // A governance event earlier in this batch changed the registry: judge this event against it, as a
+            // replay (and the audit), which go event by event, will.
+            item = recheck(item, &applied.registry);
+            if let Checked::Valid(v) = &item {
+                load(
+                    std::iter::once(&v.1),
+                    store,
+                    &applied.registry,
+                    None,
+                    &mut applied.packs,
+                )
+                .await?;
+            }
+        }
+        registry_changed |= record(&mut applied, item, at);
+    }
+    applied.finish();
+    Ok(applied)
+}
+
+/// [`apply_prepared`] for a batch without governance events (the registry cannot change, so nothing is read again):
+/// pure CPU, for a blocking thread while Redis works on the previous block.
+pub fn apply_ordinary(prepared: Prepared, at: BlockContext, registry: Arc<Registry>) -> Applied {
+    debug_assert!(!prepared.has_governance());
+    let mut applied = Applied::start(at, prepared.packs, registry);
+    for item in prepared.fresh {
+        record(&mut applied, item, at);
+    }
+    applied.finish();
+    applied
+}
+
+impl Applied {
+    fn start(at: BlockContext, packs: WorkingSet, registry: Arc<Registry>) -> Self {
+        Self {
+            events: vec![],
+            rejected: vec![],
+            outcomes: vec![],
+            at,
+            packs,
+            registry,
+            participants: vec![],
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.registry.has_changes() {
+            // Only here is the shared registry copied (and only when a governance event applied).
+            self.participants = Arc::make_mut(&mut self.registry).take_changes();
+        }
+        if self.at.height == 1 {
+            self.participants = self.registry.records();
+        }
+    }
+}
+
+/// [`prepare`] and [`apply_prepared`] on Redis as it is.
 pub async fn apply_batch(
     checked: Vec<Checked>,
     store: &Store,
     at: BlockContext,
     registry: Arc<Registry>,
 ) -> anyhow::Result<Applied> {
-    let fresh = drop_decided(checked, store).await?;
-    let mut packs = WorkingSet::default();
-    let events = fresh.iter().filter_map(|c| match c {
-        Checked::Valid(v) => Some(&v.1),
-        Checked::Invalid(..) => None,
-    });
-    load(events, store, &registry, &mut packs).await?;
-    let mut applied = Applied {
-        events: vec![],
-        rejected: vec![],
-        outcomes: vec![],
-        at,
-        packs,
-        registry,
-        participants: vec![],
-    };
-    let mut registry_changed = false;
-    for mut item in fresh {
-        if registry_changed && item.depends_on_registry() {
-            // A governance event earlier in this batch changed the registry: judge this event against it, as a
-            // replay (and the audit), which go event by event, will.
-            item = recheck(item, &applied.registry);
-            if let Checked::Valid(v) = &item {
-                load(std::iter::once(&v.1), store, &applied.registry, &mut applied.packs).await?;
-            }
-        }
-        registry_changed |= record(&mut applied, item, at);
-    }
-    if applied.registry.has_changes() {
-        // Only here is the shared registry copied (and only when a governance event applied).
-        applied.participants = Arc::make_mut(&mut applied.registry).take_changes();
-    }
-    if at.height == 1 {
-        applied.participants = applied.registry.records();
-    }
-    Ok(applied)
+    let prepared = prepare(checked, store, &registry, None).await?;
+    apply_prepared(prepared, store, at, registry).await
 }
 
 fn recheck(item: Checked, registry: &Registry) -> Checked {
@@ -155,11 +223,13 @@ fn recheck(item: Checked, registry: &Registry) -> Checked {
     }
 }
 
-/// Loads the packs and products `events` touch that the working set does not hold yet (two MGETs).
+/// Loads the packs and products `events` touch that the working set does not hold yet (two MGETs); those `before`
+/// changed come from it instead.
 async fn load<'a>(
     events: impl Iterator<Item = &'a Event>,
     store: &Store,
     registry: &Registry,
+    before: Option<&Applied>,
     packs: &mut WorkingSet,
 ) -> anyhow::Result<()> {
     // Keys of a bulk block: tens of thousands of participant-chosen serials (a seeded fast hash, see WorkingSet).
@@ -178,7 +248,26 @@ async fn load<'a>(
                 .filter(|k| !packs.is_loaded(k)),
         );
     }
-    let (keys, gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
+    let (mut keys, mut gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
+    if let Some(before) = before {
+        keys.retain(|key| match before.packs.changed(key) {
+            Some(record) => {
+                // As Redis would return it once the block is written: the event id is not stored.
+                let mut record = record.clone();
+                record.last_event_id.clear();
+                packs.load(key.clone(), Some(record));
+                false
+            }
+            None => true,
+        });
+        gtins.retain(|gtin| match before.packs.changed_product(gtin) {
+            Some(record) => {
+                packs.load_product(gtin.clone(), Some(record.clone()));
+                false
+            }
+            None => true,
+        });
+    }
     let (pack_records, product_records) = tokio::try_join!(store.packs(&keys, registry), store.products(&gtins))?;
     for (key, record) in keys.into_iter().zip(pack_records) {
         packs.load(key, record);
@@ -227,8 +316,11 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
     false
 }
 
-async fn drop_decided(checked: Vec<Checked>, store: &Store) -> anyhow::Result<Vec<Checked>> {
+async fn drop_decided(checked: Vec<Checked>, store: &Store, before: Option<&Applied>) -> anyhow::Result<Vec<Checked>> {
     let mut seen_here = HashSet::with_capacity_and_hasher(checked.len(), RandomState::default());
+    if let Some(before) = before {
+        seen_here.extend(before.outcomes.iter().map(|(id, _)| id.to_vec()));
+    }
     let unique: Vec<Checked> = checked
         .into_iter()
         .filter(|c| seen_here.insert(c.id().to_vec()))

@@ -45,16 +45,27 @@ pub struct Own<'a> {
     pub offset: i64,
     pub bytes: &'a [u8],
     pub applied: &'a Applied,
+    /// Leave the write to the caller if the block is the last canonical one read (the sealing loop overlaps it with
+    /// the next batch); a canonical block after it forces the write in order.
+    pub defer: bool,
+}
+
+/// What a sync found of the caller's own block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OwnFate {
+    pub canonical: bool,
+    /// Canonical, and its effects left for the caller to write (Redis is at its parent).
+    pub deferred: bool,
 }
 
 /// Reads the blocks topic from `canon.next_offset` to its end (at least past `own`, if given), keeps the canonical
-/// blocks, and brings Redis up to the canonical tip. Returns whether `own` is canonical.
-pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> anyhow::Result<bool> {
-    let mut own_canonical = false;
+/// blocks, and brings Redis up to the canonical tip (but for a deferred `own`). Returns what became of `own`.
+pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> anyhow::Result<OwnFate> {
+    let mut fate = OwnFate::default();
     let target = own.map_or(0, |o| o.offset + 1);
     for round in 0..20 {
         let redis_head = ctx.store.head().await?;
-        if redis_head < canon.tip.height {
+        if redis_head + u64::from(fate.deferred) < canon.tip.height {
             tracing::warn!(
                 redis_head,
                 chain_head = canon.tip.height,
@@ -62,8 +73,7 @@ pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> any
             );
             *canon = Canon::default();
         }
-        let read = fold_topic(ctx, canon, redis_head, own).await?;
-        own_canonical |= read.own_canonical;
+        let read = fold_topic(ctx, canon, redis_head, own, &mut fate).await?;
         if canon.next_offset < target {
             // The acknowledgement came back before the high watermark moved: read again.
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -71,7 +81,7 @@ pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> any
         }
         let head = ctx.store.head().await?;
         if head <= canon.tip.height {
-            return Ok(own_canonical);
+            return Ok(fate);
         }
         // Redis is ahead of what was read: another sequencer appended and applied since the read started.
         if read.messages == 0 && round > 2 {
@@ -91,10 +101,15 @@ pub async fn sync(ctx: &Ctx<'_>, canon: &mut Canon, own: Option<Own<'_>>) -> any
 
 struct Read {
     messages: u64,
-    own_canonical: bool,
 }
 
-async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Option<Own<'_>>) -> anyhow::Result<Read> {
+async fn fold_topic(
+    ctx: &Ctx<'_>,
+    canon: &mut Canon,
+    redis_head: u64,
+    own: Option<Own<'_>>,
+    fate: &mut OwnFate,
+) -> anyhow::Result<Read> {
     let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(16);
     let (tail, from) = (ctx.tail.clone(), canon.next_offset);
     let reading = tokio::task::spawn_blocking(move || {
@@ -106,22 +121,27 @@ async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Opti
             Ok(())
         })
     });
-    let mut read = Read {
-        messages: 0,
-        own_canonical: false,
-    };
+    let mut read = Read { messages: 0 };
     let mut replayed = 0u64;
     while let Some((offset, payload)) = rx.recv().await {
         read.messages += 1;
         match canon.fold(offset, &payload, ctx.sequencer_key) {
             Folded::Canonical { block, header } => {
                 let mine = own.filter(|o| o.offset == offset);
-                read.own_canonical |= mine.is_some();
+                fate.canonical |= mine.is_some();
                 if header.height <= redis_head {
                     continue;
                 }
+                if let Some(o) = own.filter(|_| fate.deferred && mine.is_none()) {
+                    // A block on top of ours: ours goes to Redis first.
+                    write_effects(ctx.store, header.height - 1, o.bytes, o.applied).await?;
+                    fate.deferred = false;
+                }
                 match mine {
-                    Some(o) => write_effects(ctx.store, header.height, o.bytes, o.applied).await?,
+                    Some(o) if o.defer => fate.deferred = true,
+                    Some(o) => {
+                        write_effects(ctx.store, header.height, o.bytes, o.applied).await?;
+                    }
                     None => {
                         replay_block(ctx, &block, &header, &payload).await?;
                         replayed += 1;
@@ -147,7 +167,12 @@ async fn fold_topic(ctx: &Ctx<'_>, canon: &mut Canon, redis_head: u64, own: Opti
 /// Writes a canonical block's effects to Redis, fenced on `head == height - 1`. A refusal because Redis already
 /// holds this height is someone else (a sequencer replaying) having written the same block: fine. A refusal because
 /// Redis is further behind is left to the caller's next check, which replays from the start.
-pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], applied: &Applied) -> anyhow::Result<()> {
+pub(crate) async fn write_effects(
+    store: &Store,
+    height: u64,
+    bytes: &[u8],
+    applied: &Applied,
+) -> anyhow::Result<Fenced> {
     let write = pedigree_store::BlockWrite {
         height,
         block: bytes,
@@ -169,11 +194,11 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
         participants: &applied.participants,
     };
     let started = std::time::Instant::now();
-    match store
+    let fenced = store
         .write_block_if_head(&write)
         .await
-        .with_context(|| format!("writing block {height} to redis"))?
-    {
+        .with_context(|| format!("writing block {height} to redis"))?;
+    match fenced {
         Fenced::Written => {
             tracing::debug!(
                 height,
@@ -189,7 +214,7 @@ pub(crate) async fn write_effects(store: &Store, height: u64, bytes: &[u8], appl
             tracing::warn!(height, redis_head = head, "redis fell behind while writing");
         }
     }
-    Ok(())
+    Ok(fenced)
 }
 
 async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes: &[u8]) -> anyhow::Result<()> {
@@ -220,5 +245,7 @@ async fn replay_block(ctx: &Ctx<'_>, block: &Block, header: &BlockHeader, bytes:
             block.events.len()
         );
     }
-    write_effects(ctx.store, header.height, bytes, &applied).await
+    write_effects(ctx.store, header.height, bytes, &applied)
+        .await
+        .map(|_| ())
 }
