@@ -3,7 +3,7 @@
 //! Loop: collect a batch (by count, bytes or wait) from the events topic → re-check every envelope in parallel →
 //! drop events that already have an outcome → load the touched packs from Redis in one round trip → apply the
 //! custody rules in topic order → seal a block → append it to the blocks topic and wait for the acknowledgement →
-//! write its effects to Redis in one transaction.
+//! write its effects to Redis in one atomic script (under a backlog, while the next batch is applied).
 //!
 //! The blocks topic is the source of truth: each header carries the events-topic offsets to resume from, so a
 //! restart folds the topic into the canonical chain ([`chain`]), brings Redis up to its tip if it is behind, and
@@ -23,6 +23,7 @@ pub mod leadership;
 pub mod lease;
 mod process;
 mod resume;
+mod sealer;
 
 pub use app::App;
 pub use config::{Config, LeadershipConfig, LeadershipMode};
