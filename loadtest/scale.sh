@@ -17,7 +17,7 @@ for add in 100000 900000 9000000; do
   used=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
   bucket=$(redis-cli -p $RP --scan --pattern 'p:*' | head -1)
   bucket_bytes=$(redis-cli -p $RP memory usage "$bucket"); bucket_len=$(redis-cli -p $RP hlen "$bucket")
-  echo "== packs=$total redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1)"
+  echo "== packs=$total redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1) seq_peak_kB=$(awk '/^VmHWM/ {print $2}' /proc/$(ps -o pid= -C pedigree-sequencer | head -1 | tr -d " ")/status)"
   # Scans are measured at rest: after a bulk phase the broker checkpoints its write-ahead log and Redis finishes
   # incremental rehashing for a few seconds, which would be charged to the scans.
   sleep 15

@@ -5,7 +5,7 @@
 //! - [`cli`]: the command line, also used by the smoke test.
 //! - [`target`] / [`parties`]: where to send and who signs.
 //! - [`ids`], [`presign`], [`workload`]: fresh identifiers and the signed events of each scenario.
-//! - [`submit`], [`pacer`], [`chains`], [`scan`]: the clients and how they drive load.
+//! - [`submit`], [`pacer`], [`ticker`], [`chains`], [`scan`]: the clients and how they drive load.
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
 //! - [`recorder`], [`cpu`], [`limits`]: measurements.
 //! - [`scenario`]: ingest, bulk, verify and mixed.
@@ -32,6 +32,7 @@ pub mod submit;
 pub mod table;
 pub mod target;
 pub mod targets;
+pub mod ticker;
 pub mod watcher;
 pub mod workload;
 

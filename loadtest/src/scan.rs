@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::ids::{EXPIRY, Rng, RunIds};
 use crate::recorder::Recorder;
 use crate::submit::{Pool, status_name};
+use crate::ticker::Ticker;
 use crate::workload::Population;
 
 pub const GRPC: &str = "verify-grpc";
@@ -21,6 +22,10 @@ pub const HTTP: &str = "verify-http";
 /// Phases at a steady rate (the series inside are still [`GRPC`] and [`HTTP`]).
 pub const GRPC_PACED: &str = "verify-grpc-paced";
 pub const HTTP_PACED: &str = "verify-http-paced";
+/// In paced phases: how late the load generator itself sent each scan (from its due time to the request leaving the
+/// client task). The scan latencies count from the due time, so this part of them is the generator's, not the
+/// verifier's (see [`crate::ticker`]; the clients also share the machine with everything else).
+pub const SEND_LAG: &str = "send-lag";
 
 /// One planned scan.
 pub struct Scan {
@@ -90,8 +95,8 @@ pub struct Scanner {
     pub deadline: Instant,
     pub stop: AtomicBool,
     next: AtomicUsize,
-    /// Scan `i` is due at `start + i / rate` (scans per second), and its latency counts from then.
-    pace: Option<(Instant, f64)>,
+    /// When paced: scan `i` is due at `start + i / rate`, and its latency counts from then.
+    ticker: Option<Ticker>,
 }
 
 impl Scanner {
@@ -117,26 +122,30 @@ impl Scanner {
             deadline,
             stop: AtomicBool::new(false),
             next: AtomicUsize::new(0),
-            pace: None,
+            ticker: None,
         }
     }
 
     /// Scans at `rate` per second from now on, instead of as fast as the clients go.
     pub fn paced(mut self, rate: f64) -> Self {
-        self.pace = Some((Instant::now(), rate));
+        self.ticker = Some(Ticker::start(rate, self.limit));
         self
     }
 
-    /// When scan `i` is due: its schedule when paced (waiting for it), else now.
-    async fn due(&self, i: usize) -> Instant {
-        match self.pace {
-            Some((start, rate)) => {
-                let due = start + Duration::from_secs_f64(i as f64 / rate);
-                tokio::time::sleep_until(due.into()).await;
-                due
-            }
-            None => Instant::now(),
+    /// When scan `i` is due: when paced, its time on the schedule (waiting for it, and recording how late the
+    /// wait ended), else now. None once the schedule is stopped.
+    async fn due(&self, i: usize) -> Option<Instant> {
+        let Some(ticker) = &self.ticker else {
+            return Some(Instant::now());
+        };
+        if !ticker.wait().await {
+            return None;
         }
+        let now = Instant::now();
+        // Permits are handed out in order of waiting, not of index: a scan can leave up to one interval early.
+        let due = ticker.due(i).min(now);
+        self.recorder.record(SEND_LAG, "scans", due, now, 1);
+        Some(due)
     }
 
     async fn grpc(&self, scan: &Scan) -> Result<String, String> {
@@ -167,7 +176,7 @@ impl Scanner {
                 return;
             }
             let scan = &self.scans[i % self.scans.len()];
-            let started = self.due(i).await;
+            let Some(started) = self.due(i).await else { return };
             let answer = if series == GRPC {
                 self.grpc(scan).await
             } else {

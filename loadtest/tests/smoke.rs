@@ -57,6 +57,9 @@ async fn verify_tiny() {
     // Then the same scans at a steady rate, whose latencies the targets are checked on.
     assert_eq!(r.phase("verify-grpc-paced").unwrap().series["verify-grpc"].count, 200);
     assert_eq!(r.phase("verify-http-paced").unwrap().series["verify-http"].count, 200);
+    // Each paced scan also says how late the generator sent it; flat-out scans are not due at any time.
+    assert_eq!(r.phase("verify-grpc-paced").unwrap().series["send-lag"].count, 200);
+    assert!(!r.phase("verify-grpc").unwrap().series.contains_key("send-lag"));
     let latency = r
         .targets
         .iter()
