@@ -127,9 +127,9 @@ impl Scanner {
     }
 
     /// Scans at `rate` per second from now on, instead of as fast as the clients go.
-    pub fn paced(mut self, rate: f64) -> Self {
-        self.ticker = Some(Ticker::start(rate, self.limit));
-        self
+    pub fn paced(mut self, rate: f64) -> std::io::Result<Self> {
+        self.ticker = Some(Ticker::start(rate, self.limit)?);
+        Ok(self)
     }
 
     /// When scan `i` is due: when paced, its time on the schedule (waiting for it, and recording how late the

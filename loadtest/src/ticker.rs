@@ -28,7 +28,7 @@ pub struct Ticker {
 
 impl Ticker {
     /// Releases `total` scans at `rate` per second, starting now.
-    pub fn start(rate: f64, total: usize) -> Self {
+    pub fn start(rate: f64, total: usize) -> std::io::Result<Self> {
         let start = Instant::now();
         let permits = Arc::new(Semaphore::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -36,20 +36,15 @@ impl Ticker {
             let (permits, stop) = (permits.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("scan-ticker".into())
-                .spawn(move || release(start, rate, total, &permits, &stop))
-                .ok()
+                .spawn(move || release(start, rate, total, &permits, &stop))?
         };
-        if thread.is_none() {
-            // Without the thread no scan would ever come due: release them all and let the lag series show it.
-            permits.add_permits(total.min(Semaphore::MAX_PERMITS));
-        }
-        Self {
+        Ok(Self {
             start,
             rate,
             permits,
             stop,
-            thread,
-        }
+            thread: Some(thread),
+        })
     }
 
     /// When scan `i` is due.
@@ -97,7 +92,7 @@ mod tests {
 
     #[tokio::test]
     async fn releases_each_scan_at_its_time() {
-        let ticker = Ticker::start(2000.0, 20);
+        let ticker = Ticker::start(2000.0, 20).unwrap();
         for i in 0..20 {
             assert!(ticker.wait().await);
             // Released no earlier than due (the slack covers the float rounding of the two ways the schedule is computed).
@@ -111,7 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn stopping_wakes_waiters() {
-        let ticker = Arc::new(Ticker::start(1.0, 1000));
+        let ticker = Arc::new(Ticker::start(1.0, 1000).unwrap());
         assert!(ticker.wait().await, "the first scan is due at once");
         let waiter = tokio::spawn({
             let ticker = ticker.clone();

@@ -74,10 +74,18 @@ async fn scan_phase(
     let mark = cpu::mark();
     let limit = scans.len();
     let scanner = Scanner::new(ctx.verifier.clone(), recorder.clone(), scans, limit, ctx.deadline());
-    let scanner = Arc::new(match rate {
-        Some(rate) => scanner.paced(rate),
+    let scanner = match rate {
         None => scanner,
-    });
+        Some(rate) => match scanner.paced(rate) {
+            Ok(paced) => paced,
+            Err(e) => {
+                // No schedule, no paced phase: the missing latency then fails its target instead of being faked.
+                recorder.error(format!("{name}: cannot start the pacing thread: {e}"));
+                return report(name, None, &recorder, 0, mark);
+            }
+        },
+    };
+    let scanner = Arc::new(scanner);
     scanner.run(series, clients).await;
     report(name, None, &recorder, 0, mark)
 }
