@@ -38,6 +38,10 @@ struct Shared {
     /// Per block: consumption time minus the header's time_ms (ms), the header's time_ms, and its event count.
     blocks_meta: Mutex<Vec<BlockMeta>>,
     stop: AtomicBool,
+    /// Asked for by [`Watcher::pause`] / [`Watcher::resume`], applied by the thread.
+    paused: AtomicBool,
+    /// Per partition, the offset after the last block consumed (the start offset before any).
+    next_offsets: Mutex<HashMap<i32, i64>>,
 }
 
 #[derive(Clone, Copy)]
@@ -51,9 +55,12 @@ struct BlockMeta {
 pub struct Watcher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    brokers: String,
+    topic: String,
 }
 
-fn consumer(brokers: &str, topic: &str) -> anyhow::Result<BaseConsumer> {
+/// The consumer and the offsets it starts from.
+fn consumer(brokers: &str, topic: &str) -> anyhow::Result<(BaseConsumer, HashMap<i32, i64>)> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("broker.address.family", "v4")
@@ -66,14 +73,16 @@ fn consumer(brokers: &str, topic: &str) -> anyhow::Result<BaseConsumer> {
     let partitions = pedigree_log::reader::partition_count(brokers, topic)
         .with_context(|| format!("reading the partitions of {topic}"))?;
     let mut tpl = TopicPartitionList::new();
+    let mut starts = HashMap::new();
     for partition in 0..partitions {
         let (_, high) = consumer
             .fetch_watermarks(topic, partition, Duration::from_secs(10))
             .with_context(|| format!("high watermark of {topic}/{partition}"))?;
         tpl.add_partition_offset(topic, partition, Offset::Offset(high))?;
+        starts.insert(partition, high);
     }
     consumer.assign(&tpl).context("assigning the blocks partitions")?;
-    Ok(consumer)
+    Ok((consumer, starts))
 }
 
 fn now_ms() -> i64 {
@@ -122,9 +131,21 @@ impl Shared {
     }
 
     fn run(&self, consumer: BaseConsumer) {
+        let mut paused = false;
         while !self.stop.load(Ordering::Relaxed) {
+            let wanted = self.paused.load(Ordering::Relaxed);
+            if wanted != paused && self.apply_pause(&consumer, wanted) {
+                paused = wanted;
+            }
             match consumer.poll(Duration::from_millis(20)) {
-                Some(Ok(message)) => self.consume(message.payload().unwrap_or_default(), Instant::now()),
+                Some(Ok(message)) => {
+                    let next = message.offset() + 1;
+                    self.consume(message.payload().unwrap_or_default(), Instant::now());
+                    self.next_offsets
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(message.partition(), next);
+                }
                 Some(Err(_)) => {
                     self.poll_errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -132,16 +153,32 @@ impl Shared {
             }
         }
     }
+
+    /// Pauses or resumes fetching every assigned partition; false if librdkafka refused (tried again next turn).
+    fn apply_pause(&self, consumer: &BaseConsumer, pause: bool) -> bool {
+        let Ok(assignment) = consumer.assignment() else {
+            return false;
+        };
+        let applied = if pause {
+            consumer.pause(&assignment)
+        } else {
+            consumer.resume(&assignment)
+        };
+        applied.is_ok()
+    }
 }
 
 impl Watcher {
     /// Starts reading `topic` from its current end (taken now, before any load is sent).
     pub async fn start(brokers: &str, topic: &str) -> anyhow::Result<Self> {
-        let (brokers, topic) = (brokers.to_string(), topic.to_string());
-        let consumer = tokio::task::spawn_blocking(move || consumer(&brokers, &topic))
+        let (b, t) = (brokers.to_string(), topic.to_string());
+        let (consumer, starts) = tokio::task::spawn_blocking(move || consumer(&b, &t))
             .await
             .context("the consumer set-up task failed")??;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            next_offsets: Mutex::new(starts),
+            ..Shared::default()
+        });
         let running = shared.clone();
         let thread = std::thread::Builder::new()
             .name("blocks-watcher".into())
@@ -150,7 +187,49 @@ impl Watcher {
         Ok(Self {
             shared,
             thread: Some(thread),
+            brokers: brokers.to_string(),
+            topic: topic.to_string(),
         })
+    }
+
+    /// Stops fetching blocks until [`Watcher::resume`], for phases that seal nothing: tansu answers an idle fetch
+    /// with a storage query every `fetch.wait.max.ms`, so an idle watcher costs the broker CPU the stack needs.
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::Relaxed);
+    }
+
+    /// Fetches again, and waits until every block appended up to now was read; false if that took over `stall`.
+    pub async fn resume(&self, stall: Duration) -> anyhow::Result<bool> {
+        self.shared.paused.store(false, Ordering::Relaxed);
+        let partitions: Vec<i32> = self.next_offsets().keys().copied().collect();
+        let (brokers, topic) = (self.brokers.clone(), self.topic.clone());
+        let ends = tokio::task::spawn_blocking(move || {
+            partitions
+                .into_iter()
+                .map(|p| Ok((p, pedigree_log::reader::watermarks(&brokers, &topic, p)?.1)))
+                .collect::<anyhow::Result<Vec<(i32, i64)>>>()
+        })
+        .await
+        .context("the watermarks task failed")??;
+        let deadline = Instant::now() + stall;
+        loop {
+            let next = self.next_offsets();
+            if ends.iter().all(|(p, end)| next.get(p).is_some_and(|n| n >= end)) {
+                return Ok(true);
+            }
+            if Instant::now() > deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn next_offsets(&self) -> HashMap<i32, i64> {
+        self.shared
+            .next_offsets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn seen(&self, id: &Hash) -> Option<Seen> {

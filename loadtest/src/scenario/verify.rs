@@ -99,6 +99,9 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         ctx.opts.scans.max(1),
         &ctx.target.verifier_http,
     )?);
+    // Scans seal nothing: the blocks watcher rests meanwhile (see Watcher::pause), and catches up before the
+    // exactly-once check.
+    ctx.watcher.pause();
     for series in [GRPC, HTTP] {
         let phase = scan_phase(ctx, (series, series), scans.clone(), ctx.opts.clients, None).await;
         out.phases.push(phase);
@@ -110,6 +113,10 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
             out.phases
                 .push(scan_phase(ctx, phase, scans.clone(), ctx.opts.clients, rate).await);
         }
+    }
+    let stall = Duration::from_secs(ctx.opts.seal_stall_secs);
+    if !ctx.watcher.resume(stall).await? {
+        bail!("the blocks watcher did not catch up with the blocks topic within {stall:?} after the scans");
     }
     Ok(out)
 }
