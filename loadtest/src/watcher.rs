@@ -134,7 +134,7 @@ impl Shared {
         let mut paused = false;
         while !self.stop.load(Ordering::Relaxed) {
             let wanted = self.paused.load(Ordering::Relaxed);
-            if wanted != paused && self.apply_pause(&consumer, wanted) {
+            if wanted != paused && set_paused(&consumer, wanted) {
                 paused = wanted;
             }
             match consumer.poll(Duration::from_millis(20)) {
@@ -153,19 +153,19 @@ impl Shared {
             }
         }
     }
+}
 
-    /// Pauses or resumes fetching every assigned partition; false if librdkafka refused (tried again next turn).
-    fn apply_pause(&self, consumer: &BaseConsumer, pause: bool) -> bool {
-        let Ok(assignment) = consumer.assignment() else {
-            return false;
-        };
-        let applied = if pause {
-            consumer.pause(&assignment)
-        } else {
-            consumer.resume(&assignment)
-        };
-        applied.is_ok()
-    }
+/// Pauses or resumes fetching every assigned partition; false if librdkafka refused (tried again next turn).
+fn set_paused(consumer: &BaseConsumer, pause: bool) -> bool {
+    let Ok(assignment) = consumer.assignment() else {
+        return false;
+    };
+    let applied = if pause {
+        consumer.pause(&assignment)
+    } else {
+        consumer.resume(&assignment)
+    };
+    applied.is_ok()
 }
 
 impl Watcher {
