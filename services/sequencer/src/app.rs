@@ -21,6 +21,7 @@ use crate::chain::Canon;
 use crate::config::Config;
 use crate::leadership::Leadership;
 use crate::sealer::Sealer;
+use crate::write_behind::WriteBehind;
 
 /// A ready-to-run sequencer.
 pub struct App {
@@ -98,8 +99,9 @@ impl App {
         let mut sealer = Sealer {
             config: self.config,
             sequencer_key: self.key.public(),
-            registry: tokio::sync::Mutex::new(self.registry),
+            registry: self.registry,
             key: self.key,
+            write_behind: WriteBehind::new(self.store.clone()),
             store: self.store,
             producer: self.producer,
             canon: Canon::default(),

@@ -15,7 +15,7 @@ use crate::config::Config;
 
 /// One message of the events topic.
 #[derive(Clone, Debug)]
-pub struct Raw {
+pub struct EventRecord {
     pub partition: i32,
     pub offset: i64,
     pub payload: Vec<u8>,
@@ -38,19 +38,19 @@ impl Limits {
 /// A batch being collected.
 #[derive(Debug, Default)]
 pub struct Collected {
-    pub raws: Vec<Raw>,
+    pub records: Vec<EventRecord>,
     bytes: usize,
 }
 
 impl Collected {
     fn push(&mut self, message: &impl Message) {
         self.bytes += message.payload().map_or(0, <[u8]>::len);
-        self.raws.push(raw(message));
+        self.records.push(record(message));
     }
 
     /// Whether the batch reached a limit.
     pub fn is_full(&self, limits: &Limits) -> bool {
-        limits.full(self.raws.len(), self.bytes)
+        limits.full(self.records.len(), self.bytes)
     }
 }
 
@@ -75,8 +75,8 @@ pub async fn next_batch(
     limits: Limits,
     stop: &mut watch::Receiver<bool>,
     mut batch: Collected,
-) -> anyhow::Result<Option<Vec<Raw>>> {
-    if batch.raws.is_empty() {
+) -> anyhow::Result<Option<Vec<EventRecord>>> {
+    if batch.records.is_empty() {
         let first = tokio::select! {
             message = consumer.recv() => message?,
             _ = stop.wait_for(|s| *s) => return Ok(None),
@@ -93,11 +93,11 @@ pub async fn next_batch(
             _ = stop.wait_for(|s| *s) => return Ok(None),
         }
     }
-    Ok(Some(batch.raws))
+    Ok(Some(batch.records))
 }
 
-fn raw(message: &impl Message) -> Raw {
-    Raw {
+fn record(message: &impl Message) -> EventRecord {
+    EventRecord {
         partition: message.partition(),
         offset: message.offset(),
         payload: message.payload().unwrap_or_default().to_vec(),

@@ -30,31 +30,10 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::config::{LeadershipConfig, LeadershipMode};
 use crate::lease::Elector;
-
-/// This sequencer's current role.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    Standby,
-    /// Leading with `epoch`, until `until` (never, for static leadership) unless renewed.
-    Leader {
-        epoch: u64,
-        until: Option<Instant>,
-    },
-}
-
-impl Role {
-    /// The epoch of the term, if it is still valid at `now`.
-    pub fn valid_epoch(&self, now: Instant) -> Option<u64> {
-        match *self {
-            Role::Leader { epoch, until } if until.is_none_or(|u| now < u) => Some(epoch),
-            _ => None,
-        }
-    }
-}
+use crate::role::Role;
 
 /// The running leadership: roles to watch, and the way to step down and to shut down.
 pub struct Leadership {
@@ -163,26 +142,6 @@ impl Drop for Leadership {
     fn drop(&mut self) {
         if let Some(task) = &self.task {
             task.abort();
-        }
-    }
-}
-
-/// Resolves when the term `epoch` is over: the role changed away from it or its deadline passed.
-pub async fn term_over(role: &mut watch::Receiver<Role>, epoch: u64) {
-    loop {
-        let until = match *role.borrow_and_update() {
-            Role::Leader { epoch: e, until } if e == epoch => until,
-            _ => return,
-        };
-        let expiry = async move {
-            match until {
-                Some(u) => tokio::time::sleep_until(u).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            changed = role.changed() => if changed.is_err() { return },
-            () = expiry => return,
         }
     }
 }

@@ -21,7 +21,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::leadership::Role;
+use crate::role::Role;
 
 /// A client from `kubeconfig`, else the inferred configuration (in-cluster, $KUBECONFIG, ~/.kube/config).
 pub async fn client(kubeconfig: Option<&Path>) -> anyhow::Result<kube::Client> {

@@ -1,12 +1,14 @@
 //! The sealing loop.
 //!
 //! The loop runs in terms ([`crate::leadership`]): while standing by it waits for a valid term; when leading it
-//! syncs the canonical chain and Redis ([`crate::resume::sync`]), reads events from the canonical tip's offsets,
-//! and for each batch: check, apply on Redis state (which must be exactly at the tip), check the term is still
-//! valid, seal with the term's epoch, append, read the topic back up to its own block, and only if that block is
-//! canonical write its effects to Redis (fenced). Under a backlog the write overlaps the next batch: that batch's
-//! packs are read first (Redis at the tip's parent, the tip's effects laid over them), then the tip's write is sent
-//! and the state machine runs while Redis executes it; nothing is sealed on top before the write is acknowledged.
+//! follows the canonical chain and brings Redis up to it ([`crate::follow`]), reads events from the canonical tip's
+//! offsets, and for each batch: re-check ([`crate::recheck`]), load ([`crate::load`]) and apply
+//! ([`crate::apply`]) on Redis state (which must be exactly at the tip), check the term is still valid, seal with the
+//! term's epoch, append, read the topic back up to its own block, and only if that block is canonical hand its
+//! write to the [`WriteBehind`], which owns every Redis write of a block. Under a backlog the write overlaps the
+//! next batch: that batch's packs are read first (Redis at the tip's parent, the tip's effects laid over them),
+//! then the tip's write is sent and the state machine runs while Redis executes it; nothing is sealed on top before
+//! the write is acknowledged.
 //!
 //! A stale own block, or Redis ahead of the tip, means someone else sealed first: the batch in hand is dropped and
 //! the term goes on from the new canonical tip (its events are read again, and those the winner decided are
@@ -26,20 +28,25 @@ use pedigree_log::producer::send;
 use pedigree_log::rdkafka::consumer::StreamConsumer;
 use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::reader::PartitionReader;
-use pedigree_store::{Fenced, RegistryView, Store};
+use pedigree_store::{RegistryView, Store};
 use prost::Message;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::batch::{Collected, Limits, Raw, assign, next_batch, ready_batch};
+use crate::apply::{Applied, apply_ordinary, apply_prepared};
+use crate::batch::{Collected, EventRecord, Limits, assign, next_batch, ready_batch};
 use crate::chain::Canon;
 use crate::config::Config;
-use crate::leadership::{Leadership, Role, term_over};
-use crate::process::{Applied, apply_ordinary, apply_prepared, check_all, prepare};
-use crate::resume::{Ctx, Own, OwnFate, sync, write_effects};
+use crate::effects::BlockEffects;
+use crate::follow::{Fate, Follower, OwnBlock};
+use crate::leadership::Leadership;
+use crate::load::prepare;
+use crate::recheck::check_all;
+use crate::role::{Role, term_over};
+use crate::write_behind::WriteBehind;
 
 /// How a term ended.
-enum End {
+enum TermEnd {
     Stopped,
     /// The lease was lost or not renewed in time.
     Lost,
@@ -58,19 +65,12 @@ struct Phases {
     apply: Duration,
 }
 
-/// What became of a sealed block.
-enum Sealed {
-    /// Canonical; its write, when left to the loop.
-    Canonical(Option<Pending>),
-    Stale,
-}
-
 /// The sealing loop's state.
 pub(crate) struct Sealer {
     pub config: Config,
     pub sequencer_key: PublicKey,
     /// The registry as of Redis `head` (it changes with governance events).
-    pub registry: tokio::sync::Mutex<RegistryView>,
+    pub registry: RegistryView,
     pub key: KeyPair,
     pub store: Store,
     pub producer: FutureProducer,
@@ -78,15 +78,17 @@ pub(crate) struct Sealer {
     pub canon: Canon,
     /// A reader kept open on the blocks topic, for reading back each appended block cheaply.
     pub tail: Arc<std::sync::Mutex<PartitionReader>>,
+    /// Every Redis write of a sealed block goes through it.
+    pub write_behind: WriteBehind,
 }
 
 /// A switch that turns true when the sequencer is stopping or its term is over.
-struct Halt {
+struct TermWatch {
     rx: watch::Receiver<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Halt {
+impl TermWatch {
     fn new(mut stop: watch::Receiver<bool>, mut role: watch::Receiver<Role>, epoch: u64) -> Self {
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(async move {
@@ -100,7 +102,7 @@ impl Halt {
     }
 }
 
-impl Drop for Halt {
+impl Drop for TermWatch {
     fn drop(&mut self) {
         self.task.abort();
     }
@@ -126,9 +128,9 @@ impl Sealer {
             let Some(epoch) = epoch else { continue };
             tracing::info!(epoch, "leading: sealing");
             match self.lead(epoch, &stop, &role, leadership).await? {
-                End::Stopped => break,
-                End::Lost => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
-                End::Superseded(by) => {
+                TermEnd::Stopped => break,
+                TermEnd::Lost => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
+                TermEnd::Superseded(by) => {
                     tracing::warn!(epoch, chain_epoch = by, "superseded by a higher epoch: stepping down");
                     leadership.step_down(epoch);
                 }
@@ -138,37 +140,36 @@ impl Sealer {
         Ok(())
     }
 
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
+    /// Follows the canonical chain as far as the blocks topic goes (and brings Redis up to it); with `own`, a
+    /// block just appended, reads at least past it and reports what became of it.
+    async fn follow(&mut self, own: Option<OwnBlock>, leadership: &Leadership) -> anyhow::Result<Option<Fate>> {
+        let mut follower = Follower {
             sequencer_key: &self.sequencer_key,
-            registry: &self.registry,
-            store: &self.store,
             tail: &self.tail,
-        }
-    }
-
-    /// Syncs the canonical chain (and Redis) as far as the blocks topic goes; `own` is a block just appended.
-    async fn sync(&mut self, own: Option<Own<'_>>, leadership: &Leadership) -> anyhow::Result<OwnFate> {
-        let mut canon = std::mem::take(&mut self.canon);
-        let result = sync(&self.ctx(), &mut canon, own).await;
-        self.canon = canon;
+            store: &self.store,
+            registry: &mut self.registry,
+            write_behind: &mut self.write_behind,
+        };
+        let fate = match own {
+            Some(own) => Some(follower.read_back(&mut self.canon, own).await?),
+            None => follower.catch_up(&mut self.canon).await.map(|()| None)?,
+        };
         leadership.observe_epoch(self.canon.tip.epoch);
-        result
+        Ok(fate)
     }
 
     /// One term: seals with `epoch` until stopped, the term ends, or a higher epoch shows in the chain. The last
-    /// sealed block's write, if still to be made, is made whatever ended the term: the block is canonical, and the
-    /// write is fenced.
+    /// sealed block's write, if still held, is made whatever ended the term: the block is canonical, and the write
+    /// is fenced.
     async fn lead(
         &mut self,
         epoch: u64,
         stop: &watch::Receiver<bool>,
         role: &watch::Receiver<Role>,
         leadership: &Leadership,
-    ) -> anyhow::Result<End> {
-        let mut pending = None;
-        let end = self.term(epoch, stop, role, leadership, &mut pending).await;
-        let flushed = flush(&self.store, &mut pending).await;
+    ) -> anyhow::Result<TermEnd> {
+        let end = self.term(epoch, stop, role, leadership).await;
+        let flushed = self.write_behind.flush().await;
         let end = end?;
         flushed?;
         Ok(end)
@@ -180,19 +181,18 @@ impl Sealer {
         stop: &watch::Receiver<bool>,
         role: &watch::Receiver<Role>,
         leadership: &Leadership,
-        pending: &mut Option<Pending>,
-    ) -> anyhow::Result<End> {
+    ) -> anyhow::Result<TermEnd> {
         let limits = Limits {
             max_events: self.config.batch_max_events,
             max_bytes: self.config.batch_max_bytes,
             max_wait: Duration::from_millis(self.config.batch_max_wait_ms),
         };
-        let mut halt = Halt::new(stop.clone(), role.clone(), epoch);
+        let mut term_watch = TermWatch::new(stop.clone(), role.clone(), epoch);
         'resume: loop {
-            flush(&self.store, pending).await?;
-            self.sync(None, leadership).await?;
+            self.write_behind.flush().await?;
+            self.follow(None, leadership).await?;
             if self.canon.tip.epoch > epoch {
-                return Ok(End::Superseded(self.canon.tip.epoch));
+                return Ok(TermEnd::Superseded(self.canon.tip.epoch));
             }
             tracing::info!(
                 epoch,
@@ -203,66 +203,63 @@ impl Sealer {
             let consumer = assign(&self.config, &self.canon.offsets).await?;
             let mut offsets = self.canon.offsets.clone();
             loop {
-                let Some(batch) = self.take_batch(&consumer, limits, &mut halt.rx, pending).await? else {
-                    return Ok(if *stop.borrow() { End::Stopped } else { End::Lost });
+                let Some(batch) = self.take_batch(&consumer, limits, &mut term_watch.rx).await? else {
+                    return Ok(if *stop.borrow() { TermEnd::Stopped } else { TermEnd::Lost });
                 };
-                for raw in &batch {
-                    offsets.insert(raw.partition, raw.offset + 1);
+                for record in &batch {
+                    offsets.insert(record.partition, record.offset + 1);
                 }
-                let Some((applied, phases)) = self.apply(batch, pending).await? else {
+                let Some((applied, phases)) = self.apply(batch).await? else {
                     continue 'resume;
                 };
                 if applied.events.is_empty() && applied.rejected.is_empty() {
                     continue;
                 }
                 if role.borrow().valid_epoch(Instant::now()) != Some(epoch) {
-                    return Ok(End::Lost);
+                    return Ok(TermEnd::Lost);
                 }
                 match self.seal(epoch, &offsets, applied, phases, leadership).await? {
-                    Sealed::Canonical(deferred) => *pending = deferred,
-                    Sealed::Stale if self.canon.tip.epoch > epoch => {
-                        return Ok(End::Superseded(self.canon.tip.epoch));
-                    }
-                    Sealed::Stale => continue 'resume,
+                    Fate::Canonical => {}
+                    Fate::Superseded { chain_epoch } => return Ok(TermEnd::Superseded(chain_epoch)),
+                    Fate::Stale => continue 'resume,
                 }
             }
         }
     }
 
-    /// The next batch. While the last block's write is still to be made, a batch that is already fetched and full
-    /// is taken at once (its packs are read before that write is sent, see [`Sealer::apply`]); otherwise the write is
+    /// The next batch. While the last block's write is still held, a batch that is already fetched and full is
+    /// taken at once (its packs are read before that write is sent, see [`Sealer::apply`]); otherwise the write is
     /// made first, so that a quiet topic never holds it back.
     async fn take_batch(
-        &self,
+        &mut self,
         consumer: &StreamConsumer,
         limits: Limits,
-        halt: &mut watch::Receiver<bool>,
-        pending: &mut Option<Pending>,
-    ) -> anyhow::Result<Option<Vec<Raw>>> {
+        term_over: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<Option<Vec<EventRecord>>> {
         let mut start = Collected::default();
-        if *halt.borrow() {
+        if *term_over.borrow() {
             return Ok(None);
         }
-        if pending.is_some() {
+        if self.write_behind.lag() > 0 {
             start = ready_batch(consumer, limits).await?;
             if start.is_full(&limits) {
-                return Ok(Some(start.raws));
+                return Ok(Some(start.records));
             }
-            flush(&self.store, pending).await?;
+            self.write_behind.flush().await?;
         }
-        next_batch(consumer, limits, halt, start).await
+        next_batch(consumer, limits, term_over, start).await
     }
 
     /// Checks and applies a batch on the canonical tip; `None` when Redis is not where this sequencer's chain says
     /// (then the term resumes from the canonical tip, and the batch is read again).
     ///
-    /// With the last block's write still to be made (`pending`, Redis at its parent), the batch's packs are read
-    /// first with that block's effects laid over them, then the write is sent and the state machine runs while Redis
-    /// executes it: the two halves of the loop overlap. The write is awaited before anything is sealed on top.
-    async fn apply(&self, batch: Vec<Raw>, pending: &mut Option<Pending>) -> anyhow::Result<Option<(Applied, Phases)>> {
-        // Redis must hold exactly the canonical tip (or its parent, with the tip's write in hand): ahead means another
+    /// With the last block's write still held (Redis at its parent), the batch's packs are read first with that
+    /// block's effects laid over them, then the write is sent and the state machine runs while Redis executes it:
+    /// the two halves of the loop overlap. The write is awaited before anything is sealed on top.
+    async fn apply(&mut self, batch: Vec<EventRecord>) -> anyhow::Result<Option<(Applied, Phases)>> {
+        // Redis must hold exactly the canonical tip (or its parent, with the tip's write held): ahead means another
         // sequencer sealed (read on from the topic), behind means it lost blocks (replay).
-        let expected = self.canon.tip.height - u64::from(pending.is_some());
+        let expected = self.canon.tip.height - self.write_behind.lag();
         let head = self.store.head().await?;
         if head != expected {
             tracing::info!(
@@ -273,29 +270,27 @@ impl Sealer {
             return Ok(None);
         }
         let started = Instant::now();
-        let registry = self.registry.lock().await.refresh(&self.store).await?;
+        let registry = self.registry.refresh(&self.store).await?;
         let checked = check_all(batch, registry.clone()).await?;
         let checked_at = Instant::now();
         let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
-        let before = pending.as_ref().map(|p| p.applied.as_ref());
-        let prepared = prepare(checked, &self.store, &registry, before).await?;
+        let prepared = prepare(checked, &self.store, &registry, self.write_behind.held()).await?;
         if prepared.has_governance() {
-            flush(&self.store, pending).await?;
+            // Applying may read Redis again mid-batch: it must hold the tip.
+            self.write_behind.flush().await?;
         }
         let loaded_at = Instant::now();
-        let applied = match pending.take() {
-            None => apply_prepared(prepared, &self.store, at, registry).await?,
-            Some(previous) => {
-                let height = previous.height;
-                let write = tokio::spawn(previous.write(self.store.clone()));
-                let applied = tokio::task::spawn_blocking(move || apply_ordinary(prepared, at, registry)).await?;
-                match write.await?? {
-                    Fenced::Written => {}
-                    Fenced::Refused { head } if head == height => {}
-                    Fenced::Refused { .. } => return Ok(None),
-                }
-                applied
+        let applied = if self.write_behind.lag() == 0 {
+            apply_prepared(prepared, &self.store, at, registry).await?
+        } else {
+            let (applied, landed) = self
+                .write_behind
+                .flush_alongside(move || apply_ordinary(prepared, at, registry))
+                .await?;
+            if !landed {
+                return Ok(None);
             }
+            applied
         };
         let phases = Phases {
             check: checked_at - started,
@@ -312,7 +307,7 @@ impl Sealer {
         applied: Applied,
         phases: Phases,
         leadership: &Leadership,
-    ) -> anyhow::Result<Sealed> {
+    ) -> anyhow::Result<Fate> {
         let started = Instant::now();
         let content = BlockContent {
             events: applied.events.clone(),
@@ -337,16 +332,23 @@ impl Sealer {
         .await
         .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
         let appended = started.elapsed();
-        let own = Own {
+        let (events, rejected, packs) = (block.events.len(), block.rejected.len(), applied.packs.change_count());
+        let changes_registry = !applied.participants.is_empty();
+        let own = OwnBlock {
             offset: landed.offset,
-            bytes: &bytes,
-            applied: &applied,
-            // A block that changes the registry is written at once: the next batch is checked against Redis'.
-            defer: applied.participants.is_empty(),
+            epoch,
+            effects: BlockEffects {
+                height: tip.height,
+                bytes,
+                applied: Arc::new(applied),
+            },
         };
         // Read back up to (at least) our own block: only a canonical block's effects go to Redis.
-        let fate = self.sync(Some(own), leadership).await?;
-        if !fate.canonical {
+        let fate = self
+            .follow(Some(own), leadership)
+            .await?
+            .context("reading back an own block reports its fate")?;
+        if fate != Fate::Canonical {
             tracing::warn!(
                 height = tip.height,
                 epoch,
@@ -355,15 +357,19 @@ impl Sealer {
                 chain_epoch = self.canon.tip.epoch,
                 "another block got in first: ours is stale, resuming from the canonical tip"
             );
-            return Ok(Sealed::Stale);
+            return Ok(fate);
+        }
+        if changes_registry {
+            // Written at once: the next batch is checked against the registry Redis holds.
+            self.write_behind.flush().await?;
         }
         tracing::debug!(
             height = tip.height,
             epoch,
             offset = landed.offset,
-            events = block.events.len(),
-            rejected = block.rejected.len(),
-            packs = applied.packs.change_count(),
+            events,
+            rejected,
+            packs,
             check_ms = phases.check.as_millis() as u64,
             load_ms = phases.load.as_millis() as u64,
             apply_ms = phases.apply.as_millis() as u64,
@@ -371,34 +377,8 @@ impl Sealer {
             read_back_ms = (started.elapsed() - appended).as_millis() as u64,
             "sealed"
         );
-        let deferred = fate.deferred.then(|| Pending {
-            height: tip.height,
-            bytes,
-            applied: Arc::new(applied),
-        });
-        Ok(Sealed::Canonical(deferred))
+        Ok(Fate::Canonical)
     }
-}
-
-/// A canonical block whose effects are not in Redis yet (Redis is at its parent).
-struct Pending {
-    height: u64,
-    bytes: Vec<u8>,
-    applied: Arc<Applied>,
-}
-
-impl Pending {
-    async fn write(self, store: Store) -> anyhow::Result<Fenced> {
-        write_effects(&store, self.height, &self.bytes, &self.applied).await
-    }
-}
-
-/// Makes the pending write, if any.
-async fn flush(store: &Store, pending: &mut Option<Pending>) -> anyhow::Result<()> {
-    if let Some(previous) = pending.take() {
-        previous.write(store.clone()).await?;
-    }
-    Ok(())
 }
 
 /// The sequencer's clock, in ms since the Unix epoch.

@@ -1,0 +1,62 @@
+//! Replaying a canonical block into Redis: its events checked and applied again on Redis at its parent, exactly as
+//! the sealer did (every decision depends only on the log), and the result handed to the write-behind.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use pedigree_core::pb::{Block, BlockHeader};
+use pedigree_core::state::BlockContext;
+use pedigree_store::{RegistryView, Store};
+use prost::Message;
+
+use crate::apply::apply_batch;
+use crate::batch::EventRecord;
+use crate::effects::BlockEffects;
+use crate::recheck::{Checked, check_all};
+use crate::write_behind::WriteBehind;
+
+/// Applies `block` (whose bytes are `bytes`) on Redis at its parent and writes it through `write_behind`.
+pub async fn replay(
+    block: &Block,
+    header: &BlockHeader,
+    bytes: Vec<u8>,
+    store: &Store,
+    registry: &mut RegistryView,
+    write_behind: &mut WriteBehind,
+) -> anyhow::Result<()> {
+    // Redis must be at the parent: a held write goes first.
+    write_behind.flush().await?;
+    let records = block
+        .events
+        .iter()
+        .map(|e| EventRecord {
+            partition: 0,
+            offset: 0,
+            payload: e.encode_to_vec(),
+        })
+        .collect();
+    // The registry as of the parent block: Redis is at the parent (fenced writes), and `rv` tells if it moved.
+    let registry = registry.refresh(store).await?;
+    let mut checked = check_all(records, registry.clone()).await?;
+    checked.extend(block.rejected.iter().cloned().map(|r| Checked::Invalid(r, None)));
+    let at = BlockContext::new(header.height, header.time_ms);
+    let applied = apply_batch(checked, store, at, registry).await?;
+    if applied.events.len() != block.events.len() {
+        if store.head().await? >= header.height {
+            // Another sequencer applied this block while we were computing it.
+            return Ok(());
+        }
+        bail!(
+            "block {}: {} of its {} events apply again; the log and redis disagree",
+            header.height,
+            applied.events.len(),
+            block.events.len()
+        );
+    }
+    let effects = BlockEffects {
+        height: header.height,
+        bytes,
+        applied: Arc::new(applied),
+    };
+    write_behind.write(effects).await.map(|_| ())
+}
