@@ -19,7 +19,7 @@ use pedigree_core::keys::PublicKey;
 use pedigree_core::merkle::leaf_hash;
 use pedigree_core::pb::event_outcome;
 use pedigree_core::pb::{Block, BlockHeader};
-use pedigree_log::reader::PartitionReader;
+use pedigree_kafka::PartitionReader;
 use pedigree_store::{Fenced, RegistryView, Store};
 use prost::Message;
 use tokio::sync::mpsc;
