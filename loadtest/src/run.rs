@@ -88,7 +88,7 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow:
             custody: target.custody.clone(),
             verifier: target.verifier.clone(),
             verifier_http: target.verifier_http.clone(),
-            brokers: target.brokers.clone(),
+            brokers: target.kafka.brokers.clone(),
         },
         batch_max_events: target.batch_max_events,
         options: opts.clone(),

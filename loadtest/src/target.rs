@@ -1,6 +1,7 @@
 //! Where the load goes: a stack this process spawned, or a running one named on the command line.
 
 use pedigree_e2e::Stack;
+use pedigree_kafka::ClientSettings;
 
 use crate::cli::{RemoteArgs, SpawnArgs};
 use crate::parties::{Parties, Party};
@@ -11,7 +12,7 @@ pub struct Target {
     pub custody: String,
     pub verifier: String,
     pub verifier_http: String,
-    pub brokers: String,
+    pub kafka: ClientSettings,
     pub blocks_topic: String,
     pub redis_port: Option<u16>,
     pub batch_max_events: Option<usize>,
@@ -33,7 +34,7 @@ impl Target {
             custody: format!("http://{}", stack.custody_addr),
             verifier: format!("http://{}", stack.verifier_grpc),
             verifier_http: format!("http://{}", stack.verifier_http),
-            brokers: stack.broker.brokers(),
+            kafka: stack.kafka(),
             blocks_topic: pedigree_e2e::BLOCKS_TOPIC.to_string(),
             redis_port: Some(stack.redis.port),
             batch_max_events: Some(args.batch_max_events),
@@ -49,7 +50,7 @@ impl Target {
             custody: args.custody.clone(),
             verifier: args.verifier.clone(),
             verifier_http: args.verifier_http.trim_end_matches('/').to_string(),
-            brokers: args.brokers.clone(),
+            kafka: ClientSettings::new(&args.brokers),
             blocks_topic: args.blocks_topic.clone(),
             redis_port: args.redis_port,
             batch_max_events: None,

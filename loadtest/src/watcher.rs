@@ -11,9 +11,7 @@ use anyhow::Context;
 use pedigree_core::Hash;
 use pedigree_core::event::event_id;
 use pedigree_core::pb::{Block, BlockHeader};
-use pedigree_log::rdkafka::config::ClientConfig;
-use pedigree_log::rdkafka::consumer::{BaseConsumer, Consumer};
-use pedigree_log::rdkafka::{Message, Offset, TopicPartitionList};
+use pedigree_kafka::{ClientSettings, TopicTail};
 use prost::Message as _;
 
 use crate::report::WatcherReport;
@@ -55,34 +53,8 @@ struct BlockMeta {
 pub struct Watcher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    brokers: String,
+    kafka: ClientSettings,
     topic: String,
-}
-
-/// The consumer and the offsets it starts from.
-fn consumer(brokers: &str, topic: &str) -> anyhow::Result<(BaseConsumer, HashMap<i32, i64>)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("broker.address.family", "v4")
-        .set("group.id", "pedigree-loadtest")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("fetch.wait.max.ms", "5")
-        .create()
-        .context("creating the blocks consumer")?;
-    let partitions = pedigree_log::reader::partition_count(brokers, topic)
-        .with_context(|| format!("reading the partitions of {topic}"))?;
-    let mut tpl = TopicPartitionList::new();
-    let mut starts = HashMap::new();
-    for partition in 0..partitions {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, partition, Duration::from_secs(10))
-            .with_context(|| format!("high watermark of {topic}/{partition}"))?;
-        tpl.add_partition_offset(topic, partition, Offset::Offset(high))?;
-        starts.insert(partition, high);
-    }
-    consumer.assign(&tpl).context("assigning the blocks partitions")?;
-    Ok((consumer, starts))
 }
 
 fn now_ms() -> i64 {
@@ -130,17 +102,21 @@ impl Shared {
         self.blocks.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn run(&self, consumer: BaseConsumer) {
+    fn run(&self, tail: TopicTail) {
         let mut paused = false;
         while !self.stop.load(Ordering::Relaxed) {
             let wanted = self.paused.load(Ordering::Relaxed);
-            if wanted != paused && set_paused(&consumer, wanted) {
-                paused = wanted;
+            if wanted != paused {
+                let applied = if wanted { tail.pause() } else { tail.resume() };
+                // A refused pause or resume is tried again next turn.
+                if applied.is_ok() {
+                    paused = wanted;
+                }
             }
-            match consumer.poll(Duration::from_millis(20)) {
+            match tail.poll(Duration::from_millis(20)) {
                 Some(Ok(message)) => {
                     let next = message.offset() + 1;
-                    self.consume(message.payload().unwrap_or_default(), Instant::now());
+                    self.consume(message.payload(), Instant::now());
                     self.next_offsets
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -155,26 +131,14 @@ impl Shared {
     }
 }
 
-/// Pauses or resumes fetching every assigned partition; false if librdkafka refused (tried again next turn).
-fn set_paused(consumer: &BaseConsumer, pause: bool) -> bool {
-    let Ok(assignment) = consumer.assignment() else {
-        return false;
-    };
-    let applied = if pause {
-        consumer.pause(&assignment)
-    } else {
-        consumer.resume(&assignment)
-    };
-    applied.is_ok()
-}
-
 impl Watcher {
     /// Starts reading `topic` from its current end (taken now, before any load is sent).
-    pub async fn start(brokers: &str, topic: &str) -> anyhow::Result<Self> {
-        let (b, t) = (brokers.to_string(), topic.to_string());
-        let (consumer, starts) = tokio::task::spawn_blocking(move || consumer(&b, &t))
+    pub async fn start(kafka: &ClientSettings, topic: &str) -> anyhow::Result<Self> {
+        let (k, t) = (kafka.clone(), topic.to_string());
+        let (tail, starts) = tokio::task::spawn_blocking(move || TopicTail::open(&k, &t))
             .await
-            .context("the consumer set-up task failed")??;
+            .context("the consumer set-up task failed")?
+            .with_context(|| format!("opening the tail of {topic}"))?;
         let shared = Arc::new(Shared {
             next_offsets: Mutex::new(starts),
             ..Shared::default()
@@ -182,12 +146,12 @@ impl Watcher {
         let running = shared.clone();
         let thread = std::thread::Builder::new()
             .name("blocks-watcher".into())
-            .spawn(move || running.run(consumer))
+            .spawn(move || running.run(tail))
             .context("starting the blocks watcher thread")?;
         Ok(Self {
             shared,
             thread: Some(thread),
-            brokers: brokers.to_string(),
+            kafka: kafka.clone(),
             topic: topic.to_string(),
         })
     }
@@ -202,11 +166,11 @@ impl Watcher {
     pub async fn resume(&self, stall: Duration) -> anyhow::Result<bool> {
         self.shared.paused.store(false, Ordering::Relaxed);
         let partitions: Vec<i32> = self.next_offsets().keys().copied().collect();
-        let (brokers, topic) = (self.brokers.clone(), self.topic.clone());
+        let (kafka, topic) = (self.kafka.clone(), self.topic.clone());
         let ends = tokio::task::spawn_blocking(move || {
             partitions
                 .into_iter()
-                .map(|p| Ok((p, pedigree_log::reader::watermarks(&brokers, &topic, p)?.1)))
+                .map(|p| Ok((p, pedigree_kafka::watermarks(&kafka, &topic, p)?.1)))
                 .collect::<anyhow::Result<Vec<(i32, i64)>>>()
         })
         .await

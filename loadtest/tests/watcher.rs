@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use pedigree_core::event::event_id;
 use pedigree_core::pb::{Block, SignedEnvelope};
+use pedigree_devstack::{Broker, Storage};
+use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_loadtest::watcher::Watcher;
-use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_testkit::{Broker, Storage};
 use prost::Message;
 
 const TOPIC: &str = "watched.blocks";
@@ -26,24 +26,20 @@ fn block(payload: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_reads_what_was_appended_while_paused() {
     let broker = Broker::start(Storage::Memory).unwrap();
-    let brokers = broker.brokers();
+    let kafka = ClientSettings::new(broker.brokers());
     let spec = TopicSpec {
         name: TOPIC.into(),
         partitions: 1,
         replication: 1,
     };
-    ensure_topics(&brokers, &[spec]).await.unwrap();
-    let producer = pedigree_log::producer::producer(&pedigree_log::producer::ProducerSettings::new(&brokers)).unwrap();
+    ensure_topics(&kafka, &[spec]).await.unwrap();
+    let producer = Producer::new(&kafka, &ProducerSettings::default()).unwrap();
     let send = |payload: &'static [u8]| {
         let producer = producer.clone();
-        async move {
-            pedigree_log::producer::send(&producer, TOPIC, b"k", &block(payload))
-                .await
-                .unwrap()
-        }
+        async move { producer.send(TOPIC, b"k", &block(payload)).await.unwrap() }
     };
 
-    let watcher = Watcher::start(&brokers, TOPIC).await.unwrap();
+    let watcher = Watcher::start(&kafka, TOPIC).await.unwrap();
     send(b"before the pause").await;
     assert!(watcher.resume(Duration::from_secs(20)).await.unwrap());
     assert!(watcher.seen(&event_id(b"before the pause")).is_some());

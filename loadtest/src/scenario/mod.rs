@@ -53,7 +53,7 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub async fn new(target: &'a Target, opts: &'a Options, ids: RunIds) -> anyhow::Result<Self> {
         let started = Instant::now();
-        let watcher = Watcher::start(&target.brokers, &target.blocks_topic).await?;
+        let watcher = Watcher::start(&target.kafka, &target.blocks_topic).await?;
         let watcher_setup = started.elapsed();
         Ok(Self {
             watcher_setup,

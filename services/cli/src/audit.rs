@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use pedigree_core::audit::Auditor;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::Block;
-use pedigree_log::LogError;
+use pedigree_kafka::{ClientSettings, KafkaError};
 use prost::Message;
 
 #[derive(clap::Args)]
@@ -27,7 +27,8 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(&a.genesis).with_context(|| format!("reading {}", a.genesis.display()))?;
     let registry = Registry::from_genesis_json(&json)?;
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || audit(&a.brokers, &a.blocks_topic, registry)).await?;
+    let result =
+        tokio::task::spawn_blocking(move || audit(&ClientSettings::new(a.brokers), &a.blocks_topic, registry)).await?;
     let auditor = result?;
     let p = auditor.progress();
     println!(
@@ -44,17 +45,17 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit(brokers: &str, topic: &str, registry: Registry) -> anyhow::Result<Auditor> {
+fn audit(kafka: &ClientSettings, topic: &str, registry: Registry) -> anyhow::Result<Auditor> {
     let mut auditor = Auditor::new(registry);
     let mut last_report = Instant::now();
     let mut failure = None;
-    let read = pedigree_log::reader::read_range(brokers, topic, 0, 0, |offset, payload| {
+    let read = pedigree_kafka::read_range(kafka, topic, 0, 0, |offset, payload| {
         let outcome = Block::decode(payload)
             .map_err(|e| format!("block at log position {offset} does not decode: {e}"))
             .and_then(|block| auditor.check(offset as u64, &block).map_err(|e| e.to_string()));
         if let Err(e) = outcome {
             failure = Some(e.clone());
-            return Err(LogError::Topic {
+            return Err(KafkaError::Topic {
                 topic: topic.into(),
                 reason: "audit failed".into(),
             });

@@ -9,7 +9,7 @@ use pedigree_core::governance::GOVERNANCE_ID;
 use pedigree_core::gs1::GS;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::pb::{EventState, ParticipantRole, event_payload::Body};
-use pedigree_testkit::Fixture;
+use pedigree_devstack::Fixture;
 
 use crate::submit::{describe, submit, wait_outcome};
 use crate::verify::{to_json, verify};

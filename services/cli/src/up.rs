@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_testkit::{Broker, Fixture, Redis, Storage};
+use pedigree_devstack::{Broker, Fixture, Redis, Storage};
+use pedigree_kafka::{ClientSettings, TopicSpec, ensure_topics};
 
 #[derive(clap::Args)]
 pub struct UpArgs {
@@ -101,7 +101,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         partitions: 1,
         replication: 1,
     };
-    ensure_topics(&broker.brokers(), &[spec])
+    ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
         .await
         .context("creating the events topic")?;
     let common = [

@@ -12,7 +12,7 @@ use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
-use pedigree_log::producer::{ProducerSettings, producer};
+use pedigree_kafka::{Producer, ProducerSettings};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -46,9 +46,11 @@ impl App {
             .await
             .context("connecting to redis")?;
         let registry = crate::registry::follow(genesis, store, Duration::from_millis(config.registry_refresh_ms)).await;
-        let mut settings = ProducerSettings::new(&config.kafka_brokers);
-        settings.delivery_timeout = Duration::from_millis(config.delivery_timeout_ms);
-        let producer = producer(&settings).context("creating the kafka producer")?;
+        let settings = ProducerSettings {
+            delivery_timeout: Duration::from_millis(config.delivery_timeout_ms),
+            ..ProducerSettings::default()
+        };
+        let producer = Producer::new(&config.kafka(), &settings).context("creating the kafka producer")?;
         let listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;
@@ -87,8 +89,8 @@ impl App {
             submitter.draining.store(true, Ordering::Relaxed);
         };
         pedigree_runtime::grpc::serve(self.listener, routes, basics.health, &SERVICES, shutdown, self.grace).await?;
-        // Flush anything librdkafka still holds; every acknowledged event was already flushed.
-        let _ = pedigree_log::rdkafka::producer::Producer::flush(&self.submitter.producer, Duration::from_secs(5));
+        // Flush anything the producer still holds; every acknowledged event was already flushed.
+        let _ = self.submitter.producer.flush(Duration::from_secs(5));
         Ok(())
     }
 }

@@ -31,3 +31,10 @@ pub struct Config {
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 }
+
+impl Config {
+    /// What the custody service's Kafka producer is built from.
+    pub fn kafka(&self) -> pedigree_kafka::ClientSettings {
+        pedigree_kafka::ClientSettings::new(&self.kafka_brokers)
+    }
+}

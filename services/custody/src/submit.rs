@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use pedigree_core::event::{EventKind, check_envelope};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
-use pedigree_log::rdkafka::producer::FutureProducer;
+use pedigree_kafka::Producer;
 use prost::Message;
 
 use crate::error::SubmitError;
@@ -17,7 +17,7 @@ use crate::error::SubmitError;
 pub struct Submitter {
     /// The registry as last read from Redis (see [`crate::registry`]).
     pub registry: watch::Receiver<Arc<Registry>>,
-    pub producer: FutureProducer,
+    pub producer: Producer,
     pub topic: String,
     /// Set on shutdown: new submissions are refused while in-flight ones finish.
     pub draining: AtomicBool,
@@ -41,7 +41,8 @@ impl Submitter {
             (Some(gtin), None) => gtin.as_str().to_string(),
             (None, _) => pedigree_core::governance::GOVERNANCE_ID.to_string(),
         };
-        pedigree_log::producer::send(&self.producer, &self.topic, key.as_bytes(), &envelope.encode_to_vec())
+        self.producer
+            .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await
             .map_err(|e| SubmitError::Broker(e.to_string()))?;
         tracing::debug!(id = %hex::encode(event.id), kind = kind.as_str(), "event appended");

@@ -19,8 +19,8 @@ use pedigree_core::pb::{
     EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, SignedEnvelope,
     event_payload::Body,
 };
-use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_testkit::{Broker, Fixture, Redis, Storage};
+use pedigree_devstack::{Broker, Fixture, Redis, Storage};
+use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -121,7 +121,7 @@ impl Stack {
             partitions: 1,
             replication: 1,
         };
-        ensure_topics(&broker.brokers(), &[spec])
+        ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
             .await
             .expect("creating the events topic");
         let custody = pedigree_custody::App::build(pedigree_custody::Config {
@@ -235,9 +235,9 @@ impl Stack {
     /// misbehaving one) could: the sequencer must judge it on its own.
     pub async fn append_unchecked(&self, envelope: &SignedEnvelope) {
         use prost::Message;
-        let settings = pedigree_log::producer::ProducerSettings::new(&self.broker.brokers());
-        let producer = pedigree_log::producer::producer(&settings).expect("producer");
-        pedigree_log::producer::send(&producer, EVENTS_TOPIC, b"unchecked", &envelope.encode_to_vec())
+        let producer = Producer::new(&self.kafka(), &ProducerSettings::default()).expect("producer");
+        producer
+            .send(EVENTS_TOPIC, b"unchecked", &envelope.encode_to_vec())
             .await
             .expect("appending to the events topic");
     }
@@ -248,6 +248,11 @@ impl Stack {
             .connect()
             .await
             .expect("connecting")
+    }
+
+    /// What a Kafka client of this stack's broker is built from.
+    pub fn kafka(&self) -> ClientSettings {
+        ClientSettings::new(self.broker.brokers())
     }
 
     pub async fn manufacturer(&self) -> ManufacturerServiceClient<Channel> {
@@ -272,11 +277,11 @@ impl Stack {
     /// Audits the blocks topic from genesis (every signature, link, root and transition).
     pub async fn audit(&self) -> Result<pedigree_core::audit::Auditor, String> {
         let registry = pedigree_core::participant::Registry::from_genesis(&self.fixture.genesis).expect("genesis");
-        let brokers = self.broker.brokers();
+        let kafka = self.kafka();
         tokio::task::spawn_blocking(move || {
             let mut auditor = pedigree_core::audit::Auditor::new(registry);
             let mut failure = None;
-            let read = pedigree_log::reader::read_range(&brokers, BLOCKS_TOPIC, 0, 0, |offset, payload| {
+            let read = pedigree_kafka::read_range(&kafka, BLOCKS_TOPIC, 0, 0, |offset, payload| {
                 use prost::Message;
                 let block = pedigree_core::pb::Block::decode(payload).expect("a block decodes");
                 if let Err(e) = auditor.check(offset as u64, &block) {

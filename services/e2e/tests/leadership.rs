@@ -71,7 +71,7 @@ struct Chain {
 /// Also runs the full audit (`pedigree_core::audit`: event signatures, roles, state transitions replayed) over the
 /// same topic, which must pass and agree on the height.
 async fn canonical_chain(stack: &Stack) -> Chain {
-    let brokers = stack.broker.brokers();
+    let kafka = stack.kafka();
     let key = stack.fixture.sequencer.public();
     let genesis = std::fs::read_to_string(&stack.fixture.genesis_path).expect("genesis");
     let registry = pedigree_core::participant::Registry::from_genesis_json(&genesis).expect("registry");
@@ -84,7 +84,7 @@ async fn canonical_chain(stack: &Stack) -> Chain {
             epochs: Vec::new(),
             stale: 0,
         };
-        pedigree_log::reader::read_range(&brokers, BLOCKS_TOPIC, 0, 0, |offset, payload| {
+        pedigree_kafka::read_range(&kafka, BLOCKS_TOPIC, 0, 0, |offset, payload| {
             let block = Block::decode(payload).expect("a block");
             if let Err(e) = auditor.check(offset as u64, &block) {
                 panic!("the audit of the blocks topic fails: {e}");
@@ -279,7 +279,7 @@ impl ApiServer {
         let d = dir.path().to_path_buf();
         let d = d.as_path();
         let log = |name: &str| std::fs::File::create(d.join(name)).expect("log file");
-        let (client_port, peer_port) = (pedigree_testkit::free_port(), pedigree_testkit::free_port());
+        let (client_port, peer_port) = (pedigree_devstack::free_port(), pedigree_devstack::free_port());
         let mut children = Vec::new();
         let etcd_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
@@ -298,7 +298,7 @@ impl ApiServer {
             .stderr(log("etcd.log"))
             .spawn()
             .expect("starting etcd");
-        pedigree_testkit::wait_for_port(client_port, &mut etcd, Duration::from_secs(30)).expect("etcd listens");
+        pedigree_devstack::wait_for_port(client_port, &mut etcd, Duration::from_secs(30)).expect("etcd listens");
         children.push(etcd);
 
         // Service-account signing key (required flags since 1.20); the serving certificate is self-signed by the
@@ -318,7 +318,7 @@ impl ApiServer {
             format!("{token},pedigree-admin,1,\"system:masters\"\n"),
         )
         .unwrap();
-        let port = pedigree_testkit::free_port();
+        let port = pedigree_devstack::free_port();
         let mut apiserver = Command::new(apiserver)
             .arg(format!("--etcd-servers={etcd_url}"))
             .args(["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1"])
@@ -337,7 +337,7 @@ impl ApiServer {
             .stderr(log("kube-apiserver.log"))
             .spawn()
             .expect("starting kube-apiserver");
-        pedigree_testkit::wait_for_port(port, &mut apiserver, Duration::from_secs(60)).expect("apiserver listens");
+        pedigree_devstack::wait_for_port(port, &mut apiserver, Duration::from_secs(60)).expect("apiserver listens");
         children.push(apiserver);
         let kubeconfig = d.join("kubeconfig");
         std::fs::write(

@@ -247,9 +247,9 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
     assert_eq!(err.code(), Code::InvalidArgument);
     assert!(err.message().contains("takes ship events"), "{}", err.message());
 
-    let brokers = stack.broker.brokers();
+    let kafka = stack.kafka();
     let (_, high) =
-        tokio::task::spawn_blocking(move || pedigree_log::reader::watermarks(&brokers, pedigree_e2e::EVENTS_TOPIC, 0))
+        tokio::task::spawn_blocking(move || pedigree_kafka::watermarks(&kafka, pedigree_e2e::EVENTS_TOPIC, 0))
             .await
             .unwrap()
             .unwrap();

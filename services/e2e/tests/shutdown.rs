@@ -1,4 +1,4 @@
-//! Graceful shutdown of the real binaries (custody, verifier, sequencer) on SIGTERM, against a testkit broker and
+//! Graceful shutdown of the real binaries (custody, verifier, sequencer) on SIGTERM, against a devstack broker and
 //! Redis: health turns NOT_SERVING (or the port closes), an in-flight request completes, new requests are refused,
 //! and the process exits 0 within its grace period.
 //!
@@ -14,9 +14,9 @@ use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{Verdict, VerifyRequest};
+use pedigree_devstack::{Broker, Fixture, Redis, Storage, free_port, wait_for_port};
 use pedigree_e2e::{BLOCKS_TOPIC, EVENTS_TOPIC, body};
-use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_testkit::{Broker, Fixture, Redis, Storage, free_port, wait_for_port};
+use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -109,7 +109,7 @@ fn signal_pid(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
-/// The pid of the testkit child whose command line names `program` and `port` (testkit keeps its `Child` private).
+/// The pid of the devstack child whose command line names `program` and `port` (devstack keeps its `Child` private).
 fn pid_of(program: &str, port: u16) -> u32 {
     let port = port.to_string();
     for entry in std::fs::read_dir("/proc").expect("/proc") {
@@ -179,7 +179,9 @@ async fn broker_with_topics() -> Broker {
         partitions: 1,
         replication: 1,
     };
-    ensure_topics(&broker.brokers(), &[spec]).await.expect("events topic");
+    ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
+        .await
+        .expect("events topic");
     broker
 }
 
@@ -334,8 +336,8 @@ async fn sequencer_stops_cleanly_on_sigterm() {
         );
         (service, loopback(port))
     };
-    let producer = pedigree_log::producer::producer(&pedigree_log::producer::ProducerSettings::new(&broker.brokers()))
-        .expect("producer");
+    let producer =
+        Producer::new(&ClientSettings::new(broker.brokers()), &ProducerSettings::default()).expect("producer");
     let g = gtin("0950600013435");
     let mut ids = Vec::new();
     let mut produce = async |from: usize, to: usize| {
@@ -346,7 +348,8 @@ async fn sequencer_stops_cleanly_on_sigterm() {
             );
             ids.push(pedigree_core::event::event_id(&envelope.payload));
             let bytes = prost::Message::encode_to_vec(&envelope);
-            pedigree_log::producer::send(&producer, EVENTS_TOPIC, b"k", &bytes)
+            producer
+                .send(EVENTS_TOPIC, b"k", &bytes)
                 .await
                 .expect("producing an event");
         }

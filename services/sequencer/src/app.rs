@@ -9,10 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::keys::KeyPair;
-use pedigree_log::producer::{ProducerSettings, producer};
-use pedigree_log::rdkafka::producer::FutureProducer;
-use pedigree_log::reader::PartitionReader;
-use pedigree_log::topics::{TopicSpec, ensure_topics};
+use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_store::{RegistryView, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -29,7 +26,7 @@ pub struct App {
     registry: RegistryView,
     key: KeyPair,
     store: Store,
-    producer: FutureProducer,
+    producer: Producer,
     health: TcpListener,
     leadership: Leadership,
 }
@@ -44,13 +41,14 @@ impl App {
             bail!("the sequencer key {} is not the one the genesis names", key.key_id());
         }
         let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
-        let producer = producer(&ProducerSettings::new(&config.kafka_brokers)).context("creating the producer")?;
+        let kafka = config.kafka();
+        let producer = Producer::new(&kafka, &ProducerSettings::default()).context("creating the producer")?;
         let specs = [TopicSpec {
             name: config.blocks_topic.clone(),
             partitions: 1,
             replication: 1,
         }];
-        ensure_topics(&config.kafka_brokers, &specs)
+        ensure_topics(&kafka, &specs)
             .await
             .context("creating the blocks topic")?;
         let health = TcpListener::bind(config.health_addr)
@@ -94,7 +92,7 @@ impl App {
             },
             grace,
         ));
-        let tail = PartitionReader::new(&self.config.kafka_brokers, &self.config.blocks_topic, 0)
+        let tail = PartitionReader::new(&self.config.kafka(), &self.config.blocks_topic, 0)
             .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {
             config: self.config,

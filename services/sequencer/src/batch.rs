@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use pedigree_log::rdkafka::consumer::{Consumer, StreamConsumer};
-use pedigree_log::rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-use pedigree_log::reader::partition_count;
+use pedigree_kafka::{EventsConsumer, Message};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
@@ -43,8 +41,8 @@ pub struct Collected {
 }
 
 impl Collected {
-    fn push(&mut self, message: &impl Message) {
-        self.bytes += message.payload().map_or(0, <[u8]>::len);
+    fn push(&mut self, message: &Message<'_>) {
+        self.bytes += message.payload().len();
         self.records.push(record(message));
     }
 
@@ -56,13 +54,12 @@ impl Collected {
 
 /// The messages already fetched, up to the limits, without waiting: what the sealing loop takes while a block's
 /// write is still to be sent, so that a quiet topic never holds that write back.
-pub async fn ready_batch(consumer: &StreamConsumer, limits: Limits) -> anyhow::Result<Collected> {
+pub async fn ready_batch(consumer: &EventsConsumer, limits: Limits) -> anyhow::Result<Collected> {
     let mut batch = Collected::default();
     while !batch.is_full(&limits) {
-        // A zero timeout still polls the receive once: a fetched message is returned, an empty queue is not waited on.
-        match tokio::time::timeout(Duration::ZERO, consumer.recv()).await {
-            Ok(message) => batch.push(&message?),
-            Err(_) => break,
+        match consumer.fetched().await {
+            Some(message) => batch.push(&message?),
+            None => break,
         }
     }
     Ok(batch)
@@ -71,7 +68,7 @@ pub async fn ready_batch(consumer: &StreamConsumer, limits: Limits) -> anyhow::R
 /// The next batch, going on from `batch` (possibly empty), or `None` once `stop` turns true. A batch being collected
 /// when `stop` turns is dropped whole: its offsets were not sealed, so it is read again after restart.
 pub async fn next_batch(
-    consumer: &StreamConsumer,
+    consumer: &EventsConsumer,
     limits: Limits,
     stop: &mut watch::Receiver<bool>,
     mut batch: Collected,
@@ -96,40 +93,17 @@ pub async fn next_batch(
     Ok(Some(batch.records))
 }
 
-fn record(message: &impl Message) -> EventRecord {
+fn record(message: &Message<'_>) -> EventRecord {
     EventRecord {
         partition: message.partition(),
         offset: message.offset(),
-        payload: message.payload().unwrap_or_default().to_vec(),
+        payload: message.payload().to_vec(),
     }
 }
 
 /// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
-pub async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<StreamConsumer> {
-    let (brokers, topic) = (config.kafka_brokers.clone(), config.events_topic.clone());
-    let partitions = tokio::task::spawn_blocking(move || partition_count(&brokers, &topic)).await??;
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka_brokers)
-        .set("broker.address.family", "v4")
-        .set("group.id", "pedigree-sequencer")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .set("fetch.wait.max.ms", "10")
-        // Four batches ahead keep the sealing loop fed; librdkafka's default (64 MiB per partition) would let the
-        // sequencer's memory grow with the events backlog instead.
-        .set(
-            "queued.max.messages.kbytes",
-            (4 * config.batch_max_bytes / 1024).max(1024).to_string(),
-        )
-        .create()
-        .context("creating the events consumer")?;
-    let mut tpl = TopicPartitionList::new();
-    for partition in 0..partitions {
-        let offset = offsets
-            .get(&partition)
-            .map_or(Offset::Beginning, |&o| Offset::Offset(o));
-        tpl.add_partition_offset(&config.events_topic, partition, offset)?;
-    }
-    consumer.assign(&tpl).context("assigning the events partitions")?;
-    Ok(consumer)
+pub async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<EventsConsumer> {
+    EventsConsumer::assign(&config.kafka(), &config.events_topic, offsets, config.batch_max_bytes)
+        .await
+        .context("assigning the events consumer")
 }

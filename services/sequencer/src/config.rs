@@ -44,6 +44,13 @@ pub struct Config {
     pub leadership: LeadershipConfig,
 }
 
+impl Config {
+    /// What every Kafka client of the sequencer is built from.
+    pub fn kafka(&self) -> pedigree_kafka::ClientSettings {
+        pedigree_kafka::ClientSettings::new(&self.kafka_brokers)
+    }
+}
+
 /// How a sequencer knows it leads (see `leadership.rs`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LeadershipMode {

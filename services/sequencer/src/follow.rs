@@ -21,7 +21,7 @@ use anyhow::bail;
 use pedigree_core::block::tip_of;
 use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::Block;
-use pedigree_log::reader::PartitionReader;
+use pedigree_kafka::PartitionReader;
 use pedigree_store::{RegistryView, Store};
 use prost::Message;
 use tokio::sync::mpsc;

@@ -24,10 +24,7 @@ use pedigree_core::block::{BlockContent, seal};
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
 use pedigree_core::state::BlockContext;
-use pedigree_log::producer::send;
-use pedigree_log::rdkafka::consumer::StreamConsumer;
-use pedigree_log::rdkafka::producer::FutureProducer;
-use pedigree_log::reader::PartitionReader;
+use pedigree_kafka::{EventsConsumer, PartitionReader, Producer};
 use pedigree_store::{RegistryView, Store};
 use prost::Message;
 use tokio::sync::watch;
@@ -73,7 +70,7 @@ pub(crate) struct Sealer {
     pub registry: RegistryView,
     pub key: KeyPair,
     pub store: Store,
-    pub producer: FutureProducer,
+    pub producer: Producer,
     /// The canonical chain as far as this sequencer read the blocks topic.
     pub canon: Canon,
     /// A reader kept open on the blocks topic, for reading back each appended block cheaply.
@@ -232,7 +229,7 @@ impl Sealer {
     /// made first, so that a quiet topic never holds it back.
     async fn take_batch(
         &mut self,
-        consumer: &StreamConsumer,
+        consumer: &EventsConsumer,
         limits: Limits,
         term_over: &mut watch::Receiver<bool>,
     ) -> anyhow::Result<Option<Vec<EventRecord>>> {
@@ -323,14 +320,11 @@ impl Sealer {
         };
         let (block, tip) = seal(&self.key, &self.canon.tip, content);
         let bytes = block.encode_to_vec();
-        let landed = send(
-            &self.producer,
-            &self.config.blocks_topic,
-            &tip.height.to_be_bytes(),
-            &bytes,
-        )
-        .await
-        .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
+        let landed = self
+            .producer
+            .send(&self.config.blocks_topic, &tip.height.to_be_bytes(), &bytes)
+            .await
+            .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
         let appended = started.elapsed();
         let (events, rejected, packs) = (block.events.len(), block.rejected.len(), applied.packs.change_count());
         let changes_registry = !applied.participants.is_empty();

@@ -4,9 +4,9 @@
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{PackRecord, PackStatus};
+use pedigree_devstack::Redis;
 use pedigree_store::buckets::{Meta, bucket_key, meta_key};
 use pedigree_store::{BlockWrite, Store};
-use pedigree_testkit::Redis;
 
 fn registry() -> Registry {
     let key = KeyPair::generate().public().to_hex();

@@ -3,40 +3,26 @@
 
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use crate::{LogError, Result};
+use crate::client_config::{self, ClientSettings};
+use crate::{KafkaError, Result};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Prefetch bound of a reader, in KiB (a message larger than this is still fetched, one at a time).
-const PREFETCH_KBYTES: usize = 8 * 1024;
-
-fn consumer(brokers: &str) -> Result<BaseConsumer> {
-    Ok(ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("broker.address.family", "v4")
-        .set("group.id", "pedigree-reader")
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        // A reader waits for new data at most this long per fetch: reading back a just-appended block is then fast.
-        .set("fetch.wait.max.ms", "10")
-        // librdkafka prefetches up to 64 MiB per partition by default; a reader reads ranges it asked for, so a few
-        // messages ahead are enough, and the process' memory does not grow with the topic's backlog.
-        .set("queued.max.messages.kbytes", PREFETCH_KBYTES.to_string())
-        .create()?)
+fn consumer(settings: &ClientSettings) -> Result<BaseConsumer> {
+    Ok(client_config::reader(settings).create()?)
 }
 
 /// (low, high) watermarks of a partition.
-pub fn watermarks(brokers: &str, topic: &str, partition: i32) -> Result<(i64, i64)> {
-    Ok(consumer(brokers)?.fetch_watermarks(topic, partition, TIMEOUT)?)
+pub fn watermarks(settings: &ClientSettings, topic: &str, partition: i32) -> Result<(i64, i64)> {
+    Ok(consumer(settings)?.fetch_watermarks(topic, partition, TIMEOUT)?)
 }
 
 /// Number of partitions of `topic`.
-pub fn partition_count(brokers: &str, topic: &str) -> Result<i32> {
-    let consumer = consumer(brokers)?;
+pub fn partition_count(settings: &ClientSettings, topic: &str) -> Result<i32> {
+    let consumer = consumer(settings)?;
     let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
     let partitions = metadata
         .topics()
@@ -45,7 +31,7 @@ pub fn partition_count(brokers: &str, topic: &str) -> Result<i32> {
         .map(|t| t.partitions().len() as i32)
         .unwrap_or(0);
     if partitions == 0 {
-        return Err(LogError::Topic {
+        return Err(KafkaError::Topic {
             topic: topic.into(),
             reason: "does not exist or has no partitions".into(),
         });
@@ -56,13 +42,13 @@ pub fn partition_count(brokers: &str, topic: &str) -> Result<i32> {
 /// Calls `each(offset, payload)` for every message of the partition from `from` to the high watermark taken at the
 /// start; returns how many it read.
 pub fn read_range(
-    brokers: &str,
+    settings: &ClientSettings,
     topic: &str,
     partition: i32,
     from: i64,
     each: impl FnMut(i64, &[u8]) -> Result<()>,
 ) -> Result<u64> {
-    PartitionReader::new(brokers, topic, partition)?.read_range(from, each)
+    PartitionReader::new(settings, topic, partition)?.read_range(from, each)
 }
 
 /// A reader kept open on one partition, for a process that reads the same partition again and again (a sequencer
@@ -78,9 +64,9 @@ pub struct PartitionReader {
 }
 
 impl PartitionReader {
-    pub fn new(brokers: &str, topic: &str, partition: i32) -> Result<Self> {
+    pub fn new(settings: &ClientSettings, topic: &str, partition: i32) -> Result<Self> {
         Ok(Self {
-            consumer: consumer(brokers)?,
+            consumer: consumer(settings)?,
             topic: topic.to_string(),
             partition,
             position: None,
@@ -115,7 +101,7 @@ impl PartitionReader {
                     // Position unknown after a stall: assign afresh next time.
                     self.position = None;
                     let reason = format!("no message at offset {next} after {TIMEOUT:?} (high watermark {high})");
-                    return Err(LogError::Topic {
+                    return Err(KafkaError::Topic {
                         topic: self.topic.clone(),
                         reason,
                     });
@@ -128,13 +114,13 @@ impl PartitionReader {
 }
 
 /// The last message of a partition, if any.
-pub fn read_last(brokers: &str, topic: &str, partition: i32) -> Result<Option<(i64, Vec<u8>)>> {
-    let (low, high) = watermarks(brokers, topic, partition)?;
+pub fn read_last(settings: &ClientSettings, topic: &str, partition: i32) -> Result<Option<(i64, Vec<u8>)>> {
+    let (low, high) = watermarks(settings, topic, partition)?;
     if high <= low {
         return Ok(None);
     }
     let mut last = None;
-    read_range(brokers, topic, partition, high - 1, |offset, payload| {
+    read_range(settings, topic, partition, high - 1, |offset, payload| {
         last = Some((offset, payload.to_vec()));
         Ok(())
     })?;

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::{LogError, Result};
+use crate::client_config::{self, ClientSettings};
+use crate::{KafkaError, Result};
 
 /// A topic to create: name, partitions, replication factor.
 #[derive(Clone, Debug)]
@@ -18,11 +18,8 @@ pub struct TopicSpec {
 }
 
 /// Creates each topic unless it exists already.
-pub async fn ensure_topics(brokers: &str, specs: &[TopicSpec]) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("broker.address.family", "v4")
-        .create()?;
+pub async fn ensure_topics(settings: &ClientSettings, specs: &[TopicSpec]) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = client_config::admin(settings).create()?;
     let topics: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|s| NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(s.replication)))
@@ -32,7 +29,7 @@ pub async fn ensure_topics(brokers: &str, specs: &[TopicSpec]) -> Result<()> {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(LogError::Topic {
+                return Err(KafkaError::Topic {
                     topic,
                     reason: code.to_string(),
                 });

@@ -1,0 +1,172 @@
+//! Every Kafka client configuration, built here and only here. [`ClientSettings`] is what a deployment sets to reach
+//! the cluster (the bootstrap servers today; security settings belong here too), [`base`] turns it into the
+//! configuration every client starts from, and each kind of client adds its own properties below, so that all that
+//! Pedigree asks of librdkafka reads in one file. The values were tuned: change them with measurements.
+
+use rdkafka::config::ClientConfig;
+
+use crate::producer::ProducerSettings;
+
+/// How to reach the Kafka cluster: the one thing a caller passes to build any client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// Bootstrap servers, `host:port[,host:port...]`.
+    pub brokers: String,
+}
+
+impl ClientSettings {
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+        }
+    }
+}
+
+/// Prefetch bound of a partition reader, in KiB (a message larger than this is still fetched, one at a time).
+const READER_PREFETCH_KBYTES: usize = 8 * 1024;
+
+/// The base of every client: the bootstrap servers and what all clients share.
+fn base(settings: &ClientSettings) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &settings.brokers)
+        .set("broker.address.family", "v4");
+    config
+}
+
+/// The admin client that creates topics.
+pub(crate) fn admin(settings: &ClientSettings) -> ClientConfig {
+    base(settings)
+}
+
+/// The producer: idempotent (no duplicates from retries), acks from all in-sync replicas, and a bounded delivery
+/// timeout so a caller learns the broker is down instead of waiting forever.
+pub(crate) fn producer(settings: &ClientSettings, producer: &ProducerSettings) -> ClientConfig {
+    let mut config = base(settings);
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("message.timeout.ms", producer.delivery_timeout.as_millis().to_string())
+        .set("linger.ms", producer.linger.as_millis().to_string())
+        .set("message.max.bytes", (16 * 1024 * 1024).to_string());
+    config
+}
+
+/// A partition reader: assigned ranges only, nothing committed.
+pub(crate) fn reader(settings: &ClientSettings) -> ClientConfig {
+    let mut config = base(settings);
+    config
+        .set("group.id", "pedigree-reader")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        // A reader waits for new data at most this long per fetch: reading back a just-appended block is then fast.
+        .set("fetch.wait.max.ms", "10")
+        // librdkafka prefetches up to 64 MiB per partition by default; a reader reads ranges it asked for, so a few
+        // messages ahead are enough, and the process' memory does not grow with the topic's backlog.
+        .set("queued.max.messages.kbytes", READER_PREFETCH_KBYTES.to_string());
+    config
+}
+
+/// The sequencer's events consumer, for batches of up to `batch_max_bytes`: assigned partitions, nothing committed
+/// (the resume offsets live in the blocks).
+pub(crate) fn events_consumer(settings: &ClientSettings, batch_max_bytes: usize) -> ClientConfig {
+    let mut config = base(settings);
+    config
+        .set("group.id", "pedigree-sequencer")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "10")
+        // Four batches ahead keep the sealing loop fed; librdkafka's default (64 MiB per partition) would let the
+        // sequencer's memory grow with the events backlog instead.
+        .set(
+            "queued.max.messages.kbytes",
+            (4 * batch_max_bytes / 1024).max(1024).to_string(),
+        );
+    config
+}
+
+/// A [`crate::TopicTail`]: assigned partitions, nothing committed; the group id names its user, the load tester.
+pub(crate) fn topic_tail(settings: &ClientSettings) -> ClientConfig {
+    let mut config = base(settings);
+    config
+        .set("group.id", "pedigree-loadtest")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "5");
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn settings() -> ClientSettings {
+        ClientSettings::new("127.0.0.1:9092,127.0.0.1:9093")
+    }
+
+    /// Every kind of client, with the properties its kind adds on top of the base.
+    fn every_client() -> Vec<(&'static str, ClientConfig)> {
+        let s = settings();
+        vec![
+            ("admin", admin(&s)),
+            ("producer", producer(&s, &ProducerSettings::default())),
+            ("reader", reader(&s)),
+            ("events consumer", events_consumer(&s, 1024 * 1024)),
+            ("topic tail", topic_tail(&s)),
+        ]
+    }
+
+    #[test]
+    fn every_client_starts_from_the_base() {
+        for (name, config) in every_client() {
+            assert_eq!(
+                config.get("bootstrap.servers"),
+                Some("127.0.0.1:9092,127.0.0.1:9093"),
+                "{name}"
+            );
+            assert_eq!(config.get("broker.address.family"), Some("v4"), "{name}");
+        }
+    }
+
+    #[test]
+    fn producer_is_idempotent_and_waits_for_all_replicas() {
+        let tuned = ProducerSettings {
+            delivery_timeout: Duration::from_millis(2500),
+            linger: Duration::from_millis(7),
+        };
+        let config = producer(&settings(), &tuned);
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("acks"), Some("all"));
+        assert_eq!(config.get("message.timeout.ms"), Some("2500"));
+        assert_eq!(config.get("linger.ms"), Some("7"));
+        assert_eq!(config.get("message.max.bytes"), Some("16777216"));
+        let defaults = producer(&settings(), &ProducerSettings::default());
+        assert_eq!(defaults.get("message.timeout.ms"), Some("10000"));
+        assert_eq!(defaults.get("linger.ms"), Some("2"));
+    }
+
+    #[test]
+    fn consumers_commit_nothing_and_bound_their_prefetch() {
+        let reader = reader(&settings());
+        assert_eq!(reader.get("group.id"), Some("pedigree-reader"));
+        assert_eq!(reader.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(reader.get("queued.max.messages.kbytes"), Some("8192"));
+        // Four batches ahead, never under 1 MiB.
+        let events = events_consumer(&settings(), 4 * 1024 * 1024);
+        assert_eq!(events.get("group.id"), Some("pedigree-sequencer"));
+        assert_eq!(events.get("fetch.wait.max.ms"), Some("10"));
+        assert_eq!(events.get("queued.max.messages.kbytes"), Some("16384"));
+        let small = events_consumer(&settings(), 64 * 1024);
+        assert_eq!(small.get("queued.max.messages.kbytes"), Some("1024"));
+        let tail = topic_tail(&settings());
+        assert_eq!(tail.get("group.id"), Some("pedigree-loadtest"));
+        assert_eq!(tail.get("fetch.wait.max.ms"), Some("5"));
+        assert_eq!(tail.get("queued.max.messages.kbytes"), None);
+        for config in [reader, events, tail] {
+            assert_eq!(config.get("enable.auto.commit"), Some("false"));
+            assert_eq!(config.get("enable.partition.eof"), Some("false"));
+        }
+    }
+}
