@@ -33,16 +33,17 @@ unit:
 k8s:
 	scripts/check-k8s.sh
 
-## criterion benches (target/criterion) and the load scenarios at a fixed size (reports under results/).
+## criterion benches (target/criterion), then the load scenarios, each figure measured over a steady-state window of
+## 30 s after a 5 s warm-up (the drain is left out); reports under results/. About 12 minutes.
 bench: setup
 	cargo bench -p pedigree-core -p pedigree-merkle
 	cargo build --release -p pedigree-loadtest
-	./target/release/pedigree-loadtest spawn ingest --events 20000 --clients 64 --batch-max-events 2000
-	./target/release/pedigree-loadtest spawn bulk --packs 200000 --pack-size 1000 --batch-max-events 2000
-	./target/release/pedigree-loadtest spawn verify --packs 10000 --scans 100000 --clients 64
-	./target/release/pedigree-loadtest spawn mixed --events 10000 --clients 64 --scan-clients 16 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn ingest --duration 30 --warmup 5 --clients 64 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn bulk --duration 30 --warmup 5 --pack-size 1000 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn verify --duration 30 --warmup 5 --packs 10000 --clients 64 --scan-rate 20000
+	./target/release/pedigree-loadtest spawn mixed --duration 30 --warmup 5 --clients 64 --scan-clients 16 --batch-max-events 2000
 
-## Verify latency, Redis memory per pack and sequencer memory at 10^5, 10^6 and 10^7 packs (about 8 minutes, 3 GB).
+## Verify latency, Redis memory per pack and sequencer memory at 10^5, 10^6 and 10^7 packs (about 13 minutes, 3 GB).
 scale: setup
 	cargo build --release --bins
 	loadtest/scale.sh

@@ -1,6 +1,7 @@
 //! Driving chains: `clients` tasks each take the next chain and submit its events in order, each only after the
 //! previous one was acknowledged (the events topic has one partition, so acknowledgement order is sequencing
-//! order). A refused event ends its chain: what follows would only be refused too.
+//! order). A refused event ends its chain: what follows would only be refused too. A timed phase sends until the end
+//! of its window; seeding a population sends every chain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -50,40 +51,97 @@ impl Unit {
     }
 }
 
+/// Until when a driver sends.
+#[derive(Clone, Copy, Debug)]
+pub enum Until {
+    /// A timed phase: sending stops at the end of its window; the chains left then were a margin, not a failure.
+    WindowEnd(Instant),
+    /// Seeding a population: every chain must be sent, and reaching this deadline first is a failure.
+    Timeout(Instant),
+}
+
+impl Until {
+    fn at(self) -> Instant {
+        match self {
+            Until::WindowEnd(at) | Until::Timeout(at) => at,
+        }
+    }
+}
+
+/// What a pass of chains did.
+pub struct Driven {
+    pub acked: Vec<Acked>,
+    /// Events not sent because their chain was cut by an error or, seeding, by the timeout.
+    pub skipped: u64,
+    /// Pre-signed events not needed: the window ended first.
+    pub unsent: u64,
+    /// When a client first found no chain left while sending was to go on: from then on fewer and fewer clients are
+    /// busy, so the steady state ends there.
+    pub ran_dry: Option<Instant>,
+}
+
+/// How one send went.
+enum Sent {
+    Acked,
+    /// Refused or failed: the rest of its chain would only be refused too.
+    Failed,
+    /// Its pacing slot came after sending stopped.
+    Late,
+}
+
 /// Everything the client tasks share.
 pub struct Driver {
     pub pool: Arc<Pool>,
     pub recorder: Arc<Recorder>,
     pub pacer: Option<Pacer>,
-    pub deadline: Instant,
+    pub until: Until,
     pub unit: Unit,
     queue: Mutex<std::vec::IntoIter<Chain>>,
     acked: Mutex<Vec<Acked>>,
     skipped: AtomicU64,
+    unsent: AtomicU64,
+    ran_dry: Mutex<Option<Instant>>,
 }
 
 impl Driver {
-    pub fn new(pool: Arc<Pool>, recorder: Arc<Recorder>, pacer: Option<Pacer>, deadline: Instant, unit: Unit) -> Self {
+    pub fn new(pool: Arc<Pool>, recorder: Arc<Recorder>, pacer: Option<Pacer>, until: Until, unit: Unit) -> Self {
         Self {
             pool,
             recorder,
             pacer,
-            deadline,
+            until,
             unit,
             queue: Mutex::new(Vec::new().into_iter()),
             acked: Mutex::new(Vec::new()),
             skipped: AtomicU64::new(0),
+            unsent: AtomicU64::new(0),
+            ran_dry: Mutex::new(None),
         }
     }
 
-    fn next_chain(&self) -> Option<Chain> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner()).next()
+    fn queue(&self) -> std::sync::MutexGuard<'_, std::vec::IntoIter<Chain>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends one event; true if it was acknowledged with the expected id.
-    async fn send(&self, event: Signed) -> bool {
+    fn stopped(&self) -> bool {
+        Instant::now() >= self.until.at()
+    }
+
+    /// Counts `events` that were not sent because sending stopped.
+    fn not_sent(&self, events: u64) {
+        match self.until {
+            Until::WindowEnd(_) => self.unsent.fetch_add(events, Ordering::Relaxed),
+            Until::Timeout(_) => self.skipped.fetch_add(events, Ordering::Relaxed),
+        };
+    }
+
+    /// Sends one event; acknowledged means with the expected id.
+    async fn send(&self, event: Signed) -> Sent {
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
+            if self.stopped() {
+                return Sent::Late;
+            }
         }
         let (id, units) = (event.id, self.unit.of(&event));
         let sent = Instant::now();
@@ -96,36 +154,53 @@ impl Driver {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(Acked { id, sent, units });
-                true
+                Sent::Acked
             }
             Ok(_) => {
                 self.recorder.error("submit: acknowledged with another event id");
-                false
+                Sent::Failed
             }
             Err(status) => {
                 self.recorder.error(format!("submit: {}", status_name(&status)));
-                false
+                Sent::Failed
             }
         }
     }
 
     async fn client(self: Arc<Self>) {
-        while let Some(chain) = self.next_chain() {
+        while !self.stopped() {
+            let Some(chain) = self.queue().next() else {
+                let now = Instant::now();
+                let mut dry = self.ran_dry.lock().unwrap_or_else(|e| e.into_inner());
+                *dry = Some(dry.map_or(now, |d| d.min(now)));
+                return;
+            };
             let total = chain.len() as u64;
             let mut sent = 0;
             for event in chain {
-                if Instant::now() > self.deadline || !self.send(event).await {
-                    break;
+                let outcome = if self.stopped() {
+                    Sent::Late
+                } else {
+                    self.send(event).await
+                };
+                match outcome {
+                    Sent::Acked => sent += 1,
+                    Sent::Failed => {
+                        self.skipped.fetch_add(total - sent, Ordering::Relaxed);
+                        break;
+                    }
+                    Sent::Late => {
+                        self.not_sent(total - sent);
+                        break;
+                    }
                 }
-                sent += 1;
             }
-            self.skipped.fetch_add(total - sent, Ordering::Relaxed);
         }
     }
 
-    /// Runs `chains` with `clients` tasks; returns the acknowledged events and how many were never sent.
-    pub async fn run(self: Arc<Self>, chains: Vec<Chain>, clients: usize) -> (Vec<Acked>, u64) {
-        *self.queue.lock().unwrap_or_else(|e| e.into_inner()) = chains.into_iter();
+    /// Runs `chains` with `clients` tasks until they are all sent or sending stops.
+    pub async fn run(self: Arc<Self>, chains: Vec<Chain>, clients: usize) -> Driven {
+        *self.queue() = chains.into_iter();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..clients.max(1) {
             tasks.spawn(self.clone().client());
@@ -135,7 +210,13 @@ impl Driver {
                 self.recorder.error("client task panicked");
             }
         }
-        let acked = std::mem::take(&mut *self.acked.lock().unwrap_or_else(|e| e.into_inner()));
-        (acked, self.skipped.load(Ordering::Relaxed))
+        let left: u64 = self.queue().by_ref().map(|chain| chain.len() as u64).sum();
+        self.not_sent(left);
+        Driven {
+            acked: std::mem::take(&mut *self.acked.lock().unwrap_or_else(|e| e.into_inner())),
+            skipped: self.skipped.load(Ordering::Relaxed),
+            unsent: self.unsent.load(Ordering::Relaxed),
+            ran_dry: *self.ran_dry.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 }

@@ -24,6 +24,15 @@ pub enum Command {
     Remote(RemoteArgs),
 }
 
+impl Command {
+    pub fn options(&self) -> &Options {
+        match self {
+            Command::Spawn(a) => &a.opts,
+            Command::Remote(a) => &a.opts,
+        }
+    }
+}
+
 /// What to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,9 +99,22 @@ pub struct RemoteArgs {
 /// Sizes and knobs shared by every scenario.
 #[derive(Args, Debug, Clone, Serialize)]
 pub struct Options {
-    /// Events to submit (ingest, mixed).
-    #[arg(long, default_value_t = 20_000)]
-    pub events: usize,
+    /// Seconds of each timed phase's window, after its warm-up: every throughput and latency figure is measured over
+    /// it (units completed inside it / its length; latencies of the operations started inside it).
+    #[arg(long, default_value_t = 30.0)]
+    pub duration: f64,
+    /// Seconds at the start of each timed phase that are sent but left out of its figures (ramp-up). The drain after
+    /// the window is left out too.
+    #[arg(long, default_value_t = 5.0)]
+    pub warmup: f64,
+    /// Events to pre-sign for a flat-out or `--rate` pass (ingest, mixed). Default: enough for `--max-rate` (or
+    /// `--rate`) over the warm-up and the window. A pass whose pool runs out ends its window there.
+    #[arg(long)]
+    pub events: Option<usize>,
+    /// The rate the pre-signed pools are sized for when not paced, in the scenario's unit: events/s for ingest and
+    /// mixed (default 25,000), packs/s for bulk (default 400,000).
+    #[arg(long)]
+    pub max_rate: Option<f64>,
     /// Concurrent client tasks (chains or scans in flight).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,
@@ -102,13 +124,14 @@ pub struct Options {
     /// Ingest: skip the second pass at half of the measured end-to-end rate.
     #[arg(long)]
     pub no_half_rate: bool,
-    /// Packs: bulk total, or the verify/mixed population (default 100,000 for bulk, 10,000 otherwise).
+    /// Packs: the verify/mixed population (default 10,000), or the bulk pool (default: enough for `--max-rate` over
+    /// the warm-up and the window; e.g. to grow a store by exactly that many packs).
     #[arg(long)]
     pub packs: Option<usize>,
     /// Packs per bulk event.
     #[arg(long, default_value_t = 1000)]
     pub pack_size: usize,
-    /// Scans per protocol (verify).
+    /// Distinct scans planned (verify, mixed at most 20,000); the scanners cycle through them.
     #[arg(long, default_value_t = 100_000)]
     pub scans: usize,
     /// Verify: after the flat-out phases, scan at this steady rate per protocol (0 skips it). Latency counts from
@@ -121,7 +144,8 @@ pub struct Options {
     /// gRPC connections the clients share.
     #[arg(long, default_value_t = 4)]
     pub connections: usize,
-    /// Longest a timed phase may run, in seconds.
+    /// Longest the seeding of a scan population (an untimed phase) may run, and how long after its window a paced
+    /// scan phase may take to send the scans due in it, in seconds.
     #[arg(long, default_value_t = 120)]
     pub phase_timeout_secs: u64,
     /// Give up waiting for sealing after this many seconds without a new block.
@@ -136,11 +160,8 @@ pub struct Options {
 }
 
 impl Options {
-    /// Packs for `scenario`, with the scenario's default.
-    pub fn packs_for(&self, scenario: Scenario) -> usize {
-        self.packs.unwrap_or(match scenario {
-            Scenario::Bulk => 100_000,
-            _ => 10_000,
-        })
+    /// The scan population of verify and mixed.
+    pub fn population(&self) -> usize {
+        self.packs.unwrap_or(10_000)
     }
 }

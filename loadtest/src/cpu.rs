@@ -1,5 +1,6 @@
 //! Where CPU time goes during a phase, from /proc (Linux): the machine's busy share, this process's threads by
-//! name (in spawn mode the services run on its tokio workers), and the stack's other processes by name.
+//! name (in spawn mode the services run on its tokio workers), and the stack's other processes by name. A timed
+//! phase is measured over its window, like its other figures.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -92,6 +93,44 @@ impl Mark {
         CpuReport {
             machine_busy: now.busy.saturating_sub(self.busy) as f64 / total,
             cores,
+        }
+    }
+}
+
+/// CPU use over a phase: from its start (untimed) or from the end of its warm-up (timed) until [`Meter::read`],
+/// called when sending stops, so the drain is left out too.
+pub enum Meter {
+    Whole(Mark),
+    /// Marks when the window opens.
+    Window(tokio::task::JoinHandle<Mark>),
+}
+
+impl Meter {
+    /// From now.
+    pub fn whole() -> Self {
+        Meter::Whole(mark())
+    }
+
+    /// From `from`, the start of a timed phase's window.
+    pub fn window(from: Instant) -> Self {
+        Meter::Window(tokio::spawn(async move {
+            tokio::time::sleep_until(from.into()).await;
+            mark()
+        }))
+    }
+
+    /// CPU used since the mark; nothing when sending stopped before the window opened (it has no CPU figure).
+    pub async fn read(self) -> CpuReport {
+        match self {
+            Meter::Whole(mark) => mark.since(),
+            Meter::Window(task) if task.is_finished() => match task.await {
+                Ok(mark) => mark.since(),
+                Err(_) => CpuReport::default(),
+            },
+            Meter::Window(task) => {
+                task.abort();
+                CpuReport::default()
+            }
         }
     }
 }

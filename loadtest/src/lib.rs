@@ -4,10 +4,11 @@
 //!
 //! - [`cli`]: the command line, also used by the smoke test.
 //! - [`target`] / [`parties`]: where to send and who signs.
-//! - [`ids`], [`presign`], [`workload`]: fresh identifiers and the signed events of each scenario.
+//! - [`ids`], [`presign`], [`workload`], [`sizing`]: fresh identifiers, the signed events of each scenario and how
+//!   many to sign.
 //! - [`submit`], [`pacer`], [`ticker`], [`chains`], [`scan`]: the clients and how they drive load.
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
-//! - [`recorder`], [`cpu`], [`limits`]: measurements.
+//! - [`window`], [`recorder`], [`cpu`], [`limits`]: measurements, each over a timed phase's steady-state window.
 //! - [`scenario`]: ingest, bulk, verify and mixed.
 //! - [`report`], [`targets`], [`table`], [`plot`]: the results.
 
@@ -28,12 +29,14 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod scenario;
+pub mod sizing;
 pub mod submit;
 pub mod table;
 pub mod target;
 pub mod targets;
 pub mod ticker;
 pub mod watcher;
+pub mod window;
 pub mod workload;
 
 pub use cli::Cli;

@@ -1,5 +1,6 @@
-//! The PNG plot: per-second p99 latency of every series (log scale) above per-second throughput, over the run.
-//! Text uses DejaVu Sans from the `dejavu` crate, so no system font is needed.
+//! The PNG plot: per-second p99 latency of every series (log scale) above per-second throughput, over the run, with
+//! each timed phase's window shaded (the figures come from there; warm-up and drain lie outside). Text uses DejaVu
+//! Sans from the `dejavu` crate, so no system font is needed.
 
 use std::path::Path;
 use std::sync::Once;
@@ -45,6 +46,16 @@ fn bounds(lines: &[Line]) -> (f64, f64, f64) {
     (max_t, min_y, max_y)
 }
 
+/// The timed phases' windows, in seconds since the run's start.
+fn windows(report: &Report) -> Vec<(f64, f64)> {
+    report
+        .phases
+        .iter()
+        .filter(|p| p.window.asked_secs.is_some())
+        .map(|p| (p.window.start_s, p.window.start_s + p.window.secs))
+        .collect()
+}
+
 fn color(i: usize) -> RGBColor {
     let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
     RGBColor(r, g, b)
@@ -53,7 +64,7 @@ fn color(i: usize) -> RGBColor {
 fn draw_chart(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
     caption: &str,
-    lines: &[Line],
+    (lines, windows): (&[Line], &[(f64, f64)]),
     log: bool,
 ) -> anyhow::Result<()> {
     let e = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the plot: {e}");
@@ -73,6 +84,13 @@ fn draw_chart(
                 .x_desc("seconds since start")
                 .label_style((FONT, 14))
                 .draw()
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    windows
+                        .iter()
+                        .map(|&(from, to)| Rectangle::new([(from, min_y), (to, max_y)], BLACK.mix(0.07).filled())),
+                )
                 .map_err(e)?;
             for ((label, points), color) in lines.iter().zip(colors) {
                 chart
@@ -109,14 +127,15 @@ pub fn draw(report: &Report, path: &Path) -> anyhow::Result<()> {
     root.fill(&WHITE).map_err(|e| anyhow!("drawing the plot: {e}"))?;
     let (top, bottom) = root.split_vertically(450);
     let title = format!(
-        "{} ({}) run {}: p99 latency per second, ms (log)",
+        "{} ({}) run {}: p99 latency per second, ms (log); shaded: measured windows",
         report.scenario, report.mode, report.run_id
     );
-    draw_chart(&top, &title, &lines(report, |s| s.p99_ms), true)?;
+    let windows = windows(report);
+    draw_chart(&top, &title, (&lines(report, |s| s.p99_ms), &windows), true)?;
     draw_chart(
         &bottom,
         "throughput per second (units/s)",
-        &lines(report, |s| s.units as f64),
+        (&lines(report, |s| s.units as f64), &windows),
         false,
     )?;
     root.present().map_err(|e| anyhow!("writing {}: {e}", path.display()))

@@ -29,18 +29,40 @@ pub struct Second {
 }
 
 /// One kind of operation in a phase: submit (to acknowledgement), sealed (submit to sealed), verify-grpc/-http.
+/// The figures are the window's (see [`crate::window`]); `phase_count` and `phase_units` and the timeline cover the
+/// whole phase, warm-up and drain included.
 #[derive(Clone, Debug, Serialize)]
 pub struct SeriesReport {
     /// What `units` counts: events, packs or scans.
     pub unit: String,
-    /// Operations.
+    /// Operations that started in the window: the latency percentiles are theirs.
     pub count: u64,
+    /// Units of the operations that ended in the window.
     pub units: u64,
-    /// From the start of the phase to the end of the last operation.
+    /// The window's length.
     pub secs: f64,
+    /// `units` / `secs`.
     pub per_sec: f64,
     pub latency: Latency,
+    /// Operations and units over the whole phase.
+    pub phase_count: u64,
+    pub phase_units: u64,
     pub timeline: Vec<Second>,
+}
+
+/// Where a phase's figures come from.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WindowReport {
+    /// Seconds from the run's start to the window's start.
+    pub start_s: f64,
+    /// Its length in seconds: the denominator of every throughput of the phase.
+    pub secs: f64,
+    /// The warm-up and the window asked for (`--warmup`, `--duration`). None for an untimed phase (seeding a
+    /// population), whose figures span from its start to each series' last operation.
+    pub warmup_secs: Option<f64>,
+    pub asked_secs: Option<f64>,
+    /// Why the window is shorter than asked, if it is.
+    pub cut: Option<String>,
 }
 
 /// CPU use during a phase, in cores (1.0 = one core busy all the time).
@@ -57,10 +79,14 @@ pub struct PhaseReport {
     pub name: String,
     /// Events per second the phase was paced at, if any.
     pub rate_limit: Option<f64>,
+    pub window: WindowReport,
     pub series: BTreeMap<String, SeriesReport>,
     pub errors: BTreeMap<String, u64>,
-    /// Events never sent: their chain was cut by an error or the phase timeout.
+    /// Events never sent because their chain was cut by an error (or, seeding, by the phase timeout).
     pub skipped: u64,
+    /// Pre-signed events not needed: the window ended first (a margin the pool is sized with).
+    pub unsent: u64,
+    /// Over the window (from the end of the warm-up until sending stopped), or over an untimed phase.
     pub cpu: CpuReport,
 }
 
@@ -108,6 +134,10 @@ pub struct TargetCheck {
     pub what: String,
     pub target: String,
     pub measured: String,
+    /// A throughput as a ratio to the machine limit measured in the same run that bounds it (e.g. "0.48x k256").
+    pub ratio: Option<String>,
+    /// The window the figure was measured over, in seconds.
+    pub window_secs: Option<f64>,
     pub met: Option<bool>,
 }
 

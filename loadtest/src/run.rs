@@ -11,6 +11,7 @@ use crate::ids::RunIds;
 use crate::report::{Endpoints, Limits, Report};
 use crate::scenario::{self, Ctx};
 use crate::target::Target;
+use crate::window::Timing;
 use crate::{exactly_once, limits, plot, table, targets};
 
 /// A finished run: its report and where its files are.
@@ -36,11 +37,13 @@ fn timestamp() -> String {
 
 /// Runs the scenario the command line names and writes its results.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Checked before a stack is started for nothing.
+    let timing = Timing::new(cli.command.options().warmup, cli.command.options().duration)?;
     let (scenario, target, opts) = match cli.command {
         Command::Spawn(a) => (a.scenario, Target::spawn(&a).await?, a.opts),
         Command::Remote(a) => (a.scenario, Target::remote(&a)?, a.opts),
     };
-    let result = execute(scenario, &target, &opts).await;
+    let result = execute(scenario, &target, &opts, timing).await;
     target.shutdown().await;
     let report = result?;
     let dir = opts.out.join(format!("{}-{}", report.scenario, report.started_utc));
@@ -52,7 +55,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     Ok(Outcome { report, dir, summary })
 }
 
-async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow::Result<Report> {
+async fn execute(scenario: Scenario, target: &Target, opts: &Options, timing: Timing) -> anyhow::Result<Report> {
     let started_utc = timestamp();
     let mut notes = machine_notes(target);
     let limits = if opts.skip_limits {
@@ -63,7 +66,7 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow:
     } else {
         limits::measure(target.redis_port).await
     };
-    let ctx = Ctx::new(target, opts, RunIds::fresh()?).await?;
+    let ctx = Ctx::new(target, opts, timing, RunIds::fresh()?).await?;
     let outcome = match scenario {
         Scenario::Ingest => scenario::ingest::run(&ctx).await?,
         Scenario::Bulk => scenario::bulk::run(&ctx).await?,
@@ -80,6 +83,7 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow:
     let (seen, watcher) = ctx.watcher.stop();
     let exactly_once = exactly_once::check(&outcome.acked, &seen);
     notes.extend(outcome.notes);
+    let targets = targets::evaluate(scenario, &outcome.phases, &limits);
     Ok(Report {
         scenario: scenario.name().into(),
         started_utc,
@@ -95,7 +99,7 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options) -> anyhow:
         run_id,
         presign: outcome.presign,
         limits,
-        targets: targets::evaluate(scenario, &outcome.phases),
+        targets,
         phases: outcome.phases,
         exactly_once,
         watcher,

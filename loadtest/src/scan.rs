@@ -90,9 +90,11 @@ pub struct Scanner {
     pub http: reqwest::Client,
     pub recorder: Arc<Recorder>,
     pub scans: Arc<Vec<Scan>>,
-    /// Scans to send in all (cycling through `scans`).
+    /// Scans to send at most (cycling through `scans`).
     pub limit: usize,
-    pub deadline: Instant,
+    /// No scan starts after this. Flat out, the end of the phase's window. Paced, a timeout: the `limit` scans due in
+    /// the window are all sent however late (their lateness is part of their latency), unless this comes first.
+    pub stop_at: Instant,
     pub stop: AtomicBool,
     next: AtomicUsize,
     /// When paced: scan `i` is due at `start + i / rate`, and its latency counts from then.
@@ -105,7 +107,7 @@ impl Scanner {
         recorder: Arc<Recorder>,
         scans: Arc<Vec<Scan>>,
         limit: usize,
-        deadline: Instant,
+        stop_at: Instant,
     ) -> Self {
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
@@ -119,7 +121,7 @@ impl Scanner {
             recorder,
             scans,
             limit,
-            deadline,
+            stop_at,
             stop: AtomicBool::new(false),
             next: AtomicUsize::new(0),
             ticker: None,
@@ -172,7 +174,14 @@ impl Scanner {
     async fn client(self: Arc<Self>, series: &'static str) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
-            if i >= self.limit || self.stop.load(Ordering::Relaxed) || Instant::now() > self.deadline {
+            if i >= self.limit || self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if Instant::now() > self.stop_at {
+                if self.ticker.is_some() {
+                    self.recorder
+                        .error(format!("{series}: scans due in the window still unsent at the timeout"));
+                }
                 return;
             }
             let scan = &self.scans[i % self.scans.len()];
@@ -196,7 +205,7 @@ impl Scanner {
         }
     }
 
-    /// Runs `clients` tasks scanning over `series` (GRPC or HTTP) until the limit, the deadline or `stop`.
+    /// Runs `clients` tasks scanning over `series` (GRPC or HTTP) until the limit, `stop_at` or `stop`.
     pub async fn run(self: Arc<Self>, series: &'static str, clients: usize) {
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..clients.max(1) {

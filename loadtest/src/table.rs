@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::report::{CpuReport, PhaseReport, Report};
+use crate::report::{CpuReport, PhaseReport, Report, WindowReport};
 
 fn opt_rate(v: Option<f64>) -> String {
     v.map_or("n/a".into(), |v| format!("{v:.0}/s"))
@@ -48,6 +48,26 @@ fn cpu_line(cpu: &CpuReport) -> String {
     )
 }
 
+/// Where the phase's figures come from.
+fn window_line(w: &WindowReport) -> String {
+    match (w.warmup_secs, w.asked_secs) {
+        (Some(warmup), Some(asked)) => {
+            let cut = w
+                .cut
+                .as_ref()
+                .map_or(String::new(), |why| format!(" CUT SHORT (asked {asked:.0} s): {why}"));
+            format!(
+                "window: {:.1} s from t={:.1} s, after a {warmup:.0} s warm-up; the drain is left out{cut}",
+                w.secs, w.start_s
+            )
+        }
+        _ => format!(
+            "untimed (seeding): {:.1} s from t={:.1} s, whole phase",
+            w.secs, w.start_s
+        ),
+    }
+}
+
 fn phase_rows(r: &Report, p: &PhaseReport, out: &mut String) {
     let (k256, redis) = (r.limits.k256_verifies_per_sec_1_core, r.limits.redis_gets_per_sec);
     for (name, s) in &p.series {
@@ -69,20 +89,22 @@ fn phase_rows(r: &Report, p: &PhaseReport, out: &mut String) {
             ratio(s.per_sec, redis)
         );
     }
+    let _ = writeln!(out, "{:<10} {}", "", window_line(&p.window));
     let errors: Vec<String> = p.errors.iter().map(|(k, v)| format!("{k} x{v}")).collect();
     let rate = p
         .rate_limit
         .map_or(String::new(), |r| format!("paced at {r:.0} events/s; "));
     let _ = writeln!(
         out,
-        "{:<10} {rate}errors: {}; not sent: {}",
+        "{:<10} {rate}errors: {}; cut by errors: {} events; pre-signed, not needed: {}",
         "",
         if errors.is_empty() {
             "none".into()
         } else {
             errors.join(", ")
         },
-        p.skipped
+        p.skipped,
+        p.unsent
     );
     let _ = writeln!(out, "{:<10} {}", "", cpu_line(&p.cpu));
 }
@@ -90,6 +112,11 @@ fn phase_rows(r: &Report, p: &PhaseReport, out: &mut String) {
 pub fn render(r: &Report) -> String {
     let mut out = String::new();
     header(r, &mut out);
+    let _ = writeln!(
+        out,
+        "\nEach figure is over its phase's window: throughput = units completed in it / its length; latency over the\n\
+         operations started in it (count). Warm-up and drain are left out; the timelines in report.json show them."
+    );
     let _ = writeln!(
         out,
         "\n{:<10} {:<12} {:>8} {:>18} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
@@ -137,7 +164,13 @@ fn footer(r: &Report, out: &mut String) {
             Some(false) => "MISSED",
             None => "-",
         };
-        let _ = writeln!(out, "  {:<58} {:<16} {:<22} {verdict}", t.what, t.target, t.measured);
+        let window = t.window_secs.map_or(String::new(), |w| format!("over {w:.0} s"));
+        let ratio = t.ratio.as_deref().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "  {:<58} {:<16} {:<22} {verdict:<6} {window:<10} {ratio}",
+            t.what, t.target, t.measured
+        );
     }
     for note in &r.notes {
         let _ = writeln!(out, "note: {note}");

@@ -1,8 +1,9 @@
-//! The project's targets, printed next to what the run measured (the run is never tuned to meet them).
+//! The project's targets, printed next to what the run measured over its phases' windows (the run is never tuned to
+//! meet them), with each throughput's ratio to the machine limit that bounds it.
 
 use crate::chains::SEALED;
 use crate::cli::Scenario;
-use crate::report::{PhaseReport, TargetCheck};
+use crate::report::{Limits, PhaseReport, SeriesReport, TargetCheck};
 use crate::scan::{GRPC, GRPC_PACED, HTTP, HTTP_PACED};
 use crate::scenario::{bulk, ingest, mixed};
 
@@ -14,21 +15,54 @@ const VERIFY_P99_MS: f64 = 5.0;
 const HTTP_SLACK: f64 = 0.30;
 const SEAL_P99_MS: f64 = 250.0;
 
-fn at_least(what: &str, unit: &str, target: f64, measured: Option<f64>) -> TargetCheck {
+/// The machine limit, measured in the same run, that bounds a throughput: the ratio to it is what compares runs on
+/// a shared box whose speed varies.
+#[derive(Clone, Copy)]
+enum Bound {
+    /// Ingest: custody and the sequencer each verify every event's signature.
+    K256,
+    /// Bulk and scans: the work is Redis round trips.
+    Redis,
+}
+
+fn ratio(rate: f64, bound: Bound, limits: &Limits) -> Option<String> {
+    let (limit, name) = match bound {
+        Bound::K256 => (limits.k256_verifies_per_sec_1_core, "k256 verify/s (1 core)"),
+        Bound::Redis => (limits.redis_gets_per_sec, "Redis GET/s"),
+    };
+    let limit = limit.filter(|l| *l > 0.0)?;
+    Some(format!("{:.2}x {name}", rate / limit))
+}
+
+fn at_least(
+    what: &str,
+    unit: &str,
+    target: f64,
+    measured: Option<&SeriesReport>,
+    (bound, limits): (Bound, &Limits),
+) -> TargetCheck {
+    let rate = measured.map(|s| s.per_sec);
     TargetCheck {
         what: what.into(),
         target: format!(">= {target:.0} {unit}/s"),
-        measured: measured.map_or("not measured".into(), |m| format!("{m:.0} {unit}/s")),
-        met: measured.map(|m| m >= target),
+        measured: rate.map_or("not measured".into(), |m| format!("{m:.0} {unit}/s")),
+        ratio: rate.and_then(|r| ratio(r, bound, limits)),
+        window_secs: measured.map(|s| s.secs),
+        met: rate.map(|m| m >= target),
     }
 }
 
-fn below(what: &str, target_ms: f64, measured: Option<f64>) -> TargetCheck {
+fn below(what: &str, target_ms: f64, measured: Option<&SeriesReport>) -> TargetCheck {
+    // No operation started in the window: no latency was measured (zeros would pass).
+    let measured = measured.filter(|s| s.count > 0);
+    let p99 = measured.map(|s| s.latency.p99_ms);
     TargetCheck {
         what: what.into(),
         target: format!("p99 < {target_ms} ms"),
-        measured: measured.map_or("not measured".into(), |m| format!("p99 {m:.2} ms")),
-        met: measured.map(|m| m < target_ms),
+        measured: p99.map_or("not measured".into(), |m| format!("p99 {m:.2} ms")),
+        ratio: None,
+        window_secs: measured.map(|s| s.secs),
+        met: p99.map(|m| m < target_ms),
     }
 }
 
@@ -36,47 +70,55 @@ fn find<'a>(phases: &'a [PhaseReport], phase: &str) -> Option<&'a PhaseReport> {
     phases.iter().find(|p| p.name == phase)
 }
 
-fn rate(phases: &[PhaseReport], phase: &str, series: &str) -> Option<f64> {
-    find(phases, phase)?.series.get(series).map(|s| s.per_sec)
-}
-
-fn p99(phases: &[PhaseReport], phase: &str, series: &str) -> Option<f64> {
-    find(phases, phase)?.series.get(series).map(|s| s.latency.p99_ms)
+fn series<'a>(phases: &'a [PhaseReport], phase: &str, series: &str) -> Option<&'a SeriesReport> {
+    find(phases, phase)?.series.get(series)
 }
 
 /// Throughput from the `rates` phases (gRPC, HTTP), latency from the `latencies` phases.
-fn verify_checks(phases: &[PhaseReport], rates: (&str, &str), latencies: (&str, &str)) -> Vec<TargetCheck> {
+fn verify_checks(
+    phases: &[PhaseReport],
+    rates: (&str, &str),
+    latencies: (&str, &str),
+    limits: &Limits,
+) -> Vec<TargetCheck> {
     let http_rate = VERIFY_PER_SEC * (1.0 - HTTP_SLACK);
     let http_p99 = VERIFY_P99_MS * (1.0 + HTTP_SLACK);
     vec![
-        at_least("verify gRPC", "scans", VERIFY_PER_SEC, rate(phases, rates.0, GRPC)),
+        at_least(
+            "verify gRPC",
+            "scans",
+            VERIFY_PER_SEC,
+            series(phases, rates.0, GRPC),
+            (Bound::Redis, limits),
+        ),
         below(
             &format!("verify gRPC latency ({})", latencies.0),
             VERIFY_P99_MS,
-            p99(phases, latencies.0, GRPC),
+            series(phases, latencies.0, GRPC),
         ),
         at_least(
             "verify HTTP (within 30%)",
             "scans",
             http_rate,
-            rate(phases, rates.1, HTTP),
+            series(phases, rates.1, HTTP),
+            (Bound::Redis, limits),
         ),
         below(
             &format!("verify HTTP latency ({}, within 30%)", latencies.1),
             http_p99,
-            p99(phases, latencies.1, HTTP),
+            series(phases, latencies.1, HTTP),
         ),
     ]
 }
 
 /// The verify scenario: latency at the steady rate when that was measured, else flat out.
-fn verify_scenario_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
+fn verify_scenario_checks(phases: &[PhaseReport], limits: &Limits) -> Vec<TargetCheck> {
     let paced = find(phases, GRPC_PACED).is_some() && find(phases, HTTP_PACED).is_some();
     let latencies = if paced { (GRPC_PACED, HTTP_PACED) } else { (GRPC, HTTP) };
-    verify_checks(phases, (GRPC, HTTP), latencies)
+    verify_checks(phases, (GRPC, HTTP), latencies, limits)
 }
 
-fn ingest_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
+fn ingest_checks(phases: &[PhaseReport], limits: &Limits) -> Vec<TargetCheck> {
     let main = if find(phases, ingest::PACED).is_some() {
         ingest::PACED
     } else {
@@ -92,38 +134,46 @@ fn ingest_checks(phases: &[PhaseReport]) -> Vec<TargetCheck> {
             "ingest end to end",
             "events",
             INGEST_PER_SEC,
-            rate(phases, main, SEALED),
+            series(phases, main, SEALED),
+            (Bound::K256, limits),
         ),
         below(
             &format!("submit-to-sealed at half of max rate ({seal_phase} pass)"),
             SEAL_P99_MS,
-            p99(phases, seal_phase, SEALED),
+            series(phases, seal_phase, SEALED),
         ),
     ]
 }
 
 /// The targets that apply to `scenario`.
-pub fn evaluate(scenario: Scenario, phases: &[PhaseReport]) -> Vec<TargetCheck> {
+pub fn evaluate(scenario: Scenario, phases: &[PhaseReport], limits: &Limits) -> Vec<TargetCheck> {
     match scenario {
-        Scenario::Ingest => ingest_checks(phases),
+        Scenario::Ingest => ingest_checks(phases, limits),
         Scenario::Bulk => vec![at_least(
             "bulk end to end",
             "packs",
             BULK_PACKS_PER_SEC,
-            rate(phases, bulk::PHASE, SEALED),
+            series(phases, bulk::PHASE, SEALED),
+            (Bound::Redis, limits),
         )],
-        Scenario::Verify => verify_scenario_checks(phases),
+        Scenario::Verify => verify_scenario_checks(phases, limits),
         Scenario::Mixed => {
             let mut checks = vec![at_least(
                 "ingest end to end (while scanning)",
                 "events",
                 INGEST_PER_SEC,
-                rate(phases, mixed::PHASE, SEALED),
+                series(phases, mixed::PHASE, SEALED),
+                (Bound::K256, limits),
             )];
             checks.extend(
-                verify_checks(phases, (mixed::PHASE, mixed::PHASE), (mixed::PHASE, mixed::PHASE))
-                    .into_iter()
-                    .filter(|c| c.target.starts_with("p99")),
+                verify_checks(
+                    phases,
+                    (mixed::PHASE, mixed::PHASE),
+                    (mixed::PHASE, mixed::PHASE),
+                    limits,
+                )
+                .into_iter()
+                .filter(|c| c.target.starts_with("p99")),
             );
             checks
         }

@@ -1,5 +1,6 @@
-//! What the scenarios share: connections, the blocks watcher, pre-signing, and running a phase of chains from
-//! first send to last seal.
+//! What the scenarios share: connections, the blocks watcher, pre-signing, and running a phase of chains: timed
+//! (sending through a warm-up and a steady-state window, then draining until the last seal; see [`crate::window`]),
+//! or untimed to seed a population.
 
 pub mod bulk;
 pub mod ingest;
@@ -13,17 +14,18 @@ use anyhow::Context;
 use pedigree_core::Hash;
 use pedigree_core::pb::RejectCode;
 
-use crate::chains::{Acked, Driver, SEALED, Unit};
+use crate::chains::{Acked, Driven, Driver, SEALED, Unit, Until};
 use crate::cli::Options;
-use crate::cpu;
+use crate::cpu::Meter;
 use crate::ids::RunIds;
 use crate::pacer::Pacer;
 use crate::presign::{Chain, Spec, sign_chains};
 use crate::recorder::Recorder;
-use crate::report::{PhaseReport, Presign};
+use crate::report::{CpuReport, PhaseReport, Presign};
 use crate::submit::Pool;
 use crate::target::Target;
 use crate::watcher::Watcher;
+use crate::window::{Timing, Window};
 
 /// What a scenario hands back.
 #[derive(Default)]
@@ -39,6 +41,8 @@ pub struct Outcome {
 pub struct Ctx<'a> {
     pub target: &'a Target,
     pub opts: &'a Options,
+    /// Warm-up and window of every timed phase.
+    pub timing: Timing,
     pub ids: RunIds,
     pub custody: Arc<Pool>,
     pub verifier: Arc<Pool>,
@@ -51,7 +55,7 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub async fn new(target: &'a Target, opts: &'a Options, ids: RunIds) -> anyhow::Result<Self> {
+    pub async fn new(target: &'a Target, opts: &'a Options, timing: Timing, ids: RunIds) -> anyhow::Result<Self> {
         let started = Instant::now();
         let watcher = Watcher::start(&target.kafka, &target.blocks_topic).await?;
         let watcher_setup = started.elapsed();
@@ -61,14 +65,28 @@ impl<'a> Ctx<'a> {
             verifier: Arc::new(Pool::connect(&target.verifier, opts.connections).await?),
             target,
             opts,
+            timing,
             ids,
             watcher,
             origin: Instant::now(),
         })
     }
 
+    /// When seeding a population (an untimed phase) started now must have sent everything.
     pub fn deadline(&self) -> Instant {
         Instant::now() + Duration::from_secs(self.opts.phase_timeout_secs)
+    }
+
+    /// How long a timed phase sends (warm-up and window), in seconds: what its pre-signed pool must last.
+    pub fn sending_secs(&self) -> f64 {
+        self.timing.sending().as_secs_f64()
+    }
+
+    /// A timed phase starting now: its recorder, and its window (nothing is sent after the window's end).
+    pub fn timed(&self) -> (Arc<Recorder>, Window) {
+        let recorder = Recorder::timed(self.origin, self.timing);
+        let window = self.timing.window(recorder.started);
+        (Arc::new(recorder), window)
     }
 
     /// Signs specs on every core (off the async workers) and adds to the pre-signing tally.
@@ -105,7 +123,8 @@ impl<'a> Ctx<'a> {
         missing
     }
 
-    /// Submits `chains` with `clients` tasks (at `rate` events/s if given), waits for sealing, and reports.
+    /// A timed phase: submits `chains` (at `rate` events/s if given) through the warm-up and the window, waits for
+    /// sealing, and reports on the window.
     pub async fn chains_phase(
         &self,
         name: &str,
@@ -113,31 +132,77 @@ impl<'a> Ctx<'a> {
         rate: Option<f64>,
         unit: Unit,
     ) -> (PhaseReport, Vec<Acked>) {
-        let clients = self.opts.clients.min(chains.len()).max(1);
+        let (recorder, window) = self.timed();
+        let meter = Meter::window(window.from);
+        self.drive(name, chains, rate, unit, (recorder, Until::WindowEnd(window.to), meter))
+            .await
+    }
+
+    /// An untimed phase seeding a population: submits every chain flat out, waits for sealing, and reports on the
+    /// whole phase.
+    pub async fn seed_phase(&self, name: &str, chains: Vec<Chain>, unit: Unit) -> (PhaseReport, Vec<Acked>) {
         let recorder = Arc::new(Recorder::new(self.origin));
-        let mark = cpu::mark();
+        let until = Until::Timeout(self.deadline());
+        self.drive(name, chains, None, unit, (recorder, until, Meter::whole()))
+            .await
+    }
+
+    async fn drive(
+        &self,
+        name: &str,
+        chains: Vec<Chain>,
+        rate: Option<f64>,
+        unit: Unit,
+        (recorder, until, meter): (Arc<Recorder>, Until, Meter),
+    ) -> (PhaseReport, Vec<Acked>) {
+        let clients = self.opts.clients.min(chains.len()).max(1);
         let driver = Arc::new(Driver::new(
             self.custody.clone(),
             recorder.clone(),
             Pacer::new(rate),
-            self.deadline(),
+            until,
             unit,
         ));
-        let (acked, skipped) = driver.run(chains, clients).await;
-        self.seal(&recorder, &acked, unit).await;
-        let phase = report(name, rate, &recorder, skipped, mark);
-        (phase, acked)
+        let driven = driver.run(chains, clients).await;
+        end_if_dry(&recorder, &driven);
+        let cpu = meter.read().await;
+        self.seal(&recorder, &driven.acked, unit).await;
+        let phase = report(name, rate, &recorder, cpu, (driven.skipped, driven.unsent));
+        (phase, driven.acked)
     }
 }
 
-/// A phase's report from its recorder.
-pub fn report(name: &str, rate: Option<f64>, recorder: &Recorder, skipped: u64, mark: cpu::Mark) -> PhaseReport {
+/// Ends a timed phase's window where its pool ran out, if that came first: the clients then fall idle one by one.
+pub fn end_if_dry(recorder: &Recorder, driven: &Driven) {
+    let (Some(at), Some(window)) = (driven.ran_dry, recorder.window()) else {
+        return;
+    };
+    let when = match at.checked_duration_since(window.from) {
+        Some(into) => format!("{:.1} s into the window", into.as_secs_f64()),
+        None => "during the warm-up".to_string(),
+    };
+    recorder.end_window(
+        at,
+        format!("the pre-signed pool ran out {when} (a longer window needs --max-rate, or --events / --packs)"),
+    );
+}
+
+/// A phase's report from its recorder; `skipped` and `unsent` events as [`Driven`] counts them.
+pub fn report(
+    name: &str,
+    rate: Option<f64>,
+    recorder: &Recorder,
+    cpu: CpuReport,
+    (skipped, unsent): (u64, u64),
+) -> PhaseReport {
     PhaseReport {
         name: name.to_string(),
         rate_limit: rate,
+        window: recorder.window_report(),
         series: recorder.summarize(),
         errors: recorder.errors(),
         skipped,
-        cpu: mark.since(),
+        unsent,
+        cpu,
     }
 }

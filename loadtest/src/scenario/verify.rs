@@ -1,6 +1,6 @@
 //! `verify`: seed a population (bulk commissions, a tenth of the packs dispensed), then scan it over gRPC and then
 //! over HTTP with `--clients` tasks each, checking every verdict: first flat out (the most scans per second), then
-//! at `--scan-rate` (the latency at that load).
+//! at `--scan-rate` (the latency at that load). Each scan phase is a timed phase (warm-up, window, drain).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,9 +12,7 @@ use pedigree_core::pb::{EventState, GetEventStatusRequest};
 use tokio::time::sleep;
 
 use crate::chains::Unit;
-use crate::cli::Scenario;
-use crate::cpu;
-use crate::recorder::Recorder;
+use crate::cpu::Meter;
 use crate::report::PhaseReport;
 use crate::scan::{self, GRPC, GRPC_PACED, HTTP, HTTP_PACED, Scan, Scanner};
 use crate::scenario::{Ctx, Outcome, report};
@@ -23,12 +21,12 @@ use crate::workload::Population;
 pub const POPULATION: &str = "population";
 
 /// Commissions (and for a tenth, moves to dispensed) the population; bails if any of it failed.
-pub async fn seed(ctx: &Ctx<'_>, scenario: Scenario, out: &mut Outcome) -> anyhow::Result<Population> {
-    let population = Population::plan(&ctx.ids, ctx.opts.packs_for(scenario), ctx.opts.pack_size)?;
+pub async fn seed(ctx: &Ctx<'_>, out: &mut Outcome) -> anyhow::Result<Population> {
+    let population = Population::plan(&ctx.ids, ctx.opts.population(), ctx.opts.pack_size)?;
     let chains = ctx
         .presign(population.specs(&ctx.ids, &ctx.target.parties), &mut out.presign)
         .await?;
-    let (phase, acked) = ctx.chains_phase(POPULATION, chains, None, Unit::Packs).await;
+    let (phase, acked) = ctx.seed_phase(POPULATION, chains, Unit::Packs).await;
     let (errors, skipped) = (phase.errors.clone(), phase.skipped);
     out.phases.push(phase);
     if !errors.is_empty() || skipped > 0 {
@@ -62,7 +60,8 @@ async fn wait_committed(ctx: &Ctx<'_>, ids: &[Hash]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One phase (`name`) of `limit` scans over `series` with `clients` tasks, flat out or at `rate` scans/s.
+/// One timed phase (`name`) of scans over `series` with `clients` tasks, cycling through `scans`, flat out or at
+/// `rate` scans/s.
 async fn scan_phase(
     ctx: &Ctx<'_>,
     (name, series): (&'static str, &'static str),
@@ -70,10 +69,17 @@ async fn scan_phase(
     clients: usize,
     rate: Option<f64>,
 ) -> PhaseReport {
-    let recorder = Arc::new(Recorder::new(ctx.origin));
-    let mark = cpu::mark();
-    let limit = scans.len();
-    let scanner = Scanner::new(ctx.verifier.clone(), recorder.clone(), scans, limit, ctx.deadline());
+    let (recorder, window) = ctx.timed();
+    let meter = Meter::window(window.from);
+    // Flat out: scans start until the window ends. Paced: the scans due until then are all sent, however late.
+    let (limit, stop_at) = match rate {
+        None => (usize::MAX, window.to),
+        Some(rate) => (
+            (rate * ctx.sending_secs()).ceil() as usize,
+            window.to + Duration::from_secs(ctx.opts.phase_timeout_secs),
+        ),
+    };
+    let scanner = Scanner::new(ctx.verifier.clone(), recorder.clone(), scans, limit, stop_at);
     let scanner = match rate {
         None => scanner,
         Some(rate) => match scanner.paced(rate) {
@@ -81,18 +87,19 @@ async fn scan_phase(
             Err(e) => {
                 // No schedule, no paced phase: the missing latency then fails its target instead of being faked.
                 recorder.error(format!("{name}: cannot start the pacing thread: {e}"));
-                return report(name, None, &recorder, 0, mark);
+                return report(name, None, &recorder, meter.read().await, (0, 0));
             }
         },
     };
     let scanner = Arc::new(scanner);
     scanner.run(series, clients).await;
-    report(name, None, &recorder, 0, mark)
+    report(name, None, &recorder, meter.read().await, (0, 0))
 }
 
 pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
-    let population = seed(ctx, Scenario::Verify, &mut out).await?;
+    let population = seed(ctx, &mut out).await?;
+    // Planned once; every phase cycles through them.
     let scans = Arc::new(scan::plan(
         &population,
         &ctx.ids,
