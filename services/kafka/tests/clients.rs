@@ -58,7 +58,9 @@ async fn every_client_reads_what_the_producer_appended() {
 
     // The events consumer starts at the offset it was given, and says at once when nothing more is fetched.
     let offsets = BTreeMap::from([(0, landed[1].offset)]);
-    let consumer = EventsConsumer::assign(&kafka, TOPIC, &offsets, 1024 * 1024).await.unwrap();
+    let consumer = EventsConsumer::assign(&kafka, TOPIC, &offsets, 1024 * 1024)
+        .await
+        .unwrap();
     for (i, l) in landed.iter().enumerate().skip(1) {
         let message = tokio::time::timeout(Duration::from_secs(20), consumer.recv())
             .await
@@ -82,7 +84,12 @@ async fn every_client_reads_what_the_producer_appended() {
         (count, read)
     })
     .await;
-    assert_eq!(ranged, (2, vec![(landed[2].offset, b"m2".to_vec()), (landed[3].offset, b"m3".to_vec())]));
+    let (count, read) = ranged;
+    assert_eq!(count, 2);
+    assert_eq!(
+        read,
+        [(landed[2].offset, b"m2".to_vec()), (landed[3].offset, b"m3".to_vec())]
+    );
     let k = kafka.clone();
     let last = blocking(move || read_last(&k, TOPIC, 0)).await.unwrap();
     assert_eq!(last, Some((landed[3].offset, b"m3".to_vec())));
