@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::Registry;
 use pedigree_log::producer::{ProducerSettings, producer};
 use pedigree_log::rdkafka::producer::FutureProducer;
 use pedigree_log::reader::PartitionReader;
 use pedigree_log::topics::{TopicSpec, ensure_topics};
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -26,7 +27,8 @@ use crate::write_behind::WriteBehind;
 /// A ready-to-run sequencer.
 pub struct App {
     config: Config,
-    registry: RegistryView,
+    /// The genesis registry: the sequencer folds the chain's governance events onto it ([`Canon`]).
+    registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
     producer: FutureProducer,
@@ -59,7 +61,7 @@ impl App {
         let leadership = Leadership::start(&config.leadership).await?;
         Ok(Self {
             config,
-            registry: RegistryView::new(registry),
+            registry: Arc::new(registry),
             key,
             store,
             producer,
@@ -99,12 +101,11 @@ impl App {
         let mut sealer = Sealer {
             config: self.config,
             sequencer_key: self.key.public(),
-            registry: self.registry,
             key: self.key,
             write_behind: WriteBehind::new(self.store.clone()),
             store: self.store,
             producer: self.producer,
-            canon: Canon::default(),
+            canon: Canon::new(self.registry),
             tail: Arc::new(std::sync::Mutex::new(tail)),
         };
         let result = sealer.run(stop_rx, &self.leadership).await;
