@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::Registry;
 use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, ensure_topics};
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -23,7 +24,8 @@ use crate::write_behind::WriteBehind;
 /// A ready-to-run sequencer.
 pub struct App {
     config: Config,
-    registry: RegistryView,
+    /// The genesis registry: the sequencer folds the chain's governance events onto it ([`Canon`]).
+    registry: Arc<Registry>,
     key: KeyPair,
     store: Store,
     producer: Producer,
@@ -57,7 +59,7 @@ impl App {
         let leadership = Leadership::start(&config.leadership).await?;
         Ok(Self {
             config,
-            registry: RegistryView::new(registry),
+            registry: Arc::new(registry),
             key,
             store,
             producer,
@@ -97,12 +99,11 @@ impl App {
         let mut sealer = Sealer {
             config: self.config,
             sequencer_key: self.key.public(),
-            registry: self.registry,
             key: self.key,
             write_behind: WriteBehind::new(self.store.clone()),
             store: self.store,
             producer: self.producer,
-            canon: Canon::default(),
+            canon: Canon::new(self.registry),
             tail: Arc::new(std::sync::Mutex::new(tail)),
         };
         let result = sealer.run(stop_rx, &self.leadership).await;

@@ -145,4 +145,3 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
     applied.rejected.push(rejected);
     false
 }
-

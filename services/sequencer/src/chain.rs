@@ -6,22 +6,36 @@
 //! is *stale* and skipped. Because the topic is append-only and the rule only looks at what came before, the
 //! canonical chain up to an offset never changes once that offset is read: every reader (sequencers, `pedigree
 //! verify`, the tests) agrees on it, whoever wrote what.
+//!
+//! The participant registry is folded with the chain: the genesis registry, then every accepted governance event
+//! of every canonical block, in order, each applied at its own position as the audit ([`pedigree_core::audit`])
+//! applies it. This fold is the only registry the sequencer judges events against: Redis holds a copy for custody
+//! and the verifier, but whoever can write Redis must not be able to add a participant whose events get sealed.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use anyhow::anyhow;
 use pedigree_core::block::{BlockError, Tip, check_block};
+use pedigree_core::event::{check_envelope, event_id};
+use pedigree_core::governance::{GOVERNANCE_ID, apply_governance};
 use pedigree_core::keys::PublicKey;
+use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
+use pedigree_core::state::BlockContext;
 use prost::Message;
 
 /// Where the canonical chain stands after reading the blocks topic up to (not including) `next_offset`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Canon {
     pub tip: Tip,
     /// Next blocks-topic offset to read.
     pub next_offset: i64,
     /// Events-topic offsets the canonical tip resumes from (next offset to read, per partition).
     pub offsets: BTreeMap<i32, i64>,
+    /// The registry as of the canonical tip: the genesis with the tip's chain of governance events applied.
+    pub registry: Arc<Registry>,
+    genesis: Arc<Registry>,
 }
 
 /// What one message of the blocks topic turned out to be.
@@ -36,43 +50,113 @@ pub enum Folded {
 }
 
 impl Canon {
-    /// Folds the message at `offset` (the next one: offsets are read in order, gaps allowed).
-    pub fn fold(&mut self, offset: i64, payload: &[u8], sequencer: &PublicKey) -> Folded {
+    /// The chain before any block: the genesis registry, nothing read.
+    pub fn new(genesis: Arc<Registry>) -> Self {
+        Self {
+            tip: Tip::default(),
+            next_offset: 0,
+            offsets: BTreeMap::new(),
+            registry: genesis.clone(),
+            genesis,
+        }
+    }
+
+    /// Forgets what was read, to fold the topic again from its start.
+    pub fn restart(&mut self) {
+        *self = Self::new(self.genesis.clone());
+    }
+
+    /// Folds the message at `offset` (the next one: offsets are read in order, gaps allowed). Fails only when a
+    /// block that is canonical (signed by the sequencer key, linked to the tip) holds a governance event that does
+    /// not apply: the chain is then one the audit refuses, and sealing on top of it would be wrong.
+    pub fn fold(&mut self, offset: i64, payload: &[u8], sequencer: &PublicKey) -> anyhow::Result<Folded> {
         debug_assert!(offset >= self.next_offset, "blocks are folded in offset order");
         self.next_offset = offset + 1;
         let block = match Block::decode(payload) {
             Ok(block) => block,
-            Err(e) => return Folded::Stale(BlockError::Decode(e.to_string())),
+            Err(e) => return Ok(Folded::Stale(BlockError::Decode(e.to_string()))),
         };
         match check_block(&block, &self.tip, sequencer) {
             Ok((header, tip)) => {
+                self.fold_registry(&block, &header)?;
                 self.tip = tip;
                 self.offsets = header
                     .resume_offsets
                     .iter()
                     .map(|o| (o.partition, o.next_offset))
                     .collect();
-                Folded::Canonical {
+                Ok(Folded::Canonical {
                     block: Box::new(block),
                     header: Box::new(header),
-                }
+                })
             }
-            Err(e) => Folded::Stale(e),
+            Err(e) => Ok(Folded::Stale(e)),
         }
+    }
+
+    /// Applies the block's accepted governance events to the registry, each at its index among the block's events
+    /// (a later event of the block sees an earlier one's change), exactly as the audit does.
+    ///
+    /// Only envelopes signed by [`GOVERNANCE_ID`] are decoded and checked: governance events are the ones only the
+    /// governance key may sign, and no other signer's event changes the registry, so a bulk block's custody events
+    /// (up to 10^5 packs) cost a string comparison each, not a signature check. Nothing changes unless the whole
+    /// block applies.
+    fn fold_registry(&mut self, block: &Block, header: &BlockHeader) -> anyhow::Result<()> {
+        let mut registry = self.registry.clone();
+        let mut changed = false;
+        for (index, envelope) in block.events.iter().enumerate() {
+            if envelope.signer != GOVERNANCE_ID {
+                continue;
+            }
+            let invalid = |reason: String| {
+                anyhow!(
+                    "canonical block {}, event {index} ({}): the governance event does not apply to the registry \
+                     folded from the chain: {reason}",
+                    header.height,
+                    hex::encode(event_id(&envelope.payload))
+                )
+            };
+            let event = check_envelope(envelope, &registry).map_err(|e| invalid(e.to_string()))?;
+            let at = BlockContext::new(header.height, header.time_ms).at_index(index);
+            apply_governance(&event, at, Arc::make_mut(&mut registry)).map_err(|r| invalid(r.reason))?;
+            changed = true;
+        }
+        if changed {
+            // The fold keeps no change list: a batch applied on this registry reports only its own changes.
+            let _ = Arc::make_mut(&mut registry).take_changes();
+            self.registry = registry;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use pedigree_core::block::{BlockContent, seal};
+    use pedigree_core::event::{new_payload, sign_payload};
     use pedigree_core::keys::KeyPair;
-    use pedigree_core::pb::PartitionOffset;
+    use pedigree_core::participant::Genesis;
+    use pedigree_core::pb::{ParticipantRole, PartitionOffset, SignedEnvelope};
 
     use super::*;
 
+    fn canon(sequencer: &KeyPair, governance: &KeyPair) -> Canon {
+        let genesis = Genesis {
+            chain_id: "test".into(),
+            sequencer_public_key: sequencer.public().to_hex(),
+            governance_public_key: Some(governance.public().to_hex()),
+            participants: vec![],
+        };
+        Canon::new(Arc::new(Registry::from_genesis(&genesis).unwrap()))
+    }
+
     fn content(epoch: u64, next_offset: i64) -> BlockContent {
+        with_events(epoch, next_offset, vec![])
+    }
+
+    fn with_events(epoch: u64, next_offset: i64, events: Vec<SignedEnvelope>) -> BlockContent {
         BlockContent {
-            events: vec![],
+            events,
             rejected: vec![],
             resume_offsets: vec![PartitionOffset {
                 partition: 0,
@@ -94,14 +178,14 @@ mod tests {
         let (b3_old, _) = seal(&key, &t2a, content(1, 30));
         let (b3, _) = seal(&key, &t2a, content(2, 40));
         let (b4_old, _) = seal(&key, &Tip { ..t2a.clone() }, content(1, 50));
-        let mut canon = Canon::default();
+        let mut canon = canon(&key, &KeyPair::generate());
         let topic = [&b1, &b2a, &b2b, &b3, &b3_old, &b4_old];
         let verdicts: Vec<bool> = topic
             .iter()
             .enumerate()
             .map(|(i, b)| {
                 matches!(
-                    canon.fold(i as i64, &b.encode_to_vec(), &public),
+                    canon.fold(i as i64, &b.encode_to_vec(), &public).unwrap(),
                     Folded::Canonical { .. }
                 )
             })
@@ -110,7 +194,7 @@ mod tests {
         assert_eq!((canon.tip.height, canon.tip.epoch, canon.next_offset), (3, 2, 6));
         assert_eq!(canon.offsets.get(&0), Some(&40));
         assert!(matches!(
-            canon.fold(6, b"not a block", &public),
+            canon.fold(6, b"not a block", &public).unwrap(),
             Folded::Stale(BlockError::Decode(_))
         ));
     }
@@ -120,14 +204,104 @@ mod tests {
         let key = KeyPair::generate();
         let (b1, t1) = seal(&key, &Tip::default(), content(3, 1));
         let (b2, _) = seal(&key, &t1, content(2, 2));
-        let mut canon = Canon::default();
+        let mut canon = canon(&key, &KeyPair::generate());
         assert!(matches!(
-            canon.fold(0, &b1.encode_to_vec(), &key.public()),
+            canon.fold(0, &b1.encode_to_vec(), &key.public()).unwrap(),
             Folded::Canonical { .. }
         ));
         assert!(matches!(
-            canon.fold(1, &b2.encode_to_vec(), &key.public()),
+            canon.fold(1, &b2.encode_to_vec(), &key.public()).unwrap(),
             Folded::Stale(BlockError::StaleEpoch { got: 2, head: 3 })
         ));
+    }
+
+    fn register(governance: &KeyPair, id: &str, key: &KeyPair) -> SignedEnvelope {
+        let body = pedigree_core::body::register_participant(id, ParticipantRole::Pharmacy, "P", "", &key.public());
+        sign_payload(governance, &new_payload(GOVERNANCE_ID, body))
+    }
+
+    /// The registry follows the canonical blocks' governance events, event by event; a stale block counts for
+    /// nothing, and a restart folds back to the genesis.
+    #[test]
+    fn the_registry_is_folded_from_canonical_blocks() {
+        let (key, governance) = (KeyPair::generate(), KeyPair::generate());
+        let (k1, k2) = (KeyPair::generate(), KeyPair::generate());
+        let rotate = sign_payload(
+            &governance,
+            &new_payload(
+                GOVERNANCE_ID,
+                pedigree_core::body::rotate_key("bay-pharmacy", &k2.public()),
+            ),
+        );
+        // Registered and rotated in one block: the rotation sees the registration before it.
+        let (b1, t1) = seal(
+            &key,
+            &Tip::default(),
+            with_events(1, 2, vec![register(&governance, "bay-pharmacy", &k1), rotate]),
+        );
+        let (stale, _) = seal(
+            &key,
+            &Tip::default(),
+            with_events(1, 3, vec![register(&governance, "elm-pharmacy", &k1)]),
+        );
+        let (b2, _) = seal(
+            &key,
+            &t1,
+            with_events(1, 4, vec![register(&governance, "oak-pharmacy", &k1)]),
+        );
+        let mut canon = canon(&key, &governance);
+        for (offset, block) in [&b1, &stale, &b2].into_iter().enumerate() {
+            canon
+                .fold(offset as i64, &block.encode_to_vec(), &key.public())
+                .unwrap();
+        }
+        let bay = canon.registry.get("bay-pharmacy").expect("registered");
+        assert_eq!((bay.key, bay.key_since, bay.retired_keys.len()), (k2.public(), 1, 1));
+        assert!(canon.registry.get("oak-pharmacy").is_some());
+        assert!(canon.registry.get("elm-pharmacy").is_none());
+        assert!(!canon.registry.has_changes());
+        canon.restart();
+        assert_eq!((canon.tip.height, canon.next_offset, canon.registry.len()), (0, 0, 0));
+    }
+
+    /// A canonical block whose governance event does not apply (here: a participant registered twice) is a chain
+    /// the audit refuses: folding it fails and leaves the registry and tip as they were.
+    #[test]
+    fn a_governance_event_that_does_not_apply_fails_the_fold() {
+        let (key, governance, k1) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+        let (b1, t1) = seal(
+            &key,
+            &Tip::default(),
+            with_events(1, 1, vec![register(&governance, "bay-pharmacy", &k1)]),
+        );
+        let twice = vec![
+            register(&governance, "oak-pharmacy", &k1),
+            register(&governance, "bay-pharmacy", &k1),
+        ];
+        let (b2, _) = seal(&key, &t1, with_events(1, 2, twice));
+        let mut canon = canon(&key, &governance);
+        canon.fold(0, &b1.encode_to_vec(), &key.public()).unwrap();
+        let Err(error) = canon.fold(1, &b2.encode_to_vec(), &key.public()) else {
+            panic!("a duplicate registration folds");
+        };
+        assert!(error.to_string().contains("already registered"), "{error}");
+        assert_eq!((canon.tip.height, canon.registry.len()), (1, 1));
+        // A forged governance signature is refused the same way.
+        let forged = sign_payload(
+            &KeyPair::generate(),
+            &new_payload(
+                GOVERNANCE_ID,
+                pedigree_core::body::register_participant(
+                    "elm-pharmacy",
+                    ParticipantRole::Pharmacy,
+                    "P",
+                    "",
+                    &k1.public(),
+                ),
+            ),
+        );
+        let (b2, _) = seal(&key, &t1, with_events(1, 2, vec![forged]));
+        assert!(canon.fold(2, &b2.encode_to_vec(), &key.public()).is_err());
+        assert_eq!(canon.registry.len(), 1);
     }
 }

@@ -22,7 +22,7 @@ use pedigree_core::block::tip_of;
 use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::Block;
 use pedigree_kafka::PartitionReader;
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::Store;
 use prost::Message;
 use tokio::sync::mpsc;
 
@@ -55,8 +55,6 @@ pub struct Follower<'a> {
     /// The blocks-topic reader, kept open across reads.
     pub tail: &'a Arc<Mutex<PartitionReader>>,
     pub store: &'a Store,
-    /// The registry as of Redis `head`, for re-checking replayed events.
-    pub registry: &'a mut RegistryView,
     pub write_behind: &'a mut WriteBehind,
 }
 
@@ -94,7 +92,7 @@ impl Follower<'_> {
                     chain_head = canon.tip.height,
                     "redis is behind the log, replaying from the start of the blocks topic"
                 );
-                *canon = Canon::default();
+                canon.restart();
             }
             let messages = self.fold_topic(canon, redis_head, &mut own, &mut canonical).await?;
             if canon.next_offset < target {
@@ -144,7 +142,9 @@ impl Follower<'_> {
         let (mut messages, mut replayed) = (0u64, 0u64);
         while let Some((offset, payload)) = rx.recv().await {
             messages += 1;
-            match canon.fold(offset, &payload, self.sequencer_key) {
+            // The registry as of the block's parent, to replay the block on.
+            let registry = canon.registry.clone();
+            match canon.fold(offset, &payload, self.sequencer_key)? {
                 Folded::Canonical { block, header } => {
                     let mine = own.take_if(|o| o.offset == offset);
                     *canonical |= mine.is_some();
@@ -154,7 +154,7 @@ impl Follower<'_> {
                     match mine {
                         Some(o) => self.write_behind.hold(o.effects).await?,
                         None => {
-                            replay(&block, &header, payload, self.store, self.registry, self.write_behind).await?;
+                            replay(&block, &header, payload, self.store, registry, self.write_behind).await?;
                             replayed += 1;
                         }
                     }

@@ -8,7 +8,8 @@
 //! batch is applied).
 //!
 //! The blocks topic is the source of truth: each header carries the events-topic offsets to resume from, so a
-//! restart folds the topic into the canonical chain ([`chain`]), brings Redis up to its tip if it is behind
+//! restart folds the topic into the canonical chain and its participant registry ([`chain`]: events are judged
+//! against that fold, never against the registry in Redis), brings Redis up to its tip if it is behind
 //! ([`replay`]), and continues from its offsets. An event is in exactly one canonical block because offsets only
 //! advance with a sealed block and events already decided are skipped.
 //!

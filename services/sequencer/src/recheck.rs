@@ -89,4 +89,3 @@ pub(crate) fn recheck(item: Checked, registry: &Registry) -> Checked {
         invalid => invalid,
     }
 }
-

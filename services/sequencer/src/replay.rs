@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
 use pedigree_core::state::BlockContext;
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::Store;
 use prost::Message;
 
 use crate::apply::apply_batch;
@@ -15,13 +16,14 @@ use crate::effects::BlockEffects;
 use crate::recheck::{Checked, check_all};
 use crate::write_behind::WriteBehind;
 
-/// Applies `block` (whose bytes are `bytes`) on Redis at its parent and writes it through `write_behind`.
+/// Applies `block` (whose bytes are `bytes`) on Redis at its parent, judging its events against `registry` (folded
+/// from the chain up to the parent, see [`crate::chain`]), and writes it through `write_behind`.
 pub async fn replay(
     block: &Block,
     header: &BlockHeader,
     bytes: Vec<u8>,
     store: &Store,
-    registry: &mut RegistryView,
+    registry: Arc<Registry>,
     write_behind: &mut WriteBehind,
 ) -> anyhow::Result<()> {
     // Redis must be at the parent: a held write goes first.
@@ -35,8 +37,6 @@ pub async fn replay(
             payload: e.encode_to_vec(),
         })
         .collect();
-    // The registry as of the parent block: Redis is at the parent (fenced writes), and `rv` tells if it moved.
-    let registry = registry.refresh(store).await?;
     let mut checked = check_all(records, registry.clone()).await?;
     checked.extend(block.rejected.iter().cloned().map(|r| Checked::Invalid(r, None)));
     let at = BlockContext::new(header.height, header.time_ms);

@@ -25,7 +25,7 @@ use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
 use pedigree_core::state::BlockContext;
 use pedigree_kafka::{EventsConsumer, PartitionReader, Producer};
-use pedigree_store::{RegistryView, Store};
+use pedigree_store::Store;
 use prost::Message;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -54,7 +54,7 @@ enum TermEnd {
 /// How long a batch took before sealing (reported with the sealed block, for profiling).
 #[derive(Clone, Copy)]
 struct Phases {
-    /// Registry refresh and the stateless checks (signatures, on the rayon pool).
+    /// The stateless checks (signatures, on the rayon pool).
     check: Duration,
     /// Dropping decided events, loading packs from Redis.
     load: Duration,
@@ -66,12 +66,11 @@ struct Phases {
 pub(crate) struct Sealer {
     pub config: Config,
     pub sequencer_key: PublicKey,
-    /// The registry as of Redis `head` (it changes with governance events).
-    pub registry: RegistryView,
     pub key: KeyPair,
     pub store: Store,
     pub producer: Producer,
-    /// The canonical chain as far as this sequencer read the blocks topic.
+    /// The canonical chain as far as this sequencer read the blocks topic, and the registry folded from it (the
+    /// only one events are judged against: never read back from Redis).
     pub canon: Canon,
     /// A reader kept open on the blocks topic, for reading back each appended block cheaply.
     pub tail: Arc<std::sync::Mutex<PartitionReader>>,
@@ -144,7 +143,6 @@ impl Sealer {
             sequencer_key: &self.sequencer_key,
             tail: &self.tail,
             store: &self.store,
-            registry: &mut self.registry,
             write_behind: &mut self.write_behind,
         };
         let fate = match own {
@@ -201,7 +199,11 @@ impl Sealer {
             let mut offsets = self.canon.offsets.clone();
             loop {
                 let Some(batch) = self.take_batch(&consumer, limits, &mut term_watch.rx).await? else {
-                    return Ok(if *stop.borrow() { TermEnd::Stopped } else { TermEnd::Lost });
+                    return Ok(if *stop.borrow() {
+                        TermEnd::Stopped
+                    } else {
+                        TermEnd::Lost
+                    });
                 };
                 for record in &batch {
                     offsets.insert(record.partition, record.offset + 1);
@@ -267,7 +269,7 @@ impl Sealer {
             return Ok(None);
         }
         let started = Instant::now();
-        let registry = self.registry.refresh(&self.store).await?;
+        let registry = self.canon.registry.clone();
         let checked = check_all(batch, registry.clone()).await?;
         let checked_at = Instant::now();
         let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
@@ -354,7 +356,7 @@ impl Sealer {
             return Ok(fate);
         }
         if changes_registry {
-            // Written at once: the next batch is checked against the registry Redis holds.
+            // Written at once: custody and the verifier read the registry from Redis.
             self.write_behind.flush().await?;
         }
         tracing::debug!(
