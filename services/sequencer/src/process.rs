@@ -6,11 +6,14 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 
 use pedigree_core::Hash;
-use pedigree_core::event::{Event, EventError, check_envelope, event_id};
+use pedigree_core::context::BlockContext;
+use pedigree_core::envelope::check_envelope;
+use pedigree_core::event::{Event, EventError, event_id};
 use pedigree_core::governance::apply_governance;
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{ParticipantRecord, Registry};
 use pedigree_core::pb::{EventOutcome, RejectCode, Rejection, SignedEnvelope, event_outcome};
-use pedigree_core::state::{BlockContext, WorkingSet, apply, pack_key};
+use pedigree_core::state::{WorkingSet, apply};
 use pedigree_store::Store;
 use prost::Message;
 use rayon::prelude::*;
@@ -244,11 +247,11 @@ async fn load<'a>(
                 .body
                 .serials()
                 .iter()
-                .map(|s| pack_key(gtin, s))
+                .map(|s| PackKey::new(gtin, s))
                 .filter(|k| !packs.is_loaded(k)),
         );
     }
-    let (mut keys, mut gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
+    let (mut keys, mut gtins): (Vec<PackKey>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
     if let Some(before) = before {
         keys.retain(|key| match before.packs.changed(key) {
             Some(record) => {

@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use crate::batch::Raw;
 use crate::chain::{Canon, Folded};
 use crate::process::{Applied, Checked, apply_batch, check_all};
-use pedigree_core::state::BlockContext;
+use pedigree_core::context::BlockContext;
 
 /// What a sync needs: the blocks-topic reader, the sequencer key, the registry (event checks for replays), Redis.
 pub struct Ctx<'a> {
