@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use pedigree_core::Hash;
-use pedigree_core::event::{EventKind, decode_payload, new_payload, sign_payload};
+use pedigree_core::decode::decode_payload;
+use pedigree_core::envelope::{new_payload, sign_payload};
+use pedigree_core::kind::EventKind;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{SignedEnvelope, event_payload::Body};
 use rayon::prelude::*;

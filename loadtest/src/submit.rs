@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use pedigree_core::event::EventKind;
+use pedigree_core::kind::EventKind;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 use pedigree_core::body;
-use pedigree_core::event::{new_payload, sign_payload};
-use pedigree_core::governance::GOVERNANCE_ID;
+use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::gs1::GS;
 use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::GOVERNANCE_ID;
 use pedigree_core::pb::{EventState, ParticipantRole, event_payload::Body};
 use pedigree_devstack::Fixture;
 

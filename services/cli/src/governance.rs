@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use pedigree_core::body;
-use pedigree_core::governance::GOVERNANCE_ID;
 use pedigree_core::keys::{KeyPair, PublicKey};
+use pedigree_core::participant::GOVERNANCE_ID;
 use pedigree_core::pb::ParticipantRole;
 
 use crate::submit::{Sending, sign_and_send};

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::body;
-use pedigree_core::event::{EventKind, new_payload, sign_payload};
+use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
+use pedigree_core::kind::EventKind;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
 use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
@@ -256,7 +257,7 @@ pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
 /// in no local file) is sent the same way.
 pub async fn submit(endpoint: &str, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
     // The role given here only labels the decoded event; the kind is all that is needed.
-    let kind = pedigree_core::event::decode_payload(&envelope.payload, Role::Governance)?
+    let kind = pedigree_core::decode::decode_payload(&envelope.payload, Role::Governance)?
         .body
         .kind();
     use EventKind::*;

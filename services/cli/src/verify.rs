@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
-use pedigree_core::pb::{PackStatus, Verdict, VerifyRequest, VerifyResponse};
+use pedigree_core::pb::{Verdict, VerifyRequest, VerifyResponse};
 use pedigree_core::proof::{BundleJson, check_bundle};
 use pedigree_core::verdict::{status_name, verdict_name};
 
@@ -88,7 +88,7 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
     serde_json::json!({
         "verdict": verdict_name(Verdict::try_from(r.verdict).unwrap_or_default()),
         "gtin": r.gtin, "serial": r.serial, "lot": r.lot, "expiry": r.expiry,
-        "status": status_name(PackStatus::try_from(r.status).unwrap_or_default()),
+        "status": status_name(r.status()),
         "holder": r.holder, "height": r.height,
     })
 }

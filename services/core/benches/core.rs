@@ -4,10 +4,11 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pedigree_core::block::{BlockContent, Tip, seal};
 use pedigree_core::body;
-use pedigree_core::event::{check_envelope, new_payload, sign_payload};
+use pedigree_core::context::BlockContext;
+use pedigree_core::envelope::{check_envelope, new_payload, sign_payload};
 use pedigree_core::keys::{EVENT_TAG, KeyPair};
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
-use pedigree_core::state::{BlockContext, WorkingSet, apply};
+use pedigree_core::state::{WorkingSet, apply};
 use std::hint::black_box;
 
 const GTIN: &str = "09506000134352";

@@ -11,10 +11,13 @@ use std::collections::{HashMap, HashSet};
 
 use crate::Hash;
 use crate::block::{BlockError, Tip, check_block};
-use crate::event::{EventError, check_envelope, event_id};
+use crate::context::BlockContext;
+use crate::envelope::check_envelope;
+use crate::event::{EventError, event_id};
+use crate::pack_key::PackKey;
 use crate::participant::Registry;
 use crate::pb::{Block, PackRecord, ProductRecord};
-use crate::state::{BlockContext, WorkingSet, apply_event, pack_key};
+use crate::state::{WorkingSet, apply_event};
 
 /// The first thing found wrong.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -56,7 +59,7 @@ pub struct Progress {
 pub struct Auditor {
     registry: Registry,
     tip: Tip,
-    packs: HashMap<String, PackRecord>,
+    packs: HashMap<PackKey, PackRecord>,
     products: HashMap<String, ProductRecord>,
     sealed: HashSet<Hash>,
     progress: Progress,
@@ -121,7 +124,7 @@ impl Auditor {
                 }
                 // Load each pack once per block: a second event on it must see the first one's effect.
                 for serial in event.body.serials() {
-                    let key = pack_key(gtin, serial);
+                    let key = PackKey::new(gtin, serial);
                     if !packs.is_loaded(&key) {
                         let current = self.packs.get(&key).cloned();
                         packs.load(key, current);
@@ -139,7 +142,7 @@ impl Auditor {
             events.push(event.id);
         }
         for (key, record) in packs.changes() {
-            self.packs.insert(key.to_string(), record.clone());
+            self.packs.insert(key.clone(), record.clone());
         }
         for (gtin, record) in packs.product_changes() {
             self.products.insert(gtin.to_string(), record.clone());

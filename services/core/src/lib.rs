@@ -1,24 +1,40 @@
 //! Pedigree's domain logic, free of IO so every rule can be tested in isolation.
 //!
 //! - [`keys`]: k256 keys, key ids, domain-separated signing and verification.
-//! - [`participant`]: roles, participants and the genesis registry.
-//! - [`event`]: a signed envelope checked and decoded into a validated [`event::Event`].
+//! - [`kind`]: the kinds of events.
+//! - [`participant`]: roles, participants, the genesis registry and the governance signer's id.
+//! - [`event`]: a validated [`event::Event`] and why an envelope is refused.
+//! - [`decode`]: payload bytes to an event, every field checked.
+//! - [`envelope`]: the gate every event passes (size, signer, signature, role); signing payloads.
+//! - [`context`], [`refusal`]: where in the chain an event is applied, and why it does not apply.
+//! - [`pack_key`]: a pack's identity (GTIN-14 and serial) as one key.
+//! - [`transition`]: the rules for one pack under one event.
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
 //! - [`state`]: the custody state machine over pack records.
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
 //! - [`verdict`]: the answer to a pharmacist's scan.
+//!
+//! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
+//! `pack_key`, `verdict`, `body`; `participant` (then `stored`); `event`; `decode`; `envelope`; `transition` and
+//! `governance`; `state`; `block`; `proof` and `audit`.
 
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod block;
 pub mod body;
+pub mod context;
+pub mod decode;
+pub mod envelope;
 pub mod event;
 pub mod governance;
 pub mod keys;
+pub mod kind;
+pub mod pack_key;
 pub mod participant;
 pub mod proof;
+pub mod refusal;
 pub mod state;
 pub mod stored;
 pub mod transition;

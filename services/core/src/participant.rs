@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
 use crate::keys::{KeyError, PublicKey};
+use crate::kind::EventKind;
 
 /// What a participant is in the supply chain; decides which events it may sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -228,9 +228,12 @@ pub enum GenesisError {
     BadId(String),
 }
 
+/// The envelope signer of governance events. Not a valid participant id, so no participant can take it.
+pub const GOVERNANCE_ID: &str = "governance";
+
 /// Whether `id` is a well-formed participant id.
 pub fn valid_participant_id(id: &str) -> bool {
-    id != crate::governance::GOVERNANCE_ID
+    id != GOVERNANCE_ID
         && (1..=64).contains(&id.len())
         && id
             .bytes()

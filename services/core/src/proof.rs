@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Hash;
 use crate::block::{BlockError, open_header};
-use crate::event::{Event, EventError, decode_payload, event_id};
+use crate::decode::decode_payload;
+use crate::event::{Event, EventError, event_id};
 use crate::keys::{EVENT_TAG, KeyError, PublicKey};
 use crate::participant::Role;
 use crate::pb::{Block, BlockHeader, InclusionProof, ProofBundle, SignedEnvelope, SignedHeader};

@@ -15,75 +15,16 @@
 
 use std::collections::HashMap;
 
-use pedigree_gs1::{Gtin, Serial};
+use pedigree_gs1::Gtin;
 
+use crate::context::BlockContext;
 use crate::event::{Body, Event};
+use crate::governance::apply_governance;
+use crate::pack_key::PackKey;
+use crate::participant::Registry;
 use crate::pb::{PackRecord, ProductRecord, RejectCode};
+use crate::refusal::Refusal;
 use crate::transition::transition;
-
-/// Storage key of a pack: the 14-digit GTIN followed by the serial (unambiguous since the GTIN has a fixed length).
-pub fn pack_key(gtin: &Gtin, serial: &Serial) -> String {
-    let mut key = String::with_capacity(14 + serial.as_str().len());
-    key.push_str(gtin.as_str());
-    key.push_str(serial.as_str());
-    key
-}
-
-/// A pack key split into its GTIN (the first 14 characters) and its serial.
-pub fn split_pack_key(key: &str) -> (&str, &str) {
-    key.split_at(key.len().min(14))
-}
-
-/// Why the state machine refused an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: RejectCode,
-    pub reason: String,
-}
-
-impl Refusal {
-    pub(crate) fn new(code: RejectCode, serial: &Serial, detail: impl std::fmt::Display) -> Self {
-        Self {
-            code,
-            reason: format!("serial {}: {detail}", serial.as_str()),
-        }
-    }
-
-    fn product(code: RejectCode, gtin: &Gtin, detail: impl std::fmt::Display) -> Self {
-        Self {
-            code,
-            reason: format!("gtin {}: {detail}", gtin.as_str()),
-        }
-    }
-}
-
-/// Where an event is applied: the block's height and the sequencer's clock (which times undo windows and expiry, so
-/// a replay of the log decides exactly as the live sequencer did).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockContext {
-    pub height: u64,
-    pub time_ms: i64,
-    /// Position the event takes among the block's accepted events (if it is accepted).
-    pub index: u32,
-}
-
-impl BlockContext {
-    pub fn new(height: u64, time_ms: i64) -> Self {
-        Self {
-            height,
-            time_ms,
-            index: 0,
-        }
-    }
-
-    /// The same block, for the event at `index` among its accepted events.
-    pub fn at_index(self, index: usize) -> Self {
-        Self {
-            index: u32::try_from(index).unwrap_or(u32::MAX),
-            ..self
-        }
-    }
-}
 
 /// Packs and products touched by a batch of events: loaded before applying, written back after. A key mapped to
 /// no record was looked up and does not exist.
@@ -91,10 +32,10 @@ impl BlockContext {
 pub struct WorkingSet {
     // foldhash: the maps are keyed by serials that participants choose, so the hasher is seeded per process (no
     // precomputed collisions), and it is several times cheaper than SipHash on the 30-byte pack keys of a bulk block.
-    packs: HashMap<String, Slot, foldhash::fast::RandomState>,
+    packs: HashMap<PackKey, Slot, foldhash::fast::RandomState>,
     products: HashMap<String, Option<ProductRecord>, foldhash::fast::RandomState>,
     /// Keys changed since loading, in first-change order (so writes are deterministic).
-    dirty: Vec<String>,
+    dirty: Vec<PackKey>,
     dirty_products: Vec<String>,
 }
 
@@ -109,7 +50,7 @@ struct Slot {
 
 impl WorkingSet {
     /// Records what storage holds for pack `key` (call once per key before applying events).
-    pub fn load(&mut self, key: String, record: Option<PackRecord>) {
+    pub fn load(&mut self, key: PackKey, record: Option<PackRecord>) {
         let existed = record.is_some();
         self.packs.insert(
             key,
@@ -127,11 +68,11 @@ impl WorkingSet {
     }
 
     /// Whether `key` was loaded (a loaded key may map to no pack).
-    pub fn is_loaded(&self, key: &str) -> bool {
+    pub fn is_loaded(&self, key: &PackKey) -> bool {
         self.packs.contains_key(key)
     }
 
-    pub fn get(&self, key: &str) -> Option<&PackRecord> {
+    pub fn get(&self, key: &PackKey) -> Option<&PackRecord> {
         self.packs.get(key).and_then(|s| s.record.as_ref())
     }
 
@@ -139,7 +80,7 @@ impl WorkingSet {
         self.products.get(gtin).and_then(Option::as_ref)
     }
 
-    fn put(&mut self, key: String, record: PackRecord) {
+    fn put(&mut self, key: PackKey, record: PackRecord) {
         match self.packs.get_mut(&key) {
             Some(slot) => {
                 if !slot.dirty && slot.record.as_ref() != Some(&record) {
@@ -168,8 +109,8 @@ impl WorkingSet {
     }
 
     /// Changed packs, in first-change order.
-    pub fn changes(&self) -> impl Iterator<Item = (&str, &PackRecord)> {
-        self.dirty.iter().filter_map(|k| self.get(k).map(|r| (k.as_str(), r)))
+    pub fn changes(&self) -> impl Iterator<Item = (&PackKey, &PackRecord)> {
+        self.dirty.iter().filter_map(|k| self.get(k).map(|r| (k, r)))
     }
 
     /// Changed products, in first-change order.
@@ -180,7 +121,7 @@ impl WorkingSet {
     }
 
     /// The record of pack `key` if this working set changed it.
-    pub fn changed(&self, key: &str) -> Option<&PackRecord> {
+    pub fn changed(&self, key: &PackKey) -> Option<&PackRecord> {
         self.packs.get(key).filter(|s| s.dirty).and_then(|s| s.record.as_ref())
     }
 
@@ -194,7 +135,7 @@ impl WorkingSet {
     }
 
     /// Whether changed pack `key` is new (did not exist when loaded).
-    pub fn is_created(&self, key: &str) -> bool {
+    pub fn is_created(&self, key: &PackKey) -> bool {
         self.packs.get(key).is_some_and(|s| s.dirty && !s.existed)
     }
 
@@ -204,7 +145,7 @@ impl WorkingSet {
 }
 
 /// Applies a custody event at `at` to the working set, or refuses it and changes nothing. Governance events touch
-/// no pack: they are [`crate::governance::apply_governance`]'s.
+/// no pack: they are [`apply_governance`]'s.
 pub fn apply(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
     let Some(gtin) = event.body.gtin() else {
         return Ok(());
@@ -229,11 +170,11 @@ pub fn apply_event(
     event: &Event,
     at: BlockContext,
     packs: &mut WorkingSet,
-    registry: &mut crate::participant::Registry,
+    registry: &mut Registry,
 ) -> Result<(), Refusal> {
     match event.body.gtin() {
         Some(_) => apply(event, at, packs),
-        None => crate::governance::apply_governance(event, at, registry),
+        None => apply_governance(event, at, registry),
     }
 }
 
@@ -243,10 +184,10 @@ fn pack_updates(
     at: BlockContext,
     product: Option<&ProductRecord>,
     packs: &WorkingSet,
-) -> Result<Vec<(String, PackRecord)>, Refusal> {
+) -> Result<Vec<(PackKey, PackRecord)>, Refusal> {
     let mut updates = Vec::with_capacity(event.body.serials().len());
     for serial in event.body.serials() {
-        let key = pack_key(gtin, serial);
+        let key = PackKey::new(gtin, serial);
         let next = transition(event, serial, packs.get(&key), product, at)?;
         updates.push((key, next));
     }
@@ -256,7 +197,7 @@ fn pack_updates(
 fn write_packs(
     event: &Event,
     at: BlockContext,
-    updates: Vec<(String, PackRecord)>,
+    updates: Vec<(PackKey, PackRecord)>,
     packs: &mut WorkingSet,
 ) -> Result<(), Refusal> {
     for (key, mut record) in updates {

@@ -2,9 +2,10 @@
 
 use pedigree_gs1::{Date, Expiry, Serial};
 
+use crate::context::BlockContext;
 use crate::event::{Body, Event};
 use crate::pb::{DecommissionReason, PackRecord, PackStatus, ProductRecord, RejectCode};
-use crate::state::{BlockContext, Refusal};
+use crate::refusal::Refusal;
 
 /// How long a dispense or decommission may be undone (EU Delegated Regulation 2016/161, article 13).
 pub const UNDO_WINDOW_MS: i64 = 10 * 24 * 60 * 60 * 1000;
@@ -27,13 +28,14 @@ pub fn transition(
     if let Some(code) = blocked(product, lot.as_str()) {
         return Err(Refusal::new(code, serial, "the product or lot is off the market"));
     }
-    Ok(PackRecord {
+    let mut record = PackRecord {
         lot: lot.as_str().to_string(),
         expiry: expiry.as_str().to_string(),
-        status: PackStatus::Active as i32,
         holder: event.signer.clone(),
         ..PackRecord::default()
-    })
+    };
+    record.set_status(PackStatus::Active);
+    Ok(record)
 }
 
 /// `Withdrawn` or `Recalled` when the product or the lot is off the market.
@@ -84,20 +86,20 @@ fn move_pack(
     match &event.body {
         Body::Ship { receiver, .. } => {
             require_active_holder(pack, signer, serial)?;
-            next.status = PackStatus::InTransit as i32;
+            next.set_status(PackStatus::InTransit);
             next.receiver = receiver.clone();
         }
         Body::Receive { sender, .. } => receive(&mut next, signer, sender, serial)?,
         Body::Dispense { .. } => {
             require_active_holder(pack, signer, serial)?;
             require_supplyable(pack, product, at, serial)?;
-            next.status = PackStatus::Dispensed as i32;
+            next.set_status(PackStatus::Dispensed);
             next.changed_at_ms = at.time_ms;
         }
         Body::Decommission { reason, .. } => {
             require_active_holder(pack, signer, serial)?;
-            next.status = PackStatus::Decommissioned as i32;
-            next.decommission_reason = *reason as i32;
+            next.set_status(PackStatus::Decommissioned);
+            next.set_decommission_reason(*reason);
             next.changed_at_ms = at.time_ms;
         }
         Body::Return { receiver, .. } => {
@@ -106,7 +108,7 @@ fn move_pack(
                 let detail = format!("came from '{}', not from '{receiver}'", pack.received_from);
                 return Err(Refusal::new(RejectCode::WrongReturnReceiver, serial, detail));
             }
-            next.status = PackStatus::InTransit as i32;
+            next.set_status(PackStatus::InTransit);
             next.receiver = receiver.clone();
         }
         Body::Commission { .. }
@@ -134,7 +136,7 @@ fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -
         let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
         return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
     }
-    next.status = PackStatus::Active as i32;
+    next.set_status(PackStatus::Active);
     next.received_from = std::mem::take(&mut next.holder);
     next.holder = signer.to_string();
     next.receiver.clear();
@@ -213,8 +215,8 @@ fn undo(
         ));
     }
     let mut next = pack.clone();
-    next.status = PackStatus::Active as i32;
-    next.decommission_reason = DecommissionReason::Unspecified as i32;
+    next.set_status(PackStatus::Active);
+    next.set_decommission_reason(DecommissionReason::Unspecified);
     next.changed_at_ms = 0;
     Ok(next)
 }

@@ -3,7 +3,7 @@
 use pedigree_core::audit::{AuditError, Auditor};
 use pedigree_core::block::{BlockContent, BlockError, Tip, seal};
 use pedigree_core::body;
-use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::keys::{HEADER_TAG, KeyPair};
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{Block, SignedEnvelope, event_payload::Body};

@@ -5,7 +5,8 @@ use std::sync::LazyLock;
 
 use pedigree_core::block::{BlockContent, BlockError, Tip, check_block, header_hash, rejection_leaf, seal, tip_of};
 use pedigree_core::body;
-use pedigree_core::event::{event_id, sign_payload};
+use pedigree_core::envelope::sign_payload;
+use pedigree_core::event::event_id;
 use pedigree_core::keys::{HEADER_TAG, KeyError, KeyPair};
 use pedigree_core::merkle::{CompactTree, empty_root, leaf_hash, root};
 use pedigree_core::pb::{self, Block, BlockHeader, PartitionOffset, RejectCode, Rejection};
@@ -18,7 +19,7 @@ static PARTICIPANT: LazyLock<KeyPair> = LazyLock::new(KeyPair::generate);
 
 /// A signed commission of serial `S{n}`; the random nonce makes every call distinct.
 fn event(n: usize) -> pb::SignedEnvelope {
-    let payload = pedigree_core::event::new_payload("m", body::commission(GTIN, "L1", "271231", &[format!("S{n}")]));
+    let payload = pedigree_core::envelope::new_payload("m", body::commission(GTIN, "L1", "271231", &[format!("S{n}")]));
     sign_payload(&PARTICIPANT, &payload)
 }
 

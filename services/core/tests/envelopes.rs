@@ -1,4 +1,4 @@
-//! `event::check_envelope`: the single gate every signed event passes, against a registry built from a genesis made
+//! `envelope::check_envelope`: the single gate every signed event passes, against a registry built from a genesis made
 //! here. Each refusal reason is triggered on its own, then properties: a flipped bit is never accepted, and any valid
 //! set of serials survives signing and checking unchanged.
 
@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use pedigree_core::body;
-use pedigree_core::event::{
-    self, Body, EventError, EventKind, MAX_PAYLOAD_BYTES, MAX_SERIALS, check_envelope, event_id, new_payload,
-    sign_payload,
-};
+use pedigree_core::decode::MAX_SERIALS;
+use pedigree_core::envelope::{MAX_PAYLOAD_BYTES, check_envelope, new_payload, sign_payload};
+use pedigree_core::event::{Body, Event, EventError, event_id};
 use pedigree_core::gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
 use pedigree_core::keys::{self, EVENT_TAG, HEADER_TAG, KeyError, KeyPair};
+use pedigree_core::kind::EventKind;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{self, RejectCode, event_payload};
 use proptest::prelude::*;
@@ -60,7 +60,7 @@ fn key(id: &str) -> &'static KeyPair {
     &WORLD.keys[id]
 }
 
-fn check(envelope: &pb::SignedEnvelope) -> Result<event::Event, EventError> {
+fn check(envelope: &pb::SignedEnvelope) -> Result<Event, EventError> {
     check_envelope(envelope, &WORLD.registry)
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use pedigree_core::block::{BlockContent, Tip, header_hash, seal};
 use pedigree_core::body;
-use pedigree_core::event::{event_id, sign_payload};
+use pedigree_core::envelope::sign_payload;
+use pedigree_core::event::event_id;
 use pedigree_core::keys::{EVENT_TAG, HEADER_TAG, KeyPair, tagged_hash};
 use pedigree_core::merkle::leaf_hash;
 use pedigree_core::pb::{EventPayload, PartitionOffset, RejectCode, Rejection};

@@ -4,12 +4,15 @@
 use pedigree_core::audit::{AuditError, Auditor};
 use pedigree_core::block::{BlockContent, Tip, seal};
 use pedigree_core::body;
-use pedigree_core::event::{EventError, check_envelope, new_payload, sign_payload};
-use pedigree_core::governance::{GOVERNANCE_ID, apply_governance};
+use pedigree_core::context::BlockContext;
+use pedigree_core::envelope::{check_envelope, new_payload, sign_payload};
+use pedigree_core::event::EventError;
+use pedigree_core::governance::apply_governance;
 use pedigree_core::keys::KeyPair;
-use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
+use pedigree_core::pack_key::PackKey;
+use pedigree_core::participant::{GOVERNANCE_ID, Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{Block, ParticipantRole, RejectCode, SignedEnvelope, event_payload};
-use pedigree_core::state::{BlockContext, WorkingSet, apply_event};
+use pedigree_core::state::{WorkingSet, apply_event};
 
 const GTIN: &str = "09506000134352";
 
@@ -66,7 +69,7 @@ fn step(
 ) -> Result<(), RejectCode> {
     let event = check_envelope(envelope, registry).map_err(|e| e.reject_code())?;
     for serial in event.body.serials() {
-        let key = pedigree_core::state::pack_key(event.body.gtin().unwrap(), serial);
+        let key = PackKey::new(event.body.gtin().unwrap(), serial);
         if !ws.is_loaded(&key) {
             ws.load(key, None);
         }

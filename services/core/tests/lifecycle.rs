@@ -1,11 +1,13 @@
 //! Lifecycle rules of the state machine that depend on time and on product state: undo windows, expiry at
 //! dispense, stolen and destroyed packs, product ownership, recalls and withdrawals.
 
+use pedigree_core::context::BlockContext;
 use pedigree_core::event::{Body, Event};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{DecommissionReason, PackStatus, RejectCode};
-use pedigree_core::state::{BlockContext, WorkingSet, apply, pack_key};
+use pedigree_core::state::{WorkingSet, apply};
 use pedigree_core::transition::UNDO_WINDOW_MS;
 
 /// 2026-01-01T00:00:00Z.
@@ -102,7 +104,7 @@ fn decommission(n: u8, who: &str, reason: DecommissionReason) -> Event {
 }
 
 fn status(ws: &WorkingSet) -> PackStatus {
-    ws.get(&pack_key(&gtin(), &serials(&["S1"])[0])).unwrap().status()
+    ws.get(&PackKey::new(&gtin(), &serials(&["S1"])[0])).unwrap().status()
 }
 
 #[test]

@@ -7,11 +7,14 @@
 use std::collections::HashMap;
 
 use pedigree_core::Hash;
+use pedigree_core::context::BlockContext;
 use pedigree_core::event::{Body, Event};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{PackRecord, PackStatus, RejectCode};
-use pedigree_core::state::{BlockContext, Refusal, WorkingSet, apply, pack_key};
+use pedigree_core::refusal::Refusal;
+use pedigree_core::state::{WorkingSet, apply};
 use proptest::prelude::*;
 
 const GTIN: &str = "09506000134352";
@@ -87,8 +90,8 @@ fn dispense(n: u64, signer: &str, names: &[&str]) -> Event {
     )
 }
 
-fn key(serial: &str) -> String {
-    pack_key(&gtin(), &Serial::parse(serial).unwrap())
+fn key(serial: &str) -> PackKey {
+    PackKey::new(&gtin(), &Serial::parse(serial).unwrap())
 }
 
 fn pack<'a>(packs: &'a WorkingSet, serial: &str) -> &'a PackRecord {
@@ -145,7 +148,9 @@ fn dispensed_by_p1() -> WorkingSet {
 
 #[test]
 fn pack_key_is_gtin_then_serial() {
-    assert_eq!(key("AB-1"), format!("{GTIN}AB-1"));
+    let key = key("AB-1");
+    assert_eq!(key.as_str(), format!("{GTIN}AB-1"));
+    assert_eq!((key.gtin(), key.serial()), (GTIN, "AB-1"));
 }
 
 #[test]
@@ -190,16 +195,16 @@ fn commission_of_an_existing_serial_is_refused_and_changes_nothing() {
 #[test]
 fn commission_of_a_serial_found_in_storage_is_refused() {
     let mut packs = WorkingSet::default();
-    let stored = PackRecord {
+    let mut stored = PackRecord {
         lot: "OLD".into(),
         expiry: "250101".into(),
-        status: PackStatus::InTransit as i32,
         holder: "d2".into(),
         receiver: "p2".into(),
         last_event_id: id(50).to_vec(),
         last_height: 3,
         ..PackRecord::default()
     };
+    stored.set_status(PackStatus::InTransit);
     packs.load(key("S1"), Some(stored));
     refuse(&mut packs, &commission(1, "m", &["S1"]), RejectCode::PackExists);
 }
@@ -213,7 +218,7 @@ fn the_same_serial_under_another_gtin_is_another_pack() {
         *gtin = Gtin::parse(OTHER_GTIN).unwrap();
     }
     accept(&mut packs, &other, 2);
-    let other_key = pack_key(&Gtin::parse(OTHER_GTIN).unwrap(), &Serial::parse("S1").unwrap());
+    let other_key = PackKey::new(&Gtin::parse(OTHER_GTIN).unwrap(), &Serial::parse("S1").unwrap());
     assert_eq!(packs.get(&other_key).unwrap().last_event_id, id(2).to_vec());
     assert_eq!(pack(&packs, "S1").last_event_id, id(1).to_vec());
 }
@@ -394,9 +399,9 @@ fn changes_list_each_changed_pack_once_in_first_change_order() {
     refuse(&mut packs, &ship(3, "m", &["S4"], "d1"), RejectCode::UnknownPack);
     accept(&mut packs, &commission(4, "m", &["S3"]), 1);
     accept(&mut packs, &ship(5, "m", &["S2"], "d2"), 2);
-    let changed: Vec<(String, Vec<u8>)> = packs
+    let changed: Vec<(PackKey, Vec<u8>)> = packs
         .changes()
-        .map(|(k, r)| (k.to_string(), r.last_event_id.clone()))
+        .map(|(k, r)| (k.clone(), r.last_event_id.clone()))
         .collect();
     assert_eq!(
         changed,
@@ -646,7 +651,7 @@ proptest! {
                 prop_assert_eq!(&record.expiry, EXPIRY);
             }
             // Every changed pack is listed exactly once.
-            let changed: Vec<&str> = packs.changes().map(|(k, _)| k).collect();
+            let changed: Vec<&str> = packs.changes().map(|(k, _)| k.as_str()).collect();
             let mut unique = changed.clone();
             unique.sort_unstable();
             unique.dedup();

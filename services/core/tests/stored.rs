@@ -66,18 +66,18 @@ proptest! {
 #[test]
 fn a_typical_pack_takes_about_twenty_bytes() {
     let registry = registry();
-    let record = PackRecord {
+    let mut record = PackRecord {
         lot: "LOT42A".into(),
         expiry: "281231".into(),
-        status: PackStatus::Dispensed as i32,
         holder: id(3),
         received_from: id(1),
         last_height: 123_456,
         last_index: 17,
         changed_at_ms: 1_795_000_000_000,
-        decommission_reason: DecommissionReason::Unspecified as i32,
         ..Default::default()
     };
+    record.set_status(PackStatus::Dispensed);
+    record.set_decommission_reason(DecommissionReason::Unspecified);
     let bytes = encode_pack(&record, &registry).unwrap();
     assert!(bytes.len() <= 32, "{} bytes", bytes.len());
 }

@@ -23,10 +23,9 @@ fn scan(code: &str) -> ScannedCode {
 }
 
 fn record(lot: &str, expiry: &str, status: PackStatus) -> PackRecord {
-    PackRecord {
+    let mut record = PackRecord {
         lot: lot.into(),
         expiry: expiry.into(),
-        status: status as i32,
         holder: "p1".into(),
         receiver: if status == PackStatus::InTransit {
             "p2".into()
@@ -36,7 +35,9 @@ fn record(lot: &str, expiry: &str, status: PackStatus) -> PackRecord {
         last_event_id: vec![1; 32],
         last_height: 3,
         ..PackRecord::default()
-    }
+    };
+    record.set_status(status);
+    record
 }
 
 /// A product on the market (neither withdrawn nor with a recalled lot).

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use pedigree_core::event::MAX_PAYLOAD_BYTES;
+use pedigree_core::envelope::MAX_PAYLOAD_BYTES;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;

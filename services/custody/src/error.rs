@@ -1,6 +1,7 @@
 //! Why a submission failed, and the one place that maps it to a gRPC status.
 
-use pedigree_core::event::{EventError, EventKind};
+use pedigree_core::event::EventError;
+use pedigree_core::kind::EventKind;
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]

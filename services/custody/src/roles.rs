@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pedigree_core::event::EventKind;
+use pedigree_core::kind::EventKind;
 use pedigree_core::pb::distributor_service_server::DistributorService;
 use pedigree_core::pb::governance_service_server::GovernanceService;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerService;

@@ -5,8 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
-use pedigree_core::event::{EventKind, check_envelope};
-use pedigree_core::participant::Registry;
+use pedigree_core::envelope::check_envelope;
+use pedigree_core::kind::EventKind;
+use pedigree_core::pack_key::PackKey;
+use pedigree_core::participant::{GOVERNANCE_ID, Registry};
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
 use pedigree_kafka::Producer;
 use prost::Message;
@@ -37,9 +39,9 @@ impl Submitter {
         // Keyed by the first pack (or the product for lot- and product-level events) so a pack's events share a
         // partition when the topic has several.
         let key = match (event.body.gtin(), event.body.serials().first()) {
-            (Some(gtin), Some(serial)) => pedigree_core::state::pack_key(gtin, serial),
+            (Some(gtin), Some(serial)) => PackKey::new(gtin, serial).into_string(),
             (Some(gtin), None) => gtin.as_str().to_string(),
-            (None, _) => pedigree_core::governance::GOVERNANCE_ID.to_string(),
+            (None, _) => GOVERNANCE_ID.to_string(),
         };
         self.producer
             .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pedigree_core::block::{Tip, check_block};
-use pedigree_core::event::{check_envelope, new_payload, sign_payload};
+use pedigree_core::envelope::{check_envelope, new_payload, sign_payload};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
 use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
@@ -227,7 +227,7 @@ impl Stack {
 
     /// Signs `body` with the genesis governance key.
     pub fn sign_governance(&self, body: Body) -> SignedEnvelope {
-        let id = pedigree_core::governance::GOVERNANCE_ID;
+        let id = pedigree_core::participant::GOVERNANCE_ID;
         sign_payload(&self.fixture.governance, &new_payload(id, body))
     }
 

@@ -5,7 +5,8 @@
 //! such an event through its gate: the sequencer is the line that holds, so the forged events are appended to the
 //! events topic directly here.
 
-use pedigree_core::event::{event_id, new_payload, sign_payload};
+use pedigree_core::envelope::{new_payload, sign_payload};
+use pedigree_core::event::event_id;
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{ParticipantRecord, Role};

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use pedigree_core::event::{new_payload, sign_payload};
+use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::pb::event_payload::Body;
@@ -28,7 +28,8 @@ fn signed(key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
 
 /// Submits through the RPC that takes the envelope's kind; the gRPC refusal, or the sealed outcome.
 async fn submit(stack: &Stack, envelope: SignedEnvelope) -> Result<pedigree_core::pb::EventStatus, tonic::Status> {
-    use pedigree_core::event::{EventKind, decode_payload};
+    use pedigree_core::decode::decode_payload;
+    use pedigree_core::kind::EventKind;
     let kind = decode_payload(&envelope.payload, pedigree_core::participant::Role::Governance)
         .unwrap()
         .body

@@ -207,9 +207,9 @@ async fn custody_drains_on_sigterm() {
     assert_eq!(health(addr).await, Ok(ServingStatus::Serving));
     let g = gtin("0950600013435");
     let sign = |serial: &str| {
-        pedigree_core::event::sign_payload(
+        pedigree_core::envelope::sign_payload(
             &fixture.party(MFR).key,
-            &pedigree_core::event::new_payload(MFR, body::commission(&g, "L1", "281231", &[serial])),
+            &pedigree_core::envelope::new_payload(MFR, body::commission(&g, "L1", "281231", &[serial])),
         )
     };
     let mut m = ManufacturerServiceClient::new(channel(addr).await.unwrap());
@@ -342,9 +342,9 @@ async fn sequencer_stops_cleanly_on_sigterm() {
     let mut ids = Vec::new();
     let mut produce = async |from: usize, to: usize| {
         for i in from..to {
-            let envelope = pedigree_core::event::sign_payload(
+            let envelope = pedigree_core::envelope::sign_payload(
                 &fixture.party(MFR).key,
-                &pedigree_core::event::new_payload(MFR, body::commission(&g, "L1", "281231", &[format!("Q{i:04}")])),
+                &pedigree_core::envelope::new_payload(MFR, body::commission(&g, "L1", "281231", &[format!("Q{i:04}")])),
             );
             ids.push(pedigree_core::event::event_id(&envelope.payload));
             let bytes = prost::Message::encode_to_vec(&envelope);

@@ -17,12 +17,14 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use pedigree_core::block::{BlockError, Tip, check_block};
-use pedigree_core::event::{check_envelope, event_id};
-use pedigree_core::governance::{GOVERNANCE_ID, apply_governance};
+use pedigree_core::context::BlockContext;
+use pedigree_core::envelope::check_envelope;
+use pedigree_core::event::event_id;
+use pedigree_core::governance::apply_governance;
 use pedigree_core::keys::PublicKey;
+use pedigree_core::participant::GOVERNANCE_ID;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
-use pedigree_core::state::BlockContext;
 use prost::Message;
 
 /// Where the canonical chain stands after reading the blocks topic up to (not including) `next_offset`.
@@ -133,7 +135,7 @@ impl Canon {
 #[cfg(test)]
 mod tests {
     use pedigree_core::block::{BlockContent, seal};
-    use pedigree_core::event::{new_payload, sign_payload};
+    use pedigree_core::envelope::{new_payload, sign_payload};
     use pedigree_core::keys::KeyPair;
     use pedigree_core::participant::Genesis;
     use pedigree_core::pb::{ParticipantRole, PartitionOffset, SignedEnvelope};

@@ -9,8 +9,9 @@ use std::collections::HashSet;
 use foldhash::fast::RandomState;
 use pedigree_core::Hash;
 use pedigree_core::event::Event;
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Registry;
-use pedigree_core::state::{WorkingSet, pack_key};
+use pedigree_core::state::WorkingSet;
 use pedigree_store::Store;
 
 use crate::apply::Applied;
@@ -73,11 +74,11 @@ pub(crate) async fn load<'a>(
                 .body
                 .serials()
                 .iter()
-                .map(|s| pack_key(gtin, s))
+                .map(|s| PackKey::new(gtin, s))
                 .filter(|k| !packs.is_loaded(k)),
         );
     }
-    let (mut keys, mut gtins): (Vec<String>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
+    let (mut keys, mut gtins): (Vec<PackKey>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
     if let Some(before) = before {
         keys.retain(|key| match before.packs.changed(key) {
             Some(record) => {

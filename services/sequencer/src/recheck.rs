@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use pedigree_core::Hash;
-use pedigree_core::event::{Event, EventError, check_envelope, event_id};
+use pedigree_core::envelope::check_envelope;
+use pedigree_core::event::{Event, EventError, event_id};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{RejectCode, Rejection, SignedEnvelope};
 use prost::Message;

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use anyhow::bail;
+use pedigree_core::context::BlockContext;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
-use pedigree_core::state::BlockContext;
 use pedigree_store::Store;
 use prost::Message;
 

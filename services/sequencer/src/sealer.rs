@@ -21,9 +21,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use pedigree_core::block::{BlockContent, seal};
+use pedigree_core::context::BlockContext;
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
-use pedigree_core::state::BlockContext;
 use pedigree_kafka::{EventsConsumer, PartitionReader, Producer};
 use pedigree_store::Store;
 use prost::Message;

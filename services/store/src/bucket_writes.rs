@@ -7,11 +7,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use pedigree_core::state::split_pack_key;
+use pedigree_core::pack_key::PackKey;
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::PackRecord;
 use pedigree_core::stored::{StoredError, encode_pack};
 
-use crate::buckets::{Meta, bucket_key};
-use crate::{BlockWrite, Result, Store, StoreError};
+use crate::buckets::Meta;
+use crate::error::{Result, StoreError};
+use crate::schema::bucket_key;
+use crate::store::Store;
 
 /// Most pairs one HSET of the write script takes (Lua's `unpack` has a stack limit of a few thousand values).
 const MAX_PAIRS_PER_HSET: usize = 256;
@@ -19,18 +23,21 @@ const MAX_PAIRS_PER_HSET: usize = 256;
 /// A block's pack writes grouped by bucket, in first-write order: (bucket key, [(serial, stored pack)]).
 type BucketWrites<'a> = Vec<(String, Vec<(&'a str, Vec<u8>)>)>;
 
+/// Groups a block's changed packs (key, record, whether new) by their bucket under the layouts after the block;
+/// `registry` (the one after the block) encodes them.
 pub(crate) fn bucket_groups<'a>(
-    write: &BlockWrite<'a>,
+    packs: &[(&'a PackKey, &'a PackRecord, bool)],
+    registry: Option<&Registry>,
     layouts: &BTreeMap<&str, (Meta, Meta)>,
 ) -> Result<BucketWrites<'a>> {
-    if write.packs.is_empty() {
+    if packs.is_empty() {
         return Ok(Vec::new());
     }
-    let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
+    let registry = registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
     let mut groups: BucketWrites<'a> = Vec::new();
     let mut open: HashMap<(&str, u64), usize, foldhash::fast::RandomState> = HashMap::default();
-    for (key, record, _) in &write.packs {
-        let (gtin, serial) = split_pack_key(key);
+    for (key, record, _) in packs {
+        let (gtin, serial) = (key.gtin(), key.serial());
         let bytes = encode_pack(record, registry).map_err(StoreError::Encode)?;
         let bucket = layouts[gtin].1.bucket(serial);
         let at = *open.entry((gtin, bucket)).or_insert_with(|| {

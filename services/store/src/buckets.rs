@@ -111,16 +111,6 @@ impl Meta {
     }
 }
 
-/// Redis key of the layout of `gtin`.
-pub fn meta_key(gtin: &str) -> String {
-    format!("m:{gtin}")
-}
-
-/// Redis key of bucket `b` of `gtin`.
-pub fn bucket_key(gtin: &str, b: u64) -> String {
-    format!("p:{gtin}:{b}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

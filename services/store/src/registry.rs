@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use pedigree_core::participant::{ParticipantRecord, Registry};
 
-use crate::{REGISTRY, REGISTRY_VERSION, Result, Store};
+use crate::error::Result;
+use crate::schema::{REGISTRY, REGISTRY_VERSION};
+use crate::store::Store;
 
 /// A reader's copy of the registry.
 #[derive(Clone, Debug)]
@@ -69,7 +71,7 @@ impl Store {
             .await?;
         let records = raw
             .iter()
-            .map(|(_, json)| pedigree_core::participant::Registry::parse_record(json))
+            .map(|(_, json)| Registry::parse_record(json))
             .collect::<std::result::Result<_, _>>()?;
         Ok((version.unwrap_or(0), records))
     }
@@ -78,9 +80,6 @@ impl Store {
     pub async fn participant(&self, id: &str) -> Result<Option<ParticipantRecord>> {
         let mut con = self.con.clone();
         let raw: Option<Vec<u8>> = redis::cmd("HGET").arg(REGISTRY).arg(id).query_async(&mut con).await?;
-        Ok(raw
-            .as_deref()
-            .map(pedigree_core::participant::Registry::parse_record)
-            .transpose()?)
+        Ok(raw.as_deref().map(Registry::parse_record).transpose()?)
     }
 }

@@ -2,10 +2,12 @@
 //! existing packs) all read back, each where the Rust side computes it, with every bucket a small listpack hash.
 
 use pedigree_core::keys::KeyPair;
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{PackRecord, PackStatus};
 use pedigree_devstack::Redis;
-use pedigree_store::buckets::{Meta, bucket_key, meta_key};
+use pedigree_store::buckets::Meta;
+use pedigree_store::schema::{bucket_key, meta_key};
 use pedigree_store::{BlockWrite, Store};
 
 fn registry() -> Registry {
@@ -27,24 +29,29 @@ fn registry() -> Registry {
 }
 
 fn record(holder: &str, height: u64) -> PackRecord {
-    PackRecord {
+    let mut record = PackRecord {
         lot: "L1".into(),
         expiry: "281231".into(),
-        status: PackStatus::Active as i32,
         holder: holder.into(),
         last_height: height,
         ..Default::default()
-    }
+    };
+    record.set_status(PackStatus::Active);
+    record
 }
 
 const GTINS: [&str; 2] = ["09506000134352", "00000000000017"];
+
+fn key(gtin: &str, i: usize) -> PackKey {
+    PackKey::parse(&format!("{gtin}SN{i:08}")).unwrap()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packs_stay_findable_while_their_gtin_grows() {
     let redis = Redis::start().unwrap();
     let store = Store::connect(&redis.url()).await.unwrap();
     let registry = registry();
-    let mut all: Vec<(String, PackRecord)> = Vec::new();
+    let mut all: Vec<(PackKey, PackRecord)> = Vec::new();
     // Uneven growth: 1, 47, 2, then 3000 and 9000 at once, then updates of the first 500 alongside 10 new packs.
     let steps: [(u64, usize, usize); 6] = [
         (1, 1, 0),
@@ -56,20 +63,20 @@ async fn packs_stay_findable_while_their_gtin_grows() {
     ];
     let mut next = 0usize;
     for (height, new, updates) in steps {
-        let mut changes: Vec<(String, PackRecord, bool)> = Vec::new();
+        let mut changes: Vec<(PackKey, PackRecord, bool)> = Vec::new();
         for gtin in GTINS {
             for i in next..next + new {
-                changes.push((format!("{gtin}SN{i:08}"), record("mfr", height), true));
+                changes.push((key(gtin, i), record("mfr", height), true));
             }
             for i in 0..updates {
-                changes.push((format!("{gtin}SN{i:08}"), record("dist", height), false));
+                changes.push((key(gtin, i), record("dist", height), false));
             }
         }
         next += new;
         let write = BlockWrite {
             height,
             block: b"block",
-            packs: changes.iter().map(|(k, r, c)| (k.as_str(), r, *c)).collect(),
+            packs: changes.iter().map(|(k, r, c)| (k, r, *c)).collect(),
             registry: Some(&registry),
             ..Default::default()
         };
@@ -81,13 +88,16 @@ async fn packs_stay_findable_while_their_gtin_grows() {
             }
         }
     }
-    let keys: Vec<String> = all.iter().map(|(k, _)| k.clone()).collect();
+    let keys: Vec<PackKey> = all.iter().map(|(k, _)| k.clone()).collect();
     let read = store.packs(&keys, &registry).await.unwrap();
     for ((key, expected), got) in all.iter().zip(read) {
         assert_eq!(got.as_ref(), Some(expected), "{key}");
     }
     assert_eq!(
-        store.packs(&[format!("{}SN-NONE", GTINS[0])], &registry).await.unwrap(),
+        store
+            .packs(&[PackKey::parse(&format!("{}SN-NONE", GTINS[0])).unwrap()], &registry)
+            .await
+            .unwrap(),
         vec![None]
     );
     let client = redis::Client::open(redis.url()).unwrap();

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use pedigree_core::gs1::parse_digital_link;
-use pedigree_core::pb::{DecommissionReason, PackStatus, Verdict, VerifyResponse};
+use pedigree_core::pb::{DecommissionReason, Verdict, VerifyResponse};
 use pedigree_core::proof::BundleJson;
 use pedigree_core::transition::reason_name;
 use pedigree_core::verdict::{status_name, verdict_name};
@@ -41,7 +41,7 @@ impl From<VerifyResponse> for VerifyJson {
         };
         Self {
             verdict: verdict_name(Verdict::try_from(r.verdict).unwrap_or_default()).to_string(),
-            status: status_name(PackStatus::try_from(r.status).unwrap_or_default()).to_string(),
+            status: status_name(r.status()).to_string(),
             gtin: r.gtin,
             serial: r.serial,
             lot: r.lot,

@@ -66,7 +66,7 @@ impl Verifier {
             serial: serial.as_str().to_string(),
             lot: code.lot.as_ref().map(|l| l.as_str().to_string()).unwrap_or_default(),
             expiry: code.expiry.as_ref().map(|e| e.as_str()).unwrap_or_default(),
-            status: pack.as_ref().map_or(PackStatus::Unspecified as i32, |p| p.status),
+            status: pack.as_ref().map_or(PackStatus::Unspecified.into(), |p| p.status),
             holder: pack.as_ref().map(|p| p.holder.clone()).unwrap_or_default(),
             height: pack.as_ref().map_or(0, |p| p.last_height),
             decommission_reason: pack.as_ref().map_or(0, |p| p.decommission_reason),

@@ -1,0 +1,241 @@
+//! Payload bytes to a validated [`Event`]: the protobuf decoded, then every field checked (GTINs, lots, expiry
+//! dates, serials, participant ids, keys, names), so that nothing downstream parses again. Signatures and roles are
+//! [`crate::envelope`]'s.
+
+use std::collections::HashSet;
+
+use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, gtin_check_digit};
+use prost::Message;
+
+use crate::event::{Body, Event, EventError, event_id};
+use crate::keys::PublicKey;
+use crate::participant::{Role, valid_participant_id};
+use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
+
+/// Most serials in one event (a pallet of packs).
+pub const MAX_SERIALS: usize = 10_000;
+/// Accepted nonce lengths, in bytes.
+pub const NONCE_LEN: std::ops::RangeInclusive<usize> = 8..=64;
+/// Longest participant name and revocation reason, in characters.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+/// Decodes a payload and validates its fields; the signature is the caller's business.
+pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventError> {
+    let decoded = pb::EventPayload::decode(payload).map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
+    if !NONCE_LEN.contains(&decoded.nonce.len()) {
+        return Err(EventError::Nonce(decoded.nonce.len()));
+    }
+    let body = decoded.body.ok_or(EventError::MissingBody)?;
+    Ok(Event {
+        id: event_id(payload),
+        signer: decoded.signer,
+        signer_role,
+        timestamp_ms: decoded.timestamp_ms,
+        body: convert_body(body)?,
+    })
+}
+
+fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
+    if let Some(governance) = governance_body(&body) {
+        return governance;
+    }
+    Ok(match body {
+        event_payload::Body::Commission(c) => Body::Commission {
+            gtin: field("gtin", Gtin::parse(&c.gtin))?,
+            lot: field("lot", Lot::parse(&c.lot))?,
+            expiry: field("expiry", Expiry::parse(&c.expiry))?,
+            serials: serials(&c.serials)?,
+        },
+        event_payload::Body::Ship(s) => Body::Ship {
+            gtin: field("gtin", Gtin::parse(&s.gtin))?,
+            serials: serials(&s.serials)?,
+            receiver: participant_id("receiver", s.receiver)?,
+        },
+        event_payload::Body::Receive(r) => Body::Receive {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            serials: serials(&r.serials)?,
+            sender: participant_id("sender", r.sender)?,
+        },
+        event_payload::Body::Dispense(d) => Body::Dispense {
+            gtin: field("gtin", Gtin::parse(&d.gtin))?,
+            serials: serials(&d.serials)?,
+        },
+        other => convert_lifecycle(other)?,
+    })
+}
+
+fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
+    Ok(match body {
+        event_payload::Body::Decommission(d) => Body::Decommission {
+            gtin: field("gtin", Gtin::parse(&d.gtin))?,
+            serials: serials(&d.serials)?,
+            reason: match d.reason() {
+                DecommissionReason::Unspecified => return Err(EventError::MissingReason),
+                reason => reason,
+            },
+        },
+        event_payload::Body::Undo(u) => Body::Undo {
+            gtin: field("gtin", Gtin::parse(&u.gtin))?,
+            serials: serials(&u.serials)?,
+        },
+        event_payload::Body::Recall(r) => Body::Recall {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            lot: field("lot", Lot::parse(&r.lot))?,
+        },
+        event_payload::Body::Withdraw(w) => Body::Withdraw {
+            gtin: field("gtin", Gtin::parse(&w.gtin))?,
+        },
+        event_payload::Body::Return(r) => Body::Return {
+            gtin: field("gtin", Gtin::parse(&r.gtin))?,
+            serials: serials(&r.serials)?,
+            receiver: participant_id("receiver", r.receiver)?,
+        },
+        _ => unreachable!("custody and governance bodies are converted by convert_body"),
+    })
+}
+
+fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
+    parsed.map_err(|source| EventError::Field {
+        field: name.to_string(),
+        source,
+    })
+}
+
+fn participant_id(field: &'static str, value: String) -> Result<String, EventError> {
+    if valid_participant_id(&value) {
+        Ok(value)
+    } else {
+        Err(EventError::BadParticipantId { field, value })
+    }
+}
+
+fn serials(raw: &[String]) -> Result<Vec<Serial>, EventError> {
+    if raw.is_empty() {
+        return Err(EventError::NoSerials);
+    }
+    if raw.len() > MAX_SERIALS {
+        return Err(EventError::TooManySerials {
+            got: raw.len(),
+            max: MAX_SERIALS,
+        });
+    }
+    let mut seen = HashSet::with_capacity(raw.len());
+    raw.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let serial = field(&format!("serials[{i}]"), Serial::parse(s))?;
+            if !seen.insert(s.as_str()) {
+                return Err(EventError::DuplicateSerial(s.clone()));
+            }
+            Ok(serial)
+        })
+        .collect()
+}
+
+/// Converts a registry change's body; `None` when `body` is not one.
+fn governance_body(body: &event_payload::Body) -> Option<Result<Body, EventError>> {
+    Some(match body {
+        event_payload::Body::RegisterParticipant(r) => register(r),
+        event_payload::Body::RotateKey(r) => participant_id("id", r.id.clone()).and_then(|id| {
+            Ok(Body::RotateKey {
+                id,
+                key: key(&r.public_key)?,
+            })
+        }),
+        event_payload::Body::RevokeParticipant(r) => participant_id("id", r.id.clone()).and_then(|id| {
+            Ok(Body::Revoke {
+                id,
+                reason: text("reason", &r.reason)?,
+            })
+        }),
+        _ => return None,
+    })
+}
+
+fn register(r: &pb::RegisterParticipant) -> Result<Body, EventError> {
+    let role = match r.role() {
+        ParticipantRole::Manufacturer => Role::Manufacturer,
+        ParticipantRole::Distributor => Role::Distributor,
+        ParticipantRole::Pharmacy => Role::Pharmacy,
+        ParticipantRole::Unspecified => return Err(invalid("role", "must be manufacturer, distributor or pharmacy")),
+    };
+    Ok(Body::Register {
+        id: participant_id("id", r.id.clone())?,
+        role,
+        name: text("name", &r.name)?,
+        gln: gln(&r.gln)?,
+        key: key(&r.public_key)?,
+    })
+}
+
+fn invalid(field: &'static str, detail: impl Into<String>) -> EventError {
+    EventError::Invalid {
+        field,
+        detail: detail.into(),
+    }
+}
+
+fn text(field: &'static str, value: &str) -> Result<String, EventError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > MAX_TEXT_CHARS || value.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            format!("must be 1 to {MAX_TEXT_CHARS} printable characters, got {chars}"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A GS1 Global Location Number: 13 digits, the last the mod-10 check digit (empty: none given).
+fn gln(value: &str) -> Result<Option<String>, EventError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() != 13 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("gln", format!("must be 13 digits, got '{value}'")));
+    }
+    // The GTIN algorithm over a leading zero and the first 12 digits is the GLN's.
+    let expected = gtin_check_digit(&format!("0{}", &value[..12]));
+    let found = value.as_bytes()[12] - b'0';
+    if expected != Some(found) {
+        return Err(invalid(
+            "gln",
+            format!("check digit is {found}, expected {}", expected.unwrap_or(0)),
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn key(bytes: &[u8]) -> Result<PublicKey, EventError> {
+    PublicKey::from_sec1(bytes).map_err(|e| invalid("public_key", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::participant::GOVERNANCE_ID;
+
+    #[test]
+    fn gln_check_digit() {
+        // 0614141000005 is a GLN from the GS1 General Specifications' examples.
+        assert_eq!(gln("0614141000005").unwrap().as_deref(), Some("0614141000005"));
+        assert!(gln("0614141000006").is_err());
+        assert!(gln("061414100000").is_err());
+        assert!(gln("061414100000x").is_err());
+        assert_eq!(gln("").unwrap(), None);
+    }
+
+    #[test]
+    fn texts_are_bounded() {
+        assert!(text("name", "City Pharmacy").is_ok());
+        assert!(text("name", "").is_err());
+        assert!(text("name", &"x".repeat(201)).is_err());
+        assert!(text("name", "a\nb").is_err());
+    }
+
+    #[test]
+    fn governance_is_not_a_participant_id() {
+        assert!(participant_id("id", GOVERNANCE_ID.to_string()).is_err());
+        assert!(participant_id("id", "new-pharmacy".to_string()).is_ok());
+    }
+}

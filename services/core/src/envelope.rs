@@ -1,0 +1,141 @@
+//! Signed envelopes in, validated events out; and the other way: signing a payload.
+//!
+//! [`check_envelope`] is the single gate every event passes, in custody (before it reaches Kafka) and again in the
+//! sequencer (which trusts nothing it reads): size, signer, signature over the bytes as received, decoding, field
+//! syntax, role. What comes out is an [`Event`] whose identifiers are valid by construction.
+
+use prost::Message;
+
+use crate::decode::decode_payload;
+use crate::event::{Body, Event, EventError};
+use crate::keys::{EVENT_TAG, KeyPair};
+use crate::participant::{GOVERNANCE_ID, Registry, Role};
+use crate::pb::{self, event_payload};
+
+/// Largest accepted payload: room for a commission of [`MAX_SERIALS`](crate::decode::MAX_SERIALS)
+/// 20-character serials.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// Checks an envelope end to end against the registry; see the module docs for the order.
+pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Event, EventError> {
+    let size = envelope.payload.len();
+    if size > MAX_PAYLOAD_BYTES {
+        return Err(EventError::PayloadTooLarge {
+            size,
+            max: MAX_PAYLOAD_BYTES,
+        });
+    }
+    let role = check_signature(envelope, registry)?;
+    let event = decode_payload(&envelope.payload, role)?;
+    if event.signer != envelope.signer {
+        return Err(EventError::SignerMismatch {
+            envelope: envelope.signer.clone(),
+            payload: event.signer,
+        });
+    }
+    let kind = event.body.kind();
+    if !role.may_sign(kind) {
+        return Err(EventError::RoleNotAllowed {
+            signer: event.signer,
+            role: role.as_str(),
+            kind: kind.as_str(),
+        });
+    }
+    check_counterparty(&event, registry)?;
+    Ok(event)
+}
+
+/// Checks the signature under the signer's current key (the genesis governance key for [`GOVERNANCE_ID`]); returns
+/// the signer's role. A revoked signer, or a signature by a key the signer retired, gets its own error.
+fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Role, EventError> {
+    let unknown = || EventError::UnknownSigner(envelope.signer.clone());
+    if envelope.signer == GOVERNANCE_ID {
+        let key = registry.governance_key.as_ref().ok_or_else(unknown)?;
+        key.verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+            .map_err(EventError::Signature)?;
+        return Ok(Role::Governance);
+    }
+    let participant = registry.get(&envelope.signer).ok_or_else(unknown)?;
+    if let Some(revoked) = &participant.revoked {
+        return Err(EventError::Revoked {
+            id: participant.id.clone(),
+            height: revoked.height,
+        });
+    }
+    match participant
+        .key
+        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+    {
+        Ok(()) => Ok(participant.role),
+        Err(e) => {
+            // Only on failure: say so when an old key signed, rather than a bare "bad signature".
+            let retired = participant
+                .retired_keys
+                .iter()
+                .rev()
+                .find(|r| r.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok());
+            Err(match retired {
+                Some(r) => EventError::RetiredKey {
+                    signer: participant.id.clone(),
+                    until: r.until,
+                },
+                None => EventError::Signature(e),
+            })
+        }
+    }
+}
+
+fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventError> {
+    let (field, value) = match &event.body {
+        Body::Ship { receiver, .. } => ("receiver", receiver),
+        Body::Receive { sender, .. } => ("sender", sender),
+        Body::Return { receiver, .. } => ("receiver", receiver),
+        _ => return Ok(()),
+    };
+    match registry.get(value) {
+        None => {
+            return Err(EventError::UnknownParticipant {
+                field,
+                value: value.clone(),
+            });
+        }
+        Some(p) if p.revoked.is_some() => {
+            return Err(EventError::RevokedCounterparty {
+                field,
+                id: p.id.clone(),
+                height: p.revoked.as_ref().map_or(0, |r| r.height),
+            });
+        }
+        Some(_) => {}
+    }
+    if *value == event.signer {
+        return Err(EventError::SelfCounterparty { field });
+    }
+    Ok(())
+}
+
+/// Builds a payload for `body` with the current time and a fresh random nonce.
+pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload {
+    let mut nonce = vec![0u8; 16];
+    getrandom::fill(&mut nonce).expect("the operating system's random source failed");
+    let timestamp_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    pb::EventPayload {
+        signer: signer.to_string(),
+        timestamp_ms,
+        nonce,
+        body: Some(body),
+    }
+}
+
+/// Encodes and signs a payload.
+pub fn sign_payload(key: &KeyPair, payload: &pb::EventPayload) -> pb::SignedEnvelope {
+    let bytes = payload.encode_to_vec();
+    pb::SignedEnvelope {
+        signature: key.sign(EVENT_TAG, &bytes),
+        signer: payload.signer.clone(),
+        payload: bytes,
+    }
+}

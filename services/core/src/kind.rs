@@ -1,0 +1,38 @@
+//! The kinds of events, on their own so that who may sign what ([`crate::participant::Role::may_sign`]) and what an
+//! event holds ([`crate::event::Body`]) can both name a kind without depending on each other.
+
+/// The kinds of custody and governance events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Commission,
+    Ship,
+    Receive,
+    Dispense,
+    Decommission,
+    Undo,
+    Recall,
+    Withdraw,
+    Return,
+    Register,
+    RotateKey,
+    Revoke,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Commission => "commission",
+            EventKind::Ship => "ship",
+            EventKind::Receive => "receive",
+            EventKind::Dispense => "dispense",
+            EventKind::Decommission => "decommission",
+            EventKind::Undo => "undo",
+            EventKind::Recall => "recall",
+            EventKind::Withdraw => "withdraw",
+            EventKind::Return => "return",
+            EventKind::Register => "register participant",
+            EventKind::RotateKey => "rotate key",
+            EventKind::Revoke => "revoke participant",
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! What can go wrong reading or writing the store.
+
+use pedigree_core::participant::GenesisError;
+use pedigree_core::stored::StoredError;
+
+/// What went wrong talking to Redis or reading what it holds.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("redis holds a value under '{key}' that does not decode: {source}")]
+    Corrupt { key: String, source: prost::DecodeError },
+    #[error("redis holds a log leaf of {0} bytes, not 32")]
+    BadLeaf(usize),
+    #[error("redis holds a pack under '{key}' that does not decode: {source}")]
+    Stored { key: String, source: StoredError },
+    #[error("a pack to write does not encode: {0}")]
+    Encode(StoredError),
+    #[error("redis holds a bucket layout under '{0}' that does not parse")]
+    BadMeta(String),
+    #[error("redis holds a participant record that does not parse: {0}")]
+    BadParticipant(#[from] GenesisError),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;

@@ -1,0 +1,214 @@
+//! Reading what the sequencer wrote: the head, packs (for the sequencer, in bulk), one pack for a scan, products,
+//! event outcomes, blocks and the log's leaves. Registry reads are [`crate::registry`]'s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use pedigree_core::Hash;
+use pedigree_core::pack_key::PackKey;
+use pedigree_core::participant::Registry;
+use pedigree_core::pb::{Block, EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::stored::{ParticipantIds, decode_pack};
+use prost::Message;
+
+use crate::buckets::Meta;
+use crate::error::{Result, StoreError};
+use crate::schema::{HEAD, LEAVES, block_key, bucket_key, event_key, meta_key, product_key};
+use crate::store::Store;
+
+/// Decodes a stored pack; `key` names it in the error only, so it is built only then.
+fn decode_stored(
+    key: impl FnOnce() -> String,
+    bytes: &[u8],
+    registry: &(impl ParticipantIds + ?Sized),
+) -> Result<PackRecord> {
+    decode_pack(bytes, registry).map_err(|source| StoreError::Stored { key: key(), source })
+}
+
+fn decode<M: Message + Default>(key: impl Into<String>, bytes: &[u8]) -> Result<M> {
+    M::decode(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.into(),
+        source,
+    })
+}
+
+impl Store {
+    /// Height of the last applied block (0 if none).
+    pub async fn head(&self) -> Result<u64> {
+        let mut con = self.con.clone();
+        let head: Option<u64> = redis::cmd("GET").arg(HEAD).query_async(&mut con).await?;
+        Ok(head.unwrap_or(0))
+    }
+
+    /// Pack records for `keys`, in two round trips: the layouts of their GTINs, then every pack. `last_event_id` is
+    /// not stored and comes back empty.
+    pub async fn packs(&self, keys: &[PackKey], registry: &Registry) -> Result<Vec<Option<PackRecord>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let gtins: Vec<&str> = keys
+            .iter()
+            .map(PackKey::gtin)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let layouts = self.layouts(&gtins).await?;
+        // One HMGET per bucket: a bulk block reads ~50 packs per command instead of one.
+        let mut by_bucket: HashMap<(&str, u64), Vec<usize>, foldhash::fast::RandomState> = HashMap::default();
+        for (i, key) in keys.iter().enumerate() {
+            let gtin = key.gtin();
+            by_bucket
+                .entry((gtin, layouts[gtin].bucket(key.serial())))
+                .or_default()
+                .push(i);
+        }
+        let by_bucket: Vec<_> = by_bucket.into_iter().collect();
+        let mut pipe = redis::pipe();
+        for ((gtin, bucket), members) in &by_bucket {
+            let mut cmd = redis::cmd("HMGET");
+            cmd.arg(bucket_key(gtin, *bucket));
+            members.iter().for_each(|&i| {
+                cmd.arg(keys[i].serial());
+            });
+            pipe.add_command(cmd);
+        }
+        let mut con = self.con.clone();
+        let raw: Vec<Vec<Option<Vec<u8>>>> = pipe.query_async(&mut con).await?;
+        let mut records = vec![None; keys.len()];
+        for ((_, members), values) in by_bucket.iter().zip(raw) {
+            for (&i, bytes) in members.iter().zip(values) {
+                records[i] = bytes
+                    .as_deref()
+                    .map(|b| decode_stored(|| keys[i].to_string(), b, registry))
+                    .transpose()?;
+            }
+        }
+        Ok(records)
+    }
+
+    /// The bucket layouts of `gtins`, in one round trip.
+    pub(crate) async fn layouts<'a>(&self, gtins: &[&'a str]) -> Result<BTreeMap<&'a str, Meta>> {
+        let mut cmd = redis::cmd("MGET");
+        gtins.iter().for_each(|g| {
+            cmd.arg(meta_key(g));
+        });
+        let mut con = self.con.clone();
+        let raw: Vec<Option<String>> = cmd.query_async(&mut con).await?;
+        gtins
+            .iter()
+            .zip(raw)
+            .map(|(g, r)| {
+                Ok((
+                    *g,
+                    Meta::parse(r.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(g)))?,
+                ))
+            })
+            .collect()
+    }
+
+    /// What a scan needs, in one round trip (two when the GTIN's bucket layout moved since this store last saw
+    /// it): the product and the pack. The bucket is guessed from the GTIN's last-seen layout and checked in the
+    /// same round trip.
+    pub async fn lookup(
+        &self,
+        gtin: &str,
+        serial: &str,
+        registry: &(impl ParticipantIds + ?Sized),
+    ) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
+        let mut guess = self.cached_layout(gtin);
+        for _ in 0..3 {
+            let mut con = self.con.clone();
+            // The pack is read before the layout: layouts only grow, so if the layout read after the pack is still
+            // the guessed one, it was that one when the pack was read too (no MULTI needed).
+            let (pack, layout, product): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) = redis::pipe()
+                .hget(bucket_key(gtin, guess.bucket(serial)), serial)
+                .get(meta_key(gtin))
+                .get(product_key(gtin))
+                .query_async(&mut con)
+                .await?;
+            let layout = Meta::parse(layout.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(gtin)))?;
+            if layout.level != guess.level || layout.split != guess.split {
+                self.remember_layout(gtin, layout);
+                guess = layout;
+                continue;
+            }
+            let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
+            let key = || format!("{gtin}{serial}");
+            let pack = pack.as_deref().map(|b| decode_stored(key, b, registry)).transpose()?;
+            return Ok((product, pack));
+        }
+        Err(StoreError::BadMeta(format!("{} keeps moving", meta_key(gtin))))
+    }
+
+    fn cached_layout(&self, gtin: &str) -> Meta {
+        let layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
+        layouts.get(gtin).copied().unwrap_or_default()
+    }
+
+    fn remember_layout(&self, gtin: &str, layout: Meta) {
+        let mut layouts = self.layouts.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded by the number of GTINs scanned; a verifier that sees more than this many starts over.
+        if layouts.len() > 1_000_000 {
+            layouts.clear();
+        }
+        layouts.insert(gtin.to_string(), layout);
+    }
+
+    /// Whether each event id already has an outcome, in one round trip.
+    pub async fn events_seen(&self, ids: &[Hash]) -> Result<Vec<bool>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let mut pipe = redis::pipe();
+        ids.iter().for_each(|id| {
+            pipe.exists(event_key(id));
+        });
+        Ok(pipe.query_async(&mut con).await?)
+    }
+
+    /// Product records for `gtins`, in one round trip.
+    pub async fn products(&self, gtins: &[String]) -> Result<Vec<Option<ProductRecord>>> {
+        if gtins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let mut cmd = redis::cmd("MGET");
+        gtins.iter().for_each(|g| {
+            cmd.arg(product_key(g));
+        });
+        let raw: Vec<Option<Vec<u8>>> = cmd.query_async(&mut con).await?;
+        raw.iter()
+            .zip(gtins)
+            .map(|(bytes, g)| bytes.as_deref().map(|b| decode(product_key(g), b)).transpose())
+            .collect()
+    }
+
+    pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {
+        let mut con = self.con.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(event_key(id)).query_async(&mut con).await?;
+        raw.as_deref().map(|b| decode("e:<id>", b)).transpose()
+    }
+
+    pub async fn block(&self, height: u64) -> Result<Option<Block>> {
+        let mut con = self.con.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(height)).query_async(&mut con).await?;
+        raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
+    }
+
+    /// The first `count` leaf hashes of the log.
+    pub async fn log_leaves(&self, count: u64) -> Result<Vec<Hash>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(LEAVES)
+            .arg(0)
+            .arg(count - 1)
+            .query_async(&mut con)
+            .await?;
+        raw.iter()
+            .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| StoreError::BadLeaf(h.len())))
+            .collect()
+    }
+}

@@ -1,0 +1,53 @@
+//! The Redis keys, and the functions that build them (the one place a key's spelling lives; the write script in
+//! [`crate::script`] spells `m:` too, and must agree).
+//!
+//! All values are protobuf encodings of `pedigree.v1` messages unless said otherwise:
+//! - `p:{gtin14}:{bucket}` -> hash of serial -> `StoredPack` (a `PackRecord` in compact form, see
+//!   `pedigree_core::stored`); `m:{gtin14}` -> the GTIN's bucket layout (see [`crate::buckets`])
+//! - `g:{gtin14}` -> `ProductRecord` once any pack of that GTIN was commissioned: its owner, whether it was
+//!   withdrawn, which lots were recalled (also tells an unknown product from an unknown serial)
+//! - `e:{32-byte event id}` -> `EventOutcome`
+//! - `b:{height}` -> `Block`
+//! - `head` -> height of the last applied block, decimal
+//! - `l` -> list of the RFC 6962 leaf hashes (32 bytes each) of every committed event since genesis, in log order:
+//!   the append-only log that block headers' `tree_size`/`log_root` commit to, kept for inclusion and consistency
+//!   proofs
+//! - `r` -> hash of participant id -> `ParticipantRecord` (JSON): every participant as of `head` (the genesis ones
+//!   are written with block 1, later ones when a governance event changes them); `rv` -> height of the last block
+//!   that changed `r`, so readers re-read the registry only when it moved
+
+use pedigree_core::Hash;
+
+/// Height of the last applied block.
+pub(crate) const HEAD: &str = "head";
+/// The log's leaf hashes.
+pub(crate) const LEAVES: &str = "l";
+/// Participant records by id.
+pub(crate) const REGISTRY: &str = "r";
+/// Height of the last block that changed [`REGISTRY`].
+pub(crate) const REGISTRY_VERSION: &str = "rv";
+
+/// Redis key of bucket `b` of `gtin`.
+pub fn bucket_key(gtin: &str, b: u64) -> String {
+    format!("p:{gtin}:{b}")
+}
+
+/// Redis key of the bucket layout of `gtin`.
+pub fn meta_key(gtin: &str) -> String {
+    format!("m:{gtin}")
+}
+
+pub(crate) fn product_key(gtin: &str) -> String {
+    format!("g:{gtin}")
+}
+
+pub(crate) fn event_key(id: &Hash) -> Vec<u8> {
+    let mut key = Vec::with_capacity(34);
+    key.extend_from_slice(b"e:");
+    key.extend_from_slice(id);
+    key
+}
+
+pub(crate) fn block_key(height: u64) -> String {
+    format!("b:{height}")
+}
