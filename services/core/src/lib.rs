@@ -8,12 +8,15 @@
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
 //! - [`verdict`]: the answer to a pharmacist's scan.
+//! - [`custody_rpc`]: the custody RPCs and the kind of event each takes (the one module that touches gRPC: the
+//!   table custody serves and clients call, so that both follow the event kinds defined here).
 
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod block;
 pub mod body;
+pub mod custody_rpc;
 pub mod event;
 pub mod governance;
 pub mod keys;

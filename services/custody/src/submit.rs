@@ -1,15 +1,18 @@
-//! The submission path shared by every role service: check, then append and wait for the broker.
+//! The submission path shared by every custody RPC (served from `pedigree_core::custody_rpc`'s table): check, then
+//! append and wait for the broker.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
+use pedigree_core::custody_rpc::TakeEvent;
 use pedigree_core::event::{EventKind, check_envelope};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
 use pedigree_log::rdkafka::producer::FutureProducer;
 use prost::Message;
+use tonic::Status;
 
 use crate::error::SubmitError;
 
@@ -48,5 +51,12 @@ impl Submitter {
         Ok(SubmitResponse {
             event_id: event.id.to_vec(),
         })
+    }
+}
+
+/// Every custody RPC hands its envelope here, with the kind of event the RPC takes.
+impl TakeEvent for Submitter {
+    async fn take(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, Status> {
+        Ok(self.submit(envelope, kind).await?)
     }
 }
