@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint unit k8s bench scale
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale
 
 setup:
 	@scripts/setup.sh
@@ -21,8 +21,16 @@ test: setup fmt lint unit k8s
 fmt:
 	cargo fmt --all -- --check
 
+## Clippy, then the wire contract: buf lint on proto/ (exceptions recorded in proto/buf.yaml) and buf breaking against
+## the last release tag (skipped, saying so, while there is none).
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/buf.sh lint
+	scripts/buf.sh release-breaking
+
+## What this branch changes in the wire contract, by buf breaking against REF (default main): make breaking REF=v1.0.0
+breaking:
+	scripts/buf.sh breaking $(REF)
 
 ## The leadership tests need a real kube-apiserver (built once from Debian's kubernetes source, then cached).
 unit:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Pedigree needs, skipping what is present (idempotent):
 # - Debian packages: redis-server, a C toolchain for librdkafka (built from source by rdkafka-sys), python3 venv;
-# - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin).
+# - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin);
+# - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools).
 set -euo pipefail
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -12,6 +13,7 @@ command -v make >/dev/null || need_apt+=(make)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 [ -e /usr/include/zlib.h ] || need_apt+=(zlib1g-dev)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -28,4 +30,5 @@ if ! command -v tansu >/dev/null || ! tansu --version 2>/dev/null | grep -q "0.6
   echo "setup: cargo install tansu 0.6.0 (Kafka-compatible broker; about 10 minutes the first time)"
   cargo install tansu@0.6.0 --locked --features dynostore,libsql
 fi
-echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1)"
+buf=$("$(dirname "$0")/buf.sh" install)
+echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1), $buf"

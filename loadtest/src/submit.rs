@@ -4,11 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::kind::EventKind;
 use pedigree_core::participant::Role;
-use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
-use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
-use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse, VerifyRequest, VerifyResponse};
 use tonic::transport::{Channel, Endpoint};
@@ -44,28 +42,21 @@ impl Pool {
         self.channels[i].clone()
     }
 
-    /// Sends an envelope to the RPC for its signer's role and its kind.
+    /// Sends an envelope to the RPC of its signer's role's service that takes its kind.
     pub async fn submit(
         &self,
         role: Role,
         kind: EventKind,
         envelope: SignedEnvelope,
     ) -> Result<Response<SubmitResponse>, Status> {
-        use EventKind::*;
-        let ch = self.channel();
-        match (role, kind) {
-            (Role::Manufacturer, Commission) => ManufacturerServiceClient::new(ch).commission(envelope).await,
-            (Role::Manufacturer, Ship) => ManufacturerServiceClient::new(ch).ship(envelope).await,
-            (Role::Distributor, Receive) => DistributorServiceClient::new(ch).receive(envelope).await,
-            (Role::Distributor, Ship) => DistributorServiceClient::new(ch).ship(envelope).await,
-            (Role::Pharmacy, Receive) => PharmacyServiceClient::new(ch).receive(envelope).await,
-            (Role::Pharmacy, Dispense) => PharmacyServiceClient::new(ch).dispense(envelope).await,
-            (role, kind) => Err(Status::invalid_argument(format!(
-                "the load tester never signs {} as {}",
-                kind.as_str(),
-                role.as_str()
-            ))),
-        }
+        let Some(rpc) = Rpc::of(role, kind) else {
+            return Err(Status::invalid_argument(format!(
+                "{} may not sign {}",
+                role.as_str(),
+                kind.as_str()
+            )));
+        };
+        rpc.call(self.channel(), envelope).await
     }
 
     /// One scan over gRPC.

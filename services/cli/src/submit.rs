@@ -5,18 +5,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pedigree_core::body;
+use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
-use pedigree_core::kind::EventKind;
-use pedigree_core::participant::Role;
-use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
-use pedigree_core::pb::governance_service_client::GovernanceServiceClient;
 use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
-use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
-use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::{
-    DecommissionReason, EventState, EventStatus, GetEventStatusRequest, RejectCode, SignedEnvelope, SubmitResponse,
-    event_payload::Body,
+    DecommissionReason, EventState, EventStatus, GetEventStatusRequest, RejectCode, SignedEnvelope, event_payload::Body,
 };
 use tonic::transport::Channel;
 
@@ -256,62 +250,12 @@ pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
 /// the signer's role against the registry whatever the service, so a participant registered on the ledger (and so
 /// in no local file) is sent the same way.
 pub async fn submit(endpoint: &str, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
-    // The role given here only labels the decoded event; the kind is all that is needed.
-    let kind = pedigree_core::decode::decode_payload(&envelope.payload, Role::Governance)?
-        .body
-        .kind();
-    use EventKind::*;
-    let ch = channel(endpoint).await?;
-    let response = match kind {
-        Commission | Ship | Decommission | Undo | Recall | Withdraw => {
-            manufacturer(ManufacturerServiceClient::new(ch), kind, envelope).await
-        }
-        Receive => distributor(DistributorServiceClient::new(ch), kind, envelope).await,
-        Dispense | Return => pharmacy(PharmacyServiceClient::new(ch), kind, envelope).await,
-        Register | RotateKey | Revoke => governance(GovernanceServiceClient::new(ch), kind, envelope).await,
-    };
-    let response = response.map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
+    let rpc = Rpc::for_envelope(&envelope)?;
+    let response = rpc
+        .call(channel(endpoint).await?, envelope)
+        .await
+        .map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
     Ok(response.into_inner().event_id)
-}
-
-type Answer = Result<tonic::Response<SubmitResponse>, tonic::Status>;
-
-async fn manufacturer(mut c: ManufacturerServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
-    match kind {
-        EventKind::Commission => c.commission(e).await,
-        EventKind::Decommission => c.decommission(e).await,
-        EventKind::Undo => c.undo(e).await,
-        EventKind::Recall => c.recall(e).await,
-        EventKind::Withdraw => c.withdraw(e).await,
-        _ => c.ship(e).await,
-    }
-}
-
-async fn distributor(mut c: DistributorServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
-    match kind {
-        EventKind::Receive => c.receive(e).await,
-        EventKind::Decommission => c.decommission(e).await,
-        EventKind::Undo => c.undo(e).await,
-        _ => c.ship(e).await,
-    }
-}
-
-async fn governance(mut c: GovernanceServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
-    match kind {
-        EventKind::Register => c.register_participant(e).await,
-        EventKind::RotateKey => c.rotate_key(e).await,
-        _ => c.revoke_participant(e).await,
-    }
-}
-
-async fn pharmacy(mut c: PharmacyServiceClient<Channel>, kind: EventKind, e: SignedEnvelope) -> Answer {
-    match kind {
-        EventKind::Receive => c.receive(e).await,
-        EventKind::Decommission => c.decommission(e).await,
-        EventKind::Undo => c.undo(e).await,
-        EventKind::Return => c.r#return(e).await,
-        _ => c.dispense(e).await,
-    }
 }
 
 pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus> {

@@ -14,10 +14,12 @@
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
 //! - [`verdict`]: the answer to a pharmacist's scan.
+//! - [`custody_rpc`]: the custody RPCs and the kind of event each takes (the one module that touches gRPC: the
+//!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
 //! `pack_key`, `verdict`, `body`; `participant` (then `stored`); `event`; `decode`; `envelope`; `transition` and
-//! `governance`; `state`; `block`; `proof` and `audit`.
+//! `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
 
@@ -25,6 +27,7 @@ pub mod audit;
 pub mod block;
 pub mod body;
 pub mod context;
+pub mod custody_rpc;
 pub mod decode;
 pub mod envelope;
 pub mod event;

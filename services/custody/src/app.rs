@@ -7,28 +7,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use pedigree_core::custody_rpc::Serve;
 use pedigree_core::envelope::MAX_PAYLOAD_BYTES;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
+use pedigree_runtime::Shutdown;
+use pedigree_runtime::grpc::Services;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::roles::Roles;
 use crate::submit::Submitter;
 
 /// Decoded request limit: the largest payload plus room for signature, signer and framing.
 const MAX_MESSAGE_BYTES: usize = MAX_PAYLOAD_BYTES + 4096;
-
-/// Gives gRPC service names for health reporting.
-const SERVICES: [&str; 4] = [
-    "pedigree.v1.ManufacturerService",
-    "pedigree.v1.DistributorService",
-    "pedigree.v1.PharmacyService",
-    "pedigree.v1.GovernanceService",
-];
 
 /// A bound, ready-to-run custody service.
 pub struct App {
@@ -75,20 +69,18 @@ impl App {
 
     /// Serves until `shutdown` resolves, then drains.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let basics = pedigree_runtime::grpc::basics()?;
-        let roles = Roles(self.submitter.clone());
-        let routes = basics
-            .routes
-            .add_service(ManufacturerServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(DistributorServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(PharmacyServiceServer::new(roles.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(GovernanceServiceServer::new(roles));
         let submitter = self.submitter.clone();
-        let shutdown = async move {
+        let shutdown = Shutdown::on(async move {
             shutdown.await;
             submitter.draining.store(true, Ordering::Relaxed);
-        };
-        pedigree_runtime::grpc::serve(self.listener, routes, basics.health, &SERVICES, shutdown, self.grace).await?;
+        });
+        let serve = Serve(self.submitter.clone());
+        let services = Services::new()
+            .add_service(ManufacturerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(GovernanceServiceServer::new(serve));
+        pedigree_runtime::grpc::serve(self.listener, services, shutdown, self.grace).await?;
         // Flush anything the producer still holds; every acknowledged event was already flushed.
         let _ = self.submitter.producer.flush(Duration::from_secs(5));
         Ok(())

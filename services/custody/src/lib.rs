@@ -17,7 +17,6 @@ mod app;
 mod config;
 mod error;
 mod registry;
-mod roles;
 mod submit;
 
 pub use app::App;

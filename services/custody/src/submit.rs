@@ -1,10 +1,12 @@
-//! The submission path shared by every role service: check, then append and wait for the broker.
+//! The submission path shared by every custody RPC (served from `pedigree_core::custody_rpc`'s table): check, then
+//! append and wait for the broker.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
+use pedigree_core::custody_rpc::TakeEvent;
 use pedigree_core::envelope::check_envelope;
 use pedigree_core::kind::EventKind;
 use pedigree_core::pack_key::PackKey;
@@ -12,6 +14,7 @@ use pedigree_core::participant::{GOVERNANCE_ID, Registry};
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
 use pedigree_kafka::Producer;
 use prost::Message;
+use tonic::Status;
 
 use crate::error::SubmitError;
 
@@ -51,5 +54,12 @@ impl Submitter {
         Ok(SubmitResponse {
             event_id: event.id.to_vec(),
         })
+    }
+}
+
+/// Every custody RPC hands its envelope here, with the kind of event the RPC takes.
+impl TakeEvent for Submitter {
+    async fn take(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, Status> {
+        Ok(self.submit(envelope, kind).await?)
     }
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use pedigree_core::block::{Tip, check_block};
+use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::envelope::{check_envelope, new_payload, sign_payload};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::distributor_service_client::DistributorServiceClient;
@@ -16,7 +17,7 @@ use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::pharmacy_service_client::PharmacyServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{
-    EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, SignedEnvelope,
+    EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, SignedEnvelope, SubmitResponse,
     event_payload::Body,
 };
 use pedigree_devstack::{Broker, Fixture, Redis, Storage};
@@ -253,6 +254,35 @@ impl Stack {
     /// What a Kafka client of this stack's broker is built from.
     pub fn kafka(&self) -> ClientSettings {
         ClientSettings::new(self.broker.brokers())
+    }
+
+    /// Submits `envelope` to the custody RPC for its kind ([`Rpc::for_kind`]: any service that takes it will do).
+    pub async fn submit(&self, envelope: SignedEnvelope) -> Result<SubmitResponse, tonic::Status> {
+        let rpc = Rpc::for_envelope(&envelope).expect("the payload decodes");
+        Ok(rpc.call(self.custody_channel().await, envelope).await?.into_inner())
+    }
+
+    /// Signs `body` as participant `id` and submits it as that participant's ERP would: to the RPC of its role's
+    /// service that takes the kind (or, for a kind the role may not sign, to the RPC for the kind, which refuses it).
+    pub async fn submit_as(&self, id: &str, body: Body) -> Result<SubmitResponse, tonic::Status> {
+        let role = self.fixture.party(id).role;
+        let envelope = self.sign(id, body);
+        let kind = pedigree_core::decode::decode_payload(&envelope.payload, role)
+            .expect("the payload decodes")
+            .body
+            .kind();
+        let rpc = Rpc::of(role, kind).unwrap_or(Rpc::for_kind(kind));
+        Ok(rpc.call(self.custody_channel().await, envelope).await?.into_inner())
+    }
+
+    /// A new connection to custody.
+    pub async fn custody_channel(&self) -> Channel {
+        Self::channel(self.custody_addr).await
+    }
+
+    /// A new connection to the verifier's gRPC port.
+    pub async fn verifier_channel(&self) -> Channel {
+        Self::channel(self.verifier_grpc).await
     }
 
     pub async fn manufacturer(&self) -> ManufacturerServiceClient<Channel> {

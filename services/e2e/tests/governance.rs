@@ -28,23 +28,8 @@ fn signed(key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
 
 /// Submits through the RPC that takes the envelope's kind; the gRPC refusal, or the sealed outcome.
 async fn submit(stack: &Stack, envelope: SignedEnvelope) -> Result<pedigree_core::pb::EventStatus, tonic::Status> {
-    use pedigree_core::decode::decode_payload;
-    use pedigree_core::kind::EventKind;
-    let kind = decode_payload(&envelope.payload, pedigree_core::participant::Role::Governance)
-        .unwrap()
-        .body
-        .kind();
-    let answer = match kind {
-        EventKind::Register => stack.governance().await.register_participant(envelope).await,
-        EventKind::RotateKey => stack.governance().await.rotate_key(envelope).await,
-        EventKind::Revoke => stack.governance().await.revoke_participant(envelope).await,
-        EventKind::Commission => stack.manufacturer().await.commission(envelope).await,
-        EventKind::Ship => stack.distributor().await.ship(envelope).await,
-        EventKind::Receive => stack.pharmacy().await.receive(envelope).await,
-        EventKind::Dispense => stack.pharmacy().await.dispense(envelope).await,
-        other => panic!("not used here: {other:?}"),
-    }?;
-    Ok(stack.outcome(&answer.into_inner().event_id).await)
+    let answer = stack.submit(envelope).await?;
+    Ok(stack.outcome(&answer.event_id).await)
 }
 
 async fn committed(stack: &Stack, envelope: SignedEnvelope) {

@@ -28,18 +28,10 @@ async fn scan(stack: &Stack, g: &str, serial: &str) -> VerifyResponse {
         .into_inner()
 }
 
-/// Submits through the CLI's routing rules (the role service that takes the kind) and waits for the outcome.
+/// Submits as the signer's ERP would (to its role's service) and waits for the outcome.
 macro_rules! submit {
-    ($stack:expr, $client:ident . $rpc:ident, $who:expr, $body:expr) => {{
-        let envelope = $stack.sign($who, $body);
-        let id = $stack
-            .$client()
-            .await
-            .$rpc(envelope)
-            .await
-            .unwrap()
-            .into_inner()
-            .event_id;
+    ($stack:expr, $who:expr, $body:expr) => {{
+        let id = $stack.submit_as($who, $body).await.unwrap().event_id;
         $stack.outcome(&id).await
     }};
 }
@@ -63,27 +55,16 @@ async fn decommission_undo_return_recall_withdraw() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     let all = ["P1", "P2", "P3", "P4", "P5"];
-    committed!(
-        stack,
-        manufacturer.commission,
-        MFR,
-        body::commission(&g, "L1", "291231", &all)
-    );
-    committed!(
-        stack,
-        manufacturer.commission,
-        MFR,
-        body::commission(&g, "L2", "291231", &["Q1"])
-    );
-    committed!(stack, manufacturer.ship, MFR, body::ship(&g, &all, WHOLESALE));
-    committed!(stack, distributor.receive, WHOLESALE, body::receive(&g, &all, MFR));
-    committed!(stack, distributor.ship, WHOLESALE, body::ship(&g, &all, PHARMACY));
-    committed!(stack, pharmacy.receive, PHARMACY, body::receive(&g, &all, WHOLESALE));
+    committed!(stack, MFR, body::commission(&g, "L1", "291231", &all));
+    committed!(stack, MFR, body::commission(&g, "L2", "291231", &["Q1"]));
+    committed!(stack, MFR, body::ship(&g, &all, WHOLESALE));
+    committed!(stack, WHOLESALE, body::receive(&g, &all, MFR));
+    committed!(stack, WHOLESALE, body::ship(&g, &all, PHARMACY));
+    committed!(stack, PHARMACY, body::receive(&g, &all, WHOLESALE));
 
     // Decommissioned as destroyed: final, no undo.
     committed!(
         stack,
-        pharmacy.decommission,
         PHARMACY,
         body::decommission(&g, &["P2"], DecommissionReason::Destroyed)
     );
@@ -92,67 +73,42 @@ async fn decommission_undo_return_recall_withdraw() {
         (r.verdict(), r.decommission_reason()),
         (Verdict::Decommissioned, DecommissionReason::Destroyed)
     );
-    refused!(
-        RejectCode::UndoNotAllowed,
-        stack,
-        pharmacy.undo,
-        PHARMACY,
-        body::undo(&g, &["P2"])
-    );
-    refused!(
-        RejectCode::Decommissioned,
-        stack,
-        pharmacy.dispense,
-        PHARMACY,
-        body::dispense(&g, &["P2"])
-    );
+    refused!(RejectCode::UndoNotAllowed, stack, PHARMACY, body::undo(&g, &["P2"]));
+    refused!(RejectCode::Decommissioned, stack, PHARMACY, body::dispense(&g, &["P2"]));
 
     // Decommissioned as a sample: only the same party may undo it.
     committed!(
         stack,
-        pharmacy.decommission,
         PHARMACY,
         body::decommission(&g, &["P3"], DecommissionReason::Sample)
     );
     refused!(
         RejectCode::UndoNotAllowed,
         stack,
-        pharmacy.undo,
         OTHER_PHARMACY,
         body::undo(&g, &["P3"])
     );
-    committed!(stack, pharmacy.undo, PHARMACY, body::undo(&g, &["P3"]));
+    committed!(stack, PHARMACY, body::undo(&g, &["P3"]));
     assert_eq!(scan(&stack, &g, "P3").await.verdict(), Verdict::Verified);
 
     // Dispensed, then undone, then dispensed again.
-    committed!(stack, pharmacy.dispense, PHARMACY, body::dispense(&g, &["P1"]));
+    committed!(stack, PHARMACY, body::dispense(&g, &["P1"]));
     assert_eq!(scan(&stack, &g, "P1").await.verdict(), Verdict::Dispensed);
-    committed!(stack, pharmacy.undo, PHARMACY, body::undo(&g, &["P1"]));
+    committed!(stack, PHARMACY, body::undo(&g, &["P1"]));
     assert_eq!(scan(&stack, &g, "P1").await.verdict(), Verdict::Verified);
-    committed!(stack, pharmacy.dispense, PHARMACY, body::dispense(&g, &["P1"]));
+    committed!(stack, PHARMACY, body::dispense(&g, &["P1"]));
 
     // A saleable return goes back to the wholesaler the pack came from; in transit it is still genuine.
     refused!(
         RejectCode::WrongReturnReceiver,
         stack,
-        pharmacy.r#return,
         PHARMACY,
         body::return_to(&g, &["P4"], OTHER_WHOLESALE)
     );
-    committed!(
-        stack,
-        pharmacy.r#return,
-        PHARMACY,
-        body::return_to(&g, &["P4"], WHOLESALE)
-    );
+    committed!(stack, PHARMACY, body::return_to(&g, &["P4"], WHOLESALE));
     let r = scan(&stack, &g, "P4").await;
     assert_eq!((r.verdict(), r.status()), (Verdict::Verified, PackStatus::InTransit));
-    committed!(
-        stack,
-        distributor.receive,
-        WHOLESALE,
-        body::receive(&g, &["P4"], PHARMACY)
-    );
+    committed!(stack, WHOLESALE, body::receive(&g, &["P4"], PHARMACY));
     assert_eq!(scan(&stack, &g, "P4").await.holder, WHOLESALE);
 
     // Only the manufacturer role may recall (refused at the gate), and the recall is per lot.
@@ -163,31 +119,23 @@ async fn decommission_undo_return_recall_withdraw() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
-    committed!(stack, manufacturer.recall, MFR, body::recall(&g, "L1"));
+    committed!(stack, MFR, body::recall(&g, "L1"));
     assert_eq!(scan(&stack, &g, "P5").await.verdict(), Verdict::Recalled);
     assert_eq!(scan(&stack, &g, "Q1").await.verdict(), Verdict::Verified);
+    refused!(RejectCode::Recalled, stack, PHARMACY, body::dispense(&g, &["P5"]));
     refused!(
         RejectCode::Recalled,
         stack,
-        pharmacy.dispense,
-        PHARMACY,
-        body::dispense(&g, &["P5"])
-    );
-    refused!(
-        RejectCode::Recalled,
-        stack,
-        manufacturer.commission,
         MFR,
         body::commission(&g, "L1", "291231", &["P9"])
     );
 
     // Withdrawal takes the whole product off the market.
-    committed!(stack, manufacturer.withdraw, MFR, body::withdraw(&g));
+    committed!(stack, MFR, body::withdraw(&g));
     assert_eq!(scan(&stack, &g, "Q1").await.verdict(), Verdict::Withdrawn);
     refused!(
         RejectCode::Withdrawn,
         stack,
-        manufacturer.commission,
         MFR,
         body::commission(&g, "L3", "291231", &["R1"])
     );

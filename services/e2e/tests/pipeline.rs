@@ -3,7 +3,9 @@
 
 use std::collections::HashSet;
 
+use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::gs1::{GS, gtin_check_digit};
+use pedigree_core::kind::EventKind;
 use pedigree_core::pb::{EventState, PackStatus, RejectCode, Verdict, VerifyRequest};
 use pedigree_e2e::{Stack, body};
 use tonic::Code;
@@ -254,6 +256,27 @@ async fn custody_refuses_bad_envelopes_and_writes_nothing() {
             .unwrap()
             .unwrap();
     assert_eq!(high, 0, "a refused envelope reached the events topic");
+    stack.shutdown().await;
+}
+
+/// Every custody RPC takes the kind of event the shared table says (custody serves it from that table, clients
+/// call it from it): a commission is taken by the commission RPC and refused by each of the others, naming its kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_custody_rpc_takes_the_kind_the_table_names() {
+    let stack = Stack::spawn_bare(200).await;
+    let g = gtin("0950600013435");
+    for rpc in Rpc::ALL.iter().copied() {
+        let commission = stack.sign(MFR, body::commission(&g, "L1", "281231", &["K1"]));
+        let answer = rpc.call(stack.custody_channel().await, commission).await;
+        if rpc.kind() == EventKind::Commission {
+            answer.unwrap_or_else(|e| panic!("{rpc:?} refused a commission: {}", e.message()));
+        } else {
+            let err = answer.expect_err("a commission sent to another kind's rpc");
+            assert_eq!(err.code(), Code::InvalidArgument, "{rpc:?}: {}", err.message());
+            let expected = format!("takes {} events", rpc.kind().as_str());
+            assert!(err.message().contains(&expected), "{rpc:?}: {}", err.message());
+        }
+    }
     stack.shutdown().await;
 }
 

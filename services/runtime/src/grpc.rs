@@ -1,70 +1,140 @@
-//! Serving gRPC the same way everywhere: `grpc.health.v1` and server reflection next to the service's own API,
-//! health turned NOT_SERVING as soon as shutdown starts, in-flight calls drained within a grace period.
+//! Serving gRPC the same way everywhere: `grpc.health.v1` and server reflection (`v1`, and `v1alpha` for clients
+//! that only ask that one, such as Python's grpcio-reflection) next to the service's own API; reflection lists
+//! exactly the services the server answers; health turns NOT_SERVING as soon as shutdown starts, and in-flight
+//! calls are drained within a grace period.
 
-use std::future::Future;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tonic::body::Body;
+use tonic::codegen::{Service, http};
+use tonic::server::NamedService;
 use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
+use tonic_reflection::pb::{v1, v1alpha};
 
-/// Health reporter plus the routes every server carries (health and reflection).
-pub struct Basics {
-    pub health: HealthReporter,
-    pub routes: Routes,
+use crate::shutdown::Shutdown;
+
+/// The services one gRPC server answers, added by their generated `*Server` types so that their names (for health
+/// and reflection) come from the same place as their routes.
+pub struct Services {
+    routes: Routes,
+    names: Vec<&'static str>,
+    health_only: Vec<&'static str>,
 }
 
-/// Health (overall status "" set to SERVING) and reflection over the pedigree and health descriptors.
-pub fn basics() -> anyhow::Result<Basics> {
+impl Default for Services {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Services {
+    /// No service yet: served as is, only health and reflection answer.
+    pub fn new() -> Self {
+        Self {
+            routes: Routes::default(),
+            names: Vec::new(),
+            health_only: Vec::new(),
+        }
+    }
+
+    /// Serves `service`, reports its health and lists it in reflection.
+    pub fn add_service<S>(mut self, service: S) -> Self
+    where
+        S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes = self.routes.add_service(service);
+        self
+    }
+
+    /// Also reports health under `name`, which names a component rather than a gRPC service (reflection does not
+    /// list it): the sequencer, whose port answers only health and reflection.
+    pub fn report_health_as(mut self, name: &'static str) -> Self {
+        self.health_only.push(name);
+        self
+    }
+}
+
+/// The health service, with every name reported, and the routes with health and both reflection versions added.
+fn with_basics(services: Services) -> anyhow::Result<(Routes, HealthReporter, Vec<&'static str>)> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pedigree_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("building the reflection service")?;
-    let routes = Routes::new(health_service).add_service(reflection);
-    Ok(Basics { health, routes })
+    let listed: Vec<&'static str> = services
+        .names
+        .iter()
+        .copied()
+        .chain([
+            tonic_health::pb::health_server::SERVICE_NAME,
+            v1::server_reflection_server::SERVICE_NAME,
+            v1alpha::server_reflection_server::SERVICE_NAME,
+        ])
+        .collect();
+    // Both versions describe the same files and list the same services, both reflection versions included.
+    let builder = || {
+        listed.iter().fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(pedigree_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(v1alpha::FILE_DESCRIPTOR_SET)
+                .include_reflection_service(false),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
+    let reflection_v1 = builder().build_v1().context("building the reflection service (v1)")?;
+    let reflection_v1alpha = builder()
+        .build_v1alpha()
+        .context("building the reflection service (v1alpha)")?;
+    let routes = services
+        .routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let reported = services.names.into_iter().chain(services.health_only).collect();
+    Ok((routes, health, reported))
 }
 
-/// Serves `routes` on `listener` until `shutdown` resolves; then reports NOT_SERVING for `services` (and ""),
-/// stops accepting, and waits for in-flight calls at most `grace`.
+/// Serves `services` (with health and reflection) on `listener` until `shutdown` starts; then reports NOT_SERVING
+/// for each of them (and ""), stops accepting, and waits for in-flight calls at most `grace`.
 pub async fn serve(
     listener: TcpListener,
-    routes: Routes,
-    health: HealthReporter,
-    services: &[&str],
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    services: Services,
+    shutdown: Shutdown,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    for name in services.iter().copied().chain([""]) {
+    let (routes, health, reported) = with_basics(services)?;
+    for name in reported.iter().copied().chain([""]) {
         health
             .set_service_status(name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let names: Vec<String> = services.iter().map(|s| s.to_string()).collect();
-    tokio::spawn(async move {
-        shutdown.await;
-        for name in names.iter().map(String::as_str).chain([""]) {
+    // The server stops only once health says NOT_SERVING, so a probe never sees a closed port reported healthy.
+    let stopping = Shutdown::on(async move {
+        shutdown.started().await;
+        for name in reported.iter().copied().chain([""]) {
             health
                 .set_service_status(name, tonic_health::ServingStatus::NotServing)
                 .await;
         }
-        let _ = stop_tx.send(true);
     });
-    let mut stopped = stop_rx.clone();
     let server = tonic::transport::Server::builder()
         .add_routes(routes)
         // Responses are small and many streams share a connection: without TCP_NODELAY, Nagle's algorithm holds a
         // response back until the previous one is acknowledged (tens of ms at the tail).
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        });
-    let mut stopped = stop_rx;
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stopping.started());
+    let stopped = stopping.started();
     let deadline = async move {
-        let _ = stopped.wait_for(|s| *s).await;
+        stopped.await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
@@ -73,5 +143,16 @@ pub async fn serve(
             tracing::warn!(?grace, "grace period over, abandoning in-flight calls");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_and_both_reflection_versions_build_over_every_descriptor() {
+        let (_, _, reported) = with_basics(Services::new().report_health_as("pedigree.v1.Sequencer")).unwrap();
+        assert_eq!(reported, ["pedigree.v1.Sequencer"]);
     }
 }

@@ -9,5 +9,5 @@ mod shutdown;
 mod telemetry;
 
 pub use genesis::load_registry;
-pub use shutdown::shutdown_signal;
+pub use shutdown::{Shutdown, shutdown_signal};
 pub use telemetry::init;

@@ -11,9 +11,10 @@ use anyhow::{Context, bail};
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
 use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, ensure_topics};
+use pedigree_runtime::Shutdown;
+use pedigree_runtime::grpc::Services;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::chain::Canon;
 use crate::config::Config;
@@ -75,23 +76,13 @@ impl App {
     /// Seals blocks while leading, until `shutdown`; the batch in hand is finished (or, if collection was still
     /// going on, dropped whole) before returning, then a held lease is released.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
-        let basics = pedigree_runtime::grpc::basics()?;
-        let mut health_stop = stop_rx.clone();
+        let shutdown = Shutdown::on(shutdown);
         let grace = Duration::from_secs(self.config.shutdown_grace_secs);
         // A standby reports SERVING too: it is healthy, just not leading.
         let health = tokio::spawn(pedigree_runtime::grpc::serve(
             self.health,
-            basics.routes,
-            basics.health,
-            &["pedigree.v1.Sequencer"],
-            async move {
-                let _ = health_stop.wait_for(|s| *s).await;
-            },
+            Services::new().report_health_as("pedigree.v1.Sequencer"),
+            shutdown.clone(),
             grace,
         ));
         let tail = PartitionReader::new(&self.config.kafka(), &self.config.blocks_topic, 0)
@@ -106,7 +97,7 @@ impl App {
             canon: Canon::new(self.registry),
             tail: Arc::new(std::sync::Mutex::new(tail)),
         };
-        let result = sealer.run(stop_rx, &self.leadership).await;
+        let result = sealer.run(shutdown.watch(), &self.leadership).await;
         self.leadership.shutdown().await;
         health.abort();
         result

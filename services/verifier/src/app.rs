@@ -9,9 +9,10 @@ use anyhow::Context;
 use axum::serve::ListenerExt;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
+use pedigree_runtime::Shutdown;
+use pedigree_runtime::grpc::Services;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -58,36 +59,16 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        });
-        let basics = pedigree_runtime::grpc::basics()?;
-        let routes = basics
-            .routes
+        let shutdown = Shutdown::on(shutdown);
+        let services = Services::new()
             .add_service(VerifierServiceServer::new(self.verifier.clone()))
             .add_service(LedgerServiceServer::new(self.verifier.clone()));
-        let mut grpc_stop = stop_rx.clone();
-        let services = ["pedigree.v1.VerifierService", "pedigree.v1.LedgerService"];
-        let grpc = pedigree_runtime::grpc::serve(
-            self.grpc,
-            routes,
-            basics.health,
-            &services,
-            async move {
-                let _ = grpc_stop.wait_for(|s| *s).await;
-            },
-            self.grace,
-        );
-        let mut http_stop = stop_rx;
+        let grpc = pedigree_runtime::grpc::serve(self.grpc, services, shutdown.clone(), self.grace);
         // TCP_NODELAY for the same reason as the gRPC server's (see pedigree_runtime::grpc::serve).
         let listener = self.http.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let http = axum::serve(listener, crate::http::router(self.verifier)).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        });
+        let http = axum::serve(listener, crate::http::router(self.verifier)).with_graceful_shutdown(shutdown.started());
         let (grpc, http) = tokio::join!(grpc, http);
         grpc?;
         http.context("http server failed")
