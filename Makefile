@@ -21,10 +21,12 @@ test: setup fmt lint unit k8s
 fmt:
 	cargo fmt --all -- --check
 
-## Clippy, then the wire contract: buf lint on proto/ (exceptions recorded in proto/buf.yaml) and buf breaking against
+## Clippy, no unused dependency (cargo-machete; exceptions in a crate's [package.metadata.cargo-machete]), then the
+## wire contract: buf lint on proto/ (exceptions recorded in proto/buf.yaml) and buf breaking against
 ## the last release tag (skipped, saying so, while there is none).
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo machete
 	scripts/buf.sh lint
 	scripts/buf.sh release-breaking
 

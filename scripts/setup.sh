@@ -2,6 +2,7 @@
 # Installs what building, running and testing Pedigree needs, skipping what is present (idempotent):
 # - Debian packages: redis-server, a C toolchain for librdkafka (built from source by rdkafka-sys), python3 venv;
 # - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin);
+# - cargo-machete, the unused-dependency check of `make lint` (cargo install, pinned);
 # - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools).
 set -euo pipefail
 
@@ -29,6 +30,10 @@ fi
 if ! command -v tansu >/dev/null || ! tansu --version 2>/dev/null | grep -q "0.6.0"; then
   echo "setup: cargo install tansu 0.6.0 (Kafka-compatible broker; about 10 minutes the first time)"
   cargo install tansu@0.6.0 --locked --features dynostore,libsql
+fi
+if ! command -v cargo-machete >/dev/null || ! cargo-machete --version 2>/dev/null | grep -q "0.9.2"; then
+  echo "setup: cargo install cargo-machete 0.9.2 (the unused-dependency check of make lint; about a minute)"
+  cargo install cargo-machete@0.9.2 --locked
 fi
 buf=$("$(dirname "$0")/buf.sh" install)
 echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1), $buf"
