@@ -1,7 +1,8 @@
 //! Driving chains: `clients` tasks each take the next chain and submit its events in order, each only after the
 //! previous one was acknowledged (the events topic has one partition, so acknowledgement order is sequencing
 //! order). A refused event ends its chain: what follows would only be refused too. A timed phase sends until the end
-//! of its window; seeding a population sends every chain.
+//! of its window, flat out within a cap of events waiting to be sealed (see [`crate::backlog`]); seeding a population
+//! sends every chain.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use pedigree_core::Hash;
 
+use crate::backlog::{self, Backlog};
 use crate::pacer::Pacer;
 use crate::presign::{Chain, Signed};
 use crate::recorder::Recorder;
@@ -96,6 +98,8 @@ pub struct Driver {
     pub pacer: Option<Pacer>,
     pub until: Until,
     pub unit: Unit,
+    /// Flat out: the cap of events waiting to be sealed.
+    backlog: Option<Backlog>,
     queue: Mutex<std::vec::IntoIter<Chain>>,
     acked: Mutex<Vec<Acked>>,
     skipped: AtomicU64,
@@ -104,13 +108,21 @@ pub struct Driver {
 }
 
 impl Driver {
-    pub fn new(pool: Arc<Pool>, recorder: Arc<Recorder>, pacer: Option<Pacer>, until: Until, unit: Unit) -> Self {
+    /// `backlog`: at most this many events sent but not yet sealed (None: no cap).
+    pub fn new(
+        pool: Arc<Pool>,
+        recorder: Arc<Recorder>,
+        pacer: Option<Pacer>,
+        (until, backlog): (Until, Option<u64>),
+        unit: Unit,
+    ) -> Self {
         Self {
             pool,
             recorder,
             pacer,
             until,
             unit,
+            backlog: backlog.map(Backlog::new),
             queue: Mutex::new(Vec::new().into_iter()),
             acked: Mutex::new(Vec::new()),
             skipped: AtomicU64::new(0),
@@ -137,34 +149,39 @@ impl Driver {
 
     /// Sends one event; acknowledged means with the expected id.
     async fn send(&self, event: Signed) -> Sent {
+        if let Some(backlog) = &self.backlog {
+            backlog.wait_for_room(|| self.stopped()).await;
+        }
         if let Some(pacer) = &self.pacer {
             pacer.wait().await;
-            if self.stopped() {
-                return Sent::Late;
-            }
+        }
+        if self.stopped() {
+            return Sent::Late;
         }
         let (id, units) = (event.id, self.unit.of(&event));
+        if let Some(backlog) = &self.backlog {
+            backlog.sending();
+        }
         let sent = Instant::now();
         let result = self.pool.submit(event.role, event.kind, event.envelope).await;
         let done = Instant::now();
-        match result {
+        let failure = match result {
             Ok(response) if response.get_ref().event_id == id => {
                 self.recorder.record(SUBMIT, self.unit.name(), sent, done, units);
                 self.acked
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(Acked { id, sent, units });
-                Sent::Acked
+                return Sent::Acked;
             }
-            Ok(_) => {
-                self.recorder.error("submit: acknowledged with another event id");
-                Sent::Failed
-            }
-            Err(status) => {
-                self.recorder.error(format!("submit: {}", status_name(&status)));
-                Sent::Failed
-            }
+            Ok(_) => "submit: acknowledged with another event id".to_string(),
+            Err(status) => format!("submit: {}", status_name(&status)),
+        };
+        self.recorder.error(failure);
+        if let Some(backlog) = &self.backlog {
+            backlog.failed();
         }
+        Sent::Failed
     }
 
     async fn client(self: Arc<Self>) {
@@ -198,16 +215,28 @@ impl Driver {
         }
     }
 
-    /// Runs `chains` with `clients` tasks until they are all sent or sending stops.
-    pub async fn run(self: Arc<Self>, chains: Vec<Chain>, clients: usize) -> Driven {
+    /// Runs `chains` with `clients` tasks until they are all sent or sending stops; `is_sealed` tells whether an
+    /// event was seen sealed (for the backlog cap).
+    pub async fn run(self: Arc<Self>, chains: Vec<Chain>, clients: usize, is_sealed: impl Fn(&Hash) -> bool) -> Driven {
         *self.queue() = chains.into_iter();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..clients.max(1) {
             tasks.spawn(self.clone().client());
         }
-        while let Some(joined) = tasks.join_next().await {
-            if joined.is_err() {
-                self.recorder.error("client task panicked");
+        let mut tick = tokio::time::interval(backlog::TICK);
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => match joined {
+                    None => break,
+                    Some(Err(_)) => self.recorder.error("client task panicked"),
+                    Some(Ok(())) => {}
+                },
+                _ = tick.tick(), if self.backlog.is_some() => {
+                    if let Some(backlog) = &self.backlog {
+                        let acked = self.acked.lock().unwrap_or_else(|e| e.into_inner());
+                        backlog.advance(&acked, |a: &Acked| is_sealed(&a.id));
+                    }
+                }
             }
         }
         let left: u64 = self.queue().by_ref().map(|chain| chain.len() as u64).sum();

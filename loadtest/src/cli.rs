@@ -115,6 +115,11 @@ pub struct Options {
     /// mixed (default 25,000), packs/s for bulk (default 400,000).
     #[arg(long)]
     pub max_rate: Option<f64>,
+    /// Flat out, the most units sent but not yet sealed, in the scenario's unit: events for ingest and mixed (default
+    /// 20,000), packs for bulk (default 250,000). Clients wait while the sequencer works through that backlog, so it
+    /// stays steady instead of growing for the whole window.
+    #[arg(long)]
+    pub max_backlog: Option<u64>,
     /// Concurrent client tasks (chains or scans in flight).
     #[arg(long, default_value_t = 64)]
     pub clients: usize,

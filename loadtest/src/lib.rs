@@ -6,7 +6,7 @@
 //! - [`target`] / [`parties`]: where to send and who signs.
 //! - [`ids`], [`presign`], [`workload`], [`sizing`]: fresh identifiers, the signed events of each scenario and how
 //!   many to sign.
-//! - [`submit`], [`pacer`], [`ticker`], [`chains`], [`scan`]: the clients and how they drive load.
+//! - [`submit`], [`pacer`], [`ticker`], [`backlog`], [`chains`], [`scan`]: the clients and how they drive load.
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
 //! - [`window`], [`recorder`], [`cpu`], [`limits`]: measurements, each over a timed phase's steady-state window.
 //! - [`scenario`]: ingest, bulk, verify and mixed.
@@ -14,6 +14,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backlog;
 pub mod chains;
 pub mod cli;
 pub mod cpu;

@@ -69,6 +69,7 @@ fn draw_chart(
 ) -> anyhow::Result<()> {
     let e = |e: DrawingAreaErrorKind<_>| anyhow!("drawing the plot: {e}");
     let (max_t, min_y, max_y) = bounds(lines);
+    let floor = if log { min_y } else { 0.0 };
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(caption, (FONT, 20))
@@ -89,7 +90,7 @@ fn draw_chart(
                 .draw_series(
                     windows
                         .iter()
-                        .map(|&(from, to)| Rectangle::new([(from, min_y), (to, max_y)], BLACK.mix(0.07).filled())),
+                        .map(|&(from, to)| Rectangle::new([(from, floor), (to, max_y)], BLACK.mix(0.07).filled())),
                 )
                 .map_err(e)?;
             for ((label, points), color) in lines.iter().zip(colors) {

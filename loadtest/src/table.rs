@@ -48,17 +48,27 @@ fn cpu_line(cpu: &CpuReport) -> String {
     )
 }
 
+/// Seconds as given on the command line: "5", "0.5".
+fn secs(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Where the phase's figures come from.
 fn window_line(w: &WindowReport) -> String {
     match (w.warmup_secs, w.asked_secs) {
         (Some(warmup), Some(asked)) => {
-            let cut = w
-                .cut
-                .as_ref()
-                .map_or(String::new(), |why| format!(" CUT SHORT (asked {asked:.0} s): {why}"));
+            let cut = w.cut.as_ref().map_or(String::new(), |why| {
+                format!(" CUT SHORT (asked {} s): {why}", secs(asked))
+            });
             format!(
-                "window: {:.1} s from t={:.1} s, after a {warmup:.0} s warm-up; the drain is left out{cut}",
-                w.secs, w.start_s
+                "window: {:.1} s from t={:.1} s, after a {} s warm-up; the drain is left out{cut}",
+                w.secs,
+                w.start_s,
+                secs(warmup)
             )
         }
         _ => format!(
@@ -94,17 +104,22 @@ fn phase_rows(r: &Report, p: &PhaseReport, out: &mut String) {
     let rate = p
         .rate_limit
         .map_or(String::new(), |r| format!("paced at {r:.0} events/s; "));
+    let mut counts = String::new();
+    if p.skipped > 0 {
+        let _ = write!(counts, "; {} events not sent (their chains cut by errors)", p.skipped);
+    }
+    if p.unsent > 0 {
+        let _ = write!(counts, "; {} pre-signed events not needed", p.unsent);
+    }
     let _ = writeln!(
         out,
-        "{:<10} {rate}errors: {}; cut by errors: {} events; pre-signed, not needed: {}",
+        "{:<10} {rate}errors: {}{counts}",
         "",
         if errors.is_empty() {
             "none".into()
         } else {
             errors.join(", ")
         },
-        p.skipped,
-        p.unsent
     );
     let _ = writeln!(out, "{:<10} {}", "", cpu_line(&p.cpu));
 }
@@ -164,7 +179,7 @@ fn footer(r: &Report, out: &mut String) {
             Some(false) => "MISSED",
             None => "-",
         };
-        let window = t.window_secs.map_or(String::new(), |w| format!("over {w:.0} s"));
+        let window = t.window_secs.map_or(String::new(), |w| format!("over {w:.1} s"));
         let ratio = t.ratio.as_deref().unwrap_or("");
         let _ = writeln!(
             out,

@@ -104,8 +104,11 @@ async fn verify_tiny() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_tiny() {
+    // With a small cap of events waiting to be sealed, so the clients are held back by the sealing.
     let outcome = smoke(&[
         "mixed",
+        "--max-backlog",
+        "30",
         "--max-rate",
         "2000",
         "--packs",

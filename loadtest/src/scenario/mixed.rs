@@ -44,11 +44,14 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
         ctx.custody.clone(),
         recorder.clone(),
         Pacer::new(opts.rate),
-        Until::WindowEnd(window.to),
+        (
+            Until::WindowEnd(window.to),
+            opts.rate.is_none().then(|| sizing::backlog_events(opts, Unit::Events)),
+        ),
         Unit::Events,
     ));
     let clients = opts.clients.min(chains.len()).max(1);
-    let driven = driver.run(chains, clients).await;
+    let driven = driver.run(chains, clients, |id| ctx.is_sealed(id)).await;
     end_if_dry(&recorder, &driven);
     // Scans stop with the ingest (at the window's end, or earlier if its pool ran out): the drain is not measured.
     scanner.stop.store(true, Ordering::Relaxed);

@@ -22,6 +22,7 @@ use crate::pacer::Pacer;
 use crate::presign::{Chain, Spec, sign_chains};
 use crate::recorder::Recorder;
 use crate::report::{CpuReport, PhaseReport, Presign};
+use crate::sizing;
 use crate::submit::Pool;
 use crate::target::Target;
 use crate::watcher::Watcher;
@@ -100,6 +101,11 @@ impl<'a> Ctx<'a> {
         Ok(chains)
     }
 
+    /// Whether the blocks topic held `id` yet.
+    pub fn is_sealed(&self, id: &Hash) -> bool {
+        self.watcher.seen(id).is_some()
+    }
+
     /// Waits until `acked` are sealed, then records each one's submit-to-sealed time and counts rejections.
     pub async fn seal(&self, recorder: &Recorder, acked: &[Acked], unit: Unit) -> usize {
         let ids: Vec<Hash> = acked.iter().map(|a| a.id).collect();
@@ -134,15 +140,17 @@ impl<'a> Ctx<'a> {
     ) -> (PhaseReport, Vec<Acked>) {
         let (recorder, window) = self.timed();
         let meter = Meter::window(window.from);
-        self.drive(name, chains, rate, unit, (recorder, Until::WindowEnd(window.to), meter))
-            .await
+        // Flat out, within a cap of events waiting to be sealed; paced, the rate is the cap.
+        let backlog = rate.is_none().then(|| sizing::backlog_events(self.opts, unit));
+        let until = (Until::WindowEnd(window.to), backlog);
+        self.drive(name, chains, rate, unit, (recorder, until, meter)).await
     }
 
     /// An untimed phase seeding a population: submits every chain flat out, waits for sealing, and reports on the
     /// whole phase.
     pub async fn seed_phase(&self, name: &str, chains: Vec<Chain>, unit: Unit) -> (PhaseReport, Vec<Acked>) {
         let recorder = Arc::new(Recorder::new(self.origin));
-        let until = Until::Timeout(self.deadline());
+        let until = (Until::Timeout(self.deadline()), None);
         self.drive(name, chains, None, unit, (recorder, until, Meter::whole()))
             .await
     }
@@ -153,7 +161,7 @@ impl<'a> Ctx<'a> {
         chains: Vec<Chain>,
         rate: Option<f64>,
         unit: Unit,
-        (recorder, until, meter): (Arc<Recorder>, Until, Meter),
+        (recorder, until, meter): (Arc<Recorder>, (Until, Option<u64>), Meter),
     ) -> (PhaseReport, Vec<Acked>) {
         let clients = self.opts.clients.min(chains.len()).max(1);
         let driver = Arc::new(Driver::new(
@@ -163,7 +171,7 @@ impl<'a> Ctx<'a> {
             until,
             unit,
         ));
-        let driven = driver.run(chains, clients).await;
+        let driven = driver.run(chains, clients, |id| self.is_sealed(id)).await;
         end_if_dry(&recorder, &driven);
         let cpu = meter.read().await;
         self.seal(&recorder, &driven.acked, unit).await;
