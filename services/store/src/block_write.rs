@@ -44,27 +44,19 @@ pub enum Fenced {
 }
 
 impl Store {
-    /// Applies a block's effects and moves `head`, atomically, whatever `head` was (rebuilds, tests).
-    pub async fn write_block(&self, write: &BlockWrite<'_>) -> Result<()> {
-        self.write(write, None).await.map(|_| ())
-    }
-
     /// Applies a block's effects and moves `head` only if `head` is the block's parent height: the fence that keeps
     /// a second writer (a sequencer that lost its lease without knowing) from moving `head` back or applying a block
     /// twice.
     pub async fn write_block_if_head(&self, write: &BlockWrite<'_>) -> Result<Fenced> {
-        self.write(write, Some(write.height.saturating_sub(1))).await
+        self.write(write, write.height.saturating_sub(1)).await
     }
 
-    async fn write(&self, write: &BlockWrite<'_>, expected_head: Option<u64>) -> Result<Fenced> {
+    async fn write(&self, write: &BlockWrite<'_>, expected_head: u64) -> Result<Fenced> {
         let layouts = self.grown_layouts(write).await?;
         let leaves = &write.leaves;
         let mut invocation = WRITE_BLOCK.prepare_invoke();
         invocation.key(HEAD).key(LEAVES).key(REGISTRY).key(REGISTRY_VERSION);
-        invocation
-            .arg(expected_head.map_or(-1, |h| h as i64))
-            .arg(write.height)
-            .arg(layouts.len());
+        invocation.arg(expected_head).arg(write.height).arg(layouts.len());
         for (gtin, (before, after)) in &layouts {
             invocation.arg(*gtin).arg(before.format()).arg(after.format());
         }

@@ -1,10 +1,11 @@
 //! The Lua script that applies one block's effects to Redis atomically.
 
 /// One block's effects as one atomic script. KEYS: head, the leaf list, the registry hash, the registry version,
-/// then the keys to SET. ARGV: the expected head (-1: no check), the new head; g, then g triples (gtin, layout before,
-/// layout after); q, then q bucket deletions (bucket key, k, then k serials: entries moving out of a split bucket);
-/// n, the n leaves; m, then m pairs of participant id and record; one value per key to SET; p, then p bucket writes
-/// (bucket key, k, then k pairs of serial and stored pack: the moved entries first, then the block's packs).
+/// then the keys to SET. ARGV: the expected head (the block's parent height; -1 would skip the check, which no
+/// caller does), the new head; g, then g triples (gtin, layout before, layout after); q, then q bucket deletions
+/// (bucket key, k, then k serials: entries moving out of a split bucket); n, the n leaves; m, then m pairs of
+/// participant id and record; one value per key to SET; p, then p bucket writes (bucket key, k, then k pairs of
+/// serial and stored pack: the moved entries first, then the block's packs).
 /// Everything is checked (head, layouts) before anything is written. Returns -1 when written, or the current head
 /// when it was not the expected one (nothing written).
 pub(crate) static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {

@@ -8,7 +8,7 @@ use pedigree_core::pb::{PackRecord, PackStatus};
 use pedigree_devstack::Redis;
 use pedigree_store::buckets::Meta;
 use pedigree_store::schema::{bucket_key, meta_key};
-use pedigree_store::{BlockWrite, Store};
+use pedigree_store::{BlockWrite, Fenced, Store};
 
 fn registry() -> Registry {
     let key = KeyPair::generate().public().to_hex();
@@ -80,7 +80,7 @@ async fn packs_stay_findable_while_their_gtin_grows() {
             registry: Some(&registry),
             ..Default::default()
         };
-        store.write_block(&write).await.unwrap();
+        assert_eq!(store.write_block_if_head(&write).await.unwrap(), Fenced::Written);
         for (key, record, _) in changes {
             match all.iter_mut().find(|(k, _)| *k == key) {
                 Some(slot) => slot.1 = record,
