@@ -22,6 +22,8 @@ pub struct Tip {
     pub log: CompactTree,
     /// Leadership term of the last block (0 before the first).
     pub epoch: u64,
+    /// Block time of the last block (0 before the first): the next block's time may not be earlier.
+    pub time_ms: i64,
 }
 
 /// Everything that goes into a block besides the chain position.
@@ -79,6 +81,7 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
         hash: header_hash(&header_bytes),
         log,
         epoch: header.epoch,
+        time_ms: header.time_ms,
     };
     let block = Block {
         header: Some(SignedHeader {
@@ -117,6 +120,8 @@ pub enum BlockError {
     RejectedRoot,
     #[error("log root or size does not match the header after appending this block's events")]
     LogRoot,
+    #[error("block time {got} ms is earlier than the chain head's time {tip} ms")]
+    TimeWentBack { got: i64, tip: i64 },
     #[error("epoch {got} is older than the chain head's epoch {head}")]
     StaleEpoch { got: u64, head: u64 },
 }
@@ -149,6 +154,12 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
             head: tip.epoch,
         });
     }
+    if header.time_ms < tip.time_ms {
+        return Err(BlockError::TimeWentBack {
+            got: header.time_ms,
+            tip: tip.time_ms,
+        });
+    }
     count("events", header.event_count, block.events.len())?;
     count("rejections", header.rejected_count, block.rejected.len())?;
     let leaves: Vec<Hash> = block.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
@@ -169,6 +180,7 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
         hash: header_hash(&signed.header),
         log,
         epoch: header.epoch,
+        time_ms: header.time_ms,
     };
     Ok((header, next))
 }
@@ -199,6 +211,7 @@ pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
         hash: header_hash(&signed.header),
         log,
         epoch: header.epoch,
+        time_ms: header.time_ms,
     };
     Ok((header, tip))
 }

@@ -146,6 +146,29 @@ fn a_forged_header_signature_is_caught() {
 }
 
 #[test]
+fn a_block_whose_time_goes_back_is_caught() {
+    let w = world();
+    let commission = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
+    let ship = signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
+    let (b1, t1) = block(&w, &Tip::default(), vec![commission], 1);
+    let earlier = BlockContent {
+        events: vec![ship],
+        rejected: vec![],
+        resume_offsets: vec![],
+        time_ms: 0,
+        epoch: 1,
+    };
+    let (b2, _) = seal(&w.sequencer, &t1, earlier);
+    assert_eq!(
+        audit(&w, &[b1, b2]).unwrap_err(),
+        AuditError::Block {
+            position: 1,
+            source: BlockError::TimeWentBack { got: 0, tip: 1 }
+        }
+    );
+}
+
+#[test]
 fn a_missing_block_is_a_gap() {
     let w = world();
     let mut chain = honest_chain(&w);

@@ -407,6 +407,30 @@ fn a_block_from_an_older_epoch_is_refused() {
     assert_eq!(check(&block, &head), Err(BlockError::StaleEpoch { got: 4, head: 5 }));
 }
 
+#[test]
+fn block_time_may_not_go_back_but_may_stay() {
+    let (_, tips) = chain();
+    let head = &tips[3];
+    let earlier = BlockContent {
+        time_ms: head.time_ms - 1,
+        ..content(1, 0)
+    };
+    let (block, _) = seal(&SEQUENCER, head, earlier);
+    assert_eq!(
+        check(&block, head),
+        Err(BlockError::TimeWentBack {
+            got: head.time_ms - 1,
+            tip: head.time_ms
+        })
+    );
+    let same = BlockContent {
+        time_ms: head.time_ms,
+        ..content(1, 0)
+    };
+    let (block, next) = seal(&SEQUENCER, head, same);
+    assert_eq!(check(&block, head), Ok(next));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Determinism and a fixed-key vector.
 

@@ -272,7 +272,9 @@ impl Sealer {
         let registry = self.canon.registry.clone();
         let checked = check_all(batch, registry.clone()).await?;
         let checked_at = Instant::now();
-        let at = BlockContext::new(self.canon.tip.height + 1, now_ms());
+        // Block time never goes back along the chain (check_block refuses it): a clock that stepped back seals at the
+        // tip's time.
+        let at = BlockContext::new(self.canon.tip.height + 1, now_ms().max(self.canon.tip.time_ms));
         let prepared = prepare(checked, &self.store, &registry, self.write_behind.held()).await?;
         if prepared.has_governance() {
             // Applying may read Redis again mid-batch: it must hold the tip.
