@@ -44,7 +44,7 @@ k8s:
 	scripts/check-k8s.sh
 
 ## criterion benches (target/criterion), then the load scenarios, each figure measured over a steady-state window of
-## 30 s after a 5 s warm-up (the drain is left out); reports under results/. About 12 minutes.
+## 30 s after a 5 s warm-up (the drain is left out); reports under results/. The load scenarios take about 7 minutes.
 bench: setup
 	cargo bench -p pedigree-core -p pedigree-merkle
 	cargo build --release -p pedigree-loadtest

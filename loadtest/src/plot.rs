@@ -31,7 +31,11 @@ fn lines(report: &Report, value: impl Fn(&crate::report::Second) -> f64) -> Vec<
         .flat_map(|p| p.series.iter().map(move |(name, s)| (p, name, s)))
         .map(|(p, name, s)| {
             let label = format!("{}/{} ({})", p.name, name, s.unit);
-            (label, s.timeline.iter().map(|t| (f64::from(t.t), value(t))).collect())
+            // Each point at the middle of its second, so the lines line up with the shaded windows.
+            (
+                label,
+                s.timeline.iter().map(|t| (f64::from(t.t) + 0.5, value(t))).collect(),
+            )
         })
         .filter(|(_, points): &Line| !points.is_empty())
         .collect()
