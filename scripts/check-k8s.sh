@@ -15,15 +15,18 @@
 #      against Kubernetes $KUBE_VERSION (the newest kubernetes-validate
 #      knows) and $KUBE_VERSION_OLDEST (the oldest it knows). Every core
 #      object must pass; a kind it has no schema for fails (kubernetes-
-#      validate itself only warns). The one CRD kind, the Prometheus Operator
-#      ServiceMonitor, has no schema there: it is split out and checked here
-#      against a schema of the ServiceMonitor fields the chart renders
+#      validate itself only warns). The CRD kinds, the Prometheus Operator
+#      ServiceMonitor and the cert-manager Certificate, have no schema
+#      there: they are split out and checked here against schemas of the
+#      fields the chart renders (the Certificate must name every Service);
+#      for the ServiceMonitor the fields the chart renders
 #      (names and types from monitoring.coreos.com/v1, strict: unknown fields
 #      fail), that scrapeTimeout <= interval, and that it selects a rendered
 #      Service with the port it scrapes. That is weaker than the real CRD
 #      schema, which is not vendored here.
 #   3. Policy on every rendered value set: non-root/read-only/drop-ALL
-#      security contexts, resources, native gRPC probes, /tmp emptyDir,
+#      security contexts, resources, native gRPC probes on the plaintext
+#      health-only probe port, TLS certificates mounted, /tmp emptyDir,
 #      service-account tokens only for the sequencer, grace periods, the
 #      sequencer's lease settings, NetworkPolicies, no Secret rendered.
 #   4. Values the chart must reject: schema typos, both genesis sources,
@@ -115,7 +118,7 @@ def docs(path):
 
 
 # Kinds validated here rather than by kubernetes-validate (CRDs).
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("cert-manager.io/v1", "Certificate")}
 
 DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -188,9 +191,62 @@ SERVICE_MONITOR = {
                             "interval": {"type": "string", "pattern": DURATION},
                             "scrapeTimeout": {"type": "string", "pattern": DURATION},
                             "honorLabels": {"type": "boolean"},
+                            "tlsConfig": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "serverName": {"type": "string"},
+                                    "ca": {
+                                        "type": "object",
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "secret": {
+                                                "type": "object",
+                                                "additionalProperties": False,
+                                                "required": ["name", "key"],
+                                                "properties": {"name": {"type": "string"}, "key": {"type": "string"}},
+                                            },
+                                        },
+                                    },
+                                },
+                            },
                         },
                     },
                 },
+            },
+        },
+    },
+}
+
+
+# The cert-manager Certificate fields this chart renders (cert-manager.io/v1).
+CERTIFICATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "cert-manager.io/v1"},
+        "kind": {"const": "Certificate"},
+        "metadata": SERVICE_MONITOR["properties"]["metadata"],
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["secretName", "issuerRef", "dnsNames"],
+            "properties": {
+                "secretName": {"type": "string", "minLength": 1},
+                "issuerRef": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1},
+                        "kind": {"enum": ["Issuer", "ClusterIssuer"]},
+                        "group": {"type": "string"},
+                    },
+                },
+                "usages": {"type": "array", "items": {"enum": ["server auth", "client auth", "digital signature",
+                                                                "key encipherment"]}},
+                "dnsNames": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}},
             },
         },
     },
@@ -215,7 +271,17 @@ def split(path, core_out):
     crds = [d for d in all_docs if (d.get("apiVersion"), d.get("kind")) in CRD_KINDS]
     errors = []
     services = [d for d in core if d.get("kind") == "Service"]
-    for sm in crds:
+    for cert in [d for d in crds if d.get("kind") == "Certificate"]:
+        name = cert.get("metadata", {}).get("name")
+        for e in jsonschema.Draft7Validator(CERTIFICATE).iter_errors(cert):
+            errors.append(f"Certificate {name}: {'.'.join(map(str, e.path))}: {e.message}")
+        names = set(cert.get("spec", {}).get("dnsNames", []))
+        for s in services:
+            if s["metadata"]["name"] not in names:
+                errors.append(f"Certificate {name}: does not name Service {s['metadata']['name']}")
+        if not errors:
+            print(f"  ok: Certificate/{name} (chart-field schema, names every Service)")
+    for sm in [d for d in crds if d.get("kind") == "ServiceMonitor"]:
         name = sm.get("metadata", {}).get("name")
         for e in jsonschema.Draft7Validator(SERVICE_MONITOR).iter_errors(sm):
             errors.append(f"ServiceMonitor {name}: {'.'.join(map(str, e.path))}: {e.message}")
@@ -253,9 +319,10 @@ def policy(path):
     deps = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in by_kind.get("Deployment", [])}
     if sorted(deps) != ["custody", "sequencer", "verifier"]:
         errs.append(f"expected Deployments custody, sequencer, verifier; got {sorted(deps)}")
-    grpc_port = {"custody": 50051, "verifier": 50052, "sequencer": 50053}
     for comp, d in deps.items():
         where = f"Deployment {d['metadata']['name']}"
+        probe_ports = [p["containerPort"] for c in d["spec"]["template"]["spec"]["containers"]
+                       for p in c.get("ports", []) if p.get("name") == "probe"]
         pod = d["spec"]["template"]["spec"]
         psc = pod.get("securityContext", {})
         for k, v in {"runAsNonRoot": True, "runAsUser": 65532}.items():
@@ -283,8 +350,8 @@ def policy(path):
                 p = c.get(probe)
                 if not p:
                     errs.append(f"{where}/{c['name']}: no {probe}")
-                elif probe != "readinessProbe" and p.get("grpc", {}).get("port") != grpc_port[comp]:
-                    errs.append(f"{where}/{c['name']}: {probe} must be a native grpc probe on {grpc_port[comp]}")
+                elif probe != "readinessProbe" and p.get("grpc", {}).get("port") not in probe_ports:
+                    errs.append(f"{where}/{c['name']}: {probe} must be a native grpc probe on the probe port")
                 elif probe == "readinessProbe" and "grpc" not in p and p.get("httpGet", {}).get("path") != "/readyz":
                     errs.append(f"{where}/{c['name']}: readinessProbe must be grpc or GET /readyz")
             if not any(m["mountPath"] == "/tmp" for m in c.get("volumeMounts", [])):
@@ -293,6 +360,13 @@ def policy(path):
                 errs.append(f"{where}/{c['name']}: genesis not mounted read-only at /etc/pedigree")
             for e in c.get("env", []):
                 env_all[e["name"]] = e
+            # TLS on: a certificate, unless plaintext was asked for by name; the probe port is health only.
+            env = {e["name"]: e.get("value") for e in c.get("env", [])}
+            if env.get("PEDIGREE_INSECURE_PLAINTEXT") != "true":
+                if env.get("PEDIGREE_TLS_CERT") != "/etc/pedigree-tls/tls.crt" or \
+                        not any(m["mountPath"] == "/etc/pedigree-tls" and m.get("readOnly")
+                                for m in c.get("volumeMounts", [])):
+                    errs.append(f"{where}/{c['name']}: no TLS certificate (PEDIGREE_TLS_CERT, /etc/pedigree-tls)")
         if not any("emptyDir" in v and v["name"] == "tmp" for v in pod.get("volumes", [])):
             errs.append(f"{where}: /tmp is not an emptyDir")
         want_token = comp == "sequencer"
@@ -531,7 +605,8 @@ if [[ -f "$WORK/existing-genesis.yaml" ]] && ! grep -q 'name: pedigree-genesis-v
     fail "existing-genesis: the pods do not mount genesis.existingConfigMap"
 fi
 if [[ -f "$WORK/test-values.yaml" ]]; then
-    for want in 'kind: ServiceMonitor' 'secretName: pedigree-sequencer-signing' \
+    for want in 'kind: ServiceMonitor' 'kind: Certificate' 'secretName: pedigree-tls' 'PEDIGREE_SESSION_KEY_FILE' \
+        'secretName: pedigree-session-key' 'secretName: pedigree-sequencer-signing' \
         'name: pedigree-redis' 'checksum/genesis:' 'genesis.json: |-' 'cidr: 10.0.0.1/32'; do
         grep -qF "$want" "$WORK/test-values.yaml" || fail "test-values: render lacks '$want'"
     done
@@ -565,6 +640,7 @@ genesis:
   json: '{"chain_id": "c", "sequencer_public_key": "02", "participants": []}'
 EOF
 reject "both genesis sources" "mutually exclusive" "${KVER[@]}" -f "$WORK/both-genesis.yaml"
+reject "cert-manager without an issuer" "issuerRef.name is required" "${KVER[@]}" --set tls.certManager.enabled=true
 reject "genesis.json that is not JSON" "not a JSON object" "${KVER[@]}" --set-string 'genesis.json=nope'
 cat >"$WORK/bad-genesis.yaml" <<'EOF'
 genesis:

@@ -72,13 +72,13 @@ pub struct SpawnArgs {
 pub struct RemoteArgs {
     pub scenario: Scenario,
     /// Custody gRPC endpoint.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    #[arg(long, default_value = "https://127.0.0.1:50051")]
     pub custody: String,
     /// Verifier gRPC endpoint.
-    #[arg(long, default_value = "http://127.0.0.1:50052")]
+    #[arg(long, default_value = "https://127.0.0.1:50052")]
     pub verifier: String,
     /// Verifier HTTP base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, default_value = "https://127.0.0.1:8080")]
     pub verifier_http: String,
     /// Kafka bootstrap servers (to read the blocks topic).
     #[arg(long)]
@@ -92,6 +92,9 @@ pub struct RemoteArgs {
     /// The blocks topic.
     #[arg(long, default_value = "pedigree.blocks")]
     pub blocks_topic: String,
+    /// The CA the servers' certificates chain to.
+    #[command(flatten)]
+    pub tls: pedigree_runtime::tls::ClientTlsConfig,
     #[command(flatten)]
     pub opts: Options,
 }

@@ -21,6 +21,8 @@ pub struct Parties {
     pub manufacturers: Vec<Arc<Party>>,
     pub distributors: Vec<Arc<Party>>,
     pub pharmacies: Vec<Arc<Party>>,
+    /// Auditors and authorities: who the load tester signs in to the verifier as (to read event statuses).
+    pub readers: Vec<Arc<Party>>,
 }
 
 impl Parties {
@@ -29,12 +31,14 @@ impl Parties {
             manufacturers: Vec::new(),
             distributors: Vec::new(),
             pharmacies: Vec::new(),
+            readers: Vec::new(),
         };
         for party in all {
             let list = match party.role {
                 Role::Manufacturer => &mut parties.manufacturers,
                 Role::Distributor => &mut parties.distributors,
                 Role::Pharmacy => &mut parties.pharmacies,
+                Role::Auditor | Role::Authority => &mut parties.readers,
                 // The governance key registers participants; it signs no custody event.
                 Role::Governance => continue,
             };
@@ -44,12 +48,21 @@ impl Parties {
             ("manufacturer", &parties.manufacturers),
             ("distributor", &parties.distributors),
             ("pharmacy", &parties.pharmacies),
+            ("auditor or authority", &parties.readers),
         ] {
             if list.is_empty() {
                 bail!("no {role} key available: the load test needs one of each role");
             }
         }
         Ok(parties)
+    }
+
+    /// The chain id of `dir/genesis.json`.
+    pub fn chain_id(dir: &Path) -> anyhow::Result<String> {
+        let path = dir.join("genesis.json");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let genesis: Genesis = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        Ok(genesis.chain_id)
     }
 
     /// Every participant of `dir/genesis.json` whose key `dir/{id}.pem` exists.

@@ -11,6 +11,8 @@ use pedigree_core::pb::Verdict;
 use pedigree_core::verdict::verdict_name;
 use serde::Deserialize;
 
+use pedigree_runtime::tls::ClientTls;
+
 use crate::ids::{EXPIRY, Rng, RunIds};
 use crate::recorder::Recorder;
 use crate::submit::{Pool, status_name};
@@ -104,17 +106,22 @@ pub struct Scanner {
 impl Scanner {
     pub fn new(
         pool: Arc<Pool>,
+        tls: &ClientTls,
         recorder: Arc<Recorder>,
         scans: Arc<Vec<Scan>>,
         limit: usize,
         stop_at: Instant,
     ) -> Self {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
+            .use_rustls_tls()
             .tcp_nodelay(true)
             .pool_max_idle_per_host(1024)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
+            .timeout(Duration::from_secs(30));
+        if let Some(ca) = tls.ca_pem().and_then(|pem| reqwest::Certificate::from_pem(pem).ok()) {
+            http = http.tls_built_in_root_certs(false).add_root_certificate(ca);
+        }
+        // Without a client the HTTP phase fails scan by scan (counted as transport errors), never silently.
+        let http = http.build().unwrap_or_default();
         Self {
             pool,
             http,

@@ -9,21 +9,29 @@ use pedigree_core::kind::EventKind;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse, VerifyRequest, VerifyResponse};
-use tonic::transport::{Channel, Endpoint};
+use pedigree_runtime::sign_in::{Bearer, sign_in};
+use pedigree_runtime::tls::ClientTls;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::parties::Party;
 use tonic::{Response, Status};
 
 /// Connections to one endpoint, handed out round robin.
 pub struct Pool {
     channels: Vec<Channel>,
     next: AtomicUsize,
+    /// The session calls to the verifier carry (none for custody, which checks each envelope's signature).
+    bearer: Option<Bearer>,
 }
 
 impl Pool {
-    pub async fn connect(endpoint: &str, connections: usize) -> anyhow::Result<Self> {
+    /// `connections` TLS connections to `endpoint` (checked against `tls`), unauthenticated.
+    pub async fn connect(endpoint: &str, connections: usize, tls: &ClientTls) -> anyhow::Result<Self> {
         let mut channels = Vec::new();
         for _ in 0..connections.max(1) {
-            let channel = Endpoint::from_shared(endpoint.to_string())
-                .with_context(|| format!("endpoint {endpoint}"))?
+            let channel = tls
+                .endpoint(endpoint)?
                 .timeout(Duration::from_secs(30))
                 .tcp_nodelay(true)
                 .connect()
@@ -34,7 +42,21 @@ impl Pool {
         Ok(Self {
             channels,
             next: AtomicUsize::new(0),
+            bearer: None,
         })
+    }
+
+    /// Signs in to the verifier as `reader` (once: the session is shared by every connection of the pool).
+    pub async fn signed_in(mut self, reader: &Party, chain_id: &str) -> anyhow::Result<Self> {
+        let session = sign_in(self.channel(), &reader.key, chain_id, &reader.id).await?;
+        self.bearer = Some(Bearer::new(&session.token)?);
+        Ok(self)
+    }
+
+    /// A connection whose calls carry the pool's session (if it signed in).
+    pub fn authed(&self) -> InterceptedService<Channel, Bearer> {
+        let bearer = self.bearer.clone().unwrap_or_else(Bearer::anonymous);
+        InterceptedService::new(self.channel(), bearer)
     }
 
     pub fn channel(&self) -> Channel {
@@ -61,7 +83,7 @@ impl Pool {
 
     /// One scan over gRPC.
     pub async fn verify(&self, code: String) -> Result<Response<VerifyResponse>, Status> {
-        VerifierServiceClient::new(self.channel())
+        VerifierServiceClient::new(self.authed())
             .verify(VerifyRequest {
                 code,
                 ..VerifyRequest::default()

@@ -3,6 +3,8 @@
 use pedigree_e2e::Stack;
 use pedigree_kafka::ClientSettings;
 
+use pedigree_runtime::tls::ClientTls;
+
 use crate::cli::{RemoteArgs, SpawnArgs};
 use crate::parties::{Parties, Party};
 
@@ -17,6 +19,10 @@ pub struct Target {
     pub redis_port: Option<u16>,
     pub batch_max_events: Option<usize>,
     pub parties: Parties,
+    /// What the load tester's clients trust (the stack's CA, or `--ca`).
+    pub client_tls: ClientTls,
+    /// The chain a sign-in is bound to (the genesis `chain_id`).
+    pub chain_id: String,
     stack: Option<Stack>,
 }
 
@@ -31,9 +37,11 @@ impl Target {
         }))?;
         Ok(Self {
             mode: "spawn",
-            custody: format!("http://{}", stack.custody_addr),
-            verifier: format!("http://{}", stack.verifier_grpc),
-            verifier_http: format!("http://{}", stack.verifier_http),
+            custody: format!("https://{}", stack.custody_addr),
+            verifier: format!("https://{}", stack.verifier_grpc),
+            verifier_http: format!("https://{}", stack.verifier_http),
+            client_tls: stack.client_tls().clone(),
+            chain_id: stack.fixture.genesis.chain_id.clone(),
             kafka: stack.kafka(),
             blocks_topic: pedigree_e2e::BLOCKS_TOPIC.to_string(),
             redis_port: Some(stack.redis.port),
@@ -55,6 +63,8 @@ impl Target {
             redis_port: args.redis_port,
             batch_max_events: None,
             parties: Parties::load(&args.keys_dir)?,
+            client_tls: ClientTls::load(&args.tls)?,
+            chain_id: Parties::chain_id(&args.keys_dir)?,
             stack: None,
         })
     }

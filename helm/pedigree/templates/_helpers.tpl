@@ -237,14 +237,17 @@ lifecycle:
 {{- end }}
 
 {{/*
-Native gRPC probes (grpc.health.v1, service "") on the given port.
-Call with (dict "ctx" $ "port" 50051 "httpReadiness" false).
+Native gRPC probes (grpc.health.v1, service "") on the plaintext
+health-only probe port (tls.probePort: the kubelet's gRPC probes cannot
+speak TLS; that port serves the health status and nothing else).
+Call with (dict "ctx" $ "httpReadiness" false).
 */}}
 {{- define "pedigree.probes" -}}
 {{- $p := .ctx.Values.probes }}
+{{- $port := .ctx.Values.tls.probePort }}
 startupProbe:
   grpc:
-    port: {{ .port }}
+    port: {{ $port }}
   periodSeconds: {{ $p.startup.periodSeconds }}
   timeoutSeconds: {{ $p.startup.timeoutSeconds }}
   failureThreshold: {{ $p.startup.failureThreshold }}
@@ -253,9 +256,10 @@ readinessProbe:
   httpGet:
     path: /readyz
     port: http
+    scheme: {{ ternary "HTTP" "HTTPS" .ctx.Values.tls.insecurePlaintext }}
   {{- else }}
   grpc:
-    port: {{ .port }}
+    port: {{ $port }}
   {{- end }}
   periodSeconds: {{ $p.readiness.periodSeconds }}
   timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
@@ -263,10 +267,34 @@ readinessProbe:
   successThreshold: {{ $p.readiness.successThreshold }}
 livenessProbe:
   grpc:
-    port: {{ .port }}
+    port: {{ $port }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}
+{{- end }}
+
+{{/* The kubernetes.io/tls Secret every server mounts. */}}
+{{- define "pedigree.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "pedigree.fullname" .)) .Values.tls.secretName }}
+{{- end }}
+
+{{/*
+TLS of every server: the certificate and key from the TLS Secret (or
+plaintext, only with tls.insecurePlaintext), and the plaintext health-only
+probe port the kubelet's native gRPC probes use.
+*/}}
+{{- define "pedigree.tlsEnv" -}}
+{{- if .Values.tls.insecurePlaintext }}
+- name: PEDIGREE_INSECURE_PLAINTEXT
+  value: "true"
+{{- else }}
+- name: PEDIGREE_TLS_CERT
+  value: /etc/pedigree-tls/tls.crt
+- name: PEDIGREE_TLS_KEY
+  value: /etc/pedigree-tls/tls.key
+{{- end }}
+- name: PEDIGREE_PROBE_ADDR
+  value: "0.0.0.0:{{ .Values.tls.probePort }}"
 {{- end }}
 
 {{/* Environment shared by the components that talk to Redis. */}}
@@ -286,6 +314,16 @@ livenessProbe:
 - name: tmp
   emptyDir:
     sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- if not .Values.tls.insecurePlaintext }}
+- name: tls
+  secret:
+    secretName: {{ include "pedigree.tlsSecretName" . }}
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+{{- end }}
 - name: genesis
   configMap:
     name: {{ include "pedigree.genesisConfigMapName" . }}
@@ -297,6 +335,11 @@ livenessProbe:
 {{- define "pedigree.commonVolumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+{{- if not .Values.tls.insecurePlaintext }}
+- name: tls
+  mountPath: /etc/pedigree-tls
+  readOnly: true
+{{- end }}
 - name: genesis
   mountPath: /etc/pedigree
   readOnly: true

@@ -31,6 +31,7 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let meter = Meter::window(window.from);
     let scanner = Arc::new(Scanner::new(
         ctx.verifier.clone(),
+        &ctx.target.client_tls,
         recorder.clone(),
         scans,
         usize::MAX,

@@ -62,8 +62,15 @@ impl<'a> Ctx<'a> {
         let watcher_setup = started.elapsed();
         Ok(Self {
             watcher_setup,
-            custody: Arc::new(Pool::connect(&target.custody, opts.connections).await?),
-            verifier: Arc::new(Pool::connect(&target.verifier, opts.connections).await?),
+            custody: Arc::new(Pool::connect(&target.custody, opts.connections, &target.client_tls).await?),
+            // Signed in as an auditor or authority: event statuses are theirs to read, and gRPC scans are measured
+            // authenticated (HTTP scans stay anonymous).
+            verifier: Arc::new(
+                Pool::connect(&target.verifier, opts.connections, &target.client_tls)
+                    .await?
+                    .signed_in(&target.parties.readers[0], &target.chain_id)
+                    .await?,
+            ),
             target,
             opts,
             timing,

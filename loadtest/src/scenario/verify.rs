@@ -42,7 +42,7 @@ pub async fn seed(ctx: &Ctx<'_>, out: &mut Outcome) -> anyhow::Result<Population
 /// Redis, and scans read Redis.
 async fn wait_committed(ctx: &Ctx<'_>, ids: &[Hash]) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(ctx.opts.seal_stall_secs);
-    let mut ledger = LedgerServiceClient::new(ctx.verifier.channel());
+    let mut ledger = LedgerServiceClient::new(ctx.verifier.authed());
     for id in ids {
         loop {
             let request = GetEventStatusRequest { event_id: id.to_vec() };
@@ -79,7 +79,14 @@ async fn scan_phase(
             window.to + Duration::from_secs(ctx.opts.phase_timeout_secs),
         ),
     };
-    let scanner = Scanner::new(ctx.verifier.clone(), recorder.clone(), scans, limit, stop_at);
+    let scanner = Scanner::new(
+        ctx.verifier.clone(),
+        &ctx.target.client_tls,
+        recorder.clone(),
+        scans,
+        limit,
+        stop_at,
+    );
     let scanner = match rate {
         None => scanner,
         Some(rate) => match scanner.paced(rate) {

@@ -1,15 +1,21 @@
-//! `pedigree audit`: reads the blocks topic from genesis and checks everything (see `pedigree_core::audit`),
-//! printing progress on long runs and the first failure precisely.
+//! `pedigree audit`: reads the chain from genesis and checks everything (see `pedigree_core::audit`), printing
+//! progress on long runs and the first failure precisely. The chain comes from the blocks topic (every block,
+//! stale competitors included), or with `--api` from the verifier's `LedgerService`, signed in as an auditor or
+//! authority (the canonical blocks only).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use pedigree_core::audit::Auditor;
+use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::Block;
+use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
+use pedigree_core::pb::{Block, GetBlockRequest, GetHeadRequest};
 use pedigree_kafka::{ClientSettings, KafkaError};
 use prost::Message;
+
+use crate::connect::{Credentials, signed_in};
 
 #[derive(clap::Args)]
 pub struct AuditArgs {
@@ -21,15 +27,28 @@ pub struct AuditArgs {
     /// Genesis file (participants and the sequencer key).
     #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
+    /// Read the blocks from this verifier gRPC endpoint instead of the topic.
+    #[arg(long)]
+    pub api: Option<String>,
+    /// With --api: the auditor or authority to sign in as.
+    #[arg(long = "as", default_value = "ledger-auditor")]
+    pub as_id: String,
+    /// With --api: its private key (PKCS#8 PEM); default {genesis folder}/{id}.pem.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
 }
 
 pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(&a.genesis).with_context(|| format!("reading {}", a.genesis.display()))?;
     let registry = Registry::from_genesis_json(&json)?;
     let started = Instant::now();
-    let result =
-        tokio::task::spawn_blocking(move || audit(&ClientSettings::new(a.brokers), &a.blocks_topic, registry)).await?;
-    let auditor = result?;
+    let auditor = match &a.api {
+        Some(endpoint) => audit_api(endpoint, &a, registry).await?,
+        None => {
+            let (brokers, topic) = (a.brokers.clone(), a.blocks_topic.clone());
+            tokio::task::spawn_blocking(move || audit(&ClientSettings::new(brokers), &topic, registry)).await??
+        }
+    };
     let p = auditor.progress();
     println!(
         "OK: {} blocks (head {}), {} events, {} rejections, {} packs, {} stale blocks skipped, log size {}, in {:.1?}",
@@ -43,6 +62,44 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
         started.elapsed()
     );
     Ok(())
+}
+
+/// Audits the canonical chain as the verifier serves it, block by block from height 1 to its head.
+async fn audit_api(endpoint: &str, a: &AuditArgs, registry: Registry) -> anyhow::Result<Auditor> {
+    let dir = a.genesis.parent().unwrap_or(std::path::Path::new("."));
+    let key_path = a.key.clone().unwrap_or_else(|| dir.join(format!("{}.pem", a.as_id)));
+    let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
+    let who = Credentials {
+        id: a.as_id.clone(),
+        key: KeyPair::from_pem(&pem)?,
+        chain_id: registry.chain_id.clone(),
+    };
+    let mut ledger = LedgerServiceClient::new(signed_in(endpoint, &who).await?);
+    let refused = |s: tonic::Status| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message());
+    let head = ledger
+        .get_head(GetHeadRequest {})
+        .await
+        .map_err(refused)?
+        .into_inner()
+        .height;
+    let mut auditor = Auditor::new(registry);
+    let mut last_report = Instant::now();
+    for height in 1..=head {
+        let block = ledger
+            .get_block(GetBlockRequest { height })
+            .await
+            .map_err(refused)?
+            .into_inner();
+        if let Err(e) = auditor.check(height - 1, &block) {
+            bail!("AUDIT FAILED: {e}");
+        }
+        if last_report.elapsed() > Duration::from_secs(2) {
+            let p = auditor.progress();
+            eprintln!("audited {} blocks, {} events, {} packs...", p.blocks, p.events, p.packs);
+            last_report = Instant::now();
+        }
+    }
+    Ok(auditor)
 }
 
 fn audit(kafka: &ClientSettings, topic: &str, registry: Registry) -> anyhow::Result<Auditor> {

@@ -11,6 +11,7 @@ use pedigree_core::participant::GOVERNANCE_ID;
 use pedigree_core::pb::{EventState, ParticipantRole, event_payload::Body};
 use pedigree_devstack::Fixture;
 
+use crate::connect::Credentials;
 use crate::submit::{describe, submit, wait_outcome};
 use crate::verify::{to_json, verify};
 
@@ -19,20 +20,25 @@ const LOT: &str = "LOT42A";
 const EXPIRY: &str = "281231";
 
 async fn step(fixture: &Fixture, custody: &str, ledger: &str, who: &str, what: &str, body: Body) -> anyhow::Result<()> {
-    signed_step(&fixture.party(who).key, custody, ledger, who, what, body).await
+    signed_step(fixture, &fixture.party(who).key, (custody, ledger), who, what, body).await
 }
 
 async fn signed_step(
+    fixture: &Fixture,
     key: &KeyPair,
-    custody: &str,
-    ledger: &str,
+    (custody, ledger): (&str, &str),
     who: &str,
     what: &str,
     body: Body,
 ) -> anyhow::Result<()> {
     let envelope = sign_payload(key, &new_payload(who, body));
     let id = submit(custody, envelope).await?;
-    let status = wait_outcome(ledger, &id, Duration::from_secs(30)).await?;
+    let signer = Credentials {
+        id: who.to_string(),
+        key: key.clone(),
+        chain_id: fixture.genesis.chain_id.clone(),
+    };
+    let status = wait_outcome(ledger, &signer, &id, Duration::from_secs(30)).await?;
     println!("  {who:<18} {what:<40} {}", describe(&status));
     if status.state() != EventState::Committed {
         bail!("demo event was not committed: {}", describe(&status));
@@ -117,10 +123,25 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
             format!("]d201{GTIN}17{EXPIRY}10LOT99Z{GS}21{}", serials[2]),
         ),
     ];
-    for (label, code) in scans {
-        let answer = to_json(&verify(verifier, &code, false).await?);
+    println!("demo: anonymous scans (no holder, no height)");
+    for (label, code) in &scans {
+        let answer = to_json(&verify(verifier, code, false, None).await?);
         println!(
             "  {label:<16} {:<16} {}",
+            answer["verdict"].as_str().unwrap_or("?"),
+            answer
+        );
+    }
+    println!("demo: the same scans by {pharm}, signed in");
+    let pharmacy = Credentials {
+        id: pharm.to_string(),
+        key: fixture.party(pharm).key.clone(),
+        chain_id: fixture.genesis.chain_id.clone(),
+    };
+    for (label, code) in &scans {
+        let answer = to_json(&verify(verifier, code, false, Some(&pharmacy)).await?);
+        println!(
+            "  {label:<16} {:<24} {}",
             answer["verdict"].as_str().unwrap_or("?"),
             answer
         );
@@ -137,7 +158,15 @@ async fn onboard(fixture: &Fixture, custody: &str, ledger: &str, dist: &str, ser
     println!("demo: governance");
     let register = body::register_participant(newcomer, ParticipantRole::Pharmacy, "Bay Pharmacy", "", &key.public());
     let what = format!("register {newcomer} (pharmacy)");
-    signed_step(&fixture.governance, custody, ledger, GOVERNANCE_ID, &what, register).await?;
+    signed_step(
+        fixture,
+        &fixture.governance,
+        (custody, ledger),
+        GOVERNANCE_ID,
+        &what,
+        register,
+    )
+    .await?;
     // Custody follows the sealed registry: the newcomer may be named once custody has seen its registration.
     let ship = body::ship(GTIN, serials, newcomer);
     let what = format!("ship {} to {newcomer}", serials[0]);
@@ -150,5 +179,5 @@ async fn onboard(fixture: &Fixture, custody: &str, ledger: &str, dist: &str, ser
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let receive = body::receive(GTIN, serials, dist);
-    signed_step(&key, custody, ledger, newcomer, "receive it", receive).await
+    signed_step(fixture, &key, (custody, ledger), newcomer, "receive it", receive).await
 }

@@ -40,6 +40,8 @@ pub enum RoleArg {
     Manufacturer,
     Distributor,
     Pharmacy,
+    Auditor,
+    Authority,
 }
 
 #[derive(clap::Args)]
@@ -88,6 +90,8 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
         RoleArg::Manufacturer => ParticipantRole::Manufacturer,
         RoleArg::Distributor => ParticipantRole::Distributor,
         RoleArg::Pharmacy => ParticipantRole::Pharmacy,
+        RoleArg::Auditor => ParticipantRole::Auditor,
+        RoleArg::Authority => ParticipantRole::Authority,
     };
     let body = body::register_participant(&a.id, role, &a.name, &a.gln, &a.key.resolve()?);
     sign_and_send(GOVERNANCE_ID, &a.signer, body).await

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod connect;
 mod demo;
 mod governance;
 mod submit;
@@ -22,6 +23,13 @@ use pedigree_core::keys::KeyPair;
     about = "Drug supply-chain traceability: sign custody events, verify packs"
 )]
 struct Cli {
+    /// PEM CA bundle the servers' certificates must chain to (default: {PEDIGREE_DIR}/tls/ca.pem if it exists, else
+    /// the system's roots).
+    #[arg(long, env = "PEDIGREE_CA", global = true)]
+    ca: Option<PathBuf>,
+    /// Allow http:// endpoints (no TLS).
+    #[arg(long = "insecure-plaintext", env = "PEDIGREE_INSECURE_PLAINTEXT", global = true)]
+    insecure_plaintext: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -70,6 +78,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    connect::init(cli.ca.clone(), cli.insecure_plaintext);
     match cli.command {
         Command::Keygen { out } => keygen(&out),
         Command::Commission(a) => submit::commission(a).await,

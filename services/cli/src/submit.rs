@@ -14,6 +14,8 @@ use pedigree_core::pb::{
 };
 use tonic::transport::Channel;
 
+use crate::connect::{Credentials, signed_in};
+
 /// Who signs, and where to send.
 #[derive(Clone, Debug, clap::Args)]
 pub struct Signer {
@@ -34,10 +36,10 @@ pub struct Sending {
     #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
     pub dir: PathBuf,
     /// Custody gRPC endpoint.
-    #[arg(long, env = "PEDIGREE_CUSTODY", default_value = "http://127.0.0.1:50051")]
+    #[arg(long, env = "PEDIGREE_CUSTODY", default_value = "https://127.0.0.1:50051")]
     pub custody: String,
     /// Verifier gRPC endpoint (for --wait).
-    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "http://127.0.0.1:50052")]
+    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "https://127.0.0.1:50052")]
     pub ledger: String,
     /// Wait until the event is sealed or rejected, and print the outcome.
     #[arg(long)]
@@ -164,8 +166,9 @@ pub struct WithdrawArgs {
 pub struct StatusArgs {
     /// Event id, hex.
     pub event_id: String,
-    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "http://127.0.0.1:50052")]
-    pub ledger: String,
+    /// Who asks (the event's signer, or an auditor): signs in with its key.
+    #[command(flatten)]
+    pub signer: Signer,
 }
 
 pub async fn commission(a: CommissionArgs) -> anyhow::Result<()> {
@@ -207,7 +210,8 @@ pub async fn return_packs(a: ShipArgs) -> anyhow::Result<()> {
 
 pub async fn status(a: StatusArgs) -> anyhow::Result<()> {
     let id = hex::decode(&a.event_id).context("event id must be hex")?;
-    let status = event_status(&a.ledger, &id).await?;
+    let who = credentials(&a.signer.id, &a.signer.sending)?;
+    let status = event_status(&a.signer.sending.ledger, &who, &id).await?;
     println!("{}", describe(&status));
     Ok(())
 }
@@ -218,15 +222,20 @@ async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
 
 /// Signs `body` as `signer_id`, submits it and prints its id (and, with `--wait`, its outcome).
 pub(crate) async fn sign_and_send(signer_id: &str, sending: &Sending, body: Body) -> anyhow::Result<()> {
-    let key = load_key(signer_id, sending)?;
-    let envelope = sign_payload(&key, &new_payload(signer_id, body));
+    let who = credentials(signer_id, sending)?;
+    let envelope = sign_payload(&who.key, &new_payload(signer_id, body));
     let id = submit(&sending.custody, envelope).await?;
     println!("event_id {}", hex::encode(&id));
     if sending.wait {
-        let status = wait_outcome(&sending.ledger, &id, Duration::from_secs(30)).await?;
+        let status = wait_outcome(&sending.ledger, &who, &id, Duration::from_secs(30)).await?;
         println!("{}", describe(&status));
     }
     Ok(())
+}
+
+/// The signer with its key (see [`load_key`]), on the chain of `{dir}/genesis.json`.
+pub fn credentials(signer_id: &str, sending: &Sending) -> anyhow::Result<Credentials> {
+    Credentials::new(signer_id, load_key(signer_id, sending)?, &sending.dir)
 }
 
 /// The signer's private key: `--key`, or `{dir}/{signer id}.pem`.
@@ -240,10 +249,7 @@ pub fn load_key(signer_id: &str, sending: &Sending) -> anyhow::Result<KeyPair> {
 }
 
 pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
-    Channel::from_shared(endpoint.to_string())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))
+    crate::connect::client_tls()?.connect(endpoint).await
 }
 
 /// Sends an envelope to an RPC that takes its kind of event. Which service takes it does not matter: custody checks
@@ -258,8 +264,9 @@ pub async fn submit(endpoint: &str, envelope: SignedEnvelope) -> anyhow::Result<
     Ok(response.into_inner().event_id)
 }
 
-pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus> {
-    let mut client = LedgerServiceClient::new(channel(ledger).await?);
+/// The status of event `id`, asked as `who` (its signer, or an auditor).
+pub async fn event_status(ledger: &str, who: &Credentials, id: &[u8]) -> anyhow::Result<EventStatus> {
+    let mut client = LedgerServiceClient::new(signed_in(ledger, who).await?);
     let request = GetEventStatusRequest { event_id: id.to_vec() };
     Ok(client
         .get_event_status(request)
@@ -269,10 +276,22 @@ pub async fn event_status(ledger: &str, id: &[u8]) -> anyhow::Result<EventStatus
 }
 
 /// Polls the ledger until the event has an outcome.
-pub async fn wait_outcome(ledger: &str, id: &[u8], timeout: Duration) -> anyhow::Result<EventStatus> {
+pub async fn wait_outcome(
+    ledger: &str,
+    who: &Credentials,
+    id: &[u8],
+    timeout: Duration,
+) -> anyhow::Result<EventStatus> {
     let deadline = tokio::time::Instant::now() + timeout;
+    // One session for the whole wait.
+    let mut client = LedgerServiceClient::new(signed_in(ledger, who).await?);
     loop {
-        let status = event_status(ledger, id).await?;
+        let request = GetEventStatusRequest { event_id: id.to_vec() };
+        let status = client
+            .get_event_status(request)
+            .await
+            .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+            .into_inner();
         if status.state() != EventState::Pending {
             return Ok(status);
         }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pedigree_devstack::{Broker, Fixture, Redis, Storage};
+use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, Storage};
 use pedigree_kafka::{ClientSettings, TopicSpec, ensure_topics};
 
 #[derive(clap::Args)]
@@ -94,6 +94,9 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     }
     let fixture = Fixture::create(&a.dir)?;
     let dir = std::fs::canonicalize(&a.dir)?;
+    // A local CA and one certificate for every server on 127.0.0.1 (the CLI trusts {dir}/tls/ca.pem by default).
+    let ca = LocalCa::create(&dir.join("tls")).context("creating the local CA")?;
+    let server = ca.issue_loopback("server").context("issuing the server certificate")?;
     let broker = Broker::start(Storage::Sqlite(dir.join("broker.db"))).context("starting the tansu broker")?;
     let redis = Redis::start().context("starting redis-server")?;
     let spec = TopicSpec {
@@ -105,6 +108,8 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         .await
         .context("creating the events topic")?;
     let common = [
+        ("PEDIGREE_TLS_CERT", server.cert_path.display().to_string()),
+        ("PEDIGREE_TLS_KEY", server.key_path.display().to_string()),
         ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
         ("PEDIGREE_REDIS_URL", redis.url()),
         ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
@@ -136,8 +141,10 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         wait_listening(&mut service, port)?;
         services.push(service);
     }
-    let custody = format!("http://127.0.0.1:{}", a.custody_port);
-    let verifier = format!("http://127.0.0.1:{}", a.verifier_grpc_port);
+    // The demo's clients trust the CA just made (unless --ca named another).
+    crate::connect::default_ca(ca.ca_path.clone());
+    let custody = format!("https://127.0.0.1:{}", a.custody_port);
+    let verifier = format!("https://127.0.0.1:{}", a.verifier_grpc_port);
     crate::demo::run(&fixture, &custody, &verifier)
         .await
         .context("the demo scenario failed")?;
@@ -146,8 +153,23 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         brokers: broker.brokers(),
         blocks_topic: "pedigree.blocks".into(),
         genesis: fixture.genesis_path.clone(),
+        api: None,
+        as_id: "ledger-auditor".into(),
+        key: None,
     };
     crate::audit::run(audit).await.context("the audit failed")?;
+    println!("demo: the same audit through the verifier's API, signed in as ledger-auditor");
+    let audit = crate::audit::AuditArgs {
+        brokers: broker.brokers(),
+        blocks_topic: "pedigree.blocks".into(),
+        genesis: fixture.genesis_path.clone(),
+        api: Some(verifier.clone()),
+        as_id: "ledger-auditor".into(),
+        key: None,
+    };
+    crate::audit::run(audit)
+        .await
+        .context("the audit through the API failed")?;
     println!();
     println!("pedigree is running:");
     println!("  kafka (tansu)     {}", broker.brokers());
@@ -155,11 +177,30 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!("  custody gRPC      127.0.0.1:{}", a.custody_port);
     println!("  verifier gRPC     127.0.0.1:{}", a.verifier_grpc_port);
     println!(
-        "  verifier HTTP     http://127.0.0.1:{}/v1/verify?code=...",
+        "  verifier HTTP     https://127.0.0.1:{}/v1/verify?code=...",
         a.verifier_http_port
     );
     println!("  sequencer health  127.0.0.1:{}", a.sequencer_health_port);
     println!("  keys and logs     {}", dir.display());
+    println!();
+    println!(
+        "every server speaks TLS with a certificate from the local CA {}; trust it with:",
+        ca.ca_path.display()
+    );
+    println!(
+        "  curl --cacert {} 'https://127.0.0.1:{}/v1/verify?code=...'",
+        ca.ca_path.display(),
+        a.verifier_http_port
+    );
+    println!(
+        "  grpcurl -cacert {} 127.0.0.1:{} list",
+        ca.ca_path.display(),
+        a.verifier_grpc_port
+    );
+    println!(
+        "  pedigree --ca {} ... (the default when run from this folder)",
+        ca.ca_path.display()
+    );
     if a.exit_after_demo {
         return Ok(());
     }

@@ -10,7 +10,9 @@ use pedigree_core::pb::{Verdict, VerifyRequest, VerifyResponse};
 use pedigree_core::proof::{BundleJson, check_bundle};
 use pedigree_core::verdict::{status_name, verdict_name};
 
+use crate::connect::{Credentials, signed_in};
 use crate::submit::channel;
+use pedigree_core::keys::KeyPair;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
@@ -18,7 +20,7 @@ pub struct VerifyArgs {
     #[arg(required_unless_present = "offline")]
     pub code: Option<String>,
     /// Verifier gRPC endpoint.
-    #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "http://127.0.0.1:50052")]
+    #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "https://127.0.0.1:50052")]
     pub verifier: String,
     /// Ask for a proof bundle and write it (JSON) to this file.
     #[arg(long)]
@@ -29,6 +31,16 @@ pub struct VerifyArgs {
     /// The sequencer's public key (hex of SEC1, as in the genesis file's sequencer_public_key).
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// Ask as this participant (signs in with its key): the full answer and a proof bundle for packs it holds or
+    /// held, ALREADY_DISPENSED_BY_YOU for a pack it dispensed. Anonymous without it.
+    #[arg(long = "as")]
+    pub as_id: Option<String>,
+    /// That participant's private key (PKCS#8 PEM); default {dir}/{id}.pem.
+    #[arg(long)]
+    pub signer_key: Option<PathBuf>,
+    /// Folder with genesis.json and keys (as written by `pedigree up`).
+    #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
+    pub dir: PathBuf,
 }
 
 pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
@@ -41,7 +53,16 @@ pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
         .unwrap_or_default()
         .replace("\\x1d", "\u{1d}")
         .replace("<GS>", "\u{1d}");
-    let answer = verify(&a.verifier, &code, a.proof_out.is_some()).await?;
+    let who = match &a.as_id {
+        Some(id) => {
+            let key_path = a.signer_key.clone().unwrap_or_else(|| a.dir.join(format!("{id}.pem")));
+            let pem =
+                std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
+            Some(Credentials::new(id, KeyPair::from_pem(&pem)?, &a.dir)?)
+        }
+        None => None,
+    };
+    let answer = verify(&a.verifier, &code, a.proof_out.is_some(), who.as_ref()).await?;
     println!("{}", serde_json::to_string_pretty(&to_json(&answer))?);
     if let Some(path) = &a.proof_out {
         let Some(bundle) = answer.proof.as_ref().and_then(BundleJson::from_bundle) else {
@@ -71,15 +92,30 @@ fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path) -> anyhow:
     Ok(())
 }
 
-pub async fn verify(endpoint: &str, code: &str, include_proof: bool) -> anyhow::Result<VerifyResponse> {
-    let mut client = VerifierServiceClient::new(channel(endpoint).await?);
+/// Asks the verifier about `code`, anonymously or as `who`.
+pub async fn verify(
+    endpoint: &str,
+    code: &str,
+    include_proof: bool,
+    who: Option<&Credentials>,
+) -> anyhow::Result<VerifyResponse> {
     let request = VerifyRequest {
         code: code.to_string(),
         include_proof,
     };
-    Ok(client
-        .verify(request)
-        .await
+    let answer = match who {
+        Some(who) => {
+            VerifierServiceClient::new(signed_in(endpoint, who).await?)
+                .verify(request)
+                .await
+        }
+        None => {
+            VerifierServiceClient::new(channel(endpoint).await?)
+                .verify(request)
+                .await
+        }
+    };
+    Ok(answer
         .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
         .into_inner())
 }

@@ -183,7 +183,14 @@ mod tests {
 
     #[test]
     fn a_roles_service_takes_exactly_the_kinds_the_role_may_sign() {
-        let roles = [Role::Manufacturer, Role::Distributor, Role::Pharmacy, Role::Governance];
+        let roles = [
+            Role::Manufacturer,
+            Role::Distributor,
+            Role::Pharmacy,
+            Role::Auditor,
+            Role::Authority,
+            Role::Governance,
+        ];
         for role in roles {
             for kind in Rpc::ALL.iter().map(|rpc| rpc.kind()) {
                 assert_eq!(Rpc::of(role, kind).is_some(), role.may_sign(kind), "{role:?} {kind:?}");

@@ -157,7 +157,14 @@ fn register(r: &pb::RegisterParticipant) -> Result<Body, EventError> {
         ParticipantRole::Manufacturer => Role::Manufacturer,
         ParticipantRole::Distributor => Role::Distributor,
         ParticipantRole::Pharmacy => Role::Pharmacy,
-        ParticipantRole::Unspecified => return Err(invalid("role", "must be manufacturer, distributor or pharmacy")),
+        ParticipantRole::Auditor => Role::Auditor,
+        ParticipantRole::Authority => Role::Authority,
+        ParticipantRole::Unspecified => {
+            return Err(invalid(
+                "role",
+                "must be manufacturer, distributor, pharmacy, auditor or authority",
+            ));
+        }
     };
     Ok(Body::Register {
         id: participant_id("id", r.id.clone())?,

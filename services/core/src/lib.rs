@@ -14,6 +14,7 @@
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
 //! - [`verdict`]: the answer to a pharmacist's scan.
+//! - [`session`]: the message a participant signs to sign in to the verifier.
 //! - [`custody_rpc`]: the custody RPCs and the kind of event each takes (the one module that touches gRPC: the
 //!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
@@ -38,6 +39,7 @@ pub mod pack_key;
 pub mod participant;
 pub mod proof;
 pub mod refusal;
+pub mod session;
 pub mod state;
 pub mod stored;
 pub mod transition;

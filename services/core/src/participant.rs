@@ -19,6 +19,10 @@ pub enum Role {
     Manufacturer,
     Distributor,
     Pharmacy,
+    /// Reads the whole ledger (blocks, log proofs, every event's status) to check it; signs no custody event.
+    Auditor,
+    /// A regulator: reads everything an auditor reads and every pack's full answer; signs no custody event.
+    Authority,
     /// The holder of the genesis governance key; signs only registry changes and is never a participant.
     Governance,
 }
@@ -38,11 +42,18 @@ impl Role {
         )
     }
 
+    /// Whether this role reads the whole ledger: blocks, log proofs, every event's status and every pack in full.
+    pub fn reads_everything(self) -> bool {
+        matches!(self, Role::Auditor | Role::Authority)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Manufacturer => "manufacturer",
             Role::Distributor => "distributor",
             Role::Pharmacy => "pharmacy",
+            Role::Auditor => "auditor",
+            Role::Authority => "authority",
             Role::Governance => "governance",
         }
     }
@@ -229,6 +240,9 @@ pub enum GenesisError {
 }
 
 /// The envelope signer of governance events. Not a valid participant id, so no participant can take it.
+/// [`Registry::signer_index`] of the governance key.
+pub const GOVERNANCE_SIGNER: u32 = u32::MAX;
+
 pub const GOVERNANCE_ID: &str = "governance";
 
 /// Whether `id` is a well-formed participant id.
@@ -346,6 +360,15 @@ impl Registry {
     /// Any participant, revoked or not.
     pub fn get(&self, id: &str) -> Option<&Participant> {
         self.participants.get(id)
+    }
+
+    /// How event outcomes and pending marks name a signer: its registry index plus one for a participant,
+    /// [`GOVERNANCE_SIGNER`] for the governance key, 0 for an id the registry does not know.
+    pub fn signer_index(&self, id: &str) -> u32 {
+        if id == GOVERNANCE_ID {
+            return GOVERNANCE_SIGNER;
+        }
+        self.get(id).map_or(0, |p| p.index + 1)
     }
 
     /// Every participant's record, by id (what the first block stores, so readers need no genesis participants).

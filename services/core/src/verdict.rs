@@ -64,6 +64,7 @@ pub fn verdict_name(verdict: Verdict) -> &'static str {
         Verdict::Recalled => "RECALLED",
         Verdict::Decommissioned => "DECOMMISSIONED",
         Verdict::Withdrawn => "WITHDRAWN",
+        Verdict::AlreadyDispensedByYou => "ALREADY_DISPENSED_BY_YOU",
     }
 }
 

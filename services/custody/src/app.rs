@@ -16,6 +16,7 @@ use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::tls::ServerTls;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -29,17 +30,24 @@ pub struct App {
     listener: TcpListener,
     addr: SocketAddr,
     submitter: Arc<Submitter>,
+    tls: ServerTls,
     grace: Duration,
 }
 
 impl App {
     /// Loads the genesis, creates the producer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let tls = ServerTls::load(&config.tls)?;
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
         let store = pedigree_store::Store::connect(&config.redis_url)
             .await
             .context("connecting to redis")?;
-        let registry = crate::registry::follow(genesis, store, Duration::from_millis(config.registry_refresh_ms)).await;
+        let registry = pedigree_store::follow_registry(
+            genesis,
+            store.clone(),
+            Duration::from_millis(config.registry_refresh_ms),
+        )
+        .await;
         let settings = ProducerSettings {
             delivery_timeout: Duration::from_millis(config.delivery_timeout_ms),
             ..ProducerSettings::default()
@@ -52,6 +60,7 @@ impl App {
         let submitter = Arc::new(Submitter {
             registry,
             producer,
+            store,
             topic: config.events_topic,
             draining: AtomicBool::new(false),
         });
@@ -59,6 +68,7 @@ impl App {
             listener,
             addr,
             submitter,
+            tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
         })
     }
@@ -76,11 +86,12 @@ impl App {
         });
         let serve = Serve(self.submitter.clone());
         let services = Services::new()
+            .probe_on(self.tls.bind_probe().await?)
             .add_service(ManufacturerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(GovernanceServiceServer::new(serve));
-        pedigree_runtime::grpc::serve(self.listener, services, shutdown, self.grace).await?;
+        pedigree_runtime::grpc::serve(self.listener, services, &self.tls, shutdown, self.grace).await?;
         // Flush anything the producer still holds; every acknowledged event was already flushed.
         let _ = self.submitter.producer.flush(Duration::from_secs(5));
         Ok(())

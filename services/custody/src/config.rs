@@ -30,6 +30,9 @@ pub struct Config {
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
+    #[command(flatten)]
+    pub tls: pedigree_runtime::tls::ServerTlsConfig,
 }
 
 impl Config {

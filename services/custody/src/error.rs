@@ -12,6 +12,8 @@ pub enum SubmitError {
     WrongRpc { expected: &'static str, got: &'static str },
     #[error("event not stored: the broker did not acknowledge it ({0}); retry later")]
     Broker(String),
+    #[error("event not stored: cannot mark it pending ({0}); retry later")]
+    Pending(String),
     #[error("service is shutting down")]
     ShuttingDown,
 }
@@ -39,7 +41,7 @@ impl From<SubmitError> for Status {
                 _ => Code::InvalidArgument,
             },
             SubmitError::WrongRpc { .. } => Code::InvalidArgument,
-            SubmitError::Broker(_) | SubmitError::ShuttingDown => Code::Unavailable,
+            SubmitError::Broker(_) | SubmitError::Pending(_) | SubmitError::ShuttingDown => Code::Unavailable,
         };
         Status::new(code, err.to_string())
     }

@@ -16,7 +16,6 @@
 mod app;
 mod config;
 mod error;
-mod registry;
 mod submit;
 
 pub use app::App;

@@ -23,6 +23,8 @@ pub struct Submitter {
     /// The registry as last read from Redis (see [`crate::registry`]).
     pub registry: watch::Receiver<Arc<Registry>>,
     pub producer: Producer,
+    /// Where the event is marked pending before it goes to the broker (its status is then PENDING, not NOT_FOUND).
+    pub store: pedigree_store::Store,
     pub topic: String,
     /// Set on shutdown: new submissions are refused while in-flight ones finish.
     pub draining: AtomicBool,
@@ -46,6 +48,13 @@ impl Submitter {
             (Some(gtin), None) => gtin.as_str().to_string(),
             (None, _) => GOVERNANCE_ID.to_string(),
         };
+        // Marked before the broker has it: an acknowledged event is never NOT_FOUND. (A mark whose event the broker
+        // refused only answers PENDING to its own signer, who was told the submission failed.)
+        let signer_index = registry.signer_index(&event.signer);
+        self.store
+            .mark_pending(&event.id, signer_index)
+            .await
+            .map_err(|e| SubmitError::Pending(e.to_string()))?;
         self.producer
             .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await

@@ -28,12 +28,14 @@ pub struct Fixture {
 }
 
 /// The demo participants: id, role, display name.
-pub const DEMO_PARTIES: [(&str, Role, &str); 5] = [
+pub const DEMO_PARTIES: [(&str, Role, &str); 7] = [
     ("acme-pharma", Role::Manufacturer, "Acme Pharma GmbH"),
     ("medline-wholesale", Role::Distributor, "Medline Wholesale"),
     ("north-wholesale", Role::Distributor, "North Wholesale"),
     ("city-pharmacy", Role::Pharmacy, "City Pharmacy"),
     ("harbour-pharmacy", Role::Pharmacy, "Harbour Pharmacy"),
+    ("ledger-auditor", Role::Auditor, "Ledger Audit LLP"),
+    ("health-authority", Role::Authority, "National Medicines Authority"),
 ];
 
 impl Fixture {

@@ -6,6 +6,8 @@
 
 mod fixture;
 mod process;
+mod tls;
 
 pub use fixture::{Fixture, Party};
 pub use process::{Broker, Redis, Storage, free_port, wait_for_port};
+pub use tls::{LOOPBACK_NAMES, LocalCa, ServerCert};

@@ -20,11 +20,22 @@ use pedigree_core::pb::{
     EventState, EventStatus, GetBlockRequest, GetEventStatusRequest, GetHeadRequest, SignedEnvelope, SubmitResponse,
     event_payload::Body,
 };
-use pedigree_devstack::{Broker, Fixture, Redis, Storage};
+use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
+use pedigree_runtime::sign_in::Bearer;
+use pedigree_runtime::tls::{ClientTls, ServerTlsConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+
+/// A connection whose calls carry a session token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// The fixture's auditor (reads blocks, the head, log proofs and every event's status).
+pub const AUDITOR: &str = "ledger-auditor";
+/// The fixture's authority (reads everything, every pack in full).
+pub const AUTHORITY: &str = "health-authority";
 
 pub use pedigree_core::body;
 
@@ -85,6 +96,11 @@ impl Sequencer {
 pub struct Stack {
     pub fixture: Fixture,
     _dir: tempfile::TempDir,
+    /// The stack's CA (`ca.pem`), which every server's certificate chains to.
+    pub ca_path: std::path::PathBuf,
+    /// The certificate every server of the stack presents (loopback names).
+    pub server_cert: ServerCert,
+    client_tls: ClientTls,
     pub broker: Broker,
     pub redis: Redis,
     pub custody_addr: SocketAddr,
@@ -115,6 +131,9 @@ impl Stack {
     pub async fn spawn_bare(batch_max_events: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let fixture = Fixture::create(dir.path()).expect("fixture");
+        let ca = LocalCa::create(&dir.path().join("tls")).expect("local CA");
+        let server_cert = ca.issue_loopback("server").expect("server certificate");
+        let client_tls = ClientTls::with_ca_file(&ca.ca_path).expect("reading the CA");
         let broker = Broker::start(Storage::Memory).expect("starting tansu");
         let redis = Redis::start().expect("starting redis-server");
         let spec = TopicSpec {
@@ -135,21 +154,20 @@ impl Stack {
             registry_refresh_ms: 50,
             delivery_timeout_ms: 3000,
             shutdown_grace_secs: 5,
+            tls: server_tls(&server_cert),
         })
         .await
         .expect("building custody");
-        let verifier = pedigree_verifier::App::build(pedigree_verifier::Config {
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            http_addr: "127.0.0.1:0".parse().expect("addr"),
-            redis_url: redis.url(),
-            shutdown_grace_secs: 5,
-        })
-        .await
-        .expect("building verifier");
+        let verifier = pedigree_verifier::App::build(verifier_config(&fixture, &redis, &server_cert))
+            .await
+            .expect("building verifier");
         let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
         Self {
             fixture,
             _dir: dir,
+            ca_path: ca.ca_path.clone(),
+            server_cert,
+            client_tls,
             broker,
             redis,
             custody_addr,
@@ -175,6 +193,7 @@ impl Stack {
             batch_max_wait_ms: 20,
             health_addr: "127.0.0.1:0".parse().expect("addr"),
             shutdown_grace_secs: 5,
+            tls: server_tls(&self.server_cert),
             leadership: pedigree_sequencer::LeadershipConfig::default(),
         }
     }
@@ -243,12 +262,38 @@ impl Stack {
             .expect("appending to the events topic");
     }
 
-    async fn channel(addr: SocketAddr) -> Channel {
-        Channel::from_shared(format!("http://{addr}"))
-            .expect("uri")
-            .connect()
+    /// A TLS connection to `addr`, checked against the stack's CA.
+    pub async fn channel(&self, addr: SocketAddr) -> Channel {
+        self.client_tls
+            .connect(&format!("https://{addr}"))
             .await
             .expect("connecting")
+    }
+
+    /// The configuration of this stack's verifier (to start another one beside it, e.g. with other settings).
+    pub fn verifier_config(&self) -> pedigree_verifier::Config {
+        verifier_config(&self.fixture, &self.redis, &self.server_cert)
+    }
+
+    /// An HTTPS client that trusts this stack's CA.
+    pub fn http_client(&self) -> reqwest::Client {
+        let ca = std::fs::read(&self.ca_path).expect("reading the CA");
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("the CA parses"))
+            .build()
+            .expect("an HTTPS client")
+    }
+
+    /// What a client of this stack trusts (its CA).
+    pub fn client_tls(&self) -> &ClientTls {
+        &self.client_tls
+    }
+
+    /// `https://127.0.0.1:port{path}` on the verifier's HTTP server.
+    pub fn http_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.verifier_http)
     }
 
     /// What a Kafka client of this stack's broker is built from.
@@ -277,31 +322,66 @@ impl Stack {
 
     /// A new connection to custody.
     pub async fn custody_channel(&self) -> Channel {
-        Self::channel(self.custody_addr).await
+        self.channel(self.custody_addr).await
     }
 
     /// A new connection to the verifier's gRPC port.
     pub async fn verifier_channel(&self) -> Channel {
-        Self::channel(self.verifier_grpc).await
+        self.channel(self.verifier_grpc).await
     }
 
     pub async fn manufacturer(&self) -> ManufacturerServiceClient<Channel> {
-        ManufacturerServiceClient::new(Self::channel(self.custody_addr).await)
+        ManufacturerServiceClient::new(self.channel(self.custody_addr).await)
     }
     pub async fn distributor(&self) -> DistributorServiceClient<Channel> {
-        DistributorServiceClient::new(Self::channel(self.custody_addr).await)
+        DistributorServiceClient::new(self.channel(self.custody_addr).await)
     }
     pub async fn pharmacy(&self) -> PharmacyServiceClient<Channel> {
-        PharmacyServiceClient::new(Self::channel(self.custody_addr).await)
+        PharmacyServiceClient::new(self.channel(self.custody_addr).await)
     }
     pub async fn governance(&self) -> GovernanceServiceClient<Channel> {
-        GovernanceServiceClient::new(Self::channel(self.custody_addr).await)
+        GovernanceServiceClient::new(self.channel(self.custody_addr).await)
     }
-    pub async fn ledger(&self) -> LedgerServiceClient<Channel> {
-        LedgerServiceClient::new(Self::channel(self.verifier_grpc).await)
+    /// The ledger, read as the fixture's auditor (blocks, head and proofs are for auditors and authorities).
+    pub async fn ledger(&self) -> LedgerServiceClient<Authed> {
+        self.ledger_as(AUDITOR).await
     }
+
+    /// The ledger, read as participant `id` (signed in with its fixture key).
+    pub async fn ledger_as(&self, id: &str) -> LedgerServiceClient<Authed> {
+        LedgerServiceClient::new(self.authed(id).await)
+    }
+
+    /// The ledger without credentials.
+    pub async fn ledger_anonymous(&self) -> LedgerServiceClient<Channel> {
+        LedgerServiceClient::new(self.channel(self.verifier_grpc).await)
+    }
+
+    /// The verifier without credentials, as a pharmacist's scanner on the internet.
     pub async fn verifier(&self) -> VerifierServiceClient<Channel> {
-        VerifierServiceClient::new(Self::channel(self.verifier_grpc).await)
+        VerifierServiceClient::new(self.channel(self.verifier_grpc).await)
+    }
+
+    /// The verifier, asked by participant `id` (signed in with its fixture key).
+    pub async fn verifier_as(&self, id: &str) -> VerifierServiceClient<Authed> {
+        VerifierServiceClient::new(self.authed(id).await)
+    }
+
+    /// Signs in to the verifier as `id`: a session token.
+    pub async fn sign_in(&self, id: &str) -> String {
+        let channel = self.channel(self.verifier_grpc).await;
+        let key = &self.fixture.party(id).key;
+        pedigree_runtime::sign_in::sign_in(channel, key, &self.fixture.genesis.chain_id, id)
+            .await
+            .expect("signing in")
+            .token
+    }
+
+    /// A connection to the verifier whose calls carry a session of `id`.
+    pub async fn authed(&self, id: &str) -> Authed {
+        let token = self.sign_in(id).await;
+        let bearer = Bearer::new(&token).expect("token");
+        InterceptedService::new(self.channel(self.verifier_grpc).await, bearer)
     }
 
     /// Audits the blocks topic from genesis (every signature, link, root and transition).
@@ -376,4 +456,30 @@ impl Stack {
 
 fn hex_id(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The server settings of a stack's service: TLS with the stack's certificate.
+fn server_tls(cert: &ServerCert) -> ServerTlsConfig {
+    ServerTlsConfig {
+        cert: Some(cert.cert_path.clone()),
+        key: Some(cert.key_path.clone()),
+        insecure_plaintext: false,
+        probe_addr: None,
+    }
+}
+
+/// The verifier of a stack: TLS, the stack's Redis and genesis, a fast registry refresh (so that tests see sealed
+/// revocations at once).
+fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedigree_verifier::Config {
+    pedigree_verifier::Config {
+        grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+        http_addr: "127.0.0.1:0".parse().expect("addr"),
+        redis_url: redis.url(),
+        genesis: fixture.genesis_path.clone(),
+        registry_refresh_ms: 50,
+        session_key_file: None,
+        session_ttl_secs: 3600,
+        shutdown_grace_secs: 5,
+        tls: server_tls(cert),
+    }
 }

@@ -25,9 +25,10 @@ fn run(stack: &Stack, args: &[&str]) -> Output {
     Command::new(pedigree())
         .args(args)
         .env("PEDIGREE_DIR", &stack.fixture.dir)
-        .env("PEDIGREE_CUSTODY", format!("http://{}", stack.custody_addr))
-        .env("PEDIGREE_LEDGER", format!("http://{}", stack.verifier_grpc))
-        .env("PEDIGREE_VERIFIER", format!("http://{}", stack.verifier_grpc))
+        .env("PEDIGREE_CA", &stack.ca_path)
+        .env("PEDIGREE_CUSTODY", format!("https://{}", stack.custody_addr))
+        .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
+        .env("PEDIGREE_VERIFIER", format!("https://{}", stack.verifier_grpc))
         .output()
         .expect("running pedigree")
 }
@@ -124,11 +125,21 @@ async fn the_readme_commands_work_against_a_running_stack() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("may not sign commission"));
 
     let bundle = stack.fixture.dir.join("bundle.json");
+    // A proof bundle is for those who hold or held the pack: refused anonymously, given to the product's owner.
+    let code = format!("(01){g}(17)290600(10)B7(21)X2");
+    let out = run(&stack, &["verify", &code, "--proof-out", bundle.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PermissionDenied"),
+        "{out:?}"
+    );
     let out = ok(
         &stack,
         &[
             "verify",
-            &format!("(01){g}(17)290600(10)B7(21)X2"),
+            &code,
+            "--as",
+            "acme-pharma",
             "--proof-out",
             bundle.to_str().unwrap(),
         ],
@@ -168,5 +179,19 @@ async fn the_readme_commands_work_against_a_running_stack() {
         &["audit", "--brokers", &stack.broker.brokers(), "--genesis", &genesis],
     );
     assert!(out.starts_with("OK: 3 blocks"), "{out}");
+    // The same audit through the verifier's API, signed in as the auditor.
+    let api = format!("https://{}", stack.verifier_grpc);
+    let out = ok(&stack, &["audit", "--api", &api, "--genesis", &genesis]);
+    assert!(out.starts_with("OK: 3 blocks"), "{out}");
+    // A pharmacy may not read blocks.
+    let out = run(
+        &stack,
+        &["audit", "--api", &api, "--genesis", &genesis, "--as", "city-pharmacy"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PermissionDenied"),
+        "{out:?}"
+    );
     stack.shutdown().await;
 }

@@ -106,7 +106,7 @@ async fn a_participant_minted_in_redis_is_refused_by_the_sequencer() {
     rejected_with(&stack, &after_restart, RejectCode::UnknownSigner).await;
 
     // Nothing of the forged events is sealed or visible.
-    let mut verifier = stack.verifier().await;
+    let mut verifier = stack.verifier_as(pedigree_e2e::AUTHORITY).await;
     let scan = |code: String| VerifyRequest {
         code,
         include_proof: false,

@@ -80,7 +80,7 @@ where
 
 async fn proof_key(stack: &Stack, g: &str, serial: &str) -> Vec<u8> {
     let answer = stack
-        .verifier()
+        .verifier_as(pedigree_e2e::AUTHORITY)
         .await
         .verify(VerifyRequest {
             code: format!("01{g}21{serial}"),

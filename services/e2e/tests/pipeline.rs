@@ -77,12 +77,15 @@ async fn demo_scenario_end_to_end() {
         );
     }
 
-    // In stock at the pharmacy, over HTTP, as a DataMatrix element string with the ]d2 prefix.
-    let http = reqwest::Client::new();
-    let url = format!("http://{}/v1/verify", stack.verifier_http);
+    // In stock at the pharmacy, over HTTP, as a DataMatrix element string with the ]d2 prefix, asked by the
+    // pharmacy itself (anonymous answers name no holder: tests/access.rs).
+    let http = stack.http_client();
+    let url = stack.http_url("/v1/verify");
     let code = format!("]d201{g}17281231{GS}10LOT42A{GS}21PK0002");
+    let token = stack.sign_in(PHARMACY).await;
     let answer: serde_json::Value = http
         .get(&url)
+        .bearer_auth(&token)
         .query(&[("code", code)])
         .send()
         .await
@@ -110,9 +113,11 @@ async fn demo_scenario_end_to_end() {
     assert_eq!(r.verdict(), Verdict::Dispensed);
     assert_eq!(r.status(), PackStatus::Dispensed);
 
-    // Still at the wholesaler: genuine, held by the wholesaler.
+    // Still at the wholesaler: genuine, held by the wholesaler (as the wholesaler sees it).
     let code = format!("01{g}21PK0003");
-    let r = v
+    let r = stack
+        .verifier_as(WHOLESALE)
+        .await
         .verify(VerifyRequest {
             code,
             include_proof: false,
@@ -123,10 +128,10 @@ async fn demo_scenario_end_to_end() {
     assert_eq!((r.verdict(), r.holder.as_str()), (Verdict::Verified, WHOLESALE));
 
     // Unknown serial via the Digital Link path; wrong lot via the query string.
-    let dl = format!("http://{}/01/{g}/21/NOPE99?17=281231", stack.verifier_http);
+    let dl = stack.http_url(&format!("/01/{g}/21/NOPE99?17=281231"));
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "UNKNOWN_SERIAL");
-    let dl = format!("http://{}/01/{g}/21/PK0002?10=LOT999&17=281231", stack.verifier_http);
+    let dl = stack.http_url(&format!("/01/{g}/21/PK0002?10=LOT999&17=281231"));
     let answer: serde_json::Value = http.get(&dl).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["verdict"], "LOT_MISMATCH");
 
@@ -523,8 +528,8 @@ async fn broker_down_is_unavailable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unparsable_codes_are_bad_requests() {
     let stack = Stack::spawn().await;
-    let http = reqwest::Client::new();
-    let url = format!("http://{}/v1/verify", stack.verifier_http);
+    let http = stack.http_client();
+    let url = stack.http_url("/v1/verify");
     for (code, field) in [
         ("0109506000134353", "gtin"),
         ("01095060001343521713130021X", "expiry"),
@@ -546,7 +551,7 @@ async fn unparsable_codes_are_bad_requests() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let bad = format!("http://{}/01/09506000134353/21/X", stack.verifier_http);
+    let bad = stack.http_url("/01/09506000134353/21/X");
     assert_eq!(http.get(&bad).send().await.unwrap().status(), 400);
     stack.shutdown().await;
 }

@@ -43,7 +43,8 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     populate(&stack, &g).await;
     let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
-    let mut v = stack.verifier().await;
+    // The product's owner may have the bundle of any of its packs (docs/access.md).
+    let mut v = stack.verifier_as("acme-pharma").await;
     let answer = v
         .verify(VerifyRequest {
             code: format!("01{g}21B2S0"),
@@ -75,10 +76,12 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     assert!(matches!(check_bundle(&bundle, &stranger), Err(BundleError::Header(_))));
 
     // Over HTTP with ?proof=1; an unknown pack has no bundle.
-    let url = format!("http://{}/v1/verify", stack.verifier_http);
-    let http = reqwest::Client::new();
+    let url = stack.http_url("/v1/verify");
+    let http = stack.http_client();
+    let token = stack.sign_in("acme-pharma").await;
     let body: serde_json::Value = http
         .get(&url)
+        .bearer_auth(&token)
         .query(&[("code", format!("01{g}21B0S1")), ("proof", "1".into())])
         .send()
         .await

@@ -64,14 +64,6 @@ async fn assert_lists(port: &str, channel: Channel, expected: &[&str]) {
     assert_eq!(list_v1alpha(channel).await, want, "{port} over v1alpha");
 }
 
-async fn channel(addr: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connecting")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_port_lists_exactly_the_services_it_answers() {
     let stack = Stack::spawn_bare(200).await;
@@ -90,11 +82,15 @@ async fn each_port_lists_exactly_the_services_it_answers() {
     assert_lists(
         "verifier",
         stack.verifier_channel().await,
-        &["pedigree.v1.LedgerService", "pedigree.v1.VerifierService"],
+        &[
+            "pedigree.v1.AuthService",
+            "pedigree.v1.LedgerService",
+            "pedigree.v1.VerifierService",
+        ],
     )
     .await;
     // The sequencer's port answers health (and reflection) only.
-    assert_lists("sequencer", channel(sequencer.health).await, &[]).await;
+    assert_lists("sequencer", stack.channel(sequencer.health).await, &[]).await;
     sequencer.stop().await.expect("sequencer stopped");
     stack.shutdown().await;
 }

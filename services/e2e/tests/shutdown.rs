@@ -14,10 +14,11 @@ use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{Verdict, VerifyRequest};
-use pedigree_devstack::{Broker, Fixture, Redis, Storage, free_port, wait_for_port};
+use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage, free_port, wait_for_port};
 use pedigree_e2e::{BLOCKS_TOPIC, EVENTS_TOPIC, body};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
-use tonic::transport::{Channel, Endpoint};
+use pedigree_runtime::tls::ClientTls;
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -45,6 +46,25 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The certificate every server of these tests presents, and what their clients trust.
+struct Tls {
+    _dir: tempfile::TempDir,
+    cert: ServerCert,
+    client: ClientTls,
+}
+
+static TLS: std::sync::LazyLock<Tls> = std::sync::LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = LocalCa::create(dir.path()).expect("local CA");
+    let cert = ca.issue_loopback("server").expect("server certificate");
+    let client = ClientTls::with_ca_file(&ca.ca_path).expect("reading the CA");
+    Tls {
+        _dir: dir,
+        cert,
+        client,
+    }
+});
+
 /// A service binary running as a child process, its output in a temp file (shown if the test fails).
 struct Service {
     child: Child,
@@ -59,6 +79,8 @@ impl Service {
         let file = std::fs::File::create(&log).expect("log file");
         let mut child = Command::new(binary(name))
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("PEDIGREE_TLS_CERT", &TLS.cert.cert_path)
+            .env("PEDIGREE_TLS_KEY", &TLS.cert.key_path)
             .env("PEDIGREE_SHUTDOWN_GRACE_SECS", GRACE_SECS)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -133,7 +155,8 @@ fn pid_of(program: &str, port: u16) -> u32 {
 }
 
 async fn channel(addr: SocketAddr) -> Result<Channel, tonic::transport::Error> {
-    Endpoint::from_shared(format!("http://{addr}"))
+    TLS.client
+        .endpoint(&format!("https://{addr}"))
         .expect("uri")
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(2))
@@ -191,10 +214,13 @@ async fn custody_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Fixture::create(dir.path()).unwrap();
     let broker = broker_with_topics().await;
+    // Custody reads the registry from Redis and marks events pending there: its own Redis, never the machine's.
+    let redis = Redis::start().expect("starting redis");
     let port = free_port();
     let mut custody = Service::start(
         "pedigree-custody",
         &[
+            ("PEDIGREE_REDIS_URL", redis.url()),
             ("PEDIGREE_CUSTODY_GRPC_ADDR", loopback(port).to_string()),
             ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
             ("PEDIGREE_EVENTS_TOPIC", EVENTS_TOPIC.into()),
@@ -254,10 +280,13 @@ async fn custody_drains_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verifier_drains_on_sigterm() {
     let redis = Redis::start().expect("starting redis");
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Fixture::create(dir.path()).unwrap();
     let (grpc, http) = (free_port(), free_port());
     let mut verifier = Service::start(
         "pedigree-verifier",
         &[
+            ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
             ("PEDIGREE_VERIFIER_GRPC_ADDR", loopback(grpc).to_string()),
             ("PEDIGREE_VERIFIER_HTTP_ADDR", loopback(http).to_string()),
             ("PEDIGREE_REDIS_URL", redis.url()),

@@ -17,6 +17,7 @@ use tonic_health::server::HealthReporter;
 use tonic_reflection::pb::{v1, v1alpha};
 
 use crate::shutdown::Shutdown;
+use crate::tls::ServerTls;
 
 /// The services one gRPC server answers, added by their generated `*Server` types so that their names (for health
 /// and reflection) come from the same place as their routes.
@@ -24,6 +25,7 @@ pub struct Services {
     routes: Routes,
     names: Vec<&'static str>,
     health_only: Vec<&'static str>,
+    probe: Option<TcpListener>,
 }
 
 impl Default for Services {
@@ -39,7 +41,15 @@ impl Services {
             routes: Routes::default(),
             names: Vec::new(),
             health_only: Vec::new(),
+            probe: None,
         }
+    }
+
+    /// Also answers `grpc.health.v1` (and nothing else) in plaintext on `listener`: for Kubernetes' native gRPC
+    /// probes, which cannot speak TLS. The health status is the only thing served there.
+    pub fn probe_on(mut self, listener: Option<TcpListener>) -> Self {
+        self.probe = listener;
+        self
     }
 
     /// Serves `service`, reports its health and lists it in reflection.
@@ -66,8 +76,17 @@ impl Services {
     }
 }
 
+/// What [`with_basics`] makes of [`Services`].
+struct Basics {
+    routes: Routes,
+    health: HealthReporter,
+    reported: Vec<&'static str>,
+    /// The plaintext probe listener and its routes (health only).
+    probe: Option<(TcpListener, Routes)>,
+}
+
 /// The health service, with every name reported, and the routes with health and both reflection versions added.
-fn with_basics(services: Services) -> anyhow::Result<(Routes, HealthReporter, Vec<&'static str>)> {
+fn with_basics(services: Services) -> anyhow::Result<Basics> {
     let (health, health_service) = tonic_health::server::health_reporter();
     let listed: Vec<&'static str> = services
         .names
@@ -95,24 +114,38 @@ fn with_basics(services: Services) -> anyhow::Result<(Routes, HealthReporter, Ve
     let reflection_v1alpha = builder()
         .build_v1alpha()
         .context("building the reflection service (v1alpha)")?;
+    let probe = services
+        .probe
+        .map(|listener| (listener, Routes::default().add_service(health_service.clone())));
     let routes = services
         .routes
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     let reported = services.names.into_iter().chain(services.health_only).collect();
-    Ok((routes, health, reported))
+    Ok(Basics {
+        routes,
+        health,
+        reported,
+        probe,
+    })
 }
 
-/// Serves `services` (with health and reflection) on `listener` until `shutdown` starts; then reports NOT_SERVING
+/// Serves `services` (with health and reflection) on `listener`, over TLS unless `tls` is plaintext, until `shutdown` starts; then reports NOT_SERVING
 /// for each of them (and ""), stops accepting, and waits for in-flight calls at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     services: Services,
+    tls: &ServerTls,
     shutdown: Shutdown,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let (routes, health, reported) = with_basics(services)?;
+    let Basics {
+        routes,
+        health,
+        reported,
+        probe,
+    } = with_basics(services)?;
     for name in reported.iter().copied().chain([""]) {
         health
             .set_service_status(name, tonic_health::ServingStatus::Serving)
@@ -127,11 +160,27 @@ pub async fn serve(
                 .await;
         }
     });
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(config) = tls.grpc() {
+        builder = builder.tls_config(config).context("configuring TLS")?;
+    }
+    let server = builder
         .add_routes(routes)
         // Responses are small and many streams share a connection: without TCP_NODELAY, Nagle's algorithm holds a
         // response back until the previous one is acknowledged (tens of ms at the tail).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stopping.started());
+    if let Some((listener, routes)) = probe {
+        let stopped = stopping.started();
+        tokio::spawn(async move {
+            let served = tonic::transport::Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopped)
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "the health probe server failed");
+            }
+        });
+    }
     let stopped = stopping.started();
     let deadline = async move {
         stopped.await;
@@ -152,7 +201,7 @@ mod tests {
 
     #[test]
     fn health_and_both_reflection_versions_build_over_every_descriptor() {
-        let (_, _, reported) = with_basics(Services::new().report_health_as("pedigree.v1.Sequencer")).unwrap();
-        assert_eq!(reported, ["pedigree.v1.Sequencer"]);
+        let basics = with_basics(Services::new().report_health_as("pedigree.v1.Sequencer")).unwrap();
+        assert_eq!(basics.reported, ["pedigree.v1.Sequencer"]);
     }
 }

@@ -6,7 +6,9 @@
 mod genesis;
 pub mod grpc;
 mod shutdown;
+pub mod sign_in;
 mod telemetry;
+pub mod tls;
 
 pub use genesis::load_registry;
 pub use shutdown::{Shutdown, shutdown_signal};

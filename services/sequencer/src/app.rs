@@ -13,6 +13,7 @@ use pedigree_core::participant::Registry;
 use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::tls::ServerTls;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
 
@@ -31,11 +32,13 @@ pub struct App {
     store: Store,
     producer: Producer,
     health: TcpListener,
+    tls: ServerTls,
     leadership: Leadership,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let tls = ServerTls::load(&config.tls)?;
         let registry = pedigree_runtime::load_registry(&config.genesis)?;
         let pem = std::fs::read_to_string(&config.key)
             .with_context(|| format!("reading sequencer key {}", config.key.display()))?;
@@ -65,6 +68,7 @@ impl App {
             store,
             producer,
             health,
+            tls,
             leadership,
         })
     }
@@ -79,12 +83,15 @@ impl App {
         let shutdown = Shutdown::on(shutdown);
         let grace = Duration::from_secs(self.config.shutdown_grace_secs);
         // A standby reports SERVING too: it is healthy, just not leading.
-        let health = tokio::spawn(pedigree_runtime::grpc::serve(
-            self.health,
-            Services::new().report_health_as("pedigree.v1.Sequencer"),
-            shutdown.clone(),
-            grace,
-        ));
+        let tls = self.tls;
+        let health_shutdown = shutdown.clone();
+        let health_listener = self.health;
+        let health = tokio::spawn(async move {
+            let services = Services::new()
+                .report_health_as("pedigree.v1.Sequencer")
+                .probe_on(tls.bind_probe().await?);
+            pedigree_runtime::grpc::serve(health_listener, services, &tls, health_shutdown, grace).await
+        });
         let tail = PartitionReader::new(&self.config.kafka(), &self.config.blocks_topic, 0)
             .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {

@@ -113,9 +113,11 @@ pub async fn apply_batch(
 fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
     let height = at.height;
     let at = at.at_index(applied.events.len());
-    let rejected = match item {
+    // Who may read the outcome: the signer the envelope names (looked up before the event changes the registry).
+    let (rejected, signer) = match item {
         Checked::Valid(valid) => {
             let (envelope, event) = *valid;
+            let signer = applied.registry.signer_index(&event.signer);
             let governance = event.body.gtin().is_none();
             let result = if governance {
                 apply_governance(&event, at, Arc::make_mut(&mut applied.registry))
@@ -127,20 +129,25 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
                     let outcome = EventOutcome {
                         outcome: Some(event_outcome::Outcome::CommittedHeight(height)),
                         height,
+                        signer_index: signer,
                     };
                     applied.outcomes.push((event.id, outcome));
                     applied.events.push(envelope);
                     return governance;
                 }
-                Err(refusal) => rejection(event.id, refusal.code, refusal.reason),
+                Err(refusal) => (rejection(event.id, refusal.code, refusal.reason), signer),
             }
         }
-        Checked::Invalid(rejection, _) => rejection,
+        Checked::Invalid(rejection, envelope) => {
+            let signer = envelope.map_or(0, |e| applied.registry.signer_index(&e.signer));
+            (rejection, signer)
+        }
     };
     let id: Hash = rejected.event_id.as_slice().try_into().unwrap_or_default();
     let outcome = EventOutcome {
         outcome: Some(event_outcome::Outcome::Rejected(rejected.clone())),
         height,
+        signer_index: signer,
     };
     applied.outcomes.push((id, outcome));
     applied.rejected.push(rejected);

@@ -39,6 +39,9 @@ pub struct Config {
     /// Grace period for finishing the batch in hand on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
+    #[command(flatten)]
+    pub tls: pedigree_runtime::tls::ServerTlsConfig,
     /// Who may seal: see [`LeadershipConfig`].
     #[command(flatten)]
     pub leadership: LeadershipConfig,

@@ -4,9 +4,10 @@
 //! - [`buckets`]: where a pack lives (packs of a GTIN spread over small hashes by linear hashing).
 //! - `store`: the [`Store`] handle (one connection, the layouts last seen).
 //! - `reads`: the head, packs, a scan's lookup, products, event outcomes, blocks and the log's leaves.
-//! - `registry`: the participant registry as of `head` ([`RegistryView`]).
+//! - `registry`: the participant registry as of `head` ([`RegistryView`], kept current by [`follow_registry`]).
 //! - `block_write`: a block's effects and `head` in one atomic script ([`Store::write_block_if_head`]), with the
 //!   bucket moves and groups it writes (`bucket_writes`) and the script itself (`script`).
+//! - `markers`: the only keys others write: custody's pending marks and the verifier's sign-in nonces.
 //! - `error`: [`StoreError`].
 //!
 //! The `test-support` feature adds what only tests may do (emptying the database); only dev-dependencies enable it.
@@ -17,6 +18,7 @@ mod block_write;
 mod bucket_writes;
 pub mod buckets;
 mod error;
+mod markers;
 mod reads;
 mod registry;
 pub mod schema;
@@ -27,5 +29,6 @@ mod test_support;
 
 pub use block_write::{BlockWrite, Fenced};
 pub use error::{Result, StoreError};
-pub use registry::RegistryView;
+pub use markers::PENDING_TTL;
+pub use registry::{RegistryView, follow_registry};
 pub use store::Store;

@@ -15,6 +15,9 @@
 //! - `r` -> hash of participant id -> `ParticipantRecord` (JSON): every participant as of `head` (the genesis ones
 //!   are written with block 1, later ones when a governance event changes them); `rv` -> height of the last block
 //!   that changed `r`, so readers re-read the registry only when it moved
+//! - `pending:{32-byte event id}` -> the signer's registry index (1-based, decimal): written by custody before the
+//!   event goes to the broker, deleted by the block write that records the event's outcome, expires after 7 days
+//! - `auth:nonce:{nonce}` -> `1`: a sign-in nonce the verifier accepted, kept for twice the allowed clock skew
 
 use pedigree_core::Hash;
 
@@ -45,6 +48,23 @@ pub(crate) fn event_key(id: &Hash) -> Vec<u8> {
     let mut key = Vec::with_capacity(34);
     key.extend_from_slice(b"e:");
     key.extend_from_slice(id);
+    key
+}
+
+/// Prefix of pending marks; the write script spells it too.
+pub(crate) const PENDING_PREFIX: &[u8] = b"pending:";
+
+pub(crate) fn pending_key(id: &Hash) -> Vec<u8> {
+    let mut key = Vec::with_capacity(PENDING_PREFIX.len() + 32);
+    key.extend_from_slice(PENDING_PREFIX);
+    key.extend_from_slice(id);
+    key
+}
+
+pub(crate) fn nonce_key(nonce: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(11 + nonce.len());
+    key.extend_from_slice(b"auth:nonce:");
+    key.extend_from_slice(nonce);
     key
 }
 

@@ -6,6 +6,7 @@
 /// (bucket key, k, then k serials: entries moving out of a split bucket); n, the n leaves; m, then m pairs of
 /// participant id and record; one value per key to SET; p, then p bucket writes (bucket key, k, then k pairs of
 /// serial and stored pack: the moved entries first, then the block's packs).
+/// An event outcome's key (`e:{id}`) also deletes the event's pending mark (`pending:{id}`).
 /// Everything is checked (head, layouts) before anything is written. Returns -1 when written, or the current head
 /// when it was not the expected one (nothing written).
 pub(crate) static WRITE_BLOCK: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
@@ -45,6 +46,7 @@ end
 if m > 0 then redis.call('SET', KEYS[4], ARGV[2]) end
 for i = 5, #KEYS do
   redis.call('SET', KEYS[i], ARGV[a])
+  if string.sub(KEYS[i], 1, 2) == 'e:' then redis.call('DEL', 'pending:' .. string.sub(KEYS[i], 3)) end
   a = a + 1
 end
 local p = tonumber(ARGV[a]); a = a + 1

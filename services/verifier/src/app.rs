@@ -11,22 +11,28 @@ use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::tls::{HttpListener, ServerTls};
 use pedigree_store::Store;
 use tokio::net::TcpListener;
 
+use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::session::SessionKey;
 use crate::verify::Verifier;
+use pedigree_core::pb::auth_service_server::AuthServiceServer;
 
 pub struct App {
     grpc: TcpListener,
     http: TcpListener,
     verifier: Verifier,
+    tls: ServerTls,
     grace: Duration,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let tls = ServerTls::load(&config.tls)?;
         let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
         let grpc = TcpListener::bind(config.grpc_addr)
             .await
@@ -34,10 +40,42 @@ impl App {
         let http = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
+        let genesis = pedigree_runtime::load_registry(&config.genesis)?;
+        let chain_id = genesis.chain_id.clone();
+        let registry = pedigree_store::follow_registry(
+            genesis,
+            store.clone(),
+            Duration::from_millis(config.registry_refresh_ms),
+        )
+        .await;
+        let key = match &config.session_key_file {
+            Some(path) => {
+                let secret = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                if secret.len() < 32 {
+                    anyhow::bail!("{}: a session key needs at least 32 bytes", path.display());
+                }
+                SessionKey::from_secret(&secret)
+            }
+            None => {
+                tracing::warn!(
+                    "no session key file: using a random key (sessions end with this process, other replicas refuse \
+                     them); set PEDIGREE_SESSION_KEY_FILE"
+                );
+                SessionKey::random()
+            }
+        };
+        let auth = Auth {
+            key,
+            ttl: Duration::from_secs(config.session_ttl_secs),
+            chain_id,
+            registry,
+            store: store.clone(),
+        };
         let verifier = Verifier {
             store,
             metrics: Arc::new(Metrics::default()),
             directory: Arc::default(),
+            auth: Arc::new(auth),
         };
         if let Err(e) = verifier.refresh_directory().await {
             tracing::warn!(error = %e, "cannot read the participants from redis yet");
@@ -46,6 +84,7 @@ impl App {
             grpc,
             http,
             verifier,
+            tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
         })
     }
@@ -61,16 +100,34 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let shutdown = Shutdown::on(shutdown);
         let services = Services::new()
+            .probe_on(self.tls.bind_probe().await?)
             .add_service(VerifierServiceServer::new(self.verifier.clone()))
-            .add_service(LedgerServiceServer::new(self.verifier.clone()));
-        let grpc = pedigree_runtime::grpc::serve(self.grpc, services, shutdown.clone(), self.grace);
-        // TCP_NODELAY for the same reason as the gRPC server's (see pedigree_runtime::grpc::serve).
-        let listener = self.http.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let http = axum::serve(listener, crate::http::router(self.verifier)).with_graceful_shutdown(shutdown.started());
+            .add_service(LedgerServiceServer::new(self.verifier.clone()))
+            .add_service(AuthServiceServer::new(self.verifier.clone()));
+        let grpc = pedigree_runtime::grpc::serve(self.grpc, services, &self.tls, shutdown.clone(), self.grace);
+        let router = crate::http::router(self.verifier);
+        let http = async {
+            match self.tls.http_listener(self.http)? {
+                HttpListener::Plain(listener) => {
+                    // TCP_NODELAY for the same reason as the gRPC server's (see pedigree_runtime::grpc::serve).
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown.started())
+                        .await
+                }
+                // The TLS listener sets TCP_NODELAY on every connection it accepts.
+                HttpListener::Tls(listener) => {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown.started())
+                        .await
+                }
+            }
+            .context("http server failed")
+        };
         let (grpc, http) = tokio::join!(grpc, http);
         grpc?;
-        http.context("http server failed")
+        http
     }
 }

@@ -1,6 +1,7 @@
 //! Verifier settings, from flags or environment variables.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "pedigree-verifier", about = "Pedigree verifier", version)]
@@ -14,7 +15,23 @@ pub struct Config {
     /// Redis URL.
     #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
     pub redis_url: String,
+    /// Genesis file: the chain a sign-in is bound to, and the founding participants.
+    #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
+    pub genesis: PathBuf,
+    /// How often to look for registry changes (revocations and key rotations end sessions within this delay).
+    #[arg(long, env = "PEDIGREE_REGISTRY_REFRESH_MS", default_value_t = 500)]
+    pub registry_refresh_ms: u64,
+    /// File whose contents key the session tokens (at least 32 random bytes). Replicas sharing it accept each
+    /// other's sessions; without it each process makes a random key (sessions end with the process).
+    #[arg(long, env = "PEDIGREE_SESSION_KEY_FILE")]
+    pub session_key_file: Option<PathBuf>,
+    /// How long a session lasts.
+    #[arg(long, env = "PEDIGREE_SESSION_TTL_SECS", default_value_t = 3600)]
+    pub session_ttl_secs: u64,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
+    #[command(flatten)]
+    pub tls: pedigree_runtime::tls::ServerTlsConfig,
 }

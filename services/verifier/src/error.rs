@@ -4,6 +4,9 @@ use axum::http::StatusCode;
 use pedigree_core::gs1::Gs1Error;
 use tonic::{Code, Status};
 
+use crate::access::Denied;
+use crate::auth::AuthError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("{0}")]
@@ -12,12 +15,20 @@ pub enum VerifyError {
     MissingSerial,
     #[error("event_id: must be 32 bytes, got {0}")]
     EventId(usize),
+    #[error("{0}: {1}")]
+    Field(&'static str, &'static str),
     #[error("height: must be 1 or more")]
     Height,
     #[error("block {0} does not exist")]
     NoBlock(u64),
     #[error("event_id: no committed event has this id")]
     NotCommitted,
+    #[error("event_id: no event with this id that you may see")]
+    UnknownEvent,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Denied(#[from] Denied),
     #[error("tree_size: {0}")]
     TreeSize(String),
     #[error("the ledger is inconsistent: {0}")]
@@ -35,6 +46,7 @@ impl VerifyError {
             VerifyError::EventId(_) => Some("event_id"),
             VerifyError::Height => Some("height"),
             VerifyError::TreeSize(_) => Some("tree_size"),
+            VerifyError::Field(field, _) => Some(field),
             _ => None,
         }
     }
@@ -44,8 +56,12 @@ impl VerifyError {
             VerifyError::Code(_) | VerifyError::MissingSerial | VerifyError::EventId(_) | VerifyError::Height => {
                 Code::InvalidArgument
             }
-            VerifyError::TreeSize(_) => Code::InvalidArgument,
-            VerifyError::NoBlock(_) | VerifyError::NotCommitted => Code::NotFound,
+            VerifyError::TreeSize(_) | VerifyError::Field(..) => Code::InvalidArgument,
+            VerifyError::NoBlock(_) | VerifyError::NotCommitted | VerifyError::UnknownEvent => Code::NotFound,
+            VerifyError::Auth(AuthError::NonceLength(_)) => Code::InvalidArgument,
+            VerifyError::Auth(AuthError::Store(_)) => Code::Unavailable,
+            VerifyError::Auth(_) => Code::Unauthenticated,
+            VerifyError::Denied(_) => Code::PermissionDenied,
             VerifyError::Inconsistent(_) => Code::Internal,
             VerifyError::Store(_) => Code::Unavailable,
         }
@@ -55,6 +71,9 @@ impl VerifyError {
         match self.code() {
             Code::InvalidArgument => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

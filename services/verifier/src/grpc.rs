@@ -1,24 +1,55 @@
-//! gRPC faces of the verifier: `VerifierService` and `LedgerService`.
+//! gRPC faces of the verifier: `VerifierService`, `LedgerService` and `AuthService`. Every call first learns who
+//! asks from its `authorization` metadata ([`Verifier::caller`]); what it may see is decided in [`crate::access`].
 
 use pedigree_core::Hash;
+use pedigree_core::pb::auth_service_server::AuthService;
 use pedigree_core::pb::ledger_service_server::LedgerService;
 use pedigree_core::pb::verifier_service_server::VerifierService;
 use pedigree_core::pb::{
     Block, ConsistencyProof, EventState, EventStatus, GetBlockRequest, GetConsistencyProofRequest,
-    GetEventStatusRequest, GetHeadRequest, GetInclusionProofRequest, Head, LogInclusionProof, VerifyRequest,
-    VerifyResponse, event_outcome,
+    GetEventStatusRequest, GetHeadRequest, GetInclusionProofRequest, Head, LogInclusionProof, Session,
+    StartSessionRequest, VerifyRequest, VerifyResponse, event_outcome,
 };
 use tonic::{Request, Response, Status};
 
+use crate::access::{Caller, Denied};
 use crate::error::VerifyError;
 use crate::verify::Verifier;
+
+impl Verifier {
+    /// Who sent `request` (anonymous without an `authorization` entry; refused if it does not check out).
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, VerifyError> {
+        let authorization = request.metadata().get("authorization").map(|v| v.as_bytes());
+        Ok(self.auth.caller(authorization)?)
+    }
+
+    /// The caller, if it may read blocks, the head and log proofs.
+    fn ledger_reader<T>(&self, request: &Request<T>) -> Result<Caller, VerifyError> {
+        let caller = self.caller(request)?;
+        caller.may_read_ledger()?;
+        Ok(caller)
+    }
+}
+
+#[tonic::async_trait]
+impl AuthService for Verifier {
+    async fn start_session(&self, request: Request<StartSessionRequest>) -> Result<Response<Session>, Status> {
+        let session = self
+            .auth
+            .start_session(request.get_ref())
+            .await
+            .map_err(VerifyError::from)?;
+        Ok(Response::new(session))
+    }
+}
 
 #[tonic::async_trait]
 impl VerifierService for Verifier {
     async fn verify(&self, request: Request<VerifyRequest>) -> Result<Response<VerifyResponse>, Status> {
+        let caller = self.caller(&request)?;
         let request = request.into_inner();
         Ok(Response::new(
-            self.verify_code(&request.code, request.include_proof).await?,
+            self.verify_code(&request.code, request.include_proof, &caller).await?,
         ))
     }
 }
@@ -26,9 +57,22 @@ impl VerifierService for Verifier {
 #[tonic::async_trait]
 impl LedgerService for Verifier {
     async fn get_event_status(&self, request: Request<GetEventStatusRequest>) -> Result<Response<EventStatus>, Status> {
+        let caller = self.caller(&request)?;
+        if caller == Caller::Anonymous {
+            return Err(VerifyError::from(Denied::Status).into());
+        }
         let raw = request.into_inner().event_id;
         let id: Hash = raw.as_slice().try_into().map_err(|_| VerifyError::EventId(raw.len()))?;
         let outcome = self.store.event_outcome(&id).await.map_err(VerifyError::from)?;
+        let signer = match &outcome {
+            Some(o) => Some(o.signer_index),
+            None => self.store.pending_signer(&id).await.map_err(VerifyError::from)?,
+        };
+        // Someone else's event, or none: the same answer, so that ids cannot be probed.
+        match signer {
+            Some(signer) if caller.may_see_status(signer).map_err(VerifyError::from)? => {}
+            _ => return Err(VerifyError::UnknownEvent.into()),
+        }
         let status = match outcome.and_then(|o| o.outcome.map(|x| (x, o.height))) {
             None => EventStatus {
                 state: EventState::Pending as i32,
@@ -50,6 +94,7 @@ impl LedgerService for Verifier {
     }
 
     async fn get_block(&self, request: Request<GetBlockRequest>) -> Result<Response<Block>, Status> {
+        self.ledger_reader(&request)?;
         let height = request.into_inner().height;
         if height == 0 {
             return Err(VerifyError::Height.into());
@@ -58,7 +103,8 @@ impl LedgerService for Verifier {
         Ok(Response::new(block.ok_or(VerifyError::NoBlock(height))?))
     }
 
-    async fn get_head(&self, _: Request<GetHeadRequest>) -> Result<Response<Head>, Status> {
+    async fn get_head(&self, request: Request<GetHeadRequest>) -> Result<Response<Head>, Status> {
+        self.ledger_reader(&request)?;
         let height = self.store.head().await.map_err(VerifyError::from)?;
         if height == 0 {
             return Ok(Response::new(Head::default()));
@@ -74,6 +120,7 @@ impl LedgerService for Verifier {
         &self,
         request: Request<GetInclusionProofRequest>,
     ) -> Result<Response<LogInclusionProof>, Status> {
+        self.ledger_reader(&request)?;
         let request = request.into_inner();
         Ok(Response::new(
             self.log_inclusion(&request.event_id, request.tree_size).await?,
@@ -84,6 +131,7 @@ impl LedgerService for Verifier {
         &self,
         request: Request<GetConsistencyProofRequest>,
     ) -> Result<Response<ConsistencyProof>, Status> {
+        self.ledger_reader(&request)?;
         let request = request.into_inner();
         Ok(Response::new(
             self.log_consistency(request.old_size, request.new_size).await?,

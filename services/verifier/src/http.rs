@@ -1,17 +1,19 @@
-//! HTTP face of the verifier: `/v1/verify?code=`, GS1 Digital Link paths, health and metrics.
+//! HTTP face of the verifier: `/v1/verify?code=`, GS1 Digital Link paths, `POST /v1/session` (signing in), health
+//! and metrics. A scan with an `Authorization: Bearer <session token>` header is answered as to that participant.
 
 use axum::extract::{OriginalUri, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use pedigree_core::gs1::parse_digital_link;
-use pedigree_core::pb::{DecommissionReason, Verdict, VerifyResponse};
+use pedigree_core::pb::{DecommissionReason, ParticipantRole, StartSessionRequest, Verdict, VerifyResponse};
 use pedigree_core::proof::BundleJson;
 use pedigree_core::transition::reason_name;
 use pedigree_core::verdict::{status_name, verdict_name};
 use serde::{Deserialize, Serialize};
 
+use crate::access::Caller;
 use crate::error::VerifyError;
 use crate::verify::Verifier;
 
@@ -57,13 +59,22 @@ impl From<VerifyResponse> for VerifyJson {
 impl IntoResponse for VerifyError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.to_string(), "field": self.field() });
-        (self.http_status(), Json(body)).into_response()
+        let status = self.http_status();
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"pedigree\""),
+            );
+        }
+        response
     }
 }
 
 pub fn router(verifier: Verifier) -> Router {
     Router::new()
         .route("/v1/verify", get(verify_code))
+        .route("/v1/session", post(start_session))
         .route("/01/{*rest}", get(digital_link))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -82,21 +93,81 @@ fn wants_proof(flag: Option<&str>) -> bool {
     matches!(flag, Some("1" | "true" | "yes"))
 }
 
-async fn verify_code(State(v): State<Verifier>, Query(q): Query<CodeQuery>) -> Result<Json<VerifyJson>, VerifyError> {
+/// Who sent a request with these headers.
+fn caller(v: &Verifier, headers: &HeaderMap) -> Result<Caller, VerifyError> {
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    Ok(v.auth.caller(authorization)?)
+}
+
+async fn verify_code(
+    State(v): State<Verifier>,
+    headers: HeaderMap,
+    Query(q): Query<CodeQuery>,
+) -> Result<Json<VerifyJson>, VerifyError> {
+    let caller = caller(&v, &headers)?;
     let code = q.code.unwrap_or_default();
     Ok(Json(
-        v.verify_code(&code, wants_proof(q.proof.as_deref())).await?.into(),
+        v.verify_code(&code, wants_proof(q.proof.as_deref()), &caller)
+            .await?
+            .into(),
     ))
+}
+
+/// `POST /v1/session`: the JSON form of `AuthService.StartSession` (nonce and signature in hex).
+#[derive(Deserialize)]
+struct SessionRequestJson {
+    participant_id: String,
+    timestamp_ms: i64,
+    nonce: String,
+    signature: String,
+}
+
+#[derive(Serialize)]
+struct SessionJson {
+    token: String,
+    expires_at_ms: i64,
+    role: String,
+}
+
+async fn start_session(
+    State(v): State<Verifier>,
+    Json(r): Json<SessionRequestJson>,
+) -> Result<Json<SessionJson>, VerifyError> {
+    let hex_field = |field: &'static str, value: &str| {
+        // At most 64 bytes of nonce and 64 of signature: anything longer is refused before decoding.
+        if value.len() > 256 {
+            return Err(VerifyError::Field(field, "too long"));
+        }
+        hex::decode(value).map_err(|_| VerifyError::Field(field, "must be hex"))
+    };
+    let request = StartSessionRequest {
+        participant_id: r.participant_id,
+        timestamp_ms: r.timestamp_ms,
+        nonce: hex_field("nonce", &r.nonce)?,
+        signature: hex_field("signature", &r.signature)?,
+    };
+    let session = v.auth.start_session(&request).await?;
+    let role = ParticipantRole::try_from(session.role).unwrap_or_default();
+    Ok(Json(SessionJson {
+        token: session.token,
+        expires_at_ms: session.expires_at_ms,
+        role: role
+            .as_str_name()
+            .trim_start_matches("PARTICIPANT_ROLE_")
+            .to_ascii_lowercase(),
+    }))
 }
 
 /// The request path and query are a Digital Link URI relative to this host.
 async fn digital_link(
     State(v): State<Verifier>,
+    headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<VerifyJson>, VerifyError> {
+    let caller = caller(&v, &headers)?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let code = parse_digital_link(path)?;
-    Ok(Json(v.verify(&code, false).await?.into()))
+    Ok(Json(v.verify(&code, false, &caller).await?.into()))
 }
 
 async fn ready(State(v): State<Verifier>) -> StatusCode {

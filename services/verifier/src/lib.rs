@@ -3,16 +3,22 @@
 //! A pharmacist's scan arrives as gRPC `VerifierService.Verify`, as `GET /v1/verify?code=...`, or as a GS1 Digital
 //! Link path (`GET /01/{gtin}/21/{serial}?10={lot}&17={expiry}`); all three go through [`verify::Verifier`], which
 //! answers from Redis in one round trip. `LedgerService` serves event outcomes, blocks and the chain head.
+//!
+//! Who may read what is decided in [`access`] (docs/access.md): callers sign in with `AuthService.StartSession`
+//! ([`auth`]) and present the session token ([`session`]) on later calls; without one they are anonymous.
 
 #![forbid(unsafe_code)]
 
+mod access;
 mod app;
+mod auth;
 mod config;
 mod error;
 mod grpc;
 mod http;
 mod log_proofs;
 mod metrics;
+mod session;
 mod verify;
 
 pub use app::App;

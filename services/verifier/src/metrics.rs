@@ -7,7 +7,7 @@ use std::time::Duration;
 use pedigree_core::pb::Verdict;
 use pedigree_core::verdict::verdict_name;
 
-const VERDICTS: [Verdict; 10] = [
+const VERDICTS: [Verdict; 11] = [
     Verdict::Verified,
     Verdict::UnknownProduct,
     Verdict::UnknownSerial,
@@ -18,11 +18,12 @@ const VERDICTS: [Verdict; 10] = [
     Verdict::Recalled,
     Verdict::Decommissioned,
     Verdict::Withdrawn,
+    Verdict::AlreadyDispensedByYou,
 ];
 
 #[derive(Default)]
 pub struct Metrics {
-    by_verdict: [AtomicU64; 11],
+    by_verdict: [AtomicU64; 12],
     bad_requests: AtomicU64,
     latency_micros: AtomicU64,
 }

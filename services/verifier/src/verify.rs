@@ -9,12 +9,14 @@ use pedigree_core::gs1::{ScannedCode, parse_scan};
 use pedigree_core::keys::EVENT_TAG;
 use pedigree_core::participant::Participant;
 use pedigree_core::pb::ProductRecord;
-use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, VerifyResponse};
+use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, Verdict, VerifyResponse};
 use pedigree_core::proof::block_inclusion;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
 use pedigree_store::{Store, StoreError};
 
+use crate::access::{Caller, Denied};
+use crate::auth::Auth;
 use crate::error::VerifyError;
 use crate::metrics::Metrics;
 
@@ -24,14 +26,21 @@ pub struct Verifier {
     pub metrics: Arc<Metrics>,
     /// Participant ids by registry index (packs name participants by index), re-read when a pack names a newer one.
     pub directory: Arc<RwLock<Arc<Directory>>>,
+    /// Sessions, and the registry callers are checked against.
+    pub auth: Arc<Auth>,
 }
 
 impl Verifier {
     /// Verifies what a scanner typed (element string, bracketed form or Digital Link).
-    pub async fn verify_code(&self, code: &str, with_proof: bool) -> Result<VerifyResponse, VerifyError> {
+    pub async fn verify_code(
+        &self,
+        code: &str,
+        with_proof: bool,
+        caller: &Caller,
+    ) -> Result<VerifyResponse, VerifyError> {
         let scanned = parse_scan(code);
         match scanned {
-            Ok(scanned) => self.verify(&scanned, with_proof).await,
+            Ok(scanned) => self.verify(&scanned, with_proof, caller).await,
             Err(e) => {
                 self.metrics.bad_request();
                 Err(e.into())
@@ -39,14 +48,21 @@ impl Verifier {
         }
     }
 
-    pub async fn verify(&self, code: &ScannedCode, with_proof: bool) -> Result<VerifyResponse, VerifyError> {
+    /// The verdict for `code`, with what `caller` may see (docs/access.md): the holder, the height and a proof
+    /// bundle only for those who hold or held the pack; "already dispensed by you" for the pharmacy that did.
+    pub async fn verify(
+        &self,
+        code: &ScannedCode,
+        with_proof: bool,
+        caller: &Caller,
+    ) -> Result<VerifyResponse, VerifyError> {
         let started = Instant::now();
         let Some(serial) = &code.serial else {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
         let (product, pack) = self.lookup(code.gtin.as_str(), serial.as_str()).await?;
-        let verdict = verdict(
+        let mut verdict = verdict(
             code,
             &Lookup {
                 product: product.as_ref(),
@@ -54,10 +70,26 @@ impl Verifier {
             },
             today_utc(),
         );
+        let sees = pack.as_ref().is_some_and(|p| caller.sees_pack(p, product.as_ref()));
+        if verdict == Verdict::Dispensed && pack.as_ref().zip(caller.id()).is_some_and(|(p, id)| p.holder == id) {
+            verdict = Verdict::AlreadyDispensedByYou;
+        }
         self.metrics.verified(verdict, started.elapsed());
         let proof = match (&pack, with_proof) {
-            (Some(p), true) => Some(self.bundle(p).await?),
+            (Some(p), true) if sees => Some(self.bundle(p).await?),
+            (Some(_), true) => return Err(Denied::Proof.into()),
             _ => None,
+        };
+        // What anyone may know of a pack: its status (and why it was decommissioned), not who has it nor where its
+        // history sits.
+        let pack = if sees {
+            pack
+        } else {
+            pack.map(|p| PackRecord {
+                status: p.status,
+                decommission_reason: p.decommission_reason,
+                ..PackRecord::default()
+            })
         };
         Ok(VerifyResponse {
             proof,
