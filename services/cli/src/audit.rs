@@ -16,6 +16,9 @@ pub struct AuditArgs {
     /// Kafka bootstrap servers.
     #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
+    /// Kafka TLS and SASL settings (an auditor's user may read the blocks topic only).
+    #[command(flatten)]
+    pub kafka_security: pedigree_kafka::KafkaSecurity,
     #[arg(long, env = "PEDIGREE_BLOCKS_TOPIC", default_value = "pedigree.blocks")]
     pub blocks_topic: String,
     /// Genesis file (participants and the sequencer key).
@@ -27,8 +30,8 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(&a.genesis).with_context(|| format!("reading {}", a.genesis.display()))?;
     let registry = Registry::from_genesis_json(&json)?;
     let started = Instant::now();
-    let result =
-        tokio::task::spawn_blocking(move || audit(&ClientSettings::new(a.brokers), &a.blocks_topic, registry)).await?;
+    let kafka = ClientSettings::secured(a.brokers, &a.kafka_security).context("kafka settings")?;
+    let result = tokio::task::spawn_blocking(move || audit(&kafka, &a.blocks_topic, registry)).await?;
     let auditor = result?;
     let p = auditor.progress();
     println!(

@@ -7,8 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pedigree_devstack::{Broker, Fixture, Redis, Storage};
+use pedigree_devstack::{Broker, ClientCerts, Fixture, Redis, Storage};
 use pedigree_kafka::{ClientSettings, TopicSpec, ensure_topics};
+use pedigree_store::RedisUser;
 
 #[derive(clap::Args)]
 pub struct UpArgs {
@@ -95,7 +96,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     let fixture = Fixture::create(&a.dir)?;
     let dir = std::fs::canonicalize(&a.dir)?;
     let broker = Broker::start(Storage::Sqlite(dir.join("broker.db"))).context("starting the tansu broker")?;
-    let redis = Redis::start().context("starting redis-server")?;
+    let redis = Redis::start_in(&dir.join("redis"), ClientCerts::NotRequired).context("starting redis-server")?;
     let spec = TopicSpec {
         name: "pedigree.events".into(),
         partitions: 1,
@@ -106,7 +107,6 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         .context("creating the events topic")?;
     let common = [
         ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
-        ("PEDIGREE_REDIS_URL", redis.url()),
         ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
         (
             "PEDIGREE_SEQUENCER_KEY",
@@ -127,12 +127,15 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         ),
     ];
     let mut services = Vec::new();
-    for (name, port) in [
-        ("pedigree-sequencer", a.sequencer_health_port),
-        ("pedigree-custody", a.custody_port),
-        ("pedigree-verifier", a.verifier_grpc_port),
+    for (name, port, user) in [
+        ("pedigree-sequencer", a.sequencer_health_port, RedisUser::Sequencer),
+        ("pedigree-custody", a.custody_port, RedisUser::Custody),
+        ("pedigree-verifier", a.verifier_grpc_port, RedisUser::Verifier),
     ] {
-        let mut service = spawn(name, &common, &dir)?;
+        // Each service logs in to Redis as its own ACL user.
+        let mut env = common.to_vec();
+        env.extend(redis.config_for(user).to_env());
+        let mut service = spawn(name, &env, &dir)?;
         wait_listening(&mut service, port)?;
         services.push(service);
     }
@@ -144,6 +147,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!("demo: audit of the chain from genesis");
     let audit = crate::audit::AuditArgs {
         brokers: broker.brokers(),
+        kafka_security: Default::default(),
         blocks_topic: "pedigree.blocks".into(),
         genesis: fixture.genesis_path.clone(),
     };
@@ -151,7 +155,11 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!();
     println!("pedigree is running:");
     println!("  kafka (tansu)     {}", broker.brokers());
-    println!("  redis             {}", redis.url());
+    println!(
+        "  redis (TLS)       {} (CA {})",
+        redis.url(),
+        redis.ca().ca_path().display()
+    );
     println!("  custody gRPC      127.0.0.1:{}", a.custody_port);
     println!("  verifier gRPC     127.0.0.1:{}", a.verifier_grpc_port);
     println!(

@@ -36,7 +36,7 @@ impl App {
     /// Loads the genesis, creates the producer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
-        let store = pedigree_store::Store::connect(&config.redis_url)
+        let store = pedigree_store::Store::connect(&config.redis)
             .await
             .context("connecting to redis")?;
         let registry = crate::registry::follow(genesis, store, Duration::from_millis(config.registry_refresh_ms)).await;
@@ -44,7 +44,7 @@ impl App {
             delivery_timeout: Duration::from_millis(config.delivery_timeout_ms),
             ..ProducerSettings::default()
         };
-        let producer = Producer::new(&config.kafka(), &settings).context("creating the kafka producer")?;
+        let producer = Producer::new(&config.kafka()?, &settings).context("creating the kafka producer")?;
         let listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;

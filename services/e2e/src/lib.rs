@@ -22,6 +22,7 @@ use pedigree_core::pb::{
 };
 use pedigree_devstack::{Broker, Fixture, Redis, Storage};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
+use pedigree_store::RedisUser;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
@@ -128,9 +129,10 @@ impl Stack {
         let custody = pedigree_custody::App::build(pedigree_custody::Config {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             kafka_brokers: broker.brokers(),
+            kafka_security: Default::default(),
             events_topic: EVENTS_TOPIC.into(),
             genesis: fixture.genesis_path.clone(),
-            redis_url: redis.url(),
+            redis: redis.config_for(RedisUser::Custody),
             // Fast, so tests see sealed registry changes at the gate quickly.
             registry_refresh_ms: 50,
             delivery_timeout_ms: 3000,
@@ -141,7 +143,7 @@ impl Stack {
         let verifier = pedigree_verifier::App::build(pedigree_verifier::Config {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             http_addr: "127.0.0.1:0".parse().expect("addr"),
-            redis_url: redis.url(),
+            redis: redis.config_for(RedisUser::Verifier),
             shutdown_grace_secs: 5,
         })
         .await
@@ -165,9 +167,10 @@ impl Stack {
     pub fn sequencer_config(&self) -> pedigree_sequencer::Config {
         pedigree_sequencer::Config {
             kafka_brokers: self.broker.brokers(),
+            kafka_security: Default::default(),
             events_topic: EVENTS_TOPIC.into(),
             blocks_topic: BLOCKS_TOPIC.into(),
-            redis_url: self.redis.url(),
+            redis: self.redis.config_for(RedisUser::Sequencer),
             genesis: self.fixture.genesis_path.clone(),
             key: self.fixture.sequencer_key_path.clone(),
             batch_max_events: self.batch_max_events,

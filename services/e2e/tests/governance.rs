@@ -189,7 +189,9 @@ async fn governance_registers_rotates_and_revokes_participants() {
     assert_eq!(by_bay.code(), Code::Unauthenticated, "{}", by_bay.message());
 
     // Redis rebuilt from the log holds the same registry; the audit folds to it too.
-    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.admin_config())
+        .await
+        .unwrap();
     let (_, before) = store.participants().await.unwrap();
     stack.stop_sequencer().await;
     store.flush_all_for_tests().await.unwrap();

@@ -11,9 +11,9 @@ pub struct Config {
     /// HTTP address (/v1/verify, Digital Link, /healthz, /readyz, /metrics).
     #[arg(long, env = "PEDIGREE_VERIFIER_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Redis URL.
-    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
-    pub redis_url: String,
+    /// Redis (read-only user `verifier`).
+    #[command(flatten)]
+    pub redis: pedigree_store::RedisConfig,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
