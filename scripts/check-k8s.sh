@@ -31,7 +31,9 @@
 #      sequencer's lease settings, NetworkPolicies, no Secret rendered.
 #   4. Values the chart must reject: schema typos, both genesis sources,
 #      bad genesis JSON, a grace period too short, a weakened security
-#      context, Kubernetes < 1.25.
+#      context, Kubernetes < 1.25, a plaintext Redis URL without
+#      redis.insecurePlaintext, SASL without a mechanism, a Kafka property
+#      other than ssl.*/sasl.*.
 #   5. Determinism: two renders are byte-identical.
 #   6. values.yaml: every value the schema declares has a comment above it.
 #   7. Dockerfile: parses with Docker's own parser (PyPI `dockerfile`), the
@@ -363,10 +365,10 @@ def policy(path):
             # TLS on: a certificate, unless plaintext was asked for by name; the probe port is health only.
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
             if env.get("PEDIGREE_INSECURE_PLAINTEXT") != "true":
-                if env.get("PEDIGREE_TLS_CERT") != "/etc/pedigree-tls/tls.crt" or \
-                        not any(m["mountPath"] == "/etc/pedigree-tls" and m.get("readOnly")
+                if env.get("PEDIGREE_TLS_CERT") != "/etc/pedigree-tls/server/tls.crt" or \
+                        not any(m["mountPath"] == "/etc/pedigree-tls/server" and m.get("readOnly")
                                 for m in c.get("volumeMounts", [])):
-                    errs.append(f"{where}/{c['name']}: no TLS certificate (PEDIGREE_TLS_CERT, /etc/pedigree-tls)")
+                    errs.append(f"{where}/{c['name']}: no TLS certificate (PEDIGREE_TLS_CERT, /etc/pedigree-tls/server)")
         if not any("emptyDir" in v and v["name"] == "tmp" for v in pod.get("volumes", [])):
             errs.append(f"{where}: /tmp is not an emptyDir")
         want_token = comp == "sequencer"
@@ -612,6 +614,19 @@ if [[ -f "$WORK/test-values.yaml" ]]; then
     done
     grep -q 'PEDIGREE_REDIS_URL: ' "$WORK/test-values.yaml" \
         && fail "test-values: redis.existingSecret set but the URL is still in the ConfigMap"
+    # Redis TLS and ACL users, Kafka TLS and SASL: every component gets its own credentials.
+    for want in 'name: pedigree-redis-custody' 'name: pedigree-redis-sequencer' 'name: pedigree-redis-verifier' \
+        'secretName: redis-ca' 'secretName: pedigree-redis-sequencer-tls' 'value: /etc/pedigree-tls/redis-ca/ca.crt' \
+        'name: pedigree-kafka-custody' 'name: pedigree-kafka-sequencer' 'secretName: kafka-ca' \
+        'secretName: pedigree-kafka-sequencer-tls' 'PEDIGREE_KAFKA_SECURITY_PROTOCOL: "sasl_ssl"' \
+        'PEDIGREE_KAFKA_SASL_MECHANISM: "SCRAM-SHA-512"' \
+        'PEDIGREE_KAFKA_PROPERTIES: "ssl.endpoint.identification.algorithm=https"'; do
+        grep -qF "$want" "$WORK/test-values.yaml" || fail "test-values: render lacks '$want'"
+    done
+fi
+if [[ -f "$WORK/default.yaml" ]]; then
+    grep -qF 'PEDIGREE_REDIS_URL: "rediss://' "$WORK/default.yaml" || fail "default: the Redis URL is not TLS"
+    grep -q 'PEDIGREE_REDIS_INSECURE_PLAINTEXT' "$WORK/default.yaml" && fail "default: plaintext Redis accepted"
 fi
 
 # ---------------------------------------------------------------------------
@@ -656,6 +671,12 @@ reject "a NetworkPolicy peer typo" "additional properties|additionalProperties|n
 reject "a weakened security context" "value must be" "${KVER[@]}" \
     --set securityContext.readOnlyRootFilesystem=false
 reject "Kubernetes 1.24" "kubeVersion|compatible" --kube-version 1.24.0
+reject "a plaintext Redis URL without redis.insecurePlaintext" "is plaintext" "${KVER[@]}" \
+    --set redis.url=redis://redis:6379/0
+reject "a SASL protocol without a mechanism" "needs kafka.security.saslMechanism" "${KVER[@]}" \
+    --set kafka.security.protocol=sasl_ssl
+reject "a Kafka property other than ssl.*/sasl.*" "does not match|not an ssl" "${KVER[@]}" \
+    --set kafka.security.properties.acks=0
 
 # ---------------------------------------------------------------------------
 step "determinism"

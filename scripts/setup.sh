@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Pedigree needs, skipping what is present (idempotent):
-# - Debian packages: redis-server, a C toolchain for librdkafka (built from source by rdkafka-sys), python3 venv;
+# - Debian packages: redis-server (built with TLS, as Debian's is), a C toolchain and the OpenSSL headers for
+#   librdkafka (built from source by rdkafka-sys, with TLS and SASL), python3 venv;
 # - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin);
 # - cargo-machete, the unused-dependency check of `make lint` (cargo install, pinned);
 # - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools).
@@ -14,6 +15,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 [ -e /usr/include/zlib.h ] || need_apt+=(zlib1g-dev)
+# librdkafka is built with TLS and SASL (rdkafka's `ssl` feature) against the system's OpenSSL.
+[ -e /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"

@@ -86,7 +86,7 @@ pub struct RemoteArgs {
     /// Folder with genesis.json and {id}.pem, as written by `pedigree up`.
     #[arg(long, default_value = ".pedigree")]
     pub keys_dir: PathBuf,
-    /// The stack's Redis port, for the redis-benchmark limit (skipped when absent).
+    /// The stack's Redis port (plaintext, on 127.0.0.1), for the redis-benchmark limit (skipped when absent).
     #[arg(long)]
     pub redis_port: Option<u16>,
     /// The blocks topic.
@@ -171,5 +171,14 @@ impl Options {
     /// The scan population of verify and mixed.
     pub fn population(&self) -> usize {
         self.packs.unwrap_or(10_000)
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    #[test]
+    fn the_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

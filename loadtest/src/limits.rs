@@ -36,20 +36,11 @@ pub fn parse_redis_benchmark(output: &str) -> Option<f64> {
         .next_back()
 }
 
-/// GETs per second on `port`, or why not.
-async fn redis_gets_per_sec(port: u16) -> Result<f64, String> {
+/// GETs per second of the Redis `connection` names (redis-benchmark's -h/-p and TLS/user arguments), or why not.
+async fn redis_gets_per_sec(connection: &[String]) -> Result<f64, String> {
     let output = tokio::process::Command::new("redis-benchmark")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-t",
-            "get",
-            "-n",
-            "100000",
-            "-q",
-        ])
+        .args(connection)
+        .args(["-t", "get", "-n", "100000", "-q"])
         .output()
         .await
         .map_err(|e| format!("redis-benchmark not run ({e}): apt-get install redis-tools"))?;
@@ -58,17 +49,18 @@ async fn redis_gets_per_sec(port: u16) -> Result<f64, String> {
 }
 
 /// Both limits; a limit that cannot be measured is None with a note.
-pub async fn measure(redis_port: Option<u16>) -> Limits {
+/// `redis` is how redis-benchmark reaches the stack's Redis (see [`crate::target::Target::redis_benchmark`]).
+pub async fn measure(redis: Option<&[String]>) -> Limits {
     let k256 = tokio::task::spawn_blocking(|| k256_verifies_per_sec(Duration::from_secs(1)))
         .await
         .ok();
     let mut notes = Vec::new();
-    let redis = match redis_port {
+    let redis = match redis {
         None => {
             notes.push("Redis GET limit skipped: no Redis port (remote: pass --redis-port)".to_string());
             None
         }
-        Some(port) => match redis_gets_per_sec(port).await {
+        Some(connection) => match redis_gets_per_sec(connection).await {
             Ok(rate) => Some(rate),
             Err(note) => {
                 notes.push(format!("Redis GET limit skipped: {note}"));

@@ -48,13 +48,20 @@ impl Parties {
             ("manufacturer", &parties.manufacturers),
             ("distributor", &parties.distributors),
             ("pharmacy", &parties.pharmacies),
-            ("auditor or authority", &parties.readers),
         ] {
             if list.is_empty() {
                 bail!("no {role} key available: the load test needs one of each role");
             }
         }
         Ok(parties)
+    }
+
+    /// The auditor or authority the load tester signs in to the verifier as.
+    pub fn reader(&self) -> anyhow::Result<&Party> {
+        match self.readers.first() {
+            Some(reader) => Ok(reader),
+            None => bail!("no auditor or authority key available: the load test reads event statuses as one"),
+        }
     }
 
     /// The chain id of `dir/genesis.json`.

@@ -64,7 +64,7 @@ async fn execute(scenario: Scenario, target: &Target, opts: &Options, timing: Ti
             ..Limits::default()
         }
     } else {
-        limits::measure(target.redis_port).await
+        limits::measure(target.redis_benchmark.as_deref()).await
     };
     let ctx = Ctx::new(target, opts, timing, RunIds::fresh()?).await?;
     let outcome = match scenario {

@@ -16,7 +16,8 @@ pub struct Target {
     pub verifier_http: String,
     pub kafka: ClientSettings,
     pub blocks_topic: String,
-    pub redis_port: Option<u16>,
+    /// redis-benchmark's arguments to reach the stack's Redis (host, port; TLS and a user for a spawned stack).
+    pub redis_benchmark: Option<Vec<String>>,
     pub batch_max_events: Option<usize>,
     pub parties: Parties,
     /// What the load tester's clients trust (the stack's CA, or `--ca`).
@@ -44,7 +45,7 @@ impl Target {
             chain_id: stack.fixture.genesis.chain_id.clone(),
             kafka: stack.kafka(),
             blocks_topic: pedigree_e2e::BLOCKS_TOPIC.to_string(),
-            redis_port: Some(stack.redis.port),
+            redis_benchmark: Some(redis_benchmark_tls(&stack)),
             batch_max_events: Some(args.batch_max_events),
             parties,
             stack: Some(stack),
@@ -60,7 +61,9 @@ impl Target {
             verifier_http: args.verifier_http.trim_end_matches('/').to_string(),
             kafka: ClientSettings::new(&args.brokers),
             blocks_topic: args.blocks_topic.clone(),
-            redis_port: args.redis_port,
+            redis_benchmark: args
+                .redis_port
+                .map(|port| ["-h", "127.0.0.1", "-p", &port.to_string()].map(String::from).to_vec()),
             batch_max_events: None,
             parties: Parties::load(&args.keys_dir)?,
             client_tls: ClientTls::load(&args.tls)?,
@@ -75,4 +78,20 @@ impl Target {
             stack.shutdown().await;
         }
     }
+}
+
+/// redis-benchmark's arguments for a spawned stack's Redis: TLS (checked against the stack's CA), as its admin user
+/// (the password shows in the process list: a throwaway dev stack only).
+fn redis_benchmark_tls(stack: &Stack) -> Vec<String> {
+    let admin = stack.redis.admin_config();
+    let mut args: Vec<String> = ["-h", "127.0.0.1", "-p", &stack.redis.port.to_string(), "--tls"]
+        .map(String::from)
+        .to_vec();
+    if let Some(ca) = &admin.ca {
+        args.extend(["--cacert".to_string(), ca.display().to_string()]);
+    }
+    if let (Some(user), Some(password)) = (admin.user, admin.password) {
+        args.extend(["--user".to_string(), user, "-a".to_string(), password]);
+    }
+    args
 }

@@ -107,6 +107,18 @@ workload template so `helm template`/`helm lint` catch them.
 {{- if le (int .Values.terminationGracePeriodSeconds) (int $need) }}
 {{- fail (printf "terminationGracePeriodSeconds (%d) must exceed shutdownGraceSeconds + preStopSleepSeconds (%d), or the kubelet SIGKILLs services that are still draining" (int .Values.terminationGracePeriodSeconds) (int $need)) }}
 {{- end }}
+{{- if and (not .Values.redis.existingSecret) (hasPrefix "redis://" .Values.redis.url) (not .Values.redis.insecurePlaintext) }}
+{{- fail "redis.url is plaintext (redis://): use rediss:// (TLS), or set redis.insecurePlaintext=true to accept it" }}
+{{- end }}
+{{- $kp := .Values.kafka.security.protocol }}
+{{- if and (hasPrefix "sasl_" $kp) (not .Values.kafka.security.saslMechanism) }}
+{{- fail (printf "kafka.security.protocol %s needs kafka.security.saslMechanism" $kp) }}
+{{- end }}
+{{- range $key, $_ := .Values.kafka.security.properties }}
+{{- if not (or (hasPrefix "ssl." $key) (hasPrefix "sasl." $key)) }}
+{{- fail (printf "kafka.security.properties: %s is not an ssl.* or sasl.* property" $key) }}
+{{- end }}
+{{- end }}
 {{- range $c := list "custody" "verifier" }}
 {{- $a := (index $.Values $c).autoscaling }}
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) }}
@@ -289,35 +301,102 @@ probe port the kubelet's native gRPC probes use.
   value: "true"
 {{- else }}
 - name: PEDIGREE_TLS_CERT
-  value: /etc/pedigree-tls/tls.crt
+  value: /etc/pedigree-tls/server/tls.crt
 - name: PEDIGREE_TLS_KEY
-  value: /etc/pedigree-tls/tls.key
+  value: /etc/pedigree-tls/server/tls.key
 {{- end }}
 - name: PEDIGREE_PROBE_ADDR
   value: "0.0.0.0:{{ .Values.tls.probePort }}"
 {{- end }}
 
-{{/* Environment shared by the components that talk to Redis. */}}
+{{/*
+Redis environment of a component (custody, sequencer, verifier), each its own
+ACL user: the URL from a Secret when redis.existingSecret is set (else the
+ConfigMap's), the user name, its password from redis.users.<component>'s
+Secret ("<fullname>-redis-<component>" by default), the CA and client certificate mounted by pedigree.commonVolumes.
+Call with (dict "ctx" $ "component" "custody").
+*/}}
 {{- define "pedigree.redisEnv" -}}
-{{- if .Values.redis.existingSecret }}
+{{- $v := .ctx.Values.redis }}
+{{- $user := index $v.users .component }}
+{{- if $v.existingSecret }}
 # redis.existingSecret wins over redis.url (which is then not rendered).
 - name: PEDIGREE_REDIS_URL
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.redis.existingSecret }}
-      key: {{ .Values.redis.existingSecretKey }}
+      name: {{ $v.existingSecret }}
+      key: {{ $v.existingSecretKey }}
+{{- end }}
+- name: PEDIGREE_REDIS_USER
+  value: {{ $user.username | quote }}
+- name: PEDIGREE_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (printf "%s-redis-%s" (include "pedigree.fullname" .ctx) .component) $user.passwordSecret }}
+      key: {{ $user.passwordSecretKey }}
+{{- if $v.caSecret }}
+- name: PEDIGREE_REDIS_CA
+  value: /etc/pedigree-tls/redis-ca/ca.crt
+{{- end }}
+{{- if $user.clientCertSecret }}
+- name: PEDIGREE_REDIS_CLIENT_CERT
+  value: /etc/pedigree-tls/redis-client/tls.crt
+- name: PEDIGREE_REDIS_CLIENT_KEY
+  value: /etc/pedigree-tls/redis-client/tls.key
 {{- end }}
 {{- end }}
 
-{{/* Volumes every pod has: writable /tmp and the genesis file. */}}
+{{/*
+Kafka security environment of a component (custody, sequencer): its SASL
+user and password (from kafka.security.<component>'s Secret), the CA and
+client certificate mounted by pedigree.commonVolumes. The protocol,
+mechanism and extra properties are in the ConfigMap.
+Call with (dict "ctx" $ "component" "custody").
+*/}}
+{{- define "pedigree.kafkaEnv" -}}
+{{- $s := .ctx.Values.kafka.security }}
+{{- $user := index $s .component }}
+{{- if $user.saslUsername }}
+- name: PEDIGREE_KAFKA_SASL_USERNAME
+  value: {{ $user.saslUsername | quote }}
+{{- end }}
+{{- if $user.saslPasswordSecret }}
+- name: PEDIGREE_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $user.saslPasswordSecret }}
+      key: {{ $user.saslPasswordSecretKey }}
+{{- end }}
+{{- if $s.caSecret }}
+- name: PEDIGREE_KAFKA_SSL_CA
+  value: /etc/pedigree-tls/kafka-ca/ca.crt
+{{- end }}
+{{- if $user.clientCertSecret }}
+- name: PEDIGREE_KAFKA_SSL_CERTIFICATE
+  value: /etc/pedigree-tls/kafka-client/tls.crt
+- name: PEDIGREE_KAFKA_SSL_KEY
+  value: /etc/pedigree-tls/kafka-client/tls.key
+{{- end }}
+{{- end }}
+
+{{/*
+Volumes of a component's pod: writable /tmp, the genesis file, and the
+Redis/Kafka CA bundles and client certificates it uses (from Secrets).
+Call with (dict "ctx" $ "component" "custody").
+*/}}
 {{- define "pedigree.commonVolumes" -}}
+{{- $ctx := .ctx }}
+{{- $redis := $ctx.Values.redis }}
+{{- $redisUser := index $redis.users .component }}
+{{- $kafka := $ctx.Values.kafka.security }}
+{{- $usesKafka := has .component (list "custody" "sequencer") }}
 - name: tmp
   emptyDir:
-    sizeLimit: {{ .Values.tmpSizeLimit }}
-{{- if not .Values.tls.insecurePlaintext }}
+    sizeLimit: {{ $ctx.Values.tmpSizeLimit }}
+{{- if not $ctx.Values.tls.insecurePlaintext }}
 - name: tls
   secret:
-    secretName: {{ include "pedigree.tlsSecretName" . }}
+    secretName: {{ include "pedigree.tlsSecretName" $ctx }}
     items:
       - key: tls.crt
         path: tls.crt
@@ -326,21 +405,80 @@ probe port the kubelet's native gRPC probes use.
 {{- end }}
 - name: genesis
   configMap:
-    name: {{ include "pedigree.genesisConfigMapName" . }}
+    name: {{ include "pedigree.genesisConfigMapName" $ctx }}
     items:
       - key: genesis.json
         path: genesis.json
+{{- if $redis.caSecret }}
+- name: redis-ca
+  secret:
+    secretName: {{ $redis.caSecret }}
+    items:
+      - key: {{ $redis.caSecretKey }}
+        path: ca.crt
+{{- end }}
+{{- if $redisUser.clientCertSecret }}
+- name: redis-client
+  secret:
+    secretName: {{ $redisUser.clientCertSecret }}
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+{{- end }}
+{{- if and $usesKafka $kafka.caSecret }}
+- name: kafka-ca
+  secret:
+    secretName: {{ $kafka.caSecret }}
+    items:
+      - key: {{ $kafka.caSecretKey }}
+        path: ca.crt
+{{- end }}
+{{- if and $usesKafka (index $kafka .component).clientCertSecret }}
+- name: kafka-client
+  secret:
+    secretName: {{ (index $kafka .component).clientCertSecret }}
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+{{- end }}
 {{- end }}
 
 {{- define "pedigree.commonVolumeMounts" -}}
+{{- $ctx := .ctx }}
+{{- $kafka := $ctx.Values.kafka.security }}
+{{- $usesKafka := has .component (list "custody" "sequencer") }}
 - name: tmp
   mountPath: /tmp
-{{- if not .Values.tls.insecurePlaintext }}
+{{- if not $ctx.Values.tls.insecurePlaintext }}
 - name: tls
-  mountPath: /etc/pedigree-tls
+  mountPath: /etc/pedigree-tls/server
   readOnly: true
 {{- end }}
 - name: genesis
   mountPath: /etc/pedigree
   readOnly: true
+{{- if $ctx.Values.redis.caSecret }}
+- name: redis-ca
+  mountPath: /etc/pedigree-tls/redis-ca
+  readOnly: true
+{{- end }}
+{{- if (index $ctx.Values.redis.users .component).clientCertSecret }}
+- name: redis-client
+  mountPath: /etc/pedigree-tls/redis-client
+  readOnly: true
+{{- end }}
+{{- if and $usesKafka $kafka.caSecret }}
+- name: kafka-ca
+  mountPath: /etc/pedigree-tls/kafka-ca
+  readOnly: true
+{{- end }}
+{{- if and $usesKafka (index $kafka .component).clientCertSecret }}
+- name: kafka-client
+  mountPath: /etc/pedigree-tls/kafka-client
+  readOnly: true
+{{- end }}
 {{- end }}

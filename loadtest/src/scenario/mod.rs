@@ -68,7 +68,7 @@ impl<'a> Ctx<'a> {
             verifier: Arc::new(
                 Pool::connect(&target.verifier, opts.connections, &target.client_tls)
                     .await?
-                    .signed_in(&target.parties.readers[0], &target.chain_id)
+                    .signed_in(target.parties.reader()?, &target.chain_id)
                     .await?,
             ),
             target,

@@ -22,6 +22,9 @@ pub struct AuditArgs {
     /// Kafka bootstrap servers.
     #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub brokers: String,
+    /// Kafka TLS and SASL settings (an auditor's user may read the blocks topic only).
+    #[command(flatten)]
+    pub kafka_security: pedigree_kafka::KafkaSecurity,
     #[arg(long, env = "PEDIGREE_BLOCKS_TOPIC", default_value = "pedigree.blocks")]
     pub blocks_topic: String,
     /// Genesis file (participants and the sequencer key).
@@ -45,8 +48,9 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
     let auditor = match &a.api {
         Some(endpoint) => audit_api(endpoint, &a, registry).await?,
         None => {
-            let (brokers, topic) = (a.brokers.clone(), a.blocks_topic.clone());
-            tokio::task::spawn_blocking(move || audit(&ClientSettings::new(brokers), &topic, registry)).await??
+            let kafka = ClientSettings::secured(a.brokers.clone(), &a.kafka_security).context("kafka settings")?;
+            let topic = a.blocks_topic.clone();
+            tokio::task::spawn_blocking(move || audit(&kafka, &topic, registry)).await??
         }
     };
     let p = auditor.progress();

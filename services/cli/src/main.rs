@@ -107,3 +107,12 @@ fn keygen(out: &std::path::Path) -> anyhow::Result<()> {
     println!("key_id     {}", key.key_id());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

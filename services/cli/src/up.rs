@@ -7,8 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, Storage};
+use pedigree_devstack::{Broker, ClientCerts, Fixture, LocalCa, Redis, Storage};
 use pedigree_kafka::{ClientSettings, TopicSpec, ensure_topics};
+use pedigree_store::RedisUser;
 
 #[derive(clap::Args)]
 pub struct UpArgs {
@@ -98,7 +99,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     let ca = LocalCa::create(&dir.join("tls")).context("creating the local CA")?;
     let server = ca.issue_loopback("server").context("issuing the server certificate")?;
     let broker = Broker::start(Storage::Sqlite(dir.join("broker.db"))).context("starting the tansu broker")?;
-    let redis = Redis::start().context("starting redis-server")?;
+    let redis = Redis::start_in(&dir.join("redis"), ClientCerts::NotRequired).context("starting redis-server")?;
     let spec = TopicSpec {
         name: "pedigree.events".into(),
         partitions: 1,
@@ -111,7 +112,6 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         ("PEDIGREE_TLS_CERT", server.cert_path.display().to_string()),
         ("PEDIGREE_TLS_KEY", server.key_path.display().to_string()),
         ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
-        ("PEDIGREE_REDIS_URL", redis.url()),
         ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
         (
             "PEDIGREE_SEQUENCER_KEY",
@@ -132,17 +132,20 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         ),
     ];
     let mut services = Vec::new();
-    for (name, port) in [
-        ("pedigree-sequencer", a.sequencer_health_port),
-        ("pedigree-custody", a.custody_port),
-        ("pedigree-verifier", a.verifier_grpc_port),
+    for (name, port, user) in [
+        ("pedigree-sequencer", a.sequencer_health_port, RedisUser::Sequencer),
+        ("pedigree-custody", a.custody_port, RedisUser::Custody),
+        ("pedigree-verifier", a.verifier_grpc_port, RedisUser::Verifier),
     ] {
-        let mut service = spawn(name, &common, &dir)?;
+        // Each service logs in to Redis as its own ACL user.
+        let mut env = common.to_vec();
+        env.extend(redis.config_for(user).to_env());
+        let mut service = spawn(name, &env, &dir)?;
         wait_listening(&mut service, port)?;
         services.push(service);
     }
     // The demo's clients trust the CA just made (unless --ca named another).
-    crate::connect::default_ca(ca.ca_path.clone());
+    crate::connect::default_ca(ca.ca_path().to_path_buf());
     let custody = format!("https://127.0.0.1:{}", a.custody_port);
     let verifier = format!("https://127.0.0.1:{}", a.verifier_grpc_port);
     crate::demo::run(&fixture, &custody, &verifier)
@@ -151,6 +154,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!("demo: audit of the chain from genesis");
     let audit = crate::audit::AuditArgs {
         brokers: broker.brokers(),
+        kafka_security: Default::default(),
         blocks_topic: "pedigree.blocks".into(),
         genesis: fixture.genesis_path.clone(),
         api: None,
@@ -161,6 +165,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!("demo: the same audit through the verifier's API, signed in as ledger-auditor");
     let audit = crate::audit::AuditArgs {
         brokers: broker.brokers(),
+        kafka_security: Default::default(),
         blocks_topic: "pedigree.blocks".into(),
         genesis: fixture.genesis_path.clone(),
         api: Some(verifier.clone()),
@@ -173,7 +178,11 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!();
     println!("pedigree is running:");
     println!("  kafka (tansu)     {}", broker.brokers());
-    println!("  redis             {}", redis.url());
+    println!(
+        "  redis (TLS)       {} (CA {})",
+        redis.url(),
+        redis.ca().ca_path().display()
+    );
     println!("  custody gRPC      127.0.0.1:{}", a.custody_port);
     println!("  verifier gRPC     127.0.0.1:{}", a.verifier_grpc_port);
     println!(
@@ -185,21 +194,21 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!();
     println!(
         "every server speaks TLS with a certificate from the local CA {}; trust it with:",
-        ca.ca_path.display()
+        ca.ca_path().display()
     );
     println!(
         "  curl --cacert {} 'https://127.0.0.1:{}/v1/verify?code=...'",
-        ca.ca_path.display(),
+        ca.ca_path().display(),
         a.verifier_http_port
     );
     println!(
         "  grpcurl -cacert {} 127.0.0.1:{} list",
-        ca.ca_path.display(),
+        ca.ca_path().display(),
         a.verifier_grpc_port
     );
     println!(
         "  pedigree --ca {} ... (the default when run from this folder)",
-        ca.ca_path.display()
+        ca.ca_path().display()
     );
     if a.exit_after_demo {
         return Ok(());

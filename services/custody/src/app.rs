@@ -39,7 +39,7 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let tls = ServerTls::load(&config.tls)?;
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
-        let store = pedigree_store::Store::connect(&config.redis_url)
+        let store = pedigree_store::Store::connect(&config.redis)
             .await
             .context("connecting to redis")?;
         let registry = pedigree_store::follow_registry(
@@ -52,7 +52,7 @@ impl App {
             delivery_timeout: Duration::from_millis(config.delivery_timeout_ms),
             ..ProducerSettings::default()
         };
-        let producer = Producer::new(&config.kafka(), &settings).context("creating the kafka producer")?;
+        let producer = Producer::new(&config.kafka()?, &settings).context("creating the kafka producer")?;
         let listener = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;

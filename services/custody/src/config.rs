@@ -12,15 +12,18 @@ pub struct Config {
     /// Kafka bootstrap servers.
     #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub kafka_brokers: String,
+    /// Kafka TLS and SASL settings.
+    #[command(flatten)]
+    pub kafka_security: pedigree_kafka::KafkaSecurity,
     /// Topic custody events are appended to.
     #[arg(long, env = "PEDIGREE_EVENTS_TOPIC", default_value = "pedigree.events")]
     pub events_topic: String,
     /// Genesis file: the trust anchors and founding participants. Later registry changes are read from Redis.
     #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
-    /// Redis URL: the participant registry as sealed so far (read-only).
-    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
-    pub redis_url: String,
+    /// Redis: the participant registry as sealed so far (read-only user `custody`).
+    #[command(flatten)]
+    pub redis: pedigree_store::RedisConfig,
     /// How often to look for registry changes sealed by the sequencer.
     #[arg(long, env = "PEDIGREE_REGISTRY_REFRESH_MS", default_value_t = 500)]
     pub registry_refresh_ms: u64,
@@ -37,7 +40,16 @@ pub struct Config {
 
 impl Config {
     /// What the custody service's Kafka producer is built from.
-    pub fn kafka(&self) -> pedigree_kafka::ClientSettings {
-        pedigree_kafka::ClientSettings::new(&self.kafka_brokers)
+    pub fn kafka(&self) -> pedigree_kafka::Result<pedigree_kafka::ClientSettings> {
+        pedigree_kafka::ClientSettings::secured(&self.kafka_brokers, &self.kafka_security)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Config::command().debug_assert();
     }
 }

@@ -1,4 +1,4 @@
-//! Child processes for the broker and Redis.
+//! Child processes: the broker, and what the Redis child shares with it (free ports, finding binaries).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -31,7 +31,7 @@ pub fn wait_for_port(port: u16, child: &mut Child, timeout: Duration) -> anyhow:
     bail!("nothing listens on {addr} after {timeout:?}")
 }
 
-fn which(name: &str, env: &str) -> PathBuf {
+pub(crate) fn which(name: &str, env: &str) -> PathBuf {
     if let Some(p) = std::env::var_os(env) {
         return PathBuf::from(p);
     }
@@ -48,47 +48,6 @@ fn which(name: &str, env: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
-/// A redis-server child on a free port, keeping nothing on disk.
-pub struct Redis {
-    child: Child,
-    pub port: u16,
-}
-
-impl Redis {
-    pub fn start() -> anyhow::Result<Self> {
-        let port = free_port();
-        let bin = which("redis-server", "PEDIGREE_REDIS_SERVER");
-        let mut child = Command::new(&bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
-        wait_for_port(port, &mut child, Duration::from_secs(10))?;
-        Ok(Self { child, port })
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Where the broker keeps its data.
 #[derive(Clone, Debug)]
 pub enum Storage {
@@ -102,6 +61,8 @@ pub struct Broker {
     child: Child,
     pub port: u16,
     storage: Storage,
+    /// Whether clients must authenticate (SASL/SCRAM).
+    authentication: bool,
 }
 
 impl Broker {
@@ -111,6 +72,34 @@ impl Broker {
 
     /// Starts on a given port (to restart a broker where clients expect it).
     pub fn start_on(port: u16, storage: Storage) -> anyhow::Result<Self> {
+        Self::spawn(port, storage, false)
+    }
+
+    /// A broker that requires SASL/SCRAM authentication (tansu's `--authentication`; its listener stays plaintext:
+    /// tansu 0.6.0 has no TLS listener), with `users` (name, password) as SCRAM-SHA-512 users, kept in the SQLite
+    /// file `db`. tansu's `user create` does not authenticate itself, so the users are made before authentication is
+    /// switched on.
+    pub fn start_scram(db: &Path, users: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let port = free_port();
+        let mut open = Self::spawn(port, Storage::Sqlite(db.to_path_buf()), false)?;
+        let bin = which("tansu", "PEDIGREE_TANSU");
+        for (name, password) in users {
+            let status = Command::new(&bin)
+                .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{port}")])
+                .args(["--mechanism", "scram512", name, password])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .with_context(|| format!("running {} user create", bin.display()))?;
+            if !status.success() {
+                bail!("tansu user create {name} exited with {status}");
+            }
+        }
+        open.kill();
+        Self::spawn(port, Storage::Sqlite(db.to_path_buf()), true)
+    }
+
+    fn spawn(port: u16, storage: Storage, authentication: bool) -> anyhow::Result<Self> {
         let url = format!("tcp://127.0.0.1:{port}");
         let bin = which("tansu", "PEDIGREE_TANSU");
         let mut command = Command::new(&bin);
@@ -141,6 +130,7 @@ impl Broker {
                 "--storage-engine",
                 &engine,
             ])
+            .args(authentication.then_some("--authentication"))
             // Its output goes nowhere, but at `info` (inherited from a RUST_LOG meant for Pedigree) tansu formats a
             // line per request: a quarter of its CPU under load, taken from the services it shares the machine with.
             .env(
@@ -152,7 +142,12 @@ impl Broker {
             .spawn()
             .with_context(|| format!("starting {} (cargo install tansu, see README)", bin.display()))?;
         wait_for_port(port, &mut child, Duration::from_secs(30))?;
-        Ok(Self { child, port, storage })
+        Ok(Self {
+            child,
+            port,
+            storage,
+            authentication,
+        })
     }
 
     pub fn brokers(&self) -> String {
@@ -168,7 +163,7 @@ impl Broker {
     /// Starts it again on the same port and storage.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.kill();
-        *self = Self::start_on(self.port, self.storage.clone())?;
+        *self = Self::spawn(self.port, self.storage.clone(), self.authentication)?;
         Ok(())
     }
 }

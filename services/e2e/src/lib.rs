@@ -24,6 +24,7 @@ use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_runtime::sign_in::Bearer;
 use pedigree_runtime::tls::{ClientTls, ServerTlsConfig};
+use pedigree_store::RedisUser;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::service::interceptor::InterceptedService;
@@ -133,7 +134,7 @@ impl Stack {
         let fixture = Fixture::create(dir.path()).expect("fixture");
         let ca = LocalCa::create(&dir.path().join("tls")).expect("local CA");
         let server_cert = ca.issue_loopback("server").expect("server certificate");
-        let client_tls = ClientTls::with_ca_file(&ca.ca_path).expect("reading the CA");
+        let client_tls = ClientTls::with_ca_file(ca.ca_path()).expect("reading the CA");
         let broker = Broker::start(Storage::Memory).expect("starting tansu");
         let redis = Redis::start().expect("starting redis-server");
         let spec = TopicSpec {
@@ -147,9 +148,10 @@ impl Stack {
         let custody = pedigree_custody::App::build(pedigree_custody::Config {
             grpc_addr: "127.0.0.1:0".parse().expect("addr"),
             kafka_brokers: broker.brokers(),
+            kafka_security: Default::default(),
             events_topic: EVENTS_TOPIC.into(),
             genesis: fixture.genesis_path.clone(),
-            redis_url: redis.url(),
+            redis: redis.config_for(RedisUser::Custody),
             // Fast, so tests see sealed registry changes at the gate quickly.
             registry_refresh_ms: 50,
             delivery_timeout_ms: 3000,
@@ -165,7 +167,7 @@ impl Stack {
         Self {
             fixture,
             _dir: dir,
-            ca_path: ca.ca_path.clone(),
+            ca_path: ca.ca_path().to_path_buf(),
             server_cert,
             client_tls,
             broker,
@@ -183,9 +185,10 @@ impl Stack {
     pub fn sequencer_config(&self) -> pedigree_sequencer::Config {
         pedigree_sequencer::Config {
             kafka_brokers: self.broker.brokers(),
+            kafka_security: Default::default(),
             events_topic: EVENTS_TOPIC.into(),
             blocks_topic: BLOCKS_TOPIC.into(),
-            redis_url: self.redis.url(),
+            redis: self.redis.config_for(RedisUser::Sequencer),
             genesis: self.fixture.genesis_path.clone(),
             key: self.fixture.sequencer_key_path.clone(),
             batch_max_events: self.batch_max_events,
@@ -406,19 +409,20 @@ impl Stack {
         .expect("audit task")
     }
 
-    /// Polls until the event has an outcome (at most 30 s).
+    /// Polls until the event has an outcome (at most 30 s). NOT_FOUND counts as not yet: an event appended to the
+    /// topic without custody (see [`Stack::append_unchecked`]) has no pending mark until it is sealed.
     pub async fn outcome(&self, event_id: &[u8]) -> EventStatus {
         let mut ledger = self.ledger().await;
         for _ in 0..600 {
             let request = GetEventStatusRequest {
                 event_id: event_id.to_vec(),
             };
-            let status = ledger
-                .get_event_status(request)
-                .await
-                .expect("event status")
-                .into_inner();
-            if status.state() != EventState::Pending {
+            let status = match ledger.get_event_status(request).await {
+                Ok(status) => status.into_inner(),
+                Err(s) if s.code() == tonic::Code::NotFound => EventStatus::default(),
+                Err(s) => panic!("event status: {s:?}"),
+            };
+            if !matches!(status.state(), EventState::Pending | EventState::Unspecified) {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -474,7 +478,7 @@ fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedig
     pedigree_verifier::Config {
         grpc_addr: "127.0.0.1:0".parse().expect("addr"),
         http_addr: "127.0.0.1:0".parse().expect("addr"),
-        redis_url: redis.url(),
+        redis: redis.config_for(RedisUser::Verifier),
         genesis: fixture.genesis_path.clone(),
         registry_refresh_ms: 50,
         session_key_file: None,

@@ -99,7 +99,9 @@ async fn a_backlog_sealed_block_on_block_matches_a_replay() {
 
     // Rebuilt from the log, block by block: every answer, proofs included, is the same.
     stack.stop_sequencer().await;
-    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.admin_config())
+        .await
+        .unwrap();
     let head = store.head().await.unwrap();
     store.flush_all_for_tests().await.unwrap();
     stack.start_sequencer().await;

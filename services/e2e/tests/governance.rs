@@ -189,7 +189,9 @@ async fn governance_registers_rotates_and_revokes_participants() {
     assert_eq!(by_bay.code(), Code::Unauthenticated, "{}", by_bay.message());
 
     // Redis rebuilt from the log holds the same registry; the audit folds to it too.
-    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.admin_config())
+        .await
+        .unwrap();
     let (_, before) = store.participants().await.unwrap();
     stack.stop_sequencer().await;
     store.flush_all_for_tests().await.unwrap();
@@ -201,7 +203,8 @@ async fn governance_registers_rotates_and_revokes_participants() {
     before.sort_by(|a, b| a.id.cmp(&b.id));
     after.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(after, before);
-    assert_eq!(before.len(), 6);
+    // The seven demo participants (auditor and authority included) and the one registered here.
+    assert_eq!(before.len(), 8);
     let auditor = stack.audit().await.expect("the chain audits clean");
     assert_eq!(auditor.registry().records(), after);
     let bay = after.iter().find(|r| r.id == BAY).unwrap();

@@ -483,7 +483,9 @@ async fn redis_is_rebuilt_from_the_log() {
     let before = snapshot(&stack, &g, &["F1", "F2", "F3"]).await;
     // First while the sequencer is down (rebuilt at start-up)...
     stack.stop_sequencer().await;
-    let store = pedigree_store::Store::connect(&stack.redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&stack.redis.admin_config())
+        .await
+        .unwrap();
     store.flush_all_for_tests().await.unwrap();
     assert_eq!(store.head().await.unwrap(), 0);
     stack.start_sequencer().await;

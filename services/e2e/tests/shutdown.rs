@@ -18,6 +18,7 @@ use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage, fr
 use pedigree_e2e::{BLOCKS_TOPIC, EVENTS_TOPIC, body};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_runtime::tls::ClientTls;
+use pedigree_store::RedisUser;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -57,7 +58,7 @@ static TLS: std::sync::LazyLock<Tls> = std::sync::LazyLock::new(|| {
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = LocalCa::create(dir.path()).expect("local CA");
     let cert = ca.issue_loopback("server").expect("server certificate");
-    let client = ClientTls::with_ca_file(&ca.ca_path).expect("reading the CA");
+    let client = ClientTls::with_ca_file(ca.ca_path()).expect("reading the CA");
     Tls {
         _dir: dir,
         cert,
@@ -217,18 +218,15 @@ async fn custody_drains_on_sigterm() {
     // Custody reads the registry from Redis and marks events pending there: its own Redis, never the machine's.
     let redis = Redis::start().expect("starting redis");
     let port = free_port();
-    let mut custody = Service::start(
-        "pedigree-custody",
-        &[
-            ("PEDIGREE_REDIS_URL", redis.url()),
-            ("PEDIGREE_CUSTODY_GRPC_ADDR", loopback(port).to_string()),
-            ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
-            ("PEDIGREE_EVENTS_TOPIC", EVENTS_TOPIC.into()),
-            ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
-            ("PEDIGREE_DELIVERY_TIMEOUT_MS", "15000".into()),
-        ],
-        port,
-    );
+    let mut env = vec![
+        ("PEDIGREE_CUSTODY_GRPC_ADDR", loopback(port).to_string()),
+        ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
+        ("PEDIGREE_EVENTS_TOPIC", EVENTS_TOPIC.into()),
+        ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
+        ("PEDIGREE_DELIVERY_TIMEOUT_MS", "15000".into()),
+    ];
+    env.extend(redis.config_for(RedisUser::Custody).to_env());
+    let mut custody = Service::start("pedigree-custody", &env, port);
     let addr = loopback(port);
     assert_eq!(health(addr).await, Ok(ServingStatus::Serving));
     let g = gtin("0950600013435");
@@ -283,16 +281,13 @@ async fn verifier_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Fixture::create(dir.path()).unwrap();
     let (grpc, http) = (free_port(), free_port());
-    let mut verifier = Service::start(
-        "pedigree-verifier",
-        &[
-            ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
-            ("PEDIGREE_VERIFIER_GRPC_ADDR", loopback(grpc).to_string()),
-            ("PEDIGREE_VERIFIER_HTTP_ADDR", loopback(http).to_string()),
-            ("PEDIGREE_REDIS_URL", redis.url()),
-        ],
-        grpc,
-    );
+    let mut env = vec![
+        ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
+        ("PEDIGREE_VERIFIER_GRPC_ADDR", loopback(grpc).to_string()),
+        ("PEDIGREE_VERIFIER_HTTP_ADDR", loopback(http).to_string()),
+    ];
+    env.extend(redis.config_for(RedisUser::Verifier).to_env());
+    let mut verifier = Service::start("pedigree-verifier", &env, grpc);
     let addr = loopback(grpc);
     assert_eq!(health(addr).await, Ok(ServingStatus::Serving));
     let mut v = VerifierServiceClient::new(channel(addr).await.unwrap());
@@ -346,23 +341,20 @@ async fn sequencer_stops_cleanly_on_sigterm() {
     let redis = Redis::start().expect("starting redis");
     let start = || {
         let port = free_port();
-        let service = Service::start(
-            "pedigree-sequencer",
-            &[
-                ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
-                ("PEDIGREE_EVENTS_TOPIC", EVENTS_TOPIC.into()),
-                ("PEDIGREE_BLOCKS_TOPIC", BLOCKS_TOPIC.into()),
-                ("PEDIGREE_REDIS_URL", redis.url()),
-                ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
-                (
-                    "PEDIGREE_SEQUENCER_KEY",
-                    fixture.sequencer_key_path.display().to_string(),
-                ),
-                ("PEDIGREE_SEQUENCER_HEALTH_ADDR", loopback(port).to_string()),
-                ("PEDIGREE_BATCH_MAX_EVENTS", "10".into()),
-            ],
-            port,
-        );
+        let mut env = vec![
+            ("PEDIGREE_KAFKA_BROKERS", broker.brokers()),
+            ("PEDIGREE_EVENTS_TOPIC", EVENTS_TOPIC.into()),
+            ("PEDIGREE_BLOCKS_TOPIC", BLOCKS_TOPIC.into()),
+            ("PEDIGREE_GENESIS", fixture.genesis_path.display().to_string()),
+            (
+                "PEDIGREE_SEQUENCER_KEY",
+                fixture.sequencer_key_path.display().to_string(),
+            ),
+            ("PEDIGREE_SEQUENCER_HEALTH_ADDR", loopback(port).to_string()),
+            ("PEDIGREE_BATCH_MAX_EVENTS", "10".into()),
+        ];
+        env.extend(redis.config_for(RedisUser::Sequencer).to_env());
+        let service = Service::start("pedigree-sequencer", &env, port);
         (service, loopback(port))
     };
     let producer =
@@ -395,7 +387,9 @@ async fn sequencer_stops_cleanly_on_sigterm() {
 
     let (mut second, addr) = start();
     produce(60, 80).await;
-    let store = pedigree_store::Store::connect(&redis.url()).await.unwrap();
+    let store = pedigree_store::Store::connect(&redis.config_for(RedisUser::Sequencer))
+        .await
+        .unwrap();
     let started = Instant::now();
     for id in &ids {
         while store.event_outcome(id).await.unwrap().is_none() {

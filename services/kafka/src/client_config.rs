@@ -1,36 +1,76 @@
 //! Every Kafka client configuration, built here and only here. [`ClientSettings`] is what a deployment sets to reach
-//! the cluster (the bootstrap servers today; security settings belong here too), [`base`] turns it into the
+//! the cluster (the bootstrap servers and the security settings of [`KafkaSecurity`]), [`base`] turns it into the
 //! configuration every client starts from, and each kind of client adds its own properties below, so that all that
 //! Pedigree asks of librdkafka reads in one file. The values were tuned: change them with measurements.
 
+use std::fmt;
+
 use rdkafka::config::ClientConfig;
 
+use crate::error::Result;
 use crate::producer::ProducerSettings;
+use crate::security::{KafkaSecurity, is_secret};
 
 /// How to reach the Kafka cluster: the one thing a caller passes to build any client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ClientSettings {
     /// Bootstrap servers, `host:port[,host:port...]`.
     pub brokers: String,
+    /// librdkafka security properties (`security.protocol`, `ssl.*`, `sasl.*`), from [`KafkaSecurity::properties`].
+    security: Vec<(String, String)>,
+}
+
+impl fmt::Debug for ClientSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let security: Vec<(&str, &str)> = self
+            .security
+            .iter()
+            .map(|(k, v)| (k.as_str(), if is_secret(k) { "<redacted>" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("ClientSettings")
+            .field("brokers", &self.brokers)
+            .field("security", &security)
+            .finish()
+    }
 }
 
 impl ClientSettings {
+    /// Plaintext, unauthenticated (librdkafka's defaults): a dev broker.
     pub fn new(brokers: impl Into<String>) -> Self {
         Self {
             brokers: brokers.into(),
+            security: Vec::new(),
         }
+    }
+
+    /// `brokers` with `security`'s settings, checked (see [`KafkaSecurity::properties`]).
+    pub fn secured(brokers: impl Into<String>, security: &KafkaSecurity) -> Result<Self> {
+        Ok(Self {
+            brokers: brokers.into(),
+            security: security.properties()?,
+        })
+    }
+
+    /// Whether the connection is neither encrypted nor authenticated.
+    pub fn is_plaintext(&self) -> bool {
+        self.security
+            .iter()
+            .all(|(k, v)| k != "security.protocol" || v == "plaintext")
     }
 }
 
 /// Prefetch bound of a partition reader, in KiB (a message larger than this is still fetched, one at a time).
 const READER_PREFETCH_KBYTES: usize = 8 * 1024;
 
-/// The base of every client: the bootstrap servers and what all clients share.
+/// The base of every client: the bootstrap servers, the security settings and what all clients share.
 fn base(settings: &ClientSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &settings.brokers)
         .set("broker.address.family", "v4");
+    for (key, value) in &settings.security {
+        config.set(key, value);
+    }
     config
 }
 
@@ -128,6 +168,53 @@ mod tests {
             );
             assert_eq!(config.get("broker.address.family"), Some("v4"), "{name}");
         }
+    }
+
+    #[test]
+    fn every_client_carries_the_security_settings() {
+        let security = KafkaSecurity {
+            ssl_certificate: Some("/tls/client.pem".into()),
+            ssl_key: Some("/tls/client-key.pem".into()),
+            ..KafkaSecurity::tls("/tls/ca.pem")
+        };
+        let s = ClientSettings::secured("broker:9093", &security).unwrap();
+        assert!(!s.is_plaintext());
+        for (name, config) in [
+            ("admin", admin(&s)),
+            ("producer", producer(&s, &ProducerSettings::default())),
+            ("reader", reader(&s)),
+            ("events consumer", events_consumer(&s, 1024 * 1024)),
+            ("topic tail", topic_tail(&s)),
+        ] {
+            assert_eq!(config.get("security.protocol"), Some("ssl"), "{name}");
+            assert_eq!(config.get("ssl.ca.location"), Some("/tls/ca.pem"), "{name}");
+            assert_eq!(
+                config.get("ssl.certificate.location"),
+                Some("/tls/client.pem"),
+                "{name}"
+            );
+            assert_eq!(config.get("ssl.key.location"), Some("/tls/client-key.pem"), "{name}");
+        }
+        assert!(settings().is_plaintext());
+        assert_eq!(admin(&settings()).get("security.protocol"), None);
+    }
+
+    #[test]
+    fn the_password_never_shows() {
+        let security = KafkaSecurity {
+            protocol: crate::SecurityProtocol::SaslSsl,
+            sasl_mechanism: Some(crate::SaslMechanism::ScramSha256),
+            sasl_username: Some("custody".into()),
+            sasl_password: Some("hunter2".into()),
+            ..KafkaSecurity::default()
+        };
+        let s = ClientSettings::secured("broker:9093", &security).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("custody"), "{shown}");
+        assert_eq!(
+            producer(&s, &ProducerSettings::default()).get("sasl.password"),
+            Some("hunter2")
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 pub enum KafkaError {
     #[error("kafka: {0}")]
     Client(#[source] ClientError),
+    #[error("kafka security settings: {0}")]
+    Security(String),
     #[error("topic '{topic}': {reason}")]
     Topic { topic: String, reason: String },
     /// A blocking client call run on tokio's blocking pool panicked or was cancelled.

@@ -4,6 +4,7 @@
 //!
 //! - [`ClientSettings`]: how to reach the cluster, the one thing every client is built from; every client's
 //!   configuration is built in `client_config.rs`.
+//! - [`KafkaSecurity`]: TLS and SASL settings (clap arguments), checked and carried into every client.
 //! - [`ensure_topics`]: explicit topic creation (brokers may not auto-create).
 //! - [`Producer`]: the idempotent, acks=all producer.
 //! - [`EventsConsumer`]: the sequencer's consumer of the events topic.
@@ -19,6 +20,7 @@ mod events;
 mod message;
 mod producer;
 mod reader;
+mod security;
 mod tail;
 mod topics;
 
@@ -28,5 +30,6 @@ pub use events::EventsConsumer;
 pub use message::Message;
 pub use producer::{Landed, Producer, ProducerSettings};
 pub use reader::{PartitionReader, partition_count, read_last, read_range, watermarks};
+pub use security::{KafkaSecurity, SaslMechanism, SecurityProtocol};
 pub use tail::TopicTail;
 pub use topics::{TopicSpec, ensure_topics};

@@ -26,13 +26,14 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ServerTlsConfig {
     /// PEM certificate chain the servers present (leaf first).
-    #[arg(long = "tls-cert", env = "PEDIGREE_TLS_CERT")]
+    #[arg(id = "tls_cert", long = "tls-cert", env = "PEDIGREE_TLS_CERT")]
     pub cert: Option<PathBuf>,
     /// PEM private key of that certificate (PKCS#8, SEC1 or PKCS#1).
-    #[arg(long = "tls-key", env = "PEDIGREE_TLS_KEY")]
+    #[arg(id = "tls_key", long = "tls-key", env = "PEDIGREE_TLS_KEY")]
     pub key: Option<PathBuf>,
     /// Serve plaintext, without TLS: only behind something that encrypts for you. Logged as a warning at start.
     #[arg(
+        id = "tls_insecure_plaintext",
         long = "insecure-plaintext",
         env = "PEDIGREE_INSECURE_PLAINTEXT",
         default_value_t = false
@@ -40,7 +41,7 @@ pub struct ServerTlsConfig {
     pub insecure_plaintext: bool,
     /// Also answer grpc.health.v1, and nothing else, in plaintext on this address: for Kubernetes' native gRPC
     /// probes, which cannot speak TLS. Off unless set.
-    #[arg(long = "probe-addr", env = "PEDIGREE_PROBE_ADDR")]
+    #[arg(id = "tls_probe_addr", long = "probe-addr", env = "PEDIGREE_PROBE_ADDR")]
     pub probe_addr: Option<std::net::SocketAddr>,
 }
 
@@ -245,10 +246,11 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ClientTlsConfig {
     /// PEM CA bundle that servers' certificates must chain to (default: the system's roots).
-    #[arg(long = "ca", env = "PEDIGREE_CA")]
+    #[arg(id = "tls_ca", long = "ca", env = "PEDIGREE_CA")]
     pub ca: Option<PathBuf>,
     /// Allow `http://` endpoints (no TLS). Logged as a warning.
     #[arg(
+        id = "tls_insecure_plaintext",
         long = "insecure-plaintext",
         env = "PEDIGREE_INSECURE_PLAINTEXT",
         default_value_t = false

@@ -46,8 +46,8 @@ impl App {
         if key.public() != registry.sequencer_key {
             bail!("the sequencer key {} is not the one the genesis names", key.key_id());
         }
-        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
-        let kafka = config.kafka();
+        let store = Store::connect(&config.redis).await.context("connecting to redis")?;
+        let kafka = config.kafka().context("kafka settings")?;
         let producer = Producer::new(&kafka, &ProducerSettings::default()).context("creating the producer")?;
         let specs = [TopicSpec {
             name: config.blocks_topic.clone(),
@@ -92,7 +92,7 @@ impl App {
                 .probe_on(tls.bind_probe().await?);
             pedigree_runtime::grpc::serve(health_listener, services, &tls, health_shutdown, grace).await
         });
-        let tail = PartitionReader::new(&self.config.kafka(), &self.config.blocks_topic, 0)
+        let tail = PartitionReader::new(&self.config.kafka()?, &self.config.blocks_topic, 0)
             .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {
             config: self.config,

@@ -103,7 +103,7 @@ fn record(message: &Message<'_>) -> EventRecord {
 
 /// A consumer assigned every partition of the events topic at the resume offsets (the beginning if none).
 pub async fn assign(config: &Config, offsets: &BTreeMap<i32, i64>) -> anyhow::Result<EventsConsumer> {
-    EventsConsumer::assign(&config.kafka(), &config.events_topic, offsets, config.batch_max_bytes)
+    EventsConsumer::assign(&config.kafka()?, &config.events_topic, offsets, config.batch_max_bytes)
         .await
         .context("assigning the events consumer")
 }

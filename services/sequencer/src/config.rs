@@ -9,15 +9,18 @@ pub struct Config {
     /// Kafka bootstrap servers.
     #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
     pub kafka_brokers: String,
+    /// Kafka TLS and SASL settings.
+    #[command(flatten)]
+    pub kafka_security: pedigree_kafka::KafkaSecurity,
     /// Topic of custody events (input).
     #[arg(long, env = "PEDIGREE_EVENTS_TOPIC", default_value = "pedigree.events")]
     pub events_topic: String,
     /// Topic of sealed blocks (output, one partition).
     #[arg(long, env = "PEDIGREE_BLOCKS_TOPIC", default_value = "pedigree.blocks")]
     pub blocks_topic: String,
-    /// Redis URL.
-    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
-    pub redis_url: String,
+    /// Redis (user `sequencer`: the only writer of ledger state).
+    #[command(flatten)]
+    pub redis: pedigree_store::RedisConfig,
     /// Genesis file listing the participants and the sequencer's public key.
     #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
@@ -49,8 +52,8 @@ pub struct Config {
 
 impl Config {
     /// What every Kafka client of the sequencer is built from.
-    pub fn kafka(&self) -> pedigree_kafka::ClientSettings {
-        pedigree_kafka::ClientSettings::new(&self.kafka_brokers)
+    pub fn kafka(&self) -> pedigree_kafka::Result<pedigree_kafka::ClientSettings> {
+        pedigree_kafka::ClientSettings::secured(&self.kafka_brokers, &self.kafka_security)
     }
 }
 
@@ -133,5 +136,14 @@ impl LeadershipConfig {
             .filter(|h| !h.is_empty())
             .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
             .unwrap_or_else(|| format!("sequencer-{}", std::process::id()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Config::command().debug_assert();
     }
 }

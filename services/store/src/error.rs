@@ -8,6 +8,15 @@ use pedigree_core::stored::StoredError;
 pub enum StoreError {
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("connecting to {target}: {source}")]
+    Connect { target: String, source: redis::RedisError },
+    #[error("redis settings: {0}")]
+    Config(String),
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("redis holds a value under '{key}' that does not decode: {source}")]
     Corrupt { key: String, source: prost::DecodeError },
     #[error("redis holds a log leaf of {0} bytes, not 32")]

@@ -2,6 +2,8 @@
 //!
 //! - [`schema`]: the Redis keys and what each holds.
 //! - [`buckets`]: where a pack lives (packs of a GTIN spread over small hashes by linear hashing).
+//! - `config`: [`RedisConfig`], how a service reaches Redis (TLS, its ACL user); `acl`: the ACL users
+//!   ([`RedisUser`]) and the file Redis loads ([`acl_file`]).
 //! - `store`: the [`Store`] handle (one connection, the layouts last seen).
 //! - `reads`: the head, packs, a scan's lookup, products, event outcomes, blocks and the log's leaves.
 //! - `registry`: the participant registry as of `head` ([`RegistryView`], kept current by [`follow_registry`]).
@@ -14,9 +16,11 @@
 
 #![forbid(unsafe_code)]
 
+mod acl;
 mod block_write;
 mod bucket_writes;
 pub mod buckets;
+mod config;
 mod error;
 mod markers;
 mod reads;
@@ -27,7 +31,9 @@ mod store;
 #[cfg(feature = "test-support")]
 mod test_support;
 
+pub use acl::{RedisUser, acl_file};
 pub use block_write::{BlockWrite, Fenced};
+pub use config::RedisConfig;
 pub use error::{Result, StoreError};
 pub use markers::PENDING_TTL;
 pub use registry::{RegistryView, follow_registry};

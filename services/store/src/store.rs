@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use redis::aio::ConnectionManager;
 
 use crate::buckets::Meta;
-use crate::error::Result;
+use crate::config::RedisConfig;
+use crate::error::{Result, StoreError};
 
 /// How long any one command may take before the store reports Redis unavailable.
 const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -20,12 +21,19 @@ pub struct Store {
 }
 
 impl Store {
-    pub async fn connect(url: &str) -> Result<Self> {
-        let client = redis::Client::open(url)?;
+    /// Connects as `config` says (TLS unless it explicitly allows plaintext, which it then warns about).
+    pub async fn connect(config: &RedisConfig) -> Result<Self> {
+        let client = config.client()?;
+        let target = config.target();
+        if config.is_plaintext() {
+            tracing::warn!(redis = %target, "redis connection is plaintext (--redis-insecure-plaintext): passwords and ledger data cross the network unencrypted");
+        }
         // One block's effects are one atomic script: a block of bulk events sets ~100k keys, which takes Redis
         // longer than the client's default 500 ms response timeout.
-        let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
-        let con = ConnectionManager::new_with_config(client, config).await?;
+        let manager = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(RESPONSE_TIMEOUT));
+        let con = ConnectionManager::new_with_config(client, manager)
+            .await
+            .map_err(|source| StoreError::Connect { target, source })?;
         Ok(Self {
             con,
             layouts: Arc::default(),

@@ -8,7 +8,7 @@ use pedigree_core::pb::{PackRecord, PackStatus};
 use pedigree_devstack::Redis;
 use pedigree_store::buckets::Meta;
 use pedigree_store::schema::{bucket_key, meta_key};
-use pedigree_store::{BlockWrite, Fenced, Store};
+use pedigree_store::{BlockWrite, Fenced, RedisUser, Store};
 
 fn registry() -> Registry {
     let key = KeyPair::generate().public().to_hex();
@@ -49,7 +49,7 @@ fn key(gtin: &str, i: usize) -> PackKey {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packs_stay_findable_while_their_gtin_grows() {
     let redis = Redis::start().unwrap();
-    let store = Store::connect(&redis.url()).await.unwrap();
+    let store = Store::connect(&redis.config_for(RedisUser::Sequencer)).await.unwrap();
     let registry = registry();
     let mut all: Vec<(PackKey, PackRecord)> = Vec::new();
     // Uneven growth: 1, 47, 2, then 3000 and 9000 at once, then updates of the first 500 alongside 10 new packs.
@@ -100,7 +100,7 @@ async fn packs_stay_findable_while_their_gtin_grows() {
             .unwrap(),
         vec![None]
     );
-    let client = redis::Client::open(redis.url()).unwrap();
+    let client = redis.admin_config().client().unwrap();
     let mut con = client.get_multiplexed_async_connection().await.unwrap();
     for gtin in GTINS {
         let raw: Option<String> = redis::cmd("GET")

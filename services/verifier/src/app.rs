@@ -33,7 +33,7 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let tls = ServerTls::load(&config.tls)?;
-        let store = Store::connect(&config.redis_url).await.context("connecting to redis")?;
+        let store = Store::connect(&config.redis).await.context("connecting to redis")?;
         let grpc = TcpListener::bind(config.grpc_addr)
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;

@@ -12,9 +12,9 @@ pub struct Config {
     /// HTTP address (/v1/verify, Digital Link, /healthz, /readyz, /metrics).
     #[arg(long, env = "PEDIGREE_VERIFIER_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Redis URL.
-    #[arg(long, env = "PEDIGREE_REDIS_URL", default_value = "redis://127.0.0.1:6379/0")]
-    pub redis_url: String,
+    /// Redis (read-only user `verifier`, which may write only its sign-in nonces).
+    #[command(flatten)]
+    pub redis: pedigree_store::RedisConfig,
     /// Genesis file: the chain a sign-in is bound to, and the founding participants.
     #[arg(long, env = "PEDIGREE_GENESIS", default_value = ".pedigree/genesis.json")]
     pub genesis: PathBuf,
@@ -34,4 +34,13 @@ pub struct Config {
     /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
     #[command(flatten)]
     pub tls: pedigree_runtime::tls::ServerTlsConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_flags_are_consistent() {
+        use clap::CommandFactory;
+        super::Config::command().debug_assert();
+    }
 }

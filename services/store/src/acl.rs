@@ -1,0 +1,115 @@
+//! Redis ACL users: one per service, each allowed only the commands the store sends for it and only the keys it
+//! needs, so that the sequencer is the only writer of ledger state.
+//!
+//! - `sequencer`: the reads, the block-write script (EVALSHA, SCRIPT LOAD, and the SET, HSET, HDEL, RPUSH and DEL the
+//!   script runs: Redis checks a script's commands against the user that runs it), on every key.
+//! - `custody`: the reads (the registry), and SET on `pending:*` only (markers of acknowledged but not yet sealed
+//!   events, `SET pending:<id> .. PX ..`).
+//! - `verifier`: the reads, and SET on `auth:nonce:*` only (replay protection of authentication nonces,
+//!   `SET auth:nonce:<n> .. NX PX ..`).
+//! - `default`: off.
+//!
+//! No user may run administrative or dangerous commands, Pub/Sub, or any command not listed. [`acl_file`] writes the
+//! file Redis loads (`aclfile`); `helm/pedigree/files/users.acl` is this file with placeholders for the password
+//! hashes (a test keeps the two equal).
+
+use std::fmt;
+
+/// Commands every service's reads send (see `reads.rs`, `registry.rs`), and what connecting needs (SELECT of a
+/// database other than 0; PING for readiness). MULTI/EXEC wrap the registry's atomic read.
+const READS: &str = "+get +mget +hget +hmget +hgetall +exists +lrange +multi +exec +discard +ping +select";
+
+/// One service's Redis user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RedisUser {
+    Sequencer,
+    Custody,
+    Verifier,
+}
+
+impl RedisUser {
+    pub const ALL: [RedisUser; 3] = [RedisUser::Sequencer, RedisUser::Custody, RedisUser::Verifier];
+
+    /// The ACL user name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RedisUser::Sequencer => "sequencer",
+            RedisUser::Custody => "custody",
+            RedisUser::Verifier => "verifier",
+        }
+    }
+
+    /// Key patterns: `%R~` read-only, `%RW~` read and write.
+    fn keys(self) -> &'static str {
+        match self {
+            RedisUser::Sequencer => "%RW~*",
+            RedisUser::Custody => "%R~* %RW~pending:*",
+            RedisUser::Verifier => "%R~* %RW~auth:nonce:*",
+        }
+    }
+
+    /// Commands beyond [`READS`].
+    fn writes(self) -> &'static str {
+        match self {
+            RedisUser::Sequencer => "+evalsha +script|load +set +hset +hdel +rpush +del",
+            RedisUser::Custody | RedisUser::Verifier => "+set",
+        }
+    }
+
+    /// The ACL rules of the user after its password: keys, channels (none), commands.
+    pub fn rules(self) -> String {
+        format!(
+            "resetkeys {} resetchannels -@all {READS} {}",
+            self.keys(),
+            self.writes()
+        )
+    }
+
+    /// The user's line of an ACL file; `password` is a password rule: `>cleartext` or `#<sha256 hex>`.
+    pub fn acl_line(self, password: &str) -> String {
+        format!("user {} on {password} {}", self.name(), self.rules())
+    }
+}
+
+impl fmt::Display for RedisUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An ACL file (Redis `aclfile`, which allows no comments): `default` off, then each service's user with the
+/// password rule `password(user)` gives it (`>cleartext` or `#<sha256 hex>`).
+pub fn acl_file(password: impl Fn(RedisUser) -> String) -> String {
+    let mut file = String::from("user default off\n");
+    for user in RedisUser::ALL {
+        file.push_str(&user.acl_line(&password(user)));
+        file.push('\n');
+    }
+    file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The template shipped with the chart is what [`acl_file`] writes, with placeholders for the hashes.
+    #[test]
+    fn the_shipped_template_is_the_generated_file() {
+        let template = include_str!("../../../helm/pedigree/files/users.acl");
+        let generated = acl_file(|u| format!("#{}_PASSWORD_SHA256", u.name().to_uppercase()));
+        assert_eq!(template, generated, "regenerate helm/pedigree/files/users.acl");
+    }
+
+    #[test]
+    fn only_the_sequencer_writes_ledger_keys() {
+        assert!(RedisUser::Sequencer.rules().contains("%RW~*"));
+        for user in [RedisUser::Custody, RedisUser::Verifier] {
+            let rules = user.rules();
+            assert!(!rules.contains("%RW~* "), "{rules}");
+            assert!(
+                !rules.contains("eval") && !rules.contains("hset") && !rules.contains("@write"),
+                "{rules}"
+            );
+        }
+    }
+}
