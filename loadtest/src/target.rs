@@ -28,6 +28,7 @@ impl Target {
             id: p.id.clone(),
             role: p.role,
             key: p.key.clone(),
+            chain_id: stack.fixture.chain_id,
         }))?;
         Ok(Self {
             mode: "spawn",

@@ -19,10 +19,11 @@ const LOT: &str = "LOT42A";
 const EXPIRY: &str = "281231";
 
 async fn step(fixture: &Fixture, custody: &str, ledger: &str, who: &str, what: &str, body: Body) -> anyhow::Result<()> {
-    signed_step(&fixture.party(who).key, custody, ledger, who, what, body).await
+    signed_step(fixture, &fixture.party(who).key, custody, ledger, who, what, body).await
 }
 
 async fn signed_step(
+    fixture: &Fixture,
     key: &KeyPair,
     custody: &str,
     ledger: &str,
@@ -30,7 +31,7 @@ async fn signed_step(
     what: &str,
     body: Body,
 ) -> anyhow::Result<()> {
-    let envelope = sign_payload(key, &new_payload(who, body));
+    let envelope = sign_payload(key, &new_payload(&fixture.chain_id, who, body));
     let id = submit(custody, envelope).await?;
     let status = wait_outcome(ledger, &id, Duration::from_secs(30)).await?;
     println!("  {who:<18} {what:<40} {}", describe(&status));
@@ -137,7 +138,16 @@ async fn onboard(fixture: &Fixture, custody: &str, ledger: &str, dist: &str, ser
     println!("demo: governance");
     let register = body::register_participant(newcomer, ParticipantRole::Pharmacy, "Bay Pharmacy", "", &key.public());
     let what = format!("register {newcomer} (pharmacy)");
-    signed_step(&fixture.governance, custody, ledger, GOVERNANCE_ID, &what, register).await?;
+    signed_step(
+        fixture,
+        &fixture.governance,
+        custody,
+        ledger,
+        GOVERNANCE_ID,
+        &what,
+        register,
+    )
+    .await?;
     // Custody follows the sealed registry: the newcomer may be named once custody has seen its registration.
     let ship = body::ship(GTIN, serials, newcomer);
     let what = format!("ship {} to {newcomer}", serials[0]);
@@ -150,5 +160,5 @@ async fn onboard(fixture: &Fixture, custody: &str, ledger: &str, dist: &str, ser
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let receive = body::receive(GTIN, serials, dist);
-    signed_step(&key, custody, ledger, newcomer, "receive it", receive).await
+    signed_step(fixture, &key, custody, ledger, newcomer, "receive it", receive).await
 }

@@ -61,11 +61,12 @@ fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path) -> anyhow:
     let bundle = bundle.to_bundle().map_err(|e| anyhow::anyhow!(e))?;
     let checked = check_bundle(&bundle, &key).context("the proof bundle does not check out")?;
     println!(
-        "OK: event {} ({}, signed by {}) is sealed in block {} (sequencer key {})",
+        "OK: event {} ({}, signed by {}) is sealed in block {} of chain {} (sequencer key {})",
         hex::encode(checked.event.id),
         checked.event.body.kind().as_str(),
         checked.event.signer,
         checked.header.height,
+        hex::encode(checked.event.chain_id),
         checked.header.sequencer_key_id,
     );
     Ok(())

@@ -68,8 +68,8 @@ pub struct Auditor {
 impl Auditor {
     pub fn new(registry: Registry) -> Self {
         Self {
+            tip: Tip::genesis(registry.chain_id),
             registry,
-            tip: Tip::default(),
             packs: HashMap::new(),
             products: HashMap::new(),
             sealed: HashSet::new(),

@@ -6,9 +6,10 @@
 
 use prost::Message;
 
+use crate::Hash;
 use crate::decode::decode_payload;
 use crate::event::{Body, Event, EventError};
-use crate::keys::{EVENT_TAG, KeyPair};
+use crate::keys::{EVENT_TAG, KeyPair, tagged_hash};
 use crate::participant::{GOVERNANCE_ID, Registry, Role};
 use crate::pb::{self, event_payload};
 
@@ -27,6 +28,12 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
     }
     let role = check_signature(envelope, registry)?;
     let event = decode_payload(&envelope.payload, role)?;
+    if event.chain_id != registry.chain_id {
+        return Err(EventError::WrongChain {
+            expected: hex::encode(registry.chain_id),
+            got: hex::encode(event.chain_id),
+        });
+    }
     if event.signer != envelope.signer {
         return Err(EventError::SignerMismatch {
             envelope: envelope.signer.clone(),
@@ -49,9 +56,10 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
 /// the signer's role. A revoked signer, or a signature by a key the signer retired, gets its own error.
 fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Role, EventError> {
     let unknown = || EventError::UnknownSigner(envelope.signer.clone());
+    let digest = event_digest(&envelope.payload);
     if envelope.signer == GOVERNANCE_ID {
         let key = registry.governance_key.as_ref().ok_or_else(unknown)?;
-        key.verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+        key.verify_digest(&digest, &envelope.signature)
             .map_err(EventError::Signature)?;
         return Ok(Role::Governance);
     }
@@ -62,10 +70,7 @@ fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result
             height: revoked.height,
         });
     }
-    match participant
-        .key
-        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
-    {
+    match participant.key.verify_digest(&digest, &envelope.signature) {
         Ok(()) => Ok(participant.role),
         Err(e) => {
             // Only on failure: say so when an old key signed, rather than a bare "bad signature".
@@ -73,7 +78,7 @@ fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result
                 .retired_keys
                 .iter()
                 .rev()
-                .find(|r| r.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok());
+                .find(|r| r.key.verify_digest(&digest, &envelope.signature).is_ok());
             Err(match retired {
                 Some(r) => EventError::RetiredKey {
                     signer: participant.id.clone(),
@@ -114,8 +119,13 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
     Ok(())
 }
 
-/// Builds a payload for `body` with the current time and a fresh random nonce.
-pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload {
+/// The digest an event's signature is over: `SHA-256("pedigree.v2.event" || 0x00 || payload)`.
+pub fn event_digest(payload: &[u8]) -> Hash {
+    tagged_hash(EVENT_TAG, payload)
+}
+
+/// Builds a payload for `body` on chain `chain_id` with the current time and a fresh random nonce.
+pub fn new_payload(chain_id: &Hash, signer: &str, body: event_payload::Body) -> pb::EventPayload {
     let mut nonce = vec![0u8; 16];
     getrandom::fill(&mut nonce).expect("the operating system's random source failed");
     let timestamp_ms = std::time::SystemTime::now()
@@ -126,6 +136,7 @@ pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload 
         signer: signer.to_string(),
         timestamp_ms,
         nonce,
+        chain_id: chain_id.to_vec(),
         body: Some(body),
     }
 }
@@ -134,7 +145,7 @@ pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload 
 pub fn sign_payload(key: &KeyPair, payload: &pb::EventPayload) -> pb::SignedEnvelope {
     let bytes = payload.encode_to_vec();
     pb::SignedEnvelope {
-        signature: key.sign(EVENT_TAG, &bytes),
+        signature: key.sign_digest(&event_digest(&bytes)),
         signer: payload.signer.clone(),
         payload: bytes,
     }

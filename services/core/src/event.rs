@@ -133,6 +133,8 @@ pub struct Event {
     pub signer: String,
     pub signer_role: Role,
     pub timestamp_ms: i64,
+    /// The chain the signer meant it for (checked against the registry's by [`crate::envelope::check_envelope`]).
+    pub chain_id: Hash,
     pub body: Body,
 }
 
@@ -187,6 +189,8 @@ pub enum EventError {
     },
     #[error("signer '{signer}' signed with a key retired at height {until}: sign with its current key")]
     RetiredKey { signer: String, until: u64 },
+    #[error("chain_id: the event is for chain {got}, this is chain {expected}")]
+    WrongChain { expected: String, got: String },
 }
 
 /// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
@@ -222,6 +226,7 @@ impl EventError {
             EventError::UnknownParticipant { .. } => RejectCode::UnknownParticipant,
             EventError::Revoked { .. } | EventError::RevokedCounterparty { .. } => RejectCode::ParticipantRevoked,
             EventError::RetiredKey { .. } => RejectCode::RetiredKey,
+            EventError::WrongChain { .. } => RejectCode::WrongChain,
             _ => RejectCode::Malformed,
         }
     }

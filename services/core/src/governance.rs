@@ -10,6 +10,7 @@
 
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
+use crate::keys::PublicKey;
 use crate::participant::{Participant, Registry, RetiredKey, Revocation};
 use crate::pb::RejectCode;
 use crate::refusal::Refusal;
@@ -32,6 +33,7 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                     "already registered (ids are never reused)",
                 ));
             }
+            key_unused(registry, id, key)?;
             let participant = Participant {
                 index: registry.next_index(),
                 id: id.clone(),
@@ -54,6 +56,8 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                     "the new key is its current key or one it used before",
                 ));
             }
+            key_unused(registry, id, key)?;
+            let p = active(registry, id)?;
             let retired = RetiredKey {
                 key: p.key,
                 since: p.key_since,
@@ -77,6 +81,26 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
     let id = governed_id(&event.body).unwrap_or_default().to_string();
     if !registry.changed.contains(&id) {
         registry.changed.push(id);
+    }
+    Ok(())
+}
+
+/// A key belongs to one participant, ever: refused when another participant has or had it, or when it is the
+/// sequencer's or the governance key.
+fn key_unused(registry: &Registry, id: &str, key: &PublicKey) -> Result<(), Refusal> {
+    if registry.is_anchor_key(key) {
+        return Err(Refusal::participant(
+            RejectCode::KeyReused,
+            id,
+            "the key is the sequencer's or the governance key",
+        ));
+    }
+    if let Some(holder) = registry.key_holder(key) {
+        return Err(Refusal::participant(
+            RejectCode::KeyReused,
+            id,
+            format!("the key is (or was) participant '{}''s", holder.id),
+        ));
     }
     Ok(())
 }

@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::Hash;
 use crate::block::{BlockError, open_header};
 use crate::decode::decode_payload;
+use crate::envelope::event_digest;
 use crate::event::{Event, EventError, event_id};
-use crate::keys::{EVENT_TAG, KeyError, PublicKey};
+use crate::keys::{KeyError, PublicKey};
 use crate::participant::Role;
 use crate::pb::{Block, BlockHeader, InclusionProof, ProofBundle, SignedEnvelope, SignedHeader};
 
@@ -79,11 +80,12 @@ pub fn check_bundle(bundle: &ProofBundle, sequencer: &PublicKey) -> Result<Check
     let signed = bundle.header.as_ref().ok_or(BundleError::Missing("header"))?;
     let signer = PublicKey::from_sec1(&bundle.signer_public_key).map_err(BundleError::SignerKey)?;
     signer
-        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
+        .verify_digest(&event_digest(&envelope.payload), &envelope.signature)
         .map_err(BundleError::EventSignature)?;
     // The role is not part of the bundle; it does not matter for what a bundle proves.
     let event = decode_payload(&envelope.payload, Role::Manufacturer).map_err(BundleError::Payload)?;
-    let header = open_header(signed, sequencer).map_err(BundleError::Header)?;
+    // The payload names its chain; the header must be signed for that same chain.
+    let header = open_header(signed, &event.chain_id, sequencer).map_err(BundleError::Header)?;
     if inclusion.tree_size != u64::from(header.event_count) {
         return Err(BundleError::TreeSize {
             proof: inclusion.tree_size,

@@ -1,15 +1,17 @@
 //! The test vectors of docs/ledger-format.md, regenerated from fixed keys and inputs and compared byte for byte with
-//! docs/vectors/ledger-v1.json. `PEDIGREE_WRITE_VECTORS=1 cargo test -p pedigree-core --test format_vectors`
+//! docs/vectors/ledger-v2.json. `PEDIGREE_WRITE_VECTORS=1 cargo test -p pedigree-core --test format_vectors`
 //! rewrites the file (only when the format changes on purpose).
 
 use std::path::PathBuf;
 
+use pedigree_core::Hash;
 use pedigree_core::block::{BlockContent, Tip, header_hash, seal};
 use pedigree_core::body;
 use pedigree_core::envelope::sign_payload;
 use pedigree_core::event::event_id;
-use pedigree_core::keys::{EVENT_TAG, HEADER_TAG, KeyPair, tagged_hash};
+use pedigree_core::keys::{EVENT_TAG, HEADER_TAG, KeyPair, tagged_hash, tagged_hash_parts};
 use pedigree_core::merkle::leaf_hash;
+use pedigree_core::participant::{Genesis, ParticipantEntry, Role};
 use pedigree_core::pb::{EventPayload, PartitionOffset, RejectCode, Rejection};
 use pedigree_core::proof::{BundleJson, check_bundle, make_bundle};
 use prost::Message;
@@ -20,25 +22,51 @@ fn key(first: u8) -> KeyPair {
     KeyPair::from_secret_bytes(&bytes).expect("a valid scalar")
 }
 
-fn payload(signer: &str, nonce: u8, ts: i64, body: pedigree_core::pb::event_payload::Body) -> EventPayload {
+fn payload(
+    chain: &Hash,
+    signer: &str,
+    nonce: u8,
+    ts: i64,
+    body: pedigree_core::pb::event_payload::Body,
+) -> EventPayload {
     EventPayload {
         signer: signer.into(),
         timestamp_ms: ts,
         nonce: vec![nonce; 16],
+        chain_id: chain.to_vec(),
         body: Some(body),
     }
 }
 
+fn genesis(participant: &KeyPair, sequencer: &KeyPair, governance: &KeyPair) -> Genesis {
+    Genesis {
+        chain_name: "pedigree-vectors".into(),
+        sequencer_public_key: sequencer.public().to_hex(),
+        governance_public_key: Some(governance.public().to_hex()),
+        participants: vec![ParticipantEntry {
+            id: "acme-pharma".into(),
+            role: Role::Manufacturer,
+            name: "Acme Pharma GmbH".into(),
+            gln: None,
+            public_key: participant.public().to_hex(),
+        }],
+    }
+}
+
 fn generate() -> Value {
-    let (participant, sequencer) = (key(1), key(0x41));
+    let (participant, sequencer, governance) = (key(1), key(0x41), key(0x61));
+    let genesis = genesis(&participant, &sequencer, &governance);
+    let chain = genesis.chain_id().expect("a valid genesis");
     let gtin = "09506000134352";
     let commission = payload(
+        &chain,
         "acme-pharma",
         7,
         1_767_225_600_000,
         body::commission(gtin, "LOT42A", "281231", &["SN1", "SN2"]),
     );
     let ship = payload(
+        &chain,
         "acme-pharma",
         8,
         1_767_225_601_000,
@@ -63,7 +91,7 @@ fn generate() -> Value {
         time_ms: 1_767_225_602_000,
         epoch: 1,
     };
-    let (block, _) = seal(&sequencer, &Tip::default(), content);
+    let (block, _) = seal(&sequencer, &Tip::genesis(chain), content);
     let header = block.header.clone().expect("sealed blocks have a header");
     let id = event_id(&envelopes[1].payload);
     let bundle = make_bundle(&block, &id, &participant.public()).expect("the event is in the block");
@@ -83,8 +111,8 @@ fn generate() -> Value {
         })
         .collect();
     // A registry change signed by the governance key (signer "governance"); not part of the block above.
-    let governance = key(0x61);
     let register = payload(
+        &chain,
         "governance",
         9,
         1_767_225_603_000,
@@ -93,11 +121,14 @@ fn generate() -> Value {
             pedigree_core::pb::ParticipantRole::Pharmacy,
             "Bay Pharmacy",
             "0614141000005",
-            &participant.public(),
+            &key(0x21).public(),
         ),
     );
     let register = sign_payload(&governance, &register);
     json!({
+        "genesis": genesis,
+        "genesis_canonical_bytes": hex::encode(genesis.canonical_bytes().expect("a valid genesis")),
+        "chain_id": hex::encode(chain),
         "governance_secret": hex::encode(std::array::from_fn::<u8, 32, _>(|i| 0x61 + i as u8)),
         "governance_public_key": governance.public().to_hex(),
         "governance_event": {
@@ -113,8 +144,8 @@ fn generate() -> Value {
         "sequencer_key_id": sequencer.key_id(),
         "events": events,
         "header": hex::encode(&header.header),
-        "header_signed_digest": hex::encode(tagged_hash(HEADER_TAG, &header.header)),
-        "header_hash": hex::encode(header_hash(&header.header)),
+        "header_signed_digest": hex::encode(tagged_hash_parts(HEADER_TAG, &[&chain, &header.header])),
+        "header_hash": hex::encode(header_hash(&chain, &header.header)),
         "header_signature": hex::encode(&header.signature),
         "block": hex::encode(block.encode_to_vec()),
         "bundle_for_event_1": BundleJson::from_bundle(&bundle),
@@ -123,7 +154,7 @@ fn generate() -> Value {
 
 #[test]
 fn format_vectors_match_the_documented_ones() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/vectors/ledger-v1.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/vectors/ledger-v2.json");
     let generated = generate();
     if std::env::var_os("PEDIGREE_WRITE_VECTORS").is_some() {
         std::fs::write(&path, serde_json::to_string_pretty(&generated).unwrap() + "\n").unwrap();

@@ -223,13 +223,16 @@ impl Stack {
 
     /// Signs `body` as participant `id`.
     pub fn sign(&self, id: &str, body: Body) -> SignedEnvelope {
-        sign_payload(&self.fixture.party(id).key, &new_payload(id, body))
+        sign_payload(
+            &self.fixture.party(id).key,
+            &new_payload(&self.fixture.chain_id, id, body),
+        )
     }
 
     /// Signs `body` with the genesis governance key.
     pub fn sign_governance(&self, body: Body) -> SignedEnvelope {
         let id = pedigree_core::participant::GOVERNANCE_ID;
-        sign_payload(&self.fixture.governance, &new_payload(id, body))
+        sign_payload(&self.fixture.governance, &new_payload(&self.fixture.chain_id, id, body))
     }
 
     /// Appends an envelope to the events topic directly, as a custody instance with a stale registry (or a
@@ -358,7 +361,7 @@ impl Stack {
             .expect("head")
             .into_inner()
             .height;
-        let mut tip = Tip::default();
+        let mut tip = Tip::genesis(registry.chain_id);
         let mut ids = Vec::new();
         for height in 1..=head {
             let request = GetBlockRequest { height };

@@ -42,7 +42,8 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     populate(&stack, &g).await;
-    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     let mut v = stack.verifier().await;
     let answer = v
         .verify(VerifyRequest {
@@ -57,6 +58,7 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let checked = check_bundle(&bundle, &sequencer).expect("bundle checks out");
     assert_eq!(checked.header.height, answer.height);
     assert_eq!(checked.event.signer, MFR);
+    assert_eq!(checked.event.chain_id, chain);
 
     // The JSON form round-trips and still checks; tampering or the wrong key does not.
     let json = serde_json::to_string(&BundleJson::from_bundle(&bundle).unwrap()).unwrap();
@@ -104,10 +106,11 @@ async fn log_proofs_match_the_signed_headers() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     let ids = populate(&stack, &g).await;
-    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     let mut ledger = stack.ledger().await;
     let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
-    let head_header = open_header(head.header.as_ref().unwrap(), &sequencer).unwrap();
+    let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
     assert_eq!(head_header.tree_size, ids.len() as u64);
 
     // Every committed event is in the log at the head's size, under the head's signed log root.
@@ -129,7 +132,7 @@ async fn log_proofs_match_the_signed_headers() {
     // Consistency between every earlier block's log and the head's.
     for height in 1..head.height {
         let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
-        let old = open_header(block.header.as_ref().unwrap(), &sequencer).unwrap();
+        let old = open_header(block.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
         let request = GetConsistencyProofRequest {
             old_size: old.tree_size,
             new_size: head_header.tree_size,
