@@ -134,6 +134,7 @@ fn sealing(c: &mut Criterion) {
                 resume_offsets: vec![],
                 time_ms: 0,
                 epoch: 1,
+                registry_root: [0; 32],
             },
             |content| seal(&sequencer, &Tip::genesis([0; 32]), content),
             BatchSize::LargeInput,

@@ -49,8 +49,10 @@ pub struct BlockContent {
     pub rejected: Vec<Rejection>,
     pub resume_offsets: Vec<PartitionOffset>,
     pub time_ms: i64,
-    /// The sealing sequencer's leadership term; must not be below the tip's.
+    /// The sealing sequencer's leadership term (at least 1); must not be below the tip's.
     pub epoch: u64,
+    /// The registry root after the block's events ([`crate::participant::Registry::root`]).
+    pub registry_root: Hash,
 }
 
 /// Leaf data of a rejection: event id followed by the reject code as a big-endian u32.
@@ -91,6 +93,7 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
         tree_size: log.size(),
         log_root: log.root().to_vec(),
         epoch: content.epoch,
+        registry_root: content.registry_root.to_vec(),
     };
     let header_bytes = header.encode_to_vec();
     let hash = header_hash(&tip.chain_id, &header_bytes);
@@ -144,6 +147,10 @@ pub enum BlockError {
     TimeWentBack { got: i64, tip: i64 },
     #[error("epoch {got} is older than the chain head's epoch {head}")]
     StaleEpoch { got: u64, head: u64 },
+    #[error("epoch is 0: terms start at 1")]
+    ZeroEpoch,
+    #[error("sequencer_key_id is '{got}', the key that signed is '{expected}'")]
+    KeyId { got: String, expected: String },
 }
 
 /// Decodes a signed header of chain `chain_id` and checks its signature.
@@ -167,6 +174,15 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
     }
     if header.prev_hash != tip.hash {
         return Err(BlockError::PrevHash(tip.height));
+    }
+    if header.epoch == 0 {
+        return Err(BlockError::ZeroEpoch);
+    }
+    if header.sequencer_key_id != sequencer.key_id() {
+        return Err(BlockError::KeyId {
+            got: header.sequencer_key_id,
+            expected: sequencer.key_id(),
+        });
     }
     if header.epoch < tip.epoch {
         return Err(BlockError::StaleEpoch {

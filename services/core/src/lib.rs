@@ -10,6 +10,7 @@
 //! - [`pack_key`]: a pack's identity (GTIN-14 and serial) as one key.
 //! - [`transition`]: the rules for one pack under one event.
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
+//! - [`registry_root`]: the Merkle root over the participant records every header carries, and its proofs.
 //! - [`state`]: the custody state machine over pack records.
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
@@ -19,7 +20,7 @@
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
 //! `pack_key`, `verdict`, `body`; `participant` (then `stored`); `event`; `decode`; `envelope`; `transition` and
-//! `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
+//! `governance`; `registry_root`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
 
@@ -38,6 +39,7 @@ pub mod pack_key;
 pub mod participant;
 pub mod proof;
 pub mod refusal;
+pub mod registry_root;
 pub mod state;
 pub mod stored;
 pub mod transition;

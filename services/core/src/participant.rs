@@ -315,6 +315,8 @@ pub struct Registry {
     pub(crate) by_index: Vec<String>,
     /// Ids changed since the last [`Registry::take_changes`], in first-change order.
     pub(crate) changed: Vec<String>,
+    /// The registry root of this state ([`Registry::root`]); emptied by every change.
+    pub(crate) root_cache: std::sync::OnceLock<Hash>,
 }
 
 impl Registry {
@@ -378,6 +380,7 @@ impl Registry {
             participants,
             by_index,
             changed: Vec::new(),
+            root_cache: std::sync::OnceLock::new(),
         })
     }
 
@@ -406,6 +409,7 @@ impl Registry {
         }
         self.by_index[i] = participant.id.clone();
         self.participants.insert(participant.id.clone(), participant);
+        self.root_cache = std::sync::OnceLock::new();
     }
 
     /// The index the next registered participant gets.

@@ -17,8 +17,9 @@ use crate::decode::decode_payload;
 use crate::envelope::event_digest;
 use crate::event::{Event, EventError, event_id};
 use crate::keys::{KeyError, PublicKey};
-use crate::participant::Role;
+use crate::participant::{Participant, Role};
 use crate::pb::{Block, BlockHeader, InclusionProof, ProofBundle, SignedEnvelope, SignedHeader};
+use crate::registry_root::{RecordError, RegistryRecord, registry_proof};
 
 /// The inclusion proof of `id` among the accepted events of `block`, if it holds it.
 pub fn block_inclusion(block: &Block, id: &Hash) -> Option<InclusionProof> {
@@ -33,15 +34,25 @@ pub fn block_inclusion(block: &Block, id: &Hash) -> Option<InclusionProof> {
     })
 }
 
-/// A bundle for event `id` of `block`, signed by the holder of `signer_key`.
-pub fn make_bundle(block: &Block, id: &Hash, signer_key: &PublicKey) -> Option<ProofBundle> {
+/// A bundle for event `id` of `block` (at `height`), signed by the holder of `signer_key`; `participants` are the
+/// registry's records as of that block or any later one (rolled back to `height` for the registry proof).
+pub fn make_bundle(
+    block: &Block,
+    height: u64,
+    id: &Hash,
+    signer_key: &PublicKey,
+    participants: &[Participant],
+) -> Option<ProofBundle> {
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?.clone();
+    let (signer_record, registry_inclusion) = registry_proof(participants, &envelope.signer, height)?;
     Some(ProofBundle {
         envelope: Some(envelope),
         signer_public_key: signer_key.to_sec1(),
         inclusion: Some(inclusion),
         header: block.header.clone(),
+        signer_record,
+        registry_inclusion: Some(registry_inclusion),
     })
 }
 
@@ -61,6 +72,14 @@ pub enum BundleError {
     TreeSize { proof: u64, header: u32 },
     #[error("inclusion proof does not lead to the header's merkle root: {0}")]
     Inclusion(String),
+    #[error("{0}")]
+    Record(RecordError),
+    #[error("signer record is participant '{record}''s, the event's signer is '{signer}'")]
+    RecordSigner { record: String, signer: String },
+    #[error("signer record's inclusion proof does not lead to the header's registry root: {0}")]
+    Registry(String),
+    #[error("signer public key was not '{signer}''s registered key at height {height}")]
+    KeyNotRegistered { signer: String, height: u64 },
 }
 
 /// What a checked bundle proves: this event was sealed in this block.
@@ -106,7 +125,44 @@ pub fn check_bundle(bundle: &ProofBundle, sequencer: &PublicKey) -> Result<Check
         &root,
     )
     .map_err(|e| BundleError::Inclusion(e.to_string()))?;
+    check_signer(bundle, &signer, &event.signer, &header)?;
     Ok(Checked { event, header })
+}
+
+/// The signer's record is in the header's registry root and `signer` was its key at the header's height.
+fn check_signer(bundle: &ProofBundle, signer: &PublicKey, id: &str, header: &BlockHeader) -> Result<(), BundleError> {
+    let inclusion = bundle
+        .registry_inclusion
+        .as_ref()
+        .ok_or(BundleError::Missing("registry inclusion proof"))?;
+    let record = RegistryRecord::parse(&bundle.signer_record).map_err(BundleError::Record)?;
+    if record.id != id {
+        return Err(BundleError::RecordSigner {
+            record: record.id,
+            signer: id.to_string(),
+        });
+    }
+    let hashes = to_hashes(&inclusion.hashes).ok_or(BundleError::Registry("a proof hash is not 32 bytes".into()))?;
+    let root: Hash = header
+        .registry_root
+        .as_slice()
+        .try_into()
+        .map_err(|_| BundleError::Registry("the header has no registry root".into()))?;
+    verify_inclusion(
+        &leaf_hash(&bundle.signer_record),
+        inclusion.leaf_index,
+        inclusion.tree_size,
+        &hashes,
+        &root,
+    )
+    .map_err(|e| BundleError::Registry(e.to_string()))?;
+    if !record.key_valid_at(signer, header.height) {
+        return Err(BundleError::KeyNotRegistered {
+            signer: id.to_string(),
+            height: header.height,
+        });
+    }
+    Ok(())
 }
 
 fn to_hashes(raw: &[Vec<u8>]) -> Option<Vec<Hash>> {
@@ -125,6 +181,40 @@ pub struct BundleJson {
     pub proof: Vec<String>,
     pub header: String,
     pub header_signature: String,
+    /// Hex of the signer's registry record.
+    pub signer_record: String,
+    /// Its inclusion in the header's registry root.
+    pub registry: PathJson,
+}
+
+/// An inclusion proof in JSON: leaf index, tree size, the path's hashes in hex.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathJson {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    pub proof: Vec<String>,
+}
+
+impl PathJson {
+    fn from_proof(p: &InclusionProof) -> Self {
+        Self {
+            leaf_index: p.leaf_index,
+            tree_size: p.tree_size,
+            proof: p.hashes.iter().map(hex::encode).collect(),
+        }
+    }
+
+    fn to_proof(&self, what: &str) -> Result<InclusionProof, String> {
+        Ok(InclusionProof {
+            leaf_index: self.leaf_index,
+            tree_size: self.tree_size,
+            hashes: self
+                .proof
+                .iter()
+                .map(|h| hex::decode(h).map_err(|e| format!("{what}: not hex: {e}")))
+                .collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 impl BundleJson {
@@ -144,6 +234,8 @@ impl BundleJson {
             proof: inclusion.hashes.iter().map(hex::encode).collect(),
             header: B64.encode(&header.header),
             header_signature: hex::encode(&header.signature),
+            signer_record: hex::encode(&bundle.signer_record),
+            registry: PathJson::from_proof(bundle.registry_inclusion.as_ref()?),
         })
     }
 
@@ -166,6 +258,8 @@ impl BundleJson {
                 header: b64("header", &self.header)?,
                 signature: hx("header_signature", &self.header_signature)?,
             }),
+            signer_record: hx("signer_record", &self.signer_record)?,
+            registry_inclusion: Some(self.registry.to_proof("registry")?),
         })
     }
 }

@@ -56,6 +56,7 @@ fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>, epoch: u64) -> (Bloc
         resume_offsets: vec![],
         time_ms: 1,
         epoch,
+        registry_root: w.registry.root(),
     };
     seal(&w.sequencer, tip, content)
 }
@@ -162,6 +163,7 @@ fn a_block_whose_time_goes_back_is_caught() {
         resume_offsets: vec![],
         time_ms: 0,
         epoch: 1,
+        registry_root: w.registry.root(),
     };
     let (b2, _) = seal(&w.sequencer, &t1, earlier);
     assert_eq!(

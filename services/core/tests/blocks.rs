@@ -46,6 +46,7 @@ fn content(events: usize, rejections: usize) -> BlockContent {
         }],
         time_ms: 1_767_225_600_000,
         epoch: 1,
+        registry_root: [0x22; 32],
     }
 }
 
@@ -453,6 +454,7 @@ fn sealing_the_same_content_on_the_same_tip_gives_identical_bytes() {
         }],
         time_ms: 5,
         epoch: 2,
+        registry_root: [0x33; 32],
     };
     let (a, tip_a) = seal(&SEQUENCER, &tips[2], make());
     let (b, tip_b) = seal(&SEQUENCER, &tips[2], make());
@@ -490,11 +492,12 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
         resume_offsets: vec![],
         time_ms: 1000,
         epoch: 3,
+        registry_root: pedigree_core::merkle::empty_root(),
     };
     let (block, tip) = seal(&key, &Tip::genesis(CHAIN), content);
     let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     // Field by field per ledger.proto (proto3 leaves zero scalars out): height 1, prev_hash = the chain id, merkle_root,
-    // time_ms 1000, sequencer_key_id, rejected_root, log_root, epoch 3.
+    // time_ms 1000, sequencer_key_id, rejected_root, log_root, epoch 3, registry_root (no participants).
     let want = [
         "0801".to_string(),
         format!("1220{}", "11".repeat(32)),
@@ -504,6 +507,7 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
         format!("4a20{empty}"),
         format!("5a20{empty}"),
         "6003".to_string(),
+        format!("6a20{empty}"),
     ]
     .concat();
     let signed = block.header.as_ref().unwrap();
@@ -512,7 +516,7 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
     // SHA-256("pedigree.v2.header" || 0x00 || chain id || header), computed outside this crate.
     assert_eq!(
         hex_of(&tip.hash),
-        "a83339c6fca8a3a2cff77cd404878dffb2ec0d9f7ee8d921800a40da89701be4"
+        "d26304bd83170b70034995b7698b51cfd09f3580349c7c4a08d7429785701cc7"
     );
     key.public()
         .verify_digest(&header_hash(&CHAIN, &signed.header), &signed.signature)
@@ -524,8 +528,8 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
 /// Signature of the header above under the fixed key: r || s with RFC 6979 nonce (HMAC-SHA-256) and low S, over
 /// SHA-256("pedigree.v2.header" || 0x00 || chain id || header). Cross-checked outside this crate (the from-scratch
 /// verifier of scripts/check_vectors.py accepts it).
-const FIXED_SIGNATURE: &str = "12c2850b27c0785050c7bc8363e615ff6a0b0a11e43e0b836627b2e5da8fd5b7\
-                               3fd198b1a42a3e693db6f86132717d406d54b1f6889e73b1dd01c38b78d1f3af";
+const FIXED_SIGNATURE: &str = "e22f6c184082359dfbc727c4e54cb4a791898464ec3ebbb3f22865644c768464\
+                               627c4c517cadf18b3b58bc5db3e2b33c7a8d8f97dd2639739604e52dd7c039be";
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

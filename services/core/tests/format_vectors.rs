@@ -57,6 +57,7 @@ fn generate() -> Value {
     let (participant, sequencer, governance) = (key(1), key(0x41), key(0x61));
     let genesis = genesis(&participant, &sequencer, &governance);
     let chain = genesis.chain_id().expect("a valid genesis");
+    let registry = pedigree_core::participant::Registry::from_genesis(&genesis).expect("a valid genesis");
     let gtin = "09506000134352";
     let commission = payload(
         &chain,
@@ -90,11 +91,13 @@ fn generate() -> Value {
         }],
         time_ms: 1_767_225_602_000,
         epoch: 1,
+        registry_root: registry.root(),
     };
     let (block, _) = seal(&sequencer, &Tip::genesis(chain), content);
     let header = block.header.clone().expect("sealed blocks have a header");
     let id = event_id(&envelopes[1].payload);
-    let bundle = make_bundle(&block, &id, &participant.public()).expect("the event is in the block");
+    let participants: Vec<_> = registry.participants().cloned().collect();
+    let bundle = make_bundle(&block, 1, &id, &participant.public(), &participants).expect("the event is in the block");
     check_bundle(&bundle, &sequencer.public()).expect("the vector bundle checks out");
     let events: Vec<Value> = envelopes
         .iter()

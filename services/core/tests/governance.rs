@@ -302,8 +302,14 @@ fn governance_events_outside_the_registry_change_nothing() {
     assert!(!registry.has_changes());
 }
 
-fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>) -> (Block, Tip) {
+/// A block of `events` on `tip`; `registry` is the registry before it, and after it on return.
+fn block(w: &World, tip: &Tip, registry: &mut Registry, events: Vec<SignedEnvelope>) -> (Block, Tip) {
+    let at = BlockContext::new(tip.height + 1, 1_795_000_000_000);
+    if let Some(after) = pedigree_core::governance::fold_governance(registry, at, &events).expect("the events apply") {
+        *registry = after;
+    }
     let content = BlockContent {
+        registry_root: registry.root(),
         events,
         rejected: vec![],
         resume_offsets: vec![],
@@ -319,9 +325,11 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     let w = world();
     let newcomer = KeyPair::generate();
     let new_key = KeyPair::generate();
+    let mut folded = Registry::from_genesis(&w.genesis).unwrap();
     let (b1, t1) = block(
         &w,
         &Tip::genesis(w.genesis.chain_id().unwrap()),
+        &mut folded,
         vec![
             register(&w, "ph", ParticipantRole::Pharmacy, &newcomer),
             signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"])),
@@ -331,6 +339,7 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     let (b2, t2) = block(
         &w,
         &t1,
+        &mut folded,
         vec![
             signed(&w, &newcomer, "ph", body::receive(GTIN, &["A"], "mfr")),
             gov(&w, body::rotate_key("ph", &new_key.public())),
@@ -342,7 +351,12 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     auditor.check(1, &b2).unwrap();
     assert_eq!(auditor.registry().get("ph").unwrap().key, new_key.public());
     // A sequencer that sealed an event signed with the retired key is caught.
-    let (b3, _) = block(&w, &t2, vec![signed(&w, &newcomer, "ph", body::undo(GTIN, &["A"]))]);
+    let (b3, _) = block(
+        &w,
+        &t2,
+        &mut folded,
+        vec![signed(&w, &newcomer, "ph", body::undo(GTIN, &["A"]))],
+    );
     let err = auditor.check(2, &b3).unwrap_err();
     assert!(
         matches!(

@@ -147,6 +147,33 @@ async fn the_readme_commands_work_against_a_running_stack() {
     );
     assert!(out.starts_with("OK: event"), "{out}");
 
+    // The forgery format v1 let through: the sealed payload re-signed with a fresh key, that key in the bundle.
+    let json = std::fs::read_to_string(&bundle).unwrap();
+    let mut forged = serde_json::from_str::<pedigree_core::proof::BundleJson>(&json)
+        .unwrap()
+        .to_bundle()
+        .unwrap();
+    let fresh = pedigree_core::keys::KeyPair::generate();
+    let envelope = forged.envelope.as_mut().unwrap();
+    envelope.signature = fresh.sign_digest(&pedigree_core::envelope::event_digest(&envelope.payload));
+    forged.signer_public_key = fresh.public().to_sec1();
+    let forged_path = stack.fixture.dir.join("forged.json");
+    let forged = pedigree_core::proof::BundleJson::from_bundle(&forged).unwrap();
+    std::fs::write(&forged_path, serde_json::to_string(&forged).unwrap()).unwrap();
+    let out = run(
+        &stack,
+        &[
+            "verify",
+            "--offline",
+            forged_path.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("was not 'acme-pharma''s registered key"), "{stderr}");
+
     // A bundle checked against another key fails.
     let stranger = stack.fixture.dir.join("stranger.pub");
     std::fs::write(&stranger, pedigree_core::keys::KeyPair::generate().public().to_hex()).unwrap();

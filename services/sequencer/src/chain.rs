@@ -78,9 +78,19 @@ impl Canon {
             Ok(block) => block,
             Err(e) => return Ok(Folded::Stale(BlockError::Decode(e.to_string()))),
         };
+        let registry_before = self.registry.clone();
         match check_block(&block, &self.tip, sequencer) {
             Ok((header, tip)) => {
                 self.fold_registry(&block, &header)?;
+                if header.registry_root != self.registry.root() {
+                    // Signed by the sequencer key and linked, but the registry it commits to is not the chain's:
+                    // a chain the audit refuses. Nothing of it is kept.
+                    self.registry = registry_before;
+                    return Err(anyhow!(
+                        "canonical block {}: registry_root does not match the registry folded from the chain",
+                        header.height
+                    ));
+                }
                 self.tip = tip;
                 self.offsets = header
                     .resume_offsets
@@ -173,7 +183,21 @@ mod tests {
     }
 
     fn content(epoch: u64, next_offset: i64) -> BlockContent {
-        with_events(epoch, next_offset, vec![])
+        let empty = canon(&KeyPair::generate(), &KeyPair::generate()).registry.root();
+        BlockContent {
+            registry_root: empty,
+            ..with_events(epoch, next_offset, vec![])
+        }
+    }
+
+    /// A block of `events`; its registry root is the one `base` leads to with them.
+    fn on(base: &Registry, height: u64, epoch: u64, next_offset: i64, events: Vec<SignedEnvelope>) -> BlockContent {
+        let at = BlockContext::new(height, 0);
+        let after = pedigree_core::governance::fold_governance(base, at, &events).expect("the events apply");
+        BlockContent {
+            registry_root: after.as_ref().unwrap_or(base).root(),
+            ..with_events(epoch, next_offset, events)
+        }
     }
 
     fn with_events(epoch: u64, next_offset: i64, events: Vec<SignedEnvelope>) -> BlockContent {
@@ -186,6 +210,7 @@ mod tests {
             }],
             time_ms: 0,
             epoch,
+            registry_root: [0; 32],
         }
     }
 
@@ -255,20 +280,21 @@ mod tests {
             pedigree_core::body::rotate_key("bay-pharmacy", &k2.public()),
         );
         // Registered and rotated in one block: the rotation sees the registration before it.
-        let (b1, t1) = seal(
-            &key,
-            &origin(&key, &governance),
-            with_events(1, 2, vec![register(&key, &governance, "bay-pharmacy"), rotate]),
-        );
+        let base = canon(&key, &governance).registry;
+        let first = vec![register(&key, &governance, "bay-pharmacy"), rotate];
+        let after_first = pedigree_core::governance::fold_governance(&base, BlockContext::new(1, 0), &first)
+            .unwrap()
+            .unwrap();
+        let (b1, t1) = seal(&key, &origin(&key, &governance), on(&base, 1, 1, 2, first));
         let (stale, _) = seal(
             &key,
             &origin(&key, &governance),
-            with_events(1, 3, vec![register(&key, &governance, "elm-pharmacy")]),
+            on(&base, 1, 1, 3, vec![register(&key, &governance, "elm-pharmacy")]),
         );
         let (b2, _) = seal(
             &key,
             &t1,
-            with_events(1, 4, vec![register(&key, &governance, "oak-pharmacy")]),
+            on(&after_first, 2, 1, 4, vec![register(&key, &governance, "oak-pharmacy")]),
         );
         let mut canon = canon(&key, &governance);
         for (offset, block) in [&b1, &stale, &b2].into_iter().enumerate() {
@@ -291,10 +317,11 @@ mod tests {
     fn a_governance_event_that_does_not_apply_fails_the_fold() {
         let (key, governance, k1) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
         let chain = genesis(&key, &governance).chain_id().unwrap();
+        let base = canon(&key, &governance).registry;
         let (b1, t1) = seal(
             &key,
             &origin(&key, &governance),
-            with_events(1, 1, vec![register(&key, &governance, "bay-pharmacy")]),
+            on(&base, 1, 1, 1, vec![register(&key, &governance, "bay-pharmacy")]),
         );
         let twice = vec![
             register(&key, &governance, "oak-pharmacy"),
