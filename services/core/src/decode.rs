@@ -8,7 +8,8 @@ use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, gtin_check_digit};
 use prost::Message;
 
 use crate::Hash;
-use crate::event::{Body, Event, EventError, event_id};
+use crate::disclosure::{SEED_LEN, core_of};
+use crate::event::{Body, Event, EventError};
 use crate::keys::PublicKey;
 use crate::participant::{Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
@@ -30,9 +31,19 @@ pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventE
         field: "chain_id",
         detail: format!("must be the 32-byte chain id, got {} bytes", decoded.chain_id.len()),
     })?;
+    if decoded.seed.len() != SEED_LEN {
+        return Err(EventError::Invalid {
+            field: "seed",
+            detail: format!("must be {SEED_LEN} bytes, got {}", decoded.seed.len()),
+        });
+    }
+    if decoded.body.is_none() {
+        return Err(EventError::MissingBody);
+    }
+    let core = core_of(payload, &decoded).map_err(|e| EventError::Decode(e.to_string()))?;
     let body = decoded.body.ok_or(EventError::MissingBody)?;
     Ok(Event {
-        id: event_id(payload),
+        id: core.id(),
         signer: decoded.signer,
         signer_role,
         timestamp_ms: decoded.timestamp_ms,

@@ -128,7 +128,7 @@ impl Body {
 /// A checked event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    /// SHA-256 of the payload bytes.
+    /// The event id: tagged hash of the event core ([`event_id`]), the digest its signature is over.
     pub id: Hash,
     pub signer: String,
     pub signer_role: Role,
@@ -232,7 +232,13 @@ impl EventError {
     }
 }
 
-/// An event's id: SHA-256 of its payload bytes (not of the signature, so the id is fixed before signing).
+/// An event's id: the tagged hash of the event core computed from the payload bytes (not of the signature, so the id
+/// is fixed before signing; [`crate::disclosure`]). A payload whose core cannot be computed (it does not decode, or
+/// lacks a body, a 32-byte seed or chain id) is only ever seen in a rejection, where its id is SHA-256(payload).
 pub fn event_id(payload: &[u8]) -> Hash {
-    keys::sha256(payload)
+    use prost::Message;
+    crate::pb::EventPayload::decode(payload)
+        .ok()
+        .and_then(|decoded| crate::disclosure::core_of(payload, &decoded).ok())
+        .map_or_else(|| keys::sha256(payload), |core| core.id())
 }

@@ -4,6 +4,7 @@
 //! - [`kind`]: the kinds of events.
 //! - [`participant`]: roles, participants, the genesis registry and the governance signer's id.
 //! - [`event`]: a validated [`event::Event`] and why an envelope is refused.
+//! - [`disclosure`]: the event core (what a signature commits to: salted per-pack leaves, commitments), pack openings.
 //! - [`decode`]: payload bytes to an event, every field checked.
 //! - [`envelope`]: the gate every event passes (size, signer, signature, role); signing payloads.
 //! - [`context`], [`refusal`]: where in the chain an event is applied, and why it does not apply.
@@ -19,8 +20,8 @@
 //!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
-//! `pack_key`, `verdict`, `body`; `participant` (then `stored`); `event`; `decode`; `envelope`; `transition` and
-//! `governance`; `registry_root`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
+//! `pack_key`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition` and
+//! `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
 
@@ -30,6 +31,7 @@ pub mod body;
 pub mod context;
 pub mod custody_rpc;
 pub mod decode;
+pub mod disclosure;
 pub mod envelope;
 pub mod event;
 pub mod governance;

@@ -5,7 +5,8 @@
 use pedigree_core::block::{BlockContent, Tip, seal};
 use pedigree_core::body;
 use pedigree_core::context::BlockContext;
-use pedigree_core::envelope::{event_digest, new_payload, sign_payload};
+use pedigree_core::disclosure::EventCore;
+use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::event::event_id;
 use pedigree_core::governance::fold_governance;
 use pedigree_core::keys::KeyPair;
@@ -74,9 +75,23 @@ fn participants(registry: &Registry) -> Vec<Participant> {
     registry.participants().cloned().collect()
 }
 
-fn bundle_for(block: &Block, height: u64, index: usize, key: &KeyPair, registry: &Registry) -> ProofBundle {
+fn bundle_for(
+    block: &Block,
+    height: u64,
+    index: usize,
+    serial: &str,
+    key: &KeyPair,
+    registry: &Registry,
+) -> ProofBundle {
     let id = event_id(&block.events[index].payload);
-    make_bundle(block, height, &id, &key.public(), &participants(registry)).expect("the event is in the block")
+    make_bundle(block, height, &id, serial, &key.public(), &participants(registry)).expect("the pack is in the block")
+}
+
+/// Re-signs the bundle's event with `key` and names `key` as the signer's.
+fn resign(bundle: &mut ProofBundle, key: &KeyPair) {
+    let core = EventCore::parse(&bundle.event_core).unwrap();
+    bundle.event_signature = key.sign_digest(&core.id());
+    bundle.signer_public_key = key.public().to_sec1();
 }
 
 /// One block with a commission of two packs by mfr; its bundle.
@@ -91,18 +106,27 @@ fn sealed(w: &World) -> ProofBundle {
     );
     let mut registry = w.registry.clone();
     let (b1, _) = block(w, &Tip::genesis(w.registry.chain_id), &mut registry, vec![commission]);
-    bundle_for(&b1, 1, 0, &w.mfr, &registry)
+    bundle_for(&b1, 1, 0, "S2", &w.mfr, &registry)
 }
 
 #[test]
 fn a_genuine_bundle_checks_out_and_round_trips_as_json() {
     let w = world();
     let bundle = sealed(&w);
-    let checked = check_bundle(&bundle, &w.sequencer.public()).unwrap();
-    assert_eq!((checked.event.signer.as_str(), checked.header.height), ("mfr", 1));
+    let checked = check_bundle(&bundle, &w.sequencer.public(), Some(&w.registry.chain_id)).unwrap();
+    assert_eq!((checked.core.signer.as_str(), checked.header.height), ("mfr", 1));
+    assert_eq!((checked.core.kind.as_str(), checked.core.pack_count), ("commission", 2));
+    assert_eq!(
+        (
+            checked.pack.serial.as_str(),
+            checked.pack.lot.as_str(),
+            checked.pack.expiry.as_str()
+        ),
+        ("S2", "L1", "281231")
+    );
     let json = serde_json::to_string(&BundleJson::from_bundle(&bundle).unwrap()).unwrap();
     let back: BundleJson = serde_json::from_str(&json).unwrap();
-    check_bundle(&back.to_bundle().unwrap(), &w.sequencer.public()).unwrap();
+    check_bundle(&back.to_bundle().unwrap(), &w.sequencer.public(), None).unwrap();
 }
 
 /// The outsider's attack on format v1: re-sign the sealed payload with a fresh key and put that key in the bundle.
@@ -110,12 +134,9 @@ fn a_genuine_bundle_checks_out_and_round_trips_as_json() {
 fn a_bundle_re_signed_with_a_fresh_key_fails() {
     let w = world();
     let mut bundle = sealed(&w);
-    let fresh = KeyPair::generate();
-    let envelope = bundle.envelope.as_mut().unwrap();
-    envelope.signature = fresh.sign_digest(&event_digest(&envelope.payload));
-    bundle.signer_public_key = fresh.public().to_sec1();
+    resign(&mut bundle, &KeyPair::generate());
     assert_eq!(
-        check_bundle(&bundle, &w.sequencer.public()).unwrap_err(),
+        check_bundle(&bundle, &w.sequencer.public(), None).unwrap_err(),
         BundleError::KeyNotRegistered {
             signer: "mfr".into(),
             height: 1
@@ -131,16 +152,16 @@ fn a_forged_signer_record_or_registry_path_fails() {
     let mut forged_record = genuine.clone();
     let last = forged_record.signer_record.len() - 10;
     forged_record.signer_record[last] ^= 1;
-    assert!(check_bundle(&forged_record, &w.sequencer.public()).is_err());
+    assert!(check_bundle(&forged_record, &w.sequencer.public(), None).is_err());
     let mut wrong_path = genuine.clone();
     wrong_path.registry_inclusion.as_mut().unwrap().hashes[0][0] ^= 1;
     assert!(matches!(
-        check_bundle(&wrong_path, &w.sequencer.public()),
+        check_bundle(&wrong_path, &w.sequencer.public(), None),
         Err(BundleError::Registry(_))
     ));
     let mut no_record = genuine.clone();
     no_record.signer_record.clear();
-    assert!(check_bundle(&no_record, &w.sequencer.public()).is_err());
+    assert!(check_bundle(&no_record, &w.sequencer.public(), None).is_err());
 }
 
 /// An event signed before a rotation proves with the key it was signed with, valid at its height; a bundle claiming
@@ -162,14 +183,54 @@ fn after_a_rotation_an_old_event_proves_with_its_old_key() {
     );
     let (_b2, _) = block(&w, &t1, &mut registry, vec![rotate]);
     // The verifier holds the registry as of the head (after the rotation) and proves against block 1's root.
-    let old = bundle_for(&b1, 1, 0, &w.mfr, &registry);
-    check_bundle(&old, &w.sequencer.public()).unwrap();
+    let old = bundle_for(&b1, 1, 0, "S1", &w.mfr, &registry);
+    check_bundle(&old, &w.sequencer.public(), None).unwrap();
     let mut claimed = old.clone();
-    let envelope = claimed.envelope.as_mut().unwrap();
-    envelope.signature = new_key.sign_digest(&event_digest(&envelope.payload));
-    claimed.signer_public_key = new_key.public().to_sec1();
+    resign(&mut claimed, &new_key);
     assert!(matches!(
-        check_bundle(&claimed, &w.sequencer.public()),
+        check_bundle(&claimed, &w.sequencer.public(), None),
         Err(BundleError::KeyNotRegistered { .. })
+    ));
+}
+
+/// Another pack, or the pack with another serial, lot or salt, does not open the event's packs_root; a bundle never
+/// holds the other serial.
+#[test]
+fn a_pack_that_is_not_the_events_fails_and_the_others_stay_hidden() {
+    let w = world();
+    let bundle = sealed(&w);
+    let raw = prost::Message::encode_to_vec(&bundle);
+    assert!(raw.windows(2).any(|x| x == b"S2"));
+    assert!(!raw.windows(2).any(|x| x == b"S1"), "the other serial is in the bundle");
+    for edit in [
+        (|p: &mut pedigree_core::pb::PackOpening| p.serial = "S1".into()) as fn(&mut pedigree_core::pb::PackOpening),
+        |p| p.lot = "L2".into(),
+        |p| p.salt[0] ^= 1,
+        |p| p.inclusion.as_mut().unwrap().leaf_index = 0,
+    ] {
+        let mut changed = bundle.clone();
+        edit(changed.pack.as_mut().unwrap());
+        assert!(matches!(
+            check_bundle(&changed, &w.sequencer.public(), None),
+            Err(BundleError::Pack(_))
+        ));
+    }
+}
+
+/// A core of another chain is refused when the chain is pinned, and its header never verifies for it anyway.
+#[test]
+fn a_bundle_for_another_chain_fails() {
+    let w = world();
+    let bundle = sealed(&w);
+    let other = [7u8; 32];
+    assert!(matches!(
+        check_bundle(&bundle, &w.sequencer.public(), Some(&other)),
+        Err(BundleError::WrongChain { .. })
+    ));
+    let mut moved = bundle.clone();
+    moved.event_core[..32].copy_from_slice(&other);
+    assert!(matches!(
+        check_bundle(&moved, &w.sequencer.public(), None),
+        Err(BundleError::Header(_))
     ));
 }

@@ -10,7 +10,7 @@ use pedigree_core::decode::MAX_SERIALS;
 use pedigree_core::envelope::{MAX_PAYLOAD_BYTES, check_envelope, new_payload, sign_payload};
 use pedigree_core::event::{Body, Event, EventError, event_id};
 use pedigree_core::gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
-use pedigree_core::keys::{self, EVENT_TAG, HEADER_TAG, KeyError, KeyPair};
+use pedigree_core::keys::{HEADER_TAG, KeyError, KeyPair};
 use pedigree_core::kind::EventKind;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{self, RejectCode, event_payload};
@@ -84,7 +84,7 @@ fn envelope(signer: &str, body: event_payload::Body) -> pb::SignedEnvelope {
 /// Raw bytes presented as `signer`'s payload, signed with `signer`'s key.
 fn raw(signer: &str, bytes: Vec<u8>) -> pb::SignedEnvelope {
     pb::SignedEnvelope {
-        signature: key(signer).sign(EVENT_TAG, &bytes),
+        signature: key(signer).sign_digest(&event_id(&bytes)),
         signer: signer.into(),
         payload: bytes,
     }
@@ -128,7 +128,7 @@ fn valid_commission_is_accepted_with_its_id_and_fields() {
     let envelope = signed(&payload);
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Commission);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer, "m");
     assert_eq!(event.signer_role, Role::Manufacturer);
@@ -149,7 +149,7 @@ fn valid_ship_is_accepted() {
     let envelope = envelope("m", body::ship(GTIN, &["S1"], "d1"));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Ship);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(
         event.body,
         Body::Ship {
@@ -165,7 +165,7 @@ fn valid_receive_is_accepted() {
     let envelope = envelope("d1", body::receive(GTIN, &["S1", "S2"], "m"));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Receive);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer_role, Role::Distributor);
     assert_eq!(
         event.body,
@@ -182,7 +182,7 @@ fn valid_dispense_is_accepted() {
     let envelope = envelope("p1", body::dispense(GTIN, &["S1"]));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Dispense);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer_role, Role::Pharmacy);
     assert_eq!(
         event.body,
@@ -280,6 +280,7 @@ fn payload_without_a_body_is_refused() {
         timestamp_ms: 1,
         nonce: vec![7; 16],
         chain_id: WORLD.registry.chain_id.to_vec(),
+        seed: vec![9; 32],
         body: None,
     };
     assert_eq!(check(&signed(&payload)), Err(EventError::MissingBody));
@@ -550,10 +551,13 @@ fn truncated_or_missing_signature_is_refused() {
 }
 
 #[test]
-fn signature_is_checked_before_the_payload_is_decoded() {
+fn a_payload_that_does_not_decode_is_malformed_whatever_its_signature() {
+    // The signature is over the event id, which needs the decoded payload: decoding comes first.
     let mut envelope = raw("m", vec![0xff, 0xff, 0xff]);
     envelope.signature[10] ^= 0x80;
-    assert!(matches!(check(&envelope), Err(EventError::Signature(_))));
+    let err = check(&envelope).unwrap_err();
+    assert!(matches!(err, EventError::Decode(_)), "{err:?}");
+    assert_eq!(err.reject_code(), RejectCode::Malformed);
 }
 
 #[test]
@@ -714,7 +718,7 @@ proptest! {
         let envelope = sign_payload(key("m"), &payload);
         prop_assert_eq!(pb::EventPayload::decode(envelope.payload.as_slice()).unwrap(), payload);
         let event = check(&envelope).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(event.id, keys::sha256(&envelope.payload));
+        prop_assert_eq!(event.id, event_id(&envelope.payload));
         let Body::Commission { lot: got_lot, serials, .. } = event.body else {
             return Err(TestCaseError::fail("not a commission"));
         };

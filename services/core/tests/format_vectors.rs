@@ -34,6 +34,7 @@ fn payload(
         timestamp_ms: ts,
         nonce: vec![nonce; 16],
         chain_id: chain.to_vec(),
+        seed: vec![nonce ^ 0x5a; 32],
         body: Some(body),
     }
 }
@@ -97,8 +98,9 @@ fn generate() -> Value {
     let header = block.header.clone().expect("sealed blocks have a header");
     let id = event_id(&envelopes[1].payload);
     let participants: Vec<_> = registry.participants().cloned().collect();
-    let bundle = make_bundle(&block, 1, &id, &participant.public(), &participants).expect("the event is in the block");
-    check_bundle(&bundle, &sequencer.public()).expect("the vector bundle checks out");
+    let bundle =
+        make_bundle(&block, 1, &id, "SN1", &participant.public(), &participants).expect("the event is in the block");
+    check_bundle(&bundle, &sequencer.public(), Some(&chain)).expect("the vector bundle checks out");
     let events: Vec<Value> = envelopes
         .iter()
         .map(|e| {

@@ -154,8 +154,8 @@ async fn the_readme_commands_work_against_a_running_stack() {
         .to_bundle()
         .unwrap();
     let fresh = pedigree_core::keys::KeyPair::generate();
-    let envelope = forged.envelope.as_mut().unwrap();
-    envelope.signature = fresh.sign_digest(&pedigree_core::envelope::event_digest(&envelope.payload));
+    let core = pedigree_core::disclosure::EventCore::parse(&forged.event_core).unwrap();
+    forged.event_signature = fresh.sign_digest(&core.id());
     forged.signer_public_key = fresh.public().to_sec1();
     let forged_path = stack.fixture.dir.join("forged.json");
     let forged = pedigree_core::proof::BundleJson::from_bundle(&forged).unwrap();

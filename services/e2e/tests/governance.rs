@@ -90,7 +90,12 @@ async fn proof_key(stack: &Stack, g: &str, serial: &str) -> Vec<u8> {
         .unwrap()
         .into_inner();
     let bundle = answer.proof.expect("a bundle");
-    check_bundle(&bundle, &stack.fixture.sequencer.public()).expect("the bundle checks out offline");
+    check_bundle(
+        &bundle,
+        &stack.fixture.sequencer.public(),
+        Some(&stack.fixture.chain_id),
+    )
+    .expect("the bundle checks out offline");
     bundle.signer_public_key
 }
 

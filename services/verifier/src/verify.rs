@@ -56,7 +56,7 @@ impl Verifier {
         );
         self.metrics.verified(verdict, started.elapsed());
         let proof = match (&pack, with_proof) {
-            (Some(p), true) => Some(self.bundle(p).await?),
+            (Some(p), true) => Some(self.bundle(p, serial.as_str()).await?),
             _ => None,
         };
         Ok(VerifyResponse {
@@ -101,8 +101,8 @@ impl Verifier {
         Ok(directory)
     }
 
-    /// The proof bundle of a pack's last event.
-    async fn bundle(&self, pack: &PackRecord) -> Result<ProofBundle, VerifyError> {
+    /// The proof bundle of a pack's last event, disclosing that pack only (the event's core, never its payload).
+    async fn bundle(&self, pack: &PackRecord, serial: &str) -> Result<ProofBundle, VerifyError> {
         let block = self
             .store
             .block(pack.last_height)
@@ -131,7 +131,7 @@ impl Verifier {
             .keys()
             .find(|k| k.verify_digest(&digest, &envelope.signature).is_ok())
             .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
-        make_bundle(&block, pack.last_height, &id, key, &participants)
+        make_bundle(&block, pack.last_height, &id, serial, key, &participants)
             .ok_or_else(|| inconsistent("pack's last event not in its block, or its signer not in the registry then"))
     }
 }
