@@ -145,7 +145,10 @@ async fn the_readme_commands_work_against_a_running_stack() {
             key.to_str().unwrap(),
         ],
     );
-    assert!(out.starts_with("OK: event"), "{out}");
+    assert!(
+        out.starts_with("OK: pack 0") && out.contains("signed by acme-pharma"),
+        "{out}"
+    );
 
     // The forgery format v1 let through: the sealed payload re-signed with a fresh key, that key in the bundle.
     let json = std::fs::read_to_string(&bundle).unwrap();

@@ -59,7 +59,7 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     assert_eq!(checked.header.height, answer.height);
     assert_eq!(
         (checked.core.signer.as_str(), checked.core.kind.as_str()),
-        (MFR, "commission")
+        (MFR, "ship")
     );
     assert_eq!(
         (checked.pack.gtin.as_str(), checked.pack.serial.as_str()),
