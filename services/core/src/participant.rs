@@ -339,8 +339,13 @@ impl Registry {
         // Compressed SEC1 bytes to who holds them.
         let mut keys: HashMap<Vec<u8>, String> = HashMap::new();
         keys.insert(sequencer_key.to_sec1(), "the sequencer".into());
-        if let Some(governance) = governance_key {
-            keys.insert(governance.to_sec1(), "the governance key".into());
+        if let Some(governance) = governance_key
+            && keys.insert(governance.to_sec1(), "the governance key".into()).is_some()
+        {
+            return Err(GenesisError::SharedKey {
+                id: GOVERNANCE_ID.into(),
+                other: "the sequencer".into(),
+            });
         }
         for entry in &genesis.participants {
             if !valid_participant_id(&entry.id) || entry.role == Role::Governance {
@@ -514,6 +519,12 @@ mod tests {
         let mut shared = entry("b");
         shared.public_key = key.clone();
         genesis.participants = vec![entry("a"), shared];
+        assert!(matches!(
+            Registry::from_genesis(&genesis),
+            Err(GenesisError::SharedKey { .. })
+        ));
+        genesis.participants = vec![entry("a")];
+        genesis.governance_public_key = Some(key.clone());
         assert!(matches!(
             Registry::from_genesis(&genesis),
             Err(GenesisError::SharedKey { .. })
