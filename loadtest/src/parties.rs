@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use pedigree_core::Hash;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{Genesis, Role};
 
@@ -13,6 +14,8 @@ pub struct Party {
     pub id: String,
     pub role: Role,
     pub key: KeyPair,
+    /// The chain it signs for (the genesis' chain id).
+    pub chain_id: Hash,
 }
 
 /// Signers by role; each role has at least one.
@@ -65,11 +68,11 @@ impl Parties {
     }
 
     /// The chain id of `dir/genesis.json`.
-    pub fn chain_id(dir: &Path) -> anyhow::Result<String> {
+    pub fn chain_id(dir: &Path) -> anyhow::Result<Hash> {
         let path = dir.join("genesis.json");
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let genesis: Genesis = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        Ok(genesis.chain_id)
+        Ok(genesis.chain_id()?)
     }
 
     /// Every participant of `dir/genesis.json` whose key `dir/{id}.pem` exists.
@@ -77,6 +80,9 @@ impl Parties {
         let path = dir.join("genesis.json");
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         let genesis: Genesis = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let chain_id = genesis
+            .chain_id()
+            .with_context(|| format!("the chain id of {}", path.display()))?;
         let mut all = Vec::new();
         for entry in genesis.participants {
             let key_path = dir.join(format!("{}.pem", entry.id));
@@ -88,6 +94,7 @@ impl Parties {
                 id: entry.id,
                 role: entry.role,
                 key,
+                chain_id,
             });
         }
         Self::new(all)

@@ -35,7 +35,10 @@ pub struct Signed {
 
 /// Signs one spec; the event is decoded back (as the servers will) for its kind and pack count.
 pub fn sign(spec: Spec) -> anyhow::Result<Signed> {
-    let envelope = sign_payload(&spec.signer.key, &new_payload(&spec.signer.id, spec.body));
+    let envelope = sign_payload(
+        &spec.signer.key,
+        &new_payload(&spec.signer.chain_id, &spec.signer.id, spec.body),
+    );
     let event = decode_payload(&envelope.payload, spec.signer.role)
         .with_context(|| format!("the load tester built an invalid event for {}", spec.signer.id))?;
     Ok(Signed {

@@ -47,7 +47,7 @@ impl Pool {
     }
 
     /// Signs in to the verifier as `reader` (once: the session is shared by every connection of the pool).
-    pub async fn signed_in(mut self, reader: &Party, chain_id: &str) -> anyhow::Result<Self> {
+    pub async fn signed_in(mut self, reader: &Party, chain_id: &[u8]) -> anyhow::Result<Self> {
         let session = sign_in(self.channel(), &reader.key, chain_id, &reader.id).await?;
         self.bearer = Some(Bearer::new(&session.token)?);
         Ok(self)

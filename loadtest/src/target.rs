@@ -22,8 +22,8 @@ pub struct Target {
     pub parties: Parties,
     /// What the load tester's clients trust (the stack's CA, or `--ca`).
     pub client_tls: ClientTls,
-    /// The chain a sign-in is bound to (the genesis `chain_id`).
-    pub chain_id: String,
+    /// The chain a sign-in is bound to (the genesis hash).
+    pub chain_id: pedigree_core::Hash,
     stack: Option<Stack>,
 }
 
@@ -35,6 +35,7 @@ impl Target {
             id: p.id.clone(),
             role: p.role,
             key: p.key.clone(),
+            chain_id: stack.fixture.chain_id,
         }))?;
         Ok(Self {
             mode: "spawn",
@@ -42,7 +43,7 @@ impl Target {
             verifier: format!("https://{}", stack.verifier_grpc),
             verifier_http: format!("https://{}", stack.verifier_http),
             client_tls: stack.client_tls().clone(),
-            chain_id: stack.fixture.genesis.chain_id.clone(),
+            chain_id: stack.fixture.chain_id,
             kafka: stack.kafka(),
             blocks_topic: pedigree_e2e::BLOCKS_TOPIC.to_string(),
             redis_benchmark: Some(redis_benchmark_tls(&stack)),

@@ -130,6 +130,7 @@ mod tests {
             id: id.into(),
             role,
             key: KeyPair::generate(),
+            chain_id: [0; 32],
         };
         Parties::new([
             party("m", Role::Manufacturer),

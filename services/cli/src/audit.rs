@@ -76,7 +76,7 @@ async fn audit_api(endpoint: &str, a: &AuditArgs, registry: Registry) -> anyhow:
     let who = Credentials {
         id: a.as_id.clone(),
         key: KeyPair::from_pem(&pem)?,
-        chain_id: registry.chain_id.clone(),
+        chain_id: registry.chain_id,
     };
     let mut ledger = LedgerServiceClient::new(signed_in(endpoint, &who).await?);
     let refused = |s: tonic::Status| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message());

@@ -43,8 +43,8 @@ pub fn client_tls() -> anyhow::Result<ClientTls> {
 pub struct Credentials {
     pub id: String,
     pub key: KeyPair,
-    /// The chain a sign-in is bound to (the genesis `chain_id`).
-    pub chain_id: String,
+    /// The chain a sign-in is bound to (the genesis hash).
+    pub chain_id: pedigree_core::Hash,
 }
 
 impl Credentials {
@@ -56,7 +56,7 @@ impl Credentials {
         Ok(Self {
             id: id.to_string(),
             key,
-            chain_id: registry.chain_id.clone(),
+            chain_id: registry.chain_id,
         })
     }
 }

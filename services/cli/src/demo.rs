@@ -31,12 +31,12 @@ async fn signed_step(
     what: &str,
     body: Body,
 ) -> anyhow::Result<()> {
-    let envelope = sign_payload(key, &new_payload(who, body));
+    let envelope = sign_payload(key, &new_payload(&fixture.chain_id, who, body));
     let id = submit(custody, envelope).await?;
     let signer = Credentials {
         id: who.to_string(),
         key: key.clone(),
-        chain_id: fixture.genesis.chain_id.clone(),
+        chain_id: fixture.chain_id,
     };
     let status = wait_outcome(ledger, &signer, &id, Duration::from_secs(30)).await?;
     println!("  {who:<18} {what:<40} {}", describe(&status));
@@ -136,7 +136,7 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
     let pharmacy = Credentials {
         id: pharm.to_string(),
         key: fixture.party(pharm).key.clone(),
-        chain_id: fixture.genesis.chain_id.clone(),
+        chain_id: fixture.chain_id,
     };
     for (label, code) in &scans {
         let answer = to_json(&verify(verifier, code, false, Some(&pharmacy)).await?);

@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use pedigree_core::Hash;
 use pedigree_core::body;
 use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
+use pedigree_core::participant::Genesis;
 use pedigree_core::pb::ledger_service_client::LedgerServiceClient;
 use pedigree_core::pb::{
     DecommissionReason, EventState, EventStatus, GetEventStatusRequest, RejectCode, SignedEnvelope, event_payload::Body,
@@ -44,6 +46,9 @@ pub struct Sending {
     /// Wait until the event is sealed or rejected, and print the outcome.
     #[arg(long)]
     pub wait: bool,
+    /// The chain id to sign for (hex, 32 bytes); default: computed from {dir}/genesis.json.
+    #[arg(long, env = "PEDIGREE_CHAIN_ID")]
+    pub chain_id: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -223,7 +228,7 @@ async fn send_and_report(signer: &Signer, body: Body) -> anyhow::Result<()> {
 /// Signs `body` as `signer_id`, submits it and prints its id (and, with `--wait`, its outcome).
 pub(crate) async fn sign_and_send(signer_id: &str, sending: &Sending, body: Body) -> anyhow::Result<()> {
     let who = credentials(signer_id, sending)?;
-    let envelope = sign_payload(&who.key, &new_payload(signer_id, body));
+    let envelope = sign_payload(&who.key, &new_payload(&who.chain_id, signer_id, body));
     let id = submit(&sending.custody, envelope).await?;
     println!("event_id {}", hex::encode(&id));
     if sending.wait {
@@ -233,9 +238,26 @@ pub(crate) async fn sign_and_send(signer_id: &str, sending: &Sending, body: Body
     Ok(())
 }
 
-/// The signer with its key (see [`load_key`]), on the chain of `{dir}/genesis.json`.
+/// The signer with its key (see [`load_key`]), on the chain [`chain_id`] names.
 pub fn credentials(signer_id: &str, sending: &Sending) -> anyhow::Result<Credentials> {
-    Credentials::new(signer_id, load_key(signer_id, sending)?, &sending.dir)
+    Ok(Credentials {
+        id: signer_id.to_string(),
+        key: load_key(signer_id, sending)?,
+        chain_id: chain_id(sending)?,
+    })
+}
+
+/// The chain to sign for: `--chain-id`, or the chain id of `{dir}/genesis.json`.
+pub fn chain_id(sending: &Sending) -> anyhow::Result<Hash> {
+    if let Some(hex_id) = &sending.chain_id {
+        let bytes = hex::decode(hex_id.trim()).context("--chain-id must be hex")?;
+        return Hash::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("--chain-id must be 32 bytes"));
+    }
+    let path = sending.dir.join("genesis.json");
+    let json =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {} for the chain id", path.display()))?;
+    let genesis: Genesis = serde_json::from_str(&json).with_context(|| format!("parsing {}", path.display()))?;
+    Ok(genesis.chain_id()?)
 }
 
 /// The signer's private key: `--key`, or `{dir}/{signer id}.pem`.

@@ -41,12 +41,15 @@ pub struct VerifyArgs {
     /// Folder with genesis.json and keys (as written by `pedigree up`).
     #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
     pub dir: PathBuf,
+    /// With --offline: the chain id (hex) the bundle must be for.
+    #[arg(long, requires = "offline")]
+    pub chain_id: Option<String>,
 }
 
 pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
     if let Some(bundle) = &a.offline {
         let key = a.key.as_ref().context("--key is required with --offline")?;
-        return offline(bundle, key);
+        return offline(bundle, key, a.chain_id.as_deref());
     }
     let code = a
         .code
@@ -74,19 +77,33 @@ pub async fn run(a: VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path) -> anyhow::Result<()> {
+fn parse_chain_id(hex_id: &str) -> anyhow::Result<pedigree_core::Hash> {
+    let bytes = hex::decode(hex_id.trim()).context("--chain-id must be hex")?;
+    pedigree_core::Hash::try_from(bytes.as_slice()).map_err(|_| anyhow::anyhow!("--chain-id must be 32 bytes"))
+}
+
+fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path, chain_id: Option<&str>) -> anyhow::Result<()> {
     let key_hex = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
     let key = PublicKey::from_hex(&key_hex).context("sequencer key")?;
     let json = std::fs::read_to_string(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
     let bundle: BundleJson = serde_json::from_str(&json).context("the bundle is not valid JSON")?;
     let bundle = bundle.to_bundle().map_err(|e| anyhow::anyhow!(e))?;
-    let checked = check_bundle(&bundle, &key).context("the proof bundle does not check out")?;
+    let chain = chain_id.map(parse_chain_id).transpose()?;
+    let checked = check_bundle(&bundle, &key, chain.as_ref()).context("the proof bundle does not check out")?;
+    let pack = &checked.pack;
     println!(
-        "OK: event {} ({}, signed by {}) is sealed in block {} (sequencer key {})",
-        hex::encode(checked.event.id),
-        checked.event.body.kind().as_str(),
-        checked.event.signer,
+        "OK: pack {} serial {} (lot '{}', expiry '{}') is named by event {} ({}, signed by {} at {} ms) sealed in \
+         block {} of chain {} (sequencer key {})",
+        pack.gtin,
+        pack.serial,
+        pack.lot,
+        pack.expiry,
+        hex::encode(checked.id),
+        checked.core.kind,
+        checked.core.signer,
+        checked.core.timestamp_ms,
         checked.header.height,
+        hex::encode(checked.core.chain_id),
         checked.header.sequencer_key_id,
     );
     Ok(())

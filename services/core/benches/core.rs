@@ -15,7 +15,7 @@ const GTIN: &str = "09506000134352";
 
 fn registry(mfr: &KeyPair) -> Registry {
     let genesis = Genesis {
-        chain_id: "bench".into(),
+        chain_name: "bench".into(),
         sequencer_public_key: KeyPair::generate().public().to_hex(),
         governance_public_key: None,
         participants: vec![ParticipantEntry {
@@ -54,11 +54,19 @@ fn envelopes(c: &mut Criterion) {
     let registry = registry(&key);
     let single = sign_payload(
         &key,
-        &new_payload("mfr", body::commission(GTIN, "L1", "281231", &["S1"])),
+        &new_payload(
+            &registry.chain_id,
+            "mfr",
+            body::commission(GTIN, "L1", "281231", &["S1"]),
+        ),
     );
     let bulk = sign_payload(
         &key,
-        &new_payload("mfr", body::commission(GTIN, "L1", "281231", &serials(1000, "B"))),
+        &new_payload(
+            &registry.chain_id,
+            "mfr",
+            body::commission(GTIN, "L1", "281231", &serials(1000, "B")),
+        ),
     );
     c.bench_function("check_envelope single-pack", |b| {
         b.iter(|| check_envelope(black_box(&single), &registry))
@@ -73,7 +81,13 @@ fn state_machine(c: &mut Criterion) {
     let key = KeyPair::generate();
     let registry = registry(&key);
     let at = BlockContext::new(1, 1_767_225_600_000);
-    let event = |b| check_envelope(&sign_payload(&key, &new_payload("mfr", b)), &registry).expect("valid");
+    let event = |b| {
+        check_envelope(
+            &sign_payload(&key, &new_payload(&registry.chain_id, "mfr", b)),
+            &registry,
+        )
+        .expect("valid")
+    };
     let single = event(body::commission(GTIN, "L1", "281231", &["S1"]));
     let bulk = event(body::commission(GTIN, "L1", "281231", &serials(1000, "B")));
     c.bench_function("apply commission 1 pack", |b| {
@@ -102,7 +116,11 @@ fn sealing(c: &mut Criterion) {
         .map(|i| {
             sign_payload(
                 &key,
-                &new_payload("mfr", body::commission(GTIN, "L1", "281231", &[format!("S{i}")])),
+                &new_payload(
+                    &[0; 32],
+                    "mfr",
+                    body::commission(GTIN, "L1", "281231", &[format!("S{i}")]),
+                ),
             )
         })
         .collect();
@@ -116,8 +134,9 @@ fn sealing(c: &mut Criterion) {
                 resume_offsets: vec![],
                 time_ms: 0,
                 epoch: 1,
+                registry_root: [0; 32],
             },
-            |content| seal(&sequencer, &Tip::default(), content),
+            |content| seal(&sequencer, &Tip::genesis([0; 32]), content),
             BatchSize::LargeInput,
         )
     });

@@ -35,6 +35,8 @@ pub enum AuditError {
     },
     #[error("block {height}, event {index} ({id}) was already sealed in an earlier block")]
     Replayed { height: u64, index: usize, id: String },
+    #[error("block {height}: registry_root does not match the registry folded from the chain after its events")]
+    RegistryRoot { height: u64 },
     #[error("block {height}, event {index} ({id}) does not apply to the state before it: {reason}")]
     Transition {
         height: u64,
@@ -68,8 +70,8 @@ pub struct Auditor {
 impl Auditor {
     pub fn new(registry: Registry) -> Self {
         Self {
+            tip: Tip::genesis(registry.chain_id),
             registry,
-            tip: Tip::default(),
             packs: HashMap::new(),
             products: HashMap::new(),
             sealed: HashSet::new(),
@@ -140,6 +142,9 @@ impl Auditor {
                 reason: r.reason,
             })?;
             events.push(event.id);
+        }
+        if header.registry_root != self.registry.root() {
+            return Err(AuditError::RegistryRoot { height: header.height });
         }
         for (key, record) in packs.changes() {
             self.packs.insert(key.clone(), record.clone());

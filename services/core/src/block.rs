@@ -1,22 +1,25 @@
 //! Blocks: sealing a batch of outcomes into a signed, hash-chained block, and checking one.
 //!
 //! The header is signed as encoded bytes and travels as those bytes ([`pb::SignedHeader`]), so nobody ever has to
-//! re-encode a header to check it. Header hash = `SHA-256("pedigree.v1.header" || 0x00 || header bytes)`.
+//! re-encode a header to check it. Header hash = `SHA-256("pedigree.v2.header" || 0x00 || chain id || header bytes)`,
+//! which is also the digest the sequencer signs: a header of one chain never verifies on another.
 
 use pedigree_merkle::{CompactTree, leaf_hash, root};
 use prost::Message;
 
 use crate::Hash;
 use crate::event::event_id;
-use crate::keys::{HEADER_TAG, KeyError, KeyPair, PublicKey, tagged_hash};
+use crate::keys::{HEADER_TAG, KeyError, KeyPair, PublicKey, tagged_hash_parts};
 use crate::pb::{self, Block, BlockHeader, PartitionOffset, Rejection, SignedHeader};
 
 /// The chain position a new block extends.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tip {
+    /// The chain id ([`crate::participant::Genesis::chain_id`]), bound into every header digest.
+    pub chain_id: Hash,
     /// Height of the last sealed block (0 before the first).
     pub height: u64,
-    /// Hash of its header (zeros before the first block).
+    /// Hash of its header (the chain id before the first block).
     pub hash: Hash,
     /// The append-only log over every accepted event so far.
     pub log: CompactTree,
@@ -26,14 +29,30 @@ pub struct Tip {
     pub time_ms: i64,
 }
 
+impl Tip {
+    /// The state before height 1: height 0, hash = the chain id, an empty log, epoch 0, time 0.
+    pub fn genesis(chain_id: Hash) -> Self {
+        Self {
+            chain_id,
+            height: 0,
+            hash: chain_id,
+            log: CompactTree::default(),
+            epoch: 0,
+            time_ms: 0,
+        }
+    }
+}
+
 /// Everything that goes into a block besides the chain position.
 pub struct BlockContent {
     pub events: Vec<pb::SignedEnvelope>,
     pub rejected: Vec<Rejection>,
     pub resume_offsets: Vec<PartitionOffset>,
     pub time_ms: i64,
-    /// The sealing sequencer's leadership term; must not be below the tip's.
+    /// The sealing sequencer's leadership term (at least 1); must not be below the tip's.
     pub epoch: u64,
+    /// The registry root after the block's events ([`crate::participant::Registry::root`]).
+    pub registry_root: Hash,
 }
 
 /// Leaf data of a rejection: event id followed by the reject code as a big-endian u32.
@@ -44,8 +63,9 @@ pub fn rejection_leaf(rejection: &Rejection) -> Hash {
     leaf_hash(&data)
 }
 
-pub fn header_hash(header_bytes: &[u8]) -> Hash {
-    tagged_hash(HEADER_TAG, header_bytes)
+/// The header hash, which is also the digest its signature is over.
+pub fn header_hash(chain_id: &Hash, header_bytes: &[u8]) -> Hash {
+    tagged_hash_parts(HEADER_TAG, &[chain_id, header_bytes])
 }
 
 /// Seals `content` on top of `tip` and returns the block and the new tip.
@@ -73,12 +93,15 @@ pub fn seal(key: &KeyPair, tip: &Tip, content: BlockContent) -> (Block, Tip) {
         tree_size: log.size(),
         log_root: log.root().to_vec(),
         epoch: content.epoch,
+        registry_root: content.registry_root.to_vec(),
     };
     let header_bytes = header.encode_to_vec();
-    let signature = key.sign(HEADER_TAG, &header_bytes);
+    let hash = header_hash(&tip.chain_id, &header_bytes);
+    let signature = key.sign_digest(&hash);
     let next = Tip {
+        chain_id: tip.chain_id,
         height: header.height,
-        hash: header_hash(&header_bytes),
+        hash,
         log,
         epoch: header.epoch,
         time_ms: header.time_ms,
@@ -124,12 +147,16 @@ pub enum BlockError {
     TimeWentBack { got: i64, tip: i64 },
     #[error("epoch {got} is older than the chain head's epoch {head}")]
     StaleEpoch { got: u64, head: u64 },
+    #[error("epoch is 0: terms start at 1")]
+    ZeroEpoch,
+    #[error("sequencer_key_id is '{got}', the key that signed is '{expected}'")]
+    KeyId { got: String, expected: String },
 }
 
-/// Decodes a signed header and checks its signature.
-pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<BlockHeader, BlockError> {
+/// Decodes a signed header of chain `chain_id` and checks its signature.
+pub fn open_header(signed: &SignedHeader, chain_id: &Hash, sequencer: &PublicKey) -> Result<BlockHeader, BlockError> {
     sequencer
-        .verify(HEADER_TAG, &signed.header, &signed.signature)
+        .verify_digest(&header_hash(chain_id, &signed.header), &signed.signature)
         .map_err(BlockError::Signature)?;
     BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))
 }
@@ -138,7 +165,7 @@ pub fn open_header(signed: &SignedHeader, sequencer: &PublicKey) -> Result<Block
 /// Event signatures and custody rules are checked separately: they need the participant registry.
 pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
-    let header = open_header(signed, sequencer)?;
+    let header = open_header(signed, &tip.chain_id, sequencer)?;
     if header.height != tip.height + 1 {
         return Err(BlockError::Height {
             got: header.height,
@@ -147,6 +174,15 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
     }
     if header.prev_hash != tip.hash {
         return Err(BlockError::PrevHash(tip.height));
+    }
+    if header.epoch == 0 {
+        return Err(BlockError::ZeroEpoch);
+    }
+    if header.sequencer_key_id != sequencer.key_id() {
+        return Err(BlockError::KeyId {
+            got: header.sequencer_key_id,
+            expected: sequencer.key_id(),
+        });
     }
     if header.epoch < tip.epoch {
         return Err(BlockError::StaleEpoch {
@@ -176,8 +212,9 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
         return Err(BlockError::LogRoot);
     }
     let next = Tip {
+        chain_id: tip.chain_id,
         height: header.height,
-        hash: header_hash(&signed.header),
+        hash: header_hash(&tip.chain_id, &signed.header),
         log,
         epoch: header.epoch,
         time_ms: header.time_ms,
@@ -193,8 +230,9 @@ fn count(what: &'static str, header: u32, body: usize) -> Result<(), BlockError>
     }
 }
 
-/// The tip after `block`, trusting its own frontier (used to resume; [`check_block`] is the audit path).
-pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
+/// The tip after `block` of chain `chain_id`, trusting its own frontier (used to resume; [`check_block`] is the audit
+/// path).
+pub fn tip_of(block: &Block, chain_id: &Hash) -> Result<(BlockHeader, Tip), BlockError> {
     let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
     let header = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
     let frontier: Vec<Hash> = block
@@ -207,8 +245,9 @@ pub fn tip_of(block: &Block) -> Result<(BlockHeader, Tip), BlockError> {
         return Err(BlockError::LogRoot);
     }
     let tip = Tip {
+        chain_id: *chain_id,
         height: header.height,
-        hash: header_hash(&signed.header),
+        hash: header_hash(chain_id, &signed.header),
         log,
         epoch: header.epoch,
         time_ms: header.time_ms,

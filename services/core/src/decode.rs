@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, gtin_check_digit};
 use prost::Message;
 
-use crate::event::{Body, Event, EventError, event_id};
+use crate::Hash;
+use crate::disclosure::{SEED_LEN, core_of};
+use crate::event::{Body, Event, EventError};
 use crate::keys::PublicKey;
 use crate::participant::{Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
@@ -25,12 +27,27 @@ pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventE
     if !NONCE_LEN.contains(&decoded.nonce.len()) {
         return Err(EventError::Nonce(decoded.nonce.len()));
     }
+    let chain_id = <Hash>::try_from(decoded.chain_id.as_slice()).map_err(|_| EventError::Invalid {
+        field: "chain_id",
+        detail: format!("must be the 32-byte chain id, got {} bytes", decoded.chain_id.len()),
+    })?;
+    if decoded.seed.len() != SEED_LEN {
+        return Err(EventError::Invalid {
+            field: "seed",
+            detail: format!("must be {SEED_LEN} bytes, got {}", decoded.seed.len()),
+        });
+    }
+    if decoded.body.is_none() {
+        return Err(EventError::MissingBody);
+    }
+    let core = core_of(payload, &decoded).map_err(|e| EventError::Decode(e.to_string()))?;
     let body = decoded.body.ok_or(EventError::MissingBody)?;
     Ok(Event {
-        id: event_id(payload),
+        id: core.id(),
         signer: decoded.signer,
         signer_role,
         timestamp_ms: decoded.timestamp_ms,
+        chain_id,
         body: convert_body(body)?,
     })
 }

@@ -1,14 +1,16 @@
 //! Signed envelopes in, validated events out; and the other way: signing a payload.
 //!
 //! [`check_envelope`] is the single gate every event passes, in custody (before it reaches Kafka) and again in the
-//! sequencer (which trusts nothing it reads): size, signer, signature over the bytes as received, decoding, field
-//! syntax, role. What comes out is an [`Event`] whose identifiers are valid by construction.
+//! sequencer (which trusts nothing it reads): size, signer, decoding and field syntax, chain, signature over the event
+//! id computed from the bytes as received, role. What comes out is an [`Event`] whose identifiers are valid by construction.
 
 use prost::Message;
 
+use crate::Hash;
 use crate::decode::decode_payload;
-use crate::event::{Body, Event, EventError};
-use crate::keys::{EVENT_TAG, KeyPair};
+use crate::disclosure::new_seed;
+use crate::event::{Body, Event, EventError, event_id};
+use crate::keys::KeyPair;
 use crate::participant::{GOVERNANCE_ID, Registry, Role};
 use crate::pb::{self, event_payload};
 
@@ -16,7 +18,9 @@ use crate::pb::{self, event_payload};
 /// 20-character serials.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-/// Checks an envelope end to end against the registry; see the module docs for the order.
+/// Checks an envelope end to end against the registry, in the order of docs/ledger-format.md section 3.4: size,
+/// signer known and not revoked, payload decoded and valid (which computes the event core and id), chain, signature
+/// over the id, payload signer, role, counterparty.
 pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Event, EventError> {
     let size = envelope.payload.len();
     if size > MAX_PAYLOAD_BYTES {
@@ -25,8 +29,15 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
             max: MAX_PAYLOAD_BYTES,
         });
     }
-    let role = check_signature(envelope, registry)?;
+    let role = signer_role(envelope, registry)?;
     let event = decode_payload(&envelope.payload, role)?;
+    if event.chain_id != registry.chain_id {
+        return Err(EventError::WrongChain {
+            expected: hex::encode(registry.chain_id),
+            got: hex::encode(event.chain_id),
+        });
+    }
+    check_signature(envelope, &event.id, registry)?;
     if event.signer != envelope.signer {
         return Err(EventError::SignerMismatch {
             envelope: envelope.signer.clone(),
@@ -45,15 +56,12 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
     Ok(event)
 }
 
-/// Checks the signature under the signer's current key (the genesis governance key for [`GOVERNANCE_ID`]); returns
-/// the signer's role. A revoked signer, or a signature by a key the signer retired, gets its own error.
-fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Role, EventError> {
+/// The envelope signer's role: the governance role for [`GOVERNANCE_ID`] (when the genesis has a governance key),
+/// else the registered participant's, unless it was revoked.
+fn signer_role(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result<Role, EventError> {
     let unknown = || EventError::UnknownSigner(envelope.signer.clone());
     if envelope.signer == GOVERNANCE_ID {
-        let key = registry.governance_key.as_ref().ok_or_else(unknown)?;
-        key.verify(EVENT_TAG, &envelope.payload, &envelope.signature)
-            .map_err(EventError::Signature)?;
-        return Ok(Role::Governance);
+        return registry.governance_key.map(|_| Role::Governance).ok_or_else(unknown);
     }
     let participant = registry.get(&envelope.signer).ok_or_else(unknown)?;
     if let Some(revoked) = &participant.revoked {
@@ -62,27 +70,35 @@ fn check_signature(envelope: &pb::SignedEnvelope, registry: &Registry) -> Result
             height: revoked.height,
         });
     }
-    match participant
-        .key
-        .verify(EVENT_TAG, &envelope.payload, &envelope.signature)
-    {
-        Ok(()) => Ok(participant.role),
-        Err(e) => {
-            // Only on failure: say so when an old key signed, rather than a bare "bad signature".
-            let retired = participant
-                .retired_keys
-                .iter()
-                .rev()
-                .find(|r| r.key.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok());
-            Err(match retired {
-                Some(r) => EventError::RetiredKey {
-                    signer: participant.id.clone(),
-                    until: r.until,
-                },
-                None => EventError::Signature(e),
-            })
-        }
+    Ok(participant.role)
+}
+
+/// Checks the signature over the event id under the signer's current key (the genesis governance key for
+/// [`GOVERNANCE_ID`]). A signature by a key the signer retired gets its own error.
+fn check_signature(envelope: &pb::SignedEnvelope, id: &Hash, registry: &Registry) -> Result<(), EventError> {
+    let unknown = || EventError::UnknownSigner(envelope.signer.clone());
+    if envelope.signer == GOVERNANCE_ID {
+        let key = registry.governance_key.as_ref().ok_or_else(unknown)?;
+        return key
+            .verify_digest(id, &envelope.signature)
+            .map_err(EventError::Signature);
     }
+    let participant = registry.get(&envelope.signer).ok_or_else(unknown)?;
+    participant.key.verify_digest(id, &envelope.signature).map_err(|e| {
+        // Only on failure: say so when an old key signed, rather than a bare "bad signature".
+        let retired = participant
+            .retired_keys
+            .iter()
+            .rev()
+            .find(|r| r.key.verify_digest(id, &envelope.signature).is_ok());
+        match retired {
+            Some(r) => EventError::RetiredKey {
+                signer: participant.id.clone(),
+                until: r.until,
+            },
+            None => EventError::Signature(e),
+        }
+    })
 }
 
 fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventError> {
@@ -114,8 +130,15 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
     Ok(())
 }
 
-/// Builds a payload for `body` with the current time and a fresh random nonce.
-pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload {
+/// The digest an event's signature is over: its id, `SHA-256("pedigree.v2.event" || 0x00 || core)` with the core
+/// computed from the payload bytes ([`crate::disclosure`]).
+pub fn event_digest(payload: &[u8]) -> Hash {
+    event_id(payload)
+}
+
+/// Builds a payload for `body` on chain `chain_id` with the current time, a fresh random nonce and a fresh secret
+/// seed (the salts of its per-pack commitments derive from it).
+pub fn new_payload(chain_id: &Hash, signer: &str, body: event_payload::Body) -> pb::EventPayload {
     let mut nonce = vec![0u8; 16];
     getrandom::fill(&mut nonce).expect("the operating system's random source failed");
     let timestamp_ms = std::time::SystemTime::now()
@@ -126,6 +149,8 @@ pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload 
         signer: signer.to_string(),
         timestamp_ms,
         nonce,
+        chain_id: chain_id.to_vec(),
+        seed: new_seed(),
         body: Some(body),
     }
 }
@@ -134,7 +159,7 @@ pub fn new_payload(signer: &str, body: event_payload::Body) -> pb::EventPayload 
 pub fn sign_payload(key: &KeyPair, payload: &pb::EventPayload) -> pb::SignedEnvelope {
     let bytes = payload.encode_to_vec();
     pb::SignedEnvelope {
-        signature: key.sign(EVENT_TAG, &bytes),
+        signature: key.sign_digest(&event_digest(&bytes)),
         signer: payload.signer.clone(),
         payload: bytes,
     }

@@ -128,11 +128,13 @@ impl Body {
 /// A checked event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    /// SHA-256 of the payload bytes.
+    /// The event id: tagged hash of the event core ([`event_id`]), the digest its signature is over.
     pub id: Hash,
     pub signer: String,
     pub signer_role: Role,
     pub timestamp_ms: i64,
+    /// The chain the signer meant it for (checked against the registry's by [`crate::envelope::check_envelope`]).
+    pub chain_id: Hash,
     pub body: Body,
 }
 
@@ -187,6 +189,8 @@ pub enum EventError {
     },
     #[error("signer '{signer}' signed with a key retired at height {until}: sign with its current key")]
     RetiredKey { signer: String, until: u64 },
+    #[error("chain_id: the event is for chain {got}, this is chain {expected}")]
+    WrongChain { expected: String, got: String },
 }
 
 /// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
@@ -222,12 +226,19 @@ impl EventError {
             EventError::UnknownParticipant { .. } => RejectCode::UnknownParticipant,
             EventError::Revoked { .. } | EventError::RevokedCounterparty { .. } => RejectCode::ParticipantRevoked,
             EventError::RetiredKey { .. } => RejectCode::RetiredKey,
+            EventError::WrongChain { .. } => RejectCode::WrongChain,
             _ => RejectCode::Malformed,
         }
     }
 }
 
-/// An event's id: SHA-256 of its payload bytes (not of the signature, so the id is fixed before signing).
+/// An event's id: the tagged hash of the event core computed from the payload bytes (not of the signature, so the id
+/// is fixed before signing; [`crate::disclosure`]). A payload whose core cannot be computed (it does not decode, or
+/// lacks a body, a 32-byte seed or chain id) is only ever seen in a rejection, where its id is SHA-256(payload).
 pub fn event_id(payload: &[u8]) -> Hash {
-    keys::sha256(payload)
+    use prost::Message;
+    crate::pb::EventPayload::decode(payload)
+        .ok()
+        .and_then(|decoded| crate::disclosure::core_of(payload, &decoded).ok())
+        .map_or_else(|| keys::sha256(payload), |core| core.id())
 }

@@ -10,6 +10,7 @@
 
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
+use crate::keys::PublicKey;
 use crate::participant::{Participant, Registry, RetiredKey, Revocation};
 use crate::pb::RejectCode;
 use crate::refusal::Refusal;
@@ -32,6 +33,7 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                     "already registered (ids are never reused)",
                 ));
             }
+            key_unused(registry, id, key)?;
             let participant = Participant {
                 index: registry.next_index(),
                 id: id.clone(),
@@ -54,6 +56,8 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                     "the new key is its current key or one it used before",
                 ));
             }
+            key_unused(registry, id, key)?;
+            let p = active(registry, id)?;
             let retired = RetiredKey {
                 key: p.key,
                 since: p.key_since,
@@ -74,9 +78,30 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
         }
         _ => return Ok(()),
     }
+    registry.root_cache = std::sync::OnceLock::new();
     let id = governed_id(&event.body).unwrap_or_default().to_string();
     if !registry.changed.contains(&id) {
         registry.changed.push(id);
+    }
+    Ok(())
+}
+
+/// A key belongs to one participant, ever: refused when another participant has or had it, or when it is the
+/// sequencer's or the governance key.
+fn key_unused(registry: &Registry, id: &str, key: &PublicKey) -> Result<(), Refusal> {
+    if registry.is_anchor_key(key) {
+        return Err(Refusal::participant(
+            RejectCode::KeyReused,
+            id,
+            "the key is the sequencer's or the governance key",
+        ));
+    }
+    if let Some(holder) = registry.key_holder(key) {
+        return Err(Refusal::participant(
+            RejectCode::KeyReused,
+            id,
+            format!("the key is (or was) participant '{}''s", holder.id),
+        ));
     }
     Ok(())
 }
@@ -93,6 +118,27 @@ fn active<'a>(registry: &'a Registry, id: &str) -> Result<&'a Participant, Refus
         ));
     }
     Ok(p)
+}
+
+/// The registry after the governance events among `events` (a block's accepted events, in order), each checked
+/// against the registry as it stands just before it and applied at its own position; `None` when the block holds no
+/// governance event. Fails with the event's index and why when one does not check or apply. What every reader of
+/// the chain (the sequencer's fold, tests) computes a block's `registry_root` from.
+pub fn fold_governance(
+    registry: &Registry,
+    at: BlockContext,
+    events: &[crate::pb::SignedEnvelope],
+) -> Result<Option<Registry>, (usize, String)> {
+    let mut folded: Option<Registry> = None;
+    for (index, envelope) in events.iter().enumerate() {
+        if envelope.signer != crate::participant::GOVERNANCE_ID {
+            continue;
+        }
+        let current = folded.get_or_insert_with(|| registry.clone());
+        let event = crate::envelope::check_envelope(envelope, current).map_err(|e| (index, e.to_string()))?;
+        apply_governance(&event, at.at_index(index), current).map_err(|r| (index, r.reason))?;
+    }
+    Ok(folded)
 }
 
 /// The participant a governance body changes.

@@ -11,10 +11,12 @@ use sha2::{Digest, Sha256};
 
 use crate::Hash;
 
-/// Tag for event payloads (custody events signed by participants).
-pub const EVENT_TAG: &[u8] = b"pedigree.v1.event";
-/// Tag for block headers (signed by the sequencer).
-pub const HEADER_TAG: &[u8] = b"pedigree.v1.header";
+/// Tag for event payloads (custody and governance events); the payload names its chain.
+pub const EVENT_TAG: &[u8] = b"pedigree.v2.event";
+/// Tag for block headers (signed by the sequencer), hashed as `chain id || header bytes`.
+pub const HEADER_TAG: &[u8] = b"pedigree.v2.header";
+/// Tag for the chain id: the hash of the genesis' canonical encoding.
+pub const GENESIS_TAG: &[u8] = b"pedigree.v2.genesis";
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum KeyError {
@@ -40,6 +42,15 @@ pub fn tagged_hash(tag: &[u8], bytes: &[u8]) -> Hash {
         .chain_update(bytes)
         .finalize()
         .into()
+}
+
+/// SHA-256 over `tag || 0x00 || part_1 || part_2 || ...` (the tagged hash of the parts' concatenation).
+pub fn tagged_hash_parts(tag: &[u8], parts: &[&[u8]]) -> Hash {
+    let mut hasher = Sha256::new().chain_update(tag).chain_update([0u8]);
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
 }
 
 /// Plain SHA-256.
@@ -104,10 +115,14 @@ impl KeyPair {
 
     /// Signs `SHA-256(tag || 0x00 || bytes)`; returns the 64-byte low-S signature.
     pub fn sign(&self, tag: &[u8], bytes: &[u8]) -> Vec<u8> {
-        let prehash = tagged_hash(tag, bytes);
+        self.sign_digest(&tagged_hash(tag, bytes))
+    }
+
+    /// Signs a 32-byte digest (already a tagged hash); returns the 64-byte low-S signature.
+    pub fn sign_digest(&self, prehash: &Hash) -> Vec<u8> {
         let signature: Signature = self
             .signing
-            .sign_prehash(&prehash)
+            .sign_prehash(prehash)
             .expect("signing a 32-byte prehash cannot fail");
         // k256 already emits low-S; normalise anyway so the invariant does not rest on a library default.
         let signature = signature.normalize_s();
@@ -150,6 +165,11 @@ impl PublicKey {
 
     /// Checks a 64-byte low-S signature over `SHA-256(tag || 0x00 || bytes)`.
     pub fn verify(&self, tag: &[u8], bytes: &[u8], signature: &[u8]) -> Result<(), KeyError> {
+        self.verify_digest(&tagged_hash(tag, bytes), signature)
+    }
+
+    /// Checks a 64-byte low-S signature over a 32-byte digest (already a tagged hash).
+    pub fn verify_digest(&self, prehash: &Hash, signature: &[u8]) -> Result<(), KeyError> {
         if signature.len() != 64 {
             return Err(KeyError::SignatureLength(signature.len()));
         }
@@ -157,9 +177,8 @@ impl PublicKey {
         if signature.normalize_s() != signature {
             return Err(KeyError::HighS);
         }
-        let prehash = tagged_hash(tag, bytes);
         self.0
-            .verify_prehash(&prehash, &signature)
+            .verify_prehash(prehash, &signature)
             .map_err(|_| KeyError::Mismatch)
     }
 }

@@ -4,12 +4,14 @@
 //! - [`kind`]: the kinds of events.
 //! - [`participant`]: roles, participants, the genesis registry and the governance signer's id.
 //! - [`event`]: a validated [`event::Event`] and why an envelope is refused.
+//! - [`disclosure`]: the event core (what a signature commits to: salted per-pack leaves, commitments), pack openings.
 //! - [`decode`]: payload bytes to an event, every field checked.
 //! - [`envelope`]: the gate every event passes (size, signer, signature, role); signing payloads.
 //! - [`context`], [`refusal`]: where in the chain an event is applied, and why it does not apply.
 //! - [`pack_key`]: a pack's identity (GTIN-14 and serial) as one key.
 //! - [`transition`]: the rules for one pack under one event.
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
+//! - [`registry_root`]: the Merkle root over the participant records every header carries, and its proofs.
 //! - [`state`]: the custody state machine over pack records.
 //! - [`block`]: sealing and checking signed, hash-chained blocks.
 //! - [`stored`]: the compact form Redis keeps a pack in.
@@ -19,7 +21,7 @@
 //!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
-//! `pack_key`, `verdict`, `body`; `participant` (then `stored`); `event`; `decode`; `envelope`; `transition` and
+//! `pack_key`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition` and
 //! `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
@@ -30,6 +32,7 @@ pub mod body;
 pub mod context;
 pub mod custody_rpc;
 pub mod decode;
+pub mod disclosure;
 pub mod envelope;
 pub mod event;
 pub mod governance;
@@ -39,6 +42,7 @@ pub mod pack_key;
 pub mod participant;
 pub mod proof;
 pub mod refusal;
+pub mod registry_root;
 pub mod session;
 pub mod state;
 pub mod stored;

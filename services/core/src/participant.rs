@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::keys::{KeyError, PublicKey};
+use crate::Hash;
+use crate::keys::{GENESIS_TAG, KeyError, PublicKey, tagged_hash};
 use crate::kind::EventKind;
 
 /// What a participant is in the supply chain; decides which events it may sign.
@@ -47,6 +48,18 @@ impl Role {
         matches!(self, Role::Auditor | Role::Authority)
     }
 
+    /// The role's number in canonical encodings (the `ParticipantRole` enum's; 0 for governance, never encoded).
+    pub fn code(self) -> u8 {
+        match self {
+            Role::Governance => 0,
+            Role::Manufacturer => 1,
+            Role::Distributor => 2,
+            Role::Pharmacy => 3,
+            Role::Auditor => 4,
+            Role::Authority => 5,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Manufacturer => "manufacturer",
@@ -75,7 +88,10 @@ pub struct ParticipantEntry {
 /// The genesis file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
-    pub chain_id: String,
+    /// A human-readable name for the deployment. The chain *id* is not written in the file: it is the hash of the
+    /// whole genesis ([`Genesis::chain_id`]). Files of format v1 named this field `chain_id`; that name is still read.
+    #[serde(alias = "chain_id")]
+    pub chain_name: String,
     /// Hex of the sequencer's SEC1 public key: block headers must verify under it.
     pub sequencer_public_key: String,
     /// Hex of the SEC1 public key that signs registry changes (RegisterParticipant, RotateKey, RevokeParticipant).
@@ -83,6 +99,52 @@ pub struct Genesis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub governance_public_key: Option<String>,
     pub participants: Vec<ParticipantEntry>,
+}
+
+impl Genesis {
+    /// The chain id: `SHA-256("pedigree.v2.genesis" || 0x00 || canonical encoding)`, see [`Genesis::canonical_bytes`].
+    /// Every signed digest of the chain is bound to it.
+    pub fn chain_id(&self) -> Result<Hash, GenesisError> {
+        Ok(tagged_hash(GENESIS_TAG, &self.canonical_bytes()?))
+    }
+
+    /// The canonical encoding the chain id hashes (docs/ledger-format.md, "Genesis and chain id"): the chain name,
+    /// the sequencer key, the governance key (absent: one 0x00 byte; present: 0x01 then the key), the number of
+    /// participants, then each participant in file order: id, role (1 manufacturer, 2 distributor, 3 pharmacy),
+    /// name, GLN (empty when absent), key. Strings are a u32 big-endian byte length then their UTF-8 bytes; keys are
+    /// their 33-byte compressed SEC1 form whatever form the file uses.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, GenesisError> {
+        let mut out = Vec::with_capacity(128 + 128 * self.participants.len());
+        put_str(&mut out, &self.chain_name);
+        let sequencer = PublicKey::from_hex(&self.sequencer_public_key).map_err(GenesisError::SequencerKey)?;
+        out.extend_from_slice(&sequencer.to_sec1());
+        match &self.governance_public_key {
+            None => out.push(0),
+            Some(hex) => {
+                out.push(1);
+                out.extend_from_slice(&PublicKey::from_hex(hex).map_err(GenesisError::GovernanceKey)?.to_sec1());
+            }
+        }
+        out.extend_from_slice(&(self.participants.len() as u32).to_be_bytes());
+        for entry in &self.participants {
+            put_str(&mut out, &entry.id);
+            out.push(entry.role.code());
+            put_str(&mut out, &entry.name);
+            put_str(&mut out, entry.gln.as_deref().unwrap_or(""));
+            let key = PublicKey::from_hex(&entry.public_key).map_err(|source| GenesisError::Key {
+                id: entry.id.clone(),
+                source,
+            })?;
+            out.extend_from_slice(&key.to_sec1());
+        }
+        Ok(out)
+    }
+}
+
+/// Appends a string as its u32 big-endian byte length and its UTF-8 bytes.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// A participant with its key parsed.
@@ -232,6 +294,8 @@ pub enum GenesisError {
     RecordJson(String),
     #[error("participant id '{0}' appears twice")]
     DuplicateId(String),
+    #[error("participant '{id}' has the same public key as {other}: a key belongs to one participant")]
+    SharedKey { id: String, other: String },
     #[error(
         "participant id '{0}' is invalid: ids are 1 to 64 characters of a-z, 0-9, '-', '_', '.', other than \
          'governance', with a supply-chain role"
@@ -254,10 +318,12 @@ pub fn valid_participant_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Participants by id, and the trust anchors of the genesis: the sequencer key and the governance key.
+/// Participants by id, and the trust anchors of the genesis: the chain id, the sequencer key and the governance key.
 #[derive(Clone, Debug)]
 pub struct Registry {
-    pub chain_id: String,
+    /// The chain id ([`Genesis::chain_id`]): every payload names it and every header digest covers it.
+    pub chain_id: Hash,
+    pub chain_name: String,
     pub sequencer_key: PublicKey,
     pub governance_key: Option<PublicKey>,
     pub(crate) participants: HashMap<String, Participant>,
@@ -265,6 +331,8 @@ pub struct Registry {
     pub(crate) by_index: Vec<String>,
     /// Ids changed since the last [`Registry::take_changes`], in first-change order.
     pub(crate) changed: Vec<String>,
+    /// The registry root of this state ([`Registry::root`]); emptied by every change.
+    pub(crate) root_cache: std::sync::OnceLock<Hash>,
 }
 
 impl Registry {
@@ -281,8 +349,20 @@ impl Registry {
             .map(PublicKey::from_hex)
             .transpose()
             .map_err(GenesisError::GovernanceKey)?;
-        let mut participants = HashMap::new();
+        let chain_id = genesis.chain_id()?;
+        let mut participants: HashMap<String, Participant> = HashMap::new();
         let mut by_index = Vec::new();
+        // Compressed SEC1 bytes to who holds them.
+        let mut keys: HashMap<Vec<u8>, String> = HashMap::new();
+        keys.insert(sequencer_key.to_sec1(), "the sequencer".into());
+        if let Some(governance) = governance_key
+            && keys.insert(governance.to_sec1(), "the governance key".into()).is_some()
+        {
+            return Err(GenesisError::SharedKey {
+                id: GOVERNANCE_ID.into(),
+                other: "the sequencer".into(),
+            });
+        }
         for entry in &genesis.participants {
             if !valid_participant_id(&entry.id) || entry.role == Role::Governance {
                 return Err(GenesisError::BadId(entry.id.clone()));
@@ -291,6 +371,12 @@ impl Registry {
                 id: entry.id.clone(),
                 source,
             })?;
+            if let Some(other) = keys.insert(key.to_sec1(), format!("'{}'", entry.id)) {
+                return Err(GenesisError::SharedKey {
+                    id: entry.id.clone(),
+                    other,
+                });
+            }
             let participant = Participant {
                 index: by_index.len() as u32,
                 id: entry.id.clone(),
@@ -308,12 +394,14 @@ impl Registry {
             by_index.push(entry.id.clone());
         }
         Ok(Self {
-            chain_id: genesis.chain_id.clone(),
+            chain_id,
+            chain_name: genesis.chain_name.clone(),
             sequencer_key,
             governance_key,
             participants,
             by_index,
             changed: Vec::new(),
+            root_cache: std::sync::OnceLock::new(),
         })
     }
 
@@ -342,6 +430,7 @@ impl Registry {
         }
         self.by_index[i] = participant.id.clone();
         self.participants.insert(participant.id.clone(), participant);
+        self.root_cache = std::sync::OnceLock::new();
     }
 
     /// The index the next registered participant gets.
@@ -355,6 +444,16 @@ impl Registry {
             .get(index as usize)
             .map(String::as_str)
             .filter(|id| !id.is_empty())
+    }
+
+    /// The participant that has or had `key` (current or retired), if any: a key belongs to one participant.
+    pub fn key_holder(&self, key: &PublicKey) -> Option<&Participant> {
+        self.participants.values().find(|p| p.keys().any(|k| k == key))
+    }
+
+    /// Whether `key` is one of the genesis trust anchors (sequencer or governance key).
+    pub fn is_anchor_key(&self, key: &PublicKey) -> bool {
+        *key == self.sequencer_key || self.governance_key.as_ref() == Some(key)
     }
 
     /// Any participant, revoked or not.
@@ -423,10 +522,10 @@ mod tests {
             role: Role::Pharmacy,
             name: "p".into(),
             gln: None,
-            public_key: key.clone(),
+            public_key: KeyPair::generate().public().to_hex(),
         };
         let mut genesis = Genesis {
-            chain_id: "t".into(),
+            chain_name: "t".into(),
             sequencer_public_key: key.clone(),
             governance_public_key: None,
             participants: vec![entry("a"), entry("b")],
@@ -442,5 +541,48 @@ mod tests {
         );
         genesis.participants = vec![entry("Bad Id")];
         assert!(matches!(Registry::from_genesis(&genesis), Err(GenesisError::BadId(_))));
+        let mut shared = entry("b");
+        shared.public_key = key.clone();
+        genesis.participants = vec![entry("a"), shared];
+        assert!(matches!(
+            Registry::from_genesis(&genesis),
+            Err(GenesisError::SharedKey { .. })
+        ));
+        genesis.participants = vec![entry("a")];
+        genesis.governance_public_key = Some(key.clone());
+        assert!(matches!(
+            Registry::from_genesis(&genesis),
+            Err(GenesisError::SharedKey { .. })
+        ));
+    }
+
+    /// The chain id hashes every field of the genesis, in the documented encoding; the v1 field name still reads.
+    #[test]
+    fn chain_id_covers_the_whole_genesis() {
+        let key = |n: u8| KeyPair::from_secret_bytes(&[n; 32]).unwrap().public().to_hex();
+        let genesis = Genesis {
+            chain_name: "c".into(),
+            sequencer_public_key: key(1),
+            governance_public_key: None,
+            participants: vec![ParticipantEntry {
+                id: "a".into(),
+                role: Role::Pharmacy,
+                name: "A".into(),
+                gln: None,
+                public_key: key(2),
+            }],
+        };
+        let id = genesis.chain_id().unwrap();
+        let bytes = genesis.canonical_bytes().unwrap();
+        assert_eq!(bytes.len(), 4 + 1 + 33 + 1 + 4 + (4 + 1) + 1 + (4 + 1) + 4 + 33);
+        assert_eq!(&bytes[..5], b"\0\0\0\x01c");
+        let mut other = genesis.clone();
+        other.participants[0].name = "B".into();
+        assert_ne!(other.chain_id().unwrap(), id);
+        let mut other = genesis.clone();
+        other.governance_public_key = Some(key(3));
+        assert_ne!(other.chain_id().unwrap(), id);
+        let v1 = r#"{"chain_id": "c", "sequencer_public_key": "PK", "participants": []}"#.replace("PK", &key(1));
+        assert_eq!(serde_json::from_str::<Genesis>(&v1).unwrap().chain_name, "c");
     }
 }

@@ -4,7 +4,7 @@
 //! The signed message binds the chain, the participant, the caller's clock and a fresh nonce, each length-prefixed:
 //!
 //! ```text
-//! u16be(len(chain_id)) || chain_id || u16be(len(participant_id)) || participant_id || i64be(timestamp_ms) || nonce
+//! u16be(32) || chain_id (32 bytes) || u16be(len(participant_id)) || participant_id || i64be(timestamp_ms) || nonce
 //! ```
 //!
 //! signed like any Pedigree object, over `SHA-256("pedigree.v1.session" || 0x00 || message)`. The verifier accepts
@@ -22,9 +22,9 @@ pub const NONCE_MIN: usize = 16;
 pub const NONCE_MAX: usize = 64;
 
 /// The bytes a session request signs (see the module docs).
-pub fn session_message(chain_id: &str, participant_id: &str, timestamp_ms: i64, nonce: &[u8]) -> Vec<u8> {
+pub fn session_message(chain_id: &[u8], participant_id: &str, timestamp_ms: i64, nonce: &[u8]) -> Vec<u8> {
     let mut message = Vec::with_capacity(4 + chain_id.len() + participant_id.len() + 8 + nonce.len());
-    for field in [chain_id.as_bytes(), participant_id.as_bytes()] {
+    for field in [chain_id, participant_id.as_bytes()] {
         // Both are short by construction (ids are at most 64 characters); a longer one is cut to keep the frame.
         let len = u16::try_from(field.len()).unwrap_or(u16::MAX);
         message.extend_from_slice(&len.to_be_bytes());
@@ -38,7 +38,7 @@ pub fn session_message(chain_id: &str, participant_id: &str, timestamp_ms: i64, 
 /// A signed session request for `participant_id` on chain `chain_id`, at `timestamp_ms`, with `nonce`.
 pub fn sign_session(
     key: &KeyPair,
-    chain_id: &str,
+    chain_id: &[u8],
     participant_id: &str,
     timestamp_ms: i64,
     nonce: Vec<u8>,
@@ -56,7 +56,7 @@ pub fn sign_session(
 }
 
 /// A session request signed now, with a fresh random nonce.
-pub fn new_session_request(key: &KeyPair, chain_id: &str, participant_id: &str) -> pb::StartSessionRequest {
+pub fn new_session_request(key: &KeyPair, chain_id: &[u8], participant_id: &str) -> pb::StartSessionRequest {
     let mut nonce = vec![0u8; 32];
     getrandom::fill(&mut nonce).expect("the operating system's random source failed");
     let now = std::time::SystemTime::now()
@@ -74,24 +74,24 @@ mod tests {
     fn the_message_frames_each_field() {
         // Moving a character from one field to the next changes the message.
         assert_ne!(
-            session_message("ab", "c", 1, &[0; 16]),
-            session_message("a", "bc", 1, &[0; 16])
+            session_message(b"ab", "c", 1, &[0; 16]),
+            session_message(b"a", "bc", 1, &[0; 16])
         );
-        let m = session_message("pedigree-demo", "acme", 0x0102, &[7; 16]);
-        assert_eq!(&m[..2], &[0, 13]);
-        assert_eq!(&m[15..17], &[0, 4]);
-        assert_eq!(&m[21..29], &0x0102i64.to_be_bytes());
-        assert_eq!(m.len(), 29 + 16);
+        let m = session_message(&[9; 32], "acme", 0x0102, &[7; 16]);
+        assert_eq!(&m[..2], &[0, 32]);
+        assert_eq!(&m[34..36], &[0, 4]);
+        assert_eq!(&m[40..48], &0x0102i64.to_be_bytes());
+        assert_eq!(m.len(), 48 + 16);
     }
 
     #[test]
     fn a_session_signature_verifies_only_as_a_session() {
         let key = KeyPair::generate();
-        let request = sign_session(&key, "c", "acme", 5, vec![1; 16]);
-        let message = session_message("c", "acme", 5, &request.nonce);
+        let request = sign_session(&key, &[1; 32], "acme", 5, vec![1; 16]);
+        let message = session_message(&[1; 32], "acme", 5, &request.nonce);
         key.public().verify(SESSION_TAG, &message, &request.signature).unwrap();
         assert!(key.public().verify(EVENT_TAG, &message, &request.signature).is_err());
-        let other_chain = session_message("d", "acme", 5, &request.nonce);
+        let other_chain = session_message(&[2; 32], "acme", 5, &request.nonce);
         assert!(
             key.public()
                 .verify(SESSION_TAG, &other_chain, &request.signature)

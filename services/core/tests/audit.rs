@@ -1,10 +1,10 @@
 //! The auditor accepts an honest chain (with stale competitors skipped) and pinpoints tampering.
 
 use pedigree_core::audit::{AuditError, Auditor};
-use pedigree_core::block::{BlockContent, BlockError, Tip, seal};
+use pedigree_core::block::{BlockContent, BlockError, Tip, header_hash, seal};
 use pedigree_core::body;
 use pedigree_core::envelope::{new_payload, sign_payload};
-use pedigree_core::keys::{HEADER_TAG, KeyPair};
+use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{Block, SignedEnvelope, event_payload::Body};
 use prost::Message;
@@ -28,7 +28,7 @@ fn world() -> World {
         public_key: key.public().to_hex(),
     };
     let genesis = Genesis {
-        chain_id: "audit".into(),
+        chain_name: "audit".into(),
         sequencer_public_key: sequencer.public().to_hex(),
         governance_public_key: None,
         participants: vec![
@@ -45,8 +45,8 @@ fn world() -> World {
     }
 }
 
-fn signed(key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
-    sign_payload(key, &new_payload(id, body))
+fn signed(w: &World, key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
+    sign_payload(key, &new_payload(&w.registry.chain_id, id, body))
 }
 
 fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>, epoch: u64) -> (Block, Tip) {
@@ -56,16 +56,22 @@ fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>, epoch: u64) -> (Bloc
         resume_offsets: vec![],
         time_ms: 1,
         epoch,
+        registry_root: w.registry.root(),
     };
     seal(&w.sequencer, tip, content)
 }
 
 /// Three blocks: commission 3 packs, ship 1 to the pharmacy, receive it.
 fn honest_chain(w: &World) -> Vec<Block> {
-    let commission = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A", "B", "C"]));
-    let ship = signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
-    let receive = signed(&w.pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
-    let (b1, t1) = block(w, &Tip::default(), vec![commission], 1);
+    let commission = signed(
+        w,
+        &w.mfr,
+        "mfr",
+        body::commission(GTIN, "L1", "281231", &["A", "B", "C"]),
+    );
+    let ship = signed(w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
+    let receive = signed(w, &w.pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
+    let (b1, t1) = block(w, &Tip::genesis(w.registry.chain_id), vec![commission], 1);
     let (b2, t2) = block(w, &t1, vec![ship], 1);
     let (b3, _) = block(w, &t2, vec![receive], 1);
     vec![b1, b2, b3]
@@ -113,9 +119,9 @@ fn a_changed_event_is_caught_with_its_height() {
 #[test]
 fn reordered_events_are_caught() {
     let w = world();
-    let e1 = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
-    let e2 = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
-    let (mut b1, _) = block(&w, &Tip::default(), vec![e1, e2], 1);
+    let e1 = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
+    let e2 = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
+    let (mut b1, _) = block(&w, &Tip::genesis(w.registry.chain_id), vec![e1, e2], 1);
     b1.events.swap(0, 1);
     assert_eq!(
         audit(&w, &[b1]).unwrap_err(),
@@ -131,7 +137,7 @@ fn a_forged_header_signature_is_caught() {
     let w = world();
     let mut chain = honest_chain(&w);
     let header = chain[2].header.as_mut().unwrap();
-    header.signature = KeyPair::generate().sign(HEADER_TAG, &header.header);
+    header.signature = KeyPair::generate().sign_digest(&header_hash(&w.registry.chain_id, &header.header));
     let err = audit(&w, &chain).unwrap_err();
     assert!(
         matches!(
@@ -148,15 +154,16 @@ fn a_forged_header_signature_is_caught() {
 #[test]
 fn a_block_whose_time_goes_back_is_caught() {
     let w = world();
-    let commission = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
-    let ship = signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
-    let (b1, t1) = block(&w, &Tip::default(), vec![commission], 1);
+    let commission = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
+    let ship = signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
+    let (b1, t1) = block(&w, &Tip::genesis(w.registry.chain_id), vec![commission], 1);
     let earlier = BlockContent {
         events: vec![ship],
         rejected: vec![],
         resume_offsets: vec![],
         time_ms: 0,
         epoch: 1,
+        registry_root: w.registry.root(),
     };
     let (b2, _) = seal(&w.sequencer, &t1, earlier);
     assert_eq!(
@@ -189,7 +196,7 @@ fn a_sealed_transition_that_breaks_the_rules_is_caught() {
     let chain = honest_chain(&w);
     let tip = audit(&w, &chain).unwrap().tip().clone();
     // The pharmacy dispenses a pack it never received; a dishonest sequencer sealed it anyway.
-    let bad = signed(&w.pharmacy, "ph", body::dispense(GTIN, &["B"]));
+    let bad = signed(&w, &w.pharmacy, "ph", body::dispense(GTIN, &["B"]));
     let (b4, _) = block(&w, &tip, vec![bad], 1);
     let err = audit(&w, &[chain, vec![b4]].concat()).unwrap_err();
     assert!(
@@ -221,18 +228,23 @@ fn stale_competitors_from_a_fenced_out_sequencer_are_skipped() {
     let chain = honest_chain(&w);
     let t1 = audit(&w, &chain[..1]).unwrap().tip().clone();
     // A competitor for height 2 built on the same parent but appended after the winner...
-    let late = signed(&w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
+    let late = signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
     let (competitor, _) = block(&w, &t1, vec![late], 1);
     let log = vec![chain[0].clone(), chain[1].clone(), competitor, chain[2].clone()];
     let auditor = audit(&w, &log).unwrap();
     assert_eq!((auditor.tip().height, auditor.progress().stale), (3, 1));
     // ...and a block from an older term than the head.
     let t3 = auditor.tip().clone();
-    let (newer, t4) = block(&w, &t3, vec![signed(&w.mfr, "mfr", body::ship(GTIN, &["C"], "ph"))], 2);
+    let (newer, t4) = block(
+        &w,
+        &t3,
+        vec![signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["C"], "ph"))],
+        2,
+    );
     let (older, _) = block(
         &w,
         &t4,
-        vec![signed(&w.mfr, "mfr", body::commission(GTIN, "L", "281231", &["D"]))],
+        vec![signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L", "281231", &["D"]))],
         1,
     );
     let auditor = audit(&w, &[log, vec![newer, older]].concat()).unwrap();

@@ -7,19 +7,22 @@ use pedigree_core::block::{BlockContent, BlockError, Tip, check_block, header_ha
 use pedigree_core::body;
 use pedigree_core::envelope::sign_payload;
 use pedigree_core::event::event_id;
-use pedigree_core::keys::{HEADER_TAG, KeyError, KeyPair};
+use pedigree_core::keys::{KeyError, KeyPair};
 use pedigree_core::merkle::{CompactTree, empty_root, leaf_hash, root};
 use pedigree_core::pb::{self, Block, BlockHeader, PartitionOffset, RejectCode, Rejection};
 use prost::Message;
 
 const GTIN: &str = "09506000134352";
+/// The chain of these tests: any 32 bytes do for a chain id here (the genesis encoding is tested elsewhere).
+const CHAIN: pedigree_core::Hash = [0x11; 32];
 
 static SEQUENCER: LazyLock<KeyPair> = LazyLock::new(KeyPair::generate);
 static PARTICIPANT: LazyLock<KeyPair> = LazyLock::new(KeyPair::generate);
 
 /// A signed commission of serial `S{n}`; the random nonce makes every call distinct.
 fn event(n: usize) -> pb::SignedEnvelope {
-    let payload = pedigree_core::envelope::new_payload("m", body::commission(GTIN, "L1", "271231", &[format!("S{n}")]));
+    let payload =
+        pedigree_core::envelope::new_payload(&CHAIN, "m", body::commission(GTIN, "L1", "271231", &[format!("S{n}")]));
     sign_payload(&PARTICIPANT, &payload)
 }
 
@@ -43,6 +46,7 @@ fn content(events: usize, rejections: usize) -> BlockContent {
         }],
         time_ms: 1_767_225_600_000,
         epoch: 1,
+        registry_root: [0x22; 32],
     }
 }
 
@@ -60,20 +64,20 @@ fn resign(block: &mut Block, edit: impl FnOnce(&mut BlockHeader)) {
     edit(&mut h);
     let bytes = h.encode_to_vec();
     block.header = Some(pb::SignedHeader {
-        signature: SEQUENCER.sign(HEADER_TAG, &bytes),
+        signature: SEQUENCER.sign_digest(&header_hash(&CHAIN, &bytes)),
         header: bytes,
     });
 }
 
 /// A block of two events and two rejections at height 1, and the tip before it.
 fn first_block() -> (Block, Tip) {
-    let (block, _) = seal(&SEQUENCER, &Tip::default(), content(2, 2));
-    (block, Tip::default())
+    let (block, _) = seal(&SEQUENCER, &Tip::genesis(CHAIN), content(2, 2));
+    (block, Tip::genesis(CHAIN))
 }
 
 /// Three blocks sealed in a row and the tips after each (index 0 is genesis).
 fn chain() -> (Vec<Block>, Vec<Tip>) {
-    let mut tips = vec![Tip::default()];
+    let mut tips = vec![Tip::genesis(CHAIN)];
     let mut blocks = Vec::new();
     for (events, rejections) in [(3, 1), (0, 2), (5, 0)] {
         let (block, next) = seal(&SEQUENCER, tips.last().unwrap(), content(events, rejections));
@@ -85,7 +89,7 @@ fn chain() -> (Vec<Block>, Vec<Tip>) {
 
 #[test]
 fn a_chain_of_sealed_blocks_verifies_link_by_link() {
-    let mut tip = Tip::default();
+    let mut tip = Tip::genesis(CHAIN);
     let mut total = 0u64;
     for (height, (events, rejections)) in [(3, 1), (0, 0), (1, 2), (0, 3), (7, 0)].into_iter().enumerate() {
         let height = height as u64 + 1;
@@ -108,16 +112,19 @@ fn a_chain_of_sealed_blocks_verifies_link_by_link() {
             }]
         );
         assert_eq!(checked.height, height);
-        assert_eq!(checked.hash, header_hash(&block.header.as_ref().unwrap().header));
+        assert_eq!(
+            checked.hash,
+            header_hash(&CHAIN, &block.header.as_ref().unwrap().header)
+        );
         tip = checked;
     }
     assert_eq!(tip.log.size(), total);
 }
 
 #[test]
-fn the_first_block_links_to_zeros() {
+fn the_first_block_links_to_the_chain_id() {
     let (block, _) = first_block();
-    assert_eq!(header(&block).prev_hash, vec![0u8; 32]);
+    assert_eq!(header(&block).prev_hash, CHAIN.to_vec());
     assert_eq!(header(&block).height, 1);
 }
 
@@ -136,21 +143,21 @@ fn header_roots_are_rfc6962_roots_of_ids_and_rejections() {
 
 #[test]
 fn an_empty_block_has_empty_roots() {
-    let (block, tip) = seal(&SEQUENCER, &Tip::default(), content(0, 0));
+    let (block, tip) = seal(&SEQUENCER, &Tip::genesis(CHAIN), content(0, 0));
     let h = header(&block);
     assert_eq!(h.merkle_root, empty_root().to_vec());
     assert_eq!(h.rejected_root, empty_root().to_vec());
     assert_eq!(h.log_root, empty_root().to_vec());
     assert_eq!(h.tree_size, 0);
     assert!(block.log_frontier.is_empty());
-    assert_eq!(check(&block, &Tip::default()), Ok(tip));
+    assert_eq!(check(&block, &Tip::genesis(CHAIN)), Ok(tip));
 }
 
 #[test]
 fn tip_of_a_block_equals_the_tip_seal_returned() {
     let (blocks, tips) = chain();
     for (block, tip) in blocks.iter().zip(&tips[1..]) {
-        let (h, resumed) = tip_of(block).unwrap();
+        let (h, resumed) = tip_of(block, &CHAIN).unwrap();
         assert_eq!(&resumed, tip);
         assert_eq!(h, header(block));
     }
@@ -159,7 +166,7 @@ fn tip_of_a_block_equals_the_tip_seal_returned() {
 #[test]
 fn a_chain_resumed_from_tip_of_continues_identically() {
     let (blocks, tips) = chain();
-    let (_, resumed) = tip_of(&blocks[1]).unwrap();
+    let (_, resumed) = tip_of(&blocks[1], &CHAIN).unwrap();
     assert_eq!(check(&blocks[2], &resumed), Ok(tips[3].clone()));
 }
 
@@ -243,7 +250,7 @@ fn rejection_reason_text_is_not_committed() {
 fn header_signed_by_another_key_is_refused() {
     let (mut block, tip) = first_block();
     let signed = block.header.as_mut().unwrap();
-    signed.signature = KeyPair::generate().sign(HEADER_TAG, &signed.header);
+    signed.signature = KeyPair::generate().sign_digest(&header_hash(&CHAIN, &signed.header));
     assert_eq!(check(&block, &tip), Err(BlockError::Signature(KeyError::Mismatch)));
 }
 
@@ -268,7 +275,7 @@ fn block_without_header_is_refused() {
     let (mut block, tip) = first_block();
     block.header = None;
     assert_eq!(check(&block, &tip), Err(BlockError::MissingHeader));
-    assert_eq!(tip_of(&block).unwrap_err(), BlockError::MissingHeader);
+    assert_eq!(tip_of(&block, &CHAIN).unwrap_err(), BlockError::MissingHeader);
 }
 
 #[test]
@@ -276,7 +283,7 @@ fn signed_garbage_header_does_not_decode() {
     let (mut block, tip) = first_block();
     let bytes = vec![0xff; 8];
     block.header = Some(pb::SignedHeader {
-        signature: SEQUENCER.sign(HEADER_TAG, &bytes),
+        signature: SEQUENCER.sign_digest(&header_hash(&CHAIN, &bytes)),
         header: bytes,
     });
     assert!(matches!(check(&block, &tip), Err(BlockError::Decode(_))));
@@ -311,7 +318,7 @@ fn skipping_a_block_is_refused_by_height() {
 fn block_sealed_on_another_tip_of_the_same_height_is_refused_by_prev_hash() {
     let (blocks, tips) = chain();
     // A fork: another block 1, then a block 2 on top of it.
-    let (_, fork_tip) = seal(&SEQUENCER, &Tip::default(), content(3, 1));
+    let (_, fork_tip) = seal(&SEQUENCER, &Tip::genesis(CHAIN), content(3, 1));
     let (fork_block, _) = seal(&SEQUENCER, &fork_tip, content(1, 0));
     assert_eq!(check(&fork_block, &tips[1]), Err(BlockError::PrevHash(1)));
     assert!(check(&blocks[1], &tips[1]).is_ok());
@@ -352,23 +359,23 @@ fn tampered_log_frontier_makes_tip_of_fail() {
 
     let mut changed = block.clone();
     changed.log_frontier[1][0] ^= 0x01;
-    assert_eq!(tip_of(&changed).unwrap_err(), BlockError::LogRoot);
+    assert_eq!(tip_of(&changed, &CHAIN).unwrap_err(), BlockError::LogRoot);
 
     let mut dropped = block.clone();
     dropped.log_frontier.pop();
-    assert_eq!(tip_of(&dropped).unwrap_err(), BlockError::LogRoot);
+    assert_eq!(tip_of(&dropped, &CHAIN).unwrap_err(), BlockError::LogRoot);
 
     let mut extra = block.clone();
     extra.log_frontier.push(vec![0; 32]);
-    assert_eq!(tip_of(&extra).unwrap_err(), BlockError::LogRoot);
+    assert_eq!(tip_of(&extra, &CHAIN).unwrap_err(), BlockError::LogRoot);
 
     let mut short = block.clone();
     short.log_frontier[0].pop();
-    assert_eq!(tip_of(&short).unwrap_err(), BlockError::LogRoot);
+    assert_eq!(tip_of(&short, &CHAIN).unwrap_err(), BlockError::LogRoot);
 
     let mut swapped = block.clone();
     swapped.log_frontier.swap(0, 1);
-    assert_eq!(tip_of(&swapped).unwrap_err(), BlockError::LogRoot);
+    assert_eq!(tip_of(&swapped, &CHAIN).unwrap_err(), BlockError::LogRoot);
 }
 
 #[test]
@@ -376,7 +383,7 @@ fn the_epoch_is_sealed_into_the_header_and_carried_by_the_tip() {
     let (blocks, tips) = chain();
     assert_eq!(header(&blocks[0]).epoch, 1);
     assert_eq!(tips[1].epoch, 1);
-    assert_eq!(tip_of(&blocks[0]).unwrap().1.epoch, 1);
+    assert_eq!(tip_of(&blocks[0], &CHAIN).unwrap().1.epoch, 1);
 }
 
 #[test]
@@ -447,6 +454,7 @@ fn sealing_the_same_content_on_the_same_tip_gives_identical_bytes() {
         }],
         time_ms: 5,
         epoch: 2,
+        registry_root: [0x33; 32],
     };
     let (a, tip_a) = seal(&SEQUENCER, &tips[2], make());
     let (b, tip_b) = seal(&SEQUENCER, &tips[2], make());
@@ -484,42 +492,44 @@ fn empty_genesis_block_header_has_the_documented_encoding() {
         resume_offsets: vec![],
         time_ms: 1000,
         epoch: 3,
+        registry_root: pedigree_core::merkle::empty_root(),
     };
-    let (block, tip) = seal(&key, &Tip::default(), content);
+    let (block, tip) = seal(&key, &Tip::genesis(CHAIN), content);
     let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    // Field by field per ledger.proto (proto3 leaves zero scalars out): height 1, prev_hash 32 zeros, merkle_root,
-    // time_ms 1000, sequencer_key_id, rejected_root, log_root, epoch 3.
+    // Field by field per ledger.proto (proto3 leaves zero scalars out): height 1, prev_hash = the chain id, merkle_root,
+    // time_ms 1000, sequencer_key_id, rejected_root, log_root, epoch 3, registry_root (no participants).
     let want = [
         "0801".to_string(),
-        format!("1220{}", "00".repeat(32)),
+        format!("1220{}", "11".repeat(32)),
         format!("1a20{empty}"),
         "28e807".to_string(),
         format!("3a10{}", hex_of(b"d136e9438ef1b044")),
         format!("4a20{empty}"),
         format!("5a20{empty}"),
         "6003".to_string(),
+        format!("6a20{empty}"),
     ]
     .concat();
     let signed = block.header.as_ref().unwrap();
     assert_eq!(hex_of(&signed.header), want);
-    assert_eq!(tip.hash, header_hash(&signed.header));
-    // SHA-256("pedigree.v1.header" || 0x00 || header), computed outside this crate.
+    assert_eq!(tip.hash, header_hash(&CHAIN, &signed.header));
+    // SHA-256("pedigree.v2.header" || 0x00 || chain id || header), computed outside this crate.
     assert_eq!(
         hex_of(&tip.hash),
-        "56245fbb581ebb16197088061260adc5329361cb4ea4c855275f7c3126379a01"
+        "d26304bd83170b70034995b7698b51cfd09f3580349c7c4a08d7429785701cc7"
     );
     key.public()
-        .verify(HEADER_TAG, &signed.header, &signed.signature)
+        .verify_digest(&header_hash(&CHAIN, &signed.header), &signed.signature)
         .unwrap();
     // RFC 6979 makes the signature a function of key and header alone.
     assert_eq!(hex_of(&signed.signature), FIXED_SIGNATURE);
 }
 
 /// Signature of the header above under the fixed key: r || s with RFC 6979 nonce (HMAC-SHA-256) and low S, over
-/// SHA-256("pedigree.v1.header" || 0x00 || header). Cross-checked outside this crate (openssl verifies it; a
-/// from-scratch RFC 6979 computation reproduces it).
-const FIXED_SIGNATURE: &str = "3431d6a6799f46af3fad57874aa94b412300499456ace4bd99a182ac6edc5fae\
-                               3a94908c98b150ca2b96399514a0731bf7277468df2570684d4d70d85a2768c8";
+/// SHA-256("pedigree.v2.header" || 0x00 || chain id || header). Cross-checked outside this crate (the from-scratch
+/// verifier of scripts/check_vectors.py accepts it).
+const FIXED_SIGNATURE: &str = "e22f6c184082359dfbc727c4e54cb4a791898464ec3ebbb3f22865644c768464\
+                               627c4c517cadf18b3b58bc5db3e2b33c7a8d8f97dd2639739604e52dd7c039be";
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

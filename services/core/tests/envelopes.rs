@@ -10,7 +10,7 @@ use pedigree_core::decode::MAX_SERIALS;
 use pedigree_core::envelope::{MAX_PAYLOAD_BYTES, check_envelope, new_payload, sign_payload};
 use pedigree_core::event::{Body, Event, EventError, event_id};
 use pedigree_core::gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
-use pedigree_core::keys::{self, EVENT_TAG, HEADER_TAG, KeyError, KeyPair};
+use pedigree_core::keys::{HEADER_TAG, KeyError, KeyPair};
 use pedigree_core::kind::EventKind;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{self, RejectCode, event_payload};
@@ -24,6 +24,8 @@ const EXPIRY: &str = "271231";
 /// A registry of m (manufacturer), d1 and d2 (distributors), p1 (pharmacy), with their keys.
 struct World {
     registry: Registry,
+    /// The same participants and keys on another deployment (another chain name, so another chain id).
+    other_chain: Registry,
     keys: HashMap<&'static str, KeyPair>,
 }
 
@@ -36,7 +38,7 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
     ];
     let keys: HashMap<&'static str, KeyPair> = parties.iter().map(|(id, _)| (*id, KeyPair::generate())).collect();
     let genesis = Genesis {
-        chain_id: "pedigree-test".into(),
+        chain_name: "pedigree-test".into(),
         sequencer_public_key: KeyPair::generate().public().to_hex(),
         governance_public_key: None,
         participants: parties
@@ -50,8 +52,13 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
             })
             .collect(),
     };
+    let other = Genesis {
+        chain_name: "pedigree-other".into(),
+        ..genesis.clone()
+    };
     World {
         registry: Registry::from_genesis(&genesis).unwrap(),
+        other_chain: Registry::from_genesis(&other).unwrap(),
         keys,
     }
 });
@@ -71,13 +78,13 @@ fn signed(payload: &pb::EventPayload) -> pb::SignedEnvelope {
 
 /// A fresh payload of `body` by `signer`, signed by `signer`.
 fn envelope(signer: &str, body: event_payload::Body) -> pb::SignedEnvelope {
-    signed(&new_payload(signer, body))
+    signed(&new_payload(&WORLD.registry.chain_id, signer, body))
 }
 
 /// Raw bytes presented as `signer`'s payload, signed with `signer`'s key.
 fn raw(signer: &str, bytes: Vec<u8>) -> pb::SignedEnvelope {
     pb::SignedEnvelope {
-        signature: key(signer).sign(EVENT_TAG, &bytes),
+        signature: key(signer).sign_digest(&event_id(&bytes)),
         signer: signer.into(),
         payload: bytes,
     }
@@ -117,11 +124,11 @@ fn gtin() -> Gtin {
 
 #[test]
 fn valid_commission_is_accepted_with_its_id_and_fields() {
-    let payload = new_payload("m", commission(&["S1", "S2"]));
+    let payload = new_payload(&WORLD.registry.chain_id, "m", commission(&["S1", "S2"]));
     let envelope = signed(&payload);
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Commission);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer, "m");
     assert_eq!(event.signer_role, Role::Manufacturer);
@@ -142,7 +149,7 @@ fn valid_ship_is_accepted() {
     let envelope = envelope("m", body::ship(GTIN, &["S1"], "d1"));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Ship);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(
         event.body,
         Body::Ship {
@@ -158,7 +165,7 @@ fn valid_receive_is_accepted() {
     let envelope = envelope("d1", body::receive(GTIN, &["S1", "S2"], "m"));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Receive);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer_role, Role::Distributor);
     assert_eq!(
         event.body,
@@ -175,7 +182,7 @@ fn valid_dispense_is_accepted() {
     let envelope = envelope("p1", body::dispense(GTIN, &["S1"]));
     let event = check(&envelope).unwrap();
     assert_eq!(event.body.kind(), EventKind::Dispense);
-    assert_eq!(event.id, keys::sha256(&envelope.payload));
+    assert_eq!(event.id, event_id(&envelope.payload));
     assert_eq!(event.signer_role, Role::Pharmacy);
     assert_eq!(
         event.body,
@@ -272,6 +279,8 @@ fn payload_without_a_body_is_refused() {
         signer: "m".into(),
         timestamp_ms: 1,
         nonce: vec![7; 16],
+        chain_id: WORLD.registry.chain_id.to_vec(),
+        seed: vec![9; 32],
         body: None,
     };
     assert_eq!(check(&signed(&payload)), Err(EventError::MissingBody));
@@ -280,7 +289,7 @@ fn payload_without_a_body_is_refused() {
 #[test]
 fn payload_signer_differing_from_envelope_signer_is_refused() {
     // Signed by m, presented as m, but the payload claims d1 acted.
-    let payload = new_payload("d1", body::ship(GTIN, &["S1"], "d2"));
+    let payload = new_payload(&WORLD.registry.chain_id, "d1", body::ship(GTIN, &["S1"], "d2"));
     let envelope = sign_payload(key("m"), &payload);
     let envelope = pb::SignedEnvelope {
         signer: "m".into(),
@@ -298,7 +307,7 @@ fn payload_signer_differing_from_envelope_signer_is_refused() {
 #[test]
 fn nonce_outside_8_to_64_bytes_is_refused() {
     for (len, ok) in [(0, false), (7, false), (8, true), (64, true), (65, false)] {
-        let mut payload = new_payload("m", commission(&["S1"]));
+        let mut payload = new_payload(&WORLD.registry.chain_id, "m", commission(&["S1"]));
         payload.nonce = vec![0x5a; len];
         let result = check(&signed(&payload));
         if ok {
@@ -469,7 +478,7 @@ fn shipping_to_or_receiving_from_oneself_is_refused() {
 
 #[test]
 fn unknown_signer_is_refused() {
-    let payload = new_payload("ghost", commission(&["S1"]));
+    let payload = new_payload(&WORLD.registry.chain_id, "ghost", commission(&["S1"]));
     let envelope = sign_payload(&KeyPair::generate(), &payload);
     assert_eq!(check(&envelope), Err(EventError::UnknownSigner("ghost".into())));
 }
@@ -484,9 +493,39 @@ fn flipped_signature_byte_is_refused() {
 
 #[test]
 fn signature_by_another_key_is_refused() {
-    let payload = new_payload("m", commission(&["S1"]));
+    let payload = new_payload(&WORLD.registry.chain_id, "m", commission(&["S1"]));
     let envelope = sign_payload(key("d1"), &payload);
     assert_eq!(check(&envelope), Err(EventError::Signature(KeyError::Mismatch)));
+}
+
+/// Two deployments whose participants share keys: an envelope signed for one is refused by the other, with a reason
+/// that names both chains, and it is still good on its own chain.
+#[test]
+fn an_envelope_signed_for_another_chain_is_refused() {
+    let other = WORLD.other_chain.chain_id;
+    assert_ne!(other, WORLD.registry.chain_id);
+    let envelope = signed(&new_payload(&other, "m", commission(&["S1"])));
+    assert!(check_envelope(&envelope, &WORLD.other_chain).is_ok());
+    let err = check(&envelope).unwrap_err();
+    assert_eq!(
+        err,
+        EventError::WrongChain {
+            expected: hex::encode(WORLD.registry.chain_id),
+            got: hex::encode(other),
+        }
+    );
+    assert_eq!(err.reject_code(), RejectCode::WrongChain);
+    assert!(
+        err.to_string().starts_with("chain_id: the event is for chain "),
+        "{err}"
+    );
+    // A payload naming no chain at all is malformed.
+    let mut payload = new_payload(&WORLD.registry.chain_id, "m", commission(&["S1"]));
+    payload.chain_id.clear();
+    assert!(matches!(
+        check(&signed(&payload)),
+        Err(EventError::Invalid { field: "chain_id", .. })
+    ));
 }
 
 #[test]
@@ -512,10 +551,13 @@ fn truncated_or_missing_signature_is_refused() {
 }
 
 #[test]
-fn signature_is_checked_before_the_payload_is_decoded() {
+fn a_payload_that_does_not_decode_is_malformed_whatever_its_signature() {
+    // The signature is over the event id, which needs the decoded payload: decoding comes first.
     let mut envelope = raw("m", vec![0xff, 0xff, 0xff]);
     envelope.signature[10] ^= 0x80;
-    assert!(matches!(check(&envelope), Err(EventError::Signature(_))));
+    let err = check(&envelope).unwrap_err();
+    assert!(matches!(err, EventError::Decode(_)), "{err:?}");
+    assert_eq!(err.reject_code(), RejectCode::Malformed);
 }
 
 #[test]
@@ -616,11 +658,17 @@ fn reject_codes_map_each_error() {
 
 #[test]
 fn refusals_from_check_envelope_carry_their_codes() {
-    let ghost = sign_payload(&KeyPair::generate(), &new_payload("ghost", commission(&["S1"])));
+    let ghost = sign_payload(
+        &KeyPair::generate(),
+        &new_payload(&WORLD.registry.chain_id, "ghost", commission(&["S1"])),
+    );
     let cases = [
         (ghost, RejectCode::UnknownSigner),
         (
-            sign_payload(key("d1"), &new_payload("m", commission(&["S1"]))),
+            sign_payload(
+                key("d1"),
+                &new_payload(&WORLD.registry.chain_id, "m", commission(&["S1"])),
+            ),
             RejectCode::BadSignature,
         ),
         (envelope("p1", commission(&["S1"])), RejectCode::RoleNotAllowed),
@@ -666,11 +714,11 @@ proptest! {
         lot in SERIAL_REGEX,
     ) {
         let names: Vec<String> = names.into_iter().collect();
-        let payload = new_payload("m", body::commission(GTIN, &lot, EXPIRY, &names));
+        let payload = new_payload(&WORLD.registry.chain_id, "m", body::commission(GTIN, &lot, EXPIRY, &names));
         let envelope = sign_payload(key("m"), &payload);
         prop_assert_eq!(pb::EventPayload::decode(envelope.payload.as_slice()).unwrap(), payload);
         let event = check(&envelope).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(event.id, keys::sha256(&envelope.payload));
+        prop_assert_eq!(event.id, event_id(&envelope.payload));
         let Body::Commission { lot: got_lot, serials, .. } = event.body else {
             return Err(TestCaseError::fail("not a commission"));
         };

@@ -26,7 +26,7 @@ struct World {
 fn world() -> World {
     let (sequencer, governance, mfr) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
     let genesis = Genesis {
-        chain_id: "governance".into(),
+        chain_name: "governance".into(),
         sequencer_public_key: sequencer.public().to_hex(),
         governance_public_key: Some(governance.public().to_hex()),
         participants: vec![ParticipantEntry {
@@ -45,12 +45,12 @@ fn world() -> World {
     }
 }
 
-fn signed(key: &KeyPair, signer: &str, body: event_payload::Body) -> SignedEnvelope {
-    sign_payload(key, &new_payload(signer, body))
+fn signed(w: &World, key: &KeyPair, signer: &str, body: event_payload::Body) -> SignedEnvelope {
+    sign_payload(key, &new_payload(&w.genesis.chain_id().unwrap(), signer, body))
 }
 
 fn gov(w: &World, body: event_payload::Body) -> SignedEnvelope {
-    signed(&w.governance, GOVERNANCE_ID, body)
+    signed(w, &w.governance, GOVERNANCE_ID, body)
 }
 
 fn register(w: &World, id: &str, role: ParticipantRole, key: &KeyPair) -> SignedEnvelope {
@@ -88,7 +88,7 @@ fn a_registered_participant_signs_from_its_registration_on() {
     let mut registry = Registry::from_genesis(&w.genesis).unwrap();
     let mut ws = WorkingSet::default();
     let newcomer = KeyPair::generate();
-    let commission = signed(&newcomer, "newco", body::commission(GTIN, "L1", "281231", &["A"]));
+    let commission = signed(&w, &newcomer, "newco", body::commission(GTIN, "L1", "281231", &["A"]));
     assert_eq!(
         step(&mut registry, &mut ws, &commission, 1),
         Err(RejectCode::UnknownSigner)
@@ -121,7 +121,7 @@ fn a_rotated_out_key_is_refused_from_the_rotation_on() {
     let w = world();
     let mut registry = Registry::from_genesis(&w.genesis).unwrap();
     let mut ws = WorkingSet::default();
-    let old = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
+    let old = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
     assert_eq!(step(&mut registry, &mut ws, &old, 1), Ok(()));
     let new_key = KeyPair::generate();
     assert_eq!(
@@ -133,7 +133,7 @@ fn a_rotated_out_key_is_refused_from_the_rotation_on() {
         ),
         Ok(())
     );
-    let stale = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
+    let stale = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
     let err = check_envelope(&stale, &registry).unwrap_err();
     assert_eq!(
         err,
@@ -143,7 +143,7 @@ fn a_rotated_out_key_is_refused_from_the_rotation_on() {
         }
     );
     assert!(err.to_string().contains("retired at height 5"), "{err}");
-    let fresh = signed(&new_key, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
+    let fresh = signed(&w, &new_key, "mfr", body::commission(GTIN, "L1", "281231", &["B"]));
     assert_eq!(step(&mut registry, &mut ws, &fresh, 6), Ok(()));
     // The old event still checks under the key history (what proof bundles use).
     let p = registry.get("mfr").unwrap();
@@ -167,18 +167,18 @@ fn a_revoked_participant_neither_signs_nor_receives() {
     let pharmacy = KeyPair::generate();
     let reg = register(&w, "ph", ParticipantRole::Pharmacy, &pharmacy);
     assert_eq!(step(&mut registry, &mut ws, &reg, 1), Ok(()));
-    let commission = signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A", "B"]));
+    let commission = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A", "B"]));
     assert_eq!(step(&mut registry, &mut ws, &commission, 1), Ok(()));
-    let ship_a = signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
+    let ship_a = signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
     assert_eq!(step(&mut registry, &mut ws, &ship_a, 1), Ok(()));
     let revoke = gov(&w, body::revoke_participant("ph", "licence withdrawn"));
     assert_eq!(step(&mut registry, &mut ws, &revoke, 2), Ok(()));
-    let receive = signed(&pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
+    let receive = signed(&w, &pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
     assert_eq!(
         step(&mut registry, &mut ws, &receive, 2),
         Err(RejectCode::ParticipantRevoked)
     );
-    let ship_b = signed(&w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
+    let ship_b = signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["B"], "ph"));
     assert!(matches!(
         check_envelope(&ship_b, &registry),
         Err(EventError::RevokedCounterparty { height: 2, .. })
@@ -196,6 +196,7 @@ fn only_the_governance_key_signs_registry_changes() {
     let w = world();
     let registry = Registry::from_genesis(&w.genesis).unwrap();
     let by_mfr = signed(
+        &w,
         &w.mfr,
         "mfr",
         body::register_participant("x", ParticipantRole::Pharmacy, "X", "", &KeyPair::generate().public()),
@@ -204,7 +205,7 @@ fn only_the_governance_key_signs_registry_changes() {
         check_envelope(&by_mfr, &registry),
         Err(EventError::RoleNotAllowed { .. })
     ));
-    let forged = signed(&w.mfr, GOVERNANCE_ID, body::revoke_participant("mfr", "forged"));
+    let forged = signed(&w, &w.mfr, GOVERNANCE_ID, body::revoke_participant("mfr", "forged"));
     assert!(matches!(
         check_envelope(&forged, &registry),
         Err(EventError::Signature(_))
@@ -296,13 +297,19 @@ fn stored_records_rebuild_the_same_registry() {
 fn governance_events_outside_the_registry_change_nothing() {
     let w = world();
     let mut registry = Registry::from_genesis(&w.genesis).unwrap();
-    let event = check_envelope(&signed(&w.mfr, "mfr", body::withdraw(GTIN)), &registry).unwrap();
+    let event = check_envelope(&signed(&w, &w.mfr, "mfr", body::withdraw(GTIN)), &registry).unwrap();
     assert_eq!(apply_governance(&event, BlockContext::new(1, 1), &mut registry), Ok(()));
     assert!(!registry.has_changes());
 }
 
-fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>) -> (Block, Tip) {
+/// A block of `events` on `tip`; `registry` is the registry before it, and after it on return.
+fn block(w: &World, tip: &Tip, registry: &mut Registry, events: Vec<SignedEnvelope>) -> (Block, Tip) {
+    let at = BlockContext::new(tip.height + 1, 1_795_000_000_000);
+    if let Some(after) = pedigree_core::governance::fold_governance(registry, at, &events).expect("the events apply") {
+        *registry = after;
+    }
     let content = BlockContent {
+        registry_root: registry.root(),
         events,
         rejected: vec![],
         resume_offsets: vec![],
@@ -318,22 +325,25 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     let w = world();
     let newcomer = KeyPair::generate();
     let new_key = KeyPair::generate();
+    let mut folded = Registry::from_genesis(&w.genesis).unwrap();
     let (b1, t1) = block(
         &w,
-        &Tip::default(),
+        &Tip::genesis(w.genesis.chain_id().unwrap()),
+        &mut folded,
         vec![
             register(&w, "ph", ParticipantRole::Pharmacy, &newcomer),
-            signed(&w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"])),
-            signed(&w.mfr, "mfr", body::ship(GTIN, &["A"], "ph")),
+            signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"])),
+            signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph")),
         ],
     );
     let (b2, t2) = block(
         &w,
         &t1,
+        &mut folded,
         vec![
-            signed(&newcomer, "ph", body::receive(GTIN, &["A"], "mfr")),
+            signed(&w, &newcomer, "ph", body::receive(GTIN, &["A"], "mfr")),
             gov(&w, body::rotate_key("ph", &new_key.public())),
-            signed(&new_key, "ph", body::dispense(GTIN, &["A"])),
+            signed(&w, &new_key, "ph", body::dispense(GTIN, &["A"])),
         ],
     );
     let mut auditor = Auditor::new(Registry::from_genesis(&w.genesis).unwrap());
@@ -341,7 +351,12 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
     auditor.check(1, &b2).unwrap();
     assert_eq!(auditor.registry().get("ph").unwrap().key, new_key.public());
     // A sequencer that sealed an event signed with the retired key is caught.
-    let (b3, _) = block(&w, &t2, vec![signed(&newcomer, "ph", body::undo(GTIN, &["A"]))]);
+    let (b3, _) = block(
+        &w,
+        &t2,
+        &mut folded,
+        vec![signed(&w, &newcomer, "ph", body::undo(GTIN, &["A"]))],
+    );
     let err = auditor.check(2, &b3).unwrap_err();
     assert!(
         matches!(

@@ -28,6 +28,7 @@ fn event(n: u8, signer: &str, body: Body) -> Event {
         signer: signer.into(),
         signer_role: Role::Pharmacy,
         timestamp_ms: 0,
+        chain_id: [0; 32],
         body,
     }
 }

@@ -47,6 +47,7 @@ fn event(n: u64, signer: &str, body: Body) -> Event {
         // Roles do not matter to `apply`; any will do.
         signer_role: Role::Distributor,
         timestamp_ms: 1_700_000_000_000 + n as i64,
+        chain_id: [0; 32],
         body,
     }
 }

@@ -15,11 +15,11 @@ fn registry() -> Registry {
             role: Role::Distributor,
             name: "p".into(),
             gln: None,
-            public_key: key.clone(),
+            public_key: KeyPair::generate().public().to_hex(),
         })
         .collect();
     Registry::from_genesis(&Genesis {
-        chain_id: "stored".into(),
+        chain_name: "stored".into(),
         sequencer_public_key: key.clone(),
         governance_public_key: None,
         participants,

@@ -25,6 +25,8 @@ pub struct Fixture {
     pub governance: KeyPair,
     pub parties: BTreeMap<String, Party>,
     pub genesis: Genesis,
+    /// The genesis' chain id: every payload names it.
+    pub chain_id: pedigree_core::Hash,
 }
 
 /// The demo participants: id, role, display name.
@@ -69,11 +71,12 @@ impl Fixture {
             })
             .collect();
         let genesis = Genesis {
-            chain_id: "pedigree-demo".into(),
+            chain_name: "pedigree-demo".into(),
             sequencer_public_key: sequencer.public().to_hex(),
             governance_public_key: Some(governance.public().to_hex()),
             participants,
         };
+        let chain_id = genesis.chain_id()?;
         let genesis_path = dir.join("genesis.json");
         std::fs::write(&genesis_path, serde_json::to_string_pretty(&genesis)?)?;
         let sequencer_key_path = dir.join("sequencer.pem");
@@ -93,6 +96,7 @@ impl Fixture {
             governance,
             parties,
             genesis,
+            chain_id,
         })
     }
 

@@ -245,13 +245,16 @@ impl Stack {
 
     /// Signs `body` as participant `id`.
     pub fn sign(&self, id: &str, body: Body) -> SignedEnvelope {
-        sign_payload(&self.fixture.party(id).key, &new_payload(id, body))
+        sign_payload(
+            &self.fixture.party(id).key,
+            &new_payload(&self.fixture.chain_id, id, body),
+        )
     }
 
     /// Signs `body` with the genesis governance key.
     pub fn sign_governance(&self, body: Body) -> SignedEnvelope {
         let id = pedigree_core::participant::GOVERNANCE_ID;
-        sign_payload(&self.fixture.governance, &new_payload(id, body))
+        sign_payload(&self.fixture.governance, &new_payload(&self.fixture.chain_id, id, body))
     }
 
     /// Appends an envelope to the events topic directly, as a custody instance with a stale registry (or a
@@ -374,7 +377,7 @@ impl Stack {
     pub async fn sign_in(&self, id: &str) -> String {
         let channel = self.channel(self.verifier_grpc).await;
         let key = &self.fixture.party(id).key;
-        pedigree_runtime::sign_in::sign_in(channel, key, &self.fixture.genesis.chain_id, id)
+        pedigree_runtime::sign_in::sign_in(channel, key, &self.fixture.chain_id, id)
             .await
             .expect("signing in")
             .token
@@ -442,7 +445,7 @@ impl Stack {
             .expect("head")
             .into_inner()
             .height;
-        let mut tip = Tip::default();
+        let mut tip = Tip::genesis(registry.chain_id);
         let mut ids = Vec::new();
         for height in 1..=head {
             let request = GetBlockRequest { height };

@@ -259,7 +259,7 @@ async fn an_event_status_is_for_its_signer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_expired_replayed_or_revoked_credentials_are_refused() {
     let stack = Stack::spawn().await;
-    let chain = stack.fixture.genesis.chain_id.clone();
+    let chain = stack.fixture.chain_id;
     let key = stack.fixture.party(PHARMACY).key.clone();
     let mut auth = AuthServiceClient::new(stack.verifier_channel().await);
 
@@ -267,7 +267,7 @@ async fn bad_expired_replayed_or_revoked_credentials_are_refused() {
     let stranger = pedigree_core::keys::KeyPair::generate();
     for (request, why) in [
         (new_session_request(&stranger, &chain, PHARMACY), "signature"),
-        (new_session_request(&key, "another-chain", PHARMACY), "signature"),
+        (new_session_request(&key, &[7; 32], PHARMACY), "signature"),
         (sign_session(&key, &chain, PHARMACY, 1_000, vec![1; 32]), "timestamp_ms"),
         (new_session_request(&key, &chain, "nobody"), "participant_id"),
     ] {

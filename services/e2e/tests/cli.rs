@@ -156,7 +156,37 @@ async fn the_readme_commands_work_against_a_running_stack() {
             key.to_str().unwrap(),
         ],
     );
-    assert!(out.starts_with("OK: event"), "{out}");
+    assert!(
+        out.starts_with("OK: pack 0") && out.contains("signed by acme-pharma"),
+        "{out}"
+    );
+
+    // The forgery format v1 let through: the sealed payload re-signed with a fresh key, that key in the bundle.
+    let json = std::fs::read_to_string(&bundle).unwrap();
+    let mut forged = serde_json::from_str::<pedigree_core::proof::BundleJson>(&json)
+        .unwrap()
+        .to_bundle()
+        .unwrap();
+    let fresh = pedigree_core::keys::KeyPair::generate();
+    let core = pedigree_core::disclosure::EventCore::parse(&forged.event_core).unwrap();
+    forged.event_signature = fresh.sign_digest(&core.id());
+    forged.signer_public_key = fresh.public().to_sec1();
+    let forged_path = stack.fixture.dir.join("forged.json");
+    let forged = pedigree_core::proof::BundleJson::from_bundle(&forged).unwrap();
+    std::fs::write(&forged_path, serde_json::to_string(&forged).unwrap()).unwrap();
+    let out = run(
+        &stack,
+        &[
+            "verify",
+            "--offline",
+            forged_path.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("was not 'acme-pharma''s registered key"), "{stderr}");
 
     // A bundle checked against another key fails.
     let stranger = stack.fixture.dir.join("stranger.pub");

@@ -86,7 +86,11 @@ async fn a_participant_minted_in_redis_is_refused_by_the_sequencer() {
     // Signed by the minted participant: unknown signer. Naming it as the receiver: unknown participant.
     let by_rogue = sign_payload(
         &rogue_key,
-        &new_payload(ROGUE_MFR, body::commission(&rogue_g, "R1", "281231", &["X1"])),
+        &new_payload(
+            &stack.fixture.chain_id,
+            ROGUE_MFR,
+            body::commission(&rogue_g, "R1", "281231", &["X1"]),
+        ),
     );
     let to_rogue = stack.sign(MFR, body::ship(&g, &["F1"], ROGUE_PHARMACY));
     stack.append_unchecked(&by_rogue).await;
@@ -100,7 +104,11 @@ async fn a_participant_minted_in_redis_is_refused_by_the_sequencer() {
     stack.stop_sequencer().await;
     let after_restart = sign_payload(
         &rogue_key,
-        &new_payload(ROGUE_MFR, body::commission(&rogue_g, "R1", "281231", &["X2"])),
+        &new_payload(
+            &stack.fixture.chain_id,
+            ROGUE_MFR,
+            body::commission(&rogue_g, "R1", "281231", &["X2"]),
+        ),
     );
     stack.append_unchecked(&after_restart).await;
     stack.start_sequencer().await;

@@ -22,8 +22,8 @@ fn gtin() -> String {
     format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap())
 }
 
-fn signed(key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
-    sign_payload(key, &new_payload(id, body))
+fn signed(stack: &Stack, key: &KeyPair, id: &str, body: Body) -> SignedEnvelope {
+    sign_payload(key, &new_payload(&stack.fixture.chain_id, id, body))
 }
 
 /// Submits through the RPC that takes the envelope's kind; the gRPC refusal, or the sealed outcome.
@@ -90,7 +90,12 @@ async fn proof_key(stack: &Stack, g: &str, serial: &str) -> Vec<u8> {
         .unwrap()
         .into_inner();
     let bundle = answer.proof.expect("a bundle");
-    check_bundle(&bundle, &stack.fixture.sequencer.public()).expect("the bundle checks out offline");
+    check_bundle(
+        &bundle,
+        &stack.fixture.sequencer.public(),
+        Some(&stack.fixture.chain_id),
+    )
+    .expect("the bundle checks out offline");
     bundle.signer_public_key
 }
 
@@ -102,10 +107,11 @@ async fn governance_registers_rotates_and_revokes_participants() {
     let serials = ["G1", "G2", "G3", "G4"];
 
     // Not in the genesis: unknown to custody.
-    let early = signed(&k1, BAY, body::dispense(&g, &["G1"]));
+    let early = signed(&stack, &k1, BAY, body::dispense(&g, &["G1"]));
     assert_eq!(submit(&stack, early).await.unwrap_err().code(), Code::Unauthenticated);
     // Only the governance key registers.
     let forged = signed(
+        &stack,
         &k1,
         BAY,
         body::register_participant(BAY, ParticipantRole::Pharmacy, "Bay", "", &k1.public()),
@@ -135,25 +141,25 @@ async fn governance_registers_rotates_and_revokes_participants() {
     .await
     .expect("custody knows the newcomer");
     assert_eq!(shipped.state(), EventState::Committed, "{}", shipped.reason);
-    committed(&stack, signed(&k1, BAY, body::receive(&g, &serials, WHOLESALE))).await;
+    committed(&stack, signed(&stack, &k1, BAY, body::receive(&g, &serials, WHOLESALE))).await;
     assert_eq!(proof_key(&stack, &g, "G2").await, k1.public().to_sec1());
 
     // Rotation: the old key is refused at the gate once custody sees it, and by the sequencer regardless.
     committed(&stack, stack.sign_governance(body::rotate_key(BAY, &k2.public()))).await;
     let refused = refused_at_gate(&stack, RejectCode::RetiredKey, || {
-        signed(&k1, BAY, body::dispense(&g, &["G1"]))
+        signed(&stack, &k1, BAY, body::dispense(&g, &["G1"]))
     })
     .await;
     assert_eq!(refused.code(), Code::Unauthenticated);
     assert!(refused.message().contains("retired at height"), "{}", refused.message());
-    let unchecked = signed(&k1, BAY, body::dispense(&g, &["G1"]));
+    let unchecked = signed(&stack, &k1, BAY, body::dispense(&g, &["G1"]));
     stack.append_unchecked(&unchecked).await;
     let status = stack.outcome(&pedigree_core::event::event_id(&unchecked.payload)).await;
     assert_eq!(
         (status.state(), status.reject_code()),
         (EventState::Rejected, RejectCode::RetiredKey)
     );
-    committed(&stack, signed(&k2, BAY, body::dispense(&g, &["G1"]))).await;
+    committed(&stack, signed(&stack, &k2, BAY, body::dispense(&g, &["G1"]))).await;
     // Proofs carry the key that signed: the new one for G1, the retired one for G2 (last moved before).
     assert_eq!(proof_key(&stack, &g, "G1").await, k2.public().to_sec1());
     assert_eq!(proof_key(&stack, &g, "G2").await, k1.public().to_sec1());
@@ -183,7 +189,7 @@ async fn governance_registers_rotates_and_revokes_participants() {
     .await;
     assert_eq!(to_bay.code(), Code::FailedPrecondition, "{}", to_bay.message());
     let by_bay = refused_at_gate(&stack, RejectCode::ParticipantRevoked, || {
-        signed(&k2, BAY, body::dispense(&g, &["G3"]))
+        signed(&stack, &k2, BAY, body::dispense(&g, &["G3"]))
     })
     .await;
     assert_eq!(by_bay.code(), Code::Unauthenticated, "{}", by_bay.message());

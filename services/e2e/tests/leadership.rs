@@ -76,8 +76,8 @@ async fn canonical_chain(stack: &Stack) -> Chain {
     let genesis = std::fs::read_to_string(&stack.fixture.genesis_path).expect("genesis");
     let registry = pedigree_core::participant::Registry::from_genesis_json(&genesis).expect("registry");
     tokio::task::spawn_blocking(move || {
+        let mut tip = Tip::genesis(registry.chain_id);
         let mut auditor = pedigree_core::audit::Auditor::new(registry);
-        let mut tip = Tip::default();
         let mut chain = Chain {
             blocks: Vec::new(),
             heights: Vec::new(),

@@ -557,3 +557,50 @@ async fn unparsable_codes_are_bad_requests() {
     assert_eq!(http.get(&bad).send().await.unwrap().status(), 400);
     stack.shutdown().await;
 }
+
+/// Cross-chain replay: an envelope signed for another deployment whose participants share this one's keys (same
+/// genesis but its name, so another chain id) is refused by custody with the reason, and by the sequencer when it
+/// reaches the events topic anyway (REJECT_CODE_WRONG_CHAIN); the same body signed for this chain is sealed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_envelope_signed_for_another_chain_is_refused() {
+    let stack = Stack::spawn().await;
+    let g = gtin("0950600013435");
+    let mut other = stack.fixture.genesis.clone();
+    other.chain_name = "another-deployment".into();
+    let other_chain = other.chain_id().unwrap();
+    let replayed = pedigree_core::envelope::sign_payload(
+        &stack.fixture.party(MFR).key,
+        &pedigree_core::envelope::new_payload(&other_chain, MFR, body::commission(&g, "L1", "281231", &["X1"])),
+    );
+    let err = stack
+        .manufacturer()
+        .await
+        .commission(replayed.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("chain_id: the event is for chain "),
+        "{}",
+        err.message()
+    );
+
+    stack.append_unchecked(&replayed).await;
+    let status = stack.outcome(&pedigree_core::event::event_id(&replayed.payload)).await;
+    assert_eq!(
+        (status.state(), status.reject_code()),
+        (EventState::Rejected, RejectCode::WrongChain)
+    );
+    let mine = stack.sign(MFR, body::commission(&g, "L1", "281231", &["X1"]));
+    let id = stack
+        .manufacturer()
+        .await
+        .commission(mine)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
+    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
+    stack.audit().await.expect("the chain audits");
+    stack.shutdown().await;
+}

@@ -42,7 +42,8 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     populate(&stack, &g).await;
-    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     // The product's owner may have the bundle of any of its packs (docs/access.md).
     let mut v = stack.verifier_as("acme-pharma").await;
     let answer = v
@@ -55,25 +56,42 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let answer = answer.into_inner();
     assert_eq!(answer.verdict(), Verdict::Verified);
     let bundle = answer.proof.expect("a bundle was asked for");
-    let checked = check_bundle(&bundle, &sequencer).expect("bundle checks out");
+    let checked = check_bundle(&bundle, &sequencer, Some(&chain)).expect("bundle checks out");
     assert_eq!(checked.header.height, answer.height);
-    assert_eq!(checked.event.signer, MFR);
+    assert_eq!(
+        (checked.core.signer.as_str(), checked.core.kind.as_str()),
+        (MFR, "ship")
+    );
+    assert_eq!(
+        (checked.pack.gtin.as_str(), checked.pack.serial.as_str()),
+        (g.as_str(), "B2S0")
+    );
+    assert_eq!(checked.core.chain_id, chain);
 
     // The JSON form round-trips and still checks; tampering or the wrong key does not.
     let json = serde_json::to_string(&BundleJson::from_bundle(&bundle).unwrap()).unwrap();
     let back: BundleJson = serde_json::from_str(&json).unwrap();
-    check_bundle(&back.to_bundle().unwrap(), &sequencer).unwrap();
+    check_bundle(&back.to_bundle().unwrap(), &sequencer, None).unwrap();
     let mut forged = bundle.clone();
-    forged.envelope.as_mut().unwrap().payload[5] ^= 1;
-    assert!(check_bundle(&forged, &sequencer).is_err());
+    forged.event_core[40] ^= 1;
+    assert!(check_bundle(&forged, &sequencer, None).is_err());
+    let mut other_chain = [0u8; 32];
+    other_chain[0] = 1;
+    assert!(matches!(
+        check_bundle(&bundle, &sequencer, Some(&other_chain)),
+        Err(BundleError::WrongChain { .. })
+    ));
     let mut moved = bundle.clone();
     moved.inclusion.as_mut().unwrap().leaf_index ^= 1;
     assert!(matches!(
-        check_bundle(&moved, &sequencer),
+        check_bundle(&moved, &sequencer, None),
         Err(BundleError::Inclusion(_)) | Err(BundleError::TreeSize { .. })
     ));
     let stranger = pedigree_core::keys::KeyPair::generate().public();
-    assert!(matches!(check_bundle(&bundle, &stranger), Err(BundleError::Header(_))));
+    assert!(matches!(
+        check_bundle(&bundle, &stranger, None),
+        Err(BundleError::Header(_))
+    ));
 
     // Over HTTP with ?proof=1; an unknown pack has no bundle.
     let url = stack.http_url("/v1/verify");
@@ -90,7 +108,7 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
         .await
         .unwrap();
     let bundle: BundleJson = serde_json::from_value(body["proof"].clone()).unwrap();
-    check_bundle(&bundle.to_bundle().unwrap(), &sequencer).unwrap();
+    check_bundle(&bundle.to_bundle().unwrap(), &sequencer, None).unwrap();
     let unknown = v
         .verify(VerifyRequest {
             code: format!("01{g}21NOPE"),
@@ -102,15 +120,83 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     stack.shutdown().await;
 }
 
+/// Per-pack disclosure: the bundle for one pack of a 1,000-pack receipt names that pack and nothing of the 999
+/// others, nor the sender (beyond a salted commitment), and still checks offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_discloses_one_pack_of_a_large_receipt_and_not_the_sender() {
+    let stack = Stack::spawn().await;
+    let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    let serials: Vec<String> = (0..1000).map(|i| format!("Q{i:04}Z")).collect();
+    let mut m = stack.manufacturer().await;
+    let commission = stack.sign(MFR, body::commission(&g, "LOTQ", "281231", &serials));
+    let id = m.commission(commission).await.unwrap().into_inner().event_id;
+    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
+    let ship = stack.sign(MFR, body::ship(&g, &serials, WHOLESALE));
+    let id = m.ship(ship).await.unwrap().into_inner().event_id;
+    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
+    let receipt = stack.sign(WHOLESALE, body::receive(&g, &serials, MFR));
+    let id = stack
+        .distributor()
+        .await
+        .receive(receipt)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
+    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
+
+    // Asked by the wholesaler that holds the pack (a bundle is for those who hold or held it: docs/access.md).
+    let answer = stack
+        .verifier_as(WHOLESALE)
+        .await
+        .verify(VerifyRequest {
+            code: format!("01{g}21Q0500Z"),
+            include_proof: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let bundle = answer.proof.expect("a bundle was asked for");
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let checked = check_bundle(&bundle, &registry.sequencer_key, Some(&registry.chain_id)).expect("checks offline");
+    assert_eq!(
+        (
+            checked.core.kind.as_str(),
+            checked.core.signer.as_str(),
+            checked.core.pack_count
+        ),
+        ("receive", WHOLESALE, 1000)
+    );
+    assert_eq!(checked.pack.serial, "Q0500Z");
+    // Search every byte of the bundle, as protobuf and as JSON: no other serial, no sender.
+    let json = serde_json::to_string(&BundleJson::from_bundle(&bundle).unwrap()).unwrap();
+    let raw = prost::Message::encode_to_vec(&bundle);
+    let contains = |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for serial in serials.iter().filter(|s| s.as_str() != "Q0500Z") {
+        assert!(
+            !contains(&raw, serial) && !json.contains(serial.as_str()),
+            "{serial} is in the bundle"
+        );
+    }
+    assert!(contains(&raw, "Q0500Z"));
+    assert!(
+        !contains(&raw, MFR) && !json.contains(MFR),
+        "the sender is in the bundle"
+    );
+    assert!(json.len() < 4_000, "a one-pack bundle is small: {} bytes", json.len());
+    stack.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_proofs_match_the_signed_headers() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     let ids = populate(&stack, &g).await;
-    let sequencer = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     let mut ledger = stack.ledger().await;
     let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
-    let head_header = open_header(head.header.as_ref().unwrap(), &sequencer).unwrap();
+    let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
     assert_eq!(head_header.tree_size, ids.len() as u64);
 
     // Every committed event is in the log at the head's size, under the head's signed log root.
@@ -132,7 +218,7 @@ async fn log_proofs_match_the_signed_headers() {
     // Consistency between every earlier block's log and the head's.
     for height in 1..head.height {
         let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
-        let old = open_header(block.header.as_ref().unwrap(), &sequencer).unwrap();
+        let old = open_header(block.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
         let request = GetConsistencyProofRequest {
             old_size: old.tree_size,
             new_size: head_header.tree_size,

@@ -233,7 +233,11 @@ async fn custody_drains_on_sigterm() {
     let sign = |serial: &str| {
         pedigree_core::envelope::sign_payload(
             &fixture.party(MFR).key,
-            &pedigree_core::envelope::new_payload(MFR, body::commission(&g, "L1", "281231", &[serial])),
+            &pedigree_core::envelope::new_payload(
+                &fixture.chain_id,
+                MFR,
+                body::commission(&g, "L1", "281231", &[serial]),
+            ),
         )
     };
     let mut m = ManufacturerServiceClient::new(channel(addr).await.unwrap());
@@ -365,7 +369,11 @@ async fn sequencer_stops_cleanly_on_sigterm() {
         for i in from..to {
             let envelope = pedigree_core::envelope::sign_payload(
                 &fixture.party(MFR).key,
-                &pedigree_core::envelope::new_payload(MFR, body::commission(&g, "L1", "281231", &[format!("Q{i:04}")])),
+                &pedigree_core::envelope::new_payload(
+                    &fixture.chain_id,
+                    MFR,
+                    body::commission(&g, "L1", "281231", &[format!("Q{i:04}")]),
+                ),
             );
             ids.push(pedigree_core::event::event_id(&envelope.payload));
             let bytes = prost::Message::encode_to_vec(&envelope);

@@ -38,7 +38,12 @@ impl Interceptor for Bearer {
 }
 
 /// Signs in as `participant_id` on chain `chain_id` through the verifier at `channel`.
-pub async fn sign_in(channel: Channel, key: &KeyPair, chain_id: &str, participant_id: &str) -> anyhow::Result<Session> {
+pub async fn sign_in(
+    channel: Channel,
+    key: &KeyPair,
+    chain_id: &[u8],
+    participant_id: &str,
+) -> anyhow::Result<Session> {
     let request = new_session_request(key, chain_id, participant_id);
     let session = AuthServiceClient::new(channel)
         .start_session(request)

@@ -4,7 +4,6 @@
 //! gRPC servers hand the identity to tonic; the HTTP server accepts through [`TlsListener`], which runs handshakes
 //! concurrently (a slow client delays nobody else) under a deadline.
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -227,13 +226,11 @@ impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
     type Addr = SocketAddr;
 
-    fn accept(&mut self) -> impl Future<Output = (Self::Io, Self::Addr)> + Send {
-        async move {
-            match self.ready.recv().await {
-                Some(accepted) => accepted,
-                // The accept task ended only if the runtime is shutting down: never resolve.
-                None => std::future::pending().await,
-            }
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accept task ended only if the runtime is shutting down: never resolve.
+            None => std::future::pending().await,
         }
     }
 

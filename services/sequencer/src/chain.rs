@@ -55,7 +55,7 @@ impl Canon {
     /// The chain before any block: the genesis registry, nothing read.
     pub fn new(genesis: Arc<Registry>) -> Self {
         Self {
-            tip: Tip::default(),
+            tip: Tip::genesis(genesis.chain_id),
             next_offset: 0,
             offsets: BTreeMap::new(),
             registry: genesis.clone(),
@@ -78,9 +78,19 @@ impl Canon {
             Ok(block) => block,
             Err(e) => return Ok(Folded::Stale(BlockError::Decode(e.to_string()))),
         };
+        let registry_before = self.registry.clone();
         match check_block(&block, &self.tip, sequencer) {
             Ok((header, tip)) => {
                 self.fold_registry(&block, &header)?;
+                if header.registry_root != self.registry.root() {
+                    // Signed by the sequencer key and linked, but the registry it commits to is not the chain's:
+                    // a chain the audit refuses. Nothing of it is kept.
+                    self.registry = registry_before;
+                    return Err(anyhow!(
+                        "canonical block {}: registry_root does not match the registry folded from the chain",
+                        header.height
+                    ));
+                }
                 self.tip = tip;
                 self.offsets = header
                     .resume_offsets
@@ -142,18 +152,52 @@ mod tests {
 
     use super::*;
 
-    fn canon(sequencer: &KeyPair, governance: &KeyPair) -> Canon {
-        let genesis = Genesis {
-            chain_id: "test".into(),
+    fn genesis(sequencer: &KeyPair, governance: &KeyPair) -> Genesis {
+        Genesis {
+            chain_name: "test".into(),
             sequencer_public_key: sequencer.public().to_hex(),
             governance_public_key: Some(governance.public().to_hex()),
             participants: vec![],
-        };
-        Canon::new(Arc::new(Registry::from_genesis(&genesis).unwrap()))
+        }
+    }
+
+    fn canon(sequencer: &KeyPair, governance: &KeyPair) -> Canon {
+        Canon::new(Arc::new(
+            Registry::from_genesis(&genesis(sequencer, governance)).unwrap(),
+        ))
+    }
+
+    /// The state before height 1 of the chain [`canon`] makes.
+    fn origin(sequencer: &KeyPair, governance: &KeyPair) -> Tip {
+        Tip::genesis(genesis(sequencer, governance).chain_id().unwrap())
+    }
+
+    /// `body` signed by `governance` for the chain of [`canon`]`(sequencer, governance)`.
+    fn governed(
+        sequencer: &KeyPair,
+        governance: &KeyPair,
+        body: pedigree_core::pb::event_payload::Body,
+    ) -> SignedEnvelope {
+        let chain = genesis(sequencer, governance).chain_id().unwrap();
+        sign_payload(governance, &new_payload(&chain, GOVERNANCE_ID, body))
     }
 
     fn content(epoch: u64, next_offset: i64) -> BlockContent {
-        with_events(epoch, next_offset, vec![])
+        let empty = canon(&KeyPair::generate(), &KeyPair::generate()).registry.root();
+        BlockContent {
+            registry_root: empty,
+            ..with_events(epoch, next_offset, vec![])
+        }
+    }
+
+    /// A block of `events`; its registry root is the one `base` leads to with them.
+    fn on(base: &Registry, height: u64, epoch: u64, next_offset: i64, events: Vec<SignedEnvelope>) -> BlockContent {
+        let at = BlockContext::new(height, 0);
+        let after = pedigree_core::governance::fold_governance(base, at, &events).expect("the events apply");
+        BlockContent {
+            registry_root: after.as_ref().unwrap_or(base).root(),
+            ..with_events(epoch, next_offset, events)
+        }
     }
 
     fn with_events(epoch: u64, next_offset: i64, events: Vec<SignedEnvelope>) -> BlockContent {
@@ -166,21 +210,22 @@ mod tests {
             }],
             time_ms: 0,
             epoch,
+            registry_root: [0; 32],
         }
     }
 
     /// Two sealers on the same tip, an old epoch after a newer one: one chain, in offset order.
     #[test]
     fn competing_and_older_blocks_are_stale() {
-        let key = KeyPair::generate();
+        let (key, governance) = (KeyPair::generate(), KeyPair::generate());
         let public = key.public();
-        let (b1, t1) = seal(&key, &Tip::default(), content(1, 10));
+        let (b1, t1) = seal(&key, &origin(&key, &governance), content(1, 10));
         let (b2a, t2a) = seal(&key, &t1, content(1, 20));
         let (b2b, _) = seal(&key, &t1, content(2, 25));
         let (b3_old, _) = seal(&key, &t2a, content(1, 30));
         let (b3, _) = seal(&key, &t2a, content(2, 40));
         let (b4_old, _) = seal(&key, &Tip { ..t2a.clone() }, content(1, 50));
-        let mut canon = canon(&key, &KeyPair::generate());
+        let mut canon = canon(&key, &governance);
         let topic = [&b1, &b2a, &b2b, &b3, &b3_old, &b4_old];
         let verdicts: Vec<bool> = topic
             .iter()
@@ -203,10 +248,10 @@ mod tests {
 
     #[test]
     fn a_block_of_an_older_epoch_cannot_extend_a_newer_tip() {
-        let key = KeyPair::generate();
-        let (b1, t1) = seal(&key, &Tip::default(), content(3, 1));
+        let (key, governance) = (KeyPair::generate(), KeyPair::generate());
+        let (b1, t1) = seal(&key, &origin(&key, &governance), content(3, 1));
         let (b2, _) = seal(&key, &t1, content(2, 2));
-        let mut canon = canon(&key, &KeyPair::generate());
+        let mut canon = canon(&key, &governance);
         assert!(matches!(
             canon.fold(0, &b1.encode_to_vec(), &key.public()).unwrap(),
             Folded::Canonical { .. }
@@ -217,9 +262,10 @@ mod tests {
         ));
     }
 
-    fn register(governance: &KeyPair, id: &str, key: &KeyPair) -> SignedEnvelope {
-        let body = pedigree_core::body::register_participant(id, ParticipantRole::Pharmacy, "P", "", &key.public());
-        sign_payload(governance, &new_payload(GOVERNANCE_ID, body))
+    fn register(sequencer: &KeyPair, governance: &KeyPair, id: &str) -> SignedEnvelope {
+        let key = KeyPair::generate().public();
+        let body = pedigree_core::body::register_participant(id, ParticipantRole::Pharmacy, "P", "", &key);
+        governed(sequencer, governance, body)
     }
 
     /// The registry follows the canonical blocks' governance events, event by event; a stale block counts for
@@ -227,29 +273,28 @@ mod tests {
     #[test]
     fn the_registry_is_folded_from_canonical_blocks() {
         let (key, governance) = (KeyPair::generate(), KeyPair::generate());
-        let (k1, k2) = (KeyPair::generate(), KeyPair::generate());
-        let rotate = sign_payload(
+        let k2 = KeyPair::generate();
+        let rotate = governed(
+            &key,
             &governance,
-            &new_payload(
-                GOVERNANCE_ID,
-                pedigree_core::body::rotate_key("bay-pharmacy", &k2.public()),
-            ),
+            pedigree_core::body::rotate_key("bay-pharmacy", &k2.public()),
         );
         // Registered and rotated in one block: the rotation sees the registration before it.
-        let (b1, t1) = seal(
-            &key,
-            &Tip::default(),
-            with_events(1, 2, vec![register(&governance, "bay-pharmacy", &k1), rotate]),
-        );
+        let base = canon(&key, &governance).registry;
+        let first = vec![register(&key, &governance, "bay-pharmacy"), rotate];
+        let after_first = pedigree_core::governance::fold_governance(&base, BlockContext::new(1, 0), &first)
+            .unwrap()
+            .unwrap();
+        let (b1, t1) = seal(&key, &origin(&key, &governance), on(&base, 1, 1, 2, first));
         let (stale, _) = seal(
             &key,
-            &Tip::default(),
-            with_events(1, 3, vec![register(&governance, "elm-pharmacy", &k1)]),
+            &origin(&key, &governance),
+            on(&base, 1, 1, 3, vec![register(&key, &governance, "elm-pharmacy")]),
         );
         let (b2, _) = seal(
             &key,
             &t1,
-            with_events(1, 4, vec![register(&governance, "oak-pharmacy", &k1)]),
+            on(&after_first, 2, 1, 4, vec![register(&key, &governance, "oak-pharmacy")]),
         );
         let mut canon = canon(&key, &governance);
         for (offset, block) in [&b1, &stale, &b2].into_iter().enumerate() {
@@ -271,14 +316,16 @@ mod tests {
     #[test]
     fn a_governance_event_that_does_not_apply_fails_the_fold() {
         let (key, governance, k1) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+        let chain = genesis(&key, &governance).chain_id().unwrap();
+        let base = canon(&key, &governance).registry;
         let (b1, t1) = seal(
             &key,
-            &Tip::default(),
-            with_events(1, 1, vec![register(&governance, "bay-pharmacy", &k1)]),
+            &origin(&key, &governance),
+            on(&base, 1, 1, 1, vec![register(&key, &governance, "bay-pharmacy")]),
         );
         let twice = vec![
-            register(&governance, "oak-pharmacy", &k1),
-            register(&governance, "bay-pharmacy", &k1),
+            register(&key, &governance, "oak-pharmacy"),
+            register(&key, &governance, "bay-pharmacy"),
         ];
         let (b2, _) = seal(&key, &t1, with_events(1, 2, twice));
         let mut canon = canon(&key, &governance);
@@ -292,6 +339,7 @@ mod tests {
         let forged = sign_payload(
             &KeyPair::generate(),
             &new_payload(
+                &chain,
                 GOVERNANCE_ID,
                 pedigree_core::body::register_participant(
                     "elm-pharmacy",

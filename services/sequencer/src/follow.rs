@@ -162,7 +162,7 @@ impl Follower<'_> {
                 Folded::Stale(reason) => {
                     let height = Block::decode(payload.as_slice())
                         .ok()
-                        .and_then(|b| tip_of(&b).ok())
+                        .and_then(|b| tip_of(&b, &canon.tip.chain_id).ok())
                         .map(|(h, _)| (h.height, h.epoch));
                     tracing::info!(offset, ?height, %reason, "stale block skipped");
                 }

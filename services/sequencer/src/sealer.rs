@@ -321,6 +321,7 @@ impl Sealer {
             // judge against this header field.
             time_ms: applied.at.time_ms,
             epoch,
+            registry_root: applied.registry.root(),
         };
         let (block, tip) = seal(&self.key, &self.canon.tip, content);
         let bytes = block.encode_to_vec();

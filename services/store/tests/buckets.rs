@@ -17,10 +17,10 @@ fn registry() -> Registry {
         role: Role::Distributor,
         name: id.into(),
         gln: None,
-        public_key: key.clone(),
+        public_key: KeyPair::generate().public().to_hex(),
     };
     Registry::from_genesis(&Genesis {
-        chain_id: "buckets".into(),
+        chain_name: "buckets".into(),
         sequencer_public_key: key.clone(),
         governance_public_key: None,
         participants: vec![entry("mfr"), entry("dist")],

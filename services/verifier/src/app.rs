@@ -41,7 +41,7 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
-        let chain_id = genesis.chain_id.clone();
+        let chain_id = genesis.chain_id;
         let registry = pedigree_store::follow_registry(
             genesis,
             store.clone(),

@@ -45,7 +45,8 @@ pub enum AuthError {
 pub struct Auth {
     pub key: SessionKey,
     pub ttl: Duration,
-    pub chain_id: String,
+    /// The chain a sign-in is bound to (the genesis hash).
+    pub chain_id: pedigree_core::Hash,
     pub registry: watch::Receiver<Arc<Registry>>,
     pub store: Store,
 }

@@ -4,13 +4,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use pedigree_core::Hash;
+use pedigree_core::envelope::event_digest;
 use pedigree_core::event::event_id;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
-use pedigree_core::keys::EVENT_TAG;
 use pedigree_core::participant::Participant;
 use pedigree_core::pb::ProductRecord;
 use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, Verdict, VerifyResponse};
-use pedigree_core::proof::block_inclusion;
+use pedigree_core::proof::make_bundle;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
 use pedigree_store::{Store, StoreError};
@@ -76,7 +76,7 @@ impl Verifier {
         }
         self.metrics.verified(verdict, started.elapsed());
         let proof = match (&pack, with_proof) {
-            (Some(p), true) if sees => Some(self.bundle(p).await?),
+            (Some(p), true) if sees => Some(self.bundle(p, serial.as_str()).await?),
             (Some(_), true) => return Err(Denied::Proof.into()),
             _ => None,
         };
@@ -133,8 +133,8 @@ impl Verifier {
         Ok(directory)
     }
 
-    /// The proof bundle of a pack's last event.
-    async fn bundle(&self, pack: &PackRecord) -> Result<ProofBundle, VerifyError> {
+    /// The proof bundle of a pack's last event, disclosing that pack only (the event's core, never its payload).
+    async fn bundle(&self, pack: &PackRecord, serial: &str) -> Result<ProofBundle, VerifyError> {
         let block = self
             .store
             .block(pack.last_height)
@@ -146,25 +146,25 @@ impl Verifier {
             .cloned()
             .ok_or_else(|| inconsistent("pack's last event not in its block"))?;
         let id: Hash = event_id(&envelope.payload);
-        let inclusion =
-            block_inclusion(&block, &id).ok_or_else(|| inconsistent("pack's last event not in its block"))?;
-        // The signer's key when it signed: its current key or one it rotated out since (the registry keeps them).
-        let record = self
-            .store
-            .participant(&envelope.signer)
-            .await?
+        // The registry as of head (it keeps every key with its heights, so it rolls back to the block's height).
+        let (_, records) = self.store.participants().await?;
+        let participants: Vec<Participant> = records
+            .iter()
+            .map(Participant::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(|e| inconsistent(&e.to_string()))?;
+        // The signer's key when it signed: its current key or one it rotated out since.
+        let signer = participants
+            .iter()
+            .find(|p| p.id == envelope.signer)
             .ok_or_else(|| inconsistent("signer not in the registry"))?;
-        let signer = Participant::try_from(&record).map_err(|e| inconsistent(&e.to_string()))?;
+        let digest = event_digest(&envelope.payload);
         let key = signer
             .keys()
-            .find(|k| k.verify(EVENT_TAG, &envelope.payload, &envelope.signature).is_ok())
+            .find(|k| k.verify_digest(&digest, &envelope.signature).is_ok())
             .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
-        Ok(ProofBundle {
-            signer_public_key: key.to_sec1(),
-            envelope: Some(envelope),
-            inclusion: Some(inclusion),
-            header: block.header,
-        })
+        make_bundle(&block, pack.last_height, &id, serial, key, &participants)
+            .ok_or_else(|| inconsistent("pack's last event not in its block, or its signer not in the registry then"))
     }
 }
 
