@@ -27,11 +27,7 @@ fn block(payload: &[u8]) -> Vec<u8> {
 async fn resume_reads_what_was_appended_while_paused() {
     let broker = Broker::start(Storage::Memory).unwrap();
     let kafka = ClientSettings::new(broker.brokers());
-    let spec = TopicSpec {
-        name: TOPIC.into(),
-        partitions: 1,
-        replication: 1,
-    };
+    let spec = TopicSpec::blocks(TOPIC, &Default::default());
     ensure_topics(&kafka, &[spec]).await.unwrap();
     let producer = Producer::new(&kafka, &ProducerSettings::default()).unwrap();
     let send = |payload: &'static [u8]| {

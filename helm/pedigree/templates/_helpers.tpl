@@ -280,6 +280,9 @@ readinessProbe:
 livenessProbe:
   grpc:
     port: {{ $port }}
+    {{- with .livenessService }}
+    service: {{ . }}
+    {{- end }}
   periodSeconds: {{ $p.liveness.periodSeconds }}
   timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
   failureThreshold: {{ $p.liveness.failureThreshold }}

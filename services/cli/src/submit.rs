@@ -277,13 +277,80 @@ pub async fn channel(endpoint: &str) -> anyhow::Result<Channel> {
 /// Sends an envelope to an RPC that takes its kind of event. Which service takes it does not matter: custody checks
 /// the signer's role against the registry whatever the service, so a participant registered on the ledger (and so
 /// in no local file) is sent the same way.
+///
+/// When custody cannot say whether the event was stored (UNAVAILABLE, DEADLINE_EXCEEDED, no connection), the same
+/// envelope is sent again, which is always safe (the same envelope is the same event), until [`SUBMIT_DEADLINE`];
+/// a refusal of the event itself is reported at once.
 pub async fn submit(endpoint: &str, envelope: SignedEnvelope) -> anyhow::Result<Vec<u8>> {
     let rpc = Rpc::for_envelope(&envelope)?;
-    let response = rpc
-        .call(channel(endpoint).await?, envelope)
-        .await
-        .map_err(|s| anyhow::anyhow!("refused ({:?}): {}", s.code(), s.message()))?;
-    Ok(response.into_inner().event_id)
+    let deadline = tokio::time::Instant::now() + SUBMIT_DEADLINE;
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let attempt = async {
+            let channel = channel(endpoint).await.map_err(Attempt::Unreachable)?;
+            let call = tokio::time::timeout(ATTEMPT_TIMEOUT, rpc.call(channel, envelope.clone()));
+            match call.await {
+                Ok(Ok(response)) => Ok(response.into_inner().event_id),
+                Ok(Err(status)) => Err(Attempt::Status(status)),
+                Err(_) => Err(Attempt::Unreachable(anyhow::anyhow!(
+                    "no answer within {ATTEMPT_TIMEOUT:?}"
+                ))),
+            }
+        };
+        let failure = match attempt.await {
+            Ok(id) => return Ok(id),
+            Err(Attempt::Status(s)) if !retryable(s.code()) => {
+                bail!("refused ({:?}): {}", s.code(), s.message())
+            }
+            Err(Attempt::Status(s)) => format!("({:?}) {}", s.code(), s.message()),
+            Err(Attempt::Unreachable(e)) if !passing(&e) => return Err(e),
+            Err(Attempt::Unreachable(e)) => format!("{e:#}"),
+        };
+        if tokio::time::Instant::now() + wait > deadline {
+            bail!(
+                "custody did not confirm the event within {SUBMIT_DEADLINE:?}; it may still be stored: query its \
+                 status, or submit the same envelope again (safe). Last answer: {failure}"
+            );
+        }
+        eprintln!("custody did not confirm the event ({failure}); sending the same envelope again in {wait:?}");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// How long [`submit`] keeps sending the same envelope while custody cannot confirm it.
+pub const SUBMIT_DEADLINE: Duration = Duration::from_secs(60);
+/// How long one attempt may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// One failed attempt.
+enum Attempt {
+    Status(tonic::Status),
+    Unreachable(anyhow::Error),
+}
+
+/// Whether a failure to reach custody may pass (refused or reset connection, timeout), rather than be a mistake to
+/// report at once (a bad address, a certificate that does not verify, plaintext against TLS).
+fn passing(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind as K;
+    error.to_string().starts_with("no answer within")
+        || error.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted | K::TimedOut | K::BrokenPipe
+                )
+            })
+        })
+}
+
+/// Answers after which the outcome is unknown or the event was not taken for a passing reason: sending the same
+/// envelope again is safe and may succeed.
+fn retryable(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::ResourceExhausted
+    )
 }
 
 /// The status of event `id`, asked as `who` (its signer, or an auditor).
@@ -335,6 +402,7 @@ pub fn describe(status: &EventStatus) -> String {
                 .as_str_name(),
             status.reason
         ),
-        _ => "pending".to_string(),
+        _ if status.reason.is_empty() => "pending".to_string(),
+        _ => format!("pending: {}", status.reason),
     }
 }

@@ -100,11 +100,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     let server = ca.issue_loopback("server").context("issuing the server certificate")?;
     let broker = Broker::start(Storage::Sqlite(dir.join("broker.db"))).context("starting the tansu broker")?;
     let redis = Redis::start_in(&dir.join("redis"), ClientCerts::NotRequired).context("starting redis-server")?;
-    let spec = TopicSpec {
-        name: "pedigree.events".into(),
-        partitions: 1,
-        replication: 1,
-    };
+    let spec = TopicSpec::events("pedigree.events", 1, &Default::default());
     ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
         .await
         .context("creating the events topic")?;

@@ -28,6 +28,7 @@
 
 pub mod audit;
 pub mod block;
+pub mod block_size;
 pub mod body;
 pub mod context;
 pub mod custody_rpc;

@@ -62,6 +62,7 @@ impl App {
             producer,
             store,
             topic: config.events_topic,
+            max_envelope_bytes: pedigree_core::block_size::max_envelope_bytes(config.block_max_bytes as usize),
             draining: AtomicBool::new(false),
         });
         Ok(Self {

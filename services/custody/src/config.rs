@@ -30,6 +30,9 @@ pub struct Config {
     /// How long to wait for the broker to acknowledge an event before answering UNAVAILABLE.
     #[arg(long, env = "PEDIGREE_DELIVERY_TIMEOUT_MS", default_value_t = 5000)]
     pub delivery_timeout_ms: u64,
+    /// The sequencer's block size limit (the same setting): an envelope that could not fit in a block is refused.
+    #[arg(long, env = "PEDIGREE_BLOCK_MAX_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(65_536..=1_048_000))]
+    pub block_max_bytes: u64,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,

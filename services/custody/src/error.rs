@@ -10,8 +10,15 @@ pub enum SubmitError {
     Event(#[from] EventError),
     #[error("this rpc takes {expected} events, the payload holds a {got} event")]
     WrongRpc { expected: &'static str, got: &'static str },
-    #[error("event not stored: the broker did not acknowledge it ({0}); retry later")]
+    #[error("event not stored: the broker refused it ({0}); retry later")]
     Broker(String),
+    #[error(
+        "outcome unknown: the broker did not confirm event {id} in time ({detail}); it may be stored. Query the \
+         event (LedgerService.GetEventStatus) or resubmit the same envelope, which is always safe"
+    )]
+    OutcomeUnknown { id: String, detail: String },
+    #[error("envelope of {len} bytes cannot fit in a block (at most {max} bytes per envelope)")]
+    TooLarge { len: usize, max: usize },
     #[error("event not stored: cannot mark it pending ({0}); retry later")]
     Pending(String),
     #[error("service is shutting down")]
@@ -40,7 +47,9 @@ impl From<SubmitError> for Status {
                 EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
                 _ => Code::InvalidArgument,
             },
-            SubmitError::WrongRpc { .. } => Code::InvalidArgument,
+            SubmitError::WrongRpc { .. } | SubmitError::TooLarge { .. } => Code::InvalidArgument,
+            // The operation may have completed (gRPC's meaning of DEADLINE_EXCEEDED).
+            SubmitError::OutcomeUnknown { .. } => Code::DeadlineExceeded,
             SubmitError::Broker(_) | SubmitError::Pending(_) | SubmitError::ShuttingDown => Code::Unavailable,
         };
         Status::new(code, err.to_string())

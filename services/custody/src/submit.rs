@@ -26,6 +26,8 @@ pub struct Submitter {
     /// Where the event is marked pending before it goes to the broker (its status is then PENDING, not NOT_FOUND).
     pub store: pedigree_store::Store,
     pub topic: String,
+    /// The largest envelope a block can hold (see `pedigree_core::block_size`).
+    pub max_envelope_bytes: usize,
     /// Set on shutdown: new submissions are refused while in-flight ones finish.
     pub draining: AtomicBool,
 }
@@ -35,6 +37,13 @@ impl Submitter {
     pub async fn submit(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, SubmitError> {
         if self.draining.load(Ordering::Relaxed) {
             return Err(SubmitError::ShuttingDown);
+        }
+        let len = envelope.encoded_len();
+        if len > self.max_envelope_bytes {
+            return Err(SubmitError::TooLarge {
+                len,
+                max: self.max_envelope_bytes,
+            });
         }
         let registry = self.registry.borrow().clone();
         let event = check_envelope(&envelope, &registry)?;
@@ -58,7 +67,21 @@ impl Submitter {
         self.producer
             .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await
-            .map_err(|e| SubmitError::Broker(e.to_string()))?;
+            .map_err(|e| {
+                if e.certainly_not_stored() {
+                    SubmitError::Broker(e.to_string())
+                } else {
+                    SubmitError::OutcomeUnknown {
+                        id: hex::encode(event.id),
+                        detail: e.to_string(),
+                    }
+                }
+            })?;
+        // Status now tells "in the topic, not yet sealed" from "not confirmed by the broker". Best effort: the
+        // event is stored whatever happens to this mark.
+        if let Err(e) = self.store.mark_appended(&event.id, signer_index).await {
+            tracing::warn!(error = %e, "could not mark an appended event");
+        }
         tracing::debug!(id = %hex::encode(event.id), kind = kind.as_str(), "event appended");
         Ok(SubmitResponse {
             event_id: event.id.to_vec(),

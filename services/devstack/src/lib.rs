@@ -11,6 +11,6 @@ mod redis;
 pub mod tls;
 
 pub use fixture::{Fixture, Party};
-pub use process::{Broker, Storage, free_port, wait_for_port};
+pub use process::{Broker, Storage, free_port, signal, wait_for_port};
 pub use redis::{ADMIN_USER, ClientCerts, Redis};
 pub use tls::{LOOPBACK_NAMES, LocalCa, ServerCert};

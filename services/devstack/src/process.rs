@@ -48,6 +48,20 @@ pub(crate) fn which(name: &str, env: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Sends `signal` (`STOP`, `CONT`, `KILL`, `TERM`...) to process `pid` with kill(1): pausing a dependency as a
+/// hung host would, without unsafe code.
+pub fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .context("running kill")?;
+    if !status.success() {
+        bail!("kill -{signal} {pid} exited with {status}");
+    }
+    Ok(())
+}
+
 /// Where the broker keeps its data.
 #[derive(Clone, Debug)]
 pub enum Storage {
@@ -158,6 +172,11 @@ impl Broker {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// The broker's process id (to pause it with SIGSTOP, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Starts it again on the same port and storage.

@@ -36,6 +36,8 @@ pub struct Redis {
     admin_password: String,
     /// The client certificate and key every user presents when the server requires one.
     client_cert: Option<(PathBuf, PathBuf)>,
+    /// How it was started, to start it again.
+    command: (PathBuf, Vec<String>),
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -79,23 +81,34 @@ impl Redis {
             ClientCerts::Required => "yes",
         };
         let path = |p: &Path| p.display().to_string();
-        let mut child = Command::new(&bin)
-            .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--tls-cert-file", &path(&cert), "--tls-key-file", &path(&key)])
-            .args([
-                "--tls-ca-cert-file",
-                &path(ca.ca_path()),
-                "--tls-auth-clients",
-                auth_clients,
-            ])
-            .args(["--aclfile", &path(&acl_path)])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
-        wait_for_port(port, &mut child, Duration::from_secs(10))
-            .context("redis-server did not start (built without TLS, or an ACL file error?)")?;
+        let args: Vec<String> = [
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--tls-cert-file",
+            &path(&cert),
+            "--tls-key-file",
+            &path(&key),
+            "--tls-ca-cert-file",
+            &path(ca.ca_path()),
+            "--tls-auth-clients",
+            auth_clients,
+            "--aclfile",
+            &path(&acl_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory-policy",
+            "noeviction",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        let child = spawn(&bin, &args, port)?;
         let client_cert = match client_certs {
             ClientCerts::NotRequired => None,
             ClientCerts::Required => Some(ca.issue("client", &["localhost"])?),
@@ -107,8 +120,33 @@ impl Redis {
             passwords,
             admin_password,
             client_cert,
+            command: (bin, args),
             _dir: None,
         })
+    }
+
+    /// Kills it (SIGKILL, as a crash would) and starts it again on the same port, empty (it keeps nothing on disk).
+    pub fn restart_empty(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.child = spawn(&self.command.0, &self.command.1, self.port)?;
+        Ok(())
+    }
+
+    /// Kills it (SIGKILL): clients see connections reset and refused until [`Redis::start_again`].
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again after [`Redis::kill`], empty.
+    pub fn start_again(&mut self) -> anyhow::Result<()> {
+        self.child = spawn(&self.command.0, &self.command.1, self.port)?;
+        Ok(())
+    }
+
+    /// The process id of the server (to pause it with SIGSTOP, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `rediss://127.0.0.1:{port}/0`, without credentials.
@@ -144,6 +182,19 @@ impl Redis {
     pub fn dir(&self) -> PathBuf {
         self.ca.ca_path().parent().map(Path::to_path_buf).unwrap_or_default()
     }
+}
+
+/// Starts redis-server with `args` and waits for its TLS port.
+fn spawn(bin: &Path, args: &[String], port: u16) -> anyhow::Result<Child> {
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} (apt-get install redis-server)", bin.display()))?;
+    wait_for_port(port, &mut child, Duration::from_secs(10))
+        .context("redis-server did not start (built without TLS, or an ACL file error?)")?;
+    Ok(child)
 }
 
 impl Drop for Redis {

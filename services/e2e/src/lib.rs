@@ -130,36 +130,31 @@ impl Stack {
 
     /// Broker, Redis, topics, custody and verifier, but no sequencer: start them with [`Stack::sequencer_with`].
     pub async fn spawn_bare(batch_max_events: usize) -> Self {
+        Self::spawn_bare_on(batch_max_events, false).await
+    }
+
+    /// Like [`Stack::spawn_bare`]; with `durable`, the broker keeps its log in a SQLite file, so that it survives a
+    /// restart of the broker ([`Broker::restart`]).
+    pub async fn spawn_bare_on(batch_max_events: usize, durable: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let fixture = Fixture::create(dir.path()).expect("fixture");
         let ca = LocalCa::create(&dir.path().join("tls")).expect("local CA");
         let server_cert = ca.issue_loopback("server").expect("server certificate");
         let client_tls = ClientTls::with_ca_file(ca.ca_path()).expect("reading the CA");
-        let broker = Broker::start(Storage::Memory).expect("starting tansu");
-        let redis = Redis::start().expect("starting redis-server");
-        let spec = TopicSpec {
-            name: EVENTS_TOPIC.into(),
-            partitions: 1,
-            replication: 1,
+        let storage = if durable {
+            Storage::Sqlite(dir.path().join("broker.db"))
+        } else {
+            Storage::Memory
         };
+        let broker = Broker::start(storage).expect("starting tansu");
+        let redis = Redis::start().expect("starting redis-server");
+        let spec = TopicSpec::events(EVENTS_TOPIC, 1, &Default::default());
         ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
             .await
             .expect("creating the events topic");
-        let custody = pedigree_custody::App::build(pedigree_custody::Config {
-            grpc_addr: "127.0.0.1:0".parse().expect("addr"),
-            kafka_brokers: broker.brokers(),
-            kafka_security: Default::default(),
-            events_topic: EVENTS_TOPIC.into(),
-            genesis: fixture.genesis_path.clone(),
-            redis: redis.config_for(RedisUser::Custody),
-            // Fast, so tests see sealed registry changes at the gate quickly.
-            registry_refresh_ms: 50,
-            delivery_timeout_ms: 3000,
-            shutdown_grace_secs: 5,
-            tls: server_tls(&server_cert),
-        })
-        .await
-        .expect("building custody");
+        let custody = pedigree_custody::App::build(custody_config(&broker, &fixture, &redis, &server_cert))
+            .await
+            .expect("building custody");
         let verifier = pedigree_verifier::App::build(verifier_config(&fixture, &redis, &server_cert))
             .await
             .expect("building verifier");
@@ -194,6 +189,9 @@ impl Stack {
             batch_max_events: self.batch_max_events,
             batch_max_bytes: 1024 * 1024,
             batch_max_wait_ms: 20,
+            block_max_bytes: pedigree_core::block_size::DEFAULT_BLOCK_MAX_BYTES as u64,
+            durability: Default::default(),
+            stall_secs: 60,
             health_addr: "127.0.0.1:0".parse().expect("addr"),
             shutdown_grace_secs: 5,
             tls: server_tls(&self.server_cert),
@@ -274,6 +272,16 @@ impl Stack {
             .connect(&format!("https://{addr}"))
             .await
             .expect("connecting")
+    }
+
+    /// The configuration of this stack's custody service (to start another one beside it).
+    pub fn custody_config(&self) -> pedigree_custody::Config {
+        custody_config(&self.broker, &self.fixture, &self.redis, &self.server_cert)
+    }
+
+    /// Whether the stack's sequencer has stopped (it returned, with or without an error).
+    pub fn sequencer_stopped(&self) -> bool {
+        self.sequencer.as_ref().is_none_or(|s| s.task.is_finished())
     }
 
     /// The configuration of this stack's verifier (to start another one beside it, e.g. with other settings).
@@ -475,6 +483,24 @@ fn server_tls(cert: &ServerCert) -> ServerTlsConfig {
     }
 }
 
+/// The custody service of a stack: TLS, the stack's broker, Redis and genesis.
+fn custody_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedigree_custody::Config {
+    pedigree_custody::Config {
+        grpc_addr: "127.0.0.1:0".parse().expect("addr"),
+        kafka_brokers: broker.brokers(),
+        kafka_security: Default::default(),
+        events_topic: EVENTS_TOPIC.into(),
+        genesis: fixture.genesis_path.clone(),
+        redis: redis.config_for(RedisUser::Custody),
+        // Fast, so tests see sealed registry changes at the gate quickly.
+        registry_refresh_ms: 50,
+        delivery_timeout_ms: 3000,
+        block_max_bytes: pedigree_core::block_size::DEFAULT_BLOCK_MAX_BYTES as u64,
+        shutdown_grace_secs: 5,
+        tls: server_tls(cert),
+    }
+}
+
 /// The verifier of a stack: TLS, the stack's Redis and genesis, a fast registry refresh (so that tests see sealed
 /// revocations at once).
 fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedigree_verifier::Config {
@@ -486,6 +512,7 @@ fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedig
         registry_refresh_ms: 50,
         session_key_file: None,
         session_ttl_secs: 3600,
+        max_redis_lag_blocks: 0,
         shutdown_grace_secs: 5,
         tls: server_tls(cert),
     }

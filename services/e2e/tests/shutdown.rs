@@ -198,11 +198,7 @@ fn loopback(port: u16) -> SocketAddr {
 
 async fn broker_with_topics() -> Broker {
     let broker = Broker::start(Storage::Memory).expect("starting tansu");
-    let spec = TopicSpec {
-        name: EVENTS_TOPIC.into(),
-        partitions: 1,
-        replication: 1,
-    };
+    let spec = TopicSpec::events(EVENTS_TOPIC, 1, &Default::default());
     ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
         .await
         .expect("events topic");

@@ -88,8 +88,20 @@ pub(crate) fn producer(settings: &ClientSettings, producer: &ProducerSettings) -
         .set("acks", "all")
         .set("message.timeout.ms", producer.delivery_timeout.as_millis().to_string())
         .set("linger.ms", producer.linger.as_millis().to_string())
-        .set("message.max.bytes", (16 * 1024 * 1024).to_string());
+        // Kafka's default limit: a larger record would be refused by a default broker (blocks are kept under
+        // it, see the sequencer's block size limit).
+        .set("message.max.bytes", KAFKA_DEFAULT_MESSAGE_MAX_BYTES.to_string());
     config
+}
+
+/// Apache Kafka's default `message.max.bytes` (a record batch, on the broker and per topic): what Pedigree keeps
+/// every record under, whatever a lenient broker would accept.
+pub const KAFKA_DEFAULT_MESSAGE_MAX_BYTES: usize = 1_048_588;
+
+/// Every consumer halts on an offset the topic no longer holds instead of skipping to an end of the log: events
+/// or blocks lost to retention or a recreated topic must be noticed, never passed over.
+fn no_offset_reset(config: &mut ClientConfig) {
+    config.set("auto.offset.reset", "error");
 }
 
 /// A partition reader: assigned ranges only, nothing committed.
@@ -104,6 +116,7 @@ pub(crate) fn reader(settings: &ClientSettings) -> ClientConfig {
         // librdkafka prefetches up to 64 MiB per partition by default; a reader reads ranges it asked for, so a few
         // messages ahead are enough, and the process' memory does not grow with the topic's backlog.
         .set("queued.max.messages.kbytes", READER_PREFETCH_KBYTES.to_string());
+    no_offset_reset(&mut config);
     config
 }
 
@@ -122,6 +135,7 @@ pub(crate) fn events_consumer(settings: &ClientSettings, batch_max_bytes: usize)
             "queued.max.messages.kbytes",
             (4 * batch_max_bytes / 1024).max(1024).to_string(),
         );
+    no_offset_reset(&mut config);
     config
 }
 
@@ -133,6 +147,7 @@ pub(crate) fn topic_tail(settings: &ClientSettings) -> ClientConfig {
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "5");
+    no_offset_reset(&mut config);
     config
 }
 
@@ -228,7 +243,7 @@ mod tests {
         assert_eq!(config.get("acks"), Some("all"));
         assert_eq!(config.get("message.timeout.ms"), Some("2500"));
         assert_eq!(config.get("linger.ms"), Some("7"));
-        assert_eq!(config.get("message.max.bytes"), Some("16777216"));
+        assert_eq!(config.get("message.max.bytes"), Some("1048588"));
         let defaults = producer(&settings(), &ProducerSettings::default());
         assert_eq!(defaults.get("message.timeout.ms"), Some("10000"));
         assert_eq!(defaults.get("linger.ms"), Some("2"));
@@ -252,6 +267,7 @@ mod tests {
         assert_eq!(tail.get("fetch.wait.max.ms"), Some("5"));
         assert_eq!(tail.get("queued.max.messages.kbytes"), None);
         for config in [reader, events, tail] {
+            assert_eq!(config.get("auto.offset.reset"), Some("error"));
             assert_eq!(config.get("enable.auto.commit"), Some("false"));
             assert_eq!(config.get("enable.partition.eof"), Some("false"));
         }

@@ -9,9 +9,52 @@ pub enum KafkaError {
     Security(String),
     #[error("topic '{topic}': {reason}")]
     Topic { topic: String, reason: String },
+    #[error(
+        "topic '{topic}' partition {partition}: offset {from} is gone (the partition now starts at {low}): its \
+         records were deleted by retention or the topic was recreated"
+    )]
+    Lost {
+        topic: String,
+        partition: i32,
+        from: i64,
+        low: i64,
+    },
+    #[error(
+        "topic '{topic}': a resume offset (by partition: {offsets}) is no longer in the topic: its records were \
+         deleted before they were read, or the topic was recreated; refusing to skip them (auto.offset.reset=error)"
+    )]
+    OffsetGone { topic: String, offsets: String },
     /// A blocking client call run on tokio's blocking pool panicked or was cancelled.
     #[error("kafka call on a blocking thread: {0}")]
     Blocking(#[from] tokio::task::JoinError),
+}
+
+impl KafkaError {
+    /// Whether a message that failed to send was certainly not stored (refused before it left this process, or
+    /// refused by the broker as such); otherwise (a delivery timeout, a lost connection) it may have been stored.
+    pub fn certainly_not_stored(&self) -> bool {
+        use rdkafka::types::RDKafkaErrorCode as C;
+        match self {
+            KafkaError::Client(ClientError(rdkafka::error::KafkaError::MessageProduction(code))) => matches!(
+                code,
+                C::QueueFull
+                    | C::MessageSizeTooLarge
+                    | C::InvalidMessageSize
+                    | C::UnknownTopic
+                    | C::UnknownTopicOrPartition
+                    | C::UnknownPartition
+                    | C::TopicAuthorizationFailed
+                    | C::InvalidMessage
+            ),
+            _ => false,
+        }
+    }
+
+    /// Whether records the caller needs are gone from the topic (retention, a recreated topic): retrying cannot
+    /// help, and going on would skip them.
+    pub fn is_data_loss(&self) -> bool {
+        matches!(self, KafkaError::Lost { .. } | KafkaError::OffsetGone { .. })
+    }
 }
 
 /// An error of the client library, opaque so that no other crate depends on that library's types.

@@ -5,14 +5,19 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::client_config::{self, ClientSettings};
-use crate::{Message, Result, partition_count};
+
+use crate::{KafkaError, Message, Result, partition_count};
 
 /// A consumer of every partition of the events topic.
 pub struct EventsConsumer {
     consumer: StreamConsumer,
+    topic: String,
+    /// The offsets it was assigned at, named when one turns out to be gone.
+    offsets: BTreeMap<i32, i64>,
 }
 
 impl EventsConsumer {
@@ -36,12 +41,26 @@ impl EventsConsumer {
             tpl.add_partition_offset(topic, partition, offset)?;
         }
         consumer.assign(&tpl)?;
-        Ok(Self { consumer })
+        Ok(Self {
+            consumer,
+            topic: topic.into(),
+            offsets: offsets.clone(),
+        })
     }
 
     /// The next message, waiting until one is fetched. Cancellation safe: a message is never lost to a dropped call.
     pub async fn recv(&self) -> Result<Message<'_>> {
-        Ok(Message::new(self.consumer.recv().await?))
+        match self.consumer.recv().await {
+            Ok(message) => Ok(Message::new(message)),
+            // auto.offset.reset=error: the resume offset is no longer in the topic. Halt, naming it.
+            Err(rdkafka::error::KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)) => {
+                Err(KafkaError::OffsetGone {
+                    topic: self.topic.clone(),
+                    offsets: format!("{:?}", self.offsets),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The next message if one is already fetched; `None` at once otherwise.

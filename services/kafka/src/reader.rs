@@ -40,7 +40,8 @@ pub fn partition_count(settings: &ClientSettings, topic: &str) -> Result<i32> {
 }
 
 /// Calls `each(offset, payload)` for every message of the partition from `from` to the high watermark taken at the
-/// start; returns how many it read.
+/// start; returns how many it read. Fails, naming the offsets, when the partition no longer holds `from` (its low
+/// watermark is above it): records were deleted or the topic recreated, and nothing is skipped silently.
 pub fn read_range(
     settings: &ClientSettings,
     topic: &str,
@@ -73,10 +74,60 @@ impl PartitionReader {
         })
     }
 
+    /// The message at `offset`, if the partition holds one there (`None` past its end).
+    pub fn read_at(&mut self, offset: i64) -> Result<Option<Vec<u8>>> {
+        let (low, high) = self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?;
+        if offset < low {
+            return Err(KafkaError::Lost {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                from: offset,
+                low,
+            });
+        }
+        if offset >= high {
+            return Ok(None);
+        }
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, self.partition, Offset::Offset(offset))?;
+        self.consumer.assign(&tpl)?;
+        self.position = Some(offset);
+        let started = Instant::now();
+        while started.elapsed() < TIMEOUT {
+            if let Some(message) = self.consumer.poll(Duration::from_millis(100)) {
+                let message = message?;
+                self.position = Some(message.offset() + 1);
+                if message.offset() == offset {
+                    return Ok(Some(message.payload().unwrap_or_default().to_vec()));
+                }
+                // A compacted-away offset: the next message is past it.
+                return Ok(None);
+            }
+        }
+        self.position = None;
+        Err(KafkaError::Topic {
+            topic: self.topic.clone(),
+            reason: format!("no message at offset {offset} after {TIMEOUT:?} (high watermark {high})"),
+        })
+    }
+
+    /// The partition's high watermark (the offset the next message will take).
+    pub fn high_watermark(&self) -> Result<i64> {
+        Ok(self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?.1)
+    }
+
     /// Like [`read_range`], reusing the consumer (and its position when `from` is where it stopped).
     pub fn read_range(&mut self, from: i64, mut each: impl FnMut(i64, &[u8]) -> Result<()>) -> Result<u64> {
         let (low, high) = self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?;
-        let start = from.max(low);
+        if from < low {
+            return Err(KafkaError::Lost {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                from,
+                low,
+            });
+        }
+        let start = from;
         if start >= high {
             return Ok(0);
         }

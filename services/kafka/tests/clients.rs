@@ -32,11 +32,7 @@ fn poll_one(tail: &TopicTail) -> (i32, i64, Vec<u8>) {
 async fn every_client_reads_what_the_producer_appended() {
     let broker = Broker::start(Storage::Memory).unwrap();
     let kafka = ClientSettings::new(broker.brokers());
-    let spec = TopicSpec {
-        name: TOPIC.into(),
-        partitions: 1,
-        replication: 1,
-    };
+    let spec = TopicSpec::events(TOPIC, 1, &Default::default());
     ensure_topics(&kafka, std::slice::from_ref(&spec)).await.unwrap();
     // Creating an existing topic is not an error.
     ensure_topics(&kafka, &[spec]).await.unwrap();
@@ -113,4 +109,39 @@ async fn every_client_reads_what_the_producer_appended() {
     })
     .await;
     assert_eq!(second, (0, appended.offset, b"m5".to_vec()));
+}
+
+/// A consumer whose resume offset the topic does not hold halts with the topic and the offsets named
+/// (`auto.offset.reset=error`), instead of skipping to an end of the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offset_the_topic_does_not_hold_is_an_error_not_a_skip() {
+    let broker = Broker::start(Storage::Memory).unwrap();
+    let kafka = ClientSettings::new(broker.brokers());
+    let topic = "offsets.gone";
+    ensure_topics(&kafka, &[TopicSpec::events(topic, 1, &Default::default())])
+        .await
+        .unwrap();
+    let producer = Producer::new(&kafka, &ProducerSettings::default()).unwrap();
+    for i in 0..3 {
+        producer.send(topic, b"k", format!("m{i}").as_bytes()).await.unwrap();
+    }
+    let offsets = BTreeMap::from([(0, 1_000)]);
+    let consumer = EventsConsumer::assign(&kafka, topic, &offsets, 1024 * 1024)
+        .await
+        .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+        .await
+        .expect("an answer within 30 s");
+    let error = received.err().expect("offset 1000 is not in a 3-message topic");
+    let message = error.to_string();
+    assert!(
+        message.contains(topic) && message.contains("1000") && message.contains("refusing to skip"),
+        "{message}"
+    );
+    // A reader asked for offsets before the partition's start fails the same way; one within it reads.
+    let k = kafka.clone();
+    let read = blocking(move || read_range(&k, topic, 0, 0, |_, _| Ok(())))
+        .await
+        .unwrap();
+    assert_eq!(read, 3);
 }

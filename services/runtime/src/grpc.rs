@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tonic::body::Body;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
@@ -26,6 +27,7 @@ pub struct Services {
     names: Vec<&'static str>,
     health_only: Vec<&'static str>,
     probe: Option<TcpListener>,
+    ready: Option<watch::Receiver<bool>>,
 }
 
 impl Default for Services {
@@ -42,6 +44,7 @@ impl Services {
             names: Vec::new(),
             health_only: Vec::new(),
             probe: None,
+            ready: None,
         }
     }
 
@@ -68,6 +71,14 @@ impl Services {
         self
     }
 
+    /// Reports the named services SERVING only while `ready` holds true (a verifier whose Redis lost its state, a
+    /// sequencer whose sealing loop is stuck), NOT_SERVING otherwise; without it, SERVING from start until shutdown.
+    /// The server's overall status ("") is not affected.
+    pub fn ready_while(mut self, ready: watch::Receiver<bool>) -> Self {
+        self.ready = Some(ready);
+        self
+    }
+
     /// Also reports health under `name`, which names a component rather than a gRPC service (reflection does not
     /// list it): the sequencer, whose port answers only health and reflection.
     pub fn report_health_as(mut self, name: &'static str) -> Self {
@@ -79,6 +90,7 @@ impl Services {
 /// What [`with_basics`] makes of [`Services`].
 struct Basics {
     routes: Routes,
+    ready: Option<watch::Receiver<bool>>,
     health: HealthReporter,
     reported: Vec<&'static str>,
     /// The plaintext probe listener and its routes (health only).
@@ -125,6 +137,7 @@ fn with_basics(services: Services) -> anyhow::Result<Basics> {
     let reported = services.names.into_iter().chain(services.health_only).collect();
     Ok(Basics {
         routes,
+        ready: services.ready,
         health,
         reported,
         probe,
@@ -142,23 +155,36 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let Basics {
         routes,
+        ready,
         health,
         reported,
         probe,
     } = with_basics(services)?;
-    for name in reported.iter().copied().chain([""]) {
-        health
-            .set_service_status(name, tonic_health::ServingStatus::Serving)
-            .await;
-    }
+    let names: Vec<&'static str> = reported.iter().copied().chain([""]).collect();
+    report(&health, &names, true).await;
+    // Readiness moves the named services only: "" (the server as a whole) stays SERVING while the process serves,
+    // so a liveness probe on "" does not restart a verifier that waits for Redis to be rebuilt. A liveness probe
+    // that should follow readiness (the sequencer's stall check) names the service.
+    let mirror = ready.map(|mut ready| {
+        let (health, names) = (health.clone(), reported.clone());
+        tokio::spawn(async move {
+            loop {
+                let now = *ready.borrow_and_update();
+                report(&health, &names, now).await;
+                if ready.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    });
     // The server stops only once health says NOT_SERVING, so a probe never sees a closed port reported healthy.
     let stopping = Shutdown::on(async move {
         shutdown.started().await;
-        for name in reported.iter().copied().chain([""]) {
-            health
-                .set_service_status(name, tonic_health::ServingStatus::NotServing)
-                .await;
+        if let Some(mirror) = mirror {
+            mirror.abort();
+            let _ = mirror.await;
         }
+        report(&health, &names, false).await;
     });
     let mut builder = tonic::transport::Server::builder();
     if let Some(config) = tls.grpc() {
@@ -192,6 +218,18 @@ pub async fn serve(
             tracing::warn!(?grace, "grace period over, abandoning in-flight calls");
             Ok(())
         }
+    }
+}
+
+/// Sets every name's health to SERVING or NOT_SERVING.
+async fn report(health: &HealthReporter, names: &[&'static str], serving: bool) {
+    let status = if serving {
+        tonic_health::ServingStatus::Serving
+    } else {
+        tonic_health::ServingStatus::NotServing
+    };
+    for name in names {
+        health.set_service_status(*name, status).await;
     }
 }
 

@@ -1,5 +1,5 @@
 //! Building the sequencer (tests start it with port 0): the key and genesis checked, Redis and the producer
-//! connected, the blocks topic created, the health server bound; then [`App::run_until`] serves health and runs the
+//! connected, the blocks topic created (or found) with settings that keep every block, the health server bound; then [`App::run_until`] serves health and runs the
 //! sealing loop ([`crate::sealer`]) until shutdown.
 
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
-use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, ensure_topics};
+use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, check_blocks_topic, ensure_topics};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
 use pedigree_runtime::tls::ServerTls;
@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use crate::chain::Canon;
 use crate::config::Config;
 use crate::leadership::Leadership;
+use crate::progress::Progress;
 use crate::sealer::Sealer;
 use crate::write_behind::WriteBehind;
 
@@ -49,14 +50,14 @@ impl App {
         let store = Store::connect(&config.redis).await.context("connecting to redis")?;
         let kafka = config.kafka().context("kafka settings")?;
         let producer = Producer::new(&kafka, &ProducerSettings::default()).context("creating the producer")?;
-        let specs = [TopicSpec {
-            name: config.blocks_topic.clone(),
-            partitions: 1,
-            replication: 1,
-        }];
+        let specs = [TopicSpec::blocks(&config.blocks_topic, &config.durability)];
         ensure_topics(&kafka, &specs)
             .await
             .context("creating the blocks topic")?;
+        // The ledger lives in this topic: refuse one that would lose blocks (see docs/operations.md).
+        check_blocks_topic(&kafka, &config.blocks_topic)
+            .await
+            .context("the blocks topic cannot hold a ledger")?;
         let health = TcpListener::bind(config.health_addr)
             .await
             .with_context(|| format!("binding {}", config.health_addr))?;
@@ -86,9 +87,12 @@ impl App {
         let tls = self.tls;
         let health_shutdown = shutdown.clone();
         let health_listener = self.health;
+        let progress = Progress::default();
+        let healthy = progress.watch_health(Duration::from_secs(self.config.stall_secs));
         let health = tokio::spawn(async move {
             let services = Services::new()
                 .report_health_as("pedigree.v1.Sequencer")
+                .ready_while(healthy)
                 .probe_on(tls.bind_probe().await?);
             pedigree_runtime::grpc::serve(health_listener, services, &tls, health_shutdown, grace).await
         });
@@ -103,6 +107,7 @@ impl App {
             producer: self.producer,
             canon: Canon::new(self.registry),
             tail: Arc::new(std::sync::Mutex::new(tail)),
+            progress,
         };
         let result = sealer.run(shutdown.watch(), &self.leadership).await;
         self.leadership.shutdown().await;

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use pedigree_core::block::{BlockError, Tip, check_block};
+use pedigree_core::block::{BlockError, Tip, check_block, open_header, tip_of};
 use pedigree_core::context::BlockContext;
 use pedigree_core::envelope::check_envelope;
 use pedigree_core::event::event_id;
@@ -38,6 +38,10 @@ pub struct Canon {
     /// The registry as of the canonical tip: the genesis with the tip's chain of governance events applied.
     pub registry: Arc<Registry>,
     genesis: Arc<Registry>,
+    /// Started from a checkpoint (Redis' head block) rather than folded from offset 0.
+    pub from_checkpoint: bool,
+    /// Whether a checkpoint may be taken when folding starts over (false once one turned out not canonical).
+    pub checkpoints: bool,
 }
 
 /// What one message of the blocks topic turned out to be.
@@ -60,12 +64,53 @@ impl Canon {
             offsets: BTreeMap::new(),
             registry: genesis.clone(),
             genesis,
+            from_checkpoint: false,
+            checkpoints: true,
         }
+    }
+
+    /// The chain as of a checkpoint: block `bytes`, read at blocks-topic `offset`, whose header verifies under
+    /// `sequencer` for this chain and commits to `registry` (its `registry_root`). Reading goes on after `offset`.
+    /// `None` when the block does not check out: then the topic is folded from its start.
+    pub fn from_checkpoint(
+        genesis: Arc<Registry>,
+        offset: i64,
+        bytes: &[u8],
+        registry: Registry,
+        sequencer: &PublicKey,
+    ) -> Option<Self> {
+        let block = Block::decode(bytes).ok()?;
+        let signed = block.header.as_ref()?;
+        open_header(signed, &genesis.chain_id, sequencer).ok()?;
+        let (header, tip) = tip_of(&block, &genesis.chain_id).ok()?;
+        if header.registry_root != registry.root() {
+            return None;
+        }
+        Some(Self {
+            tip,
+            next_offset: offset + 1,
+            offsets: header
+                .resume_offsets
+                .iter()
+                .map(|o| (o.partition, o.next_offset))
+                .collect(),
+            registry: Arc::new(registry),
+            genesis,
+            from_checkpoint: true,
+            checkpoints: true,
+        })
+    }
+
+    /// The genesis registry.
+    pub fn genesis(&self) -> &Arc<Registry> {
+        &self.genesis
     }
 
     /// Forgets what was read, to fold the topic again from its start.
     pub fn restart(&mut self) {
+        let checkpoints = self.checkpoints;
         *self = Self::new(self.genesis.clone());
+        self.checkpoints = checkpoints;
     }
 
     /// Folds the message at `offset` (the next one: offsets are read in order, gaps allowed). Fails only when a

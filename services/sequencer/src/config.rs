@@ -36,6 +36,17 @@ pub struct Config {
     /// ...or this long after the first event of the batch arrived.
     #[arg(long, env = "PEDIGREE_BATCH_MAX_WAIT_MS", default_value_t = 50)]
     pub batch_max_wait_ms: u64,
+    /// The largest block, in bytes: a batch that would seal a larger one is sealed as several blocks. Blocks are
+    /// Kafka records: keep this under the broker's `message.max.bytes` (Apache Kafka's default is 1,048,588).
+    #[arg(long, env = "PEDIGREE_BLOCK_MAX_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(65_536..=1_048_000))]
+    pub block_max_bytes: u64,
+    /// Replication factor and min.insync.replicas of the blocks topic, when the sequencer creates it.
+    #[command(flatten)]
+    pub durability: pedigree_kafka::Durability,
+    /// Health turns NOT_SERVING (and the liveness probe restarts the process) once the sealing loop has been busy
+    /// this long without progress.
+    #[arg(long, env = "PEDIGREE_STALL_SECS", default_value_t = 60)]
+    pub stall_secs: u64,
     /// gRPC health endpoint.
     #[arg(long, env = "PEDIGREE_SEQUENCER_HEALTH_ADDR", default_value = "127.0.0.1:50053")]
     pub health_addr: SocketAddr,
@@ -51,6 +62,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The most one envelope may take and still fit in a block (larger ones are refused, see `batch.rs`).
+    pub fn max_envelope_bytes(&self) -> usize {
+        pedigree_core::block_size::max_envelope_bytes(self.block_max_bytes as usize)
+    }
+
     /// What every Kafka client of the sequencer is built from.
     pub fn kafka(&self) -> pedigree_kafka::Result<pedigree_kafka::ClientSettings> {
         pedigree_kafka::ClientSettings::secured(&self.kafka_brokers, &self.kafka_security)

@@ -15,6 +15,8 @@ use crate::apply::Applied;
 /// A canonical block (its bytes as in the blocks topic) and what applying it changed.
 pub struct BlockEffects {
     pub height: u64,
+    /// Its offset in the blocks topic.
+    pub offset: i64,
     pub bytes: Vec<u8>,
     pub applied: Arc<Applied>,
 }
@@ -54,6 +56,7 @@ pub(crate) async fn write_block(store: &Store, effects: &BlockEffects) -> anyhow
             .map(|(id, _)| leaf_hash(id))
             .collect(),
         participants: &applied.participants,
+        offset: Some(effects.offset),
     };
     let started = std::time::Instant::now();
     let fenced = store

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::bail;
-use pedigree_core::block::tip_of;
+use pedigree_core::block::{BlockError, tip_of};
 use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::Block;
 use pedigree_kafka::PartitionReader;
@@ -28,6 +28,8 @@ use tokio::sync::mpsc;
 
 use crate::chain::{Canon, Folded};
 use crate::effects::BlockEffects;
+use crate::halt::halt;
+use crate::progress::Progress;
 use crate::replay::replay;
 use crate::write_behind::WriteBehind;
 
@@ -56,6 +58,8 @@ pub struct Follower<'a> {
     pub tail: &'a Arc<Mutex<PartitionReader>>,
     pub store: &'a Store,
     pub write_behind: &'a mut WriteBehind,
+    /// Touched for every block read: a long replay is progress, not a stall.
+    pub progress: &'a Progress,
 }
 
 impl Follower<'_> {
@@ -85,6 +89,9 @@ impl Follower<'_> {
         let target = own.as_ref().map_or(0, |o| o.offset + 1);
         let mut canonical = false;
         for round in 0..20 {
+            if canon.next_offset == 0 && canon.checkpoints {
+                self.take_checkpoint(canon).await?;
+            }
             let redis_head = self.store.head().await?;
             if redis_head + self.write_behind.lag() < canon.tip.height {
                 tracing::warn!(
@@ -92,9 +99,15 @@ impl Follower<'_> {
                     chain_head = canon.tip.height,
                     "redis is behind the log, replaying from the start of the blocks topic"
                 );
+                // Readers stay unavailable until Redis is back at the chain's tip.
+                self.store.set_sync_target(canon.tip.height).await?;
                 canon.restart();
             }
             let messages = self.fold_topic(canon, redis_head, &mut own, &mut canonical).await?;
+            if canon.tip.height == 0 {
+                // A chain without blocks: Redis holds the state before block 1 (readers may answer from it).
+                self.store.init_head().await?;
+            }
             if canon.next_offset < target {
                 // The acknowledgement came back before the high watermark moved: read again.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -106,9 +119,10 @@ impl Follower<'_> {
             }
             // Redis is ahead of what was read: another sequencer appended and applied since the read started.
             if messages == 0 && round > 2 {
-                bail!(
-                    "redis is at height {head}, ahead of the canonical chain in the blocks topic at {}: redis \
-                     belongs to another chain",
+                halt!(
+                    "redis is at height {head}, ahead of the canonical chain in the blocks topic at {}: the blocks \
+                     topic lost blocks (recreated, or records deleted) or redis belongs to another chain; refusing to \
+                     seal over it",
                     canon.tip.height
                 );
             }
@@ -118,6 +132,50 @@ impl Follower<'_> {
             bail!("block at offset {} never showed in the blocks topic", target - 1);
         }
         bail!("redis keeps moving ahead of the blocks topic");
+    }
+
+    /// Starts `canon` (nothing read yet) from Redis' head block instead of offset 0, when that block is in the
+    /// blocks topic at the offset Redis names, byte for byte, verifies under the sequencer key for this chain, and
+    /// commits to the registry Redis holds. Then only what follows it is read: a new leader's start does not grow
+    /// with the chain. Anything that does not check out leaves `canon` as it is, to fold from the start.
+    async fn take_checkpoint(&mut self, canon: &mut Canon) -> anyhow::Result<()> {
+        let Some((head, offset, bytes)) = self.store.checkpoint().await? else {
+            return Ok(());
+        };
+        let (_, records) = self.store.participants().await?;
+        let registry = match (**canon.genesis()).clone().with_records(&records) {
+            Ok(registry) => registry,
+            Err(e) => {
+                tracing::warn!(error = %e, "redis' registry does not parse: folding the blocks topic from the start");
+                return Ok(());
+            }
+        };
+        let tail = self.tail.clone();
+        let in_topic = tokio::task::spawn_blocking(move || {
+            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+            tail.read_at(offset)
+        })
+        .await??;
+        if in_topic.as_deref() != Some(bytes.as_slice()) {
+            tracing::warn!(
+                head,
+                offset,
+                "redis' head block is not in the blocks topic at its offset: folding the topic from the start"
+            );
+            return Ok(());
+        }
+        match Canon::from_checkpoint(canon.genesis().clone(), offset, &bytes, registry, self.sequencer_key) {
+            Some(checkpoint) if checkpoint.tip.height == head => {
+                tracing::info!(height = head, offset, "resuming from redis' head block (checkpoint)");
+                *canon = checkpoint;
+            }
+            _ => tracing::warn!(
+                head,
+                offset,
+                "redis' head block does not check out (signature, chain, registry root): folding from the start"
+            ),
+        }
+        Ok(())
     }
 
     /// Folds what the topic holds from `canon.next_offset`; returns how many messages were read.
@@ -130,9 +188,11 @@ impl Follower<'_> {
     ) -> anyhow::Result<u64> {
         let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(16);
         let (tail, from) = (self.tail.clone(), canon.next_offset);
+        let (high_tx, high_rx) = tokio::sync::oneshot::channel();
         let reading = tokio::task::spawn_blocking(move || {
             // A poisoned lock only means an earlier read panicked; the reader re-positions itself when needed.
             let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = high_tx.send(tail.high_watermark()?);
             tail.read_range(from, |offset, payload| {
                 // A closed channel means the folding side failed; its error is the one reported.
                 let _ = tx.blocking_send((offset, payload.to_vec()));
@@ -140,11 +200,18 @@ impl Follower<'_> {
             })
         });
         let (mut messages, mut replayed) = (0u64, 0u64);
+        // The end of the topic as the read started (when the read failed before knowing it, its error is reported).
+        let high = high_rx.await.unwrap_or(0);
         while let Some((offset, payload)) = rx.recv().await {
             messages += 1;
             // The registry as of the block's parent, to replay the block on.
             let registry = canon.registry.clone();
-            match canon.fold(offset, &payload, self.sequencer_key)? {
+            let folded = match canon.fold(offset, &payload, self.sequencer_key) {
+                Ok(folded) => folded,
+                Err(e) => halt!("the blocks topic holds an invalid block at offset {offset}: {e:#}"),
+            };
+            self.progress.advanced();
+            match folded {
                 Folded::Canonical { block, header } => {
                     let mine = own.take_if(|o| o.offset == offset);
                     *canonical |= mine.is_some();
@@ -154,10 +221,38 @@ impl Follower<'_> {
                     match mine {
                         Some(o) => self.write_behind.hold(o.effects).await?,
                         None => {
-                            replay(&block, &header, payload, self.store, registry, self.write_behind).await?;
+                            if replayed == 0 {
+                                // Readers stay unavailable until Redis has caught up: at most one block per message
+                                // left in the topic.
+                                let left = u64::try_from(high - 1 - offset).unwrap_or(0);
+                                self.store.set_sync_target(header.height + left).await?;
+                            }
+                            replay(
+                                &block,
+                                &header,
+                                offset,
+                                payload,
+                                self.store,
+                                registry,
+                                self.write_behind,
+                            )
+                            .await?;
                             replayed += 1;
                         }
                     }
+                }
+                Folded::Stale(BlockError::Height { got, expected }) if canon.from_checkpoint && got > expected => {
+                    // Nothing canonical is ever more than one height above the tip it follows: the checkpoint was
+                    // not on the canonical chain. Fold from the start, without checkpoints.
+                    tracing::warn!(
+                        offset,
+                        got,
+                        expected,
+                        "a block above the checkpoint's chain: the checkpoint is not canonical, folding from the start"
+                    );
+                    canon.checkpoints = false;
+                    canon.restart();
+                    return Ok(messages);
                 }
                 Folded::Stale(reason) => {
                     let height = Block::decode(payload.as_slice())
@@ -170,6 +265,7 @@ impl Follower<'_> {
         }
         reading.await??;
         if replayed > 0 {
+            self.store.set_sync_target(canon.tip.height).await?;
             tracing::info!(blocks = replayed, height = canon.tip.height, "replayed into redis");
         }
         Ok(messages)

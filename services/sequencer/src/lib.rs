@@ -13,6 +13,10 @@
 //! ([`replay`]), and continues from its offsets. An event is in exactly one canonical block because offsets only
 //! advance with a sealed block and events already decided are skipped.
 //!
+//! Faults ([`halt`], [`progress`]): a failure of Redis or the broker is retried with backoff from the canonical
+//! tip, without a process exit; a failure that means the log or Redis is not what the chain says (records gone,
+//! Redis on another chain) stops the process. Health turns NOT_SERVING when the loop is busy without progress.
+//!
 //! Leadership ([`role`], [`leadership`], [`lease`]): only a sequencer holding a term seals, with the term's epoch;
 //! fencing by the canonical-chain rule and fenced Redis writes keep the chain unforked even if two believe they lead.
 
@@ -25,9 +29,11 @@ pub mod chain;
 mod config;
 mod effects;
 mod follow;
+mod halt;
 pub mod leadership;
 pub mod lease;
 mod load;
+mod progress;
 mod recheck;
 mod replay;
 pub mod role;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use pedigree_core::Hash;
+use pedigree_core::block_size::REASON_MAX_BYTES;
 use pedigree_core::envelope::check_envelope;
 use pedigree_core::event::{Event, EventError, event_id};
 use pedigree_core::participant::Registry;
@@ -39,7 +40,15 @@ impl Checked {
     }
 }
 
-pub(crate) fn rejection(id: Hash, code: RejectCode, reason: String) -> Rejection {
+pub(crate) fn rejection(id: Hash, code: RejectCode, mut reason: String) -> Rejection {
+    if reason.len() > REASON_MAX_BYTES {
+        let mut end = REASON_MAX_BYTES - 3;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+        reason.push_str("...");
+    }
     Rejection {
         event_id: id.to_vec(),
         code: code as i32,
@@ -47,8 +56,24 @@ pub(crate) fn rejection(id: Hash, code: RejectCode, reason: String) -> Rejection
     }
 }
 
-/// Decodes and checks one message (signature, signer, role, syntax); pure and CPU-bound.
-pub fn check(raw: &[u8], registry: &Registry) -> Checked {
+/// The id a rejection is recorded under when nothing shows the envelope came from its signer (unknown or revoked
+/// signer, a signature that does not verify, an envelope too large for a block): SHA-256 of the envelope's bytes,
+/// not the event id. Anyone who can write the events topic can wrap a genuine payload in such an envelope; recorded
+/// under the event id, the refusal would mark the genuine envelope as decided before it arrives.
+fn unauthenticated_id(envelope_bytes: &[u8]) -> Hash {
+    pedigree_core::keys::sha256(envelope_bytes)
+}
+
+/// Decodes and checks one message (signature, signer, role, syntax); pure and CPU-bound. A message longer than
+/// `max_len` is refused as too large for a block, undecoded.
+pub fn check(raw: &[u8], registry: &Registry, max_len: usize) -> Checked {
+    if raw.len() > max_len {
+        let reason = format!(
+            "envelope of {} bytes cannot fit in a block (at most {max_len} bytes per envelope)",
+            raw.len()
+        );
+        return Checked::Invalid(rejection(unauthenticated_id(raw), RejectCode::Malformed, reason), None);
+    }
     let envelope = match SignedEnvelope::decode(raw) {
         Ok(envelope) => envelope,
         // Not an envelope at all: there is no payload, so the message bytes stand in for it in the id.
@@ -74,12 +99,28 @@ fn check_decoded(envelope: SignedEnvelope, registry: &Registry) -> Checked {
 }
 
 fn reject_event(envelope: &SignedEnvelope, error: &EventError) -> Rejection {
-    rejection(event_id(&envelope.payload), error.reject_code(), error.to_string())
+    let id = if error.is_unauthenticated() {
+        unauthenticated_id(&envelope.encode_to_vec())
+    } else {
+        event_id(&envelope.payload)
+    };
+    rejection(id, error.reject_code(), error.to_string())
 }
 
-/// Checks every message on the rayon pool (signature checks dominate the sequencer's CPU time).
-pub async fn check_all(batch: Vec<EventRecord>, registry: Arc<Registry>) -> anyhow::Result<Vec<Checked>> {
-    Ok(tokio::task::spawn_blocking(move || batch.par_iter().map(|r| check(&r.payload, &registry)).collect()).await?)
+/// Checks every message on the rayon pool (signature checks dominate the sequencer's CPU time); messages longer
+/// than `max_len` are refused as too large for a block.
+pub async fn check_all(
+    batch: Vec<EventRecord>,
+    registry: Arc<Registry>,
+    max_len: usize,
+) -> anyhow::Result<Vec<Checked>> {
+    Ok(tokio::task::spawn_blocking(move || {
+        batch
+            .par_iter()
+            .map(|r| check(&r.payload, &registry, max_len))
+            .collect()
+    })
+    .await?)
 }
 
 /// Checks an event again against a registry that changed since its first check.

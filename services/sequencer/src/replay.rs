@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use anyhow::bail;
 use pedigree_core::context::BlockContext;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
@@ -13,6 +12,7 @@ use prost::Message;
 use crate::apply::apply_batch;
 use crate::batch::EventRecord;
 use crate::effects::BlockEffects;
+use crate::halt::halt;
 use crate::recheck::{Checked, check_all};
 use crate::write_behind::WriteBehind;
 
@@ -21,6 +21,7 @@ use crate::write_behind::WriteBehind;
 pub async fn replay(
     block: &Block,
     header: &BlockHeader,
+    offset: i64,
     bytes: Vec<u8>,
     store: &Store,
     registry: Arc<Registry>,
@@ -37,7 +38,8 @@ pub async fn replay(
             payload: e.encode_to_vec(),
         })
         .collect();
-    let mut checked = check_all(records, registry.clone()).await?;
+    // Every envelope of a sealed block fits: no size limit when judging them again.
+    let mut checked = check_all(records, registry.clone(), usize::MAX).await?;
     checked.extend(block.rejected.iter().cloned().map(|r| Checked::Invalid(r, None)));
     let at = BlockContext::new(header.height, header.time_ms);
     let applied = apply_batch(checked, store, at, registry).await?;
@@ -46,7 +48,7 @@ pub async fn replay(
             // Another sequencer applied this block while we were computing it.
             return Ok(());
         }
-        bail!(
+        halt!(
             "block {}: {} of its {} events apply again; the log and redis disagree",
             header.height,
             applied.events.len(),
@@ -55,6 +57,7 @@ pub async fn replay(
     }
     let effects = BlockEffects {
         height: header.height,
+        offset,
         bytes,
         applied: Arc::new(applied),
     };

@@ -21,23 +21,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use pedigree_core::block::{BlockContent, seal};
+use pedigree_core::block_size::event_budget;
 use pedigree_core::context::BlockContext;
 use pedigree_core::keys::{KeyPair, PublicKey};
 use pedigree_core::pb::PartitionOffset;
-use pedigree_kafka::{EventsConsumer, PartitionReader, Producer};
+use pedigree_kafka::{PartitionReader, Producer};
 use pedigree_store::Store;
 use prost::Message;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::apply::{Applied, apply_ordinary, apply_prepared};
-use crate::batch::{Collected, EventRecord, Limits, assign, next_batch, ready_batch};
+use crate::batch::{Collected, EventRecord, EventSource, Limits, assign, next_batch, ready_batch};
 use crate::chain::Canon;
 use crate::config::Config;
 use crate::effects::BlockEffects;
 use crate::follow::{Fate, Follower, OwnBlock};
+use crate::halt::{halt, is_fatal};
 use crate::leadership::Leadership;
 use crate::load::prepare;
+use crate::progress::Progress;
 use crate::recheck::check_all;
 use crate::role::{Role, term_over};
 use crate::write_behind::WriteBehind;
@@ -76,6 +79,8 @@ pub(crate) struct Sealer {
     pub tail: Arc<std::sync::Mutex<PartitionReader>>,
     /// Every Redis write of a sealed block goes through it.
     pub write_behind: WriteBehind,
+    /// The loop's last sign of life, for health.
+    pub progress: Progress,
 }
 
 /// A switch that turns true when the sequencer is stopping or its term is over.
@@ -108,6 +113,7 @@ impl Sealer {
     /// Seals while leading, until `stop`.
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>, leadership: &Leadership) -> anyhow::Result<()> {
         let mut role = leadership.subscribe();
+        let mut backoff = Backoff::default();
         loop {
             let floor = self.canon.tip.epoch;
             let wanted = |r: &Role| r.valid_epoch(Instant::now()).is_some_and(|e| e >= floor);
@@ -123,14 +129,29 @@ impl Sealer {
             };
             let Some(epoch) = epoch else { continue };
             tracing::info!(epoch, "leading: sealing");
-            match self.lead(epoch, &stop, &role, leadership).await? {
-                TermEnd::Stopped => break,
-                TermEnd::Lost => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
-                TermEnd::Superseded(by) => {
+            self.progress.busy();
+            match self.lead(epoch, &stop, &role, leadership).await {
+                Ok(TermEnd::Stopped) => break,
+                Ok(TermEnd::Lost) => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
+                Ok(TermEnd::Superseded(by)) => {
                     tracing::warn!(epoch, chain_epoch = by, "superseded by a higher epoch: stepping down");
                     leadership.step_down(epoch);
                 }
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => {
+                    // Redis or the broker failed (restarted, unreachable): the batch in hand is dropped (its offsets
+                    // were not sealed), and the term resumes from the canonical tip once they answer again.
+                    let wait = backoff.next();
+                    tracing::warn!(epoch, error = %format!("{e:#}"), ?wait, "sealing failed: retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        _ = stop.wait_for(|s| *s) => break,
+                    }
+                    continue;
+                }
             }
+            self.progress.idle();
+            backoff.reset();
         }
         tracing::info!(height = self.canon.tip.height, "sequencer stopped");
         Ok(())
@@ -144,6 +165,7 @@ impl Sealer {
             tail: &self.tail,
             store: &self.store,
             write_behind: &mut self.write_behind,
+            progress: &self.progress,
         };
         let fate = match own {
             Some(own) => Some(follower.read_back(&mut self.canon, own).await?),
@@ -179,7 +201,11 @@ impl Sealer {
     ) -> anyhow::Result<TermEnd> {
         let limits = Limits {
             max_events: self.config.batch_max_events,
-            max_bytes: self.config.batch_max_bytes,
+            // Blocks stay under the block size limit (see batch.rs).
+            max_bytes: self
+                .config
+                .batch_max_bytes
+                .min(event_budget(self.config.block_max_bytes as usize)),
             max_wait: Duration::from_millis(self.config.batch_max_wait_ms),
         };
         let mut term_watch = TermWatch::new(stop.clone(), role.clone(), epoch);
@@ -195,16 +221,16 @@ impl Sealer {
                 offsets = ?self.canon.offsets,
                 "resuming from the canonical tip"
             );
-            let consumer = assign(&self.config, &self.canon.offsets).await?;
+            let mut source = assign(&self.config, &self.canon.offsets).await?;
             let mut offsets = self.canon.offsets.clone();
             loop {
-                let Some(batch) = self.take_batch(&consumer, limits, &mut term_watch.rx).await? else {
-                    return Ok(if *stop.borrow() {
-                        TermEnd::Stopped
-                    } else {
-                        TermEnd::Lost
-                    });
+                let batch = match self.take_batch(&mut source, limits, &mut term_watch.rx).await? {
+                    Taken::Batch(batch) => batch,
+                    Taken::RedisBehind => continue 'resume,
+                    Taken::TermOver if *stop.borrow() => return Ok(TermEnd::Stopped),
+                    Taken::TermOver => return Ok(TermEnd::Lost),
                 };
+                self.progress.busy();
                 for record in &batch {
                     offsets.insert(record.partition, record.offset + 1);
                 }
@@ -218,7 +244,7 @@ impl Sealer {
                     return Ok(TermEnd::Lost);
                 }
                 match self.seal(epoch, &offsets, applied, phases, leadership).await? {
-                    Fate::Canonical => {}
+                    Fate::Canonical => self.progress.advanced(),
                     Fate::Superseded { chain_epoch } => return Ok(TermEnd::Superseded(chain_epoch)),
                     Fate::Stale => continue 'resume,
                 }
@@ -229,24 +255,38 @@ impl Sealer {
     /// The next batch. While the last block's write is still held, a batch that is already fetched and full is
     /// taken at once (its packs are read before that write is sent, see [`Sealer::apply`]); otherwise the write is
     /// made first, so that a quiet topic never holds it back.
+    ///
+    /// While it waits for events, Redis is watched: one that lost its state (restarted empty) or fell behind is
+    /// brought back at once rather than at the next event, so that readers are not left unavailable on a quiet
+    /// topic.
     async fn take_batch(
         &mut self,
-        consumer: &EventsConsumer,
+        source: &mut EventSource,
         limits: Limits,
         term_over: &mut watch::Receiver<bool>,
-    ) -> anyhow::Result<Option<Vec<EventRecord>>> {
+    ) -> anyhow::Result<Taken> {
         let mut start = Collected::default();
         if *term_over.borrow() {
-            return Ok(None);
+            return Ok(Taken::TermOver);
         }
         if self.write_behind.lag() > 0 {
-            start = ready_batch(consumer, limits).await?;
+            start = ready_batch(source, limits).await?;
             if start.is_full(&limits) {
-                return Ok(Some(start.records));
+                return Ok(Taken::Batch(start.records));
             }
             self.write_behind.flush().await?;
         }
-        next_batch(consumer, limits, term_over, start).await
+        if start.records.is_empty() {
+            // Waiting for events is not a stall.
+            self.progress.idle();
+        }
+        // The batch being collected is dropped if Redis falls behind meanwhile: its offsets were not sealed.
+        tokio::select! {
+            taken = next_batch(source, limits, term_over, start) => {
+                Ok(taken?.map_or(Taken::TermOver, Taken::Batch))
+            }
+            () = redis_behind(&self.store, self.canon.tip.height) => Ok(Taken::RedisBehind),
+        }
     }
 
     /// Checks and applies a batch on the canonical tip; `None` when Redis is not where this sequencer's chain says
@@ -270,7 +310,7 @@ impl Sealer {
         }
         let started = Instant::now();
         let registry = self.canon.registry.clone();
-        let checked = check_all(batch, registry.clone()).await?;
+        let checked = check_all(batch, registry.clone(), self.config.max_envelope_bytes()).await?;
         let checked_at = Instant::now();
         // Block time never goes back along the chain (check_block refuses it): a clock that stepped back seals at the
         // tip's time.
@@ -325,6 +365,15 @@ impl Sealer {
         };
         let (block, tip) = seal(&self.key, &self.canon.tip, content);
         let bytes = block.encode_to_vec();
+        if bytes.len() > self.config.block_max_bytes as usize {
+            // Batches are bounded so that this cannot happen (batch.rs): a bug, not a condition to retry.
+            halt!(
+                "block {} would be {} bytes, above the {} byte limit",
+                tip.height,
+                bytes.len(),
+                self.config.block_max_bytes
+            );
+        }
         let landed = self
             .producer
             .send(&self.config.blocks_topic, &tip.height.to_be_bytes(), &bytes)
@@ -338,6 +387,7 @@ impl Sealer {
             epoch,
             effects: BlockEffects {
                 height: tip.height,
+                offset: landed.offset,
                 bytes,
                 applied: Arc::new(applied),
             },
@@ -380,10 +430,66 @@ impl Sealer {
     }
 }
 
+/// What the sealing loop got when it asked for a batch.
+enum Taken {
+    Batch(Vec<EventRecord>),
+    /// Stopping, or the term ended.
+    TermOver,
+    /// Redis lost its state or fell behind the canonical tip: bring it back first.
+    RedisBehind,
+}
+
+/// Returns once Redis holds no ledger state or a head below `tip` (checked every 500 ms; an unreachable Redis is
+/// checked again, not reported: the loop fails on it when it next needs Redis).
+async fn redis_behind(store: &Store, tip: u64) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match store.freshness().await {
+            Ok(f) if f.head.is_none_or(|head| head < tip) => {
+                tracing::warn!(redis_head = ?f.head, tip, "redis lost its state or fell behind: bringing it back");
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Waits between retries after a failure: 200 ms, doubling up to 5 s.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let wait = Duration::from_millis(200u64 << self.failures.min(5)).min(Duration::from_secs(5));
+        self.failures += 1;
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
 /// The sequencer's clock, in ms since the Unix epoch.
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_seconds_and_resets() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u64> = (0..8).map(|_| backoff.next().as_millis() as u64).collect();
+        assert_eq!(waits, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_millis(200));
+    }
 }

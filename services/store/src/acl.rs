@@ -16,8 +16,9 @@
 use std::fmt;
 
 /// Commands every service's reads send (see `reads.rs`, `registry.rs`), and what connecting needs (SELECT of a
-/// database other than 0; PING for readiness). MULTI/EXEC wrap the registry's atomic read.
-const READS: &str = "+get +mget +hget +hmget +hgetall +exists +lrange +multi +exec +discard +ping +select";
+/// database other than 0; PING for readiness; INFO for the eviction policy checked at start). MULTI/EXEC wrap the
+/// registry's atomic read.
+const READS: &str = "+get +mget +hget +hmget +hgetall +exists +lrange +multi +exec +discard +ping +select +info";
 
 /// One service's Redis user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

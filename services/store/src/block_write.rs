@@ -13,7 +13,7 @@ use prost::Message;
 use crate::bucket_writes::bucket_groups;
 use crate::buckets::Meta;
 use crate::error::Result;
-use crate::schema::{HEAD, LEAVES, REGISTRY, REGISTRY_VERSION, block_key, event_key, product_key};
+use crate::schema::{HEAD, HEAD_OFFSET, LEAVES, REGISTRY, REGISTRY_VERSION, block_key, event_key, product_key};
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;
 
@@ -32,6 +32,8 @@ pub struct BlockWrite<'a> {
     pub leaves: Vec<Hash>,
     /// Participants whose record the block changed (every participant for block 1).
     pub participants: &'a [ParticipantRecord],
+    /// Where the block is in the blocks topic (kept as `o` with `head`: a new leader's checkpoint).
+    pub offset: Option<i64>,
 }
 
 /// What a fenced write did.
@@ -84,6 +86,9 @@ impl Store {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
         invocation.key(block_key(write.height)).arg(write.block);
+        if let Some(offset) = write.offset {
+            invocation.key(HEAD_OFFSET).arg(offset);
+        }
         let groups = bucket_groups(&write.packs, write.registry, &layouts)?;
         invocation.arg(moves.puts.len() + groups.len());
         for (bucket, pairs) in &moves.puts {

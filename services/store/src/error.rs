@@ -10,6 +10,11 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("connecting to {target}: {source}")]
     Connect { target: String, source: redis::RedisError },
+    #[error(
+        "redis maxmemory-policy is {0}: pedigree needs noeviction (an evicted key would make answers wrong); set \
+         `maxmemory-policy noeviction`"
+    )]
+    Eviction(String),
     #[error("redis settings: {0}")]
     Config(String),
     #[error("reading {}: {source}", path.display())]

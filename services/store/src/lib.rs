@@ -5,6 +5,7 @@
 //! - `config`: [`RedisConfig`], how a service reaches Redis (TLS, its ACL user); `acl`: the ACL users
 //!   ([`RedisUser`]) and the file Redis loads ([`acl_file`]).
 //! - `store`: the [`Store`] handle (one connection, the layouts last seen).
+//! - `freshness`: whether Redis holds ledger state and how far it is behind a replay ([`Freshness`]).
 //! - `reads`: the head, packs, a scan's lookup, products, event outcomes, blocks and the log's leaves.
 //! - `registry`: the participant registry as of `head` ([`RegistryView`], kept current by [`follow_registry`]).
 //! - `block_write`: a block's effects and `head` in one atomic script ([`Store::write_block_if_head`]), with the
@@ -22,6 +23,7 @@ mod bucket_writes;
 pub mod buckets;
 mod config;
 mod error;
+mod freshness;
 mod markers;
 mod reads;
 mod registry;
@@ -35,6 +37,7 @@ pub use acl::{RedisUser, acl_file};
 pub use block_write::{BlockWrite, Fenced};
 pub use config::RedisConfig;
 pub use error::{Result, StoreError};
-pub use markers::PENDING_TTL;
+pub use freshness::{Freshness, Stale};
+pub use markers::{PENDING_TTL, Pending};
 pub use registry::{RegistryView, follow_registry};
 pub use store::Store;

@@ -12,7 +12,8 @@ use prost::Message;
 
 use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
-use crate::schema::{HEAD, LEAVES, block_key, bucket_key, event_key, meta_key, product_key};
+use crate::freshness::Freshness;
+use crate::schema::{HEAD, HEAD_OFFSET, LEAVES, SYNC_TARGET, block_key, bucket_key, event_key, meta_key, product_key};
 use crate::store::Store;
 
 /// Decodes a stored pack; `key` names it in the error only, so it is built only then.
@@ -37,6 +38,19 @@ impl Store {
         let mut con = self.con.clone();
         let head: Option<u64> = redis::cmd("GET").arg(HEAD).query_async(&mut con).await?;
         Ok(head.unwrap_or(0))
+    }
+
+    /// Where a new leader may resume from: `head`, the blocks-topic offset of that block, and its bytes; `None`
+    /// when Redis holds no block (or a block written before offsets were kept).
+    pub async fn checkpoint(&self) -> Result<Option<(u64, i64, Vec<u8>)>> {
+        let mut con = self.con.clone();
+        let (head, offset): (Option<u64>, Option<i64>) =
+            redis::pipe().get(HEAD).get(HEAD_OFFSET).query_async(&mut con).await?;
+        let (Some(head), Some(offset)) = (head.filter(|&h| h > 0), offset) else {
+            return Ok(None);
+        };
+        let bytes: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(head)).query_async(&mut con).await?;
+        Ok(bytes.map(|b| (head, offset, b)))
     }
 
     /// Pack records for `keys`, in two round trips: the layouts of their GTINs, then every pack. `last_event_id` is
@@ -106,25 +120,37 @@ impl Store {
     }
 
     /// What a scan needs, in one round trip (two when the GTIN's bucket layout moved since this store last saw
-    /// it): the product and the pack. The bucket is guessed from the GTIN's last-seen layout and checked in the
+    /// it): how fresh Redis is, the product and the pack. The bucket is guessed from the GTIN's last-seen layout and checked in the
     /// same round trip.
     pub async fn lookup(
         &self,
         gtin: &str,
         serial: &str,
         registry: &(impl ParticipantIds + ?Sized),
-    ) -> Result<(Option<ProductRecord>, Option<PackRecord>)> {
+    ) -> Result<(Freshness, Option<ProductRecord>, Option<PackRecord>)> {
         let mut guess = self.cached_layout(gtin);
         for _ in 0..3 {
             let mut con = self.con.clone();
             // The pack is read before the layout: layouts only grow, so if the layout read after the pack is still
             // the guessed one, it was that one when the pack was read too (no MULTI needed).
-            let (pack, layout, product): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) = redis::pipe()
+            type Answer = (
+                Option<Vec<u8>>,
+                Option<String>,
+                Option<Vec<u8>>,
+                Option<u64>,
+                Option<u64>,
+            );
+            // `head` and the replay target come in the same round trip: an answer from a Redis that lost its state
+            // (or is being rebuilt) is recognised as such, not taken for "unknown".
+            let (pack, layout, product, head, target): Answer = redis::pipe()
                 .hget(bucket_key(gtin, guess.bucket(serial)), serial)
                 .get(meta_key(gtin))
                 .get(product_key(gtin))
+                .get(HEAD)
+                .get(SYNC_TARGET)
                 .query_async(&mut con)
                 .await?;
+            let freshness = Freshness::from_raw(head, target);
             let layout = Meta::parse(layout.as_deref()).ok_or_else(|| StoreError::BadMeta(meta_key(gtin)))?;
             if layout.level != guess.level || layout.split != guess.split {
                 self.remember_layout(gtin, layout);
@@ -134,7 +160,7 @@ impl Store {
             let product = product.as_deref().map(|b| decode(product_key(gtin), b)).transpose()?;
             let key = || format!("{gtin}{serial}");
             let pack = pack.as_deref().map(|b| decode_stored(key, b, registry)).transpose()?;
-            return Ok((product, pack));
+            return Ok((freshness, product, pack));
         }
         Err(StoreError::BadMeta(format!("{} keeps moving", meta_key(gtin))))
     }

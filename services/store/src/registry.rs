@@ -41,13 +41,20 @@ impl RegistryView {
         &self.genesis
     }
 
-    /// Re-reads the registry if its version moved since the last read; returns the current one.
+    /// Re-reads the registry if its version moved forward since the last read; returns the current one.
+    ///
+    /// A version below the one last read means Redis lost its state (restarted empty, or being rebuilt from the
+    /// log): the registry only ever grows along the chain, so the last one read stays in force until Redis is back
+    /// at it, rather than forgetting participants registered since genesis.
     pub async fn refresh(&mut self, store: &Store) -> Result<Arc<Registry>> {
         let version = store.registry_version().await?;
-        if self.version == Some(version) {
+        if self.version.is_some_and(|v| version <= v) {
             return Ok(self.current.clone());
         }
         let (version, records) = store.participants().await?;
+        if self.version.is_some_and(|v| version <= v) {
+            return Ok(self.current.clone());
+        }
         self.current = Arc::new((*self.genesis).clone().with_records(&records)?);
         self.version = Some(version);
         Ok(self.current.clone())

@@ -8,7 +8,12 @@
 //!   withdrawn, which lots were recalled (also tells an unknown product from an unknown serial)
 //! - `e:{32-byte event id}` -> `EventOutcome`
 //! - `b:{height}` -> `Block`
-//! - `head` -> height of the last applied block, decimal
+//! - `head` -> height of the last applied block, decimal; absent while Redis holds no ledger state (new, emptied or
+//!   restarted without persistence: readers answer "unavailable", never "unknown", until a sequencer writes it)
+//! - `o` -> the blocks-topic offset of block `head`, decimal: with `b:{head}`, where a new leader resumes from (its
+//!   checkpoint) instead of folding the topic from offset 0
+//! - `sync` -> the height a sequencer replaying the log into Redis is bringing `head` to, decimal; written before the
+//!   replay starts, so that readers know how far behind `head` is (see [`crate::Freshness`])
 //! - `l` -> list of the RFC 6962 leaf hashes (32 bytes each) of every committed event since genesis, in log order:
 //!   the append-only log that block headers' `tree_size`/`log_root` commit to, kept for inclusion and consistency
 //!   proofs
@@ -23,6 +28,10 @@ use pedigree_core::Hash;
 
 /// Height of the last applied block.
 pub(crate) const HEAD: &str = "head";
+/// The blocks-topic offset of block `head`.
+pub(crate) const HEAD_OFFSET: &str = "o";
+/// The height a replay brings `head` to.
+pub(crate) const SYNC_TARGET: &str = "sync";
 /// The log's leaf hashes.
 pub(crate) const LEAVES: &str = "l";
 /// Participant records by id.

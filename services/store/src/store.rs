@@ -34,10 +34,25 @@ impl Store {
         let con = ConnectionManager::new_with_config(client, manager)
             .await
             .map_err(|source| StoreError::Connect { target, source })?;
-        Ok(Self {
+        let store = Self {
             con,
             layouts: Arc::default(),
-        })
+        };
+        store.check_eviction_policy().await?;
+        Ok(store)
+    }
+
+    /// Refuses a Redis that may evict keys: the ledger state is a cache of the log only as long as nothing in it
+    /// disappears behind the sequencer's back (an evicted `e:` key would let an old envelope apply twice, an
+    /// evicted pack would be answered "unknown").
+    async fn check_eviction_policy(&self) -> Result<()> {
+        let mut con = self.con.clone();
+        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut con).await?;
+        match eviction_policy(&info) {
+            Some("noeviction") => Ok(()),
+            Some(policy) => Err(StoreError::Eviction(policy.to_string())),
+            None => Err(StoreError::Eviction("not reported by INFO memory".into())),
+        }
     }
 
     /// Round trip to Redis, for readiness checks.
@@ -45,5 +60,22 @@ impl Store {
         let mut con = self.con.clone();
         redis::cmd("PING").query_async::<()>(&mut con).await?;
         Ok(())
+    }
+}
+
+/// The `maxmemory_policy` field of an `INFO memory` answer.
+fn eviction_policy(info: &str) -> Option<&str> {
+    info.lines()
+        .find_map(|line| line.strip_prefix("maxmemory_policy:"))
+        .map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_eviction_policy_is_read_from_info() {
+        let info = "# Memory\r\nused_memory:1\r\nmaxmemory_policy:allkeys-lru\r\nallocator_frag_ratio:1.0\r\n";
+        assert_eq!(super::eviction_policy(info), Some("allkeys-lru"));
+        assert_eq!(super::eviction_policy("# Memory\r\n"), None);
     }
 }

@@ -125,9 +125,9 @@ async fn packs_stay_findable_while_their_gtin_grows() {
         }
         assert_eq!(total, next as u64, "every pack is in exactly one bucket");
         // A scan finds each pack too, in one round trip after the first.
-        let (_, pack) = store.lookup(gtin, "SN00000007", &registry).await.unwrap();
+        let (_, _, pack) = store.lookup(gtin, "SN00000007", &registry).await.unwrap();
         assert_eq!(pack.unwrap().holder, "dist");
-        let (_, pack) = store.lookup(gtin, "SN00012000", &registry).await.unwrap();
+        let (_, _, pack) = store.lookup(gtin, "SN00012000", &registry).await.unwrap();
         assert_eq!(pack.unwrap().holder, "mfr");
     }
 }

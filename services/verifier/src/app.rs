@@ -76,6 +76,7 @@ impl App {
             metrics: Arc::new(Metrics::default()),
             directory: Arc::default(),
             auth: Arc::new(auth),
+            max_lag: config.max_redis_lag_blocks,
         };
         if let Err(e) = verifier.refresh_directory().await {
             tracing::warn!(error = %e, "cannot read the participants from redis yet");
@@ -101,6 +102,7 @@ impl App {
         let shutdown = Shutdown::on(shutdown);
         let services = Services::new()
             .probe_on(self.tls.bind_probe().await?)
+            .ready_while(crate::readiness::watch_readiness(self.verifier.clone()))
             .add_service(VerifierServiceServer::new(self.verifier.clone()))
             .add_service(LedgerServiceServer::new(self.verifier.clone()))
             .add_service(AuthServiceServer::new(self.verifier.clone()));

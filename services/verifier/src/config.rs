@@ -28,6 +28,11 @@ pub struct Config {
     /// How long a session lasts.
     #[arg(long, env = "PEDIGREE_SESSION_TTL_SECS", default_value_t = 3600)]
     pub session_ttl_secs: u64,
+    /// How many blocks Redis may be behind the log while a sequencer replays it (after Redis lost its state) and
+    /// still be answered from; beyond it, and while Redis holds no state at all, scans and status queries answer
+    /// UNAVAILABLE (HTTP 503) and the readiness checks fail.
+    #[arg(long, env = "PEDIGREE_MAX_REDIS_LAG_BLOCKS", default_value_t = 0)]
+    pub max_redis_lag_blocks: u64,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,

@@ -33,6 +33,8 @@ pub enum VerifyError {
     TreeSize(String),
     #[error("the ledger is inconsistent: {0}")]
     Inconsistent(String),
+    #[error(transparent)]
+    Stale(#[from] pedigree_store::Stale),
     #[error("state store unavailable: {0}")]
     Store(#[from] pedigree_store::StoreError),
 }
@@ -63,7 +65,7 @@ impl VerifyError {
             VerifyError::Auth(_) => Code::Unauthenticated,
             VerifyError::Denied(_) => Code::PermissionDenied,
             VerifyError::Inconsistent(_) => Code::Internal,
-            VerifyError::Store(_) => Code::Unavailable,
+            VerifyError::Store(_) | VerifyError::Stale(_) => Code::Unavailable,
         }
     }
 

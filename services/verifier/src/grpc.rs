@@ -63,10 +63,16 @@ impl LedgerService for Verifier {
         }
         let raw = request.into_inner().event_id;
         let id: Hash = raw.as_slice().try_into().map_err(|_| VerifyError::EventId(raw.len()))?;
+        // A Redis that lost its state has lost the outcomes and pending marks too: UNAVAILABLE, not NOT_FOUND.
+        self.ensure_fresh().await?;
         let outcome = self.store.event_outcome(&id).await.map_err(VerifyError::from)?;
+        let pending = match &outcome {
+            Some(_) => None,
+            None => self.store.pending(&id).await.map_err(VerifyError::from)?,
+        };
         let signer = match &outcome {
             Some(o) => Some(o.signer_index),
-            None => self.store.pending_signer(&id).await.map_err(VerifyError::from)?,
+            None => pending.map(|p| p.signer_index),
         };
         // Someone else's event, or none: the same answer, so that ids cannot be probed.
         match signer {
@@ -76,6 +82,12 @@ impl LedgerService for Verifier {
         let status = match outcome.and_then(|o| o.outcome.map(|x| (x, o.height))) {
             None => EventStatus {
                 state: EventState::Pending as i32,
+                // Where it is: waiting in the events topic, or submitted without the broker's confirmation yet.
+                reason: if pending.is_some_and(|p| p.appended) {
+                    "in the events topic, not yet sealed".into()
+                } else {
+                    "submitted; the broker has not confirmed it (it may not be stored)".into()
+                },
                 ..EventStatus::default()
             },
             Some((event_outcome::Outcome::CommittedHeight(h), _)) => EventStatus {
@@ -105,7 +117,7 @@ impl LedgerService for Verifier {
 
     async fn get_head(&self, request: Request<GetHeadRequest>) -> Result<Response<Head>, Status> {
         self.ledger_reader(&request)?;
-        let height = self.store.head().await.map_err(VerifyError::from)?;
+        let height = self.ensure_fresh().await?;
         if height == 0 {
             return Ok(Response::new(Head::default()));
         }

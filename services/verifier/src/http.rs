@@ -170,10 +170,11 @@ async fn digital_link(
     Ok(Json(v.verify(&code, false, &caller).await?.into()))
 }
 
-async fn ready(State(v): State<Verifier>) -> StatusCode {
-    match v.store.ping().await {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+/// Ready when Redis answers and holds the ledger state, at most the configured lag behind a replay in progress.
+async fn ready(State(v): State<Verifier>) -> Response {
+    match v.ensure_fresh().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }
 }
 

@@ -6,6 +6,8 @@
 //!
 //! Who may read what is decided in [`access`] (docs/access.md): callers sign in with `AuthService.StartSession`
 //! ([`auth`]) and present the session token ([`session`]) on later calls; without one they are anonymous.
+//!
+//! Nothing is answered from a Redis that lost its state or is being rebuilt ([`readiness`]): UNAVAILABLE / 503.
 
 #![forbid(unsafe_code)]
 
@@ -18,6 +20,7 @@ mod grpc;
 mod http;
 mod log_proofs;
 mod metrics;
+mod readiness;
 mod session;
 mod verify;
 

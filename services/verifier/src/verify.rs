@@ -28,6 +28,9 @@ pub struct Verifier {
     pub directory: Arc<RwLock<Arc<Directory>>>,
     /// Sessions, and the registry callers are checked against.
     pub auth: Arc<Auth>,
+    /// How many blocks Redis may be behind a replay in progress and still be answered from (see
+    /// [`pedigree_store::Freshness`]).
+    pub max_lag: u64,
 }
 
 impl Verifier {
@@ -113,17 +116,25 @@ impl Verifier {
         serial: &str,
     ) -> Result<(Option<ProductRecord>, Option<PackRecord>), VerifyError> {
         let directory = self.directory.read().unwrap_or_else(|e| e.into_inner()).clone();
-        match self.store.lookup(gtin, serial, &*directory).await {
+        let (freshness, product, pack) = match self.store.lookup(gtin, serial, &*directory).await {
             Err(StoreError::Stored {
                 source: StoredError::UnknownIndex(_),
                 ..
             }) => {
                 // A participant registered since the directory was read: read it again, once.
                 let directory = self.refresh_directory().await?;
-                Ok(self.store.lookup(gtin, serial, &*directory).await?)
+                self.store.lookup(gtin, serial, &*directory).await?
             }
-            other => Ok(other?),
-        }
+            other => other?,
+        };
+        // Never an answer from a Redis that lost its state or is being rebuilt: "unknown" would be a lie.
+        freshness.check(self.max_lag)?;
+        Ok((product, pack))
+    }
+
+    /// Fails with UNAVAILABLE unless Redis holds the ledger state, at most `max_lag` blocks behind a replay.
+    pub async fn ensure_fresh(&self) -> Result<u64, VerifyError> {
+        Ok(self.store.freshness().await?.check(self.max_lag)?)
     }
 
     pub async fn refresh_directory(&self) -> Result<Arc<Directory>, VerifyError> {
