@@ -10,7 +10,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::client_config::{self, ClientSettings};
 
-use crate::{KafkaError, Message, Result, partition_count};
+use crate::{KafkaError, Message, Result, partition_count, watermarks};
 
 /// A consumer of every partition of the events topic.
 pub struct EventsConsumer {
@@ -18,6 +18,23 @@ pub struct EventsConsumer {
     topic: String,
     /// The offsets it was assigned at, named when one turns out to be gone.
     offsets: BTreeMap<i32, i64>,
+}
+
+/// Fails, naming the offsets, when a resume offset is outside what its partition holds: below the low watermark
+/// (records deleted before they were read) or above the high watermark (the topic was recreated). librdkafka's
+/// `auto.offset.reset=error` catches the same when a fetch finds it out; this check does not depend on the broker
+/// reporting it (the dev broker does not).
+fn check_in_range(settings: &ClientSettings, topic: &str, offsets: &BTreeMap<i32, i64>) -> Result<()> {
+    for (&partition, &offset) in offsets {
+        let (low, high) = watermarks(settings, topic, partition)?;
+        if offset < low || offset > high {
+            return Err(KafkaError::OffsetGone {
+                topic: topic.into(),
+                offsets: format!("{offsets:?}; partition {partition} holds offsets {low} to {high}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl EventsConsumer {
@@ -30,8 +47,13 @@ impl EventsConsumer {
         offsets: &BTreeMap<i32, i64>,
         batch_max_bytes: usize,
     ) -> Result<Self> {
-        let (s, t) = (settings.clone(), topic.to_string());
-        let partitions = tokio::task::spawn_blocking(move || partition_count(&s, &t)).await??;
+        let (s, t, o) = (settings.clone(), topic.to_string(), offsets.clone());
+        let partitions = tokio::task::spawn_blocking(move || {
+            let partitions = partition_count(&s, &t)?;
+            check_in_range(&s, &t, &o)?;
+            Ok::<_, KafkaError>(partitions)
+        })
+        .await??;
         let consumer: StreamConsumer = client_config::events_consumer(settings, batch_max_bytes).create()?;
         let mut tpl = TopicPartitionList::new();
         for partition in 0..partitions {
