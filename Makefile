@@ -35,7 +35,7 @@ breaking:
 	scripts/buf.sh breaking $(REF)
 
 ## The leadership tests need a real kube-apiserver (built once from Debian's kubernetes source, then cached). The
-## blocks-topic retention check waits 13 minutes for the broker's maintenance: it runs beside the other tests.
+## blocks-topic retention check waits up to 15 minutes for the broker's maintenance: it runs beside the other tests.
 unit:
 	scripts/kube-apiserver.sh
 	cargo build --bins

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The blocks-topic retention check (services/kafka/tests/retention.rs) waits 13 minutes for the dev broker's
+# The blocks-topic retention check (services/kafka/tests/retention.rs) waits up to 15 minutes for the dev broker's
 # maintenance, so `make test` runs it beside the other tests instead of after them:
 #
 #   scripts/retention-check.sh start   build the test, start it in the background (log: target/retention-check.log)

@@ -217,17 +217,6 @@ impl EventError {
         )
     }
 
-    /// Whether the refusal comes before anything shows that the envelope's signer made it: the envelope names a
-    /// signer that is unknown or revoked, or its signature does not verify. Such an envelope may wrap someone
-    /// else's genuine payload, so its refusal must not decide that payload's event id (see `docs/ledger-format.md`,
-    /// rejection ids).
-    pub fn is_unauthenticated(&self) -> bool {
-        matches!(
-            self,
-            EventError::UnknownSigner(_) | EventError::Signature(_) | EventError::Revoked { .. }
-        )
-    }
-
     /// The code recorded when the sequencer refuses an event for this reason.
     pub fn reject_code(&self) -> RejectCode {
         match self {

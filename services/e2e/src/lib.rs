@@ -431,6 +431,8 @@ impl Stack {
             let status = match ledger.get_event_status(request).await {
                 Ok(status) => status.into_inner(),
                 Err(s) if s.code() == tonic::Code::NotFound => EventStatus::default(),
+                // Redis being brought up to the log (a replay after a restart or failover): ask again.
+                Err(s) if s.code() == tonic::Code::Unavailable => EventStatus::default(),
                 Err(s) => panic!("event status: {s:?}"),
             };
             if !matches!(status.state(), EventState::Pending | EventState::Unspecified) {
@@ -447,12 +449,19 @@ impl Stack {
     pub async fn sealed_ids(&self) -> Vec<Vec<u8>> {
         let registry = Registry::from_genesis(&self.fixture.genesis).expect("genesis");
         let mut ledger = self.ledger().await;
-        let head = ledger
-            .get_head(GetHeadRequest {})
-            .await
-            .expect("head")
-            .into_inner()
-            .height;
+        let mut head = None;
+        for _ in 0..600 {
+            match ledger.get_head(GetHeadRequest {}).await {
+                Ok(answer) => {
+                    head = Some(answer.into_inner().height);
+                    break;
+                }
+                // Redis being brought up to the log: ask again.
+                Err(s) if s.code() == tonic::Code::Unavailable => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(s) => panic!("head: {s:?}"),
+            }
+        }
+        let head = head.expect("the ledger answered its head within 30 s");
         let mut tip = Tip::genesis(registry.chain_id);
         let mut ids = Vec::new();
         for height in 1..=head {

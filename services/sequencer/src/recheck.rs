@@ -9,7 +9,7 @@ use pedigree_core::block_size::REASON_MAX_BYTES;
 use pedigree_core::envelope::check_envelope;
 use pedigree_core::event::{Event, EventError, event_id};
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{RejectCode, Rejection, SignedEnvelope};
+use pedigree_core::pb::{EventPayload, RejectCode, Rejection, SignedEnvelope};
 use prost::Message;
 use rayon::prelude::*;
 
@@ -64,6 +64,19 @@ fn unauthenticated_id(envelope_bytes: &[u8]) -> Hash {
     pedigree_core::keys::sha256(envelope_bytes)
 }
 
+/// Whether nothing shows that `envelope`, refused for `error`, is its signer's: a signature that does not verify; or
+/// an unknown or revoked envelope signer other than the one the payload names (a wrapper of someone else's
+/// payload). An unknown or revoked signer that the payload names itself refuses the same whoever sent it.
+fn unauthenticated(envelope: &SignedEnvelope, error: &EventError) -> bool {
+    match error {
+        EventError::Signature(_) => true,
+        EventError::UnknownSigner(_) | EventError::Revoked { .. } => {
+            EventPayload::decode(envelope.payload.as_slice()).map_or(true, |p| p.signer != envelope.signer)
+        }
+        _ => false,
+    }
+}
+
 /// Decodes and checks one message (signature, signer, role, syntax); pure and CPU-bound. A message longer than
 /// `max_len` is refused as too large for a block, undecoded.
 pub fn check(raw: &[u8], registry: &Registry, max_len: usize) -> Checked {
@@ -99,7 +112,7 @@ fn check_decoded(envelope: SignedEnvelope, registry: &Registry) -> Checked {
 }
 
 fn reject_event(envelope: &SignedEnvelope, error: &EventError) -> Rejection {
-    let id = if error.is_unauthenticated() {
+    let id = if unauthenticated(envelope, error) {
         unauthenticated_id(&envelope.encode_to_vec())
     } else {
         event_id(&envelope.payload)
