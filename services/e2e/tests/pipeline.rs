@@ -509,18 +509,20 @@ async fn redis_is_rebuilt_from_the_log() {
     stack.shutdown().await;
 }
 
-/// With the broker down, a submission is answered UNAVAILABLE, not acknowledged.
+/// With the broker down, a submission is not acknowledged: custody cannot know whether the broker got it before it
+/// went away, so it says the outcome is unknown (DEADLINE_EXCEEDED) and names the event to query.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn broker_down_is_unavailable() {
+async fn broker_down_is_not_acknowledged() {
     let mut stack = Stack::spawn().await;
     stack.kill_sequencer().await;
     stack.broker.kill();
     let g = gtin("0950600013435");
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["U1"]));
+    let id = pedigree_core::event::event_id(&e.payload);
     let err = stack.manufacturer().await.commission(e).await.unwrap_err();
-    assert_eq!(err.code(), Code::Unavailable, "{}", err.message());
+    assert_eq!(err.code(), Code::DeadlineExceeded, "{}", err.message());
     assert!(
-        err.message().contains("broker did not acknowledge"),
+        err.message().starts_with("outcome unknown") && err.message().contains(&hex::encode(id)),
         "{}",
         err.message()
     );
