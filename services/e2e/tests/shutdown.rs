@@ -278,6 +278,14 @@ async fn custody_drains_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verifier_drains_on_sigterm() {
     let redis = Redis::start().expect("starting redis");
+    // The state before block 1, as a sequencer that read an empty blocks topic leaves it (without it the verifier
+    // answers UNAVAILABLE: Redis holds no ledger state).
+    pedigree_store::Store::connect(&redis.config_for(RedisUser::Sequencer))
+        .await
+        .expect("connecting as the sequencer")
+        .init_head()
+        .await
+        .expect("head 0");
     let dir = tempfile::tempdir().unwrap();
     let fixture = Fixture::create(dir.path()).unwrap();
     let (grpc, http) = (free_port(), free_port());
