@@ -128,8 +128,7 @@ impl Redis {
     /// Kills it (SIGKILL, as a crash would) and starts it again on the same port, empty (it keeps nothing on disk).
     pub fn restart_empty(&mut self) -> anyhow::Result<()> {
         self.kill();
-        self.child = spawn(&self.command.0, &self.command.1, self.port)?;
-        Ok(())
+        self.start_again()
     }
 
     /// Kills it (SIGKILL): clients see connections reset and refused until [`Redis::start_again`].

@@ -111,13 +111,14 @@ impl PartitionReader {
         })
     }
 
-    /// The partition's high watermark (the offset the next message will take).
-    pub fn high_watermark(&self) -> Result<i64> {
-        Ok(self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?.1)
-    }
-
     /// Like [`read_range`], reusing the consumer (and its position when `from` is where it stopped).
     pub fn read_range(&mut self, from: i64, mut each: impl FnMut(i64, &[u8]) -> Result<()>) -> Result<u64> {
+        self.read_range_to(from, |offset, payload, _| each(offset, payload))
+    }
+
+    /// Like [`PartitionReader::read_range`], also handing `each` the high watermark the read goes up to (the end of
+    /// the partition as the read started).
+    pub fn read_range_to(&mut self, from: i64, mut each: impl FnMut(i64, &[u8], i64) -> Result<()>) -> Result<u64> {
         let (low, high) = self.consumer.fetch_watermarks(&self.topic, self.partition, TIMEOUT)?;
         if from < low {
             return Err(KafkaError::Lost {
@@ -143,7 +144,7 @@ impl PartitionReader {
             match self.consumer.poll(Duration::from_millis(100)) {
                 Some(message) => {
                     let message = message?;
-                    each(message.offset(), message.payload().unwrap_or_default())?;
+                    each(message.offset(), message.payload().unwrap_or_default(), high)?;
                     next = message.offset() + 1;
                     self.position = Some(next);
                     last_progress = Instant::now();

@@ -186,23 +186,20 @@ impl Follower<'_> {
         own: &mut Option<OwnBlock>,
         canonical: &mut bool,
     ) -> anyhow::Result<u64> {
-        let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>)>(16);
+        // Each message comes with the end of the topic as the read started (to bound how far a replay goes).
+        let (tx, mut rx) = mpsc::channel::<(i64, Vec<u8>, i64)>(16);
         let (tail, from) = (self.tail.clone(), canon.next_offset);
-        let (high_tx, high_rx) = tokio::sync::oneshot::channel();
         let reading = tokio::task::spawn_blocking(move || {
             // A poisoned lock only means an earlier read panicked; the reader re-positions itself when needed.
             let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = high_tx.send(tail.high_watermark()?);
-            tail.read_range(from, |offset, payload| {
+            tail.read_range_to(from, |offset, payload, high| {
                 // A closed channel means the folding side failed; its error is the one reported.
-                let _ = tx.blocking_send((offset, payload.to_vec()));
+                let _ = tx.blocking_send((offset, payload.to_vec(), high));
                 Ok(())
             })
         });
         let (mut messages, mut replayed) = (0u64, 0u64);
-        // The end of the topic as the read started (when the read failed before knowing it, its error is reported).
-        let high = high_rx.await.unwrap_or(0);
-        while let Some((offset, payload)) = rx.recv().await {
+        while let Some((offset, payload, high)) = rx.recv().await {
             messages += 1;
             // The registry as of the block's parent, to replay the block on.
             let registry = canon.registry.clone();
