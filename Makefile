@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint breaking unit k8s bench scale
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos
 
 setup:
 	@scripts/setup.sh
@@ -60,3 +60,11 @@ bench: setup
 scale: setup
 	cargo build --release --bins
 	loadtest/scale.sh
+
+## The chaos run: the system as real processes under a supervisor, chains of custody and scans running, 25 SIGKILLs
+## spread over sequencer, custody, verifier, Redis (restarted empty) and broker, and 3 pauses of 20 s; then the
+## checks (nothing acknowledged lost or sealed twice, no wrong verdict, Redis and verify answers equal to a replay).
+## About 10 minutes; report under results/chaos-<timestamp>/. SEED=n repeats a run's fault plan.
+chaos: setup
+	cargo build --release --bins
+	./target/release/pedigree-loadtest chaos --seed $(or $(SEED),4242)

@@ -9,7 +9,7 @@ use serde::Serialize;
 #[command(
     name = "pedigree-loadtest",
     version,
-    about = "Load tests Pedigree: ingest, bulk, verify, mixed"
+    about = "Load tests Pedigree: ingest, bulk, verify, mixed; and a chaos run"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,13 +22,18 @@ pub enum Command {
     Spawn(SpawnArgs),
     /// Run the scenario against a running stack, e.g. the one `pedigree up` starts.
     Remote(RemoteArgs),
+    /// Start the system as real processes under a supervisor, keep chains of custody and scans running, SIGKILL and
+    /// pause components at random, then check that nothing acknowledged was lost and no answer was wrong.
+    Chaos(crate::chaos::ChaosArgs),
 }
 
 impl Command {
-    pub fn options(&self) -> &Options {
+    /// The load options of a scenario (a chaos run has its own).
+    pub fn options(&self) -> Option<&Options> {
         match self {
-            Command::Spawn(a) => &a.opts,
-            Command::Remote(a) => &a.opts,
+            Command::Spawn(a) => Some(&a.opts),
+            Command::Remote(a) => Some(&a.opts),
+            Command::Chaos(_) => None,
         }
     }
 }

@@ -62,6 +62,12 @@ impl Rng {
         Ok(Self(u64::from_le_bytes(random_bytes::<8>()?) | 1))
     }
 
+    /// The same sequence for the same seed (a chaos run's fault plan).
+    pub fn from_seed(seed: u64) -> Self {
+        // Spread the seed's bits first: xorshift never leaves 0, and small seeds would start alike.
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;

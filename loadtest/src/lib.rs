@@ -9,13 +9,14 @@
 //! - [`submit`], [`pacer`], [`ticker`], [`backlog`], [`chains`], [`scan`]: the clients and how they drive load.
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
 //! - [`window`], [`recorder`], [`cpu`], [`limits`]: measurements, each over a timed phase's steady-state window.
-//! - [`scenario`]: ingest, bulk, verify and mixed.
+//! - [`scenario`]: ingest, bulk, verify and mixed; [`chaos`]: real processes killed and paused under load.
 //! - [`report`], [`targets`], [`table`], [`plot`]: the results.
 
 #![forbid(unsafe_code)]
 
 pub mod backlog;
 pub mod chains;
+pub mod chaos;
 pub mod cli;
 pub mod cpu;
 pub mod exactly_once;

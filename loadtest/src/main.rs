@@ -1,5 +1,5 @@
 //! `pedigree-loadtest`: runs a load scenario, prints the table, writes the report, and exits non-zero when an
-//! acknowledged event was lost or sealed twice.
+//! acknowledged event was lost or sealed twice (a chaos run: when any of its checks failed).
 
 #![forbid(unsafe_code)]
 
@@ -8,11 +8,23 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use pedigree_loadtest::{Cli, run};
+use pedigree_loadtest::cli::Command;
+use pedigree_loadtest::{Cli, chaos, run};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let outcome = run(Cli::parse()).await?;
+    let cli = Cli::parse();
+    if let Command::Chaos(args) = cli.command {
+        let outcome = chaos::run(args).await?;
+        println!("{}", outcome.summary);
+        println!("results: {}", outcome.dir.display());
+        if !outcome.report.ok {
+            eprintln!("chaos run FAILED");
+            std::process::exit(2);
+        }
+        return Ok(());
+    }
+    let outcome = run(cli).await?;
     println!("{}", outcome.summary);
     println!("results: {}", outcome.dir.display());
     if !outcome.report.exactly_once.ok {

@@ -22,7 +22,7 @@ pub struct Outcome {
 }
 
 /// UTC now as 20261124T195329Z.
-fn timestamp() -> String {
+pub fn timestamp() -> String {
     let t = time::OffsetDateTime::now_utc();
     format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -37,11 +37,15 @@ fn timestamp() -> String {
 
 /// Runs the scenario the command line names and writes its results.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let Some(options) = cli.command.options() else {
+        anyhow::bail!("a chaos run is started with chaos::run");
+    };
     // Checked before a stack is started for nothing.
-    let timing = Timing::new(cli.command.options().warmup, cli.command.options().duration)?;
+    let timing = Timing::new(options.warmup, options.duration)?;
     let (scenario, target, opts) = match cli.command {
         Command::Spawn(a) => (a.scenario, Target::spawn(&a).await?, a.opts),
         Command::Remote(a) => (a.scenario, Target::remote(&a)?, a.opts),
+        Command::Chaos(_) => anyhow::bail!("a chaos run is started with chaos::run"),
     };
     let result = execute(scenario, &target, &opts, timing).await;
     target.shutdown().await;

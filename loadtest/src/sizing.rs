@@ -105,7 +105,12 @@ mod tests {
     fn opts(args: &[&str]) -> Options {
         let mut argv = vec!["pedigree-loadtest", "spawn", "ingest"];
         argv.extend_from_slice(args);
-        crate::Cli::try_parse_from(argv).unwrap().command.options().clone()
+        crate::Cli::try_parse_from(argv)
+            .unwrap()
+            .command
+            .options()
+            .unwrap()
+            .clone()
     }
 
     #[test]

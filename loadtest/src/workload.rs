@@ -28,6 +28,11 @@ fn full_chain(parties: &Parties, i: usize, gtin: &str, lot: &str, serials: &[Str
     ]
 }
 
+/// The six events of one pack's chain, routed by `i` (the chaos run's clients).
+pub fn single_pack_chain(parties: &Parties, i: usize, gtin: &str, lot: &str, serial: &str) -> Vec<Spec> {
+    full_chain(parties, i, gtin, lot, &[serial.to_string()])
+}
+
 /// Enough single-pack chains (six events each) for `events` events; serials of series `series`.
 pub fn ingest(ids: &RunIds, parties: &Parties, series: char, events: usize, gtin: &str) -> Vec<Vec<Spec>> {
     let lot = ids.lot(series, 0);

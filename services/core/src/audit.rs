@@ -92,6 +92,11 @@ impl Auditor {
         self.packs.get(key)
     }
 
+    /// The product record the chain leads to (for a replayed verdict).
+    pub fn product(&self, gtin: &str) -> Option<&ProductRecord> {
+        self.products.get(gtin)
+    }
+
     /// The registry the chain leads to.
     pub fn registry(&self) -> &Registry {
         &self.registry

@@ -187,6 +187,24 @@ impl Broker {
     }
 }
 
+impl crate::supervisor::Supervised for Broker {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    fn restart(&mut self) -> anyhow::Result<()> {
+        Broker::restart(self)
+    }
+
+    fn stop(&mut self) {
+        self.kill();
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();

@@ -196,6 +196,25 @@ fn spawn(bin: &Path, args: &[String], port: u16) -> anyhow::Result<Child> {
     Ok(child)
 }
 
+/// Supervised, a Redis that exits comes back empty, as a pod without a volume would.
+impl crate::supervisor::Supervised for Redis {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn exited(&mut self) -> anyhow::Result<Option<std::process::ExitStatus>> {
+        Ok(self.child.try_wait()?)
+    }
+
+    fn restart(&mut self) -> anyhow::Result<()> {
+        self.restart_empty()
+    }
+
+    fn stop(&mut self) {
+        self.kill();
+    }
+}
+
 impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
