@@ -25,6 +25,8 @@ pub enum Command {
     /// Start the system as real processes under a supervisor, keep chains of custody and scans running, SIGKILL and
     /// pause components at random, then check that nothing acknowledged was lost and no answer was wrong.
     Chaos(crate::chaos::ChaosArgs),
+    /// Time a new sequencer leader's start to its first seal against the length of the chain (10^5, 10^6 blocks).
+    Failover(crate::failover::FailoverArgs),
 }
 
 impl Command {
@@ -33,7 +35,7 @@ impl Command {
         match self {
             Command::Spawn(a) => Some(&a.opts),
             Command::Remote(a) => Some(&a.opts),
-            Command::Chaos(_) => None,
+            Command::Chaos(_) | Command::Failover(_) => None,
         }
     }
 }

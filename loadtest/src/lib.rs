@@ -9,7 +9,8 @@
 //! - [`submit`], [`pacer`], [`ticker`], [`backlog`], [`chains`], [`scan`]: the clients and how they drive load.
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
 //! - [`window`], [`recorder`], [`cpu`], [`limits`]: measurements, each over a timed phase's steady-state window.
-//! - [`scenario`]: ingest, bulk, verify and mixed; [`chaos`]: real processes killed and paused under load.
+//! - [`scenario`]: ingest, bulk, verify and mixed; [`chaos`]: real processes killed and paused under load;
+//!   [`failover`]: a new leader's start time against the chain's length.
 //! - [`report`], [`targets`], [`table`], [`plot`]: the results.
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod chaos;
 pub mod cli;
 pub mod cpu;
 pub mod exactly_once;
+pub mod failover;
 pub mod ids;
 pub mod limits;
 pub mod pacer;

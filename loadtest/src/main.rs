@@ -24,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Failover(args) = cli.command {
+        let (_, dir, summary) = pedigree_loadtest::failover::run(args).await?;
+        println!("{summary}");
+        println!("results: {}", dir.display());
+        return Ok(());
+    }
     let outcome = run(cli).await?;
     println!("{}", outcome.summary);
     println!("results: {}", outcome.dir.display());

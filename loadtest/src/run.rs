@@ -38,14 +38,16 @@ pub fn timestamp() -> String {
 /// Runs the scenario the command line names and writes its results.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let Some(options) = cli.command.options() else {
-        anyhow::bail!("a chaos run is started with chaos::run");
+        anyhow::bail!("chaos and failover runs are started with chaos::run and failover::run");
     };
     // Checked before a stack is started for nothing.
     let timing = Timing::new(options.warmup, options.duration)?;
     let (scenario, target, opts) = match cli.command {
         Command::Spawn(a) => (a.scenario, Target::spawn(&a).await?, a.opts),
         Command::Remote(a) => (a.scenario, Target::remote(&a)?, a.opts),
-        Command::Chaos(_) => anyhow::bail!("a chaos run is started with chaos::run"),
+        Command::Chaos(_) | Command::Failover(_) => {
+            anyhow::bail!("chaos and failover runs are started with chaos::run and failover::run")
+        }
     };
     let result = execute(scenario, &target, &opts, timing).await;
     target.shutdown().await;

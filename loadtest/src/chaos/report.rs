@@ -72,7 +72,7 @@ fn median(sorted: &[f64]) -> Option<f64> {
         return None;
     }
     let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 0 {
+    Some(if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]
