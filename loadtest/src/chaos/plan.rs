@@ -37,6 +37,16 @@ impl Component {
         }
     }
 
+    /// What a pause may hit: not the dev broker. tansu 0.6.0 does not survive SIGSTOP/SIGCONT: seen here, after an
+    /// 8 s pause it kept accepting connections and closing them at once ("early eof") for minutes, while an
+    /// Apache Kafka broker that stalls is a network partition its liveness probe ends. The broker is still killed.
+    pub const PAUSABLE: [Component; 4] = [
+        Component::Sequencer,
+        Component::Custody,
+        Component::Verifier,
+        Component::Redis,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Component::Sequencer => "sequencer",
@@ -78,7 +88,8 @@ pub struct PlanSpec {
 }
 
 /// The faults, in order. Kills go round the five components in an order shuffled per round, so each gets
-/// `kills / 5` or one more; pauses go to components drawn at random and land at random places in the sequence.
+/// `kills / 5` or one more; pauses go to components drawn at random (of [`Component::PAUSABLE`]) and land at random
+/// places in the sequence.
 pub fn plan(spec: PlanSpec) -> Vec<Fault> {
     let mut rng = Rng::from_seed(spec.seed);
     let gap = |rng: &mut Rng| {
@@ -100,7 +111,7 @@ pub fn plan(spec: PlanSpec) -> Vec<Fault> {
         });
     }
     for _ in 0..spec.pauses {
-        let component = Component::ALL[rng.below(Component::ALL.len())];
+        let component = Component::PAUSABLE[rng.below(Component::PAUSABLE.len())];
         let at = rng.below(faults.len() + 1);
         faults.insert(
             at,
@@ -159,8 +170,9 @@ mod tests {
                 prop_assert!(n == kills / 5 || n == kills / 5 + 1, "{:?} killed {} times of {}", c, n, kills);
             }
             prop_assert!(faults.iter().all(|f| (1000..5000).contains(&f.after_ms)));
-            let paused = faults.iter().filter(|f| matches!(f.kind, FaultKind::Pause { secs: 20 })).count();
-            prop_assert_eq!(paused, pauses);
+            let paused: Vec<_> = faults.iter().filter(|f| matches!(f.kind, FaultKind::Pause { secs: 20 })).collect();
+            prop_assert_eq!(paused.len(), pauses);
+            prop_assert!(paused.iter().all(|f| Component::PAUSABLE.contains(&f.component)));
         }
     }
 }

@@ -51,13 +51,15 @@ pub(crate) fn which(name: &str, env: &str) -> PathBuf {
 /// Sends `signal` (`STOP`, `CONT`, `KILL`, `TERM`...) to process `pid` with kill(1): pausing a dependency as a
 /// hung host would, without unsafe code.
 pub fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
-    let status = Command::new("kill")
+    let out = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
-        .status()
+        .stdin(Stdio::null())
+        .output()
         .context("running kill")?;
-    if !status.success() {
-        bail!("kill -{signal} {pid} exited with {status}");
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        bail!("kill -{signal} {pid} exited with {}: {}", out.status, why.trim());
     }
     Ok(())
 }
