@@ -5,6 +5,9 @@
 #   kubectl              (real binary)
 #   kubernetes-validate  (PyPI, in its own virtualenv, with the `dockerfile`
 #                        package: Docker's own Dockerfile parser, for lint)
+#   promtool             (Prometheus' rule checker and unit tester: Debian's
+#                        `prometheus` package, installed with apt-get when
+#                        missing and running as root)
 #
 # into ${PEDIGREE_TOOLS:-$HOME/.cache/pedigree-tools}/bin. Anything already
 # there is left alone. Only PyPI is used (our machines and CI reach package
@@ -122,6 +125,26 @@ PY
         printf '%s' "$py_reqs" >"$stamp"
     fi
 
+    # --- promtool from Debian's prometheus package ----------------------------
+    if [[ ! -x "$bin/promtool" ]]; then
+        local promtool
+        promtool="$(command -v promtool || true)"
+        if [[ -z "$promtool" ]] && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+            echo "k8s-tools: installing promtool (apt-get install prometheus)" >&2
+            # The package list may be missing or old: update once if the first try fails.
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+                || { apt-get update -qq >/dev/null 2>&1 \
+                    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+                        >/dev/null 2>&1; }
+            promtool="$(command -v promtool || true)"
+        fi
+        if [[ -z "$promtool" ]]; then
+            echo "k8s-tools: promtool not found: apt-get install prometheus (as root)" >&2
+            return 1
+        fi
+        ln -sf "$promtool" "$bin/promtool"
+    fi
+
     # --- sanity: the binaries actually run ----------------------------------
     local helm_ver kubectl_ver kv_ver
     helm_ver="$("$bin/helm" version --short 2>/dev/null)" || {
@@ -144,6 +167,12 @@ PY
     echo "k8s-tools: helm                $bin/helm ($helm_ver)" >&2
     echo "k8s-tools: kubectl             $bin/kubectl ($kubectl_ver)" >&2
     echo "k8s-tools: kubernetes-validate $bin/kubernetes-validate (${kv_ver:-unknown})" >&2
+    local promtool_ver
+    promtool_ver="$("$bin/promtool" --version 2>&1)" || {
+        echo "k8s-tools: $bin/promtool does not run" >&2
+        return 1
+    }
+    echo "k8s-tools: promtool            $bin/promtool (${promtool_ver%%$'\n'*})" >&2
 
     PEDIGREE_TOOLS_BIN="$bin"
     # The venv's python (has kubernetes-validate's PyYAML and jsonschema, and
