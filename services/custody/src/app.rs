@@ -17,8 +17,8 @@ use pedigree_kafka::{Producer, ProducerSettings};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
 use pedigree_runtime::metrics::MetricsServer;
-use prometheus_client::registry::Registry;
 use pedigree_runtime::tls::ServerTls;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::config::Config;

@@ -94,11 +94,26 @@ mod tests {
             Duration::from_secs(5),
         );
         let text = pedigree_runtime::metrics::render(&registry);
-        assert!(text.contains("# TYPE pedigree_custody_submissions_total counter"), "{text}");
-        assert!(text.contains("pedigree_custody_submissions_total{outcome=\"accepted\"} 1"), "{text}");
-        assert!(text.contains("pedigree_custody_submissions_total{outcome=\"outcome_unknown\"} 1"), "{text}");
-        assert!(text.contains("pedigree_custody_submissions_total{outcome=\"too_large\"} 0"), "{text}");
-        assert!(text.contains("# TYPE pedigree_custody_submission_duration_seconds histogram"), "{text}");
+        assert!(
+            text.contains("# TYPE pedigree_custody_submissions_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_custody_submissions_total{outcome=\"accepted\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_custody_submissions_total{outcome=\"outcome_unknown\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_custody_submissions_total{outcome=\"too_large\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE pedigree_custody_submission_duration_seconds histogram"),
+            "{text}"
+        );
         assert!(
             text.contains("pedigree_custody_submission_duration_seconds_count{outcome=\"accepted\"} 1"),
             "{text}"

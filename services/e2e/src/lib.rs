@@ -22,8 +22,8 @@ use pedigree_core::pb::{
 };
 use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
-use pedigree_runtime::sign_in::Bearer;
 use pedigree_runtime::metrics::MetricsConfig;
+use pedigree_runtime::sign_in::Bearer;
 use pedigree_runtime::tls::{ClientTls, ServerTlsConfig};
 use pedigree_store::RedisUser;
 use tokio::sync::oneshot;

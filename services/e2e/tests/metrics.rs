@@ -72,7 +72,10 @@ async fn scrape(client: &reqwest::Client, addr: SocketAddr) -> String {
         .await
         .unwrap_or_else(|e| panic!("scraping {addr}: {e}"));
     assert!(response.status().is_success(), "{addr}: {}", response.status());
-    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_string();
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
     response.text().await.unwrap()
 }
@@ -86,7 +89,10 @@ async fn scrape_until(client: &reqwest::Client, addr: SocketAddr, what: &str, ch
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    panic!("{what}: not seen within 20 s at {addr}:\n{}", scrape(client, addr).await);
+    panic!(
+        "{what}: not seen within 20 s at {addr}:\n{}",
+        scrape(client, addr).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +136,10 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
         "{custody}"
     );
     assert_eq!(
-        sample(&custody, "pedigree_custody_submissions_total{outcome=\"unauthenticated\"}"),
+        sample(
+            &custody,
+            "pedigree_custody_submissions_total{outcome=\"unauthenticated\"}"
+        ),
         Some(1.0),
         "{custody}"
     );
@@ -159,7 +168,10 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
     );
     for phase in ["check", "load", "apply", "seal_append", "read_back", "redis_write"] {
         let count = format!("pedigree_sequencer_phase_duration_seconds_count{{phase=\"{phase}\"}}");
-        assert!(sample(&sequencer, &count).is_some_and(|n| n >= 1.0), "{count}:\n{sequencer}");
+        assert!(
+            sample(&sequencer, &count).is_some_and(|n| n >= 1.0),
+            "{count}:\n{sequencer}"
+        );
     }
     assert_eq!(sample(&sequencer, "pedigree_sequencer_stale_blocks_total"), Some(0.0));
     assert_eq!(sample(&sequencer, "pedigree_sequencer_stalled"), Some(0.0));
@@ -173,7 +185,10 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
         Some(1.0),
         "{verifier}"
     );
-    assert_eq!(sample(&verifier, "pedigree_verifier_answer_duration_seconds_count"), Some(1.0));
+    assert_eq!(
+        sample(&verifier, "pedigree_verifier_answer_duration_seconds_count"),
+        Some(1.0)
+    );
     assert_eq!(sample(&verifier, "pedigree_verifier_redis_lag_blocks"), Some(0.0));
     assert!(
         sample(&verifier, "pedigree_verifier_redis_head").is_some_and(|h| h >= 1.0),

@@ -142,8 +142,12 @@ impl Metrics {
     /// A canonical block sealed by this sequencer.
     pub fn sealed(&self, accepted: usize, rejected: usize, bytes: usize) {
         self.blocks_sealed.inc();
-        self.events.get_or_create(&[("result", "accepted")]).inc_by(accepted as u64);
-        self.events.get_or_create(&[("result", "rejected")]).inc_by(rejected as u64);
+        self.events
+            .get_or_create(&[("result", "accepted")])
+            .inc_by(accepted as u64);
+        self.events
+            .get_or_create(&[("result", "rejected")])
+            .inc_by(rejected as u64);
         self.block_events.observe((accepted + rejected) as f64);
         self.block_bytes.observe(bytes as f64);
     }

@@ -170,11 +170,26 @@ mod tests {
         };
         metrics.freshness(&rebuilding);
         let text = metrics.render();
-        assert!(text.contains("# TYPE pedigree_verifier_answers_total counter"), "{text}");
-        assert!(text.contains("pedigree_verifier_answers_total{verdict=\"VERIFIED\"} 1"), "{text}");
-        assert!(text.contains("pedigree_verifier_answers_total{verdict=\"RECALLED\"} 1"), "{text}");
-        assert!(text.contains("pedigree_verifier_answers_total{verdict=\"EXPIRED\"} 0"), "{text}");
-        assert!(text.contains("pedigree_verifier_answer_duration_seconds_count 2"), "{text}");
+        assert!(
+            text.contains("# TYPE pedigree_verifier_answers_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_verifier_answers_total{verdict=\"VERIFIED\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_verifier_answers_total{verdict=\"RECALLED\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_verifier_answers_total{verdict=\"EXPIRED\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pedigree_verifier_answer_duration_seconds_count 2"),
+            "{text}"
+        );
         assert!(text.contains("pedigree_verifier_bad_requests_total 1"), "{text}");
         assert!(text.contains("pedigree_verifier_ready 1"), "{text}");
         assert!(text.contains("pedigree_verifier_redis_lag_blocks 3"), "{text}");
