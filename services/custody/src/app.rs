@@ -63,8 +63,8 @@ impl App {
             .with_context(|| format!("binding {}", config.grpc_addr))?;
         let addr = listener.local_addr()?;
         let metrics_server = MetricsServer::bind(&config.metrics).await?;
-        let mut registry = pedigree_runtime::metrics::registry("custody");
-        let metrics = Metrics::register(&mut registry);
+        let mut metrics_registry = pedigree_runtime::metrics::registry("custody");
+        let metrics = Metrics::register(&mut metrics_registry);
         let submitter = Arc::new(Submitter {
             registry,
             producer,
@@ -81,7 +81,7 @@ impl App {
             tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
             metrics_server,
-            registry: Arc::new(registry),
+            registry: Arc::new(metrics_registry),
         })
     }
 

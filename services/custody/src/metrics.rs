@@ -44,7 +44,7 @@ impl Metrics {
             latency: Family::new_with_constructor(latency_histogram),
         };
         for outcome in OUTCOMES {
-            metrics.submissions.get_or_create(&[("outcome", outcome)]);
+            let _ = metrics.submissions.get_or_create(&[("outcome", outcome)]);
         }
         registry.register(
             "pedigree_custody_submissions",

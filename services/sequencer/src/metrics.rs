@@ -65,10 +65,10 @@ impl Metrics {
             offsets: Arc::default(),
         };
         for result in ["accepted", "rejected"] {
-            metrics.events.get_or_create(&[("result", result)]);
+            let _ = metrics.events.get_or_create(&[("result", result)]);
         }
         for phase in PHASES {
-            metrics.phases.get_or_create(&[("phase", phase)]);
+            let _ = metrics.phases.get_or_create(&[("phase", phase)]);
         }
         registry.register(
             "pedigree_sequencer_blocks_sealed",
@@ -205,7 +205,9 @@ pub async fn watch_lag(metrics: Metrics, kafka: ClientSettings, topic: String, m
         let (kafka, topic) = (kafka.clone(), topic.clone());
         let measured = tokio::task::spawn_blocking(move || lag(&kafka, &topic, &offsets)).await;
         match measured {
-            Ok(Ok(lag)) if metrics.is_leading() => metrics.lag.set(lag),
+            Ok(Ok(lag)) if metrics.is_leading() => {
+                metrics.lag.set(lag);
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "measuring the events topic lag"),
             Err(e) => tracing::debug!(error = %e, "measuring the events topic lag"),

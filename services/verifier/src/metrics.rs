@@ -55,7 +55,7 @@ impl Metrics {
         let mut registry = pedigree_runtime::metrics::registry("verifier");
         let answers = Family::<[(&'static str, &'static str); 1], Counter>::default();
         for v in VERDICTS {
-            answers.get_or_create(&[("verdict", verdict_name(v))]);
+            let _ = answers.get_or_create(&[("verdict", verdict_name(v))]);
         }
         let latency = Histogram::new(pedigree_runtime::metrics::latency_buckets());
         let (bad_requests, unavailable) = (Counter::default(), Counter::default());
