@@ -45,6 +45,7 @@ impl Metrics {
         };
         for outcome in OUTCOMES {
             let _ = metrics.submissions.get_or_create(&[("outcome", outcome)]);
+            let _ = metrics.latency.get_or_create(&[("outcome", outcome)]);
         }
         registry.register(
             "pedigree_custody_submissions",
