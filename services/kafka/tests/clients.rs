@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use pedigree_devstack::{Broker, Storage};
 use pedigree_kafka::{
-    ClientSettings, EventsConsumer, Landed, Producer, ProducerSettings, TopicSpec, TopicTail, ensure_topics,
-    all_watermarks, partition_count, read_last, read_range, watermarks,
+    ClientSettings, EventsConsumer, Landed, Producer, ProducerSettings, TopicSpec, TopicTail, all_watermarks,
+    ensure_topics, partition_count, read_last, read_range, watermarks,
 };
 
 const TOPIC: &str = "clients.test";
@@ -53,7 +53,10 @@ async fn every_client_reads_what_the_producer_appended() {
     assert_eq!(high, landed[3].offset + 1);
     // Every partition's watermarks with one client (the sequencer's lag measure): the same.
     let k = kafka.clone();
-    assert_eq!(blocking(move || all_watermarks(&k, TOPIC)).await.unwrap(), [(low, high)]);
+    assert_eq!(
+        blocking(move || all_watermarks(&k, TOPIC)).await.unwrap(),
+        [(low, high)]
+    );
     let k = kafka.clone();
     assert!(blocking(move || all_watermarks(&k, "no.such.topic")).await.is_err());
 
