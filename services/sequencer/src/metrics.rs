@@ -217,12 +217,16 @@ pub async fn watch_lag(metrics: Metrics, kafka: ClientSettings, topic: String, m
 
 /// Messages of `topic` beyond `offsets`, summed over its partitions.
 fn lag(kafka: &ClientSettings, topic: &str, offsets: &BTreeMap<i32, i64>) -> pedigree_kafka::Result<i64> {
-    let mut lag = 0;
-    for (partition, (low, high)) in (0..).zip(pedigree_kafka::all_watermarks(kafka, topic)?) {
-        let from = offsets.get(&partition).copied().unwrap_or(low);
-        lag += (high - from).max(0);
-    }
-    Ok(lag)
+    Ok(lag_of(&pedigree_kafka::all_watermarks(kafka, topic)?, offsets))
+}
+
+/// Messages beyond `offsets` in partitions whose (low, high) watermarks are `watermarks` (partition i at index i); a
+/// partition without an offset is read from its low watermark.
+fn lag_of(watermarks: &[(i64, i64)], offsets: &BTreeMap<i32, i64>) -> i64 {
+    (0..)
+        .zip(watermarks)
+        .map(|(partition, &(low, high))| (high - offsets.get(&partition).copied().unwrap_or(low)).max(0))
+        .sum()
 }
 
 /// What the sequencer's `/metrics` serves before anything happened: every metric it exports.
@@ -266,5 +270,19 @@ mod tests {
             assert!(text.contains(want), "no {want:?} in\n{text}");
         }
         assert_eq!(*metrics.offsets.lock().unwrap(), BTreeMap::from([(0, 42)]));
+        metrics.leading(false);
+        assert!(pedigree_runtime::metrics::render(&registry).contains("pedigree_sequencer_leader 0"));
+    }
+
+    #[test]
+    fn the_lag_counts_what_lies_beyond_the_resume_offsets() {
+        // Partition 0 resumes at 40 of 50; partition 1 has no offset (read from its low watermark 5); partition 2
+        // is caught up.
+        let watermarks = [(0, 50), (5, 12), (0, 9)];
+        let offsets = BTreeMap::from([(0, 40), (2, 9)]);
+        assert_eq!(lag_of(&watermarks, &offsets), 10 + 7);
+        assert_eq!(lag_of(&[(0, 3)], &BTreeMap::from([(0, 3)])), 0);
+        // An offset past the high watermark (never, but) counts as no lag, not a negative one.
+        assert_eq!(lag_of(&[(0, 3)], &BTreeMap::from([(0, 5)])), 0);
     }
 }
