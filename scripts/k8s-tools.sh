@@ -5,9 +5,9 @@
 #   kubectl              (real binary)
 #   kubernetes-validate  (PyPI, in its own virtualenv, with the `dockerfile`
 #                        package: Docker's own Dockerfile parser, for lint)
-#   promtool             (Prometheus' rule checker and unit tester: Debian's
-#                        `prometheus` package, installed with apt-get when
-#                        missing and running as root)
+#   promtool             (Prometheus' rule checker and unit tester, taken
+#                        out of Debian's `prometheus` package: apt-get
+#                        download, then only that binary extracted)
 #
 # into ${PEDIGREE_TOOLS:-$HOME/.cache/pedigree-tools}/bin. Anything already
 # there is left alone. Only PyPI is used (our machines and CI reach package
@@ -126,23 +126,32 @@ PY
     fi
 
     # --- promtool from Debian's prometheus package ----------------------------
+    # Only the promtool binary is taken out of the package (`apt-get download`,
+    # no install: nothing else of Prometheus lands on the machine, no daemon).
     if [[ ! -x "$bin/promtool" ]]; then
-        local promtool
-        promtool="$(command -v promtool || true)"
-        if [[ -z "$promtool" ]] && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
-            echo "k8s-tools: installing promtool (apt-get install prometheus)" >&2
-            # The package list may be missing or old: update once if the first try fails.
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
-                || { apt-get update -qq >/dev/null 2>&1 \
-                    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
-                        >/dev/null 2>&1; }
-            promtool="$(command -v promtool || true)"
-        fi
-        if [[ -z "$promtool" ]]; then
-            echo "k8s-tools: promtool not found: apt-get install prometheus (as root)" >&2
+        if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+            echo "k8s-tools: promtool needs apt-get and dpkg-deb (Debian's prometheus package)" >&2
             return 1
         fi
-        ln -sf "$promtool" "$bin/promtool"
+        echo "k8s-tools: fetching promtool (apt-get download prometheus)" >&2
+        local ptmp
+        ptmp="$(mktemp -d "$cache/.promtool.XXXXXX")" || return 1
+        # The package lists may be missing (a fresh machine): update once, as root.
+        if ! (cd "$ptmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+            [[ "$(id -u)" == 0 ]] && apt-get update -qq >/dev/null 2>&1
+            (cd "$ptmp" && apt-get download -qq prometheus >/dev/null 2>&1) || {
+                echo "k8s-tools: apt-get download prometheus failed" >&2
+                rm -rf "$ptmp"
+                return 1
+            }
+        fi
+        if ! (cd "$ptmp" && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool); then
+            echo "k8s-tools: no usr/bin/promtool in the prometheus package" >&2
+            rm -rf "$ptmp"
+            return 1
+        fi
+        mv -f "$ptmp/usr/bin/promtool" "$bin/promtool"
+        rm -rf "$ptmp"
     fi
 
     # --- sanity: the binaries actually run ----------------------------------
