@@ -67,7 +67,7 @@ impl Verifier {
         let (product, pack) = match self.lookup(code.gtin.as_str(), serial.as_str()).await {
             Ok(found) => found,
             Err(e) => {
-                if matches!(e, VerifyError::Stale(_) | VerifyError::Store(_)) {
+                if e.http_status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
                     self.metrics.unavailable();
                 }
                 return Err(e);
