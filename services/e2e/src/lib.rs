@@ -41,6 +41,9 @@ pub const AUTHORITY: &str = "health-authority";
 
 pub use pedigree_core::body;
 
+mod scrape;
+pub use scrape::sample;
+
 /// A running service task and the switch that stops it gracefully.
 struct Running {
     stop: Option<oneshot::Sender<()>>,
@@ -75,6 +78,8 @@ async fn until(rx: oneshot::Receiver<()>) {
 pub struct Sequencer {
     running: Running,
     pub health: SocketAddr,
+    /// Where it serves its metrics.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Sequencer {
@@ -225,10 +230,11 @@ impl Stack {
         let app = pedigree_sequencer::App::build(config)
             .await
             .expect("building sequencer");
-        let health = app.health_addr();
+        let (health, metrics) = (app.health_addr(), app.metrics_addr());
         Sequencer {
             running: Running::spawn(|rx| app.run_until(until(rx))),
             health,
+            metrics,
         }
     }
 

@@ -3,13 +3,12 @@
 //! (scripts/check-k8s.sh checks the chart's alerts and dashboard against that list).
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::EventState;
-use pedigree_e2e::{Stack, body};
+use pedigree_e2e::{Stack, body, sample};
 
 const MFR: &str = "acme-pharma";
 
@@ -59,42 +58,6 @@ fn docs_metrics_txt_lists_every_exported_metric() {
     );
 }
 
-/// The value of the sample `series` (name and labels exactly as rendered), if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
-async fn scrape(client: &reqwest::Client, addr: SocketAddr) -> String {
-    let response = client
-        .get(format!("https://{addr}/metrics"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("scraping {addr}: {e}"));
-    assert!(response.status().is_success(), "{addr}: {}", response.status());
-    let content_type = response.headers()[reqwest::header::CONTENT_TYPE]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
-    response.text().await.unwrap()
-}
-
-/// Scrapes `addr` until `check` holds on what it serves (at most 20 s).
-async fn scrape_until(client: &reqwest::Client, addr: SocketAddr, what: &str, check: impl Fn(&str) -> bool) -> String {
-    for _ in 0..100 {
-        let text = scrape(client, addr).await;
-        if check(&text) {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!(
-        "{what}: not seen within 20 s at {addr}:\n{}",
-        scrape(client, addr).await
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_serves_metrics_over_tls_and_they_move() {
     let stack = Stack::spawn().await;
@@ -102,7 +65,7 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
     let sequencer = stack.sequencer_metrics.expect("the sequencer serves metrics");
 
     // Before any traffic: the series are there, at zero.
-    let custody = scrape(&client, stack.custody_metrics).await;
+    let custody = stack.scrape(stack.custody_metrics).await;
     assert_eq!(
         sample(&custody, "pedigree_custody_submissions_total{outcome=\"accepted\"}"),
         Some(0.0)
@@ -129,7 +92,7 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
         .expect("a scan");
     assert!(scan.status().is_success(), "{}", scan.status());
 
-    let custody = scrape(&client, stack.custody_metrics).await;
+    let custody = stack.scrape(stack.custody_metrics).await;
     assert_eq!(
         sample(&custody, "pedigree_custody_submissions_total{outcome=\"accepted\"}"),
         Some(1.0),
@@ -152,12 +115,13 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
         "{custody}"
     );
 
-    let sequencer = scrape_until(&client, sequencer, "a sealed block and no lag", |text| {
-        sample(text, "pedigree_sequencer_blocks_sealed_total").is_some_and(|n| n >= 1.0)
-            && sample(text, "pedigree_sequencer_leader") == Some(1.0)
-            && sample(text, "pedigree_sequencer_events_lag_messages") == Some(0.0)
-    })
-    .await;
+    let sequencer = stack
+        .scrape_until(sequencer, "a sealed block and no lag", |text| {
+            sample(text, "pedigree_sequencer_blocks_sealed_total").is_some_and(|n| n >= 1.0)
+                && sample(text, "pedigree_sequencer_leader") == Some(1.0)
+                && sample(text, "pedigree_sequencer_events_lag_messages") == Some(0.0)
+        })
+        .await;
     assert!(
         sample(&sequencer, "pedigree_sequencer_events_total{result=\"accepted\"}").is_some_and(|n| n >= 1.0),
         "{sequencer}"
@@ -176,10 +140,11 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
     assert_eq!(sample(&sequencer, "pedigree_sequencer_stale_blocks_total"), Some(0.0));
     assert_eq!(sample(&sequencer, "pedigree_sequencer_stalled"), Some(0.0));
 
-    let verifier = scrape_until(&client, stack.verifier_metrics, "the verifier ready", |text| {
-        sample(text, "pedigree_verifier_ready") == Some(1.0)
-    })
-    .await;
+    let verifier = stack
+        .scrape_until(stack.verifier_metrics, "the verifier ready", |text| {
+            sample(text, "pedigree_verifier_ready") == Some(1.0)
+        })
+        .await;
     assert_eq!(
         sample(&verifier, "pedigree_verifier_answers_total{verdict=\"VERIFIED\"}"),
         Some(1.0),
@@ -195,7 +160,7 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
         "{verifier}"
     );
     // The same registry on the verifier's HTTP port.
-    let on_http = scrape(&client, stack.verifier_http).await;
+    let on_http = stack.scrape(stack.verifier_http).await;
     assert_eq!(
         sample(&on_http, "pedigree_verifier_answers_total{verdict=\"VERIFIED\"}"),
         Some(1.0)
