@@ -70,8 +70,8 @@ COPY --from=builder /out/pedigree           /usr/local/bin/pedigree
 # distroless "nonroot"; the chart also enforces runAsNonRoot/runAsUser 65532.
 USER 65532:65532
 
-# custody gRPC, verifier gRPC, sequencer health gRPC, verifier HTTP.
-EXPOSE 50051 50052 50053 8080
+# custody gRPC, verifier gRPC, sequencer health gRPC, verifier HTTP, metrics (the chart's metrics.port).
+EXPOSE 50051 50052 50053 8080 9464
 
 # The chart sets `command` per component; the default is the CLI.
 ENTRYPOINT ["/usr/local/bin/pedigree"]

@@ -22,13 +22,21 @@
 #      for the ServiceMonitor the fields the chart renders
 #      (names and types from monitoring.coreos.com/v1, strict: unknown fields
 #      fail), that scrapeTimeout <= interval, and that it selects a rendered
-#      Service with the port it scrapes. That is weaker than the real CRD
-#      schema, which is not vendored here.
+#      Service with the port it scrapes; for the PrometheusRule the fields
+#      the chart renders (alerting rules). That is weaker than the real CRD
+#      schemas, which are not vendored here.
+#   2b. Monitoring (test-values render): `promtool check rules` on the
+#      PrometheusRule's groups and `promtool test rules helm/alerts-test.yaml`;
+#      the Grafana dashboard ConfigMap parses as JSON; every PromQL
+#      expression in the rules and the dashboard selects only metrics the
+#      services export (docs/metrics.txt, which a test keeps equal to what
+#      the services render).
 #   3. Policy on every rendered value set: non-root/read-only/drop-ALL
 #      security contexts, resources, native gRPC probes on the plaintext
 #      health-only probe port, TLS certificates mounted, /tmp emptyDir,
 #      service-account tokens only for the sequencer, grace periods, the
-#      sequencer's lease settings, NetworkPolicies, no Secret rendered.
+#      sequencer's lease settings, NetworkPolicies, no Secret rendered,
+#      a metrics port on every Deployment, its Service and NetworkPolicy.
 #   4. Values the chart must reject: schema typos, both genesis sources,
 #      bad genesis JSON, a grace period too short, a weakened security
 #      context, Kubernetes < 1.25, a plaintext Redis URL without
@@ -81,11 +89,12 @@ trap 'rm -rf "$WORK"' EXIT
 # shellcheck source=scripts/k8s-tools.sh
 if ! source scripts/k8s-tools.sh 2>"$WORK/k8s-tools.log"; then
     cat "$WORK/k8s-tools.log" >&2
-    echo "check-k8s: FAILED: could not provide helm/kubectl/kubernetes-validate" >&2
+    echo "check-k8s: FAILED: could not provide helm/kubectl/kubernetes-validate/promtool" >&2
     exit 1
 fi
 HELM="$PEDIGREE_TOOLS_BIN/helm"
 KV="$PEDIGREE_TOOLS_BIN/kubernetes-validate"
+PROMTOOL="$PEDIGREE_TOOLS_BIN/promtool"
 PY="$PEDIGREE_TOOLS_PYTHON"
 echo "check-k8s: $("$HELM" version --short), kubernetes-validate $("$KV" --version), validating against Kubernetes $KUBE_VERSION and $KUBE_VERSION_OLDEST"
 
@@ -120,7 +129,8 @@ def docs(path):
 
 
 # Kinds validated here rather than by kubernetes-validate (CRDs).
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("cert-manager.io/v1", "Certificate")}
+CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule"),
+             ("cert-manager.io/v1", "Certificate")}
 
 DURATION = r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -255,6 +265,56 @@ CERTIFICATE = {
 }
 
 
+# The PrometheusRule fields this chart renders (monitoring.coreos.com/v1):
+# alerting rules only; promtool checks the PromQL and templates.
+PROMETHEUS_RULE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": SERVICE_MONITOR["properties"]["metadata"],
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["groups"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "rules"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": {"type": "string", "pattern": DURATION},
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["alert", "expr"],
+                                    "properties": {
+                                        "alert": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+                                        "expr": {"type": "string", "minLength": 1},
+                                        "for": {"type": "string", "pattern": DURATION},
+                                        "labels": LABELS,
+                                        "annotations": LABELS,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 def seconds(d):
     total = 0.0
     for n, unit in re.findall(r"([0-9]+)(ms|y|w|d|h|m|s)", d):
@@ -283,6 +343,13 @@ def split(path, core_out):
                 errors.append(f"Certificate {name}: does not name Service {s['metadata']['name']}")
         if not errors:
             print(f"  ok: Certificate/{name} (chart-field schema, names every Service)")
+    for rule in [d for d in crds if d.get("kind") == "PrometheusRule"]:
+        name = rule.get("metadata", {}).get("name")
+        before = len(errors)
+        for e in jsonschema.Draft7Validator(PROMETHEUS_RULE).iter_errors(rule):
+            errors.append(f"PrometheusRule {name}: {'.'.join(map(str, e.path))}: {e.message}")
+        if len(errors) == before:
+            print(f"  ok: PrometheusRule/{name} (chart-field schema)")
     for sm in [d for d in crds if d.get("kind") == "ServiceMonitor"]:
         name = sm.get("metadata", {}).get("name")
         for e in jsonschema.Draft7Validator(SERVICE_MONITOR).iter_errors(sm):
@@ -325,6 +392,18 @@ def policy(path):
         where = f"Deployment {d['metadata']['name']}"
         probe_ports = [p["containerPort"] for c in d["spec"]["template"]["spec"]["containers"]
                        for p in c.get("ports", []) if p.get("name") == "probe"]
+        # Metrics: a container port named metrics, the Service exposing it, the NetworkPolicy admitting it.
+        metrics_ports = [p["containerPort"] for c in d["spec"]["template"]["spec"]["containers"]
+                         for p in c.get("ports", []) if p.get("name") == "metrics"]
+        if len(metrics_ports) != 1:
+            errs.append(f"{where}: needs one container port named metrics")
+        svcs = [s for s in by_kind.get("Service", []) if s["metadata"]["name"] == d["metadata"]["name"]]
+        if not any(p.get("targetPort") == "metrics" for s in svcs for p in s["spec"]["ports"]):
+            errs.append(f"{where}: its Service has no metrics port")
+        for n in by_kind.get("NetworkPolicy", []):
+            if n["metadata"]["name"] == d["metadata"]["name"] and not any(
+                    p.get("port") in metrics_ports for r in n["spec"].get("ingress", []) for p in r["ports"]):
+                errs.append(f"NetworkPolicy {n['metadata']['name']}: does not admit the metrics port")
         pod = d["spec"]["template"]["spec"]
         psc = pod.get("securityContext", {})
         for k, v in {"runAsNonRoot": True, "runAsUser": 65532}.items():
@@ -384,10 +463,14 @@ def policy(path):
         # Grace: the kubelet must not SIGKILL a draining service.
         cms = {c["metadata"]["name"]: c for c in by_kind.get("ConfigMap", [])}
         grace = None
+        metrics_addr = None
         for c in pod["containers"]:
             for ef in c.get("envFrom", []):
                 cm = cms.get(ef.get("configMapRef", {}).get("name"), {})
                 grace = cm.get("data", {}).get("PEDIGREE_SHUTDOWN_GRACE_SECS", grace)
+                metrics_addr = cm.get("data", {}).get("PEDIGREE_METRICS_ADDR", metrics_addr)
+        if metrics_addr != f"0.0.0.0:{metrics_ports[0] if metrics_ports else None}":
+            errs.append(f"{where}: PEDIGREE_METRICS_ADDR {metrics_addr!r} is not its metrics port")
         sleep = sum(c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
                     for c in pod["containers"])
         if grace is None or pod.get("terminationGracePeriodSeconds", 30) <= int(grace) + sleep:
@@ -441,6 +524,100 @@ def policy(path):
                 errs.append(f"{o['kind']} {o['metadata']['name']}: no label {l}")
     for e in errs:
         print("  " + e, file=sys.stderr)
+    return 1 if errs else 0
+
+
+# PromQL words that are not metric names.
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
+                "offset", "inf", "nan"}
+
+
+def promql_metrics(expr):
+    """The metric names an expression selects: identifiers outside label
+    matchers, ranges and strings, that are neither functions, keywords nor
+    the label lists of by/without/on/ignoring/group_*."""
+    e = re.sub(r'"(\\.|[^"\\])*"', '""', expr)
+    e = re.sub(r"\{[^}]*\}", " ", e)
+    e = re.sub(r"\[[^\]]*\]", " ", e)
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
+    names = set()
+    for m in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", e):
+        word = m.group(0)
+        if word.lower() in PROMQL_WORDS or re.match(r"\s*\(", e[m.end():]):
+            continue
+        if m.start() > 0 and (e[m.start() - 1].isdigit() or e[m.start() - 1] in ".$"):
+            continue  # 1e3, 5m, $var
+        names.add(word)
+    return names
+
+
+def known_metrics(path):
+    """What a PromQL expression may select, from docs/metrics.txt (`name
+    type` lines): the names, a histogram's _bucket/_sum/_count, and `up`."""
+    known = {"up"}
+    for line in open(path):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, kind = line.split()
+        known.add(name)
+        if kind == "histogram":
+            known.update(name + s for s in ("_bucket", "_sum", "_count"))
+    return known
+
+
+def monitoring(rendered, metrics_txt, rules_out):
+    """The PrometheusRule's groups to rules_out (for promtool); the Grafana
+    dashboard parses as JSON; every PromQL expression in both selects only
+    metrics the services export (docs/metrics.txt)."""
+    known = known_metrics(metrics_txt)
+    objs = docs(rendered)
+    errs = []
+    exprs = []
+    rules = [o for o in objs if o.get("kind") == "PrometheusRule"]
+    if len(rules) != 1:
+        errs.append(f"expected one PrometheusRule, got {len(rules)}")
+    for r in rules:
+        with open(rules_out, "w") as f:
+            yaml.safe_dump({"groups": r["spec"]["groups"]}, f, sort_keys=False)
+        for g in r["spec"]["groups"]:
+            exprs += [(f"alert {rule.get('alert')}", rule["expr"]) for rule in g["rules"]]
+    dashboards = [o for o in objs if o.get("kind") == "ConfigMap"
+                  and o["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+    if len(dashboards) != 1:
+        errs.append(f"expected one ConfigMap labelled grafana_dashboard: \"1\", got {len(dashboards)}")
+    for cm in dashboards:
+        for key, text in cm.get("data", {}).items():
+            try:
+                dash = json.loads(text)
+            except ValueError as e:
+                errs.append(f"dashboard {key}: not JSON: {e}")
+                continue
+            if not dash.get("title") or not dash.get("uid"):
+                errs.append(f"dashboard {key}: no title or uid")
+            panels = list(dash.get("panels", []))
+            for p in list(panels):
+                panels += p.get("panels", [])
+            for p in panels:
+                for t in p.get("targets", []):
+                    exprs.append((f"dashboard panel {p.get('title')!r}", t.get("expr", "")))
+            for v in dash.get("templating", {}).get("list", []):
+                q = v.get("query")
+                if isinstance(q, dict):
+                    q = q.get("query", "")
+                if v.get("type") == "query":
+                    exprs.append((f"dashboard variable {v.get('name')}", re.sub(r"^label_values\((.*),[^,]*\)$", r"\1", q)))
+    if not exprs:
+        errs.append("no PromQL expression found")
+    for where, expr in exprs:
+        if not expr.strip():
+            errs.append(f"{where}: empty expression")
+        for name in sorted(promql_metrics(expr) - known):
+            errs.append(f"{where}: {name} is not a metric the services export (docs/metrics.txt)")
+    for e in errs:
+        print("  " + e, file=sys.stderr)
+    if not errs:
+        print(f"  ok: {len(exprs)} PromQL expressions select only exported metrics")
     return 1 if errs else 0
 
 
@@ -543,7 +720,7 @@ def dockerfile_check(dockerfile_path, *rendered):
 
 
 if __name__ == "__main__":
-    fn = {"split": split, "policy": policy, "values-docs": values_docs,
+    fn = {"split": split, "policy": policy, "values-docs": values_docs, "monitoring": monitoring,
           "dockerfile": dockerfile_check}[sys.argv[1]]
     sys.exit(fn(*sys.argv[2:]))
 PY
@@ -602,12 +779,38 @@ for name in default test-values existing-genesis; do
         fail "helm template ($name)"
     fi
 done
+# ---------------------------------------------------------------------------
+step "monitoring: alerts (promtool) and the Grafana dashboard"
+if [[ -f "$WORK/test-values.yaml" ]]; then
+    mkdir -p "$WORK/rules"
+    if check monitoring "$WORK/test-values.yaml" docs/metrics.txt "$WORK/rules/rules.yaml"; then
+        echo "  ok: the dashboard parses; alerts and panels use only exported metrics (docs/metrics.txt)"
+    else
+        fail "monitoring: the PrometheusRule or the dashboard"
+    fi
+    if out="$("$PROMTOOL" check rules "$WORK/rules/rules.yaml" 2>&1)"; then
+        echo "  ok: promtool check rules ($(grep -o '[0-9]* rules found' <<<"$out"))"
+    else
+        printf '  %s\n' "${out//$'\n'/$'\n'  }" >&2
+        fail "promtool check rules"
+    fi
+    cp helm/alerts-test.yaml "$WORK/rules/alerts-test.yaml"
+    if out="$(cd "$WORK/rules" && "$PROMTOOL" test rules alerts-test.yaml 2>&1)"; then
+        echo "  ok: promtool test rules helm/alerts-test.yaml"
+    else
+        printf '  %s\n' "${out//$'\n'/$'\n'  }" >&2
+        fail "promtool test rules helm/alerts-test.yaml"
+    fi
+fi
+
 # Spot checks that the variants render what they claim.
 if [[ -f "$WORK/existing-genesis.yaml" ]] && ! grep -q 'name: pedigree-genesis-v7' "$WORK/existing-genesis.yaml"; then
     fail "existing-genesis: the pods do not mount genesis.existingConfigMap"
 fi
 if [[ -f "$WORK/test-values.yaml" ]]; then
-    for want in 'kind: ServiceMonitor' 'kind: Certificate' 'secretName: pedigree-tls' 'PEDIGREE_SESSION_KEY_FILE' \
+    [[ "$(grep -c '^kind: ServiceMonitor' "$WORK/test-values.yaml")" == 3 ]] \
+        || fail "test-values: expected a ServiceMonitor per component"
+    for want in 'kind: ServiceMonitor' 'kind: PrometheusRule' 'grafana_dashboard: "1"' 'kind: Certificate' 'secretName: pedigree-tls' 'PEDIGREE_SESSION_KEY_FILE' \
         'secretName: pedigree-session-key' 'secretName: pedigree-sequencer-signing' \
         'name: pedigree-redis' 'checksum/genesis:' 'genesis.json: |-' 'cidr: 10.0.0.1/32'; do
         grep -qF "$want" "$WORK/test-values.yaml" || fail "test-values: render lacks '$want'"

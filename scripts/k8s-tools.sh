@@ -5,6 +5,9 @@
 #   kubectl              (real binary)
 #   kubernetes-validate  (PyPI, in its own virtualenv, with the `dockerfile`
 #                        package: Docker's own Dockerfile parser, for lint)
+#   promtool             (Prometheus' rule checker and unit tester, taken
+#                        out of Debian's `prometheus` package: apt-get
+#                        download, then only that binary extracted)
 #
 # into ${PEDIGREE_TOOLS:-$HOME/.cache/pedigree-tools}/bin. Anything already
 # there is left alone. Only PyPI is used (our machines and CI reach package
@@ -122,6 +125,35 @@ PY
         printf '%s' "$py_reqs" >"$stamp"
     fi
 
+    # --- promtool from Debian's prometheus package ----------------------------
+    # Only the promtool binary is taken out of the package (`apt-get download`,
+    # no install: nothing else of Prometheus lands on the machine, no daemon).
+    if [[ ! -x "$bin/promtool" ]]; then
+        if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+            echo "k8s-tools: promtool needs apt-get and dpkg-deb (Debian's prometheus package)" >&2
+            return 1
+        fi
+        echo "k8s-tools: fetching promtool (apt-get download prometheus)" >&2
+        local ptmp
+        ptmp="$(mktemp -d "$cache/.promtool.XXXXXX")" || return 1
+        # The package lists may be missing (a fresh machine): update once, as root.
+        if ! (cd "$ptmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+            [[ "$(id -u)" == 0 ]] && apt-get update -qq >/dev/null 2>&1
+            (cd "$ptmp" && apt-get download -qq prometheus >/dev/null 2>&1) || {
+                echo "k8s-tools: apt-get download prometheus failed" >&2
+                rm -rf "$ptmp"
+                return 1
+            }
+        fi
+        if ! (cd "$ptmp" && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x ./usr/bin/promtool); then
+            echo "k8s-tools: no usr/bin/promtool in the prometheus package" >&2
+            rm -rf "$ptmp"
+            return 1
+        fi
+        mv -f "$ptmp/usr/bin/promtool" "$bin/promtool"
+        rm -rf "$ptmp"
+    fi
+
     # --- sanity: the binaries actually run ----------------------------------
     local helm_ver kubectl_ver kv_ver
     helm_ver="$("$bin/helm" version --short 2>/dev/null)" || {
@@ -144,6 +176,12 @@ PY
     echo "k8s-tools: helm                $bin/helm ($helm_ver)" >&2
     echo "k8s-tools: kubectl             $bin/kubectl ($kubectl_ver)" >&2
     echo "k8s-tools: kubernetes-validate $bin/kubernetes-validate (${kv_ver:-unknown})" >&2
+    local promtool_ver
+    promtool_ver="$("$bin/promtool" --version 2>&1)" || {
+        echo "k8s-tools: $bin/promtool does not run" >&2
+        return 1
+    }
+    echo "k8s-tools: promtool            $bin/promtool (${promtool_ver%%$'\n'*})" >&2
 
     PEDIGREE_TOOLS_BIN="$bin"
     # The venv's python (has kubernetes-validate's PyYAML and jsonschema, and

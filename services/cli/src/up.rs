@@ -20,6 +20,10 @@ pub struct UpArgs {
     pub verifier_http_port: u16,
     #[arg(long, default_value_t = 50053)]
     pub sequencer_health_port: u16,
+    /// Prometheus metrics (GET /metrics, TLS): custody on this port, the sequencer on the next, the verifier on the
+    /// one after.
+    #[arg(long, default_value_t = 9464)]
+    pub metrics_port: u16,
     /// Exit after the demo instead of waiting for Ctrl-C (smoke tests).
     #[arg(long)]
     pub exit_after_demo: bool,
@@ -33,6 +37,9 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
             verifier_grpc: a.verifier_grpc_port,
             verifier_http: a.verifier_http_port,
             sequencer_health: a.sequencer_health_port,
+            custody_metrics: a.metrics_port,
+            sequencer_metrics: a.metrics_port.saturating_add(1),
+            verifier_metrics: a.metrics_port.saturating_add(2),
         },
         extra_env: Vec::new(),
         bin_dir: None,
@@ -86,6 +93,11 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         a.verifier_http_port
     );
     println!("  sequencer health  127.0.0.1:{}", a.sequencer_health_port);
+    let ports = &stack.ports;
+    println!(
+        "  metrics           https://127.0.0.1:{}/metrics (custody), :{} (sequencer), :{} (verifier)",
+        ports.custody_metrics, ports.sequencer_metrics, ports.verifier_metrics
+    );
     println!("  keys and logs     {}", dir.display());
     println!();
     println!(

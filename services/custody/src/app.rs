@@ -16,10 +16,13 @@ use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::metrics::MetricsServer;
 use pedigree_runtime::tls::ServerTls;
+use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::submit::Submitter;
 
 /// Decoded request limit: the largest payload plus room for signature, signer and framing.
@@ -32,6 +35,8 @@ pub struct App {
     submitter: Arc<Submitter>,
     tls: ServerTls,
     grace: Duration,
+    metrics_server: MetricsServer,
+    registry: Arc<Registry>,
 }
 
 impl App {
@@ -57,6 +62,9 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.grpc_addr))?;
         let addr = listener.local_addr()?;
+        let metrics_server = MetricsServer::bind(&config.metrics).await?;
+        let mut metrics_registry = pedigree_runtime::metrics::registry("custody");
+        let metrics = Metrics::register(&mut metrics_registry);
         let submitter = Arc::new(Submitter {
             registry,
             producer,
@@ -64,6 +72,7 @@ impl App {
             topic: config.events_topic,
             max_envelope_bytes: pedigree_core::block_size::max_envelope_bytes(config.block_max_bytes as usize),
             draining: AtomicBool::new(false),
+            metrics,
         });
         Ok(Self {
             listener,
@@ -71,11 +80,18 @@ impl App {
             submitter,
             tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            metrics_server,
+            registry: Arc::new(metrics_registry),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where metrics are served, if `PEDIGREE_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.addr()
     }
 
     /// Serves until `shutdown` resolves, then drains.
@@ -92,7 +108,11 @@ impl App {
             .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(GovernanceServiceServer::new(serve));
-        pedigree_runtime::grpc::serve(self.listener, services, &self.tls, shutdown, self.grace).await?;
+        let grpc = pedigree_runtime::grpc::serve(self.listener, services, &self.tls, shutdown.clone(), self.grace);
+        let metrics = self.metrics_server.serve(self.registry, &self.tls, shutdown);
+        let (grpc, metrics) = tokio::join!(grpc, metrics);
+        grpc?;
+        metrics?;
         // Flush anything the producer still holds; every acknowledged event was already flushed.
         let _ = self.submitter.producer.flush(Duration::from_secs(5));
         Ok(())

@@ -39,6 +39,9 @@ pub struct Config {
     /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
     #[command(flatten)]
     pub tls: pedigree_runtime::tls::ServerTlsConfig,
+    /// Where Prometheus metrics are served (off unless set).
+    #[command(flatten)]
+    pub metrics: pedigree_runtime::metrics::MetricsConfig,
 }
 
 impl Config {

@@ -34,9 +34,10 @@ impl SubmitError {
     }
 }
 
-impl From<SubmitError> for Status {
-    fn from(err: SubmitError) -> Status {
-        let code = match &err {
+impl SubmitError {
+    /// The gRPC status code the caller gets.
+    pub fn code(&self) -> Code {
+        match self {
             SubmitError::Event(e) => match e {
                 EventError::UnknownSigner(_)
                 | EventError::Signature(_)
@@ -51,7 +52,30 @@ impl From<SubmitError> for Status {
             // The operation may have completed (gRPC's meaning of DEADLINE_EXCEEDED).
             SubmitError::OutcomeUnknown { .. } => Code::DeadlineExceeded,
             SubmitError::Broker(_) | SubmitError::Pending(_) | SubmitError::ShuttingDown => Code::Unavailable,
-        };
-        Status::new(code, err.to_string())
+        }
+    }
+
+    /// The `outcome` label of `pedigree_custody_submissions_total` (one of [`crate::metrics::OUTCOMES`]).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            SubmitError::Event(_) => match self.code() {
+                Code::Unauthenticated => "unauthenticated",
+                Code::PermissionDenied => "permission_denied",
+                Code::FailedPrecondition => "failed_precondition",
+                _ => "invalid",
+            },
+            SubmitError::WrongRpc { .. } => "wrong_rpc",
+            SubmitError::Broker(_) => "broker_refused",
+            SubmitError::OutcomeUnknown { .. } => "outcome_unknown",
+            SubmitError::TooLarge { .. } => "too_large",
+            SubmitError::Pending(_) => "pending_failed",
+            SubmitError::ShuttingDown => "shutting_down",
+        }
+    }
+}
+
+impl From<SubmitError> for Status {
+    fn from(err: SubmitError) -> Status {
+        Status::new(err.code(), err.to_string())
     }
 }

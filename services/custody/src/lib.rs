@@ -16,6 +16,7 @@
 mod app;
 mod config;
 mod error;
+pub mod metrics;
 mod submit;
 
 pub use app::App;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use tokio::sync::watch;
 
@@ -17,6 +18,7 @@ use prost::Message;
 use tonic::Status;
 
 use crate::error::SubmitError;
+use crate::metrics::Metrics;
 
 /// Shared state of the role services.
 pub struct Submitter {
@@ -30,6 +32,8 @@ pub struct Submitter {
     pub max_envelope_bytes: usize,
     /// Set on shutdown: new submissions are refused while in-flight ones finish.
     pub draining: AtomicBool,
+    /// Every answer, by outcome, and its latency.
+    pub metrics: Metrics,
 }
 
 impl Submitter {
@@ -92,6 +96,13 @@ impl Submitter {
 /// Every custody RPC hands its envelope here, with the kind of event the RPC takes.
 impl TakeEvent for Submitter {
     async fn take(&self, envelope: SignedEnvelope, kind: EventKind) -> Result<SubmitResponse, Status> {
-        Ok(self.submit(envelope, kind).await?)
+        let started = Instant::now();
+        let submitted = self.submit(envelope, kind).await;
+        let outcome = match &submitted {
+            Ok(_) => "accepted",
+            Err(e) => e.outcome(),
+        };
+        self.metrics.submitted(outcome, started.elapsed());
+        Ok(submitted?)
     }
 }

@@ -33,6 +33,10 @@ pub struct Ports {
     pub verifier_grpc: u16,
     pub verifier_http: u16,
     pub sequencer_health: u16,
+    /// Prometheus metrics (`PEDIGREE_METRICS_ADDR`) of custody, the sequencer and the verifier.
+    pub custody_metrics: u16,
+    pub sequencer_metrics: u16,
+    pub verifier_metrics: u16,
 }
 
 impl Ports {
@@ -43,6 +47,9 @@ impl Ports {
             verifier_grpc: free_port(),
             verifier_http: free_port(),
             sequencer_health: free_port(),
+            custody_metrics: free_port(),
+            sequencer_metrics: free_port(),
+            verifier_metrics: free_port(),
         }
     }
 }
@@ -136,13 +143,24 @@ impl LocalStack {
         let redis_ca = redis.ca().ca_path().to_path_buf();
         let redis_admin = redis.admin_config();
         let mut services: Vec<(String, Box<dyn Supervised>)> = Vec::new();
-        for (name, port, user) in [
-            (names::SEQUENCER, ports.sequencer_health, RedisUser::Sequencer),
-            (names::CUSTODY, ports.custody, RedisUser::Custody),
-            (names::VERIFIER, ports.verifier_grpc, RedisUser::Verifier),
+        for (name, port, user, metrics) in [
+            (
+                names::SEQUENCER,
+                ports.sequencer_health,
+                RedisUser::Sequencer,
+                ports.sequencer_metrics,
+            ),
+            (names::CUSTODY, ports.custody, RedisUser::Custody, ports.custody_metrics),
+            (
+                names::VERIFIER,
+                ports.verifier_grpc,
+                RedisUser::Verifier,
+                ports.verifier_metrics,
+            ),
         ] {
-            // Each service logs in to Redis as its own ACL user.
+            // Each service logs in to Redis as its own ACL user, and serves its metrics on its own port.
             let mut env = common.clone();
+            env.push(("PEDIGREE_METRICS_ADDR".to_string(), format!("127.0.0.1:{metrics}")));
             env.extend(
                 redis
                     .config_for(user)

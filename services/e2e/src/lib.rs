@@ -22,6 +22,7 @@ use pedigree_core::pb::{
 };
 use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
+use pedigree_runtime::metrics::MetricsConfig;
 use pedigree_runtime::sign_in::Bearer;
 use pedigree_runtime::tls::{ClientTls, ServerTlsConfig};
 use pedigree_store::RedisUser;
@@ -39,6 +40,9 @@ pub const AUDITOR: &str = "ledger-auditor";
 pub const AUTHORITY: &str = "health-authority";
 
 pub use pedigree_core::body;
+
+mod scrape;
+pub use scrape::sample;
 
 /// A running service task and the switch that stops it gracefully.
 struct Running {
@@ -74,6 +78,8 @@ async fn until(rx: oneshot::Receiver<()>) {
 pub struct Sequencer {
     running: Running,
     pub health: SocketAddr,
+    /// Where it serves its metrics.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Sequencer {
@@ -107,6 +113,11 @@ pub struct Stack {
     pub custody_addr: SocketAddr,
     pub verifier_grpc: SocketAddr,
     pub verifier_http: SocketAddr,
+    /// Where each service serves its metrics (TLS, the stack's certificate); the sequencer's once started by
+    /// [`Stack::start_sequencer`].
+    pub custody_metrics: SocketAddr,
+    pub verifier_metrics: SocketAddr,
+    pub sequencer_metrics: Option<SocketAddr>,
     custody: Option<Running>,
     verifier: Option<Running>,
     sequencer: Option<Running>,
@@ -159,6 +170,8 @@ impl Stack {
             .await
             .expect("building verifier");
         let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
+        let custody_metrics = custody.metrics_addr().expect("custody serves metrics");
+        let verifier_metrics = verifier.metrics_addr().expect("the verifier serves metrics");
         Self {
             fixture,
             _dir: dir,
@@ -170,6 +183,9 @@ impl Stack {
             custody_addr,
             verifier_grpc,
             verifier_http,
+            custody_metrics,
+            verifier_metrics,
+            sequencer_metrics: None,
             custody: Some(Running::spawn(|rx| custody.run_until(until(rx)))),
             verifier: Some(Running::spawn(|rx| verifier.run_until(until(rx)))),
             sequencer: None,
@@ -195,6 +211,7 @@ impl Stack {
             health_addr: "127.0.0.1:0".parse().expect("addr"),
             shutdown_grace_secs: 5,
             tls: server_tls(&self.server_cert),
+            metrics: metrics_on_loopback(),
             leadership: pedigree_sequencer::LeadershipConfig::default(),
         }
     }
@@ -203,6 +220,7 @@ impl Stack {
         let app = pedigree_sequencer::App::build(self.sequencer_config())
             .await
             .expect("building sequencer");
+        self.sequencer_metrics = app.metrics_addr();
         self.sequencer = Some(Running::spawn(|rx| app.run_until(until(rx))));
     }
 
@@ -212,10 +230,11 @@ impl Stack {
         let app = pedigree_sequencer::App::build(config)
             .await
             .expect("building sequencer");
-        let health = app.health_addr();
+        let (health, metrics) = (app.health_addr(), app.metrics_addr());
         Sequencer {
             running: Running::spawn(|rx| app.run_until(until(rx))),
             health,
+            metrics,
         }
     }
 
@@ -482,6 +501,13 @@ fn hex_id(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Metrics on a free loopback port.
+fn metrics_on_loopback() -> MetricsConfig {
+    MetricsConfig {
+        addr: Some("127.0.0.1:0".parse().expect("addr")),
+    }
+}
+
 /// The server settings of a stack's service: TLS with the stack's certificate.
 fn server_tls(cert: &ServerCert) -> ServerTlsConfig {
     ServerTlsConfig {
@@ -507,6 +533,7 @@ fn custody_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &Serv
         block_max_bytes: pedigree_core::block_size::DEFAULT_BLOCK_MAX_BYTES as u64,
         shutdown_grace_secs: 5,
         tls: server_tls(cert),
+        metrics: metrics_on_loopback(),
     }
 }
 
@@ -524,5 +551,6 @@ fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedig
         max_redis_lag_blocks: 0,
         shutdown_grace_secs: 5,
         tls: server_tls(cert),
+        metrics: metrics_on_loopback(),
     }
 }

@@ -385,6 +385,12 @@ async fn every_port_speaks_tls_only() {
             .await
             .is_err()
     );
+    // The same on every metrics port.
+    let sequencer_metrics = sequencer.metrics.expect("the sequencer serves metrics");
+    for addr in [stack.custody_metrics, stack.verifier_metrics, sequencer_metrics] {
+        let plain = plain_http.get(format!("http://{addr}/metrics")).send().await;
+        assert!(plain.is_err(), "{addr} answered plaintext HTTP");
+    }
     let untrusting = reqwest::Client::builder()
         .use_rustls_tls()
         .tls_built_in_root_certs(false)

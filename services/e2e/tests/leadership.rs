@@ -17,7 +17,7 @@ use pedigree_core::block::{Tip, check_block};
 use pedigree_core::event::event_id;
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::{Block, EventState, GetEventStatusRequest, GetHeadRequest};
-use pedigree_e2e::{BLOCKS_TOPIC, Stack, body};
+use pedigree_e2e::{BLOCKS_TOPIC, Sequencer, Stack, body, sample};
 use pedigree_sequencer::LeadershipConfig;
 use prost::Message;
 
@@ -200,10 +200,31 @@ async fn two_leaders_at_once_never_fork() {
     );
     assert_eq!(chain.epochs.first(), Some(&1));
     assert_eq!(chain.epochs.last(), Some(&2), "the epoch-2 sequencer took over");
+    assert_stale_counted(&stack, [&a, &b], chain.stale).await;
     assert!(!a.is_finished() && !b.is_finished(), "a sequencer died");
     a.stop().await.expect("epoch-1 sequencer stops cleanly");
     b.stop().await.expect("epoch-2 sequencer stops cleanly");
     stack.shutdown().await;
+}
+
+/// Each block that lost (stale, or superseded) is counted by the sequencer that sealed it
+/// (`pedigree_sequencer_stale_blocks_total`): the counters add up to the stale blocks in the topic once every
+/// sequencer has read its last block back.
+async fn assert_stale_counted(stack: &Stack, sequencers: [&Sequencer; 2], stale: usize) {
+    let metrics = sequencers.map(|s| s.metrics.expect("the sequencers serve metrics"));
+    let mut counted = 0.0;
+    for _ in 0..50 {
+        counted = 0.0;
+        for addr in metrics {
+            let text = stack.scrape(addr).await;
+            counted += sample(&text, "pedigree_sequencer_stale_blocks_total").expect("the stale counter");
+        }
+        if counted == stale as f64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(counted, stale as f64, "stale blocks counted by the sequencers");
 }
 
 /// Two static leaders started together at the same pace race for every height: whoever appends first wins, the
@@ -224,6 +245,7 @@ async fn two_leaders_racing_at_the_same_pace_never_fork() {
         chain.stale,
         chain.epochs
     );
+    assert_stale_counted(&stack, [&a, &b], chain.stale).await;
     assert!(!a.is_finished() && !b.is_finished(), "a sequencer died");
     a.stop().await.expect("clean stop");
     b.stop().await.expect("clean stop");

@@ -61,6 +61,8 @@ fn wait_line(lines: &mpsc::Receiver<String>, needle: &str, timeout: Duration) ->
 fn up_restarts_a_killed_service_and_stops_everything_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ports = [free_port(), free_port(), free_port(), free_port()];
+    // Custody's metrics on this port, the sequencer's and the verifier's on the next two.
+    let metrics = free_port();
     let mut up = Command::new(pedigree())
         .arg("up")
         .arg("--dir")
@@ -69,6 +71,7 @@ fn up_restarts_a_killed_service_and_stops_everything_on_sigterm() {
         .args(["--verifier-grpc-port", &ports[1].to_string()])
         .args(["--verifier-http-port", &ports[2].to_string()])
         .args(["--sequencer-health-port", &ports[3].to_string()])
+        .args(["--metrics-port", &metrics.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -94,6 +97,10 @@ fn up_restarts_a_killed_service_and_stops_everything_on_sigterm() {
     let pid = up.id();
     let before = children(pid);
     assert_eq!(before.len(), 5, "broker, redis and three services: {before:?}");
+    let metrics_ports = [metrics, metrics + 1, metrics + 2];
+    for port in metrics_ports {
+        assert!(listening(port), "no metrics on port {port}");
+    }
 
     let verifier = child_pid(pid, "pedigree-verif").expect("the verifier runs under pedigree up");
     signal(verifier, "KILL").expect("SIGKILL the verifier");
@@ -121,7 +128,7 @@ fn up_restarts_a_killed_service_and_stops_everything_on_sigterm() {
             "{name} ({child}) still runs after pedigree up stopped"
         );
     }
-    for port in ports {
+    for port in ports.into_iter().chain(metrics_ports) {
         assert!(!listening(port), "port {port} still served after pedigree up stopped");
     }
 }

@@ -30,7 +30,7 @@ pub use error::{KafkaError, Result};
 pub use events::EventsConsumer;
 pub use message::Message;
 pub use producer::{Landed, Producer, ProducerSettings};
-pub use reader::{PartitionReader, partition_count, read_last, read_range, watermarks};
+pub use reader::{PartitionReader, all_watermarks, partition_count, read_last, read_range, watermarks};
 pub use security::{KafkaSecurity, SaslMechanism, SecurityProtocol};
 pub use tail::TopicTail;
 pub use topics::{Durability, TopicSpec, check_blocks_topic, ensure_topics};

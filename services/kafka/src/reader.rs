@@ -20,9 +20,22 @@ pub fn watermarks(settings: &ClientSettings, topic: &str, partition: i32) -> Res
     Ok(consumer(settings)?.fetch_watermarks(topic, partition, TIMEOUT)?)
 }
 
+/// (low, high) watermarks of every partition of `topic`, with one client (for a process that asks again and again:
+/// the sequencer measuring its lag).
+pub fn all_watermarks(settings: &ClientSettings, topic: &str) -> Result<Vec<(i64, i64)>> {
+    let consumer = consumer(settings)?;
+    let partitions = count_partitions(&consumer, topic)?;
+    (0..partitions)
+        .map(|partition| Ok(consumer.fetch_watermarks(topic, partition, TIMEOUT)?))
+        .collect()
+}
+
 /// Number of partitions of `topic`.
 pub fn partition_count(settings: &ClientSettings, topic: &str) -> Result<i32> {
-    let consumer = consumer(settings)?;
+    count_partitions(&consumer(settings)?, topic)
+}
+
+fn count_partitions(consumer: &BaseConsumer, topic: &str) -> Result<i32> {
     let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
     let partitions = metadata
         .topics()

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use pedigree_devstack::{Broker, Storage};
 use pedigree_kafka::{
-    ClientSettings, EventsConsumer, Landed, Producer, ProducerSettings, TopicSpec, TopicTail, ensure_topics,
-    partition_count, read_last, read_range, watermarks,
+    ClientSettings, EventsConsumer, Landed, Producer, ProducerSettings, TopicSpec, TopicTail, all_watermarks,
+    ensure_topics, partition_count, read_last, read_range, watermarks,
 };
 
 const TOPIC: &str = "clients.test";
@@ -49,8 +49,16 @@ async fn every_client_reads_what_the_producer_appended() {
         assert_eq!((l.partition, l.offset), (0, landed[0].offset + i as i64));
     }
     let k = kafka.clone();
-    let (_, high) = blocking(move || watermarks(&k, TOPIC, 0)).await.unwrap();
+    let (low, high) = blocking(move || watermarks(&k, TOPIC, 0)).await.unwrap();
     assert_eq!(high, landed[3].offset + 1);
+    // Every partition's watermarks with one client (the sequencer's lag measure): the same.
+    let k = kafka.clone();
+    assert_eq!(
+        blocking(move || all_watermarks(&k, TOPIC)).await.unwrap(),
+        [(low, high)]
+    );
+    let k = kafka.clone();
+    assert!(blocking(move || all_watermarks(&k, "no.such.topic")).await.is_err());
 
     // The events consumer starts at the offset it was given, and says at once when nothing more is fetched.
     let offsets = BTreeMap::from([(0, landed[1].offset)]);

@@ -1,10 +1,12 @@
-//! Process plumbing shared by Pedigree's services: logging, shutdown signals, and gRPC serving with health,
-//! reflection and graceful draining.
+//! Process plumbing shared by Pedigree's services: logging, shutdown signals, gRPC serving with health,
+//! reflection and graceful draining, HTTP serving, and Prometheus metrics.
 
 #![forbid(unsafe_code)]
 
 mod genesis;
 pub mod grpc;
+pub mod http;
+pub mod metrics;
 mod shutdown;
 pub mod sign_in;
 mod telemetry;

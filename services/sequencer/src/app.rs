@@ -13,6 +13,7 @@ use pedigree_core::participant::Registry;
 use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, check_blocks_topic, ensure_topics};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::metrics::MetricsServer;
 use pedigree_runtime::tls::ServerTls;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use crate::chain::Canon;
 use crate::config::Config;
 use crate::leadership::Leadership;
+use crate::metrics::{Metrics, watch_lag};
 use crate::progress::Progress;
 use crate::sealer::Sealer;
 use crate::write_behind::WriteBehind;
@@ -35,6 +37,7 @@ pub struct App {
     health: TcpListener,
     tls: ServerTls,
     leadership: Leadership,
+    metrics_server: MetricsServer,
 }
 
 impl App {
@@ -61,6 +64,7 @@ impl App {
         let health = TcpListener::bind(config.health_addr)
             .await
             .with_context(|| format!("binding {}", config.health_addr))?;
+        let metrics_server = MetricsServer::bind(&config.metrics).await?;
         let leadership = Leadership::start(&config.leadership).await?;
         Ok(Self {
             config,
@@ -71,11 +75,17 @@ impl App {
             health,
             tls,
             leadership,
+            metrics_server,
         })
     }
 
     pub fn health_addr(&self) -> SocketAddr {
         self.health.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where metrics are served, if `PEDIGREE_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.addr()
     }
 
     /// Seals blocks while leading, until `shutdown`; the batch in hand is finished (or, if collection was still
@@ -89,6 +99,22 @@ impl App {
         let health_listener = self.health;
         let progress = Progress::default();
         let healthy = progress.watch_health(Duration::from_secs(self.config.stall_secs));
+        let mut registry = pedigree_runtime::metrics::registry("sequencer");
+        let metrics = Metrics::register(&mut registry, &progress);
+        let lag = tokio::spawn(watch_lag(
+            metrics.clone(),
+            self.config.kafka()?,
+            self.config.events_topic.clone(),
+            shutdown.watch(),
+        ));
+        let metrics_tls = tls.clone();
+        let metrics_shutdown = shutdown.clone();
+        let metrics_server = self.metrics_server;
+        let metrics_task = tokio::spawn(async move {
+            metrics_server
+                .serve(Arc::new(registry), &metrics_tls, metrics_shutdown)
+                .await
+        });
         let health = tokio::spawn(async move {
             let services = Services::new()
                 .report_health_as("pedigree.v1.Sequencer")
@@ -102,16 +128,19 @@ impl App {
             config: self.config,
             sequencer_key: self.key.public(),
             key: self.key,
-            write_behind: WriteBehind::new(self.store.clone()),
+            write_behind: WriteBehind::new(self.store.clone(), metrics.clone()),
             store: self.store,
             producer: self.producer,
             canon: Canon::new(self.registry),
             tail: Arc::new(std::sync::Mutex::new(tail)),
             progress,
+            metrics,
         };
         let result = sealer.run(shutdown.watch(), &self.leadership).await;
         self.leadership.shutdown().await;
         health.abort();
+        lag.abort();
+        metrics_task.abort();
         result
     }
 }

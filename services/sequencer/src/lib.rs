@@ -13,6 +13,8 @@
 //! ([`replay`]), and continues from its offsets. An event is in exactly one canonical block because offsets only
 //! advance with a sealed block and events already decided are skipped.
 //!
+//! Metrics ([`metrics`]): blocks, events, phases, leadership, the lag behind the events topic, progress.
+//!
 //! Faults ([`halt`], [`progress`]): a failure of Redis or the broker is retried with backoff from the canonical
 //! tip, without a process exit; a failure that means the log or Redis is not what the chain says (records gone,
 //! Redis on another chain) stops the process. Health turns NOT_SERVING when the loop is busy without progress.
@@ -33,6 +35,7 @@ mod halt;
 pub mod leadership;
 pub mod lease;
 mod load;
+pub mod metrics;
 mod progress;
 mod recheck;
 mod replay;

@@ -3,23 +3,59 @@
 //! finishing anything; the chart's liveness probe then restarts it. Waiting for events, or standing by while another
 //! sequencer leads, is not a stall.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// The loop's last sign of life; cheap to clone (clones share it).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Progress {
     /// Since when the loop has been busy without progress; `None` while idle.
     busy_since: Arc<Mutex<Option<Instant>>>,
+    /// Unix time of the last progress (or of the start), exported as a metric.
+    last_progress: Gauge<f64, AtomicU64>,
+    /// 1 while stalled (health NOT_SERVING), exported as a metric.
+    stalled: Gauge,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        let progress = Self {
+            busy_since: Arc::default(),
+            last_progress: Gauge::default(),
+            stalled: Gauge::default(),
+        };
+        progress.last_progress.set(unix_now());
+        progress
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Progress {
     /// Something was done (a block sealed or replayed, a batch taken): the stall clock restarts.
     pub fn advanced(&self) {
         *self.lock() = Some(Instant::now());
+        self.last_progress.set(unix_now());
+    }
+
+    /// The Unix time of the last progress, as a metric.
+    pub fn last_progress(&self) -> &Gauge<f64, AtomicU64> {
+        &self.last_progress
+    }
+
+    /// Whether the loop is stalled (1) or not (0), as a metric.
+    pub fn stalled_gauge(&self) -> &Gauge {
+        &self.stalled
     }
 
     /// Nothing to do (waiting for events, standing by): not a stall however long it lasts.
@@ -56,6 +92,7 @@ impl Progress {
                     () = tx.closed() => return,
                 }
                 let healthy = !progress.stalled(limit);
+                progress.stalled.set(i64::from(!healthy));
                 tx.send_if_modified(|current| {
                     let moved = *current != healthy;
                     if moved && !healthy {

@@ -40,6 +40,7 @@ use crate::follow::{Fate, Follower, OwnBlock};
 use crate::halt::{halt, is_fatal};
 use crate::leadership::Leadership;
 use crate::load::prepare;
+use crate::metrics::Metrics;
 use crate::progress::Progress;
 use crate::recheck::check_all;
 use crate::role::{Role, term_over};
@@ -81,6 +82,7 @@ pub(crate) struct Sealer {
     pub write_behind: WriteBehind,
     /// The loop's last sign of life, for health.
     pub progress: Progress,
+    pub metrics: Metrics,
 }
 
 /// A switch that turns true when the sequencer is stopping or its term is over.
@@ -130,7 +132,10 @@ impl Sealer {
             let Some(epoch) = epoch else { continue };
             tracing::info!(epoch, "leading: sealing");
             self.progress.busy();
-            match self.lead(epoch, &stop, &role, leadership).await {
+            self.metrics.leading(true);
+            let led = self.lead(epoch, &stop, &role, leadership).await;
+            self.metrics.leading(false);
+            match led {
                 Ok(TermEnd::Stopped) => break,
                 Ok(TermEnd::Lost) => tracing::warn!(epoch, "leadership lost: batch in hand abandoned"),
                 Ok(TermEnd::Superseded(by)) => {
@@ -139,6 +144,7 @@ impl Sealer {
                 }
                 Err(e) if is_fatal(&e) => return Err(e),
                 Err(e) => {
+                    self.metrics.failed();
                     // Redis or the broker failed (restarted, unreachable): the batch in hand is dropped (its offsets
                     // were not sealed), and the term resumes from the canonical tip once they answer again.
                     let wait = backoff.next();
@@ -172,6 +178,7 @@ impl Sealer {
             None => follower.catch_up(&mut self.canon).await.map(|()| None)?,
         };
         leadership.observe_epoch(self.canon.tip.epoch);
+        self.metrics.tip(self.canon.tip.height, &self.canon.offsets);
         Ok(fate)
     }
 
@@ -381,6 +388,7 @@ impl Sealer {
             .with_context(|| format!("appending block {} to the blocks topic", tip.height))?;
         let appended = started.elapsed();
         let (events, rejected, packs) = (block.events.len(), block.rejected.len(), applied.packs.change_count());
+        let size = bytes.len();
         let changes_registry = !applied.participants.is_empty();
         let own = OwnBlock {
             offset: landed.offset,
@@ -397,7 +405,9 @@ impl Sealer {
             .follow(Some(own), leadership)
             .await?
             .context("reading back an own block reports its fate")?;
+        let read_back = started.elapsed() - appended;
         if fate != Fate::Canonical {
+            self.metrics.stale();
             tracing::warn!(
                 height = tip.height,
                 epoch,
@@ -407,6 +417,16 @@ impl Sealer {
                 "another block got in first: ours is stale, resuming from the canonical tip"
             );
             return Ok(fate);
+        }
+        self.metrics.sealed(events, rejected, size);
+        for (phase, took) in [
+            ("check", phases.check),
+            ("load", phases.load),
+            ("apply", phases.apply),
+            ("seal_append", appended),
+            ("read_back", read_back),
+        ] {
+            self.metrics.phase(phase, took);
         }
         if changes_registry {
             // Written at once: custody and the verifier read the registry from Redis.
@@ -423,7 +443,7 @@ impl Sealer {
             load_ms = phases.load.as_millis() as u64,
             apply_ms = phases.apply.as_millis() as u64,
             seal_append_ms = appended.as_millis() as u64,
-            read_back_ms = (started.elapsed() - appended).as_millis() as u64,
+            read_back_ms = read_back.as_millis() as u64,
             "sealed"
         );
         Ok(Fate::Canonical)

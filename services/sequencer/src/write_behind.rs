@@ -14,20 +14,36 @@
 //!   the log, and the next sync replays that block from the blocks topic. Every write is fenced on Redis `head`,
 //!   so a late or repeated one changes nothing.
 
-use pedigree_store::Store;
+use pedigree_store::{Fenced, Store};
+use tokio::time::Instant;
 
 use crate::apply::Applied;
 use crate::effects::{BlockEffects, write_block};
+use crate::metrics::Metrics;
 
 /// Sealed blocks on their way to Redis; at most one is held back.
 pub struct WriteBehind {
     store: Store,
     held: Option<BlockEffects>,
+    /// Every write's duration (phase `redis_write`).
+    metrics: Metrics,
+}
+
+/// [`write_block`], timed.
+async fn timed_write(store: &Store, metrics: &Metrics, block: &BlockEffects) -> anyhow::Result<Fenced> {
+    let started = Instant::now();
+    let fenced = write_block(store, block).await?;
+    metrics.phase("redis_write", started.elapsed());
+    Ok(fenced)
 }
 
 impl WriteBehind {
-    pub fn new(store: Store) -> Self {
-        Self { store, held: None }
+    pub fn new(store: Store, metrics: Metrics) -> Self {
+        Self {
+            store,
+            held: None,
+            metrics,
+        }
     }
 
     /// The effects of the held block (Redis is at its parent), to lay over what is read from Redis.
@@ -50,7 +66,7 @@ impl WriteBehind {
     /// Writes `block` now, after the held block if any; whether Redis holds it afterwards.
     pub async fn write(&mut self, block: BlockEffects) -> anyhow::Result<bool> {
         self.flush().await?;
-        let fenced = write_block(&self.store, &block).await?;
+        let fenced = timed_write(&self.store, &self.metrics, &block).await?;
         Ok(block.landed(fenced))
     }
 
@@ -60,7 +76,7 @@ impl WriteBehind {
         let Some(block) = self.held.take() else {
             return Ok(true);
         };
-        let fenced = write_block(&self.store, &block).await?;
+        let fenced = timed_write(&self.store, &self.metrics, &block).await?;
         Ok(block.landed(fenced))
     }
 
@@ -71,10 +87,10 @@ impl WriteBehind {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<(T, bool)> {
         let held = self.held.take();
-        let store = &self.store;
+        let (store, metrics) = (&self.store, &self.metrics);
         let write = async move {
             match &held {
-                Some(block) => Ok::<_, anyhow::Error>(block.landed(write_block(store, block).await?)),
+                Some(block) => Ok::<_, anyhow::Error>(block.landed(timed_write(store, metrics, block).await?)),
                 None => Ok(true),
             }
         };

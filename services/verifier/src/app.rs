@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
-use pedigree_runtime::tls::{HttpListener, ServerTls};
+use pedigree_runtime::metrics::MetricsServer;
+use pedigree_runtime::tls::ServerTls;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
 
@@ -28,6 +28,7 @@ pub struct App {
     verifier: Verifier,
     tls: ServerTls,
     grace: Duration,
+    metrics_server: MetricsServer,
 }
 
 impl App {
@@ -40,6 +41,7 @@ impl App {
         let http = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
+        let metrics_server = MetricsServer::bind(&config.metrics).await?;
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
         let chain_id = genesis.chain_id;
         let registry = pedigree_store::follow_registry(
@@ -87,6 +89,7 @@ impl App {
             verifier,
             tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
+            metrics_server,
         })
     }
 
@@ -98,6 +101,11 @@ impl App {
         self.http.local_addr().expect("a bound listener has an address")
     }
 
+    /// Where metrics are also served, if `PEDIGREE_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.addr()
+    }
+
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let shutdown = Shutdown::on(shutdown);
         let services = Services::new()
@@ -107,29 +115,13 @@ impl App {
             .add_service(LedgerServiceServer::new(self.verifier.clone()))
             .add_service(AuthServiceServer::new(self.verifier.clone()));
         let grpc = pedigree_runtime::grpc::serve(self.grpc, services, &self.tls, shutdown.clone(), self.grace);
+        let registry = self.verifier.metrics.registry();
         let router = crate::http::router(self.verifier);
-        let http = async {
-            match self.tls.http_listener(self.http)? {
-                HttpListener::Plain(listener) => {
-                    // TCP_NODELAY for the same reason as the gRPC server's (see pedigree_runtime::grpc::serve).
-                    let listener = listener.tap_io(|tcp| {
-                        let _ = tcp.set_nodelay(true);
-                    });
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown.started())
-                        .await
-                }
-                // The TLS listener sets TCP_NODELAY on every connection it accepts.
-                HttpListener::Tls(listener) => {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(shutdown.started())
-                        .await
-                }
-            }
-            .context("http server failed")
-        };
-        let (grpc, http) = tokio::join!(grpc, http);
+        let http = pedigree_runtime::http::serve(self.http, router, &self.tls, shutdown.clone());
+        let metrics = self.metrics_server.serve(registry, &self.tls, shutdown);
+        let (grpc, http, metrics) = tokio::join!(grpc, http, metrics);
         grpc?;
-        http
+        http?;
+        metrics
     }
 }

@@ -39,6 +39,9 @@ pub struct Config {
     /// The certificate the servers present (TLS is on unless `insecure_plaintext` is set).
     #[command(flatten)]
     pub tls: pedigree_runtime::tls::ServerTlsConfig,
+    /// Where Prometheus metrics are also served (off unless set; /metrics on the HTTP port always answers).
+    #[command(flatten)]
+    pub metrics: pedigree_runtime::metrics::MetricsConfig,
 }
 
 #[cfg(test)]

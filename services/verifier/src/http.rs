@@ -178,6 +178,6 @@ async fn ready(State(v): State<Verifier>) -> Response {
     }
 }
 
-async fn metrics(State(v): State<Verifier>) -> String {
-    v.metrics.render()
+async fn metrics(State(v): State<Verifier>) -> Response {
+    v.metrics.response()
 }

@@ -19,7 +19,7 @@ mod error;
 mod grpc;
 mod http;
 mod log_proofs;
-mod metrics;
+pub mod metrics;
 mod readiness;
 mod session;
 mod verify;

@@ -32,6 +32,7 @@ pub fn watch_readiness(verifier: Verifier) -> watch::Receiver<bool> {
                     false
                 }
             };
+            verifier.metrics.ready(ready);
             tx.send_if_modified(|current| {
                 let moved = *current != ready;
                 if moved && ready {

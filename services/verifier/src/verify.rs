@@ -64,7 +64,15 @@ impl Verifier {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
-        let (product, pack) = self.lookup(code.gtin.as_str(), serial.as_str()).await?;
+        let (product, pack) = match self.lookup(code.gtin.as_str(), serial.as_str()).await {
+            Ok(found) => found,
+            Err(e) => {
+                if e.http_status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+                    self.metrics.unavailable();
+                }
+                return Err(e);
+            }
+        };
         let mut verdict = verdict(
             code,
             &Lookup {
@@ -127,6 +135,7 @@ impl Verifier {
             }
             other => other?,
         };
+        self.metrics.freshness(&freshness);
         // Never an answer from a Redis that lost its state or is being rebuilt: "unknown" would be a lie.
         freshness.check(self.max_lag)?;
         Ok((product, pack))
@@ -134,7 +143,9 @@ impl Verifier {
 
     /// Fails with UNAVAILABLE unless Redis holds the ledger state, at most `max_lag` blocks behind a replay.
     pub async fn ensure_fresh(&self) -> Result<u64, VerifyError> {
-        Ok(self.store.freshness().await?.check(self.max_lag)?)
+        let freshness = self.store.freshness().await?;
+        self.metrics.freshness(&freshness);
+        Ok(freshness.check(self.max_lag)?)
     }
 
     pub async fn refresh_directory(&self) -> Result<Arc<Directory>, VerifyError> {
