@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover
 
 setup:
 	@scripts/setup.sh
@@ -68,3 +68,9 @@ scale: setup
 chaos: setup
 	cargo build --release --bins
 	./target/release/pedigree-loadtest chaos --seed $(or $(SEED),4242)
+
+## A new sequencer leader's start to its first seal with 10^5 and 10^6 blocks in the topic: a fold from genesis on
+## an empty Redis, then five starts from the checkpoint Redis keeps (about 15 minutes; results/failover-<timestamp>/).
+failover: setup
+	cargo build --release -p pedigree-loadtest
+	./target/release/pedigree-loadtest failover --blocks 100000,1000000

@@ -336,15 +336,21 @@ impl Traffic {
         let mut rng = Rng::from_seed(seed);
         let mut unknown = 0usize;
         while !self.stopped() {
+            // Half the scans go to packs in stock (or being dispensed), the rest to dispensed ones, whichever there are.
+            let want_dispensed = rng.below(2) == 0;
             let picked = {
                 let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
-                if book.is_empty() {
-                    None
-                } else {
-                    // Serials are `run C nnnnnnnn`; pick by index among the ones in the book.
-                    let n = rng.below(book.len());
-                    book.iter().nth(n).map(|(s, p)| (s.clone(), *p))
-                }
+                let mut of = |dispensed: bool| {
+                    let candidates: Vec<(&String, &Phase)> = book
+                        .iter()
+                        .filter(|(_, p)| (**p == Phase::Dispensed) == dispensed)
+                        .collect();
+                    (!candidates.is_empty()).then(|| {
+                        let (s, p) = candidates[rng.below(candidates.len())];
+                        (s.clone(), *p)
+                    })
+                };
+                of(want_dispensed).or_else(|| of(!want_dispensed))
             };
             let Some((serial, phase)) = picked else {
                 tokio::time::sleep(Duration::from_millis(100)).await;
