@@ -62,7 +62,8 @@ pub struct SizeReport {
 pub struct FailoverReport {
     pub started_utc: String,
     pub sizes: Vec<SizeReport>,
-    /// The largest checkpoint median over the smallest: flat is close to 1.
+    /// The slowest checkpoint start of the size where it is slowest over that of the size where it is fastest:
+    /// flat is close to 1.
     pub checkpoint_growth: f64,
 }
 
@@ -74,9 +75,11 @@ pub async fn run(args: FailoverArgs) -> anyhow::Result<(FailoverReport, PathBuf,
         eprintln!("failover: {n} blocks");
         sizes.push(measure(n, &args).await?);
     }
-    let medians: Vec<f64> = sizes.iter().map(|s| s.checkpoint_median_secs).collect();
-    let min = medians.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = medians.iter().copied().fold(0.0, f64::max);
+    // The slowest start per size: the starts are bimodal (about 0.55 s or 1.04 s, at every size), so a median
+    // compares modes rather than sizes.
+    let slowest: Vec<f64> = sizes.iter().map(|s| s.checkpoint_max_secs).collect();
+    let min = slowest.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = slowest.iter().copied().fold(0.0, f64::max);
     let report = FailoverReport {
         started_utc,
         sizes,
@@ -108,7 +111,7 @@ fn render(r: &FailoverReport) -> String {
         ));
     }
     out.push_str(&format!(
-        "\ncheckpoint start, largest median over smallest: {:.2}x\n",
+        "\ncheckpoint start, slowest start of the slowest size over that of the fastest size: {:.2}x\n",
         r.checkpoint_growth
     ));
     out

@@ -70,9 +70,17 @@ pub struct EventSource {
 }
 
 impl EventSource {
-    /// Offers the carried message, then `record`, to `batch`; whether the batch is closed (a message was left).
+    /// Offers `record` to `batch`; whether the batch is closed (the record was left for the next one). Only called
+    /// while nothing is carried: a carried message goes first into the next batch, and a batch that left one is
+    /// closed, so that no later message overtakes it (or replaces it, which would skip it).
     fn offer(&mut self, batch: &mut Collected, record: EventRecord, limits: &Limits) -> bool {
+        debug_assert!(self.carry.is_none(), "a message is offered while another is carried");
         self.carry = batch.offer(record, limits);
+        self.carry.is_some()
+    }
+
+    /// Whether a message read is waiting for the next batch: the batch in hand is closed.
+    pub fn carries(&self) -> bool {
         self.carry.is_some()
     }
 
@@ -114,6 +122,11 @@ pub async fn next_batch(
     mut batch: Collected,
 ) -> anyhow::Result<Option<Vec<EventRecord>>> {
     if batch.records.is_empty() && source.start(&mut batch, &limits) {
+        return Ok(Some(batch.records));
+    }
+    // A batch handed in (from `ready_batch`) that left a message for the next one is closed: taking a later message
+    // into it would seal that one first and drop the carried one.
+    if source.carries() {
         return Ok(Some(batch.records));
     }
     if batch.records.is_empty() {

@@ -278,7 +278,7 @@ impl Sealer {
         }
         if self.write_behind.lag() > 0 {
             start = ready_batch(source, limits).await?;
-            if start.is_full(&limits) {
+            if start.is_full(&limits) || source.carries() {
                 return Ok(Taken::Batch(start.records));
             }
             self.write_behind.flush().await?;
