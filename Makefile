@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover fuzz
 
 setup:
 	@scripts/setup.sh
@@ -74,3 +74,8 @@ chaos: setup
 failover: setup
 	cargo build --release -p pedigree-loadtest
 	./target/release/pedigree-loadtest failover --blocks 100000,1000000
+
+## libFuzzer on every parser of outside bytes (services/fuzz: GS1 scans, envelopes, blocks, proof bundles), FUZZ_SECS
+## per target (default 600); installs cargo-fuzz. A crash leaves its input in services/fuzz/artifacts/<target>/.
+fuzz: setup
+	scripts/fuzz.sh $(or $(FUZZ_SECS),600)
