@@ -103,21 +103,20 @@ pub async fn store(config: &RedisConfig, replay: &Replay, wait: Duration) -> Sto
         ..StoreCheck::default()
     };
     let deadline = Instant::now() + wait;
+    // One connection (it reconnects by itself), then `head` polled until it reaches the chain's.
     let store = loop {
         match Store::connect(config).await {
-            Ok(s) => match s.head().await {
-                Ok(h) if h >= tip.height || Instant::now() > deadline => break s,
-                _ if Instant::now() > deadline => break s,
-                _ => {}
-            },
+            Ok(s) => break s,
             Err(e) if Instant::now() > deadline => {
                 out.error = Some(format!("connecting to redis: {e}"));
                 return out;
             }
-            Err(_) => {}
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    while Instant::now() < deadline && store.head().await.map_or(true, |h| h < tip.height) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let result = async {
         let head = store.head().await?;
         let leaves = store.log_leaves(tip.log.size() + 1).await?;

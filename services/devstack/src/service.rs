@@ -60,10 +60,6 @@ impl ServiceProcess {
         wait_for_port(self.spec.port, &mut self.child, START_TIMEOUT)
             .with_context(|| format!("{} did not start; see {}", self.spec.binary, self.spec.log.display()))
     }
-
-    pub fn name(&self) -> &str {
-        &self.spec.binary
-    }
 }
 
 fn binary_path(spec: &ServiceSpec) -> anyhow::Result<PathBuf> {

@@ -79,11 +79,6 @@ impl Handle {
             .with_context(|| format!("no supervised child named {name}"))
     }
 
-    /// The names of the children, in start order.
-    pub fn names(&self) -> Vec<String> {
-        self.slots.iter().map(|s| s.name.clone()).collect()
-    }
-
     /// The current process id of `name` (waits while it is being restarted).
     pub fn pid(&self, name: &str) -> anyhow::Result<u32> {
         Ok(self.slot(name)?.lock().pid())
