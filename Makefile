@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover fuzz
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover hostile fuzz
 
 setup:
 	@scripts/setup.sh
@@ -74,6 +74,13 @@ chaos: setup
 failover: setup
 	cargo build --release -p pedigree-loadtest
 	./target/release/pedigree-loadtest failover --blocks 100000,1000000
+
+## The hostile run: legitimate pharmacies scanning while 5,000 slowloris connections, 500 slow-header connections,
+## 4 MB requests and an abusive address attack the verifier with its default limits; reports the legitimate p99 and
+## the verifier's largest resident memory beside their targets (about 2 minutes; results/hostile-<timestamp>/).
+hostile: setup
+	cargo build --release --bins
+	./target/release/pedigree-loadtest hostile
 
 ## libFuzzer on every parser of outside bytes (services/fuzz: GS1 scans, envelopes, blocks, proof bundles), FUZZ_SECS
 ## per target (default 600); installs cargo-fuzz. A crash leaves its input in services/fuzz/artifacts/<target>/.

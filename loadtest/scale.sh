@@ -6,7 +6,9 @@
 # first two only grow the store. Each verify run measures over the default windows (30 s after a 5 s warm-up).
 cd "$(dirname "$0")/.."
 rm -rf /tmp/pds
-./target/release/pedigree up --dir /tmp/pds --custody-port 52051 --verifier-grpc-port 52052 --verifier-http-port 28080 --sequencer-health-port 52053 --metrics-port 29464 > /tmp/pds.log 2>&1 &
+# The per-client rate limits are off: the load tester measures throughput, every client on one address.
+PEDIGREE_ANONYMOUS_PER_SEC=0 PEDIGREE_PARTICIPANT_PER_SEC=0 PEDIGREE_SUBMISSIONS_PER_SEC=0 \
+  ./target/release/pedigree up --dir /tmp/pds --custody-port 52051 --verifier-grpc-port 52052 --verifier-http-port 28080 --sequencer-health-port 52053 --metrics-port 29464 > /tmp/pds.log 2>&1 &
 sleep 25
 KB=$(grep "kafka (tansu)" /tmp/pds.log | awk '{print $3}')
 RP=$(grep "  redis " /tmp/pds.log | sed 's/.*127.0.0.1:\([0-9]*\).*/\1/')

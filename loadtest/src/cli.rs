@@ -27,6 +27,10 @@ pub enum Command {
     Chaos(crate::chaos::ChaosArgs),
     /// Time a new sequencer leader's start to its first seal against the length of the chain (10^5, 10^6 blocks).
     Failover(crate::failover::FailoverArgs),
+    /// Start the system as real processes with its default limits; legitimate pharmacies scan while slowloris
+    /// connections, oversized requests and an abusive address attack the verifier; report their latency and the
+    /// verifier's memory.
+    Hostile(crate::hostile::HostileArgs),
 }
 
 impl Command {
@@ -35,7 +39,7 @@ impl Command {
         match self {
             Command::Spawn(a) => Some(&a.opts),
             Command::Remote(a) => Some(&a.opts),
-            Command::Chaos(_) | Command::Failover(_) => None,
+            Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) => None,
         }
     }
 }

@@ -10,7 +10,8 @@
 //! - [`watcher`], [`exactly_once`]: sealing as seen on the blocks topic.
 //! - [`window`], [`recorder`], [`cpu`], [`limits`]: measurements, each over a timed phase's steady-state window.
 //! - [`scenario`]: ingest, bulk, verify and mixed; [`chaos`]: real processes killed and paused under load;
-//!   [`failover`]: a new leader's start time against the chain's length.
+//!   [`failover`]: a new leader's start time against the chain's length; [`hostile`]: legitimate scans under
+//!   slowloris, oversized requests and an abusive address.
 //! - [`report`], [`targets`], [`table`], [`plot`]: the results.
 
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod cpu;
 pub mod exactly_once;
 pub mod failover;
+pub mod hostile;
 pub mod ids;
 pub mod limits;
 pub mod pacer;

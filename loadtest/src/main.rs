@@ -24,6 +24,12 @@ async fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    if let Command::Hostile(args) = cli.command {
+        let outcome = pedigree_loadtest::hostile::run(args).await?;
+        println!("{}", outcome.summary);
+        println!("results: {}", outcome.dir.display());
+        return Ok(());
+    }
     if let Command::Failover(args) = cli.command {
         let (_, dir, summary) = pedigree_loadtest::failover::run(args).await?;
         println!("{summary}");

@@ -38,15 +38,15 @@ pub fn timestamp() -> String {
 /// Runs the scenario the command line names and writes its results.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let Some(options) = cli.command.options() else {
-        anyhow::bail!("chaos and failover runs are started with chaos::run and failover::run");
+        anyhow::bail!("chaos, failover and hostile runs are started with their own run functions");
     };
     // Checked before a stack is started for nothing.
     let timing = Timing::new(options.warmup, options.duration)?;
     let (scenario, target, opts) = match cli.command {
         Command::Spawn(a) => (a.scenario, Target::spawn(&a).await?, a.opts),
         Command::Remote(a) => (a.scenario, Target::remote(&a)?, a.opts),
-        Command::Chaos(_) | Command::Failover(_) => {
-            anyhow::bail!("chaos and failover runs are started with chaos::run and failover::run")
+        Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) => {
+            anyhow::bail!("chaos, failover and hostile runs are started with their own run functions")
         }
     };
     let result = execute(scenario, &target, &opts, timing).await;

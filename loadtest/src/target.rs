@@ -30,7 +30,7 @@ pub struct Target {
 impl Target {
     /// Starts a stack (tansu, redis-server, custody, sequencer, verifier) with the given batch size.
     pub async fn spawn(args: &SpawnArgs) -> anyhow::Result<Self> {
-        let stack = Stack::spawn_with(args.batch_max_events).await;
+        let stack = Stack::spawn_unthrottled(args.batch_max_events).await;
         let parties = Parties::new(stack.fixture.parties.values().map(|p| Party {
             id: p.id.clone(),
             role: p.role,

@@ -89,7 +89,13 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<ChaosOutcome> {
     let config = LocalStackConfig {
         dir,
         ports: Ports::free(),
-        extra_env: vec![("PEDIGREE_BATCH_MAX_EVENTS".into(), args.batch_max_events.to_string())],
+        // Per-client rate limits off: every client runs on one address, and the run is about faults, not abuse.
+        extra_env: vec![
+            ("PEDIGREE_BATCH_MAX_EVENTS".into(), args.batch_max_events.to_string()),
+            ("PEDIGREE_ANONYMOUS_PER_SEC".into(), "0".into()),
+            ("PEDIGREE_PARTICIPANT_PER_SEC".into(), "0".into()),
+            ("PEDIGREE_SUBMISSIONS_PER_SEC".into(), "0".into()),
+        ],
         bin_dir: args.bin_dir.clone(),
     };
     let stack = LocalStack::start(config, move |notice| {

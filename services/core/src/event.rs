@@ -3,7 +3,7 @@
 //! Events are made by [`crate::envelope::check_envelope`] (signature and role) over [`crate::decode`] (bytes and
 //! field syntax), so an [`Event`]'s identifiers are valid by construction.
 
-use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
+use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, quote};
 
 use crate::Hash;
 use crate::keys::{self, KeyError, PublicKey};
@@ -147,7 +147,11 @@ pub enum EventError {
     Decode(String),
     #[error("payload has no event body")]
     MissingBody,
-    #[error("envelope signer '{envelope}' differs from payload signer '{payload}'")]
+    #[error(
+        "envelope signer '{}' differs from payload signer '{}'",
+        quote(envelope),
+        quote(payload)
+    )]
     SignerMismatch { envelope: String, payload: String },
     #[error("nonce must be 8 to 64 bytes, got {0}")]
     Nonce(usize),
@@ -157,21 +161,21 @@ pub enum EventError {
     NoSerials,
     #[error("serials: {got} serials, more than the {max} allowed in one event")]
     TooManySerials { got: usize, max: usize },
-    #[error("serials: '{0}' appears twice in the event")]
+    #[error("serials: '{}' appears twice in the event", quote(.0))]
     DuplicateSerial(String),
-    #[error("{field}: '{value}' is not a valid participant id")]
+    #[error("{field}: '{}' is not a valid participant id", quote(value))]
     BadParticipantId { field: &'static str, value: String },
-    #[error("unknown signer '{0}'")]
+    #[error("unknown signer '{}'", quote(.0))]
     UnknownSigner(String),
     #[error("bad signature: {0}")]
     Signature(KeyError),
-    #[error("role {role} may not sign {kind} events (signer '{signer}')")]
+    #[error("role {role} may not sign {kind} events (signer '{}')", quote(signer))]
     RoleNotAllowed {
         signer: String,
         role: &'static str,
         kind: &'static str,
     },
-    #[error("{field}: unknown participant '{value}'")]
+    #[error("{field}: unknown participant '{}'", quote(value))]
     UnknownParticipant { field: &'static str, value: String },
     #[error("reason: a decommission needs a reason (destroyed, stolen, sample, free sample, exported, locked)")]
     MissingReason,

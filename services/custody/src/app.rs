@@ -16,7 +16,9 @@ use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::limits::Limits;
 use pedigree_runtime::metrics::MetricsServer;
+use pedigree_runtime::rate::RateLimit;
 use pedigree_runtime::tls::ServerTls;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
@@ -37,12 +39,14 @@ pub struct App {
     grace: Duration,
     metrics_server: MetricsServer,
     registry: Arc<Registry>,
+    limits: Limits,
 }
 
 impl App {
     /// Loads the genesis, creates the producer and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let tls = ServerTls::load(&config.tls)?;
+        let limits = Limits::new(config.limits.clone())?;
         let genesis = pedigree_runtime::load_registry(&config.genesis)?;
         let store = pedigree_store::Store::connect(&config.redis)
             .await
@@ -73,6 +77,11 @@ impl App {
             max_envelope_bytes: pedigree_core::block_size::max_envelope_bytes(config.block_max_bytes as usize),
             draining: AtomicBool::new(false),
             metrics,
+            rate: RateLimit::new(
+                config.submissions_per_sec,
+                config.submissions_per_sec.saturating_mul(2),
+                "this participant",
+            ),
         });
         Ok(Self {
             listener,
@@ -82,6 +91,7 @@ impl App {
             grace: Duration::from_secs(config.shutdown_grace_secs),
             metrics_server,
             registry: Arc::new(metrics_registry),
+            limits,
         })
     }
 
@@ -107,8 +117,15 @@ impl App {
             .add_service(ManufacturerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-            .add_service(GovernanceServiceServer::new(serve));
-        let grpc = pedigree_runtime::grpc::serve(self.listener, services, &self.tls, shutdown.clone(), self.grace);
+            .add_service(GovernanceServiceServer::new(serve).max_decoding_message_size(MAX_MESSAGE_BYTES));
+        let grpc = pedigree_runtime::grpc::serve(
+            self.listener,
+            services,
+            &self.tls,
+            shutdown.clone(),
+            self.grace,
+            &self.limits,
+        );
         let metrics = self.metrics_server.serve(self.registry, &self.tls, shutdown);
         let (grpc, metrics) = tokio::join!(grpc, metrics);
         grpc?;

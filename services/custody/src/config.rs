@@ -33,6 +33,10 @@ pub struct Config {
     /// The sequencer's block size limit (the same setting): an envelope that could not fit in a block is refused.
     #[arg(long, env = "PEDIGREE_BLOCK_MAX_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(65_536..=1_048_000))]
     pub block_max_bytes: u64,
+    /// Events one participant may submit per second on average (0: no limit); bursts of twice that pass. One more
+    /// is refused with RESOURCE_EXHAUSTED and a `retry-after` (seconds), so no participant crowds out the others.
+    #[arg(long, env = "PEDIGREE_SUBMISSIONS_PER_SEC", default_value_t = 1_000)]
+    pub submissions_per_sec: u32,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
@@ -42,6 +46,9 @@ pub struct Config {
     /// Where Prometheus metrics are served (off unless set).
     #[command(flatten)]
     pub metrics: pedigree_runtime::metrics::MetricsConfig,
+    /// What a request, a connection and a client may cost (docs/operations.md, "Limits").
+    #[command(flatten)]
+    pub limits: pedigree_runtime::limits::LimitsConfig,
 }
 
 impl Config {

@@ -23,7 +23,17 @@ pub enum SubmitError {
     Pending(String),
     #[error("service is shutting down")]
     ShuttingDown,
+    #[error(transparent)]
+    RateLimited(#[from] pedigree_runtime::rate::Limited),
+    #[error(
+        "event not stored: the broker is slower than the submissions (the producer queue is full); retry in {} s",
+        RETRY_AFTER_SECS
+    )]
+    Busy,
 }
+
+/// How long a caller refused with [`SubmitError::Busy`] is told to wait.
+const RETRY_AFTER_SECS: u64 = 1;
 
 impl SubmitError {
     pub fn wrong_rpc(expected: EventKind, got: EventKind) -> Self {
@@ -52,6 +62,16 @@ impl SubmitError {
             // The operation may have completed (gRPC's meaning of DEADLINE_EXCEEDED).
             SubmitError::OutcomeUnknown { .. } => Code::DeadlineExceeded,
             SubmitError::Broker(_) | SubmitError::Pending(_) | SubmitError::ShuttingDown => Code::Unavailable,
+            SubmitError::RateLimited(_) | SubmitError::Busy => Code::ResourceExhausted,
+        }
+    }
+
+    /// When to retry, for refusals that say so (`retry-after` metadata, seconds).
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            SubmitError::RateLimited(limited) => Some(limited.retry_after_secs()),
+            SubmitError::Busy => Some(RETRY_AFTER_SECS),
+            _ => None,
         }
     }
 
@@ -70,12 +90,20 @@ impl SubmitError {
             SubmitError::TooLarge { .. } => "too_large",
             SubmitError::Pending(_) => "pending_failed",
             SubmitError::ShuttingDown => "shutting_down",
+            SubmitError::RateLimited(_) => "rate_limited",
+            SubmitError::Busy => "busy",
         }
     }
 }
 
 impl From<SubmitError> for Status {
     fn from(err: SubmitError) -> Status {
-        Status::new(err.code(), err.to_string())
+        let mut status = Status::new(err.code(), err.to_string());
+        if let Some(secs) = err.retry_after_secs() {
+            status
+                .metadata_mut()
+                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+        }
+        status
     }
 }

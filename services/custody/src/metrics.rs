@@ -9,7 +9,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Every `outcome` label value: `accepted`, then one per way [`crate::SubmitError::outcome`] names a failure.
-pub const OUTCOMES: [&str; 11] = [
+pub const OUTCOMES: [&str; 13] = [
     "accepted",
     "invalid",
     "unauthenticated",
@@ -21,6 +21,8 @@ pub const OUTCOMES: [&str; 11] = [
     "outcome_unknown",
     "pending_failed",
     "shutting_down",
+    "rate_limited",
+    "busy",
 ];
 
 type Outcome = [(&'static str, &'static str); 1];

@@ -14,6 +14,7 @@ use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{GOVERNANCE_ID, Registry};
 use pedigree_core::pb::{SignedEnvelope, SubmitResponse};
 use pedigree_kafka::Producer;
+use pedigree_runtime::rate::RateLimit;
 use prost::Message;
 use tonic::Status;
 
@@ -34,6 +35,8 @@ pub struct Submitter {
     pub draining: AtomicBool,
     /// Every answer, by outcome, and its latency.
     pub metrics: Metrics,
+    /// Submissions per signer (counted once the signature checked out, so nobody spends another's budget).
+    pub rate: RateLimit<String>,
 }
 
 impl Submitter {
@@ -54,6 +57,7 @@ impl Submitter {
         if event.body.kind() != kind {
             return Err(SubmitError::wrong_rpc(kind, event.body.kind()));
         }
+        self.rate.check(&event.signer)?;
         // Keyed by the first pack (or the product for lot- and product-level events) so a pack's events share a
         // partition when the topic has several.
         let key = match (event.body.gtin(), event.body.serials().first()) {
@@ -72,7 +76,9 @@ impl Submitter {
             .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
             .await
             .map_err(|e| {
-                if e.certainly_not_stored() {
+                if e.is_queue_full() {
+                    SubmitError::Busy
+                } else if e.certainly_not_stored() {
                     SubmitError::Broker(e.to_string())
                 } else {
                     SubmitError::OutcomeUnknown {

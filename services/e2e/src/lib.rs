@@ -124,6 +124,13 @@ pub struct Stack {
     pub batch_max_events: usize,
 }
 
+/// Whether a stack's services apply their default per-client rate limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rates {
+    Default,
+    Off,
+}
+
 pub const EVENTS_TOPIC: &str = "pedigree.events";
 pub const BLOCKS_TOPIC: &str = "pedigree.blocks";
 
@@ -139,6 +146,14 @@ impl Stack {
         stack
     }
 
+    /// Like [`Stack::spawn_with`], with the per-client rate limits off: the load tester measures throughput, with
+    /// every client on one address and a few participants.
+    pub async fn spawn_unthrottled(batch_max_events: usize) -> Self {
+        let mut stack = Self::spawn_bare_rated(batch_max_events, false, Rates::Off).await;
+        stack.start_sequencer().await;
+        stack
+    }
+
     /// Broker, Redis, topics, custody and verifier, but no sequencer: start them with [`Stack::sequencer_with`].
     pub async fn spawn_bare(batch_max_events: usize) -> Self {
         Self::spawn_bare_on(batch_max_events, false).await
@@ -147,6 +162,10 @@ impl Stack {
     /// Like [`Stack::spawn_bare`]; with `durable`, the broker keeps its log in a SQLite file, so that it survives a
     /// restart of the broker ([`Broker::restart`]).
     pub async fn spawn_bare_on(batch_max_events: usize, durable: bool) -> Self {
+        Self::spawn_bare_rated(batch_max_events, durable, Rates::Default).await
+    }
+
+    async fn spawn_bare_rated(batch_max_events: usize, durable: bool, rates: Rates) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let fixture = Fixture::create(dir.path()).expect("fixture");
         let ca = LocalCa::create(&dir.path().join("tls")).expect("local CA");
@@ -163,10 +182,19 @@ impl Stack {
         ensure_topics(&ClientSettings::new(broker.brokers()), &[spec])
             .await
             .expect("creating the events topic");
-        let custody = pedigree_custody::App::build(custody_config(&broker, &fixture, &redis, &server_cert))
+        let (mut custody_config, mut verifier_config) = (
+            custody_config(&broker, &fixture, &redis, &server_cert),
+            verifier_config(&fixture, &redis, &server_cert),
+        );
+        if rates == Rates::Off {
+            custody_config.submissions_per_sec = 0;
+            verifier_config.anonymous_per_sec = 0;
+            verifier_config.participant_per_sec = 0;
+        }
+        let custody = pedigree_custody::App::build(custody_config)
             .await
             .expect("building custody");
-        let verifier = pedigree_verifier::App::build(verifier_config(&fixture, &redis, &server_cert))
+        let verifier = pedigree_verifier::App::build(verifier_config)
             .await
             .expect("building verifier");
         let (custody_addr, verifier_grpc, verifier_http) = (custody.addr(), verifier.grpc_addr(), verifier.http_addr());
@@ -534,6 +562,8 @@ fn custody_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &Serv
         shutdown_grace_secs: 5,
         tls: server_tls(cert),
         metrics: metrics_on_loopback(),
+        submissions_per_sec: 1_000,
+        limits: Default::default(),
     }
 }
 
@@ -552,5 +582,8 @@ fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedig
         shutdown_grace_secs: 5,
         tls: server_tls(cert),
         metrics: metrics_on_loopback(),
+        anonymous_per_sec: 50,
+        participant_per_sec: 1_000,
+        limits: Default::default(),
     }
 }

@@ -5,12 +5,13 @@
 //! literal. Surrounding spaces, tabs, CR and LF are ignored.
 
 use crate::ai::{self, Collector};
-use crate::{Gs1Error, ScannedCode};
+use crate::{Gs1Error, ScannedCode, quote};
 
 const FORM: &str = "bracketed";
 
 /// Parses a bracketed element string.
 pub fn parse_bracketed(input: &str) -> Result<ScannedCode, Gs1Error> {
+    Gs1Error::check_length(FORM, input)?;
     let ws = [' ', '\t', '\r', '\n'];
     let data = input.trim_end_matches(ws);
     let trimmed = data.trim_start_matches(ws);
@@ -34,10 +35,10 @@ fn read_ai(s: &str, pos: usize, offset: usize) -> Result<(&'static ai::AiSpec, u
     let position = offset + pos;
     let rest = &s[pos..];
     if !rest.starts_with('(') {
-        let shown: String = rest.chars().take(4).flat_map(char::escape_debug).collect();
+        let shown: String = rest.chars().take(4).collect();
         return Err(Gs1Error::malformed(
             FORM,
-            format!("expected '(' at position {position}, found '{shown}'"),
+            format!("expected '(' at position {position}, found '{}'", quote(&shown)),
         ));
     }
     let close = rest
@@ -49,7 +50,7 @@ fn read_ai(s: &str, pos: usize, offset: usize) -> Result<(&'static ai::AiSpec, u
             FORM,
             format!(
                 "'{}' at position {position} is not an application identifier",
-                code.escape_debug()
+                quote(code)
             ),
         ));
     }

@@ -11,7 +11,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::ai::{self, Collector};
-use crate::{Gs1Error, Gtin, ScannedCode};
+use crate::{Gs1Error, Gtin, ScannedCode, quote};
 
 const FORM: &str = "digital link";
 
@@ -42,6 +42,7 @@ pub(crate) fn format(code: &ScannedCode, base: &str) -> String {
 
 /// Parses a GS1 Digital Link URI or bare path.
 pub fn parse_digital_link(input: &str) -> Result<ScannedCode, Gs1Error> {
+    Gs1Error::check_length(FORM, input)?;
     let input = input.trim_matches([' ', '\t', '\r', '\n']);
     if input.is_empty() {
         return Err(Gs1Error::Empty { form: FORM });
@@ -96,7 +97,7 @@ fn parse_path(path: &str, offset: usize, collector: &mut Collector) -> Result<()
                 FORM,
                 format!(
                     "path segment '{}' at position {pos} is not a key qualifier allowed here (22, 10, 21 in that order)",
-                    code.escape_debug()
+                    quote(code)
                 ),
             ));
         };

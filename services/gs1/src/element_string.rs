@@ -7,7 +7,7 @@
 
 use crate::ai::{self, Collector, Length};
 use crate::code::GS;
-use crate::{Gs1Error, ScannedCode};
+use crate::{Gs1Error, ScannedCode, quote};
 
 const FORM: &str = "element string";
 
@@ -31,12 +31,13 @@ pub(crate) fn split_symbology_id(s: &str) -> (Option<&str>, &str) {
 
 /// Parses a scanned element string such as `]d2` `0109506000134352` `17271231` `10AB12` GS `21XYZ`.
 pub fn parse_element_string(input: &str) -> Result<ScannedCode, Gs1Error> {
+    Gs1Error::check_length(FORM, input)?;
     let trimmed = trim_end_ws(input);
     let (id, data) = split_symbology_id(trimmed);
     if let Some(id) = id.filter(|id| !GS1_SYMBOLOGY_IDS.contains(id)) {
         return Err(Gs1Error::malformed(
             FORM,
-            format!("symbology identifier '{id}' does not announce gs1 data"),
+            format!("symbology identifier '{}' does not announce gs1 data", quote(id)),
         ));
     }
     let offset = trimmed.len() - data.len();
@@ -46,7 +47,11 @@ pub fn parse_element_string(input: &str) -> Result<ScannedCode, Gs1Error> {
     if let Some((i, ch)) = data.char_indices().find(|(_, c)| !c.is_ascii()) {
         return Err(Gs1Error::malformed(
             FORM,
-            format!("character '{ch}' at position {} is not ascii", offset + i),
+            format!(
+                "character '{}' at position {} is not ascii",
+                ch.escape_debug(),
+                offset + i
+            ),
         ));
     }
     walk(data, offset)
@@ -84,7 +89,8 @@ fn identify(data: &str, position: usize) -> Result<&'static ai::AiSpec, Gs1Error
     }
     let digits = data.bytes().take_while(u8::is_ascii_digit).count();
     if digits < 2 {
-        let shown: String = data.chars().take(4).flat_map(char::escape_debug).collect();
+        let shown: String = data.chars().take(4).collect();
+        let shown = quote(&shown);
         return Err(Gs1Error::malformed(
             FORM,
             format!("expected an application identifier at position {position}, found '{shown}'"),

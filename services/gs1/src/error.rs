@@ -73,6 +73,14 @@ pub enum Gs1Error {
         /// The (valid) month supplied.
         month: u8,
     },
+    /// The input is longer than any valid code ([`crate::MAX_CODE_BYTES`]); nothing of it was parsed.
+    #[error("{form}: longer than any gs1 code ({got} bytes, at most {max})", max = crate::MAX_CODE_BYTES)]
+    TooLong {
+        /// The input form.
+        form: &'static str,
+        /// The input's length in bytes.
+        got: usize,
+    },
     /// Nothing to parse (after trimming trailing whitespace and any symbology identifier).
     #[error("{form}: input is empty")]
     Empty {
@@ -80,7 +88,10 @@ pub enum Gs1Error {
         form: &'static str,
     },
     /// An application identifier this crate neither uses nor knows how to skip.
-    #[error("{form}: unsupported application identifier '{ai}' at position {position}")]
+    #[error(
+        "{form}: unsupported application identifier '{}' at position {position}",
+        crate::quote(ai)
+    )]
     UnsupportedAi {
         /// The input form.
         form: &'static str,
@@ -90,7 +101,10 @@ pub enum Gs1Error {
         position: usize,
     },
     /// The same application identifier occurs twice.
-    #[error("{form}: application identifier '{ai}' repeated at position {position}")]
+    #[error(
+        "{form}: application identifier '{}' repeated at position {position}",
+        crate::quote(ai)
+    )]
     RepeatedAi {
         /// The input form.
         form: &'static str,
@@ -130,12 +144,22 @@ impl Gs1Error {
             | Self::ExpiryMonth { .. }
             | Self::ExpiryDay { .. } => "expiry",
             Self::Empty { .. }
+            | Self::TooLong { .. }
             | Self::UnsupportedAi { .. }
             | Self::RepeatedAi { .. }
             | Self::MissingGtin { .. }
             | Self::MissingGtinPath
             | Self::Malformed { .. } => "code",
         }
+    }
+
+    /// [`Gs1Error::TooLong`] if `input` is longer than [`crate::MAX_CODE_BYTES`]: every parser checks this first,
+    /// so the work and the error message for any input are bounded.
+    pub(crate) fn check_length(form: &'static str, input: &str) -> Result<(), Self> {
+        if input.len() > crate::MAX_CODE_BYTES {
+            return Err(Self::TooLong { form, got: input.len() });
+        }
+        Ok(())
     }
 
     /// Shorthand for [`Gs1Error::Malformed`].

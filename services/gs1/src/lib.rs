@@ -40,6 +40,7 @@ mod element_string;
 mod error;
 mod expiry;
 mod gtin;
+mod quote;
 mod scan;
 mod text;
 
@@ -51,5 +52,11 @@ pub use element_string::parse_element_string;
 pub use error::Gs1Error;
 pub use expiry::Expiry;
 pub use gtin::{Gtin, gtin_check_digit};
+pub use quote::{QUOTE_MAX_CHARS, Quoted, quote};
 pub use scan::parse_scan;
+
+/// The longest input any parser here accepts, in bytes: a Digital Link URI with a 253-character host name, every key
+/// qualifier at its 20-character maximum fully percent-encoded and several data attributes fits with room to spare;
+/// a DataMatrix element string holds far less. Longer input is refused before it is read.
+pub const MAX_CODE_BYTES: usize = 1024;
 pub use text::{Lot, MAX_TEXT_LEN, Serial, is_cs82};

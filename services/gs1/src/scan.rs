@@ -12,6 +12,7 @@ use crate::{Gs1Error, ScannedCode, parse_bracketed, parse_digital_link, parse_el
 
 /// Parses a scanned or typed GS1 code in any of the three forms.
 pub fn parse_scan(input: &str) -> Result<ScannedCode, Gs1Error> {
+    Gs1Error::check_length("scan", input)?;
     let trimmed = input.trim_matches([' ', '\t', '\r', '\n']);
     let (id, rest) = split_symbology_id(trimmed);
     if rest.trim_start_matches(GS).is_empty() {
@@ -72,5 +73,36 @@ mod tests {
             "digital link: path must contain /01/{gtin}"
         );
         assert_eq!(err("hello"), "digital link: path must contain /01/{gtin}");
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives, in whatever form, the refusal quotes little of it.
+        #[test]
+        fn an_error_message_is_bounded_whatever_the_input(
+            prefix in proptest::sample::select(vec!["", "(", "(01)", "01", "]d2", "\u{1d}", "https://x/01/", "/01/09506000134352/", "/01/09506000134352?"]),
+            body in ".{0,1200}",
+            filler in proptest::sample::select(vec!['\u{1}', 'x', '(', '/', '%', '\u{1d}', '9']),
+            repeat in 0usize..2000,
+        ) {
+            let input = format!("{prefix}{body}{}", filler.to_string().repeat(repeat));
+            if let Err(e) = parse_scan(&input) {
+                let message = e.to_string();
+                proptest::prop_assert!(message.len() <= 512, "{} bytes for {} bytes of input", message.len(), input.len());
+            }
+        }
+    }
+
+    #[test]
+    fn input_longer_than_any_code_is_refused_unread() {
+        let err = parse_scan(&"\u{1}".repeat(4 << 20)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "scan: longer than any gs1 code (4194304 bytes, at most 1024)"
+        );
+        assert_eq!(err.field(), "code");
+        let long_segment = format!("/01/09506000134352/{}/1", "9".repeat(900));
+        let err = parse_scan(&long_segment).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+        assert!(err.contains("… (900 characters)"), "{err}");
     }
 }

@@ -90,9 +90,19 @@ pub(crate) fn producer(settings: &ClientSettings, producer: &ProducerSettings) -
         .set("linger.ms", producer.linger.as_millis().to_string())
         // Kafka's default limit: a larger record would be refused by a default broker (blocks are kept under
         // it, see the sequencer's block size limit).
-        .set("message.max.bytes", KAFKA_DEFAULT_MESSAGE_MAX_BYTES.to_string());
+        .set("message.max.bytes", KAFKA_DEFAULT_MESSAGE_MAX_BYTES.to_string())
+        // What waits for a slow broker is bounded (librdkafka's default is 1 GiB): beyond it a send fails at once
+        // with QueueFull, which custody answers RESOURCE_EXHAUSTED with a time to retry.
+        .set("queue.buffering.max.kbytes", PRODUCER_QUEUE_MAX_KBYTES.to_string())
+        .set("queue.buffering.max.messages", PRODUCER_QUEUE_MAX_MESSAGES.to_string());
     config
 }
+
+/// The most a producer holds for the broker at once, in KiB (64 MiB: a few seconds of ingest at full speed).
+pub const PRODUCER_QUEUE_MAX_KBYTES: usize = 64 * 1024;
+
+/// The most messages a producer holds for the broker at once.
+pub const PRODUCER_QUEUE_MAX_MESSAGES: usize = 100_000;
 
 /// Apache Kafka's default `message.max.bytes` (a record batch, on the broker and per topic): what Pedigree keeps
 /// every record under, whatever a lenient broker would accept.
@@ -244,6 +254,8 @@ mod tests {
         assert_eq!(config.get("message.timeout.ms"), Some("2500"));
         assert_eq!(config.get("linger.ms"), Some("7"));
         assert_eq!(config.get("message.max.bytes"), Some("1048588"));
+        assert_eq!(config.get("queue.buffering.max.kbytes"), Some("65536"));
+        assert_eq!(config.get("queue.buffering.max.messages"), Some("100000"));
         let defaults = producer(&settings(), &ProducerSettings::default());
         assert_eq!(defaults.get("message.timeout.ms"), Some("10000"));
         assert_eq!(defaults.get("linger.ms"), Some("2"));

@@ -50,6 +50,16 @@ impl KafkaError {
         }
     }
 
+    /// Whether the producer's queue is full (the broker is slower than the senders): nothing was sent, retrying
+    /// after a moment can succeed.
+    pub fn is_queue_full(&self) -> bool {
+        use rdkafka::types::RDKafkaErrorCode as C;
+        matches!(
+            self,
+            KafkaError::Client(ClientError(rdkafka::error::KafkaError::MessageProduction(C::QueueFull)))
+        )
+    }
+
     /// Whether records the caller needs are gone from the topic (retention, a recreated topic): retrying cannot
     /// help, and going on would skip them.
     pub fn is_data_loss(&self) -> bool {

@@ -4,19 +4,25 @@
 //! calls are drained within a grace period.
 
 use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::Context;
-use tokio::net::TcpListener;
-use tokio::sync::watch;
+use anyhow::Context as _;
+use futures::{Stream, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tonic::body::Body;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
 use tonic::service::Routes;
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{Connected, TcpIncoming};
 use tonic_health::server::HealthReporter;
 use tonic_reflection::pb::{v1, v1alpha};
 
+use crate::limits::{KEEPALIVE_TIMEOUT, Limits, MAX_HEADER_BYTES};
 use crate::shutdown::Shutdown;
 use crate::tls::ServerTls;
 
@@ -144,14 +150,17 @@ fn with_basics(services: Services) -> anyhow::Result<Basics> {
     })
 }
 
-/// Serves `services` (with health and reflection) on `listener`, over TLS unless `tls` is plaintext, until `shutdown` starts; then reports NOT_SERVING
-/// for each of them (and ""), stops accepting, and waits for in-flight calls at most `grace`.
+/// Serves `services` (with health and reflection) on `listener`, over TLS unless `tls` is plaintext, within
+/// `limits` (connections, streams per connection, keepalive, connection age, request timeout, in-flight calls shed
+/// with RESOURCE_EXHAUSTED), until `shutdown` starts; then reports NOT_SERVING for each of them (and ""), stops
+/// accepting, and waits for in-flight calls at most `grace`.
 pub async fn serve(
     listener: TcpListener,
     services: Services,
     tls: &ServerTls,
     shutdown: Shutdown,
     grace: Duration,
+    limits: &Limits,
 ) -> anyhow::Result<()> {
     let Basics {
         routes,
@@ -186,15 +195,26 @@ pub async fn serve(
         }
         report(&health, &names, false).await;
     });
-    let mut builder = tonic::transport::Server::builder();
+    let config = limits.config();
+    let mut builder = tonic::transport::Server::builder()
+        .timeout(config.request_timeout())
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .http2_max_header_list_size(MAX_HEADER_BYTES)
+        .http2_keepalive_interval(Some(config.keepalive()))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .max_connection_age(config.max_connection_age());
     if let Some(config) = tls.grpc() {
         builder = builder.tls_config(config).context("configuring TLS")?;
     }
+    // Responses are small and many streams share a connection: without TCP_NODELAY, Nagle's algorithm holds a
+    // response back until the previous one is acknowledged (tens of ms at the tail).
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(config.keepalive()));
     let server = builder
+        .layer(limits.in_flight().grpc())
         .add_routes(routes)
-        // Responses are small and many streams share a connection: without TCP_NODELAY, Nagle's algorithm holds a
-        // response back until the previous one is acknowledged (tens of ms at the tail).
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stopping.started());
+        .serve_with_incoming_shutdown(counted(incoming, config.max_connections), stopping.started());
     if let Some((listener, routes)) = probe {
         let stopped = stopping.started();
         tokio::spawn(async move {
@@ -218,6 +238,66 @@ pub async fn serve(
             tracing::warn!(?grace, "grace period over, abandoning in-flight calls");
             Ok(())
         }
+    }
+}
+
+/// `incoming` connections, at most `max` open at once: the next is accepted only once one closes (until then,
+/// connections wait in the kernel's accept queue).
+fn counted(
+    incoming: TcpIncoming,
+    max: usize,
+) -> impl Stream<Item = std::io::Result<Counted<TcpStream>>> + Send + 'static {
+    let permits = Arc::new(Semaphore::new(max));
+    futures::stream::unfold((incoming, permits), |(mut incoming, permits)| async move {
+        let permit = permits.clone().acquire_owned().await.ok()?;
+        let next = incoming.next().await?;
+        Some((next.map(|io| Counted { io, _permit: permit }), (incoming, permits)))
+    })
+}
+
+/// A connection that holds its place under the connection limit until it is dropped.
+pub struct Counted<I> {
+    io: I,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<I: Connected> Connected for Counted<I> {
+    type ConnectInfo = I::ConnectInfo;
+
+    fn connect_info(&self) -> Self::ConnectInfo {
+        self.io.connect_info()
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
     }
 }
 

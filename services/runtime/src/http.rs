@@ -1,34 +1,251 @@
-//! Serving an axum router the same way everywhere: over TLS with the service's certificate (handshakes run
-//! concurrently, see [`crate::tls::TlsListener`]), or plaintext when `insecure_plaintext` is set, with
-//! TCP_NODELAY, until shutdown starts; in-flight requests are then finished.
+//! Serving an axum router the same way everywhere, within the limits of [`crate::limits`]: over TLS with the
+//! service's certificate (handshakes run concurrently, see [`crate::tls::TlsListener`]) or plaintext when
+//! `insecure_plaintext` is set; at most `max_connections` connections; HTTP/1.1 headers read within the header-read
+//! timeout (slowloris), at most `max_streams_per_connection` HTTP/2 streams, keepalive PINGs, idle connections
+//! closed; request bodies of at most [`MAX_HTTP_BODY_BYTES`]; requests shed beyond `max_in_flight` and ended after
+//! the request timeout. Every request carries its peer's address (`axum::extract::ConnectInfo<SocketAddr>`). When
+//! shutdown starts, the server stops accepting and every connection finishes its requests, then closes.
 
-use anyhow::Context;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
 use axum::Router;
-use axum::serve::ListenerExt;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tower::ServiceExt;
 
+use crate::limits::{KEEPALIVE_TIMEOUT, Limits, MAX_HEADER_BYTES, MAX_HTTP_BODY_BYTES};
 use crate::shutdown::Shutdown;
 use crate::tls::{HttpListener, ServerTls};
 
 /// Serves `router` on `listener` until `shutdown` starts.
-pub async fn serve(listener: TcpListener, router: Router, tls: &ServerTls, shutdown: Shutdown) -> anyhow::Result<()> {
-    match tls.http_listener(listener)? {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: &ServerTls,
+    shutdown: Shutdown,
+    limits: &Limits,
+) -> anyhow::Result<()> {
+    let config = limits.config();
+    let router = router
+        .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
+        .layer(limits.in_flight().http(config.request_timeout()));
+    let connections = Arc::new(Semaphore::new(config.max_connections));
+    let server = Server {
+        router,
+        builder: builder(limits),
+        idle: config.idle_timeout(),
+        stop: shutdown.watch(),
+    };
+    match tls.http_listener(listener, connections.clone())? {
         HttpListener::Plain(listener) => {
-            // Responses are small: without TCP_NODELAY, Nagle's algorithm holds one back until the previous one is
-            // acknowledged (see crate::grpc::serve).
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.started())
-                .await
+            let mut stop = shutdown.watch();
+            loop {
+                let permit = tokio::select! {
+                    permit = connections.clone().acquire_owned() => permit.context("the connection limit closed")?,
+                    _ = stop.wait_for(|stopping| *stopping) => break,
+                };
+                let accepted = tokio::select! {
+                    accepted = listener.accept() => accepted,
+                    _ = stop.wait_for(|stopping| *stopping) => break,
+                };
+                match accepted {
+                    Ok((tcp, peer)) => {
+                        // Responses are small: without TCP_NODELAY, Nagle's algorithm holds one back until the
+                        // previous one is acknowledged (see crate::grpc::serve).
+                        let _ = tcp.set_nodelay(true);
+                        server.spawn(tcp, peer, permit);
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accepting a connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
         }
-        // The TLS listener sets TCP_NODELAY on every connection it accepts.
-        HttpListener::Tls(listener) => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown.started())
-                .await
+        // The TLS listener holds a connection permit from accept on and sets TCP_NODELAY.
+        HttpListener::Tls(mut listener) => {
+            let mut stop = shutdown.watch();
+            loop {
+                tokio::select! {
+                    (stream, peer, permit) = listener.accept() => server.spawn(stream, peer, permit),
+                    _ = stop.wait_for(|stopping| *stopping) => break,
+                }
+            }
         }
     }
-    .context("http server failed")
+    // Every connection holds a permit until it is closed: all of them back means all connections are done.
+    let _all = connections
+        .acquire_many(u32::try_from(config.max_connections).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
+}
+
+/// hyper's connection settings from the limits.
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let config = limits.config();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout())
+        .max_buf_size(MAX_HEADER_BYTES as usize * 2);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .max_header_list_size(MAX_HEADER_BYTES)
+        .keep_alive_interval(config.keepalive())
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT);
+    builder
+}
+
+struct Server {
+    router: Router,
+    builder: auto::Builder<TokioExecutor>,
+    idle: Duration,
+    stop: watch::Receiver<bool>,
+}
+
+impl Server {
+    /// Serves one accepted connection on its own task, which gives `permit` back when the connection closes.
+    fn spawn<I>(&self, io: I, peer: SocketAddr, permit: OwnedSemaphorePermit)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let router = self.router.clone();
+        let service =
+            TowerToHyperService::new(router.map_request(move |mut request: axum::http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            }));
+        let builder = self.builder.clone();
+        let (idle, mut stop) = (self.idle, self.stop.clone());
+        tokio::spawn(async move {
+            let (io, activity) = Watched::new(io);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            tokio::pin!(connection);
+            let mut closing = false;
+            loop {
+                let quiet_for = activity.quiet_for();
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(%peer, error = %e, "http connection ended with an error");
+                        }
+                        break;
+                    }
+                    _ = stop.wait_for(|stopping| *stopping), if !closing => {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    () = tokio::time::sleep(idle.saturating_sub(quiet_for)), if !closing => {
+                        if activity.quiet_for() >= idle {
+                            tracing::debug!(%peer, "closing an idle http connection");
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                    }
+                }
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// When a connection last read or wrote a byte.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+}
+
+/// A connection's IO that records its activity.
+struct Watched<I> {
+    io: I,
+    activity: Arc<Activity>,
+}
+
+impl<I> Watched<I> {
+    fn new(io: I) -> (Self, Arc<Activity>) {
+        let activity = Arc::new(Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        });
+        (
+            Self {
+                io,
+                activity: activity.clone(),
+            },
+            activity,
+        )
+    }
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
 }

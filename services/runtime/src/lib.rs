@@ -6,7 +6,10 @@
 mod genesis;
 pub mod grpc;
 pub mod http;
+pub mod limits;
 pub mod metrics;
+pub mod rate;
+pub mod shed;
 mod shutdown;
 pub mod sign_in;
 mod telemetry;

@@ -101,9 +101,15 @@ impl MetricsServer {
     pub async fn serve(self, registry: Arc<Registry>, tls: &ServerTls, shutdown: Shutdown) -> anyhow::Result<()> {
         match self.listener {
             None => Ok(()),
-            Some(listener) => crate::http::serve(listener, router(registry), tls, shutdown)
-                .await
-                .context("metrics server"),
+            Some(listener) => crate::http::serve(
+                listener,
+                router(registry),
+                tls,
+                shutdown,
+                &crate::limits::Limits::default(),
+            )
+            .await
+            .context("metrics server"),
         }
     }
 }

@@ -4,7 +4,6 @@
 //! gRPC servers hand the identity to tonic; the HTTP server accepts through [`TlsListener`], which runs handshakes
 //! concurrently (a slow client delays nobody else) under a deadline.
 
-use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +13,7 @@ use anyhow::{Context, bail};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -152,12 +151,16 @@ impl ServerTls {
         Ok(Some(config))
     }
 
-    /// Wraps `listener` for an HTTP server (HTTP/2 and HTTP/1.1 by ALPN), or leaves it plaintext.
-    pub fn http_listener(&self, listener: TcpListener) -> anyhow::Result<HttpListener> {
-        let local = listener.local_addr()?;
+    /// Wraps `listener` for an HTTP server (HTTP/2 and HTTP/1.1 by ALPN), or leaves it plaintext. A TLS listener
+    /// takes one of `connections` before accepting each connection (its handshake included).
+    pub fn http_listener(&self, listener: TcpListener, connections: Arc<Semaphore>) -> anyhow::Result<HttpListener> {
         Ok(match self.rustls_config(&[b"h2", b"http/1.1"])? {
             None => HttpListener::Plain(listener),
-            Some(config) => HttpListener::Tls(TlsListener::spawn(listener, TlsAcceptor::from(Arc::new(config)), local)),
+            Some(config) => HttpListener::Tls(TlsListener::spawn(
+                listener,
+                TlsAcceptor::from(Arc::new(config)),
+                connections,
+            )),
         })
     }
 }
@@ -172,19 +175,22 @@ pub enum HttpListener {
     Tls(TlsListener),
 }
 
-/// Accepted connections whose TLS handshake completed; handshakes run concurrently, each under
-/// [`HANDSHAKE_TIMEOUT`], and failures are logged at debug level (scanners and port probes are many).
+/// Accepted connections whose TLS handshake completed, each with its connection permit; handshakes run
+/// concurrently, each under [`HANDSHAKE_TIMEOUT`], and failures are logged at debug level (scanners and port probes
+/// are many).
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr, OwnedSemaphorePermit)>,
     _acceptor: tokio::task::JoinHandle<()>,
 }
 
 impl TlsListener {
-    fn spawn(listener: TcpListener, acceptor: TlsAcceptor, local: SocketAddr) -> Self {
+    fn spawn(listener: TcpListener, acceptor: TlsAcceptor, connections: Arc<Semaphore>) -> Self {
         let (tx, ready) = mpsc::channel(64);
         let task = tokio::spawn(async move {
             loop {
+                let Ok(permit) = connections.clone().acquire_owned().await else {
+                    return;
+                };
                 let (tcp, peer) = match listener.accept().await {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -200,7 +206,7 @@ impl TlsListener {
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => {
-                            let _ = tx.send((stream, peer)).await;
+                            let _ = tx.send((stream, peer, permit)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
                         Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
@@ -208,10 +214,15 @@ impl TlsListener {
                 });
             }
         });
-        Self {
-            ready,
-            local,
-            _acceptor: task,
+        Self { ready, _acceptor: task }
+    }
+
+    /// The next connection whose handshake completed.
+    pub async fn accept(&mut self) -> (TlsStream<TcpStream>, SocketAddr, OwnedSemaphorePermit) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accept task ended only if the runtime is shutting down: never resolve.
+            None => std::future::pending().await,
         }
     }
 }
@@ -219,23 +230,6 @@ impl TlsListener {
 impl Drop for TlsListener {
     fn drop(&mut self) {
         self._acceptor.abort();
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(accepted) => accepted,
-            // The accept task ended only if the runtime is shutting down: never resolve.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
     }
 }
 

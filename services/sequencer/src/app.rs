@@ -120,7 +120,15 @@ impl App {
                 .report_health_as("pedigree.v1.Sequencer")
                 .ready_while(healthy)
                 .probe_on(tls.bind_probe().await?);
-            pedigree_runtime::grpc::serve(health_listener, services, &tls, health_shutdown, grace).await
+            pedigree_runtime::grpc::serve(
+                health_listener,
+                services,
+                &tls,
+                health_shutdown,
+                grace,
+                &pedigree_runtime::limits::Limits::default(),
+            )
+            .await
         });
         let tail = PartitionReader::new(&self.config.kafka()?, &self.config.blocks_topic, 0)
             .context("creating the blocks topic reader")?;

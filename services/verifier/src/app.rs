@@ -10,6 +10,7 @@ use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
+use pedigree_runtime::limits::Limits;
 use pedigree_runtime::metrics::MetricsServer;
 use pedigree_runtime::tls::ServerTls;
 use pedigree_store::Store;
@@ -18,9 +19,16 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::rates::Rates;
 use crate::session::SessionKey;
 use crate::verify::Verifier;
 use pedigree_core::pb::auth_service_server::AuthServiceServer;
+
+/// The largest request any verifier RPC accepts: a verify request is a code of at most
+/// [`pedigree_core::gs1::MAX_CODE_BYTES`] and a flag; sign-in, ledger and status requests are an id, a nonce, a
+/// signature or two numbers. 4 KiB fits all of them with room; tonic refuses a larger one (OUT_OF_RANGE) from its length
+/// prefix, before reading it.
+pub const MAX_REQUEST_BYTES: usize = 4096;
 
 pub struct App {
     grpc: TcpListener,
@@ -29,11 +37,13 @@ pub struct App {
     tls: ServerTls,
     grace: Duration,
     metrics_server: MetricsServer,
+    limits: Limits,
 }
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let tls = ServerTls::load(&config.tls)?;
+        let limits = Limits::new(config.limits.clone())?;
         let store = Store::connect(&config.redis).await.context("connecting to redis")?;
         let grpc = TcpListener::bind(config.grpc_addr)
             .await
@@ -79,6 +89,7 @@ impl App {
             directory: Arc::default(),
             auth: Arc::new(auth),
             max_lag: config.max_redis_lag_blocks,
+            rates: Arc::new(Rates::new(config.anonymous_per_sec, config.participant_per_sec)),
         };
         if let Err(e) = verifier.refresh_directory().await {
             tracing::warn!(error = %e, "cannot read the participants from redis yet");
@@ -90,6 +101,7 @@ impl App {
             tls,
             grace: Duration::from_secs(config.shutdown_grace_secs),
             metrics_server,
+            limits,
         })
     }
 
@@ -111,13 +123,20 @@ impl App {
         let services = Services::new()
             .probe_on(self.tls.bind_probe().await?)
             .ready_while(crate::readiness::watch_readiness(self.verifier.clone()))
-            .add_service(VerifierServiceServer::new(self.verifier.clone()))
-            .add_service(LedgerServiceServer::new(self.verifier.clone()))
-            .add_service(AuthServiceServer::new(self.verifier.clone()));
-        let grpc = pedigree_runtime::grpc::serve(self.grpc, services, &self.tls, shutdown.clone(), self.grace);
+            .add_service(VerifierServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
+            .add_service(LedgerServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
+            .add_service(AuthServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
+        let grpc = pedigree_runtime::grpc::serve(
+            self.grpc,
+            services,
+            &self.tls,
+            shutdown.clone(),
+            self.grace,
+            &self.limits,
+        );
         let registry = self.verifier.metrics.registry();
         let router = crate::http::router(self.verifier);
-        let http = pedigree_runtime::http::serve(self.http, router, &self.tls, shutdown.clone());
+        let http = pedigree_runtime::http::serve(self.http, router, &self.tls, shutdown.clone(), &self.limits);
         let metrics = self.metrics_server.serve(registry, &self.tls, shutdown);
         let (grpc, http, metrics) = tokio::join!(grpc, http, metrics);
         grpc?;

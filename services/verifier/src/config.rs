@@ -33,6 +33,15 @@ pub struct Config {
     /// UNAVAILABLE (HTTP 503) and the readiness checks fail.
     #[arg(long, env = "PEDIGREE_MAX_REDIS_LAG_BLOCKS", default_value_t = 0)]
     pub max_redis_lag_blocks: u64,
+    /// Anonymous requests (scans, mostly) one source address may make per second on average (0: no limit); bursts
+    /// of twice that pass. One more is refused with 429 / RESOURCE_EXHAUSTED and a `Retry-After`. The address is
+    /// the TCP peer's: behind a proxy or a load balancer that does not keep client addresses, set it with the
+    /// proxy's share in mind.
+    #[arg(long, env = "PEDIGREE_ANONYMOUS_PER_SEC", default_value_t = 50)]
+    pub anonymous_per_sec: u32,
+    /// Requests one signed-in participant may make per second on average (0: no limit), bursts of twice that.
+    #[arg(long, env = "PEDIGREE_PARTICIPANT_PER_SEC", default_value_t = 1_000)]
+    pub participant_per_sec: u32,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
@@ -42,6 +51,9 @@ pub struct Config {
     /// Where Prometheus metrics are also served (off unless set; /metrics on the HTTP port always answers).
     #[command(flatten)]
     pub metrics: pedigree_runtime::metrics::MetricsConfig,
+    /// What a request, a connection and a client may cost (docs/operations.md, "Limits").
+    #[command(flatten)]
+    pub limits: pedigree_runtime::limits::LimitsConfig,
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub enum VerifyError {
     Stale(#[from] pedigree_store::Stale),
     #[error("state store unavailable: {0}")]
     Store(#[from] pedigree_store::StoreError),
+    #[error(transparent)]
+    RateLimited(#[from] pedigree_runtime::rate::Limited),
 }
 
 impl VerifyError {
@@ -66,6 +68,15 @@ impl VerifyError {
             VerifyError::Denied(_) => Code::PermissionDenied,
             VerifyError::Inconsistent(_) => Code::Internal,
             VerifyError::Store(_) | VerifyError::Stale(_) => Code::Unavailable,
+            VerifyError::RateLimited(_) => Code::ResourceExhausted,
+        }
+    }
+
+    /// When to retry (seconds), for refusals that say so: `Retry-After` in HTTP, `retry-after` metadata in gRPC.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            VerifyError::RateLimited(limited) => Some(limited.retry_after_secs()),
+            _ => None,
         }
     }
 
@@ -76,6 +87,7 @@ impl VerifyError {
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -83,6 +95,12 @@ impl VerifyError {
 
 impl From<VerifyError> for Status {
     fn from(err: VerifyError) -> Status {
-        Status::new(err.code(), err.to_string())
+        let mut status = Status::new(err.code(), err.to_string());
+        if let Some(secs) = err.retry_after_secs() {
+            status
+                .metadata_mut()
+                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+        }
+        status
     }
 }

@@ -17,10 +17,13 @@ use crate::error::VerifyError;
 use crate::verify::Verifier;
 
 impl Verifier {
-    /// Who sent `request` (anonymous without an `authorization` entry; refused if it does not check out).
+    /// Who sent `request` (anonymous without an `authorization` entry; refused if it does not check out), once
+    /// counted against that caller's rate.
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, VerifyError> {
         let authorization = request.metadata().get("authorization").map(|v| v.as_bytes());
-        Ok(self.auth.caller(authorization)?)
+        let caller = self.auth.caller(authorization)?;
+        self.rates.admit(&caller, request.remote_addr().map(|peer| peer.ip()))?;
+        Ok(caller)
     }
 
     /// The caller, if it may read blocks, the head and log proofs.
@@ -34,6 +37,10 @@ impl Verifier {
 #[tonic::async_trait]
 impl AuthService for Verifier {
     async fn start_session(&self, request: Request<StartSessionRequest>) -> Result<Response<Session>, Status> {
+        // Signing in is anonymous until it succeeds: counted by source address.
+        self.rates
+            .admit(&Caller::Anonymous, request.remote_addr().map(|peer| peer.ip()))
+            .map_err(VerifyError::from)?;
         let session = self
             .auth
             .start_session(request.get_ref())

@@ -1,7 +1,9 @@
 //! HTTP face of the verifier: `/v1/verify?code=`, GS1 Digital Link paths, `POST /v1/session` (signing in), health
 //! and metrics. A scan with an `Authorization: Bearer <session token>` header is answered as to that participant.
 
-use axum::extract::{OriginalUri, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -60,7 +62,13 @@ impl IntoResponse for VerifyError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": self.to_string(), "field": self.field() });
         let status = self.http_status();
+        let retry_after = self.retry_after_secs();
         let mut response = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -93,18 +101,21 @@ fn wants_proof(flag: Option<&str>) -> bool {
     matches!(flag, Some("1" | "true" | "yes"))
 }
 
-/// Who sent a request with these headers.
-fn caller(v: &Verifier, headers: &HeaderMap) -> Result<Caller, VerifyError> {
+/// Who sent a request with these headers from `peer`, once counted against that caller's rate.
+fn caller(v: &Verifier, headers: &HeaderMap, peer: SocketAddr) -> Result<Caller, VerifyError> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    Ok(v.auth.caller(authorization)?)
+    let caller = v.auth.caller(authorization)?;
+    v.rates.admit(&caller, Some(peer.ip()))?;
+    Ok(caller)
 }
 
 async fn verify_code(
     State(v): State<Verifier>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<CodeQuery>,
 ) -> Result<Json<VerifyJson>, VerifyError> {
-    let caller = caller(&v, &headers)?;
+    let caller = caller(&v, &headers, peer)?;
     let code = q.code.unwrap_or_default();
     Ok(Json(
         v.verify_code(&code, wants_proof(q.proof.as_deref()), &caller)
@@ -131,8 +142,11 @@ struct SessionJson {
 
 async fn start_session(
     State(v): State<Verifier>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(r): Json<SessionRequestJson>,
 ) -> Result<Json<SessionJson>, VerifyError> {
+    // Signing in is anonymous until it succeeds: counted by source address.
+    v.rates.admit(&Caller::Anonymous, Some(peer.ip()))?;
     let hex_field = |field: &'static str, value: &str| {
         // At most 64 bytes of nonce and 64 of signature: anything longer is refused before decoding.
         if value.len() > 256 {
@@ -161,10 +175,11 @@ async fn start_session(
 /// The request path and query are a Digital Link URI relative to this host.
 async fn digital_link(
     State(v): State<Verifier>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<VerifyJson>, VerifyError> {
-    let caller = caller(&v, &headers)?;
+    let caller = caller(&v, &headers, peer)?;
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let code = parse_digital_link(path)?;
     Ok(Json(v.verify(&code, false, &caller).await?.into()))

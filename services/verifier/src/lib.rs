@@ -7,6 +7,9 @@
 //! Who may read what is decided in [`access`] (docs/access.md): callers sign in with `AuthService.StartSession`
 //! ([`auth`]) and present the session token ([`session`]) on later calls; without one they are anonymous.
 //!
+//! Every caller is counted against its rate ([`rates`]: anonymous ones by source address, participants by
+//! identity) before any work is done for it.
+//!
 //! Nothing is answered from a Redis that lost its state or is being rebuilt ([`readiness`]): UNAVAILABLE / 503.
 
 #![forbid(unsafe_code)]
@@ -20,6 +23,7 @@ mod grpc;
 mod http;
 mod log_proofs;
 pub mod metrics;
+mod rates;
 mod readiness;
 mod session;
 mod verify;

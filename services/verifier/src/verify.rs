@@ -1,5 +1,6 @@
 //! One scan, one Redis round trip, one verdict.
 
+use crate::rates::Rates;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -31,6 +32,8 @@ pub struct Verifier {
     /// How many blocks Redis may be behind a replay in progress and still be answered from (see
     /// [`pedigree_store::Freshness`]).
     pub max_lag: u64,
+    /// Requests per caller (see [`crate::rates`]).
+    pub rates: Arc<Rates>,
 }
 
 impl Verifier {
