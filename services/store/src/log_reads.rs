@@ -44,6 +44,12 @@ impl Store {
         Ok(len / HASH_LEN)
     }
 
+    /// The root of the log's first `size` leaves: one round trip.
+    pub async fn log_root(&self, size: u64) -> Result<Hash> {
+        let [root] = self.log_plans([ProofPlan::root(size)]).await?;
+        Ok(root.first().copied().unwrap_or_default())
+    }
+
     /// The inclusion proof of leaf `index` in the log's first `size` leaves, and their root: one round trip.
     pub async fn log_inclusion(&self, index: u64, size: u64) -> Result<(Vec<Hash>, Hash)> {
         let plans = [ProofPlan::inclusion(index, size)?, ProofPlan::root(size)];

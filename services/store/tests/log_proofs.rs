@@ -75,6 +75,7 @@ async fn proofs_from_kept_levels_equal_proofs_from_all_leaves() {
     assert_eq!(reader.log_size().await.unwrap(), n as u64);
     for size in samples(n).into_iter().map(|s| s + 1) {
         let part = &leaves[..size];
+        assert_eq!(reader.log_root(size as u64).await.unwrap(), root(part));
         for index in samples(size) {
             let (proof, head) = reader.log_inclusion(index as u64, size as u64).await.unwrap();
             assert_eq!(
