@@ -14,7 +14,6 @@ use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, Verdict};
 use pedigree_core::verdict::{Lookup, today_utc, verdict, verdict_name};
 use pedigree_kafka::{ClientSettings, KafkaError};
-use pedigree_merkle::CompactTree;
 use pedigree_store::{RedisConfig, Store};
 use prost::Message as _;
 use serde::Serialize;
@@ -119,19 +118,16 @@ pub async fn store(config: &RedisConfig, replay: &Replay, wait: Duration) -> Sto
     }
     let result = async {
         let head = store.head().await?;
-        let leaves = store.log_leaves(tip.log.size() + 1).await?;
-        Ok::<_, pedigree_store::StoreError>((head, leaves))
+        let size = store.log_size().await?;
+        let root = store.log_root(size).await?;
+        Ok::<_, pedigree_store::StoreError>((head, size, root))
     }
     .await;
     match result {
-        Ok((head, leaves)) => {
-            let mut tree = CompactTree::new();
-            for leaf in &leaves {
-                tree.push(*leaf);
-            }
+        Ok((head, size, root)) => {
             out.redis_head = head;
-            out.redis_leaves = leaves.len() as u64;
-            out.roots_equal = tree.root() == tip.log.root();
+            out.redis_leaves = size;
+            out.roots_equal = root == tip.log.root();
             out.ok = head == tip.height && out.redis_leaves == out.chain_leaves && out.roots_equal;
         }
         Err(e) => out.error = Some(format!("reading redis: {e}")),

@@ -21,7 +21,9 @@ use crate::disclosure::{CoreError, EventCore, Opening, core_of, open_pack};
 use crate::event::event_id;
 use crate::keys::{KeyError, PublicKey};
 use crate::participant::Participant;
-use crate::pb::{Block, BlockHeader, EventPayload, InclusionProof, PackOpening, ProofBundle, SignedHeader};
+use crate::pb::{
+    Block, BlockHeader, EventPayload, InclusionProof, PackOpening, ProofBundle, SignedEnvelope, SignedHeader,
+};
 use crate::registry_root::{RecordError, RegistryRecord, registry_proof};
 
 /// The inclusion proof of `id` among the accepted events of `block`, if it holds it.
@@ -50,6 +52,21 @@ pub fn make_bundle(
 ) -> Option<ProofBundle> {
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?;
+    let header = block.header.as_ref()?;
+    bundle_of_event(header, envelope, inclusion, height, serial, signer_key, participants)
+}
+
+/// The bundle [`make_bundle`] makes, from only what it needs of the block: its signed `header`, the event's
+/// `envelope` and its `inclusion` in the block (so that a store can hand these over without the whole block).
+pub fn bundle_of_event(
+    header: &SignedHeader,
+    envelope: &SignedEnvelope,
+    inclusion: InclusionProof,
+    height: u64,
+    serial: &str,
+    signer_key: &PublicKey,
+    participants: &[Participant],
+) -> Option<ProofBundle> {
     let payload = EventPayload::decode(envelope.payload.as_slice()).ok()?;
     let core = core_of(&envelope.payload, &payload).ok()?;
     let opening = open_pack(&payload, serial)?;
@@ -57,7 +74,7 @@ pub fn make_bundle(
     Some(ProofBundle {
         signer_public_key: signer_key.to_sec1(),
         inclusion: Some(inclusion),
-        header: block.header.clone(),
+        header: Some(header.clone()),
         signer_record,
         registry_inclusion: Some(registry_inclusion),
         event_core: core.encode(),

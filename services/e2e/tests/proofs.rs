@@ -7,10 +7,10 @@ use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::merkle::{verify_consistency, verify_inclusion};
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{
-    EventState, GetBlockRequest, GetConsistencyProofRequest, GetHeadRequest, GetInclusionProofRequest, Verdict,
-    VerifyRequest,
+    BlockHeader, EventState, GetBlockRequest, GetConsistencyProofRequest, GetHeadRequest, GetInclusionProofRequest,
+    LogInclusionProof, ProofBundle, Verdict, VerifyRequest,
 };
-use pedigree_core::proof::{BundleError, BundleJson, check_bundle};
+use pedigree_core::proof::{BundleError, BundleJson, block_inclusion, check_bundle};
 use pedigree_e2e::{Stack, body};
 use tonic::Code;
 
@@ -273,4 +273,172 @@ async fn log_proofs_match_the_signed_headers() {
         Code::InvalidArgument
     );
     stack.shutdown().await;
+}
+
+/// Log proofs and bundles over a log that spans the kept levels (more than 256 events, blocks of up to 40 events)
+/// verify and match the signed headers and the blocks; after Redis is emptied and rebuilt by replaying the blocks
+/// topic, every proof and bundle comes back identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proofs_span_kept_levels_and_survive_a_rebuild() {
+    const EVENTS: usize = 300;
+    let mut stack = Stack::spawn_with(40).await;
+    let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+    let mut m = stack.manufacturer().await;
+    let mut ids = Vec::new();
+    for i in 0..EVENTS {
+        let e = stack.sign(MFR, body::commission(&g, "LOTK", "281231", &[format!("K{i}")]));
+        ids.push(m.commission(e).await.unwrap().into_inner().event_id);
+    }
+    for id in &ids {
+        assert_eq!(stack.outcome(id).await.state(), EventState::Committed);
+    }
+    let mut ledger = stack.ledger().await;
+    let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
+    let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
+    assert_eq!(head_header.tree_size, EVENTS as u64);
+    assert!(head.height > 7, "{} blocks", head.height);
+    let mut headers = Vec::new();
+    for height in 1..=head.height {
+        let block = ledger.get_block(GetBlockRequest { height }).await.unwrap().into_inner();
+        headers.push(open_header(block.header.as_ref().unwrap(), &chain, &sequencer).unwrap());
+    }
+
+    let sample: Vec<usize> = (0..EVENTS).step_by(13).chain([EVENTS - 2, EVENTS - 1]).collect();
+    let asked = Asked {
+        sample: &sample,
+        ids: &ids,
+        headers: &headers,
+        head: &head_header,
+        gtin: &g,
+    };
+    let before = asked.answers(&stack).await;
+
+    // Redis emptied while the sequencer is down: the restarted sequencer rebuilds it from the blocks topic.
+    stack.stop_sequencer().await;
+    let store = pedigree_store::Store::connect(&stack.redis.admin_config())
+        .await
+        .unwrap();
+    store.flush_all_for_tests().await.unwrap();
+    stack.start_sequencer().await;
+    let mut rebuilt = false;
+    for _ in 0..600 {
+        if store.head().await.unwrap() == head.height && store.log_size().await.unwrap() == EVENTS as u64 {
+            rebuilt = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(rebuilt, "redis rebuilt to height {}", head.height);
+    let mut after = Vec::new();
+    for _ in 0..100 {
+        // Readers answer once the replay's target is reached.
+        let request = VerifyRequest {
+            code: format!("01{g}21K0"),
+            include_proof: false,
+        };
+        if stack.verifier().await.verify(request).await.is_ok() {
+            after = asked.answers(&stack).await;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(after, before, "proofs after the rebuild");
+    stack.shutdown().await;
+}
+
+/// What [`proofs_span_kept_levels_and_survive_a_rebuild`] asks for: the events sampled (of `ids`, pack `K{i}` of GTIN
+/// `gtin`), every block's header and the head's.
+struct Asked<'a> {
+    sample: &'a [usize],
+    ids: &'a [Vec<u8>],
+    headers: &'a [BlockHeader],
+    head: &'a BlockHeader,
+    gtin: &'a str,
+}
+
+impl Asked<'_> {
+    /// Everything the log and the verifier answer for the sample, checked as a third party would.
+    async fn answers(&self, stack: &Stack) -> Vec<(LogInclusionProof, LogInclusionProof, ProofBundle)> {
+        let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
+        let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+        let (ids, headers, head_header, g) = (self.ids, self.headers, self.head, self.gtin);
+        let mut ledger = stack.ledger().await;
+        let mut v = stack.verifier_as(MFR).await;
+        let mut out = Vec::new();
+        for &i in self.sample {
+            // Inclusion at the head's size and at the size of the block that sealed the event.
+            let at_head = ledger
+                .get_inclusion_proof(GetInclusionProofRequest {
+                    event_id: ids[i].clone(),
+                    tree_size: 0,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(at_head.root, head_header.log_root);
+            let sealed = &headers[at_head.height as usize - 1];
+            let at_block = ledger
+                .get_inclusion_proof(GetInclusionProofRequest {
+                    event_id: ids[i].clone(),
+                    tree_size: sealed.tree_size,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(at_block.root, sealed.log_root);
+            for proof in [&at_head, &at_block] {
+                let p = proof.proof.as_ref().unwrap();
+                let leaf: Hash = proof.leaf_hash.as_slice().try_into().unwrap();
+                let root: Hash = proof.root.as_slice().try_into().unwrap();
+                verify_inclusion(&leaf, p.leaf_index, p.tree_size, &hashes(&p.hashes), &root).unwrap();
+            }
+            // The bundle: its inclusion in the block and its header are the block's own.
+            let answer = v
+                .verify(VerifyRequest {
+                    code: format!("01{g}21K{i}"),
+                    include_proof: true,
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            let bundle = answer.proof.expect("a bundle was asked for");
+            check_bundle(&bundle, &sequencer, Some(&chain)).expect("bundle checks out");
+            let block = ledger
+                .get_block(GetBlockRequest { height: answer.height })
+                .await
+                .unwrap()
+                .into_inner();
+            let id: Hash = ids[i].as_slice().try_into().unwrap();
+            assert_eq!(bundle.inclusion, block_inclusion(&block, &id));
+            assert_eq!(bundle.header, block.header);
+            out.push((at_head, at_block, bundle));
+        }
+        // Consistency of every block's log with the head's.
+        for old in headers {
+            let request = GetConsistencyProofRequest {
+                old_size: old.tree_size.max(1),
+                new_size: head_header.tree_size,
+            };
+            let proof = ledger.get_consistency_proof(request).await.unwrap().into_inner();
+            if old.tree_size > 0 {
+                assert_eq!(proof.old_root, old.log_root);
+                let (old_root, new_root): (Hash, Hash) = (
+                    old.log_root.as_slice().try_into().unwrap(),
+                    head_header.log_root.as_slice().try_into().unwrap(),
+                );
+                verify_consistency(
+                    old.tree_size,
+                    head_header.tree_size,
+                    &old_root,
+                    &new_root,
+                    &hashes(&proof.hashes),
+                )
+                .unwrap();
+            }
+            assert_eq!(proof.new_root, head_header.log_root);
+        }
+        out
+    }
 }

@@ -49,4 +49,25 @@ pub enum MerkleError {
         /// The number of hashes supplied.
         got: usize,
     },
+    /// A proof plan was given the wrong number of node hashes.
+    #[error("proof plan needs {expected} node hashes, got {got}")]
+    NodeCount {
+        /// The number of nodes the plan lists.
+        expected: usize,
+        /// The number of hashes supplied.
+        got: usize,
+    },
+    /// A kept level's tail does not have the length the tree size implies.
+    #[error("tail of kept level {level} must hold {expected} hashes, got {got}")]
+    TailLength {
+        /// The kept level.
+        level: u32,
+        /// The number of hashes its tail must hold.
+        expected: usize,
+        /// The number of hashes supplied.
+        got: usize,
+    },
+    /// Kept levels must be 1 to 16 levels apart.
+    #[error("stride {0} is not in 1..=16")]
+    Stride(u32),
 }

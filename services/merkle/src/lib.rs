@@ -10,6 +10,9 @@
 //! - [`consistency_proof`] / [`verify_consistency`] implement RFC 9162 sections 2.1.4.1 and 2.1.4.2.
 //! - [`CompactTree`] keeps an append-only tree as its O(log n) frontier, for a sequencer that must
 //!   publish a root after every append since genesis.
+//! - [`ProofPlan`] lists the perfect subtrees ([`Node`]s) a proof or root needs and folds their hashes into it, and
+//!   [`Levels`] keeps a growing tree's perfect subtrees on every `stride`-th level: proofs from stored nodes in
+//!   O(log n) reads and hashes, whatever the size of the tree.
 //!
 //! Every function that takes `leaves` expects *leaf hashes* (the output of [`leaf_hash`]), not raw
 //! entries, so callers can hash once and reuse the hashes for roots and proofs alike.
@@ -20,12 +23,16 @@ mod consistency;
 mod error;
 mod hash;
 mod inclusion;
+mod levels;
 mod log;
+mod plan;
 mod root;
 
 pub use consistency::{consistency_proof, verify_consistency};
 pub use error::MerkleError;
 pub use hash::{HASH_LEN, Hash, empty_root, leaf_hash, node_hash};
 pub use inclusion::{inclusion_proof, verify_inclusion};
+pub use levels::{Levels, Run};
 pub use log::CompactTree;
+pub use plan::{Node, ProofPlan};
 pub use root::root;

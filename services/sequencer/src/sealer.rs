@@ -218,6 +218,8 @@ impl Sealer {
         let mut term_watch = TermWatch::new(stop.clone(), role.clone(), epoch);
         'resume: loop {
             self.write_behind.flush().await?;
+            // State an older version wrote is brought to the current layout before any block is written on it.
+            self.store.upgrade_layout().await?;
             self.follow(None, leadership).await?;
             if self.canon.tip.epoch > epoch {
                 return Ok(TermEnd::Superseded(self.canon.tip.epoch));

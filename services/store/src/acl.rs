@@ -1,8 +1,9 @@
 //! Redis ACL users: one per service, each allowed only the commands the store sends for it and only the keys it
 //! needs, so that the sequencer is the only writer of ledger state.
 //!
-//! - `sequencer`: the reads, the block-write script (EVALSHA, SCRIPT LOAD, and the SET, HSET, HDEL, RPUSH and DEL the
-//!   script runs: Redis checks a script's commands against the user that runs it), on every key.
+//! - `sequencer`: the reads, the block-write script (EVALSHA, SCRIPT LOAD, and the SET, HSET, HDEL, APPEND and DEL
+//!   the script runs: Redis checks a script's commands against the user that runs it; the layout upgrade runs APPEND,
+//!   SET and DEL too), on every key.
 //! - `custody`: the reads (the registry), and SET on `pending:*` only (markers of acknowledged but not yet sealed
 //!   events, `SET pending:<id> .. PX ..`).
 //! - `verifier`: the reads, and SET on `auth:nonce:*` only (replay protection of authentication nonces,
@@ -18,7 +19,8 @@ use std::fmt;
 /// Commands every service's reads send (see `reads.rs`, `registry.rs`), and what connecting needs (SELECT of a
 /// database other than 0; PING for readiness; INFO for the eviction policy checked at start). MULTI/EXEC wrap the
 /// registry's atomic read.
-const READS: &str = "+get +mget +hget +hmget +hgetall +exists +lrange +multi +exec +discard +ping +select +info";
+const READS: &str =
+    "+get +mget +hget +hmget +hgetall +exists +lrange +getrange +strlen +multi +exec +discard +ping +select +info";
 
 /// One service's Redis user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,7 +54,7 @@ impl RedisUser {
     /// Commands beyond [`READS`].
     fn writes(self) -> &'static str {
         match self {
-            RedisUser::Sequencer => "+evalsha +script|load +set +hset +hdel +rpush +del",
+            RedisUser::Sequencer => "+evalsha +script|load +set +hset +hdel +append +del",
             RedisUser::Custody | RedisUser::Verifier => "+set",
         }
     }

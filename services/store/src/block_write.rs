@@ -1,6 +1,7 @@
 //! Writing a block's effects: one Lua script ([`crate::script`]) sets them together with `head`, atomically in
 //! Redis, so a reader (or a sequencer resuming after a crash) sees either all of a block or none of it; the fenced
-//! variant writes only on top of the block's parent.
+//! variant writes only on top of the block's parent. The log's kept levels and the block's proof index are part of
+//! those effects (computed by `log_growth`), so a replay of the log rebuilds them like everything else.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,10 @@ use prost::Message;
 use crate::bucket_writes::bucket_groups;
 use crate::buckets::Meta;
 use crate::error::Result;
-use crate::schema::{HEAD, HEAD_OFFSET, LEAVES, REGISTRY, REGISTRY_VERSION, block_key, event_key, product_key};
+use crate::log_growth::Growth;
+use crate::schema::{
+    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, VERSION, block_key, event_key, product_key, proof_index_key,
+};
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;
 
@@ -28,7 +32,8 @@ pub struct BlockWrite<'a> {
     pub registry: Option<&'a Registry>,
     pub products: Vec<(&'a str, &'a ProductRecord)>,
     pub outcomes: &'a [(Hash, EventOutcome)],
-    /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log `l` appends.
+    /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log (`l:0`) appends; one per
+    /// event of `block`, which must be an encoded `Block` (its header gives the block's first leaf in the log).
     pub leaves: Vec<Hash>,
     /// Participants whose record the block changed (every participant for block 1).
     pub participants: &'a [ParticipantRecord],
@@ -55,12 +60,19 @@ impl Store {
 
     async fn write(&self, write: &BlockWrite<'_>, expected_head: u64) -> Result<Fenced> {
         let layouts = self.grown_layouts(write).await?;
-        let leaves = &write.leaves;
+        let log = match self.log_growth(write, expected_head).await? {
+            Growth::Ready(log) => log,
+            Growth::Refused { head } => return Ok(Fenced::Refused { head }),
+        };
         let mut invocation = WRITE_BLOCK.prepare_invoke();
-        invocation.key(HEAD).key(LEAVES).key(REGISTRY).key(REGISTRY_VERSION);
+        invocation.key(HEAD).key(VERSION).key(REGISTRY).key(REGISTRY_VERSION);
         invocation.arg(expected_head).arg(write.height).arg(layouts.len());
         for (gtin, (before, after)) in &layouts {
             invocation.arg(*gtin).arg(before.format()).arg(after.format());
+        }
+        invocation.arg(log.levels.len());
+        for (key, length, bytes) in &log.levels {
+            invocation.arg(key).arg(*length).arg(bytes);
         }
         let moves = self.moves(&layouts).await?;
         invocation.arg(moves.dels.len());
@@ -69,10 +81,6 @@ impl Store {
             fields.iter().for_each(|f| {
                 invocation.arg(f);
             });
-        }
-        invocation.arg(leaves.len());
-        for leaf in leaves {
-            invocation.arg(leaf.as_slice());
         }
         invocation.arg(write.participants.len());
         for record in write.participants {
@@ -86,6 +94,7 @@ impl Store {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());
         }
         invocation.key(block_key(write.height)).arg(write.block);
+        invocation.key(proof_index_key(write.height)).arg(log.index);
         if let Some(offset) = write.offset {
             invocation.key(HEAD_OFFSET).arg(offset);
         }

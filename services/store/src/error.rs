@@ -24,8 +24,17 @@ pub enum StoreError {
     },
     #[error("redis holds a value under '{key}' that does not decode: {source}")]
     Corrupt { key: String, source: prost::DecodeError },
-    #[error("redis holds a log leaf of {0} bytes, not 32")]
-    BadLeaf(usize),
+    #[error("a block to write does not parse: {0}")]
+    BadBlock(String),
+    #[error("redis lacks proof data it should hold: {0}")]
+    ProofData(String),
+    #[error(
+        "redis holds ledger state in layout {found}, this version reads layout {wanted}: the sequencer upgrades it \
+         when it starts"
+    )]
+    OldLayout { found: String, wanted: u32 },
+    #[error("{0}")]
+    Merkle(#[from] pedigree_core::merkle::MerkleError),
     #[error("redis holds a pack under '{key}' that does not decode: {source}")]
     Stored { key: String, source: StoredError },
     #[error("a pack to write does not encode: {0}")]

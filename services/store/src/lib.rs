@@ -10,6 +10,9 @@
 //! - `registry`: the participant registry as of `head` ([`RegistryView`], kept current by [`follow_registry`]).
 //! - `block_write`: a block's effects and `head` in one atomic script ([`Store::write_block_if_head`]), with the
 //!   bucket moves and groups it writes (`bucket_writes`) and the script itself (`script`).
+//! - `log_growth`: what a block adds to the log's kept levels and its proof index (`proof_index`: that index's
+//!   layout); `log_reads`: log proofs and a block's event with its inclusion proof in O(log n) reads and hashes;
+//!   `upgrade`: bringing state of an older layout to the current one ([`Store::upgrade_layout`]).
 //! - `markers`: the only keys others write: custody's pending marks and the verifier's sign-in nonces.
 //! - `error`: [`StoreError`].
 //!
@@ -24,7 +27,10 @@ pub mod buckets;
 mod config;
 mod error;
 mod freshness;
+mod log_growth;
+mod log_reads;
 mod markers;
+mod proof_index;
 mod reads;
 mod registry;
 pub mod schema;
@@ -32,12 +38,14 @@ mod script;
 mod store;
 #[cfg(feature = "test-support")]
 mod test_support;
+mod upgrade;
 
 pub use acl::{RedisUser, acl_file};
 pub use block_write::{BlockWrite, Fenced};
 pub use config::RedisConfig;
 pub use error::{Result, StoreError};
 pub use freshness::{Freshness, Stale};
+pub use log_reads::BlockEvent;
 pub use markers::{PENDING_TTL, Pending};
 pub use registry::{RegistryView, follow_registry};
 pub use store::Store;

@@ -1,5 +1,5 @@
 //! Reading what the sequencer wrote: the head, packs (for the sequencer, in bulk), one pack for a scan, products,
-//! event outcomes, blocks and the log's leaves. Registry reads are [`crate::registry`]'s.
+//! event outcomes and blocks. Registry reads are [`crate::registry`]'s.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,7 +13,7 @@ use prost::Message;
 use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::freshness::Freshness;
-use crate::schema::{HEAD, HEAD_OFFSET, LEAVES, SYNC_TARGET, block_key, bucket_key, event_key, meta_key, product_key};
+use crate::schema::{HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, event_key, meta_key, product_key};
 use crate::store::Store;
 
 /// Decodes a stored pack; `key` names it in the error only, so it is built only then.
@@ -219,22 +219,5 @@ impl Store {
         let mut con = self.con.clone();
         let raw: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(height)).query_async(&mut con).await?;
         raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
-    }
-
-    /// The first `count` leaf hashes of the log.
-    pub async fn log_leaves(&self, count: u64) -> Result<Vec<Hash>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let mut con = self.con.clone();
-        let raw: Vec<Vec<u8>> = redis::cmd("LRANGE")
-            .arg(LEAVES)
-            .arg(0)
-            .arg(count - 1)
-            .query_async(&mut con)
-            .await?;
-        raw.iter()
-            .map(|h| <Hash>::try_from(h.as_slice()).map_err(|_| StoreError::BadLeaf(h.len())))
-            .collect()
     }
 }

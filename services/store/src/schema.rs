@@ -14,9 +14,17 @@
 //!   checkpoint) instead of folding the topic from offset 0
 //! - `sync` -> the height a sequencer replaying the log into Redis is bringing `head` to, decimal; written before the
 //!   replay starts, so that readers know how far behind `head` is (see [`crate::Freshness`])
-//! - `l` -> list of the RFC 6962 leaf hashes (32 bytes each) of every committed event since genesis, in log order:
-//!   the append-only log that block headers' `tree_size`/`log_root` commit to, kept for inclusion and consistency
-//!   proofs
+//! - `l:{level}` for `level` in 0, 4, 8, ... ([`LOG_LEVELS`]) -> the append-only log of every committed event since
+//!   genesis (the RFC 6962 tree that block headers' `tree_size`/`log_root` commit to) kept as its perfect subtrees:
+//!   the 32-byte hashes of its aligned subtrees of `2^level` leaves, left to right, concatenated. `l:0` holds the
+//!   leaf hashes in log order (its length is 32 times the log's size as of `head`). Inclusion and consistency proofs
+//!   and roots of any size read O(log n) hashes of these by `GETRANGE` (see `pedigree_merkle::ProofPlan`)
+//! - `x:{height}` -> block `height`'s proof index (see `crate::proof_index`): its first leaf in the log, its event
+//!   count, where its header and each event sit in `b:{height}`, and its own tree's levels 4, 8, ...: a proof bundle
+//!   reads the header, one event and O(log n) hashes instead of the whole block
+//! - `v` -> the layout of all the above, decimal ([`LAYOUT_VERSION`]); absent in state written before layout 2 (when
+//!   the log was one list `l` and blocks had no proof index), which the sequencer upgrades when it starts (see
+//!   `crate::upgrade`)
 //! - `r` -> hash of participant id -> `ParticipantRecord` (JSON): every participant as of `head` (the genesis ones
 //!   are written with block 1, later ones when a governance event changes them); `rv` -> height of the last block
 //!   that changed `r`, so readers re-read the registry only when it moved
@@ -25,6 +33,9 @@
 //! - `auth:nonce:{nonce}` -> `1`: a sign-in nonce the verifier accepted, kept for twice the allowed clock skew
 
 use pedigree_core::Hash;
+use pedigree_core::merkle::Levels;
+
+use crate::error::{Result, StoreError};
 
 /// Height of the last applied block.
 pub(crate) const HEAD: &str = "head";
@@ -32,8 +43,18 @@ pub(crate) const HEAD: &str = "head";
 pub(crate) const HEAD_OFFSET: &str = "o";
 /// The height a replay brings `head` to.
 pub(crate) const SYNC_TARGET: &str = "sync";
-/// The log's leaf hashes.
-pub(crate) const LEAVES: &str = "l";
+/// The log as one list of leaf hashes: layout 1, upgraded away.
+pub(crate) const OLD_LEAVES: &str = "l";
+/// The layout version.
+pub(crate) const VERSION: &str = "v";
+/// The layout this version writes and reads: 2 since the log is kept as levels and blocks have a proof index.
+pub const LAYOUT_VERSION: u32 = 2;
+/// Which levels of the log's tree (and of each block's) are kept: every fourth, about 34 bytes per leaf; a node on
+/// another level is the root of at most 8 kept hashes.
+pub const LOG_LEVELS: Levels = match Levels::new(4) {
+    Ok(levels) => levels,
+    Err(_) => panic!("4 is a valid stride"),
+};
 /// Participant records by id.
 pub(crate) const REGISTRY: &str = "r";
 /// Height of the last block that changed [`REGISTRY`].
@@ -79,4 +100,25 @@ pub(crate) fn nonce_key(nonce: &[u8]) -> Vec<u8> {
 
 pub(crate) fn block_key(height: u64) -> String {
     format!("b:{height}")
+}
+
+/// Redis key of kept level `level` of the log.
+pub(crate) fn log_level_key(level: u32) -> String {
+    format!("l:{level}")
+}
+
+/// Redis key of block `height`'s proof index.
+pub(crate) fn proof_index_key(height: u64) -> String {
+    format!("x:{height}")
+}
+
+/// Fails unless `raw` (the answer to `GET v`) is the layout this version reads.
+pub(crate) fn check_layout(raw: Option<&[u8]>) -> Result<()> {
+    match raw {
+        Some(v) if v == LAYOUT_VERSION.to_string().as_bytes() => Ok(()),
+        found => Err(StoreError::OldLayout {
+            found: found.map_or("1 (no version)".into(), |v| String::from_utf8_lossy(v).into_owned()),
+            wanted: LAYOUT_VERSION,
+        }),
+    }
 }

@@ -8,6 +8,8 @@ use pedigree_core::pb::{PackRecord, PackStatus};
 use pedigree_devstack::Redis;
 use pedigree_store::buckets::Meta;
 use pedigree_store::schema::{bucket_key, meta_key};
+
+mod support;
 use pedigree_store::{BlockWrite, Fenced, RedisUser, Store};
 
 fn registry() -> Registry {
@@ -73,9 +75,10 @@ async fn packs_stay_findable_while_their_gtin_grows() {
             }
         }
         next += new;
+        let bytes = support::block(height, 0, 0);
         let write = BlockWrite {
             height,
-            block: b"block",
+            block: &bytes,
             packs: changes.iter().map(|(k, r, c)| (k, r, *c)).collect(),
             registry: Some(&registry),
             ..Default::default()

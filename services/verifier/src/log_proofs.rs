@@ -1,12 +1,14 @@
-//! Proofs over the append-only log of every committed event (RFC 6962), built from the leaf list in Redis.
+//! Proofs over the append-only log of every committed event (RFC 6962), assembled from the log's perfect subtrees
+//! that Redis keeps (`l:{level}`, see `pedigree_store::schema`).
 //!
-//! Building a proof reads the first `tree_size` leaf hashes (32 bytes each): linear in the log's size, fine for
-//! auditors' occasional requests; a per-scan proof uses the block-local bundle instead.
+//! An inclusion or consistency proof, and the roots that go with it, read O(log n) hashes in one pipelined round
+//! trip and cost O(log n) hashing, whatever the size of the log: the log size is one `STRLEN`, an event's leaf index
+//! is found among its block's leaves (32 bytes per event of that block, no hashing). Neither a block nor the leaf list
+//! is read whole. The per-scan proof bundle is built the same way from the block's proof index (`verify.rs`).
 
 use pedigree_core::Hash;
-use pedigree_core::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
-use pedigree_core::pb::{BlockHeader, ConsistencyProof, InclusionProof, LogInclusionProof, event_outcome};
-use prost::Message;
+use pedigree_core::merkle::leaf_hash;
+use pedigree_core::pb::{ConsistencyProof, InclusionProof, LogInclusionProof, event_outcome};
 
 use crate::error::VerifyError;
 use crate::verify::{Verifier, inconsistent};
@@ -18,17 +20,7 @@ fn to_bytes(hashes: &[Hash]) -> Vec<Vec<u8>> {
 impl Verifier {
     /// The log's current size (the head block's tree_size).
     async fn log_size(&self) -> Result<u64, VerifyError> {
-        let height = self.store.head().await?;
-        if height == 0 {
-            return Ok(0);
-        }
-        Ok(self.header(height).await?.tree_size)
-    }
-
-    async fn header(&self, height: u64) -> Result<BlockHeader, VerifyError> {
-        let block = self.store.block(height).await?.ok_or(VerifyError::NoBlock(height))?;
-        let signed = block.header.ok_or_else(|| inconsistent("block without header"))?;
-        BlockHeader::decode(signed.header.as_slice()).map_err(|_| inconsistent("undecodable header"))
+        Ok(self.store.log_size().await?)
     }
 
     pub async fn log_inclusion(&self, raw_id: &[u8], tree_size: u64) -> Result<LogInclusionProof, VerifyError> {
@@ -37,27 +29,27 @@ impl Verifier {
         let Some(event_outcome::Outcome::CommittedHeight(height)) = outcome.and_then(|o| o.outcome) else {
             return Err(VerifyError::NotCommitted);
         };
-        let block = self.store.block(height).await?.ok_or(VerifyError::NoBlock(height))?;
-        let local = pedigree_core::proof::block_inclusion(&block, &id)
+        let leaf = leaf_hash(&id);
+        let index = self
+            .store
+            .log_index_of(height, &leaf)
+            .await?
             .ok_or_else(|| inconsistent("committed event not in its block"))?;
-        let header = self.header(height).await?;
-        let index = header.tree_size - u64::from(header.event_count) + local.leaf_index;
         let size = self.pick_size(tree_size).await?;
         if index >= size {
             return Err(VerifyError::TreeSize(format!(
                 "{size} is too small to hold leaf {index}"
             )));
         }
-        let leaves = self.store.log_leaves(size).await?;
-        let hashes = inclusion_proof(&leaves, index).map_err(|e| inconsistent(&e.to_string()))?;
+        let (hashes, root) = self.store.log_inclusion(index, size).await?;
         Ok(LogInclusionProof {
             proof: Some(InclusionProof {
                 leaf_index: index,
                 tree_size: size,
                 hashes: to_bytes(&hashes),
             }),
-            leaf_hash: leaf_hash(&id).to_vec(),
-            root: root(&leaves).to_vec(),
+            leaf_hash: leaf.to_vec(),
+            root: root.to_vec(),
             height,
         })
     }
@@ -80,13 +72,12 @@ impl Verifier {
             )));
         }
         let new_size = self.pick_size(new_size).await?;
-        let leaves = self.store.log_leaves(new_size).await?;
-        let hashes = consistency_proof(&leaves, old_size).map_err(|e| inconsistent(&e.to_string()))?;
+        let (hashes, old_root, new_root) = self.store.log_consistency(old_size, new_size).await?;
         Ok(ConsistencyProof {
             old_size,
             new_size,
-            old_root: root(&leaves[..old_size as usize]).to_vec(),
-            new_root: root(&leaves).to_vec(),
+            old_root: old_root.to_vec(),
+            new_root: new_root.to_vec(),
             hashes: to_bytes(&hashes),
         })
     }

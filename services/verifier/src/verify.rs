@@ -8,13 +8,17 @@ use pedigree_core::Hash;
 use pedigree_core::envelope::event_digest;
 use pedigree_core::event::event_id;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
+use pedigree_core::merkle::{leaf_hash, verify_inclusion};
 use pedigree_core::participant::Participant;
 use pedigree_core::pb::ProductRecord;
-use pedigree_core::pb::{PackRecord, PackStatus, ProofBundle, Verdict, VerifyResponse};
-use pedigree_core::proof::make_bundle;
+use pedigree_core::pb::{
+    BlockHeader, InclusionProof, PackRecord, PackStatus, ProofBundle, SignedHeader, Verdict, VerifyResponse,
+};
+use pedigree_core::proof::bundle_of_event;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
-use pedigree_store::{Store, StoreError};
+use pedigree_store::{BlockEvent, Store, StoreError};
+use prost::Message;
 
 use crate::access::{Caller, Denied};
 use crate::auth::Auth;
@@ -158,19 +162,20 @@ impl Verifier {
         Ok(directory)
     }
 
-    /// The proof bundle of a pack's last event, disclosing that pack only (the event's core, never its payload).
+    /// The proof bundle of a pack's last event, disclosing that pack only (the event's core, never its payload). The
+    /// store hands over the block's header, that one event and its inclusion in the block, read from the block's proof
+    /// index in O(log n) hashes: the block is never read whole.
     async fn bundle(&self, pack: &PackRecord, serial: &str) -> Result<ProofBundle, VerifyError> {
-        let block = self
-            .store
-            .block(pack.last_height)
-            .await?
-            .ok_or(VerifyError::NoBlock(pack.last_height))?;
-        let envelope = block
-            .events
-            .get(pack.last_index as usize)
-            .cloned()
-            .ok_or_else(|| inconsistent("pack's last event not in its block"))?;
+        let Some(BlockEvent {
+            header,
+            envelope,
+            inclusion,
+        }) = self.store.block_event(pack.last_height, pack.last_index).await?
+        else {
+            return Err(inconsistent("pack's last event not in its block"));
+        };
         let id: Hash = event_id(&envelope.payload);
+        check_in_block(&id, &header, &inclusion)?;
         // The registry as of head (it keeps every key with its heights, so it rolls back to the block's height).
         let (_, records) = self.store.participants().await?;
         let participants: Vec<Participant> = records
@@ -188,9 +193,42 @@ impl Verifier {
             .keys()
             .find(|k| k.verify_digest(&digest, &envelope.signature).is_ok())
             .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
-        make_bundle(&block, pack.last_height, &id, serial, key, &participants)
-            .ok_or_else(|| inconsistent("pack's last event not in its block, or its signer not in the registry then"))
+        bundle_of_event(
+            &header,
+            &envelope,
+            inclusion,
+            pack.last_height,
+            serial,
+            key,
+            &participants,
+        )
+        .ok_or_else(|| inconsistent("pack's last event does not name the pack, or its signer not in the registry then"))
     }
+}
+
+/// The event's inclusion, as read from the store, leads to the header's `merkle_root` (what the bundle's reader
+/// checks; a store that disagrees with its blocks is reported, not passed on).
+fn check_in_block(id: &Hash, header: &SignedHeader, inclusion: &InclusionProof) -> Result<(), VerifyError> {
+    let decoded = BlockHeader::decode(header.header.as_slice()).map_err(|_| inconsistent("undecodable header"))?;
+    let root: Hash = decoded
+        .merkle_root
+        .as_slice()
+        .try_into()
+        .map_err(|_| inconsistent("header without a merkle root"))?;
+    let hashes: Vec<Hash> = inclusion
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into())
+        .collect::<Result<_, _>>()
+        .map_err(|_| inconsistent("a proof hash is not 32 bytes"))?;
+    verify_inclusion(
+        &leaf_hash(id),
+        inclusion.leaf_index,
+        inclusion.tree_size,
+        &hashes,
+        &root,
+    )
+    .map_err(|e| inconsistent(&format!("the event's inclusion in its block: {e}")))
 }
 
 pub fn inconsistent(what: &str) -> VerifyError {
