@@ -21,6 +21,7 @@ mod http;
 mod log_proofs;
 pub mod metrics;
 mod readiness;
+pub mod route;
 mod session;
 mod verify;
 
