@@ -15,9 +15,9 @@ use prost::Message;
 static REGISTRY: LazyLock<Registry> = LazyLock::new(pedigree_fuzz::registry);
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(envelope) = SignedEnvelope::decode(data) {
-        if let Err(e) = check_envelope(&envelope, &REGISTRY) {
-            check_message(&e.to_string());
-        }
+    if let Ok(envelope) = SignedEnvelope::decode(data)
+        && let Err(e) = check_envelope(&envelope, &REGISTRY)
+    {
+        check_message(&e.to_string());
     }
 });
