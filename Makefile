@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover hostile fuzz
+.PHONY: up test setup build fmt lint breaking unit k8s bench scale chaos failover hostile fuzz fuzz-short
 
 setup:
 	@scripts/setup.sh
@@ -15,17 +15,19 @@ up: build
 	./target/debug/pedigree up
 
 ## Formatting, lints with warnings denied, every test (unit, property, integration on a real broker and Redis),
-## and the Helm chart / Kubernetes manifest checks.
-test: setup fmt lint unit k8s
+## the Helm chart / Kubernetes manifest checks, and a short run of every fuzz target.
+test: setup fmt lint unit k8s fuzz-short
 
 fmt:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path services/fuzz/Cargo.toml -- --check
 
 ## Clippy, no unused dependency (cargo-machete; exceptions in a crate's [package.metadata.cargo-machete]), then the
 ## wire contract: buf lint on proto/ (exceptions recorded in proto/buf.yaml) and buf breaking against
 ## the last release tag (skipped, saying so, while there is none).
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --manifest-path services/fuzz/Cargo.toml --all-targets -- -D warnings
 	cargo machete
 	scripts/buf.sh lint
 	scripts/buf.sh release-breaking
@@ -82,7 +84,12 @@ hostile: setup
 	cargo build --release --bins
 	./target/release/pedigree-loadtest hostile
 
-## libFuzzer on every parser of outside bytes (services/fuzz: GS1 scans, envelopes, blocks, proof bundles), FUZZ_SECS
-## per target (default 600); installs cargo-fuzz. A crash leaves its input in services/fuzz/artifacts/<target>/.
+## libFuzzer on every parser of outside bytes (services/fuzz: GS1 scans, the verifier's HTTP scan routes, envelopes,
+## blocks, proof bundles), FUZZ_SECS per target (default 600), after replaying the committed seeds and the corpus so
+## far. A crash leaves its input in services/fuzz/artifacts/<target>/ (docs/reliability.md says what to do with it).
 fuzz: setup
 	scripts/fuzz.sh $(or $(FUZZ_SECS),600)
+
+## What `make test` runs: the same, 15 s per target (the instrumented build takes about 15 minutes cold).
+fuzz-short:
+	scripts/fuzz.sh $(or $(FUZZ_SECS),15)

@@ -4,6 +4,7 @@
 #   librdkafka (built from source by rdkafka-sys, with TLS and SASL), python3 venv;
 # - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin);
 # - cargo-machete, the unused-dependency check of `make lint` (cargo install, pinned);
+# - cargo-fuzz, which builds and runs the fuzz targets of `make test` and `make fuzz` (cargo install, pinned);
 # - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools).
 set -euo pipefail
 
@@ -38,5 +39,10 @@ if ! command -v cargo-machete >/dev/null || ! cargo-machete --version 2>/dev/nul
   echo "setup: cargo install cargo-machete 0.9.2 (the unused-dependency check of make lint; about a minute)"
   cargo install cargo-machete@0.9.2 --locked
 fi
+if ! command -v cargo-fuzz >/dev/null || ! cargo fuzz --version 2>/dev/null | grep -q "0.13.2"; then
+  echo "setup: cargo install cargo-fuzz 0.13.2 (builds and runs the fuzz targets; about 2 minutes)"
+  cargo install cargo-fuzz@0.13.2 --locked
+fi
 buf=$("$(dirname "$0")/buf.sh" install)
-echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1), $buf"
+echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1)," \
+  "$(cargo fuzz --version 2>/dev/null), $buf"

@@ -3,12 +3,11 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, OriginalUri, Query, State};
+use axum::extract::{ConnectInfo, OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use pedigree_core::gs1::parse_digital_link;
 use pedigree_core::pb::{DecommissionReason, ParticipantRole, StartSessionRequest, Verdict, VerifyResponse};
 use pedigree_core::proof::BundleJson;
 use pedigree_core::transition::reason_name;
@@ -17,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Caller;
 use crate::error::VerifyError;
+use crate::route::{DIGITAL_LINK_PATH, VERIFY_PATH, digital_link as digital_link_request, verify_query};
 use crate::verify::Verifier;
 
 /// The JSON answer to a scan.
@@ -81,24 +81,13 @@ impl IntoResponse for VerifyError {
 
 pub fn router(verifier: Verifier) -> Router {
     Router::new()
-        .route("/v1/verify", get(verify_code))
+        .route(VERIFY_PATH, get(verify_code))
         .route("/v1/session", post(start_session))
-        .route("/01/{*rest}", get(digital_link))
+        .route(DIGITAL_LINK_PATH, get(digital_link))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(verifier)
-}
-
-#[derive(Deserialize)]
-struct CodeQuery {
-    code: Option<String>,
-    /// `proof=1` (or true) attaches a proof bundle.
-    proof: Option<String>,
-}
-
-fn wants_proof(flag: Option<&str>) -> bool {
-    matches!(flag, Some("1" | "true" | "yes"))
 }
 
 /// Who sent a request with these headers from `peer`, once counted against that caller's rate.
@@ -113,15 +102,11 @@ async fn verify_code(
     State(v): State<Verifier>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<CodeQuery>,
+    OriginalUri(uri): OriginalUri,
 ) -> Result<Json<VerifyJson>, VerifyError> {
     let caller = caller(&v, &headers, peer)?;
-    let code = q.code.unwrap_or_default();
-    Ok(Json(
-        v.verify_code(&code, wants_proof(q.proof.as_deref()), &caller)
-            .await?
-            .into(),
-    ))
+    let scan = verify_query(&uri).inspect_err(|_| v.metrics.bad_request())?;
+    Ok(Json(v.verify(&scan.code, scan.proof, &caller).await?.into()))
 }
 
 /// `POST /v1/session`: the JSON form of `AuthService.StartSession` (nonce and signature in hex).
@@ -180,9 +165,8 @@ async fn digital_link(
     OriginalUri(uri): OriginalUri,
 ) -> Result<Json<VerifyJson>, VerifyError> {
     let caller = caller(&v, &headers, peer)?;
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let code = parse_digital_link(path)?;
-    Ok(Json(v.verify(&code, false, &caller).await?.into()))
+    let scan = digital_link_request(&uri)?;
+    Ok(Json(v.verify(&scan.code, scan.proof, &caller).await?.into()))
 }
 
 /// Ready when Redis answers and holds the ledger state, at most the configured lag behind a replay in progress.

@@ -25,6 +25,7 @@ mod log_proofs;
 pub mod metrics;
 mod rates;
 mod readiness;
+pub mod route;
 mod session;
 mod verify;
 
