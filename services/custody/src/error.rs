@@ -100,9 +100,7 @@ impl From<SubmitError> for Status {
     fn from(err: SubmitError) -> Status {
         let mut status = Status::new(err.code(), err.to_string());
         if let Some(secs) = err.retry_after_secs() {
-            status
-                .metadata_mut()
-                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+            pedigree_runtime::shed::set_retry_after(&mut status, secs);
         }
         status
     }

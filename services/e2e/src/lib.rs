@@ -313,6 +313,16 @@ impl Stack {
             .expect("appending to the events topic");
     }
 
+    /// How many records the events topic holds (its high watermark): a refused submission leaves it as it was.
+    pub async fn events_in_topic(&self) -> i64 {
+        let kafka = self.kafka();
+        let (_, high) = tokio::task::spawn_blocking(move || pedigree_kafka::watermarks(&kafka, EVENTS_TOPIC, 0))
+            .await
+            .expect("the watermark task")
+            .expect("reading the events topic's watermarks");
+        high
+    }
+
     /// A TLS connection to `addr`, checked against the stack's CA.
     pub async fn channel(&self, addr: SocketAddr) -> Channel {
         self.client_tls

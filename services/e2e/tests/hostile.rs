@@ -27,17 +27,6 @@ fn gtin() -> String {
     format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap())
 }
 
-/// How many records the events topic holds: refused requests must leave it as it was.
-async fn events_in_topic(stack: &Stack) -> i64 {
-    let kafka = stack.kafka();
-    let (_, high) =
-        tokio::task::spawn_blocking(move || pedigree_kafka::watermarks(&kafka, pedigree_e2e::EVENTS_TOPIC, 0))
-            .await
-            .unwrap()
-            .unwrap();
-    high
-}
-
 /// A scan of a commissioned pack answers 200 with its verdict.
 async fn legit_scan(stack: &Stack, base: &str, code: &str) {
     let response = stack
@@ -184,7 +173,7 @@ async fn oversized_requests_are_refused_at_every_door() {
     );
 
     assert_eq!(
-        events_in_topic(&stack).await,
+        stack.events_in_topic().await,
         1,
         "a refused request reached the events topic"
     );
@@ -530,7 +519,7 @@ async fn forged_and_misused_signatures_are_refused_and_change_nothing() {
     );
 
     assert_eq!(
-        events_in_topic(&stack).await,
+        stack.events_in_topic().await,
         0,
         "a refused envelope reached the events topic"
     );

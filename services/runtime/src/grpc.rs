@@ -4,24 +4,22 @@
 //! calls are drained within a grace period.
 
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::Context;
 use futures::{Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tonic::body::Body;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
 use tonic::service::Routes;
-use tonic::transport::server::{Connected, TcpIncoming};
+use tonic::transport::server::TcpIncoming;
 use tonic_health::server::HealthReporter;
 use tonic_reflection::pb::{v1, v1alpha};
 
+use crate::conn::Conn;
 use crate::limits::{KEEPALIVE_TIMEOUT, Limits, MAX_HEADER_BYTES};
 use crate::shutdown::Shutdown;
 use crate::tls::ServerTls;
@@ -243,62 +241,13 @@ pub async fn serve(
 
 /// `incoming` connections, at most `max` open at once: the next is accepted only once one closes (until then,
 /// connections wait in the kernel's accept queue).
-fn counted(
-    incoming: TcpIncoming,
-    max: usize,
-) -> impl Stream<Item = std::io::Result<Counted<TcpStream>>> + Send + 'static {
+fn counted(incoming: TcpIncoming, max: usize) -> impl Stream<Item = std::io::Result<Conn<TcpStream>>> + Send + 'static {
     let permits = Arc::new(Semaphore::new(max));
     futures::stream::unfold((incoming, permits), |(mut incoming, permits)| async move {
         let permit = permits.clone().acquire_owned().await.ok()?;
         let next = incoming.next().await?;
-        Some((next.map(|io| Counted { io, _permit: permit }), (incoming, permits)))
+        Some((next.map(|io| Conn::new(io, permit)), (incoming, permits)))
     })
-}
-
-/// A connection that holds its place under the connection limit until it is dropped.
-pub struct Counted<I> {
-    io: I,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl<I: Connected> Connected for Counted<I> {
-    type ConnectInfo = I::ConnectInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.io.connect_info()
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, data)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
 }
 
 /// Sets every name's health to SERVING or NOT_SERVING.

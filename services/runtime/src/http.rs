@@ -7,11 +7,8 @@
 //! shutdown starts, the server stops accepting and every connection finishes its requests, then closes.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -20,11 +17,12 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use crate::conn::Conn;
 use crate::limits::{KEEPALIVE_TIMEOUT, Limits, MAX_HEADER_BYTES, MAX_HTTP_BODY_BYTES};
 use crate::shutdown::Shutdown;
 use crate::tls::{HttpListener, ServerTls};
@@ -120,7 +118,7 @@ struct Server {
 }
 
 impl Server {
-    /// Serves one accepted connection on its own task, which gives `permit` back when the connection closes.
+    /// Serves one accepted connection on its own task; `permit` is given back when the connection is dropped.
     fn spawn<I>(&self, io: I, peer: SocketAddr, permit: OwnedSemaphorePermit)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -134,7 +132,8 @@ impl Server {
         let builder = self.builder.clone();
         let (idle, mut stop) = (self.idle, self.stop.clone());
         tokio::spawn(async move {
-            let (io, activity) = Watched::new(io);
+            let io = Conn::new(io, permit);
+            let activity = io.activity();
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             tokio::pin!(connection);
             let mut closing = false;
@@ -160,92 +159,6 @@ impl Server {
                     }
                 }
             }
-            drop(permit);
         });
-    }
-}
-
-/// When a connection last read or wrote a byte.
-struct Activity {
-    start: Instant,
-    last_ms: AtomicU64,
-}
-
-impl Activity {
-    fn touch(&self) {
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_ms.store(now, Ordering::Relaxed);
-    }
-
-    fn quiet_for(&self) -> Duration {
-        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
-    }
-}
-
-/// A connection's IO that records its activity.
-struct Watched<I> {
-    io: I,
-    activity: Arc<Activity>,
-}
-
-impl<I> Watched<I> {
-    fn new(io: I) -> (Self, Arc<Activity>) {
-        let activity = Arc::new(Activity {
-            start: Instant::now(),
-            last_ms: AtomicU64::new(0),
-        });
-        (
-            Self {
-                io,
-                activity: activity.clone(),
-            },
-            activity,
-        )
-    }
-}
-
-impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.activity.touch();
-        }
-        polled
-    }
-}
-
-impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
     }
 }

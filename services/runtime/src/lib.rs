@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod conn;
 mod genesis;
 pub mod grpc;
 pub mod http;

@@ -64,6 +64,13 @@ pub trait Answer: Clone + Send + Sync + 'static {
     fn too_slow(&self) -> Response<Self::Body>;
 }
 
+/// Adds when to retry (`retry-after`, whole seconds) to a gRPC refusal: every service's refusals that say so.
+pub fn set_retry_after(status: &mut tonic::Status, secs: u64) {
+    status
+        .metadata_mut()
+        .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+}
+
 /// gRPC's answers: RESOURCE_EXHAUSTED with a `retry-after` entry (seconds); gRPC's own deadline handling (tonic's
 /// server timeout) ends slow calls.
 #[derive(Clone, Copy, Debug)]
@@ -74,10 +81,7 @@ impl Answer for Grpc {
 
     fn busy(&self) -> Response<Self::Body> {
         let mut status = tonic::Status::resource_exhausted("server busy: too many requests in progress, retry shortly");
-        status.metadata_mut().insert(
-            "retry-after",
-            tonic::metadata::MetadataValue::from(SHED_RETRY_AFTER_SECS),
-        );
+        set_retry_after(&mut status, SHED_RETRY_AFTER_SECS);
         status.into_http()
     }
 

@@ -97,9 +97,7 @@ impl From<VerifyError> for Status {
     fn from(err: VerifyError) -> Status {
         let mut status = Status::new(err.code(), err.to_string());
         if let Some(secs) = err.retry_after_secs() {
-            status
-                .metadata_mut()
-                .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
+            pedigree_runtime::shed::set_retry_after(&mut status, secs);
         }
         status
     }
