@@ -16,7 +16,7 @@ use crate::envelope::check_envelope;
 use crate::event::{EventError, event_id};
 use crate::pack_key::PackKey;
 use crate::participant::Registry;
-use crate::pb::{Block, PackRecord, ProductRecord};
+use crate::pb::{Block, ContainerRecord, PackRecord, ProductRecord};
 use crate::state::{WorkingSet, apply_event};
 
 /// The first thing found wrong.
@@ -63,6 +63,7 @@ pub struct Auditor {
     tip: Tip,
     packs: HashMap<PackKey, PackRecord>,
     products: HashMap<String, ProductRecord>,
+    containers: HashMap<String, ContainerRecord>,
     sealed: HashSet<Hash>,
     progress: Progress,
 }
@@ -74,6 +75,7 @@ impl Auditor {
             registry,
             packs: HashMap::new(),
             products: HashMap::new(),
+            containers: HashMap::new(),
             sealed: HashSet::new(),
             progress: Progress::default(),
         }
@@ -95,6 +97,11 @@ impl Auditor {
     /// The product record the chain leads to (for a replayed verdict).
     pub fn product(&self, gtin: &str) -> Option<&ProductRecord> {
         self.products.get(gtin)
+    }
+
+    /// The container record the chain leads to, by element string.
+    pub fn container(&self, element: &str) -> Option<&ContainerRecord> {
+        self.containers.get(element)
     }
 
     /// The registry the chain leads to.
@@ -125,17 +132,23 @@ impl Auditor {
                     id,
                 });
             }
-            if let Some(gtin) = event.body.gtin() {
-                if packs.product(gtin.as_str()).is_none() {
-                    packs.load_product(gtin.as_str().to_string(), self.products.get(gtin.as_str()).cloned());
+            // Load what the event reads once per block: a second event on it must see the first one's effect.
+            loop {
+                let needs = packs.needs(&event);
+                if needs.is_empty() {
+                    break;
                 }
-                // Load each pack once per block: a second event on it must see the first one's effect.
-                for serial in event.body.serials() {
-                    let key = PackKey::new(gtin, serial);
-                    if !packs.is_loaded(&key) {
-                        let current = self.packs.get(&key).cloned();
-                        packs.load(key, current);
-                    }
+                for gtin in needs.products {
+                    let current = self.products.get(&gtin).cloned();
+                    packs.load_product(gtin, current);
+                }
+                for key in needs.packs {
+                    let current = self.packs.get(&key).cloned();
+                    packs.load(key, current);
+                }
+                for element in needs.containers {
+                    let current = self.containers.get(&element).cloned();
+                    packs.load_container(element, current);
                 }
             }
             // Governance changes apply in place: the next event of this block is judged against them.
@@ -156,6 +169,9 @@ impl Auditor {
         }
         for (gtin, record) in packs.product_changes() {
             self.products.insert(gtin.to_string(), record.clone());
+        }
+        for (element, record) in packs.container_changes() {
+            self.containers.insert(element.to_string(), record.clone());
         }
         self.sealed.extend(events);
         self.progress.blocks += 1;

@@ -1,5 +1,6 @@
 //! Building event bodies (for the CLI, the load tester and tests); validation happens when they are checked.
 
+use crate::container::ContainerKey;
 use crate::pb::{self, event_payload::Body};
 
 fn strings(serials: &[impl AsRef<str>]) -> Vec<String> {
@@ -20,7 +21,54 @@ pub fn ship(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Body {
         gtin: gtin.into(),
         serials: strings(serials),
         receiver: receiver.into(),
+        containers: Vec::new(),
     })
+}
+
+/// A shipment of whole containers (and no loose packs).
+pub fn ship_containers(containers: &[ContainerKey], receiver: &str) -> Body {
+    Body::Ship(pb::Ship {
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+        receiver: receiver.into(),
+        ..Default::default()
+    })
+}
+
+/// The receipt of whole containers.
+pub fn receive_containers(containers: &[ContainerKey], sender: &str) -> Body {
+    Body::Receive(pb::Receive {
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+        sender: sender.into(),
+        ..Default::default()
+    })
+}
+
+/// Packs (GTIN by GTIN) and containers into `parent`.
+pub fn pack(parent: &ContainerKey, lines: &[(&str, &[String])], containers: &[ContainerKey]) -> Body {
+    Body::Pack(pb::Pack {
+        parent: Some(parent.to_pb()),
+        packs: pack_lines(lines),
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+    })
+}
+
+/// Packs and containers out of `parent`; naming none takes everything out.
+pub fn unpack(parent: &ContainerKey, lines: &[(&str, &[String])], containers: &[ContainerKey]) -> Body {
+    Body::Unpack(pb::Unpack {
+        parent: Some(parent.to_pb()),
+        packs: pack_lines(lines),
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+    })
+}
+
+fn pack_lines(lines: &[(&str, &[String])]) -> Vec<pb::PackLine> {
+    lines
+        .iter()
+        .map(|(gtin, serials)| pb::PackLine {
+            gtin: (*gtin).to_string(),
+            serials: serials.to_vec(),
+        })
+        .collect()
 }
 
 pub fn receive(gtin: &str, serials: &[impl AsRef<str>], sender: &str) -> Body {
@@ -28,6 +76,7 @@ pub fn receive(gtin: &str, serials: &[impl AsRef<str>], sender: &str) -> Body {
         gtin: gtin.into(),
         serials: strings(serials),
         sender: sender.into(),
+        containers: Vec::new(),
     })
 }
 

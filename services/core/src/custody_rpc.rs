@@ -109,6 +109,9 @@ custody_rpcs! {
         ManufacturerUndo: undo => Undo,
         ManufacturerRecall: recall => Recall,
         ManufacturerWithdraw: withdraw => Withdraw,
+        ManufacturerReceive: receive => Receive,
+        ManufacturerPack: pack => Pack,
+        ManufacturerUnpack: unpack => Unpack,
     }
     Distributor: distributor_service_server::DistributorService,
     distributor_service_client::DistributorServiceClient {
@@ -116,6 +119,9 @@ custody_rpcs! {
         DistributorShip: ship => Ship,
         DistributorDecommission: decommission => Decommission,
         DistributorUndo: undo => Undo,
+        DistributorReturn: r#return => Return,
+        DistributorPack: pack => Pack,
+        DistributorUnpack: unpack => Unpack,
     }
     Pharmacy: pharmacy_service_server::PharmacyService,
     pharmacy_service_client::PharmacyServiceClient {
@@ -124,6 +130,8 @@ custody_rpcs! {
         PharmacyDecommission: decommission => Decommission,
         PharmacyUndo: undo => Undo,
         PharmacyReturn: r#return => Return,
+        PharmacyPack: pack => Pack,
+        PharmacyUnpack: unpack => Unpack,
     }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
@@ -150,6 +158,8 @@ impl Rpc {
             EventKind::Register => Rpc::GovernanceRegisterParticipant,
             EventKind::RotateKey => Rpc::GovernanceRotateKey,
             EventKind::Revoke => Rpc::GovernanceRevokeParticipant,
+            EventKind::Pack => Rpc::ManufacturerPack,
+            EventKind::Unpack => Rpc::ManufacturerUnpack,
         }
     }
 

@@ -8,14 +8,17 @@ use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, gtin_check_digit};
 use prost::Message;
 
 use crate::Hash;
+use crate::container::ContainerKey;
 use crate::disclosure::{SEED_LEN, core_of};
-use crate::event::{Body, Event, EventError};
+use crate::event::{Body, Event, EventError, Line};
 use crate::keys::PublicKey;
 use crate::participant::{Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
 
 /// Most serials in one event (a pallet of packs).
 pub const MAX_SERIALS: usize = 10_000;
+/// Most containers one event names (a truck of pallets).
+pub const MAX_CONTAINERS: usize = 1_000;
 /// Accepted nonce lengths, in bytes.
 pub const NONCE_LEN: std::ops::RangeInclusive<usize> = 8..=64;
 /// Longest participant name and revocation reason, in characters.
@@ -63,16 +66,46 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
             expiry: field("expiry", Expiry::parse(&c.expiry))?,
             serials: serials(&c.serials)?,
         },
-        event_payload::Body::Ship(s) => Body::Ship {
-            gtin: field("gtin", Gtin::parse(&s.gtin))?,
-            serials: serials(&s.serials)?,
-            receiver: participant_id("receiver", s.receiver)?,
-        },
-        event_payload::Body::Receive(r) => Body::Receive {
-            gtin: field("gtin", Gtin::parse(&r.gtin))?,
-            serials: serials(&r.serials)?,
-            sender: participant_id("sender", r.sender)?,
-        },
+        event_payload::Body::Ship(s) => {
+            let (gtin, serials, containers) = shipped(&s.gtin, &s.serials, &s.containers)?;
+            Body::Ship {
+                gtin,
+                serials,
+                containers,
+                receiver: participant_id("receiver", s.receiver)?,
+            }
+        }
+        event_payload::Body::Receive(r) => {
+            let (gtin, serials, containers) = shipped(&r.gtin, &r.serials, &r.containers)?;
+            Body::Receive {
+                gtin,
+                serials,
+                containers,
+                sender: participant_id("sender", r.sender)?,
+            }
+        }
+        event_payload::Body::Pack(p) => {
+            let (parent, lines, containers) = aggregation(p.parent.as_ref(), &p.packs, &p.containers)?;
+            if lines.is_empty() && containers.is_empty() {
+                return Err(EventError::Nothing {
+                    field: "packs",
+                    what: "pack: name packs or containers",
+                });
+            }
+            Body::Pack {
+                parent,
+                lines,
+                containers,
+            }
+        }
+        event_payload::Body::Unpack(u) => {
+            let (parent, lines, containers) = aggregation(u.parent.as_ref(), &u.packs, &u.containers)?;
+            Body::Unpack {
+                parent,
+                lines,
+                containers,
+            }
+        }
         event_payload::Body::Dispense(d) => Body::Dispense {
             gtin: field("gtin", Gtin::parse(&d.gtin))?,
             serials: serials(&d.serials)?,
@@ -116,6 +149,86 @@ fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
         field: name.to_string(),
         source,
     })
+}
+
+/// A shipment's packs (one GTIN, may be empty when containers are named) and containers.
+type Shipped = (Option<Gtin>, Vec<Serial>, Vec<ContainerKey>);
+
+fn shipped(gtin: &str, raw: &[String], raw_containers: &[pb::ContainerId]) -> Result<Shipped, EventError> {
+    let containers = containers(raw_containers)?;
+    if raw.is_empty() && gtin.is_empty() && !containers.is_empty() {
+        return Ok((None, Vec::new(), containers));
+    }
+    Ok((Some(field("gtin", Gtin::parse(gtin))?), serials(raw)?, containers))
+}
+
+/// An aggregation's parent, lines and child containers: no pack or container twice, the parent not among them.
+fn aggregation(
+    parent: Option<&pb::ContainerId>,
+    raw_lines: &[pb::PackLine],
+    raw_containers: &[pb::ContainerId],
+) -> Result<(ContainerKey, Vec<Line>, Vec<ContainerKey>), EventError> {
+    let parent = ContainerKey::from_pb(parent.unwrap_or(&pb::ContainerId { id: None })).map_err(|e| {
+        EventError::Invalid {
+            field: "parent",
+            detail: e.to_string(),
+        }
+    })?;
+    let containers = containers(raw_containers)?;
+    if containers.contains(&parent) {
+        return Err(EventError::Invalid {
+            field: "containers",
+            detail: format!("names the parent {parent}: a container cannot hold itself"),
+        });
+    }
+    let total: usize = raw_lines.iter().map(|l| l.serials.len()).sum();
+    if total > MAX_SERIALS {
+        return Err(EventError::TooManySerials {
+            got: total,
+            max: MAX_SERIALS,
+        });
+    }
+    let mut gtins = HashSet::new();
+    let lines = raw_lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let gtin = field(&format!("packs[{i}].gtin"), Gtin::parse(&l.gtin))?;
+            if !gtins.insert(gtin.clone()) {
+                return Err(EventError::Duplicate {
+                    field: "packs",
+                    value: gtin.as_str().to_string(),
+                });
+            }
+            Ok(Line {
+                gtin,
+                serials: serials(&l.serials)?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((parent, lines, containers))
+}
+
+fn containers(raw: &[pb::ContainerId]) -> Result<Vec<ContainerKey>, EventError> {
+    if raw.len() > MAX_CONTAINERS {
+        return Err(EventError::Invalid {
+            field: "containers",
+            detail: format!("{} containers, more than the {MAX_CONTAINERS} allowed in one event", raw.len()),
+        });
+    }
+    let mut seen = HashSet::with_capacity(raw.len());
+    raw.iter()
+        .map(|c| {
+            let key = ContainerKey::from_pb(c).map_err(EventError::Container)?;
+            if !seen.insert(key.clone()) {
+                return Err(EventError::Duplicate {
+                    field: "containers",
+                    value: key.to_string(),
+                });
+            }
+            Ok(key)
+        })
+        .collect()
 }
 
 fn participant_id(field: &'static str, value: String) -> Result<String, EventError> {

@@ -100,26 +100,50 @@ impl EventCore {
 /// What a body names, as written in the payload (before validation).
 struct Named<'a> {
     kind: &'static str,
-    gtin: &'a str,
-    serials: &'a [String],
+    /// Packs, GTIN by GTIN, in order.
+    lines: Vec<(&'a str, &'a [String])>,
     lot: &'a str,
     expiry: &'a str,
+    /// Containers, as element strings: the children in order, then the parent of a pack or unpack.
+    containers: Vec<String>,
     counterparty: Option<&'a str>,
 }
 
 fn packs<'a>(kind: &'static str, gtin: &'a str, serials: &'a [String]) -> Named<'a> {
     Named {
         kind,
-        gtin,
-        serials,
+        lines: if serials.is_empty() { Vec::new() } else { vec![(gtin, serials)] },
         lot: "",
         expiry: "",
+        containers: Vec::new(),
         counterparty: None,
     }
 }
 
 fn none(kind: &'static str) -> Named<'static> {
     packs(kind, "", &[])
+}
+
+/// A container leaf's element string as written (an unparseable id never gets this far: it fails decoding).
+fn element(id: &pb::ContainerId) -> String {
+    crate::container::ContainerKey::from_pb(id).map_or_else(|_| String::new(), |k| k.element())
+}
+
+fn elements<'a>(children: &'a [pb::ContainerId], parent: Option<&'a pb::ContainerId>) -> Vec<String> {
+    children.iter().chain(parent).map(element).collect()
+}
+
+fn aggregation<'a>(
+    kind: &'static str,
+    lines: &'a [pb::PackLine],
+    children: &'a [pb::ContainerId],
+    parent: Option<&'a pb::ContainerId>,
+) -> Named<'a> {
+    Named {
+        lines: lines.iter().map(|l| (l.gtin.as_str(), l.serials.as_slice())).collect(),
+        containers: elements(children, Some(parent.unwrap_or(&pb::ContainerId { id: None }))),
+        ..none(kind)
+    }
 }
 
 fn named(body: &event_payload::Body) -> Named<'_> {
@@ -132,10 +156,12 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         },
         B::Ship(s) => Named {
             counterparty: Some(&s.receiver),
+            containers: elements(&s.containers, None),
             ..packs("ship", &s.gtin, &s.serials)
         },
         B::Receive(r) => Named {
             counterparty: Some(&r.sender),
+            containers: elements(&r.containers, None),
             ..packs("receive", &r.gtin, &r.serials)
         },
         B::Dispense(d) => packs("dispense", &d.gtin, &d.serials),
@@ -145,6 +171,8 @@ fn named(body: &event_payload::Body) -> Named<'_> {
             counterparty: Some(&r.receiver),
             ..packs("return", &r.gtin, &r.serials)
         },
+        B::Pack(p) => aggregation("pack", &p.packs, &p.containers, p.parent.as_ref()),
+        B::Unpack(u) => aggregation("unpack", &u.packs, &u.containers, u.parent.as_ref()),
         B::Recall(_) => none("recall"),
         B::Withdraw(_) => none("withdraw"),
         B::RegisterParticipant(_) => none("register_participant"),
@@ -185,11 +213,22 @@ fn seed_of(payload: &pb::EventPayload) -> Result<&[u8; SEED_LEN], CoreError> {
         .map_err(|_| CoreError::Seed(payload.seed.len()))
 }
 
-fn pack_leaves(seed: &[u8; SEED_LEN], n: &Named) -> Vec<Hash> {
-    n.serials
+/// The leaf data of every pack, then every container (a container leaf is a pack leaf with an empty GTIN, the
+/// container's element string as its serial, and empty lot and expiry), in order.
+fn leaf_data<'a>(n: &'a Named) -> impl Iterator<Item = (&'a str, &'a str, &'a str, &'a str)> + 'a {
+    let packs = n
+        .lines
         .iter()
+        .flat_map(move |(gtin, serials)| serials.iter().map(move |s| (*gtin, s.as_str(), n.lot, n.expiry)));
+    packs.chain(n.containers.iter().map(|c| ("", c.as_str(), "", "")))
+}
+
+fn pack_leaves(seed: &[u8; SEED_LEN], n: &Named) -> Vec<Hash> {
+    leaf_data(n)
         .enumerate()
-        .map(|(i, serial)| leaf_hash(&pack_leaf(&pack_salt(seed, i as u32), n.gtin, serial, n.lot, n.expiry)))
+        .map(|(i, (gtin, serial, lot, expiry))| {
+            leaf_hash(&pack_leaf(&pack_salt(seed, i as u32), gtin, serial, lot, expiry))
+        })
         .collect()
 }
 
@@ -235,18 +274,21 @@ impl Opening {
     }
 }
 
-/// Opens the pack `serial` of a decoded payload (`None` if the payload does not name it).
-pub fn open_pack(payload: &pb::EventPayload, serial: &str) -> Option<Opening> {
+/// Opens the pack `gtin`/`serial` of a decoded payload (`None` if the payload does not name it). A container is
+/// opened with an empty `gtin` and its element string as `serial`.
+pub fn open_pack(payload: &pb::EventPayload, gtin: &str, serial: &str) -> Option<Opening> {
     let seed = seed_of(payload).ok()?;
     let n = named(payload.body.as_ref()?);
-    let index = n.serials.iter().position(|s| s == serial)?;
+    let (index, (gtin, _, lot, expiry)) = leaf_data(&n)
+        .enumerate()
+        .find(|(_, (g, s, _, _))| *g == gtin && *s == serial)?;
     let leaves = pack_leaves(seed, &n);
     let path = inclusion_proof(&leaves, index as u64).ok()?;
     Some(Opening {
-        gtin: n.gtin.to_string(),
+        gtin: gtin.to_string(),
         serial: serial.to_string(),
-        lot: n.lot.to_string(),
-        expiry: n.expiry.to_string(),
+        lot: lot.to_string(),
+        expiry: expiry.to_string(),
         salt: pack_salt(seed, index as u32),
         inclusion: InclusionProof {
             leaf_index: index as u64,

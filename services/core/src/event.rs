@@ -6,6 +6,7 @@
 use pedigree_gs1::{Expiry, Gs1Error, Gtin, Lot, Serial, quote};
 
 use crate::Hash;
+use crate::container::{ContainerError, ContainerKey};
 use crate::keys::{self, KeyError, PublicKey};
 use crate::kind::EventKind;
 use crate::participant::Role;
@@ -20,15 +21,30 @@ pub enum Body {
         expiry: Expiry,
         serials: Vec<Serial>,
     },
+    /// Packs of one GTIN (`gtin` is `None` when only containers are shipped) and whole containers.
     Ship {
-        gtin: Gtin,
+        gtin: Option<Gtin>,
         serials: Vec<Serial>,
+        containers: Vec<ContainerKey>,
         receiver: String,
     },
     Receive {
-        gtin: Gtin,
+        gtin: Option<Gtin>,
         serials: Vec<Serial>,
+        containers: Vec<ContainerKey>,
         sender: String,
+    },
+    /// Packs and containers into `parent`.
+    Pack {
+        parent: ContainerKey,
+        lines: Vec<Line>,
+        containers: Vec<ContainerKey>,
+    },
+    /// Packs and containers out of `parent`; none named means all of them.
+    Unpack {
+        parent: ContainerKey,
+        lines: Vec<Line>,
+        containers: Vec<ContainerKey>,
     },
     Dispense {
         gtin: Gtin,
@@ -87,15 +103,50 @@ impl Body {
             Body::Register { .. } => EventKind::Register,
             Body::RotateKey { .. } => EventKind::RotateKey,
             Body::Revoke { .. } => EventKind::Revoke,
+            Body::Pack { .. } => EventKind::Pack,
+            Body::Unpack { .. } => EventKind::Unpack,
         }
     }
 
-    /// The product a custody event is about; `None` for governance events.
+    /// Whether this is a registry change (signed by governance) rather than a custody event.
+    pub fn is_governance(&self) -> bool {
+        matches!(
+            self,
+            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. }
+        )
+    }
+
+    /// Every pack the event names, GTIN by GTIN.
+    pub fn lines(&self) -> Vec<(&Gtin, &[Serial])> {
+        match self {
+            Body::Pack { lines, .. } | Body::Unpack { lines, .. } => {
+                lines.iter().map(|l| (&l.gtin, l.serials.as_slice())).collect()
+            }
+            other => match other.gtin() {
+                Some(gtin) if !other.serials().is_empty() => vec![(gtin, other.serials())],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Every container the event names: the parent of a pack or unpack first, then the others in order.
+    pub fn containers(&self) -> Vec<&ContainerKey> {
+        match self {
+            Body::Ship { containers, .. } | Body::Receive { containers, .. } => containers.iter().collect(),
+            Body::Pack { parent, containers, .. } | Body::Unpack { parent, containers, .. } => {
+                std::iter::once(parent).chain(containers).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The one product a custody event is about; `None` for governance events, aggregation events and shipments of
+    /// containers only.
     pub fn gtin(&self) -> Option<&Gtin> {
         Some(match self {
+            Body::Ship { gtin, .. } | Body::Receive { gtin, .. } => return gtin.as_ref(),
+            Body::Pack { .. } | Body::Unpack { .. } => return None,
             Body::Commission { gtin, .. }
-            | Body::Ship { gtin, .. }
-            | Body::Receive { gtin, .. }
             | Body::Dispense { gtin, .. }
             | Body::Decommission { gtin, .. }
             | Body::Undo { gtin, .. }
@@ -115,14 +166,23 @@ impl Body {
             | Body::Decommission { serials, .. }
             | Body::Undo { serials, .. }
             | Body::Return { serials, .. } => serials,
-            // Product- and lot-level events and governance events name no pack.
-            Body::Recall { .. }
+            // Product- and lot-level events and governance events name no pack; aggregation events name lines.
+            Body::Pack { .. }
+            | Body::Unpack { .. }
+            | Body::Recall { .. }
             | Body::Withdraw { .. }
             | Body::Register { .. }
             | Body::RotateKey { .. }
             | Body::Revoke { .. } => &[],
         }
     }
+}
+
+/// Serials of one GTIN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub gtin: Gtin,
+    pub serials: Vec<Serial>,
 }
 
 /// A checked event.
@@ -159,6 +219,12 @@ pub enum EventError {
     Field { field: String, source: Gs1Error },
     #[error("serials: at least one serial is required")]
     NoSerials,
+    #[error("{0}")]
+    Container(ContainerError),
+    #[error("{field}: names nothing to {what}")]
+    Nothing { field: &'static str, what: &'static str },
+    #[error("{field}: '{}' appears twice in the event", quote(value))]
+    Duplicate { field: &'static str, value: String },
     #[error("serials: {got} serials, more than the {max} allowed in one event")]
     TooManySerials { got: usize, max: usize },
     #[error("serials: '{}' appears twice in the event", quote(.0))]

@@ -16,6 +16,8 @@ pub enum EventKind {
     Register,
     RotateKey,
     Revoke,
+    Pack,
+    Unpack,
 }
 
 impl EventKind {
@@ -33,6 +35,8 @@ impl EventKind {
             EventKind::Register => "register participant",
             EventKind::RotateKey => "rotate key",
             EventKind::Revoke => "revoke participant",
+            EventKind::Pack => "pack",
+            EventKind::Unpack => "unpack",
         }
     }
 }

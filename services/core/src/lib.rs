@@ -9,6 +9,8 @@
 //! - [`envelope`]: the gate every event passes (size, signer, signature, role); signing payloads.
 //! - [`context`], [`refusal`]: where in the chain an event is applied, and why it does not apply.
 //! - [`pack_key`]: a pack's identity (GTIN-14 and serial) as one key.
+//! - [`container`]: a container's identity (SSCC or case SGTIN) and its element string.
+//! - [`aggregation`]: the rules for packing packs and containers into containers, and taking them out.
 //! - [`transition`]: the rules for one pack under one event.
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
 //! - [`registry_root`]: the Merkle root over the participant records every header carries, and its proofs.
@@ -21,15 +23,17 @@
 //!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
-//! `pack_key`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition` and
-//! `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
+//! `pack_key`, `container`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition`,
+//! `aggregation` and `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
 
+pub mod aggregation;
 pub mod audit;
 pub mod block;
 pub mod block_size;
 pub mod body;
+pub mod container;
 pub mod context;
 pub mod custody_rpc;
 pub mod decode;

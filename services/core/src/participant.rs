@@ -36,9 +36,14 @@ impl Role {
             (self, kind),
             (
                 Role::Manufacturer,
-                Commission | Ship | Decommission | Undo | Recall | Withdraw
-            ) | (Role::Distributor, Receive | Ship | Decommission | Undo)
-                | (Role::Pharmacy, Receive | Dispense | Decommission | Undo | Return)
+                Commission | Ship | Receive | Decommission | Undo | Recall | Withdraw | Pack | Unpack
+            ) | (
+                Role::Distributor,
+                Receive | Ship | Decommission | Undo | Return | Pack | Unpack
+            ) | (
+                Role::Pharmacy,
+                Receive | Dispense | Decommission | Undo | Return | Pack | Unpack
+            )
                 | (Role::Governance, Register | RotateKey | Revoke)
         )
     }

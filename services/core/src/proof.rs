@@ -39,13 +39,14 @@ pub fn block_inclusion(block: &Block, id: &Hash) -> Option<InclusionProof> {
     })
 }
 
-/// A bundle proving pack `serial` of event `id` of `block` (at `height`), signed by the holder of `signer_key`;
+/// A bundle proving pack `gtin`/`serial` of event `id` of `block` (at `height`), signed by the holder of `signer_key`;
 /// `participants` are the registry's records as of that block or any later one (rolled back to `height` for the
 /// registry proof). It carries the event's core and that one pack, never the payload.
 pub fn make_bundle(
     block: &Block,
     height: u64,
     id: &Hash,
+    gtin: &str,
     serial: &str,
     signer_key: &PublicKey,
     participants: &[Participant],
@@ -53,7 +54,7 @@ pub fn make_bundle(
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?;
     let header = block.header.as_ref()?;
-    bundle_of_event(header, envelope, inclusion, height, serial, signer_key, participants)
+    bundle_of_event(header, envelope, inclusion, height, gtin, serial, signer_key, participants)
 }
 
 /// The bundle [`make_bundle`] makes, from only what it needs of the block: its signed `header`, the event's
@@ -63,13 +64,14 @@ pub fn bundle_of_event(
     envelope: &SignedEnvelope,
     inclusion: InclusionProof,
     height: u64,
+    gtin: &str,
     serial: &str,
     signer_key: &PublicKey,
     participants: &[Participant],
 ) -> Option<ProofBundle> {
     let payload = EventPayload::decode(envelope.payload.as_slice()).ok()?;
     let core = core_of(&envelope.payload, &payload).ok()?;
-    let opening = open_pack(&payload, serial)?;
+    let opening = open_pack(&payload, gtin, serial)?;
     let (signer_record, registry_inclusion) = registry_proof(participants, &envelope.signer, height)?;
     Some(ProofBundle {
         signer_public_key: signer_key.to_sec1(),

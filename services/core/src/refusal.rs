@@ -30,6 +30,22 @@ impl Refusal {
         }
     }
 
+    /// A refusal about a container (shown bracketed).
+    pub(crate) fn container(code: RejectCode, container: impl std::fmt::Display, detail: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            reason: format!("container {container}: {detail}"),
+        }
+    }
+
+    /// A refusal about a pack named by its key (an aggregation names packs of several GTINs).
+    pub(crate) fn pack(code: RejectCode, key: &crate::pack_key::PackKey, detail: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            reason: format!("pack (01){}(21){}: {detail}", key.gtin(), key.serial()),
+        }
+    }
+
     /// A refusal about a participant (a registry change).
     pub(crate) fn participant(code: RejectCode, id: &str, detail: impl std::fmt::Display) -> Self {
         Self {

@@ -11,18 +11,21 @@
 //!   destroyed, recalled, withdrawn or expired packs;
 //! - return sends a pharmacy's active pack back to the distributor it came from (a saleable return);
 //! - recall (a lot) and withdraw (a product) are the product owner's, and irreversible;
-//! - a dispensed or decommissioned pack moves no more (short of an undo).
+//! - a dispensed or decommissioned pack moves no more (short of an undo);
+//! - packs and containers go into containers and out again, and containers ship and receive whole, by the rules of
+//!   [`crate::aggregation`]; a pack inside a container moves only with it.
 
 use std::collections::HashMap;
 
 use pedigree_gs1::Gtin;
 
+use crate::aggregation::{apply_aggregation, moved_containers, write_containers};
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
 use crate::governance::apply_governance;
 use crate::pack_key::PackKey;
 use crate::participant::Registry;
-use crate::pb::{PackRecord, ProductRecord, RejectCode};
+use crate::pb::{ContainerRecord, PackRecord, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
 use crate::transition::transition;
 
@@ -34,9 +37,12 @@ pub struct WorkingSet {
     // precomputed collisions), and it is several times cheaper than SipHash on the 30-byte pack keys of a bulk block.
     packs: HashMap<PackKey, Slot, foldhash::fast::RandomState>,
     products: HashMap<String, Option<ProductRecord>, foldhash::fast::RandomState>,
+    /// Containers by element string ([`crate::container::ContainerKey::element`]).
+    containers: HashMap<String, Option<ContainerRecord>, foldhash::fast::RandomState>,
     /// Keys changed since loading, in first-change order (so writes are deterministic).
     dirty: Vec<PackKey>,
     dirty_products: Vec<String>,
+    dirty_containers: Vec<String>,
 }
 
 /// One pack of the working set.
@@ -67,6 +73,43 @@ impl WorkingSet {
         self.products.insert(gtin, record);
     }
 
+    /// Records what storage holds for the container with element string `element`.
+    pub fn load_container(&mut self, element: String, record: Option<ContainerRecord>) {
+        self.containers.insert(element, record);
+    }
+
+    /// Whether container `element` was loaded (a loaded container may not exist).
+    pub fn is_container_loaded(&self, element: &str) -> bool {
+        self.containers.contains_key(element)
+    }
+
+    pub fn container(&self, element: &str) -> Option<&ContainerRecord> {
+        self.containers.get(element).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn put_container(&mut self, element: String, record: ContainerRecord) {
+        if !self.dirty_containers.contains(&element) {
+            self.dirty_containers.push(element.clone());
+        }
+        self.containers.insert(element, Some(record));
+    }
+
+    /// Changed containers, in first-change order.
+    pub fn container_changes(&self) -> impl Iterator<Item = (&str, &ContainerRecord)> {
+        self.dirty_containers
+            .iter()
+            .filter_map(|c| self.container(c).map(|r| (c.as_str(), r)))
+    }
+
+    /// The record of container `element` if this working set changed it.
+    pub fn changed_container(&self, element: &str) -> Option<&ContainerRecord> {
+        if self.dirty_containers.iter().any(|c| c == element) {
+            self.container(element)
+        } else {
+            None
+        }
+    }
+
     /// Whether `key` was loaded (a loaded key may map to no pack).
     pub fn is_loaded(&self, key: &PackKey) -> bool {
         self.packs.contains_key(key)
@@ -80,7 +123,7 @@ impl WorkingSet {
         self.products.get(gtin).and_then(Option::as_ref)
     }
 
-    fn put(&mut self, key: PackKey, record: PackRecord) {
+    pub(crate) fn put(&mut self, key: PackKey, record: PackRecord) {
         match self.packs.get_mut(&key) {
             Some(slot) => {
                 if !slot.dirty && slot.record.as_ref() != Some(&record) {
@@ -101,7 +144,7 @@ impl WorkingSet {
         }
     }
 
-    fn put_product(&mut self, gtin: &str, record: ProductRecord) {
+    pub(crate) fn put_product(&mut self, gtin: &str, record: ProductRecord) {
         if !self.dirty_products.iter().any(|g| g == gtin) {
             self.dirty_products.push(gtin.to_string());
         }
@@ -144,9 +187,94 @@ impl WorkingSet {
     }
 }
 
+/// What an event needs loaded that a working set does not hold yet: packs, products and containers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub packs: Vec<PackKey>,
+    pub products: Vec<String>,
+    pub containers: Vec<String>,
+}
+
+impl Needs {
+    pub fn is_empty(&self) -> bool {
+        self.packs.is_empty() && self.products.is_empty() && self.containers.is_empty()
+    }
+}
+
+impl WorkingSet {
+    /// What `event` reads that is not loaded. An unpack of everything in a container also reads what the container
+    /// holds, known only once the container is loaded: load what this returns until it returns nothing.
+    pub fn needs(&self, event: &Event) -> Needs {
+        let mut needs = Needs::default();
+        if event.body.is_governance() {
+            return needs;
+        }
+        let product = |gtin: &str, needs: &mut Needs| {
+            if !self.products.contains_key(gtin) && !needs.products.iter().any(|g| g == gtin) {
+                needs.products.push(gtin.to_string());
+            }
+        };
+        if let Some(gtin) = event.body.gtin() {
+            product(gtin.as_str(), &mut needs);
+        }
+        for (gtin, serials) in event.body.lines() {
+            needs.packs.extend(serials.iter().map(|s| PackKey::new(gtin, s)).filter(|k| !self.is_loaded(k)));
+        }
+        for key in event.body.containers() {
+            let element = key.element();
+            if let Some(gtin) = key.case_gtin() {
+                product(gtin.as_str(), &mut needs);
+            }
+            if !self.is_container_loaded(&element) {
+                needs.containers.push(element);
+            }
+        }
+        if let Body::Unpack {
+            parent,
+            lines,
+            containers,
+        } = &event.body
+            && lines.is_empty()
+            && containers.is_empty()
+            && let Some(record) = self.container(&parent.element())
+        {
+            needs.packs.extend(
+                record
+                    .packs
+                    .iter()
+                    .filter_map(|k| PackKey::parse(k).ok())
+                    .filter(|k| !self.is_loaded(k)),
+            );
+            needs.containers.extend(
+                record
+                    .containers
+                    .iter()
+                    .filter(|c| !self.is_container_loaded(c))
+                    .cloned(),
+            );
+        }
+        needs
+    }
+}
+
 /// Applies a custody event at `at` to the working set, or refuses it and changes nothing. Governance events touch
 /// no pack: they are [`apply_governance`]'s.
 pub fn apply(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
+    if event.body.is_governance() {
+        return Ok(());
+    }
+    if matches!(event.body, Body::Pack { .. } | Body::Unpack { .. }) {
+        return apply_aggregation(event, at, packs);
+    }
+    // Containers a shipment or receipt moves: checked first, written only once its packs are.
+    let containers = moved_containers(event, packs)?;
+    apply_packs(event, at, packs)?;
+    write_containers(at, containers, packs);
+    Ok(())
+}
+
+/// The pack- and product-level part of a custody event.
+fn apply_packs(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
     let Some(gtin) = event.body.gtin() else {
         return Ok(());
     };
@@ -172,9 +300,10 @@ pub fn apply_event(
     packs: &mut WorkingSet,
     registry: &mut Registry,
 ) -> Result<(), Refusal> {
-    match event.body.gtin() {
-        Some(_) => apply(event, at, packs),
-        None => apply_governance(event, at, registry),
+    if event.body.is_governance() {
+        apply_governance(event, at, registry)
+    } else {
+        apply(event, at, packs)
     }
 }
 
@@ -232,6 +361,11 @@ fn product_change(
             owner: signer.to_string(),
             ..Default::default()
         })),
+        (Body::Commission { .. }, Some(p)) if p.case_level => Err(Refusal::product(
+            RejectCode::CaseGtin,
+            gtin,
+            "a case-level gtin (it names cases): packs are not commissioned under it",
+        )),
         (Body::Commission { .. }, Some(p)) => owned(p).map(|_| None),
         (Body::Recall { .. } | Body::Withdraw { .. }, None) => {
             Err(Refusal::product(RejectCode::UnknownProduct, gtin, "never commissioned"))

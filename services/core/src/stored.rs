@@ -88,6 +88,7 @@ pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, 
         last_index: record.last_index,
         changed_at_ms: record.changed_at_ms,
         decommission_reason: record.decommission_reason,
+        parent: record.parent.clone(),
     }
     .encode_to_vec())
 }
@@ -116,5 +117,6 @@ pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> R
         decommission_reason: stored.decommission_reason,
         received_from: id(stored.received_from)?,
         last_index: stored.last_index,
+        parent: stored.parent,
     })
 }

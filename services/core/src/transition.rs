@@ -63,6 +63,13 @@ fn move_pack(
     at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
     let signer = event.signer.as_str();
+    if !pack.parent.is_empty() {
+        let detail = format!(
+            "inside container {}: it moves with it (unpack it first)",
+            crate::container::bracketed(&pack.parent)
+        );
+        return Err(Refusal::new(RejectCode::InContainer, serial, detail));
+    }
     match (&event.body, pack.status()) {
         (Body::Undo { .. }, _) => return undo(signer, serial, pack, product, at),
         (Body::Dispense { .. }, PackStatus::Dispensed) if pack.holder == signer => {
@@ -117,7 +124,9 @@ fn move_pack(
         | Body::Withdraw { .. }
         | Body::Register { .. }
         | Body::RotateKey { .. }
-        | Body::Revoke { .. } => {
+        | Body::Revoke { .. }
+        | Body::Pack { .. }
+        | Body::Unpack { .. } => {
             unreachable!("handled before: commission, undo, product and governance events do not move packs here")
         }
     }

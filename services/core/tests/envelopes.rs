@@ -153,8 +153,9 @@ fn valid_ship_is_accepted() {
     assert_eq!(
         event.body,
         Body::Ship {
-            gtin: gtin(),
+            gtin: Some(gtin()),
             serials: serials(&["S1"]),
+            containers: Vec::new(),
             receiver: "d1".into()
         }
     );
@@ -170,8 +171,9 @@ fn valid_receive_is_accepted() {
     assert_eq!(
         event.body,
         Body::Receive {
-            gtin: gtin(),
+            gtin: Some(gtin()),
             serials: serials(&["S1", "S2"]),
+            containers: Vec::new(),
             sender: "m".into()
         }
     );
@@ -209,7 +211,8 @@ fn roles_sign_exactly_their_kinds() {
         (EventKind::Dispense, body::dispense(GTIN, &["S1"])),
     ];
     let allowed = [
-        ("m", vec![EventKind::Commission, EventKind::Ship]),
+        // Manufacturers receive saleable returns and recalled stock coming back.
+        ("m", vec![EventKind::Commission, EventKind::Ship, EventKind::Receive]),
         ("d1", vec![EventKind::Ship, EventKind::Receive]),
         ("p1", vec![EventKind::Receive, EventKind::Dispense]),
     ];
@@ -587,14 +590,14 @@ fn distributor_may_not_dispense() {
 }
 
 #[test]
-fn manufacturer_may_not_receive() {
-    let result = check(&envelope("m", body::receive(GTIN, &["S1"], "d1")));
+fn manufacturer_may_not_dispense() {
+    let result = check(&envelope("m", body::dispense(GTIN, &["S1"])));
     assert_eq!(
         result,
         Err(EventError::RoleNotAllowed {
             signer: "m".into(),
             role: "manufacturer",
-            kind: "receive"
+            kind: "dispense"
         })
     );
 }

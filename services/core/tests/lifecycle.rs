@@ -49,14 +49,16 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
     };
     apply(&event(1, "m", body), at(1, T0), &mut ws).unwrap();
     let ship = Body::Ship {
-        gtin: g.clone(),
+        gtin: Some(g.clone()),
         serials: serials(&["S1", "S2"]),
+        containers: Vec::new(),
         receiver: "p".into(),
     };
     apply(&event(2, "m", ship), at(2, T0), &mut ws).unwrap();
     let receive = Body::Receive {
-        gtin: g,
+        gtin: Some(g),
         serials: serials(&["S1", "S2"]),
+        containers: Vec::new(),
         sender: "m".into(),
     };
     apply(&event(3, "p", receive), at(3, T0), &mut ws).unwrap();

@@ -64,8 +64,9 @@ fn commission(n: u64, signer: &str, names: &[&str]) -> Event {
 
 fn ship(n: u64, signer: &str, names: &[&str], receiver: &str) -> Event {
     let body = Body::Ship {
-        gtin: gtin(),
+        gtin: Some(gtin()),
         serials: serials(names),
+        containers: Vec::new(),
         receiver: receiver.into(),
     };
     event(n, signer, body)
@@ -73,8 +74,9 @@ fn ship(n: u64, signer: &str, names: &[&str], receiver: &str) -> Event {
 
 fn receive(n: u64, signer: &str, names: &[&str], sender: &str) -> Event {
     let body = Body::Receive {
-        gtin: gtin(),
+        gtin: Some(gtin()),
         serials: serials(names),
+        containers: Vec::new(),
         sender: sender.into(),
     };
     event(n, signer, body)

@@ -33,7 +33,7 @@ fn id(i: usize) -> String {
 
 proptest! {
     #[test]
-    fn any_pack_round_trips_within_64_bytes(
+    fn any_pack_outside_containers_round_trips_within_64_bytes(
         status in 0i32..6,
         (holder, receiver, from) in (0usize..300, proptest::option::of(0usize..300), proptest::option::of(0usize..300)),
         lot in "[!-~]{1,20}",
@@ -56,6 +56,7 @@ proptest! {
             decommission_reason: reason,
             received_from: from.map(id).unwrap_or_default(),
             last_index,
+            parent: String::new(),
         };
         let bytes = encode_pack(&record, &registry).unwrap();
         prop_assert!(bytes.len() <= 64, "{} bytes", bytes.len());
@@ -80,6 +81,27 @@ fn a_typical_pack_takes_about_twenty_bytes() {
     record.set_decommission_reason(DecommissionReason::Unspecified);
     let bytes = encode_pack(&record, &registry).unwrap();
     assert!(bytes.len() <= 32, "{} bytes", bytes.len());
+}
+
+#[test]
+fn a_typical_pack_in_a_case_or_on_a_pallet_fits_a_listpack_entry() {
+    let registry = registry();
+    for parent in ["00106141411234567897", "011095060001343521CASE-000123"] {
+        let mut record = PackRecord {
+            lot: "LOT42A".into(),
+            expiry: "281231".into(),
+            holder: id(3),
+            received_from: id(1),
+            last_height: 123_456,
+            last_index: 17,
+            parent: parent.into(),
+            ..Default::default()
+        };
+        record.set_status(PackStatus::Active);
+        let bytes = encode_pack(&record, &registry).unwrap();
+        assert!(bytes.len() <= 64, "{parent}: {} bytes", bytes.len());
+        assert_eq!(decode_pack(&bytes, &registry).unwrap(), record);
+    }
 }
 
 #[test]

@@ -45,6 +45,7 @@ static KNOWN: pedigree_core::pb::ProductRecord = pedigree_core::pb::ProductRecor
     owner: String::new(),
     withdrawn: false,
     recalled_lots: Vec::new(),
+    case_level: false,
 };
 
 fn active() -> PackRecord {

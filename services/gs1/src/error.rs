@@ -31,6 +31,28 @@ pub enum Gs1Error {
         /// The check digit computed from the first 13 digits.
         expected: u8,
     },
+    /// The SSCC does not have 18 digits.
+    #[error("sscc: must be 18 digits, got {got}")]
+    SsccLength {
+        /// The number of characters supplied.
+        got: usize,
+    },
+    /// The SSCC contains something other than an ASCII digit.
+    #[error("sscc: character '{}' at position {position} is not a digit", .ch.escape_debug())]
+    SsccCharacter {
+        /// The offending character.
+        ch: char,
+        /// Its 0-based index within the SSCC.
+        position: usize,
+    },
+    /// The last digit of the SSCC is not the GS1 mod-10 check digit of the others.
+    #[error("sscc: check digit is {found}, expected {expected}")]
+    SsccCheckDigit {
+        /// The check digit supplied.
+        found: u8,
+        /// The check digit computed from the first 17 digits.
+        expected: u8,
+    },
     /// A serial number or lot is empty or longer than 20 characters.
     #[error("{field}: must be 1 to 20 characters, got {got}")]
     TextLength {
@@ -138,6 +160,7 @@ impl Gs1Error {
     pub fn field(&self) -> &'static str {
         match self {
             Self::GtinLength { .. } | Self::GtinCharacter { .. } | Self::GtinCheckDigit { .. } => "gtin",
+            Self::SsccLength { .. } | Self::SsccCharacter { .. } | Self::SsccCheckDigit { .. } => "sscc",
             Self::TextLength { field, .. } | Self::TextCharacter { field, .. } => field,
             Self::ExpiryLength { .. }
             | Self::ExpiryCharacter { .. }

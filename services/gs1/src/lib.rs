@@ -1,6 +1,7 @@
 //! GS1 identifiers of a medicine pack for Pedigree: what a scanner reads from a pack's GS1
 //! DataMatrix, GS1 QR Code, GS1-128 or GS1 Digital Link, checked and normalised.
 //!
+//! - [`Sscc`] (AI 00, a logistic unit's 18 digits) identifies what packs are aggregated into.
 //! - [`Gtin`] (AI 01, always 14 digits with a valid check digit), [`Serial`] (AI 21), [`Lot`]
 //!   (AI 10) and [`Expiry`] (AI 17, with the GS1 century rule and `DD = 00`) are validated
 //!   newtypes; [`Date`] is the small calendar they resolve to.
@@ -42,6 +43,7 @@ mod expiry;
 mod gtin;
 mod quote;
 mod scan;
+mod sscc;
 mod text;
 
 pub use bracketed::parse_bracketed;
@@ -54,6 +56,7 @@ pub use expiry::Expiry;
 pub use gtin::{Gtin, gtin_check_digit};
 pub use quote::{QUOTE_MAX_CHARS, Quoted, quote};
 pub use scan::parse_scan;
+pub use sscc::Sscc;
 
 /// The longest input any parser here accepts, in bytes: a Digital Link URI with a 253-character host name, every key
 /// qualifier at its 20-character maximum fully percent-encoded and several data attributes fits with room to spare;

@@ -118,7 +118,7 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
         Checked::Valid(valid) => {
             let (envelope, event) = *valid;
             let signer = applied.registry.signer_index(&event.signer);
-            let governance = event.body.gtin().is_none();
+            let governance = event.body.is_governance();
             let result = if governance {
                 apply_governance(&event, at, Arc::make_mut(&mut applied.registry))
             } else {

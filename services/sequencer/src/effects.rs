@@ -47,6 +47,7 @@ pub(crate) async fn write_block(store: &Store, effects: &BlockEffects) -> anyhow
             .collect(),
         registry: Some(&applied.registry),
         products: applied.packs.product_changes().collect(),
+        containers: applied.packs.container_changes().collect(),
         outcomes: &applied.outcomes,
         // Accepted events' outcomes are recorded in block order, so their ids give the log's new leaves.
         leaves: applied

@@ -1,6 +1,6 @@
 //! Loading what a batch needs before the rules apply: events that already have an outcome are dropped (an envelope
-//! sent twice, or a batch read again after a crash), then the packs and products the rest touch are read, in two
-//! round trips. Under a backlog Redis may be one block behind the canonical tip (its write still held by
+//! sent twice, or a batch read again after a crash), then the packs, products and containers the rest touch are
+//! read, in two round trips (more for an unpack of everything in a container). Under a backlog Redis may be one block behind the canonical tip (its write still held by
 //! [`crate::write_behind::WriteBehind`]): that block's decided events, packs and products are laid over what Redis
 //! returns.
 
@@ -28,7 +28,7 @@ impl Prepared {
     /// after it are checked again and their packs loaded from Redis while applying.
     pub fn has_governance(&self) -> bool {
         self.fresh.iter().any(|c| match c {
-            Checked::Valid(v) => v.1.body.gtin().is_none(),
+            Checked::Valid(v) => v.1.body.is_governance(),
             Checked::Invalid(..) => false,
         })
     }
@@ -53,59 +53,75 @@ pub async fn prepare(
     Ok(Prepared { fresh, packs })
 }
 
-/// Loads the packs and products `events` touch that the working set does not hold yet (two MGETs); those `before`
-/// changed come from it instead.
+/// Loads the packs, products and containers `events` touch that the working set does not hold yet (one round trip
+/// of MGETs, and one more per level of an unpack of everything in a container); those `before` changed come from it
+/// instead.
 pub(crate) async fn load<'a>(
-    events: impl Iterator<Item = &'a Event>,
+    events: impl Iterator<Item = &'a Event> + Clone,
     store: &Store,
     registry: &Registry,
     before: Option<&Applied>,
     packs: &mut WorkingSet,
 ) -> anyhow::Result<()> {
-    // Keys of a bulk block: tens of thousands of participant-chosen serials (a seeded fast hash, see WorkingSet).
-    let (mut keys, mut gtins) = (HashSet::with_hasher(RandomState::default()), HashSet::new());
-    for event in events {
-        let Some(gtin) = event.body.gtin() else { continue };
-        if packs.product(gtin.as_str()).is_none() {
-            gtins.insert(gtin.as_str().to_string());
+    loop {
+        // Keys of a bulk block: tens of thousands of participant-chosen serials (a seeded fast hash, see WorkingSet).
+        let mut keys = HashSet::with_hasher(RandomState::default());
+        let (mut gtins, mut containers) = (HashSet::new(), HashSet::new());
+        for event in events.clone() {
+            let needs = packs.needs(event);
+            keys.extend(needs.packs);
+            gtins.extend(needs.products);
+            containers.extend(needs.containers);
         }
-        keys.extend(
-            event
-                .body
-                .serials()
-                .iter()
-                .map(|s| PackKey::new(gtin, s))
-                .filter(|k| !packs.is_loaded(k)),
+        if keys.is_empty() && gtins.is_empty() && containers.is_empty() {
+            return Ok(());
+        }
+        let (mut keys, mut gtins, mut containers): (Vec<PackKey>, Vec<String>, Vec<String>) = (
+            keys.into_iter().collect(),
+            gtins.into_iter().collect(),
+            containers.into_iter().collect(),
         );
+        if let Some(before) = before {
+            keys.retain(|key| match before.packs.changed(key) {
+                Some(record) => {
+                    // As Redis would return it once the block is written: the event id is not stored.
+                    let mut record = record.clone();
+                    record.last_event_id.clear();
+                    packs.load(key.clone(), Some(record));
+                    false
+                }
+                None => true,
+            });
+            gtins.retain(|gtin| match before.packs.changed_product(gtin) {
+                Some(record) => {
+                    packs.load_product(gtin.clone(), Some(record.clone()));
+                    false
+                }
+                None => true,
+            });
+            containers.retain(|element| match before.packs.changed_container(element) {
+                Some(record) => {
+                    packs.load_container(element.clone(), Some(record.clone()));
+                    false
+                }
+                None => true,
+            });
+        }
+        let (pack_records, product_records, container_records) = tokio::try_join!(
+            store.packs(&keys, registry),
+            store.products(&gtins),
+            store.containers(&containers)
+        )?;
+        for (key, record) in keys.into_iter().zip(pack_records) {
+            packs.load(key, record);
+        }
+        for (gtin, record) in gtins.into_iter().zip(product_records) {
+            packs.load_product(gtin, record);
+        }
+        for (element, record) in containers.into_iter().zip(container_records) {
+            packs.load_container(element, record);
+        }
     }
-    let (mut keys, mut gtins): (Vec<PackKey>, Vec<String>) = (keys.into_iter().collect(), gtins.into_iter().collect());
-    if let Some(before) = before {
-        keys.retain(|key| match before.packs.changed(key) {
-            Some(record) => {
-                // As Redis would return it once the block is written: the event id is not stored.
-                let mut record = record.clone();
-                record.last_event_id.clear();
-                packs.load(key.clone(), Some(record));
-                false
-            }
-            None => true,
-        });
-        gtins.retain(|gtin| match before.packs.changed_product(gtin) {
-            Some(record) => {
-                packs.load_product(gtin.clone(), Some(record.clone()));
-                false
-            }
-            None => true,
-        });
-    }
-    let (pack_records, product_records) = tokio::try_join!(store.packs(&keys, registry), store.products(&gtins))?;
-    for (key, record) in keys.into_iter().zip(pack_records) {
-        packs.load(key, record);
-    }
-    for (gtin, record) in gtins.into_iter().zip(product_records) {
-        packs.load_product(gtin, record);
-    }
-    Ok(())
 }
 
 async fn drop_decided(checked: Vec<Checked>, store: &Store, before: Option<&Applied>) -> anyhow::Result<Vec<Checked>> {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{ParticipantRecord, Registry};
-use pedigree_core::pb::{EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::pb::{ContainerRecord, EventOutcome, PackRecord, ProductRecord};
 use prost::Message;
 
 use crate::bucket_writes::bucket_groups;
@@ -16,7 +16,8 @@ use crate::buckets::Meta;
 use crate::error::Result;
 use crate::log_growth::Growth;
 use crate::schema::{
-    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, VERSION, block_key, event_key, product_key, proof_index_key,
+    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, VERSION, block_key, container_key, event_key, product_key,
+    proof_index_key,
 };
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;
@@ -31,6 +32,8 @@ pub struct BlockWrite<'a> {
     /// The registry after the block (packs store participants by registry index).
     pub registry: Option<&'a Registry>,
     pub products: Vec<(&'a str, &'a ProductRecord)>,
+    /// Changed containers, by element string.
+    pub containers: Vec<(&'a str, &'a ContainerRecord)>,
     pub outcomes: &'a [(Hash, EventOutcome)],
     /// RFC 6962 leaf hashes of the block's accepted events, in block order: what the log (`l:0`) appends; one per
     /// event of `block`, which must be an encoded `Block` (its header gives the block's first leaf in the log).
@@ -89,6 +92,9 @@ impl Store {
         }
         for (gtin, record) in &write.products {
             invocation.key(product_key(gtin)).arg(record.encode_to_vec());
+        }
+        for (element, record) in &write.containers {
+            invocation.key(container_key(element)).arg(record.encode_to_vec());
         }
         for (id, outcome) in write.outcomes {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());

@@ -6,14 +6,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{Block, EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::pb::{Block, ContainerRecord, EventOutcome, PackRecord, ProductRecord};
 use pedigree_core::stored::{ParticipantIds, decode_pack};
 use prost::Message;
 
 use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::freshness::Freshness;
-use crate::schema::{HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, event_key, meta_key, product_key};
+use crate::schema::{
+    HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, container_key, event_key, meta_key, product_key,
+};
 use crate::store::Store;
 
 /// Decodes a stored pack; `key` names it in the error only, so it is built only then.
@@ -207,6 +209,38 @@ impl Store {
             .zip(gtins)
             .map(|(bytes, g)| bytes.as_deref().map(|b| decode(product_key(g), b)).transpose())
             .collect()
+    }
+
+    /// Container records by element string, in one round trip.
+    pub async fn containers(&self, elements: &[String]) -> Result<Vec<Option<ContainerRecord>>> {
+        if elements.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut con = self.con.clone();
+        let mut cmd = redis::cmd("MGET");
+        elements.iter().for_each(|c| {
+            cmd.arg(container_key(c));
+        });
+        let raw: Vec<Option<Vec<u8>>> = cmd.query_async(&mut con).await?;
+        raw.iter()
+            .zip(elements)
+            .map(|(bytes, c)| bytes.as_deref().map(|b| decode(container_key(c), b)).transpose())
+            .collect()
+    }
+
+    /// The containers a pack in container `element` is in, innermost first, up to the outermost: one GET per level
+    /// (at most [`pedigree_core::container::MAX_DEPTH`]). A container missing from the store ends the chain early.
+    pub async fn container_chain(&self, element: &str) -> Result<Vec<ContainerRecord>> {
+        let mut chain: Vec<ContainerRecord> = Vec::new();
+        let mut next = element.to_string();
+        while !next.is_empty() && chain.len() <= pedigree_core::container::MAX_DEPTH as usize {
+            let Some(record) = self.containers(std::slice::from_ref(&next)).await?.pop().flatten() else {
+                break;
+            };
+            next = record.parent.clone();
+            chain.push(record);
+        }
+        Ok(chain)
     }
 
     pub async fn event_outcome(&self, id: &Hash) -> Result<Option<EventOutcome>> {

@@ -6,6 +6,8 @@
 //!   `pedigree_core::stored`); `m:{gtin14}` -> the GTIN's bucket layout (see [`crate::buckets`])
 //! - `g:{gtin14}` -> `ProductRecord` once any pack of that GTIN was commissioned: its owner, whether it was
 //!   withdrawn, which lots were recalled (also tells an unknown product from an unknown serial)
+//! - `k:{element string}` -> `ContainerRecord`: a container (pallet or case) once packed, under its element string
+//!   (`00` + SSCC, or `01` + case GTIN + `21` + serial): its custody, its parent, what is directly inside it
 //! - `e:{32-byte event id}` -> `EventOutcome`
 //! - `b:{height}` -> `Block`
 //! - `head` -> height of the last applied block, decimal; absent while Redis holds no ledger state (new, emptied or
@@ -72,6 +74,10 @@ pub fn meta_key(gtin: &str) -> String {
 
 pub(crate) fn product_key(gtin: &str) -> String {
     format!("g:{gtin}")
+}
+
+pub(crate) fn container_key(element: &str) -> String {
+    format!("k:{element}")
 }
 
 pub(crate) fn event_key(id: &Hash) -> Vec<u8> {

@@ -93,6 +93,7 @@ async fn writing_the_same_block_twice_changes_nothing() {
         packs: vec![(&key, &record, true)],
         registry: Some(&registry),
         products: vec![("09506000134352", &product)],
+        containers: Vec::new(),
         outcomes: &outcomes,
         leaves: vec![[9u8; 32]],
         participants: &participants,

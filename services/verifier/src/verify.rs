@@ -10,7 +10,7 @@ use pedigree_core::event::event_id;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
 use pedigree_core::merkle::{leaf_hash, verify_inclusion};
 use pedigree_core::participant::Participant;
-use pedigree_core::pb::ProductRecord;
+use pedigree_core::pb::{ContainerRecord, ProductRecord};
 use pedigree_core::pb::{
     BlockHeader, InclusionProof, PackRecord, PackStatus, ProofBundle, SignedHeader, Verdict, VerifyResponse,
 };
@@ -71,8 +71,11 @@ impl Verifier {
             self.metrics.bad_request();
             return Err(VerifyError::MissingSerial);
         };
-        let (product, pack) = match self.lookup(code.gtin.as_str(), serial.as_str()).await {
-            Ok(found) => found,
+        let (product, own, container) = match self.lookup(code.gtin.as_str(), serial.as_str()).await {
+            Ok((product, pack)) => match self.in_custody_of(pack).await {
+                Ok((own, container)) => (product, own, container),
+                Err(e) => return Err(e),
+            },
             Err(e) => {
                 if e.http_status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
                     self.metrics.unavailable();
@@ -80,6 +83,18 @@ impl Verifier {
                 return Err(e);
             }
         };
+        // A pack inside a container: its custody is its outermost container's (the record of its own was frozen
+        // when it was packed).
+        let pack = own.as_ref().map(|p| match &container {
+            Some((_, outermost)) => PackRecord {
+                status: outermost.status,
+                holder: outermost.holder.clone(),
+                receiver: outermost.receiver.clone(),
+                received_from: outermost.received_from.clone(),
+                ..p.clone()
+            },
+            None => p.clone(),
+        });
         let mut verdict = verdict(
             code,
             &Lookup {
@@ -93,8 +108,8 @@ impl Verifier {
             verdict = Verdict::AlreadyDispensedByYou;
         }
         self.metrics.verified(verdict, started.elapsed());
-        let proof = match (&pack, with_proof) {
-            (Some(p), true) if sees => Some(self.bundle(p, serial.as_str()).await?),
+        let proof = match (&own, with_proof) {
+            (Some(p), true) if sees => Some(self.bundle(p, code.gtin.as_str(), serial.as_str()).await?),
             (Some(_), true) => return Err(Denied::Proof.into()),
             _ => None,
         };
@@ -120,7 +135,27 @@ impl Verifier {
             holder: pack.as_ref().map(|p| p.holder.clone()).unwrap_or_default(),
             height: pack.as_ref().map_or(0, |p| p.last_height),
             decommission_reason: pack.as_ref().map_or(0, |p| p.decommission_reason),
+            container: container
+                .filter(|_| sees)
+                .map(|(parent, _)| pedigree_core::container::bracketed(&parent))
+                .unwrap_or_default(),
         })
+    }
+
+    /// The pack's own record and, when it is inside a container, that container's element string and the record of
+    /// the outermost container around it (whose custody the pack shares).
+    async fn in_custody_of(
+        &self,
+        pack: Option<PackRecord>,
+    ) -> Result<(Option<PackRecord>, Option<(String, ContainerRecord)>), VerifyError> {
+        let Some(parent) = pack.as_ref().map(|p| p.parent.clone()).filter(|p| !p.is_empty()) else {
+            return Ok((pack, None));
+        };
+        let chain = self.store.container_chain(&parent).await?;
+        match chain.last() {
+            Some(outermost) if outermost.parent.is_empty() => Ok((pack, Some((parent, outermost.clone())))),
+            _ => Err(inconsistent("a container around the pack is missing from the store")),
+        }
     }
 }
 
@@ -165,7 +200,7 @@ impl Verifier {
     /// The proof bundle of a pack's last event, disclosing that pack only (the event's core, never its payload). The
     /// store hands over the block's header, that one event and its inclusion in the block, read from the block's proof
     /// index in O(log n) hashes: the block is never read whole.
-    async fn bundle(&self, pack: &PackRecord, serial: &str) -> Result<ProofBundle, VerifyError> {
+    async fn bundle(&self, pack: &PackRecord, gtin: &str, serial: &str) -> Result<ProofBundle, VerifyError> {
         let Some(BlockEvent {
             header,
             envelope,
@@ -198,6 +233,7 @@ impl Verifier {
             &envelope,
             inclusion,
             pack.last_height,
+            gtin,
             serial,
             key,
             &participants,
