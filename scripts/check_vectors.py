@@ -239,13 +239,25 @@ def verify_consistency(old_size, new_size, path, old_root, new_root):
 # --- events (section 3) ------------------------------------------------------------------------------------------
 
 KINDS = {10: "commission", 11: "ship", 12: "receive", 13: "dispense", 14: "decommission", 15: "undo", 16: "recall",
-         17: "withdraw", 18: "return", 19: "register_participant", 20: "rotate_key", 21: "revoke_participant"}
+         17: "withdraw", 18: "return", 19: "register_participant", 20: "rotate_key", 21: "revoke_participant",
+         22: "pack", 23: "unpack"}
 PACK_KINDS = {10: 4, 11: 2, 12: 2, 13: 2, 14: 2, 15: 2, 18: 2}  # body field -> field number of its serials
+CONTAINER_KINDS = {11: 4, 12: 4}  # ship and receive: field number of their containers
+AGGREGATION_KINDS = (22, 23)  # pack, unpack: parent 1, packs 2 (PackLine: gtin 1, serials 2), containers 3
 COUNTERPARTY = {11: 3, 12: 3, 18: 3}  # body field -> field number of the counterparty
 
 
 def text(v):
     return v.decode() if isinstance(v, (bytes, bytearray)) else ""
+
+
+def element(container_id):
+    """A ContainerId's element string: "00" + SSCC (field 1), or "01" + gtin + "21" + serial (CaseId, field 2)."""
+    c = message(container_id)
+    if 2 in c:
+        case = message(c[2])
+        return "01" + text(case.get(1, b"")) + "21" + text(case.get(2, b""))
+    return "00" + text(c.get(1, b""))
 
 
 def event_core(payload):
@@ -255,13 +267,26 @@ def event_core(payload):
     assert len(seed) == 32 and len(chain) == 32, "seed and chain id are 32 bytes"
     body_num = max(n for n in m if n >= 10)  # the last body wins; only one is written here
     body_raw = m[body_num]
-    serial_field = PACK_KINDS.get(body_num)
-    body = message(body_raw, repeated=(serial_field,) if serial_field else ())
-    serials = [text(x) for x in body.get(serial_field, [])] if serial_field else []
-    gtin = text(body.get(1, b"")) if serial_field else ""
-    lot, expiry = (text(body.get(2, b"")), text(body.get(3, b""))) if body_num == 10 else ("", "")
+    data = []  # (gtin, serial, lot, expiry) of each leaf, in order
+    if body_num in AGGREGATION_KINDS:
+        body = message(body_raw, repeated=(2, 3))
+        for line in body.get(2, []):
+            pl = message(line, repeated=(2,))
+            data += [(text(pl.get(1, b"")), text(x), "", "") for x in pl.get(2, [])]
+        data += [("", element(c), "", "") for c in body.get(3, [])]
+        data.append(("", element(body.get(1, b"")), "", ""))
+    else:
+        serial_field = PACK_KINDS.get(body_num)
+        container_field = CONTAINER_KINDS.get(body_num)
+        body = message(body_raw, repeated=tuple(f for f in (serial_field, container_field) if f))
+        serials = [text(x) for x in body.get(serial_field, [])] if serial_field else []
+        gtin = text(body.get(1, b"")) if serial_field else ""
+        lot, expiry = (text(body.get(2, b"")), text(body.get(3, b""))) if body_num == 10 else ("", "")
+        data = [(gtin, serial, lot, expiry) for serial in serials]
+        if container_field:
+            data += [("", element(c), "", "") for c in body.get(container_field, [])]
     leaves = []
-    for i, serial in enumerate(serials):
+    for i, (gtin, serial, lot, expiry) in enumerate(data):
         salt = TH("pedigree.v2.pack-salt", seed, u32(i))
         leaves.append(LH(salt + s(gtin) + s(serial) + s(lot) + s(expiry)))
     cp = COUNTERPARTY.get(body_num)

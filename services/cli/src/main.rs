@@ -43,10 +43,14 @@ enum Command {
     },
     /// Sign and submit a commission (manufacturer).
     Commission(submit::CommissionArgs),
-    /// Sign and submit a shipment (manufacturer or distributor).
+    /// Sign and submit a shipment of packs and/or whole containers (manufacturer or distributor).
     Ship(submit::ShipArgs),
-    /// Sign and submit a receipt (distributor or pharmacy).
+    /// Sign and submit a receipt of packs and/or whole containers.
     Receive(submit::ReceiveArgs),
+    /// Put packs and containers you hold into a container (a case or pallet; created if new).
+    Pack(submit::PackArgs),
+    /// Take packs and containers out of a container you hold (naming none takes everything out).
+    Unpack(submit::PackArgs),
     /// Sign and submit a dispense (pharmacy).
     Dispense(submit::DispenseArgs),
     /// Sign and submit a decommission (any holder): destroyed, stolen, sample, free-sample, exported, locked.
@@ -57,7 +61,7 @@ enum Command {
     Recall(submit::RecallArgs),
     /// Withdraw a product from the market (the product's manufacturer; irreversible).
     Withdraw(submit::WithdrawArgs),
-    /// Return saleable packs to the distributor they came from (pharmacy).
+    /// Return saleable packs to the party they came from (pharmacy or distributor).
     Return(submit::ShipArgs),
     /// Register a participant on the ledger (signed with the governance key).
     Register(governance::RegisterArgs),
@@ -84,6 +88,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Commission(a) => submit::commission(a).await,
         Command::Ship(a) => submit::ship(a).await,
         Command::Receive(a) => submit::receive(a).await,
+        Command::Pack(a) => submit::pack(a).await,
+        Command::Unpack(a) => submit::unpack(a).await,
         Command::Dispense(a) => submit::dispense(a).await,
         Command::Decommission(a) => submit::decommission(a).await,
         Command::Undo(a) => submit::undo(a).await,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use pedigree_core::Hash;
 use pedigree_core::body;
+use pedigree_core::container::ContainerKey;
 use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::keys::KeyPair;
@@ -66,14 +67,45 @@ pub struct CommissionArgs {
     pub serials: Vec<String>,
 }
 
+/// Packs of one GTIN and whole containers (a shipment, a receipt, an aggregation's children).
+#[derive(Clone, Debug, clap::Args)]
+pub struct Items {
+    #[arg(long, requires = "serials")]
+    pub gtin: Option<String>,
+    #[arg(long = "serial", requires = "gtin")]
+    pub serials: Vec<String>,
+    /// A container: SSCC (18 digits, or `(00)…`) or case SGTIN (`(01)…(21)…`); repeat for several.
+    #[arg(long = "container")]
+    pub containers: Vec<String>,
+}
+
+impl Items {
+    fn containers(&self) -> anyhow::Result<Vec<ContainerKey>> {
+        self.containers
+            .iter()
+            .map(|c| ContainerKey::parse_human(c).map_err(anyhow::Error::from))
+            .collect()
+    }
+
+    /// The packs as one line (GTIN, serials), if any were named.
+    fn line(&self) -> Option<(&str, &[String])> {
+        self.gtin.as_deref().map(|g| (g, self.serials.as_slice()))
+    }
+
+    fn require_some(&self, what: &str) -> anyhow::Result<()> {
+        if self.gtin.is_none() && self.containers.is_empty() {
+            bail!("{what}: name packs (--gtin and --serial) or containers (--container)");
+        }
+        Ok(())
+    }
+}
+
 #[derive(clap::Args)]
 pub struct ShipArgs {
     #[command(flatten)]
     pub signer: Signer,
-    #[arg(long)]
-    pub gtin: String,
-    #[arg(long = "serial", required = true)]
-    pub serials: Vec<String>,
+    #[command(flatten)]
+    pub items: Items,
     /// Participant id of the receiver.
     #[arg(long)]
     pub to: String,
@@ -83,13 +115,22 @@ pub struct ShipArgs {
 pub struct ReceiveArgs {
     #[command(flatten)]
     pub signer: Signer,
-    #[arg(long)]
-    pub gtin: String,
-    #[arg(long = "serial", required = true)]
-    pub serials: Vec<String>,
+    #[command(flatten)]
+    pub items: Items,
     /// Participant id of the sender.
     #[arg(long)]
     pub from: String,
+}
+
+#[derive(clap::Args)]
+pub struct PackArgs {
+    #[command(flatten)]
+    pub signer: Signer,
+    /// The container packed into (created if new) or unpacked: SSCC or case SGTIN, as for --container.
+    #[arg(long)]
+    pub parent: String,
+    #[command(flatten)]
+    pub items: Items,
 }
 
 #[derive(clap::Args)]
@@ -182,11 +223,34 @@ pub async fn commission(a: CommissionArgs) -> anyhow::Result<()> {
 }
 
 pub async fn ship(a: ShipArgs) -> anyhow::Result<()> {
-    send_and_report(&a.signer, body::ship(&a.gtin, &a.serials, &a.to)).await
+    a.items.require_some("ship")?;
+    let mut body = body::ship(a.items.gtin.as_deref().unwrap_or(""), &a.items.serials, &a.to);
+    if let Body::Ship(ship) = &mut body {
+        ship.containers = a.items.containers()?.iter().map(ContainerKey::to_pb).collect();
+    }
+    send_and_report(&a.signer, body).await
 }
 
 pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
-    send_and_report(&a.signer, body::receive(&a.gtin, &a.serials, &a.from)).await
+    a.items.require_some("receive")?;
+    let mut body = body::receive(a.items.gtin.as_deref().unwrap_or(""), &a.items.serials, &a.from);
+    if let Body::Receive(receive) = &mut body {
+        receive.containers = a.items.containers()?.iter().map(ContainerKey::to_pb).collect();
+    }
+    send_and_report(&a.signer, body).await
+}
+
+pub async fn pack(a: PackArgs) -> anyhow::Result<()> {
+    a.items.require_some("pack")?;
+    let parent = ContainerKey::parse_human(&a.parent)?;
+    let lines: Vec<(&str, &[String])> = a.items.line().into_iter().collect();
+    send_and_report(&a.signer, body::pack(&parent, &lines, &a.items.containers()?)).await
+}
+
+pub async fn unpack(a: PackArgs) -> anyhow::Result<()> {
+    let parent = ContainerKey::parse_human(&a.parent)?;
+    let lines: Vec<(&str, &[String])> = a.items.line().into_iter().collect();
+    send_and_report(&a.signer, body::unpack(&parent, &lines, &a.items.containers()?)).await
 }
 
 pub async fn dispense(a: DispenseArgs) -> anyhow::Result<()> {
@@ -210,7 +274,10 @@ pub async fn withdraw(a: WithdrawArgs) -> anyhow::Result<()> {
 }
 
 pub async fn return_packs(a: ShipArgs) -> anyhow::Result<()> {
-    send_and_report(&a.signer, body::return_to(&a.gtin, &a.serials, &a.to)).await
+    let Some(gtin) = a.items.gtin.as_deref().filter(|_| a.items.containers.is_empty()) else {
+        bail!("return: name packs (--gtin and --serial); containers are unpacked before a return");
+    };
+    send_and_report(&a.signer, body::return_to(gtin, &a.items.serials, &a.to)).await
 }
 
 pub async fn status(a: StatusArgs) -> anyhow::Result<()> {

@@ -142,6 +142,6 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
         "verdict": verdict_name(Verdict::try_from(r.verdict).unwrap_or_default()),
         "gtin": r.gtin, "serial": r.serial, "lot": r.lot, "expiry": r.expiry,
         "status": status_name(r.status()),
-        "holder": r.holder, "height": r.height,
+        "holder": r.holder, "height": r.height, "container": r.container,
     })
 }

@@ -80,6 +80,17 @@ impl ContainerKey {
         })
     }
 
+    /// Parses what a person types: the element string, the bracketed form (`(00)…`, `(01)…(21)…`) or a bare
+    /// 18-digit SSCC.
+    pub fn parse_human(s: &str) -> Result<Self, ContainerError> {
+        let trimmed = s.trim();
+        if trimmed.len() == 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+            return Self::parse_element(&format!("00{trimmed}"));
+        }
+        let element: String = trimmed.chars().filter(|c| *c != '(' && *c != ')').collect();
+        Self::parse_element(&element).map_err(|_| ContainerError::Element(s.to_string()))
+    }
+
     /// The case-level GTIN of a case id.
     pub fn case_gtin(&self) -> Option<&Gtin> {
         match self {
@@ -128,6 +139,17 @@ mod tests {
         }
         assert_eq!(case("10950600013436", "C-1").element(), "011095060001343621C-1");
         assert_eq!(case("10950600013436", "C-1").to_string(), "(01)10950600013436(21)C-1");
+    }
+
+    #[test]
+    fn people_type_any_of_the_three_forms() {
+        let sscc = ContainerKey::Sscc(Sscc::parse("106141411234567897").unwrap());
+        for typed in ["106141411234567897", "00106141411234567897", "(00)106141411234567897"] {
+            assert_eq!(ContainerKey::parse_human(typed).unwrap(), sscc, "{typed}");
+        }
+        let case = case("10950600013436", "C-1");
+        assert_eq!(ContainerKey::parse_human("(01)10950600013436(21)C-1").unwrap(), case);
+        assert!(ContainerKey::parse_human("(02)10950600013436").is_err());
     }
 
     #[test]

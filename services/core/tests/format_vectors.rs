@@ -10,6 +10,7 @@ use pedigree_core::Hash;
 use pedigree_core::audit::{AuditError, Auditor};
 use pedigree_core::block::{BlockContent, BlockError, Tip, check_block, header_hash, seal};
 use pedigree_core::body;
+use pedigree_core::container::ContainerKey;
 use pedigree_core::context::BlockContext;
 use pedigree_core::disclosure::{EventCore, core_of};
 use pedigree_core::envelope::{check_envelope, sign_payload};
@@ -257,6 +258,20 @@ fn generate() -> Value {
     );
     let registry4 = sealer.registry.clone();
 
+    // Aggregation (signed, not sealed in the vector chain): SN2 into a case with its own SGTIN, the case and nothing
+    // else onto a pallet with an SSCC, the pallet shipped whole, then unpacked whole.
+    let pallet = ContainerKey::parse_element("00106141411234567897").expect("an sscc");
+    let case = ContainerKey::parse_element("011095060001343621CASE-7").expect("a case sgtin");
+    let pack = signed(
+        &chain,
+        acme,
+        acme,
+        8,
+        body::pack(&pallet, &[(GTIN, &["SN2".to_string()])], std::slice::from_ref(&case)),
+    );
+    let ship_pallet = signed(&chain, acme, acme, 9, body::ship_containers(std::slice::from_ref(&pallet), medline));
+    let unpack_all = signed(&chain, medline, medline, 10, body::unpack(&pallet, &[], &[]));
+
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
         (&b1, true, "height 1: commission, ship, one rejection", &registry1),
@@ -342,6 +357,9 @@ fn generate() -> Value {
             event_vector("rotate_key", &rotate),
             event_vector("revoke_participant", &revoke),
             event_vector("ship_to_bay", &ship_bay),
+            event_vector("pack", &pack),
+            event_vector("ship_containers", &ship_pallet),
+            event_vector("unpack_all", &unpack_all),
         ],
         "blocks_topic": topic
             .iter()

@@ -58,12 +58,14 @@ impl Submitter {
             return Err(SubmitError::wrong_rpc(kind, event.body.kind()));
         }
         self.rate.check(&event.signer)?;
-        // Keyed by the first pack (or the product for lot- and product-level events) so a pack's events share a
-        // partition when the topic has several.
-        let key = match (event.body.gtin(), event.body.serials().first()) {
-            (Some(gtin), Some(serial)) => PackKey::new(gtin, serial).into_string(),
-            (Some(gtin), None) => gtin.as_str().to_string(),
-            (None, _) => GOVERNANCE_ID.to_string(),
+        // Keyed by the first pack (or the product for lot- and product-level events, the first container for
+        // aggregation and container shipments) so a pack's events share a partition when the topic has several.
+        let lines = event.body.lines();
+        let key = match (lines.first(), event.body.gtin(), event.body.containers().first()) {
+            (Some((gtin, serials)), _, _) => PackKey::new(gtin, &serials[0]).into_string(),
+            (None, Some(gtin), _) => gtin.as_str().to_string(),
+            (None, None, Some(container)) => container.element(),
+            (None, None, None) => GOVERNANCE_ID.to_string(),
         };
         // Marked before the broker has it: an acknowledged event is never NOT_FOUND. (A mark whose event the broker
         // refused only answers PENDING to its own signer, who was told the submission failed.)

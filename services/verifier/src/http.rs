@@ -30,6 +30,9 @@ pub struct VerifyJson {
     pub status: String,
     pub holder: String,
     pub height: u64,
+    /// The container the pack is in (bracketed), for callers who see the holder; absent otherwise.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub container: String,
     /// Why, when the verdict is DECOMMISSIONED (destroyed, stolen, sample, free_sample, exported, locked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decommission_reason: Option<String>,
@@ -52,6 +55,7 @@ impl From<VerifyResponse> for VerifyJson {
             expiry: r.expiry,
             holder: r.holder,
             height: r.height,
+            container: r.container,
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
             decommission_reason: reason,
         }
