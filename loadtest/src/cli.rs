@@ -150,6 +150,10 @@ pub struct Options {
     /// Packs per bulk event.
     #[arg(long, default_value_t = 1000)]
     pub pack_size: usize,
+    /// Bulk with aggregation: packs per case (each case an SSCC); the cases of a commission go onto one pallet,
+    /// shipped and received whole. 0 ships the packs themselves.
+    #[arg(long, default_value_t = 0)]
+    pub case_size: usize,
     /// Distinct scans planned (verify, mixed at most 20,000); the scanners cycle through them.
     #[arg(long, default_value_t = 100_000)]
     pub scans: usize,

@@ -19,6 +19,8 @@ use crate::parties::Party;
 pub struct Spec {
     pub signer: Arc<Party>,
     pub body: Body,
+    /// Packs inside the containers the event moves whole (a pallet shipped): counted as moved.
+    pub inside: u32,
 }
 
 /// A signed event, ready to send.
@@ -39,13 +41,16 @@ pub fn sign(spec: Spec) -> anyhow::Result<Signed> {
         &spec.signer.key,
         &new_payload(&spec.signer.chain_id, &spec.signer.id, spec.body),
     );
+    let inside = spec.inside;
     let event = decode_payload(&envelope.payload, spec.signer.role)
         .with_context(|| format!("the load tester built an invalid event for {}", spec.signer.id))?;
     Ok(Signed {
         id: event.id,
         kind: event.body.kind(),
         role: spec.signer.role,
-        packs: u32::try_from(event.body.serials().len()).unwrap_or(u32::MAX),
+        packs: u32::try_from(event.body.lines().iter().map(|(_, s)| s.len()).sum::<usize>())
+            .unwrap_or(u32::MAX)
+            .saturating_add(inside),
         envelope,
     })
 }

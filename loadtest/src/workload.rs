@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use pedigree_core::body;
+use pedigree_core::container::ContainerKey;
 
 use crate::ids::{EXPIRY, RunIds};
 use crate::parties::{Parties, Party};
@@ -12,6 +14,7 @@ fn spec(signer: &Arc<Party>, body: pedigree_core::pb::event_payload::Body) -> Sp
     Spec {
         signer: signer.clone(),
         body,
+        inside: 0,
     }
 }
 
@@ -56,6 +59,54 @@ pub fn bulk(ids: &RunIds, parties: &Parties, packs: usize, pack_size: usize, gti
                 spec(m, body::ship(gtin, &serials, &d.id)),
                 spec(d, body::receive(gtin, &serials, &m.id)),
             ]
+        })
+        .collect()
+}
+
+/// Bulk chains as warehouses ship: commission `pack_size` packs → pack them into cases of `case_size` (one event
+/// per case, each case an SSCC) → the cases onto a pallet (an SSCC) → ship the pallet → receive it, until `packs`
+/// packs. A pallet shipment and receipt count the packs on the pallet.
+pub fn bulk_aggregated(
+    ids: &RunIds,
+    parties: &Parties,
+    packs: usize,
+    pack_size: usize,
+    case_size: usize,
+    gtin: &str,
+) -> anyhow::Result<Vec<Vec<Spec>>> {
+    let (size, case_size) = (pack_size.max(1), case_size.max(1));
+    let mut containers = 0;
+    let mut next_sscc = || -> anyhow::Result<ContainerKey> {
+        containers += 1;
+        ContainerKey::parse_human(&ids.sscc(containers)).context("a generated sscc")
+    };
+    (0..packs.div_ceil(size).max(1))
+        .map(|k| {
+            let (m, d, _) = parties.route(k);
+            let first = k * size;
+            let serials: Vec<String> = (first..(first + size).min(packs.max(1)))
+                .map(|i| ids.serial('B', i))
+                .collect();
+            let mut chain = vec![spec(m, body::commission(gtin, &ids.lot('B', k), EXPIRY, &serials))];
+            let mut cases = Vec::new();
+            for case in serials.chunks(case_size) {
+                let key = next_sscc()?;
+                chain.push(spec(m, body::pack(&key, &[(gtin, case)], &[])));
+                cases.push(key);
+            }
+            let pallet = next_sscc()?;
+            let inside = u32::try_from(serials.len()).unwrap_or(u32::MAX);
+            chain.push(spec(m, body::pack(&pallet, &[], &cases)));
+            for (signer, body) in [
+                (m, body::ship_containers(std::slice::from_ref(&pallet), &d.id)),
+                (d, body::receive_containers(std::slice::from_ref(&pallet), &m.id)),
+            ] {
+                chain.push(Spec {
+                    inside,
+                    ..spec(signer, body)
+                });
+            }
+            Ok(chain)
         })
         .collect()
 }

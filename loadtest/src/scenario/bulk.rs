@@ -1,5 +1,6 @@
 //! `bulk`: commissions of `--pack-size` packs, each shipped to a wholesaler and received, as one timed phase;
-//! throughput in packs/s (each event counts the packs it moves).
+//! throughput in packs/s (each event counts the packs it moves). With `--case-size`, the packs are packed into cases
+//! and the cases onto a pallet, which is shipped and received whole.
 
 use crate::chains::Unit;
 use crate::scenario::{Ctx, Outcome};
@@ -12,7 +13,11 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let opts = ctx.opts;
     let gtin = ctx.ids.gtin()?;
     let packs = sizing::bulk_packs(opts, ctx.sending_secs());
-    let specs = workload::bulk(&ctx.ids, &ctx.target.parties, packs, opts.pack_size, &gtin);
+    let parties = &ctx.target.parties;
+    let specs = match opts.case_size {
+        0 => workload::bulk(&ctx.ids, parties, packs, opts.pack_size, &gtin),
+        case_size => workload::bulk_aggregated(&ctx.ids, parties, packs, opts.pack_size, case_size, &gtin)?,
+    };
     let chains = ctx.presign(specs, &mut out.presign).await?;
     let (phase, acked) = ctx.chains_phase(PHASE, chains, opts.rate, Unit::Packs).await;
     out.acked.extend(acked.iter().map(|a| a.id));

@@ -47,6 +47,8 @@ enum Command {
     Ship(submit::ShipArgs),
     /// Sign and submit a receipt of packs and/or whole containers.
     Receive(submit::ReceiveArgs),
+    /// Cancel a shipment or return of yours that is not received yet (--to: the receiver it named).
+    VoidShipment(submit::ShipArgs),
     /// Put packs and containers you hold into a container (a case or pallet; created if new).
     Pack(submit::PackArgs),
     /// Take packs and containers out of a container you hold (naming none takes everything out).
@@ -88,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Commission(a) => submit::commission(a).await,
         Command::Ship(a) => submit::ship(a).await,
         Command::Receive(a) => submit::receive(a).await,
+        Command::VoidShipment(a) => submit::void_shipment(a).await,
         Command::Pack(a) => submit::pack(a).await,
         Command::Unpack(a) => submit::unpack(a).await,
         Command::Dispense(a) => submit::dispense(a).await,

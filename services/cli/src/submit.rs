@@ -240,6 +240,17 @@ pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
     send_and_report(&a.signer, body).await
 }
 
+pub async fn void_shipment(a: ShipArgs) -> anyhow::Result<()> {
+    a.items.require_some("void-shipment")?;
+    let body = body::void_shipment(
+        a.items.gtin.as_deref().unwrap_or(""),
+        &a.items.serials,
+        &a.items.containers()?,
+        &a.to,
+    );
+    send_and_report(&a.signer, body).await
+}
+
 pub async fn pack(a: PackArgs) -> anyhow::Result<()> {
     a.items.require_some("pack")?;
     let parent = ContainerKey::parse_human(&a.parent)?;

@@ -65,6 +65,27 @@ pub(crate) fn moved_containers(event: &Event, ws: &WorkingSet) -> Result<Vec<(St
                 moved.push((key.element(), next));
             }
         }
+        Body::VoidShipment {
+            containers, receiver, ..
+        } => {
+            for key in containers {
+                let mut next = outermost(ws, key)?.clone();
+                if next.status() != PackStatus::InTransit {
+                    return Err(Refusal::container(RejectCode::NotInTransit, key, "not in transit"));
+                }
+                if next.holder != signer {
+                    let detail = format!("shipped by '{}', not by '{signer}'", next.holder);
+                    return Err(Refusal::container(RejectCode::NotHolder, key, detail));
+                }
+                if next.receiver != *receiver {
+                    let detail = format!("shipped to '{}', not to '{receiver}'", next.receiver);
+                    return Err(Refusal::container(RejectCode::WrongReceiver, key, detail));
+                }
+                next.set_status(PackStatus::Active);
+                next.receiver.clear();
+                moved.push((key.element(), next));
+            }
+        }
         Body::Receive { containers, sender, .. } => {
             for key in containers {
                 let mut next = outermost(ws, key)?.clone();

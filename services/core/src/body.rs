@@ -25,6 +25,21 @@ pub fn ship(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Body {
     })
 }
 
+/// Cancels a shipment (or return) to `receiver` that is not received yet: its packs and containers.
+pub fn void_shipment(
+    gtin: &str,
+    serials: &[impl AsRef<str>],
+    containers: &[ContainerKey],
+    receiver: &str,
+) -> Body {
+    Body::VoidShipment(pb::VoidShipment {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        receiver: receiver.into(),
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+    })
+}
+
 /// A shipment of whole containers (and no loose packs).
 pub fn ship_containers(containers: &[ContainerKey], receiver: &str) -> Body {
     Body::Ship(pb::Ship {

@@ -112,6 +112,7 @@ custody_rpcs! {
         ManufacturerReceive: receive => Receive,
         ManufacturerPack: pack => Pack,
         ManufacturerUnpack: unpack => Unpack,
+        ManufacturerVoidShipment: void_shipment => VoidShipment,
     }
     Distributor: distributor_service_server::DistributorService,
     distributor_service_client::DistributorServiceClient {
@@ -122,6 +123,7 @@ custody_rpcs! {
         DistributorReturn: r#return => Return,
         DistributorPack: pack => Pack,
         DistributorUnpack: unpack => Unpack,
+        DistributorVoidShipment: void_shipment => VoidShipment,
     }
     Pharmacy: pharmacy_service_server::PharmacyService,
     pharmacy_service_client::PharmacyServiceClient {
@@ -132,6 +134,7 @@ custody_rpcs! {
         PharmacyReturn: r#return => Return,
         PharmacyPack: pack => Pack,
         PharmacyUnpack: unpack => Unpack,
+        PharmacyVoidShipment: void_shipment => VoidShipment,
     }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
@@ -160,6 +163,7 @@ impl Rpc {
             EventKind::Revoke => Rpc::GovernanceRevokeParticipant,
             EventKind::Pack => Rpc::ManufacturerPack,
             EventKind::Unpack => Rpc::ManufacturerUnpack,
+            EventKind::VoidShipment => Rpc::ManufacturerVoidShipment,
         }
     }
 

@@ -84,6 +84,15 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
                 sender: participant_id("sender", r.sender)?,
             }
         }
+        event_payload::Body::VoidShipment(v) => {
+            let (gtin, serials, containers) = shipped(&v.gtin, &v.serials, &v.containers)?;
+            Body::VoidShipment {
+                gtin,
+                serials,
+                containers,
+                receiver: participant_id("receiver", v.receiver)?,
+            }
+        }
         event_payload::Body::Pack(p) => {
             let (parent, lines, containers) = aggregation(p.parent.as_ref(), &p.packs, &p.containers)?;
             if lines.is_empty() && containers.is_empty() {

@@ -171,6 +171,11 @@ fn named(body: &event_payload::Body) -> Named<'_> {
             counterparty: Some(&r.receiver),
             ..packs("return", &r.gtin, &r.serials)
         },
+        B::VoidShipment(v) => Named {
+            counterparty: Some(&v.receiver),
+            containers: elements(&v.containers, None),
+            ..packs("void_shipment", &v.gtin, &v.serials)
+        },
         B::Pack(p) => aggregation("pack", &p.packs, &p.containers, p.parent.as_ref()),
         B::Unpack(u) => aggregation("unpack", &u.packs, &u.containers, u.parent.as_ref()),
         B::Recall(_) => none("recall"),

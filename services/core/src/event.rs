@@ -34,6 +34,13 @@ pub enum Body {
         containers: Vec<ContainerKey>,
         sender: String,
     },
+    /// A shipment or return in transit, cancelled by its sender.
+    VoidShipment {
+        gtin: Option<Gtin>,
+        serials: Vec<Serial>,
+        containers: Vec<ContainerKey>,
+        receiver: String,
+    },
     /// Packs and containers into `parent`.
     Pack {
         parent: ContainerKey,
@@ -105,6 +112,7 @@ impl Body {
             Body::Revoke { .. } => EventKind::Revoke,
             Body::Pack { .. } => EventKind::Pack,
             Body::Unpack { .. } => EventKind::Unpack,
+            Body::VoidShipment { .. } => EventKind::VoidShipment,
         }
     }
 
@@ -132,7 +140,9 @@ impl Body {
     /// Every container the event names: the parent of a pack or unpack first, then the others in order.
     pub fn containers(&self) -> Vec<&ContainerKey> {
         match self {
-            Body::Ship { containers, .. } | Body::Receive { containers, .. } => containers.iter().collect(),
+            Body::Ship { containers, .. }
+            | Body::Receive { containers, .. }
+            | Body::VoidShipment { containers, .. } => containers.iter().collect(),
             Body::Pack { parent, containers, .. } | Body::Unpack { parent, containers, .. } => {
                 std::iter::once(parent).chain(containers).collect()
             }
@@ -144,7 +154,9 @@ impl Body {
     /// containers only.
     pub fn gtin(&self) -> Option<&Gtin> {
         Some(match self {
-            Body::Ship { gtin, .. } | Body::Receive { gtin, .. } => return gtin.as_ref(),
+            Body::Ship { gtin, .. } | Body::Receive { gtin, .. } | Body::VoidShipment { gtin, .. } => {
+                return gtin.as_ref();
+            }
             Body::Pack { .. } | Body::Unpack { .. } => return None,
             Body::Commission { gtin, .. }
             | Body::Dispense { gtin, .. }
@@ -165,7 +177,8 @@ impl Body {
             | Body::Dispense { serials, .. }
             | Body::Decommission { serials, .. }
             | Body::Undo { serials, .. }
-            | Body::Return { serials, .. } => serials,
+            | Body::Return { serials, .. }
+            | Body::VoidShipment { serials, .. } => serials,
             // Product- and lot-level events and governance events name no pack; aggregation events name lines.
             Body::Pack { .. }
             | Body::Unpack { .. }

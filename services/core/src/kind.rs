@@ -18,6 +18,7 @@ pub enum EventKind {
     Revoke,
     Pack,
     Unpack,
+    VoidShipment,
 }
 
 impl EventKind {
@@ -37,6 +38,7 @@ impl EventKind {
             EventKind::Revoke => "revoke participant",
             EventKind::Pack => "pack",
             EventKind::Unpack => "unpack",
+            EventKind::VoidShipment => "void shipment",
         }
     }
 }

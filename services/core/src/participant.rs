@@ -36,13 +36,22 @@ impl Role {
             (self, kind),
             (
                 Role::Manufacturer,
-                Commission | Ship | Receive | Decommission | Undo | Recall | Withdraw | Pack | Unpack
+                Commission
+                    | Ship
+                    | Receive
+                    | Decommission
+                    | Undo
+                    | Recall
+                    | Withdraw
+                    | Pack
+                    | Unpack
+                    | VoidShipment
             ) | (
                 Role::Distributor,
-                Receive | Ship | Decommission | Undo | Return | Pack | Unpack
+                Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment
             ) | (
                 Role::Pharmacy,
-                Receive | Dispense | Decommission | Undo | Return | Pack | Unpack
+                Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment
             )
                 | (Role::Governance, Register | RotateKey | Revoke)
         )

@@ -5,6 +5,8 @@
 //!   commission a GTIN owns the product;
 //! - ship is for the current holder of an active pack, to a named receiver; the pack is then in transit;
 //! - receive is for the named receiver of a pack in transit, naming its sender;
+//! - void shipment is for the sender of a pack still in transit to the receiver it names: the pack is active again,
+//!   held by the sender;
 //! - dispense is for a pharmacy holding an active, unexpired pack of a lot neither recalled nor withdrawn;
 //! - decommission (with a reason) is for the holder of an active pack;
 //! - undo reverts a dispense or decommission, by the party that made it, within 10 days, never for stolen,

@@ -109,6 +109,7 @@ fn move_pack(
             next.set_decommission_reason(*reason);
             next.changed_at_ms = at.time_ms;
         }
+        Body::VoidShipment { receiver, .. } => void(&mut next, signer, receiver, serial)?,
         Body::Return { receiver, .. } => {
             require_active_holder(pack, signer, serial)?;
             if pack.received_from != *receiver {
@@ -148,6 +149,24 @@ fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -
     next.set_status(PackStatus::Active);
     next.received_from = std::mem::take(&mut next.holder);
     next.holder = signer.to_string();
+    next.receiver.clear();
+    Ok(())
+}
+
+/// The sender takes back a pack it shipped (or returned) to `receiver` that is still in transit.
+fn void(next: &mut PackRecord, signer: &str, receiver: &str, serial: &Serial) -> Result<(), Refusal> {
+    if next.status() != PackStatus::InTransit {
+        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
+    }
+    if next.holder != signer {
+        let detail = format!("shipped by '{}', not by '{signer}'", next.holder);
+        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
+    }
+    if next.receiver != receiver {
+        let detail = format!("shipped to '{}', not to '{receiver}'", next.receiver);
+        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
+    }
+    next.set_status(PackStatus::Active);
     next.receiver.clear();
     Ok(())
 }

@@ -315,6 +315,39 @@ fn only_what_the_signer_holds_goes_into_a_container() {
 }
 
 #[test]
+fn a_shipment_sent_to_the_wrong_party_is_voided_by_its_sender() {
+    let mut w = World::new();
+    w.commission("acme", 0..4);
+    w.ok("acme", pack(&sscc(1), 0..2, &[]));
+    let ship_all = Body::Ship {
+        gtin: Some(gtin()),
+        serials: serials(2..4),
+        containers: vec![sscc(1)],
+        receiver: "bay".into(),
+    };
+    w.ok("acme", ship_all);
+    let void = |receiver: &str| Body::VoidShipment {
+        gtin: Some(gtin()),
+        serials: serials(2..4),
+        containers: vec![sscc(1)],
+        receiver: receiver.into(),
+    };
+    // Only the sender, naming the receiver the shipment named.
+    w.refused("bay", void("bay"), RejectCode::NotHolder);
+    w.refused("acme", void("medline"), RejectCode::WrongReceiver);
+    w.ok("acme", void("bay"));
+    assert_eq!(w.custody(0), (PackStatus::Active, "acme".to_string()));
+    assert_eq!(w.custody(3), (PackStatus::Active, "acme".to_string()));
+    assert!(w.pack(3).receiver.is_empty());
+    // Nothing left in transit to void, nothing for the wrong receiver to receive.
+    w.refused("acme", void("bay"), RejectCode::NotInTransit);
+    w.refused("bay", receive(&[sscc(1)], "acme"), RejectCode::NotInTransit);
+    // And it ships again, to the right party.
+    w.ok("acme", ship(&[sscc(1)], "medline"));
+    w.ok("medline", receive(&[sscc(1)], "acme"));
+}
+
+#[test]
 fn nesting_is_bounded() {
     let mut w = World::new();
     w.commission("acme", 0..1);

@@ -271,6 +271,13 @@ fn generate() -> Value {
     );
     let ship_pallet = signed(&chain, acme, acme, 9, body::ship_containers(std::slice::from_ref(&pallet), medline));
     let unpack_all = signed(&chain, medline, medline, 10, body::unpack(&pallet, &[], &[]));
+    let void = signed(
+        &chain,
+        acme,
+        acme,
+        11,
+        body::void_shipment(GTIN, &["SN1"], std::slice::from_ref(&pallet), medline),
+    );
 
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
@@ -360,6 +367,7 @@ fn generate() -> Value {
             event_vector("pack", &pack),
             event_vector("ship_containers", &ship_pallet),
             event_vector("unpack_all", &unpack_all),
+            event_vector("void_shipment", &void),
         ],
         "blocks_topic": topic
             .iter()

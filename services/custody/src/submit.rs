@@ -60,9 +60,9 @@ impl Submitter {
         self.rate.check(&event.signer)?;
         // Keyed by the first pack (or the product for lot- and product-level events, the first container for
         // aggregation and container shipments) so a pack's events share a partition when the topic has several.
-        let lines = event.body.lines();
-        let key = match (lines.first(), event.body.gtin(), event.body.containers().first()) {
-            (Some((gtin, serials)), _, _) => PackKey::new(gtin, &serials[0]).into_string(),
+        let first_pack = event.body.lines().into_iter().find_map(|(g, s)| s.first().map(|s| PackKey::new(g, s)));
+        let key = match (first_pack, event.body.gtin(), event.body.containers().first()) {
+            (Some(pack), _, _) => pack.into_string(),
             (None, Some(gtin), _) => gtin.as_str().to_string(),
             (None, None, Some(container)) => container.element(),
             (None, None, None) => GOVERNANCE_ID.to_string(),

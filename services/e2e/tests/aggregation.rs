@@ -88,6 +88,21 @@ async fn a_pallet_moves_whole_and_its_packs_follow() {
     let pallet = sscc(1);
     committed!(stack, MFR, body::pack(&pallet, &[], &cases));
 
+    // Sent to the wrong party first: the sender voids it before it is received.
+    committed!(stack, MFR, body::ship_containers(std::slice::from_ref(&pallet), PHARMACY));
+    let none: [&str; 0] = [];
+    committed!(
+        stack,
+        MFR,
+        body::void_shipment("", &none, std::slice::from_ref(&pallet), PHARMACY)
+    );
+    refused!(
+        RejectCode::NotInTransit,
+        stack,
+        PHARMACY,
+        body::receive_containers(std::slice::from_ref(&pallet), MFR)
+    );
+
     // One event ships, one receives the whole pallet.
     committed!(stack, MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALE));
     let r = scan(&stack, Some(WHOLESALE), format!("01{g}21{}", serial(2345)), false).await;
