@@ -333,7 +333,7 @@ def parse_core(core):
 
 # --- genesis and registry (sections 2 and 4) ----------------------------------------------------------------------
 
-ROLES = {"manufacturer": 1, "distributor": 2, "pharmacy": 3}
+ROLES = {"manufacturer": 1, "distributor": 2, "pharmacy": 3, "auditor": 4, "authority": 5, "hospital": 6}
 
 
 def genesis_bytes(g):

@@ -40,7 +40,8 @@ impl Parties {
             let list = match party.role {
                 Role::Manufacturer => &mut parties.manufacturers,
                 Role::Distributor => &mut parties.distributors,
-                Role::Pharmacy => &mut parties.pharmacies,
+                // Hospitals dispense like pharmacies: the end of a chain either way.
+                Role::Pharmacy | Role::Hospital => &mut parties.pharmacies,
                 Role::Auditor | Role::Authority => &mut parties.readers,
                 // The governance key registers participants; it signs no custody event.
                 Role::Governance => continue,

@@ -40,6 +40,7 @@ pub enum RoleArg {
     Manufacturer,
     Distributor,
     Pharmacy,
+    Hospital,
     Auditor,
     Authority,
 }
@@ -90,6 +91,7 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
         RoleArg::Manufacturer => ParticipantRole::Manufacturer,
         RoleArg::Distributor => ParticipantRole::Distributor,
         RoleArg::Pharmacy => ParticipantRole::Pharmacy,
+        RoleArg::Hospital => ParticipantRole::Hospital,
         RoleArg::Auditor => ParticipantRole::Auditor,
         RoleArg::Authority => ParticipantRole::Authority,
     };

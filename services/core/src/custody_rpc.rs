@@ -136,6 +136,17 @@ custody_rpcs! {
         PharmacyUnpack: unpack => Unpack,
         PharmacyVoidShipment: void_shipment => VoidShipment,
     }
+    Hospital: hospital_service_server::HospitalService,
+    hospital_service_client::HospitalServiceClient {
+        HospitalReceive: receive => Receive,
+        HospitalDispense: dispense => Dispense,
+        HospitalDecommission: decommission => Decommission,
+        HospitalUndo: undo => Undo,
+        HospitalReturn: r#return => Return,
+        HospitalVoidShipment: void_shipment => VoidShipment,
+        HospitalPack: pack => Pack,
+        HospitalUnpack: unpack => Unpack,
+    }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
         GovernanceRegisterParticipant: register_participant => Register,
@@ -201,6 +212,7 @@ mod tests {
             Role::Manufacturer,
             Role::Distributor,
             Role::Pharmacy,
+            Role::Hospital,
             Role::Auditor,
             Role::Authority,
             Role::Governance,

@@ -296,12 +296,13 @@ fn register(r: &pb::RegisterParticipant) -> Result<Body, EventError> {
         ParticipantRole::Manufacturer => Role::Manufacturer,
         ParticipantRole::Distributor => Role::Distributor,
         ParticipantRole::Pharmacy => Role::Pharmacy,
+        ParticipantRole::Hospital => Role::Hospital,
         ParticipantRole::Auditor => Role::Auditor,
         ParticipantRole::Authority => Role::Authority,
         ParticipantRole::Unspecified => {
             return Err(invalid(
                 "role",
-                "must be manufacturer, distributor, pharmacy, auditor or authority",
+                "must be manufacturer, distributor, pharmacy, hospital, auditor or authority",
             ));
         }
     };

@@ -20,6 +20,8 @@ pub enum Role {
     Manufacturer,
     Distributor,
     Pharmacy,
+    /// A hospital pharmacy: signs what a pharmacy signs (it dispenses to patients).
+    Hospital,
     /// Reads the whole ledger (blocks, log proofs, every event's status) to check it; signs no custody event.
     Auditor,
     /// A regulator: reads everything an auditor reads and every pack's full answer; signs no custody event.
@@ -50,7 +52,7 @@ impl Role {
                 Role::Distributor,
                 Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment
             ) | (
-                Role::Pharmacy,
+                Role::Pharmacy | Role::Hospital,
                 Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment
             )
                 | (Role::Governance, Register | RotateKey | Revoke)
@@ -71,6 +73,7 @@ impl Role {
             Role::Pharmacy => 3,
             Role::Auditor => 4,
             Role::Authority => 5,
+            Role::Hospital => 6,
         }
     }
 
@@ -79,6 +82,7 @@ impl Role {
             Role::Manufacturer => "manufacturer",
             Role::Distributor => "distributor",
             Role::Pharmacy => "pharmacy",
+            Role::Hospital => "hospital",
             Role::Auditor => "auditor",
             Role::Authority => "authority",
             Role::Governance => "governance",

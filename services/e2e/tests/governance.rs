@@ -220,3 +220,29 @@ async fn governance_registers_rotates_and_revokes_participants() {
     );
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registered_hospital_receives_and_dispenses_like_a_pharmacy() {
+    let stack = Stack::spawn().await;
+    let g = gtin();
+    let key = KeyPair::generate();
+    const HOSPITAL: &str = "st-mary-hospital";
+    let register = body::register_participant(HOSPITAL, ParticipantRole::Hospital, "St Mary's", "", &key.public());
+    committed(&stack, stack.sign_governance(register)).await;
+    committed(&stack, stack.sign(MFR, body::commission(&g, "L1", "281231", &["H1"]))).await;
+    committed(&stack, stack.sign(MFR, body::ship(&g, &["H1"], WHOLESALE))).await;
+    committed(&stack, stack.sign(WHOLESALE, body::receive(&g, &["H1"], MFR))).await;
+    let shipped = once_custody_sees(&stack, Code::InvalidArgument, || {
+        stack.sign(WHOLESALE, body::ship(&g, &["H1"], HOSPITAL))
+    })
+    .await
+    .expect("custody knows the hospital");
+    assert_eq!(shipped.state(), EventState::Committed, "{}", shipped.reason);
+    committed(&stack, signed(&stack, &key, HOSPITAL, body::receive(&g, &["H1"], WHOLESALE))).await;
+    committed(&stack, signed(&stack, &key, HOSPITAL, body::dispense(&g, &["H1"]))).await;
+    // What a hospital may not sign is refused at the gate.
+    let commission = signed(&stack, &key, HOSPITAL, body::commission(&g, "L1", "281231", &["H2"]));
+    let refused = submit(&stack, commission).await.unwrap_err();
+    assert!(refused.message().contains("role hospital may not sign commission"), "{}", refused.message());
+    stack.shutdown().await;
+}

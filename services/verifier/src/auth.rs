@@ -88,6 +88,7 @@ fn role_pb(role: Role) -> ParticipantRole {
         Role::Manufacturer => ParticipantRole::Manufacturer,
         Role::Distributor => ParticipantRole::Distributor,
         Role::Pharmacy => ParticipantRole::Pharmacy,
+        Role::Hospital => ParticipantRole::Hospital,
         Role::Auditor => ParticipantRole::Auditor,
         Role::Authority => ParticipantRole::Authority,
         Role::Governance => ParticipantRole::Unspecified,
