@@ -21,7 +21,27 @@ pub fn ship(gtin: &str, serials: &[impl AsRef<str>], receiver: &str) -> Body {
         gtin: gtin.into(),
         serials: strings(serials),
         receiver: receiver.into(),
-        containers: Vec::new(),
+        ..Default::default()
+    })
+}
+
+/// A shipment of several GTINs (each with its serials) with its trade documents.
+pub fn ship_lines(lines: &[(&str, &[String])], receiver: &str, documents: Option<pb::TradeDocuments>) -> Body {
+    Body::Ship(pb::Ship {
+        lines: pack_lines(lines),
+        receiver: receiver.into(),
+        documents,
+        ..Default::default()
+    })
+}
+
+/// A receipt of several GTINs, refusing `refused` (back to the sender).
+pub fn receive_lines(lines: &[(&str, &[String])], refused: &[(&str, &[String])], sender: &str) -> Body {
+    Body::Receive(pb::Receive {
+        lines: pack_lines(lines),
+        refused: pack_lines(refused),
+        sender: sender.into(),
+        ..Default::default()
     })
 }
 
@@ -91,7 +111,7 @@ pub fn receive(gtin: &str, serials: &[impl AsRef<str>], sender: &str) -> Body {
         gtin: gtin.into(),
         serials: strings(serials),
         sender: sender.into(),
-        containers: Vec::new(),
+        ..Default::default()
     })
 }
 

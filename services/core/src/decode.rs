@@ -10,7 +10,7 @@ use prost::Message;
 use crate::Hash;
 use crate::container::ContainerKey;
 use crate::disclosure::{SEED_LEN, core_of};
-use crate::event::{Body, Event, EventError, Line};
+use crate::event::{Body, Documents, Event, EventError, Line};
 use crate::keys::PublicKey;
 use crate::participant::{Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
@@ -67,19 +67,19 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
             serials: serials(&c.serials)?,
         },
         event_payload::Body::Ship(s) => {
-            let (gtin, serials, containers) = shipped(&s.gtin, &s.serials, &s.containers)?;
+            let (lines, _, containers) = shipment(&s.gtin, &s.serials, &s.lines, &[], &s.containers)?;
             Body::Ship {
-                gtin,
-                serials,
+                lines,
                 containers,
                 receiver: participant_id("receiver", s.receiver)?,
+                documents: s.documents.as_ref().map(documents).transpose()?,
             }
         }
         event_payload::Body::Receive(r) => {
-            let (gtin, serials, containers) = shipped(&r.gtin, &r.serials, &r.containers)?;
+            let (lines, refused, containers) = shipment(&r.gtin, &r.serials, &r.lines, &r.refused, &r.containers)?;
             Body::Receive {
-                gtin,
-                serials,
+                lines,
+                refused,
                 containers,
                 sender: participant_id("sender", r.sender)?,
             }
@@ -158,6 +158,109 @@ fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
         field: name.to_string(),
         source,
     })
+}
+
+/// Longest trade document reference, in characters.
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
+/// A shipment's or receipt's packs (the first line from `gtin` and `serials` when given, then `lines`), refused
+/// lines and containers: something named, no GTIN twice.
+fn shipment(
+    gtin: &str,
+    serials: &[String],
+    raw_lines: &[pb::PackLine],
+    raw_refused: &[pb::PackLine],
+    raw_containers: &[pb::ContainerId],
+) -> Result<(Vec<Line>, Vec<Line>, Vec<ContainerKey>), EventError> {
+    let containers = containers(raw_containers)?;
+    let mut lines = Vec::with_capacity(1 + raw_lines.len());
+    if !gtin.is_empty() || !serials.is_empty() {
+        lines.push(Line {
+            gtin: field("gtin", Gtin::parse(gtin))?,
+            serials: self::serials(serials)?,
+        });
+    }
+    let total: usize = serials.len() + raw_lines.iter().chain(raw_refused).map(|l| l.serials.len()).sum::<usize>();
+    if total > MAX_SERIALS {
+        return Err(EventError::TooManySerials {
+            got: total,
+            max: MAX_SERIALS,
+        });
+    }
+    let convert = |name: &str, raw: &[pb::PackLine]| -> Result<Vec<Line>, EventError> {
+        raw.iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Ok(Line {
+                    gtin: field(&format!("{name}[{i}].gtin"), Gtin::parse(&l.gtin))?,
+                    serials: self::serials(&l.serials)?,
+                })
+            })
+            .collect()
+    };
+    lines.extend(convert("lines", raw_lines)?);
+    let refused = convert("refused", raw_refused)?;
+    let mut gtins = HashSet::new();
+    for line in lines.iter().chain(&refused) {
+        if !gtins.insert(line.gtin.clone()) {
+            return Err(EventError::Duplicate {
+                field: "lines",
+                value: line.gtin.as_str().to_string(),
+            });
+        }
+    }
+    if lines.is_empty() && refused.is_empty() && containers.is_empty() {
+        return Err(EventError::Nothing {
+            field: "serials",
+            what: "move: name packs (gtin and serials, or lines) or containers",
+        });
+    }
+    Ok((lines, refused, containers))
+}
+
+fn documents(d: &pb::TradeDocuments) -> Result<Documents, EventError> {
+    let reference = |field: &'static str, value: &str| -> Result<String, EventError> {
+        let chars = value.chars().count();
+        if chars > MAX_REFERENCE_CHARS || value.chars().any(char::is_control) {
+            return Err(invalid(
+                field,
+                format!("must be at most {MAX_REFERENCE_CHARS} printable characters, got {chars}"),
+            ));
+        }
+        Ok(value.to_string())
+    };
+    if !d.ship_date.is_empty() && !valid_date(&d.ship_date) {
+        return Err(invalid(
+            "ship_date",
+            format!("must be a date YYYY-MM-DD, got '{}'", pedigree_gs1::quote(&d.ship_date)),
+        ));
+    }
+    Ok(Documents {
+        purchase_order: reference("purchase_order", &d.purchase_order)?,
+        invoice: reference("invoice", &d.invoice)?,
+        despatch_advice: reference("despatch_advice", &d.despatch_advice)?,
+        ship_date: d.ship_date.clone(),
+    })
+}
+
+/// A calendar date written YYYY-MM-DD.
+fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let (Ok(year), Ok(month), Ok(day)) = (s[..4].parse::<u16>(), s[5..7].parse::<u8>(), s[8..].parse::<u8>()) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day) && s.bytes().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// A shipment's packs (one GTIN, may be empty when containers are named) and containers.
@@ -370,6 +473,16 @@ mod tests {
         assert!(gln("061414100000").is_err());
         assert!(gln("061414100000x").is_err());
         assert_eq!(gln("").unwrap(), None);
+    }
+
+    #[test]
+    fn ship_dates_are_calendar_dates() {
+        for ok in ["2026-11-30", "2024-02-29", "2000-02-29"] {
+            assert!(valid_date(ok), "{ok}");
+        }
+        for bad in ["2026-02-29", "1900-02-29", "2026-13-01", "2026-1-01", "26-11-30", "2026-11-3x", "2026/11/30"] {
+            assert!(!valid_date(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -120,6 +120,16 @@ fn packs<'a>(kind: &'static str, gtin: &'a str, serials: &'a [String]) -> Named<
     }
 }
 
+/// `named` with the serials of `more` lines after its own, list by list.
+fn with_lines<'a, const N: usize>(mut named: Named<'a>, more: [&'a [pb::PackLine]; N]) -> Named<'a> {
+    for lines in more {
+        named
+            .lines
+            .extend(lines.iter().map(|l| (l.gtin.as_str(), l.serials.as_slice())));
+    }
+    named
+}
+
 fn none(kind: &'static str) -> Named<'static> {
     packs(kind, "", &[])
 }
@@ -157,12 +167,12 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Ship(s) => Named {
             counterparty: Some(&s.receiver),
             containers: elements(&s.containers, None),
-            ..packs("ship", &s.gtin, &s.serials)
+            ..with_lines(packs("ship", &s.gtin, &s.serials), [&s.lines[..]])
         },
         B::Receive(r) => Named {
             counterparty: Some(&r.sender),
             containers: elements(&r.containers, None),
-            ..packs("receive", &r.gtin, &r.serials)
+            ..with_lines(packs("receive", &r.gtin, &r.serials), [&r.lines[..], &r.refused[..]])
         },
         B::Dispense(d) => packs("dispense", &d.gtin, &d.serials),
         B::Decommission(d) => packs("decommission", &d.gtin, &d.serials),

@@ -21,16 +21,17 @@ pub enum Body {
         expiry: Expiry,
         serials: Vec<Serial>,
     },
-    /// Packs of one GTIN (`gtin` is `None` when only containers are shipped) and whole containers.
+    /// Packs, GTIN by GTIN, and whole containers.
     Ship {
-        gtin: Option<Gtin>,
-        serials: Vec<Serial>,
+        lines: Vec<Line>,
         containers: Vec<ContainerKey>,
         receiver: String,
+        documents: Option<Documents>,
     },
+    /// Packs and containers received, and packs of the shipment refused (back to the sender).
     Receive {
-        gtin: Option<Gtin>,
-        serials: Vec<Serial>,
+        lines: Vec<Line>,
+        refused: Vec<Line>,
         containers: Vec<ContainerKey>,
         sender: String,
     },
@@ -127,9 +128,14 @@ impl Body {
     /// Every pack the event names, GTIN by GTIN.
     pub fn lines(&self) -> Vec<(&Gtin, &[Serial])> {
         match self {
-            Body::Pack { lines, .. } | Body::Unpack { lines, .. } => {
+            Body::Pack { lines, .. } | Body::Unpack { lines, .. } | Body::Ship { lines, .. } => {
                 lines.iter().map(|l| (&l.gtin, l.serials.as_slice())).collect()
             }
+            Body::Receive { lines, refused, .. } => lines
+                .iter()
+                .chain(refused)
+                .map(|l| (&l.gtin, l.serials.as_slice()))
+                .collect(),
             other => match other.gtin() {
                 Some(gtin) if !other.serials().is_empty() => vec![(gtin, other.serials())],
                 _ => Vec::new(),
@@ -154,10 +160,8 @@ impl Body {
     /// containers only.
     pub fn gtin(&self) -> Option<&Gtin> {
         Some(match self {
-            Body::Ship { gtin, .. } | Body::Receive { gtin, .. } | Body::VoidShipment { gtin, .. } => {
-                return gtin.as_ref();
-            }
-            Body::Pack { .. } | Body::Unpack { .. } => return None,
+            Body::VoidShipment { gtin, .. } => return gtin.as_ref(),
+            Body::Pack { .. } | Body::Unpack { .. } | Body::Ship { .. } | Body::Receive { .. } => return None,
             Body::Commission { gtin, .. }
             | Body::Dispense { gtin, .. }
             | Body::Decommission { gtin, .. }
@@ -172,15 +176,16 @@ impl Body {
     pub fn serials(&self) -> &[Serial] {
         match self {
             Body::Commission { serials, .. }
-            | Body::Ship { serials, .. }
-            | Body::Receive { serials, .. }
             | Body::Dispense { serials, .. }
             | Body::Decommission { serials, .. }
             | Body::Undo { serials, .. }
             | Body::Return { serials, .. }
             | Body::VoidShipment { serials, .. } => serials,
-            // Product- and lot-level events and governance events name no pack; aggregation events name lines.
-            Body::Pack { .. }
+            // Product- and lot-level events and governance events name no pack; aggregation events and shipments
+            // name lines.
+            Body::Ship { .. }
+            | Body::Receive { .. }
+            | Body::Pack { .. }
             | Body::Unpack { .. }
             | Body::Recall { .. }
             | Body::Withdraw { .. }
@@ -189,6 +194,15 @@ impl Body {
             | Body::Revoke { .. } => &[],
         }
     }
+}
+
+/// A shipment's trade documents, as given (each checked: at most 64 printable characters; a date YYYY-MM-DD).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Documents {
+    pub purchase_order: String,
+    pub invoice: String,
+    pub despatch_advice: String,
+    pub ship_date: String,
 }
 
 /// Serials of one GTIN.

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use pedigree_gs1::Gtin;
+use pedigree_gs1::{Gtin, Serial};
 
 use crate::aggregation::{apply_aggregation, moved_containers, write_containers};
 use crate::context::BlockContext;
@@ -29,7 +29,7 @@ use crate::pack_key::PackKey;
 use crate::participant::Registry;
 use crate::pb::{ContainerRecord, PackRecord, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
-use crate::transition::transition;
+use crate::transition::{refuse_receipt, transition};
 
 /// Packs and products touched by a batch of events: loaded before applying, written back after. A key mapped to
 /// no record was looked up and does not exist.
@@ -220,6 +220,7 @@ impl WorkingSet {
             product(gtin.as_str(), &mut needs);
         }
         for (gtin, serials) in event.body.lines() {
+            product(gtin.as_str(), &mut needs);
             needs.packs.extend(serials.iter().map(|s| PackKey::new(gtin, s)).filter(|k| !self.is_loaded(k)));
         }
         for key in event.body.containers() {
@@ -278,7 +279,29 @@ pub fn apply(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<
 /// The pack- and product-level part of a custody event.
 fn apply_packs(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Result<(), Refusal> {
     let Some(gtin) = event.body.gtin() else {
-        return Ok(());
+        // Shipments and receipts: packs of several GTINs, and packs refused back to the sender.
+        let mut updates = Vec::new();
+        let refused = match &event.body {
+            Body::Receive { refused, sender, .. } => {
+                for line in refused {
+                    for serial in &line.serials {
+                        let key = PackKey::new(&line.gtin, serial);
+                        let pack = packs
+                            .get(&key)
+                            .ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
+                        updates.push((key, refuse_receipt(pack, &event.signer, sender, serial)?));
+                    }
+                }
+                refused.len()
+            }
+            _ => 0,
+        };
+        let lines = event.body.lines();
+        for &(gtin, serials) in &lines[..lines.len() - refused] {
+            let product = packs.product(gtin.as_str()).cloned();
+            updates.extend(pack_updates(event, (gtin, serials), at, product.as_ref(), packs)?);
+        }
+        return write_packs(event, at, updates, packs);
     };
     if let Some(product) = product_change(event, gtin, packs.product(gtin.as_str()))? {
         if event.body.serials().is_empty() {
@@ -286,12 +309,12 @@ fn apply_packs(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Resul
             return Ok(());
         }
         // A commission's product record is written only if every pack of it is accepted.
-        let updates = pack_updates(event, gtin, at, Some(&product), packs)?;
+        let updates = pack_updates(event, (gtin, event.body.serials()), at, Some(&product), packs)?;
         packs.put_product(gtin.as_str(), product);
         return write_packs(event, at, updates, packs);
     }
     let product = packs.product(gtin.as_str()).cloned();
-    let updates = pack_updates(event, gtin, at, product.as_ref(), packs)?;
+    let updates = pack_updates(event, (gtin, event.body.serials()), at, product.as_ref(), packs)?;
     write_packs(event, at, updates, packs)
 }
 
@@ -311,13 +334,13 @@ pub fn apply_event(
 
 fn pack_updates(
     event: &Event,
-    gtin: &Gtin,
+    (gtin, serials): (&Gtin, &[Serial]),
     at: BlockContext,
     product: Option<&ProductRecord>,
     packs: &WorkingSet,
 ) -> Result<Vec<(PackKey, PackRecord)>, Refusal> {
-    let mut updates = Vec::with_capacity(event.body.serials().len());
-    for serial in event.body.serials() {
+    let mut updates = Vec::with_capacity(serials.len());
+    for serial in serials {
         let key = PackKey::new(gtin, serial);
         let next = transition(event, serial, packs.get(&key), product, at)?;
         updates.push((key, next));

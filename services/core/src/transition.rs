@@ -134,6 +134,29 @@ fn move_pack(
     Ok(next)
 }
 
+/// The receiver of a pack in transit to it refuses it: back to the sender, active, held by it.
+pub(crate) fn refuse_receipt(pack: &PackRecord, signer: &str, sender: &str, serial: &Serial) -> Result<PackRecord, Refusal> {
+    if !pack.parent.is_empty() {
+        let detail = format!("inside container {}: refuse the container", crate::container::bracketed(&pack.parent));
+        return Err(Refusal::new(RejectCode::InContainer, serial, detail));
+    }
+    let mut next = pack.clone();
+    if next.status() != PackStatus::InTransit {
+        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
+    }
+    if next.receiver != signer {
+        let detail = format!("shipped to '{}', not to '{signer}'", next.receiver);
+        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
+    }
+    if next.holder != sender {
+        let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
+        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
+    }
+    next.set_status(PackStatus::Active);
+    next.receiver.clear();
+    Ok(next)
+}
+
 fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -> Result<(), Refusal> {
     if next.status() != PackStatus::InTransit {
         return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));

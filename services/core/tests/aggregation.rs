@@ -95,17 +95,17 @@ fn unpack(parent: &ContainerKey, packs: std::ops::Range<usize>, containers: &[Co
 
 fn ship(containers: &[ContainerKey], receiver: &str) -> Body {
     Body::Ship {
-        gtin: None,
-        serials: Vec::new(),
+        lines: Vec::new(),
         containers: containers.to_vec(),
         receiver: receiver.into(),
+        documents: None,
     }
 }
 
 fn receive(containers: &[ContainerKey], sender: &str) -> Body {
     Body::Receive {
-        gtin: None,
-        serials: Vec::new(),
+        lines: Vec::new(),
+        refused: Vec::new(),
         containers: containers.to_vec(),
         sender: sender.into(),
     }
@@ -243,10 +243,13 @@ fn while_in_transit_the_packs_inside_are_in_transit() {
 fn a_pack_inside_a_container_moves_only_with_it() {
     let (mut w, pallet, cases) = pallet_received(2, 3);
     let one = |n: usize| Body::Ship {
-        gtin: Some(gtin()),
-        serials: serials(n..n + 1),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(n..n + 1),
+        }],
         containers: Vec::new(),
         receiver: "bay".into(),
+        documents: None,
     };
     let reason = w.refused("medline", one(4), RejectCode::InContainer);
     assert!(reason.contains(&cases[1].to_string()), "{reason}");
@@ -289,10 +292,13 @@ fn unpacking_hands_the_childrens_custody_to_the_holder_and_closes_an_emptied_con
     assert_eq!(w.custody(0), (PackStatus::Active, "medline".to_string()));
     // It moves alone now, and the packs still in the case do not.
     let ship_one = |n: usize| Body::Ship {
-        gtin: Some(gtin()),
-        serials: serials(n..n + 1),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(n..n + 1),
+        }],
         containers: Vec::new(),
         receiver: "bay".into(),
+        documents: None,
     };
     w.ok("medline", ship_one(1));
     w.refused("medline", ship_one(0), RejectCode::InContainer);
@@ -320,10 +326,13 @@ fn a_shipment_sent_to_the_wrong_party_is_voided_by_its_sender() {
     w.commission("acme", 0..4);
     w.ok("acme", pack(&sscc(1), 0..2, &[]));
     let ship_all = Body::Ship {
-        gtin: Some(gtin()),
-        serials: serials(2..4),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(2..4),
+        }],
         containers: vec![sscc(1)],
         receiver: "bay".into(),
+        documents: None,
     };
     w.ok("acme", ship_all);
     let void = |receiver: &str| Body::VoidShipment {
@@ -345,6 +354,80 @@ fn a_shipment_sent_to_the_wrong_party_is_voided_by_its_sender() {
     // And it ships again, to the right party.
     w.ok("acme", ship(&[sscc(1)], "medline"));
     w.ok("medline", receive(&[sscc(1)], "acme"));
+}
+
+const OTHER_GTIN: &str = "04012345678901";
+
+fn other_gtin() -> Gtin {
+    Gtin::parse(OTHER_GTIN).unwrap()
+}
+
+#[test]
+fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
+    let mut w = World::new();
+    w.commission("acme", 0..6);
+    let other = Body::Commission {
+        gtin: other_gtin(),
+        lot: Lot::parse("L2").unwrap(),
+        expiry: Expiry::parse("291231").unwrap(),
+        serials: serials(0..2),
+    };
+    w.ok("acme", other);
+    let ship = Body::Ship {
+        lines: vec![
+            Line {
+                gtin: gtin(),
+                serials: serials(0..6),
+            },
+            Line {
+                gtin: other_gtin(),
+                serials: serials(0..2),
+            },
+        ],
+        containers: Vec::new(),
+        receiver: "medline".into(),
+        documents: None,
+    };
+    w.ok("acme", ship);
+    // Four received, one refused (damaged), one not there (short); the other product's line refused whole.
+    let receive = Body::Receive {
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(0..4),
+        }],
+        refused: vec![
+            Line {
+                gtin: gtin(),
+                serials: serials(4..5),
+            },
+            Line {
+                gtin: other_gtin(),
+                serials: serials(0..2),
+            },
+        ],
+        containers: Vec::new(),
+        sender: "acme".into(),
+    };
+    w.ok("medline", receive);
+    assert_eq!(w.custody(0), (PackStatus::Active, "medline".to_string()));
+    assert_eq!(w.custody(4), (PackStatus::Active, "acme".to_string()), "refused: back with the sender");
+    assert_eq!(w.custody(5), (PackStatus::InTransit, "acme".to_string()), "short: still in transit");
+    let back = w
+        .ws
+        .get(&PackKey::new(&other_gtin(), &Serial::parse(&serial(1)).unwrap()))
+        .unwrap();
+    assert_eq!((back.status(), back.holder.as_str()), (PackStatus::Active, "acme"));
+    // Refusing what was not shipped to you is refused, and changes nothing.
+    let again = Body::Receive {
+        lines: Vec::new(),
+        refused: vec![Line {
+            gtin: gtin(),
+            serials: serials(0..1),
+        }],
+        containers: Vec::new(),
+        sender: "acme".into(),
+    };
+    w.refused("medline", again, RejectCode::NotInTransit);
 }
 
 #[test]
@@ -388,10 +471,13 @@ fn an_event_refused_on_its_last_child_changes_nothing() {
     let mut w = World::new();
     w.commission("acme", 0..6);
     let away = Body::Ship {
-        gtin: Some(gtin()),
-        serials: serials(5..6),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(5..6),
+        }],
         containers: Vec::new(),
         receiver: "medline".into(),
+        documents: None,
     };
     w.ok("acme", away);
     // `World::try_apply` asserts that the working set is unchanged by a refusal.

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use pedigree_core::body;
 use pedigree_core::decode::MAX_SERIALS;
 use pedigree_core::envelope::{MAX_PAYLOAD_BYTES, check_envelope, new_payload, sign_payload};
-use pedigree_core::event::{Body, Event, EventError, event_id};
+use pedigree_core::event::{Body, Event, EventError, Line, event_id};
 use pedigree_core::gs1::{Expiry, Gs1Error, Gtin, Lot, Serial};
 use pedigree_core::keys::{HEADER_TAG, KeyError, KeyPair};
 use pedigree_core::kind::EventKind;
@@ -153,10 +153,13 @@ fn valid_ship_is_accepted() {
     assert_eq!(
         event.body,
         Body::Ship {
-            gtin: Some(gtin()),
-            serials: serials(&["S1"]),
+            lines: vec![Line {
+                gtin: gtin(),
+                serials: serials(&["S1"]),
+            }],
             containers: Vec::new(),
-            receiver: "d1".into()
+            receiver: "d1".into(),
+            documents: None,
         }
     );
 }
@@ -171,10 +174,13 @@ fn valid_receive_is_accepted() {
     assert_eq!(
         event.body,
         Body::Receive {
-            gtin: Some(gtin()),
-            serials: serials(&["S1", "S2"]),
+            lines: vec![Line {
+                gtin: gtin(),
+                serials: serials(&["S1", "S2"]),
+            }],
+            refused: Vec::new(),
             containers: Vec::new(),
-            sender: "m".into()
+            sender: "m".into(),
         }
     );
 }
@@ -193,6 +199,33 @@ fn valid_dispense_is_accepted() {
             serials: serials(&["S1"])
         }
     );
+}
+
+#[test]
+fn shipments_name_each_gtin_once_and_carry_checked_documents() {
+    let lines = [("09506000134352", &["S1".to_string()][..]), ("04012345678901", &["S1".to_string()][..])];
+    let documents = pedigree_core::pb::TradeDocuments {
+        purchase_order: "PO-4471".into(),
+        invoice: "INV-2026-0042".into(),
+        despatch_advice: "DESADV-9".into(),
+        ship_date: "2026-11-30".into(),
+    };
+    let event = check(&envelope("m", body::ship_lines(&lines, "d1", Some(documents.clone())))).unwrap();
+    let Body::Ship { lines: got, documents: Some(d), .. } = &event.body else {
+        panic!("a shipment with documents: {:?}", event.body);
+    };
+    assert_eq!((got.len(), d.purchase_order.as_str(), d.ship_date.as_str()), (2, "PO-4471", "2026-11-30"));
+    let twice = [("09506000134352", &["S1".to_string()][..]), ("09506000134352", &["S2".to_string()][..])];
+    let err = check(&envelope("m", body::ship_lines(&twice, "d1", None))).unwrap_err();
+    assert_eq!(err.to_string(), "lines: '09506000134352' appears twice in the event");
+    let bad_date = pedigree_core::pb::TradeDocuments {
+        ship_date: "2026-02-30".into(),
+        ..documents
+    };
+    let err = check(&envelope("m", body::ship_lines(&lines, "d1", Some(bad_date)))).unwrap_err();
+    assert_eq!(err.to_string(), "ship_date: must be a date YYYY-MM-DD, got '2026-02-30'");
+    let err = check(&envelope("m", body::ship_lines(&[], "d1", None))).unwrap_err();
+    assert!(err.to_string().starts_with("serials: names nothing"), "{err}");
 }
 
 #[test]

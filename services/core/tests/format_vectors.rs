@@ -271,6 +271,27 @@ fn generate() -> Value {
     );
     let ship_pallet = signed(&chain, acme, acme, 9, body::ship_containers(std::slice::from_ref(&pallet), medline));
     let unpack_all = signed(&chain, medline, medline, 10, body::unpack(&pallet, &[], &[]));
+    let sn = ["SN1".to_string(), "SN2".to_string()];
+    let documents = pedigree_core::pb::TradeDocuments {
+        purchase_order: "PO-4471".into(),
+        invoice: "INV-2026-0042".into(),
+        despatch_advice: "DESADV-9".into(),
+        ship_date: "2026-11-30".into(),
+    };
+    let ship_lines = signed(
+        &chain,
+        acme,
+        acme,
+        12,
+        body::ship_lines(&[(GTIN, &sn[..1]), ("04012345678901", &sn[1..])], medline, Some(documents)),
+    );
+    let receive_refused = signed(
+        &chain,
+        medline,
+        medline,
+        13,
+        body::receive_lines(&[(GTIN, &sn[..1])], &[("04012345678901", &sn[1..])], acme),
+    );
     let void = signed(
         &chain,
         acme,
@@ -368,6 +389,8 @@ fn generate() -> Value {
             event_vector("ship_containers", &ship_pallet),
             event_vector("unpack_all", &unpack_all),
             event_vector("void_shipment", &void),
+            event_vector("ship_lines", &ship_lines),
+            event_vector("receive_with_refused", &receive_refused),
         ],
         "blocks_topic": topic
             .iter()

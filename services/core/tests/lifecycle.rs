@@ -2,7 +2,7 @@
 //! dispense, stolen and destroyed packs, product ownership, recalls and withdrawals.
 
 use pedigree_core::context::BlockContext;
-use pedigree_core::event::{Body, Event};
+use pedigree_core::event::{Body, Event, Line};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
@@ -49,15 +49,21 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
     };
     apply(&event(1, "m", body), at(1, T0), &mut ws).unwrap();
     let ship = Body::Ship {
-        gtin: Some(g.clone()),
-        serials: serials(&["S1", "S2"]),
+        lines: vec![Line {
+            gtin: g.clone(),
+            serials: serials(&["S1", "S2"]),
+        }],
         containers: Vec::new(),
         receiver: "p".into(),
+        documents: None,
     };
     apply(&event(2, "m", ship), at(2, T0), &mut ws).unwrap();
     let receive = Body::Receive {
-        gtin: Some(g),
-        serials: serials(&["S1", "S2"]),
+        lines: vec![Line {
+            gtin: g,
+            serials: serials(&["S1", "S2"]),
+        }],
+        refused: Vec::new(),
         containers: Vec::new(),
         sender: "m".into(),
     };

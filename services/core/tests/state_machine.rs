@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use pedigree_core::Hash;
 use pedigree_core::context::BlockContext;
-use pedigree_core::event::{Body, Event};
+use pedigree_core::event::{Body, Event, Line};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
@@ -64,18 +64,24 @@ fn commission(n: u64, signer: &str, names: &[&str]) -> Event {
 
 fn ship(n: u64, signer: &str, names: &[&str], receiver: &str) -> Event {
     let body = Body::Ship {
-        gtin: Some(gtin()),
-        serials: serials(names),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(names),
+        }],
         containers: Vec::new(),
         receiver: receiver.into(),
+        documents: None,
     };
     event(n, signer, body)
 }
 
 fn receive(n: u64, signer: &str, names: &[&str], sender: &str) -> Event {
     let body = Body::Receive {
-        gtin: Some(gtin()),
-        serials: serials(names),
+        lines: vec![Line {
+            gtin: gtin(),
+            serials: serials(names),
+        }],
+        refused: Vec::new(),
         containers: Vec::new(),
         sender: sender.into(),
     };
