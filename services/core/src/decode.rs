@@ -200,12 +200,23 @@ fn shipment(
     };
     lines.extend(convert("lines", raw_lines)?);
     let refused = convert("refused", raw_refused)?;
-    let mut gtins = HashSet::new();
-    for line in lines.iter().chain(&refused) {
-        if !gtins.insert(line.gtin.clone()) {
+    // A GTIN once per list; a pack received and refused at once is named twice.
+    for (name, list) in [("lines", &lines), ("refused", &refused)] {
+        let mut gtins = HashSet::new();
+        if let Some(line) = list.iter().find(|l| !gtins.insert(&l.gtin)) {
             return Err(EventError::Duplicate {
-                field: "lines",
+                field: name,
                 value: line.gtin.as_str().to_string(),
+            });
+        }
+    }
+    for back in &refused {
+        let received = lines.iter().filter(|l| l.gtin == back.gtin).flat_map(|l| &l.serials);
+        let received: HashSet<&Serial> = received.collect();
+        if let Some(serial) = back.serials.iter().find(|s| received.contains(s)) {
+            return Err(EventError::Duplicate {
+                field: "refused",
+                value: serial.as_str().to_string(),
             });
         }
     }

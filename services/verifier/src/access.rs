@@ -40,7 +40,7 @@ impl Caller {
         }
     }
 
-    fn reads_everything(&self) -> bool {
+    pub(crate) fn reads_everything(&self) -> bool {
         matches!(self, Caller::Participant { role, .. } if role.reads_everything())
     }
 

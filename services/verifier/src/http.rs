@@ -88,6 +88,7 @@ pub fn router(verifier: Verifier) -> Router {
         .route(VERIFY_PATH, get(verify_code))
         .route("/v1/session", post(start_session))
         .route(DIGITAL_LINK_PATH, get(digital_link))
+        .route("/v1/transactions/{event_id}", get(transaction))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -111,6 +112,22 @@ async fn verify_code(
     let caller = caller(&v, &headers, peer)?;
     let scan = verify_query(&uri).inspect_err(|_| v.metrics.bad_request())?;
     Ok(Json(v.verify(&scan.code, scan.proof, &caller).await?.into()))
+}
+
+/// `GET /v1/transactions/{event_id}`: the TI/TS of a sealed shipment (event id in hex), for its two parties and
+/// those who read everything.
+async fn transaction(
+    State(v): State<Verifier>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    axum::extract::Path(event_id): axum::extract::Path<String>,
+) -> Result<Json<crate::transaction::TransactionInformation>, VerifyError> {
+    let caller = caller(&v, &headers, peer)?;
+    if event_id.len() != 64 {
+        return Err(VerifyError::Field("event_id", "must be 64 hex digits"));
+    }
+    let id = hex::decode(&event_id).map_err(|_| VerifyError::Field("event_id", "must be 64 hex digits"))?;
+    Ok(Json(v.transaction(&id, &caller).await?))
 }
 
 /// `POST /v1/session`: the JSON form of `AuthService.StartSession` (nonce and signature in hex).

@@ -27,6 +27,7 @@ mod rates;
 mod readiness;
 pub mod route;
 mod session;
+mod transaction;
 mod verify;
 
 pub use app::App;
