@@ -48,7 +48,11 @@ impl RunIds {
     /// SSCC `i` of this run: extension digit 0, eight digits drawn from the run id, `i` as eight digits, check
     /// digit (so that reruns against the same stack use other containers).
     pub fn sscc(&self, i: usize) -> String {
-        let run = self.run.bytes().fold(0u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)) % 100_000_000;
+        let run = self
+            .run
+            .bytes()
+            .fold(0u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+            % 100_000_000;
         let body = format!("0{run:08}{:08}", i % 100_000_000);
         let sum: u32 = body
             .bytes()

@@ -70,7 +70,7 @@ pub struct CommissionArgs {
 /// Packs of one GTIN and whole containers (a shipment, a receipt, an aggregation's children).
 #[derive(Clone, Debug, clap::Args)]
 pub struct Items {
-    #[arg(long, requires = "serials")]
+    #[arg(long)]
     pub gtin: Option<String>,
     #[arg(long = "serial", requires = "gtin")]
     pub serials: Vec<String>,
@@ -109,6 +109,37 @@ pub struct ShipArgs {
     /// Participant id of the receiver.
     #[arg(long)]
     pub to: String,
+    /// Trade documents of a shipment (DSCSA transaction information).
+    #[command(flatten)]
+    pub documents: DocumentArgs,
+}
+
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct DocumentArgs {
+    #[arg(long)]
+    pub purchase_order: Option<String>,
+    #[arg(long)]
+    pub invoice: Option<String>,
+    #[arg(long)]
+    pub despatch_advice: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub ship_date: Option<String>,
+}
+
+impl DocumentArgs {
+    fn documents(&self) -> Option<pedigree_core::pb::TradeDocuments> {
+        let d = self.clone();
+        let any = [&d.purchase_order, &d.invoice, &d.despatch_advice, &d.ship_date]
+            .iter()
+            .any(|f| f.is_some());
+        any.then(|| pedigree_core::pb::TradeDocuments {
+            purchase_order: d.purchase_order.unwrap_or_default(),
+            invoice: d.invoice.unwrap_or_default(),
+            despatch_advice: d.despatch_advice.unwrap_or_default(),
+            ship_date: d.ship_date.unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -120,6 +151,9 @@ pub struct ReceiveArgs {
     /// Participant id of the sender.
     #[arg(long)]
     pub from: String,
+    /// Serials of the --gtin refused (back to the sender); repeat for several.
+    #[arg(long = "refuse-serial", requires = "gtin")]
+    pub refused: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -227,15 +261,26 @@ pub async fn ship(a: ShipArgs) -> anyhow::Result<()> {
     let mut body = body::ship(a.items.gtin.as_deref().unwrap_or(""), &a.items.serials, &a.to);
     if let Body::Ship(ship) = &mut body {
         ship.containers = a.items.containers()?.iter().map(ContainerKey::to_pb).collect();
+        ship.documents = a.documents.documents();
     }
     send_and_report(&a.signer, body).await
 }
 
 pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
-    a.items.require_some("receive")?;
-    let mut body = body::receive(a.items.gtin.as_deref().unwrap_or(""), &a.items.serials, &a.from);
+    if a.items.gtin.is_none() && a.items.containers.is_empty() {
+        bail!("receive: name packs (--gtin with --serial or --refuse-serial) or containers (--container)");
+    }
+    // The GTIN goes with the received serials; with none received, only with the refused ones.
+    let received_gtin = a.items.gtin.as_deref().filter(|_| !a.items.serials.is_empty());
+    let mut body = body::receive(received_gtin.unwrap_or(""), &a.items.serials, &a.from);
     if let Body::Receive(receive) = &mut body {
         receive.containers = a.items.containers()?.iter().map(ContainerKey::to_pb).collect();
+        if let Some(gtin) = a.items.gtin.as_ref().filter(|_| !a.refused.is_empty()) {
+            receive.refused = vec![pedigree_core::pb::PackLine {
+                gtin: gtin.clone(),
+                serials: a.refused.clone(),
+            }];
+        }
     }
     send_and_report(&a.signer, body).await
 }

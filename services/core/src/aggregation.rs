@@ -118,7 +118,11 @@ fn outermost<'a>(ws: &'a WorkingSet, key: &ContainerKey) -> Result<&'a Container
         .container(&key.element())
         .ok_or_else(|| Refusal::container(RejectCode::UnknownContainer, key, "never packed"))?;
     if record.closed {
-        return Err(Refusal::container(RejectCode::ContainerClosed, key, "emptied and closed"));
+        return Err(Refusal::container(
+            RejectCode::ContainerClosed,
+            key,
+            "emptied and closed",
+        ));
     }
     if !record.parent.is_empty() {
         let detail = format!("inside container {}: unpack it first", bracketed(&record.parent));
@@ -182,7 +186,10 @@ fn pack(
         held_active(&next, signer, child)?;
         record.depth = record.depth.max(next.depth + 1);
         if record.depth > MAX_DEPTH {
-            let detail = format!("would nest containers {} levels deep, more than the {MAX_DEPTH} allowed", record.depth);
+            let detail = format!(
+                "would nest containers {} levels deep, more than the {MAX_DEPTH} allowed",
+                record.depth
+            );
             return Err(Refusal::container(RejectCode::Nesting, parent, detail));
         }
         next.parent.clone_from(&element);
@@ -194,7 +201,11 @@ fn pack(
 }
 
 /// A new container named by a case id: its GTIN must be a case-level one (recorded as such the first time).
-fn case_product(event: &Event, parent: &ContainerKey, ws: &WorkingSet) -> Result<Option<(String, ProductRecord)>, Refusal> {
+fn case_product(
+    event: &Event,
+    parent: &ContainerKey,
+    ws: &WorkingSet,
+) -> Result<Option<(String, ProductRecord)>, Refusal> {
     let Some(gtin) = parent.case_gtin() else {
         return Ok(None);
     };
@@ -251,7 +262,10 @@ fn unpack(
     let mut record = outermost(ws, parent)?.clone();
     held_active(&record, &event.signer, parent)?;
     let (packs, containers): (Vec<String>, Vec<String>) = if lines.is_empty() && children.is_empty() {
-        (std::mem::take(&mut record.packs), std::mem::take(&mut record.containers))
+        (
+            std::mem::take(&mut record.packs),
+            std::mem::take(&mut record.containers),
+        )
     } else {
         let packs: Vec<String> = lines
             .iter()
@@ -299,7 +313,10 @@ fn take(children: &mut Vec<String>, named: &[String], parent: &ContainerKey) -> 
     for name in named {
         let Some(at) = children.iter().position(|c| c == name) else {
             let shown = ContainerKey::parse_element(name).map_or_else(
-                |_| PackKey::parse(name).map_or_else(|_| name.clone(), |k| format!("(01){}(21){}", k.gtin(), k.serial())),
+                |_| {
+                    PackKey::parse(name)
+                        .map_or_else(|_| name.clone(), |k| format!("(01){}(21){}", k.gtin(), k.serial()))
+                },
                 |k| k.to_string(),
             );
             return Err(Refusal::container(

@@ -46,12 +46,7 @@ pub fn receive_lines(lines: &[(&str, &[String])], refused: &[(&str, &[String])],
 }
 
 /// Cancels a shipment (or return) to `receiver` that is not received yet: its packs and containers.
-pub fn void_shipment(
-    gtin: &str,
-    serials: &[impl AsRef<str>],
-    containers: &[ContainerKey],
-    receiver: &str,
-) -> Body {
+pub fn void_shipment(gtin: &str, serials: &[impl AsRef<str>], containers: &[ContainerKey], receiver: &str) -> Body {
     Body::VoidShipment(pb::VoidShipment {
         gtin: gtin.into(),
         serials: strings(serials),
@@ -106,6 +101,7 @@ fn pack_lines(lines: &[(&str, &[String])]) -> Vec<pb::PackLine> {
         .collect()
 }
 
+/// A receipt of packs of one GTIN (none when `serials` is empty: a receipt of containers or of refused packs only).
 pub fn receive(gtin: &str, serials: &[impl AsRef<str>], sender: &str) -> Body {
     Body::Receive(pb::Receive {
         gtin: gtin.into(),

@@ -165,7 +165,13 @@ mod tests {
             ContainerKey::from_pb(&bad).unwrap_err().to_string(),
             "container: sscc: check digit is 0, expected 7"
         );
-        for s in ["", "00", "0110950600013436", "011095060001343699x", "02106141411234567897"] {
+        for s in [
+            "",
+            "00",
+            "0110950600013436",
+            "011095060001343699x",
+            "02106141411234567897",
+        ] {
             assert!(ContainerKey::parse_element(s).is_err(), "{s}");
         }
     }

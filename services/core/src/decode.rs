@@ -180,7 +180,12 @@ fn shipment(
             serials: self::serials(serials)?,
         });
     }
-    let total: usize = serials.len() + raw_lines.iter().chain(raw_refused).map(|l| l.serials.len()).sum::<usize>();
+    let total: usize = serials.len()
+        + raw_lines
+            .iter()
+            .chain(raw_refused)
+            .map(|l| l.serials.len())
+            .sum::<usize>();
     if total > MAX_SERIALS {
         return Err(EventError::TooManySerials {
             got: total,
@@ -271,7 +276,10 @@ fn valid_date(s: &str) -> bool {
         2 => 28,
         _ => return false,
     };
-    (1..=days).contains(&day) && s.bytes().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    (1..=days).contains(&day)
+        && s.bytes()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// A shipment's packs (one GTIN, may be empty when containers are named) and containers.
@@ -291,12 +299,11 @@ fn aggregation(
     raw_lines: &[pb::PackLine],
     raw_containers: &[pb::ContainerId],
 ) -> Result<(ContainerKey, Vec<Line>, Vec<ContainerKey>), EventError> {
-    let parent = ContainerKey::from_pb(parent.unwrap_or(&pb::ContainerId { id: None })).map_err(|e| {
-        EventError::Invalid {
+    let parent =
+        ContainerKey::from_pb(parent.unwrap_or(&pb::ContainerId { id: None })).map_err(|e| EventError::Invalid {
             field: "parent",
             detail: e.to_string(),
-        }
-    })?;
+        })?;
     let containers = containers(raw_containers)?;
     if containers.contains(&parent) {
         return Err(EventError::Invalid {
@@ -336,7 +343,10 @@ fn containers(raw: &[pb::ContainerId]) -> Result<Vec<ContainerKey>, EventError> 
     if raw.len() > MAX_CONTAINERS {
         return Err(EventError::Invalid {
             field: "containers",
-            detail: format!("{} containers, more than the {MAX_CONTAINERS} allowed in one event", raw.len()),
+            detail: format!(
+                "{} containers, more than the {MAX_CONTAINERS} allowed in one event",
+                raw.len()
+            ),
         });
     }
     let mut seen = HashSet::with_capacity(raw.len());
@@ -491,7 +501,15 @@ mod tests {
         for ok in ["2026-11-30", "2024-02-29", "2000-02-29"] {
             assert!(valid_date(ok), "{ok}");
         }
-        for bad in ["2026-02-29", "1900-02-29", "2026-13-01", "2026-1-01", "26-11-30", "2026-11-3x", "2026/11/30"] {
+        for bad in [
+            "2026-02-29",
+            "1900-02-29",
+            "2026-13-01",
+            "2026-1-01",
+            "26-11-30",
+            "2026-11-3x",
+            "2026/11/30",
+        ] {
             assert!(!valid_date(bad), "{bad}");
         }
     }

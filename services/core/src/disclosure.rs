@@ -112,7 +112,11 @@ struct Named<'a> {
 fn packs<'a>(kind: &'static str, gtin: &'a str, serials: &'a [String]) -> Named<'a> {
     Named {
         kind,
-        lines: if serials.is_empty() { Vec::new() } else { vec![(gtin, serials)] },
+        lines: if serials.is_empty() {
+            Vec::new()
+        } else {
+            vec![(gtin, serials)]
+        },
         lot: "",
         expiry: "",
         containers: Vec::new(),

@@ -38,24 +38,14 @@ impl Role {
             (self, kind),
             (
                 Role::Manufacturer,
-                Commission
-                    | Ship
-                    | Receive
-                    | Decommission
-                    | Undo
-                    | Recall
-                    | Withdraw
-                    | Pack
-                    | Unpack
-                    | VoidShipment
+                Commission | Ship | Receive | Decommission | Undo | Recall | Withdraw | Pack | Unpack | VoidShipment
             ) | (
                 Role::Distributor,
                 Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment
             ) | (
                 Role::Pharmacy | Role::Hospital,
                 Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment
-            )
-                | (Role::Governance, Register | RotateKey | Revoke)
+            ) | (Role::Governance, Register | RotateKey | Revoke)
         )
     }
 

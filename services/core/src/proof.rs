@@ -54,7 +54,16 @@ pub fn make_bundle(
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?;
     let header = block.header.as_ref()?;
-    bundle_of_event(header, envelope, inclusion, height, gtin, serial, signer_key, participants)
+    bundle_of_event(
+        header,
+        envelope,
+        inclusion,
+        height,
+        gtin,
+        serial,
+        signer_key,
+        participants,
+    )
 }
 
 /// The bundle [`make_bundle`] makes, from only what it needs of the block: its signed `header`, the event's

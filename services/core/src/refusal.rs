@@ -31,7 +31,11 @@ impl Refusal {
     }
 
     /// A refusal about a container (shown bracketed).
-    pub(crate) fn container(code: RejectCode, container: impl std::fmt::Display, detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn container(
+        code: RejectCode,
+        container: impl std::fmt::Display,
+        detail: impl std::fmt::Display,
+    ) -> Self {
         Self {
             code,
             reason: format!("container {container}: {detail}"),

@@ -221,7 +221,12 @@ impl WorkingSet {
         }
         for (gtin, serials) in event.body.lines() {
             product(gtin.as_str(), &mut needs);
-            needs.packs.extend(serials.iter().map(|s| PackKey::new(gtin, s)).filter(|k| !self.is_loaded(k)));
+            needs.packs.extend(
+                serials
+                    .iter()
+                    .map(|s| PackKey::new(gtin, s))
+                    .filter(|k| !self.is_loaded(k)),
+            );
         }
         for key in event.body.containers() {
             let element = key.element();

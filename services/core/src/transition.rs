@@ -135,9 +135,17 @@ fn move_pack(
 }
 
 /// The receiver of a pack in transit to it refuses it: back to the sender, active, held by it.
-pub(crate) fn refuse_receipt(pack: &PackRecord, signer: &str, sender: &str, serial: &Serial) -> Result<PackRecord, Refusal> {
+pub(crate) fn refuse_receipt(
+    pack: &PackRecord,
+    signer: &str,
+    sender: &str,
+    serial: &Serial,
+) -> Result<PackRecord, Refusal> {
     if !pack.parent.is_empty() {
-        let detail = format!("inside container {}: refuse the container", crate::container::bracketed(&pack.parent));
+        let detail = format!(
+            "inside container {}: refuse the container",
+            crate::container::bracketed(&pack.parent)
+        );
         return Err(Refusal::new(RejectCode::InContainer, serial, detail));
     }
     let mut next = pack.clone();

@@ -135,7 +135,10 @@ impl World {
             }
             needs.packs.into_iter().for_each(|k| self.ws.load(k, None));
             needs.products.into_iter().for_each(|g| self.ws.load_product(g, None));
-            needs.containers.into_iter().for_each(|c| self.ws.load_container(c, None));
+            needs
+                .containers
+                .into_iter()
+                .for_each(|c| self.ws.load_container(c, None));
         }
         let before = self.ws.clone();
         let at = BlockContext::new(self.n, NOW_MS).at_index(0);
@@ -271,7 +274,11 @@ fn unpacking_hands_the_childrens_custody_to_the_holder_and_closes_an_emptied_con
     // A case on the pallet cannot be unpacked before the pallet.
     w.refused("medline", unpack(&cases[0], 0..0, &[]), RejectCode::InContainer);
     // Naming a child that is not there.
-    w.refused("medline", unpack(&pallet, 0..0, &[sscc(99)]), RejectCode::NotInContainer);
+    w.refused(
+        "medline",
+        unpack(&pallet, 0..0, &[sscc(99)]),
+        RejectCode::NotInContainer,
+    );
     w.refused("medline", unpack(&pallet, 0..1, &[]), RejectCode::NotInContainer);
     w.ok("medline", unpack(&pallet, 0..0, &[cases[0].clone()]));
     assert!(!w.container(&pallet).closed);
@@ -280,13 +287,26 @@ fn unpacking_hands_the_childrens_custody_to_the_holder_and_closes_an_emptied_con
     // Everything left.
     w.ok("medline", unpack(&pallet, 0..0, &[]));
     assert!(w.container(&pallet).closed);
-    w.refused("medline", pack(&pallet, 0..0, &[cases[0].clone()]), RejectCode::ContainerClosed);
-    w.refused("medline", ship(std::slice::from_ref(&pallet), "bay"), RejectCode::ContainerClosed);
+    w.refused(
+        "medline",
+        pack(&pallet, 0..0, &[cases[0].clone()]),
+        RejectCode::ContainerClosed,
+    );
+    w.refused(
+        "medline",
+        ship(std::slice::from_ref(&pallet), "bay"),
+        RejectCode::ContainerClosed,
+    );
     // Packs out of a case: active, held by the unpacker, received from where the case came from.
     w.ok("medline", unpack(&cases[0], 1..2, &[]));
     let freed = w.pack(1);
     assert_eq!(
-        (freed.status(), freed.holder.as_str(), freed.received_from.as_str(), freed.parent.as_str()),
+        (
+            freed.status(),
+            freed.holder.as_str(),
+            freed.received_from.as_str(),
+            freed.parent.as_str()
+        ),
         (PackStatus::Active, "medline", "acme", "")
     );
     assert_eq!(w.custody(0), (PackStatus::Active, "medline".to_string()));
@@ -410,12 +430,19 @@ fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
     };
     w.ok("medline", receive);
     assert_eq!(w.custody(0), (PackStatus::Active, "medline".to_string()));
-    assert_eq!(w.custody(4), (PackStatus::Active, "acme".to_string()), "refused: back with the sender");
-    assert_eq!(w.custody(5), (PackStatus::InTransit, "acme".to_string()), "short: still in transit");
-    let back = w
-        .ws
-        .get(&PackKey::new(&other_gtin(), &Serial::parse(&serial(1)).unwrap()))
-        .unwrap();
+    assert_eq!(
+        w.custody(4),
+        (PackStatus::Active, "acme".to_string()),
+        "refused: back with the sender"
+    );
+    assert_eq!(
+        w.custody(5),
+        (PackStatus::InTransit, "acme".to_string()),
+        "short: still in transit"
+    );
+    let back =
+        w.ws.get(&PackKey::new(&other_gtin(), &Serial::parse(&serial(1)).unwrap()))
+            .unwrap();
     assert_eq!((back.status(), back.holder.as_str()), (PackStatus::Active, "acme"));
     // Refusing what was not shipped to you is refused, and changes nothing.
     let again = Body::Receive {
@@ -489,10 +516,28 @@ fn an_event_refused_on_its_last_child_changes_nothing() {
 /// One step of a random sequence.
 #[derive(Clone, Debug)]
 enum Op {
-    Pack { signer: usize, parent: u32, packs: Vec<usize>, containers: Vec<u32> },
-    Unpack { signer: usize, parent: u32, packs: Vec<usize>, containers: Vec<u32> },
-    Ship { signer: usize, containers: Vec<u32>, to: usize },
-    Receive { signer: usize, containers: Vec<u32>, from: usize },
+    Pack {
+        signer: usize,
+        parent: u32,
+        packs: Vec<usize>,
+        containers: Vec<u32>,
+    },
+    Unpack {
+        signer: usize,
+        parent: u32,
+        packs: Vec<usize>,
+        containers: Vec<u32>,
+    },
+    Ship {
+        signer: usize,
+        containers: Vec<u32>,
+        to: usize,
+    },
+    Receive {
+        signer: usize,
+        containers: Vec<u32>,
+        from: usize,
+    },
 }
 
 const PEOPLE: [&str; 2] = ["acme", "medline"];
@@ -510,10 +555,32 @@ fn op() -> impl Strategy<Value = Op> {
     let packs = subset((0..PACKS).collect());
     let containers = subset((0..CONTAINERS).collect());
     prop_oneof![
-        (people.clone(), parent.clone(), packs.clone(), containers.clone()).prop_map(|(signer, parent, packs, containers)| Op::Pack { signer, parent, packs, containers }),
-        (people.clone(), parent, packs, containers.clone()).prop_map(|(signer, parent, packs, containers)| Op::Unpack { signer, parent, packs, containers }),
-        (people.clone(), containers.clone(), people.clone()).prop_map(|(signer, containers, to)| Op::Ship { signer, containers, to }),
-        (people.clone(), containers, people).prop_map(|(signer, containers, from)| Op::Receive { signer, containers, from }),
+        (people.clone(), parent.clone(), packs.clone(), containers.clone()).prop_map(
+            |(signer, parent, packs, containers)| Op::Pack {
+                signer,
+                parent,
+                packs,
+                containers
+            }
+        ),
+        (people.clone(), parent, packs, containers.clone()).prop_map(|(signer, parent, packs, containers)| {
+            Op::Unpack {
+                signer,
+                parent,
+                packs,
+                containers,
+            }
+        }),
+        (people.clone(), containers.clone(), people.clone()).prop_map(|(signer, containers, to)| Op::Ship {
+            signer,
+            containers,
+            to
+        }),
+        (people.clone(), containers, people).prop_map(|(signer, containers, from)| Op::Receive {
+            signer,
+            containers,
+            from
+        }),
     ]
 }
 
@@ -533,7 +600,12 @@ fn pack_lines(packs: &[usize]) -> Vec<Line> {
 
 fn body(op: &Op) -> (usize, Option<Body>) {
     match op.clone() {
-        Op::Pack { signer, parent, packs, containers } => {
+        Op::Pack {
+            signer,
+            parent,
+            packs,
+            containers,
+        } => {
             let containers: Vec<u32> = containers.into_iter().filter(|c| *c != parent).collect();
             if packs.is_empty() && containers.is_empty() {
                 return (signer, None);
@@ -545,7 +617,12 @@ fn body(op: &Op) -> (usize, Option<Body>) {
             };
             (signer, Some(body))
         }
-        Op::Unpack { signer, parent, packs, containers } => {
+        Op::Unpack {
+            signer,
+            parent,
+            packs,
+            containers,
+        } => {
             let containers: Vec<u32> = containers.into_iter().filter(|c| *c != parent).collect();
             let body = Body::Unpack {
                 parent: sscc(parent),
@@ -557,9 +634,11 @@ fn body(op: &Op) -> (usize, Option<Body>) {
         Op::Ship { signer, containers, to } if signer != to && !containers.is_empty() => {
             (signer, Some(ship(&keys(&containers), PEOPLE[to])))
         }
-        Op::Receive { signer, containers, from } if signer != from && !containers.is_empty() => {
-            (signer, Some(receive(&keys(&containers), PEOPLE[from])))
-        }
+        Op::Receive {
+            signer,
+            containers,
+            from,
+        } if signer != from && !containers.is_empty() => (signer, Some(receive(&keys(&containers), PEOPLE[from]))),
         Op::Ship { signer, .. } | Op::Receive { signer, .. } => (signer, None),
     }
 }
@@ -571,12 +650,18 @@ fn check_hierarchy(w: &World) {
         if !pack.parent.is_empty() {
             let parent = w.ws.container(&pack.parent).expect("a pack's parent exists");
             let key = PackKey::new(&gtin(), &Serial::parse(&serial(n)).unwrap());
-            assert_eq!(parent.packs.iter().filter(|k| **k == key.as_str()).count(), 1, "pack {n} listed once");
+            assert_eq!(
+                parent.packs.iter().filter(|k| **k == key.as_str()).count(),
+                1,
+                "pack {n} listed once"
+            );
             assert!(!parent.closed);
         }
     }
     for c in 0..CONTAINERS {
-        let Some(record) = w.ws.container(&sscc(c).element()) else { continue };
+        let Some(record) = w.ws.container(&sscc(c).element()) else {
+            continue;
+        };
         for child in &record.packs {
             let key = PackKey::parse(child).unwrap();
             assert_eq!(w.ws.get(&key).unwrap().parent, sscc(c).element());
@@ -584,7 +669,10 @@ fn check_hierarchy(w: &World) {
         for child in &record.containers {
             assert_eq!(w.ws.container(child).unwrap().parent, sscc(c).element());
         }
-        assert_eq!(record.closed, record.packs.is_empty() && record.containers.is_empty() && record.closed);
+        assert_eq!(
+            record.closed,
+            record.packs.is_empty() && record.containers.is_empty() && record.closed
+        );
         // Acyclic and bounded: following parents ends within the depth limit.
         let mut parent = record.parent.clone();
         let mut steps = 0;

@@ -203,7 +203,10 @@ fn valid_dispense_is_accepted() {
 
 #[test]
 fn shipments_name_each_gtin_once_and_carry_checked_documents() {
-    let lines = [("09506000134352", &["S1".to_string()][..]), ("04012345678901", &["S1".to_string()][..])];
+    let lines = [
+        ("09506000134352", &["S1".to_string()][..]),
+        ("04012345678901", &["S1".to_string()][..]),
+    ];
     let documents = pedigree_core::pb::TradeDocuments {
         purchase_order: "PO-4471".into(),
         invoice: "INV-2026-0042".into(),
@@ -211,11 +214,22 @@ fn shipments_name_each_gtin_once_and_carry_checked_documents() {
         ship_date: "2026-11-30".into(),
     };
     let event = check(&envelope("m", body::ship_lines(&lines, "d1", Some(documents.clone())))).unwrap();
-    let Body::Ship { lines: got, documents: Some(d), .. } = &event.body else {
+    let Body::Ship {
+        lines: got,
+        documents: Some(d),
+        ..
+    } = &event.body
+    else {
         panic!("a shipment with documents: {:?}", event.body);
     };
-    assert_eq!((got.len(), d.purchase_order.as_str(), d.ship_date.as_str()), (2, "PO-4471", "2026-11-30"));
-    let twice = [("09506000134352", &["S1".to_string()][..]), ("09506000134352", &["S2".to_string()][..])];
+    assert_eq!(
+        (got.len(), d.purchase_order.as_str(), d.ship_date.as_str()),
+        (2, "PO-4471", "2026-11-30")
+    );
+    let twice = [
+        ("09506000134352", &["S1".to_string()][..]),
+        ("09506000134352", &["S2".to_string()][..]),
+    ];
     let err = check(&envelope("m", body::ship_lines(&twice, "d1", None))).unwrap_err();
     assert_eq!(err.to_string(), "lines: '09506000134352' appears twice in the event");
     let bad_date = pedigree_core::pb::TradeDocuments {
@@ -223,7 +237,10 @@ fn shipments_name_each_gtin_once_and_carry_checked_documents() {
         ..documents
     };
     let err = check(&envelope("m", body::ship_lines(&lines, "d1", Some(bad_date)))).unwrap_err();
-    assert_eq!(err.to_string(), "ship_date: must be a date YYYY-MM-DD, got '2026-02-30'");
+    assert_eq!(
+        err.to_string(),
+        "ship_date: must be a date YYYY-MM-DD, got '2026-02-30'"
+    );
     let err = check(&envelope("m", body::ship_lines(&[], "d1", None))).unwrap_err();
     assert!(err.to_string().starts_with("serials: names nothing"), "{err}");
 }

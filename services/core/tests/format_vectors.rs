@@ -269,7 +269,13 @@ fn generate() -> Value {
         8,
         body::pack(&pallet, &[(GTIN, &["SN2".to_string()])], std::slice::from_ref(&case)),
     );
-    let ship_pallet = signed(&chain, acme, acme, 9, body::ship_containers(std::slice::from_ref(&pallet), medline));
+    let ship_pallet = signed(
+        &chain,
+        acme,
+        acme,
+        9,
+        body::ship_containers(std::slice::from_ref(&pallet), medline),
+    );
     let unpack_all = signed(&chain, medline, medline, 10, body::unpack(&pallet, &[], &[]));
     let sn = ["SN1".to_string(), "SN2".to_string()];
     let documents = pedigree_core::pb::TradeDocuments {
@@ -283,7 +289,11 @@ fn generate() -> Value {
         acme,
         acme,
         12,
-        body::ship_lines(&[(GTIN, &sn[..1]), ("04012345678901", &sn[1..])], medline, Some(documents)),
+        body::ship_lines(
+            &[(GTIN, &sn[..1]), ("04012345678901", &sn[1..])],
+            medline,
+            Some(documents),
+        ),
     );
     let receive_refused = signed(
         &chain,

@@ -60,7 +60,11 @@ impl Submitter {
         self.rate.check(&event.signer)?;
         // Keyed by the first pack (or the product for lot- and product-level events, the first container for
         // aggregation and container shipments) so a pack's events share a partition when the topic has several.
-        let first_pack = event.body.lines().into_iter().find_map(|(g, s)| s.first().map(|s| PackKey::new(g, s)));
+        let first_pack = event
+            .body
+            .lines()
+            .into_iter()
+            .find_map(|(g, s)| s.first().map(|s| PackKey::new(g, s)));
         let key = match (first_pack, event.body.gtin(), event.body.containers().first()) {
             (Some(pack), _, _) => pack.into_string(),
             (None, Some(gtin), _) => gtin.as_str().to_string(),

@@ -89,7 +89,11 @@ async fn a_pallet_moves_whole_and_its_packs_follow() {
     committed!(stack, MFR, body::pack(&pallet, &[], &cases));
 
     // Sent to the wrong party first: the sender voids it before it is received.
-    committed!(stack, MFR, body::ship_containers(std::slice::from_ref(&pallet), PHARMACY));
+    committed!(
+        stack,
+        MFR,
+        body::ship_containers(std::slice::from_ref(&pallet), PHARMACY)
+    );
     let none: [&str; 0] = [];
     committed!(
         stack,
@@ -104,29 +108,49 @@ async fn a_pallet_moves_whole_and_its_packs_follow() {
     );
 
     // One event ships, one receives the whole pallet.
-    committed!(stack, MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALE));
+    committed!(
+        stack,
+        MFR,
+        body::ship_containers(std::slice::from_ref(&pallet), WHOLESALE)
+    );
     let r = scan(&stack, Some(WHOLESALE), format!("01{g}21{}", serial(2345)), false).await;
     assert_eq!((r.verdict(), r.status()), (Verdict::Verified, PackStatus::InTransit));
-    committed!(stack, WHOLESALE, body::receive_containers(std::slice::from_ref(&pallet), MFR));
+    committed!(
+        stack,
+        WHOLESALE,
+        body::receive_containers(std::slice::from_ref(&pallet), MFR)
+    );
 
     // A pack deep inside: custody of the pallet, and its case, shown to the holder.
     let code = format!("01{g}21{}", serial(2345));
     let r = scan(&stack, Some(WHOLESALE), code.clone(), true).await;
     assert_eq!(
         (r.verdict(), r.status(), r.holder.as_str(), r.container.as_str()),
-        (Verdict::Verified, PackStatus::Active, WHOLESALE, cases[23].to_string().as_str())
+        (
+            Verdict::Verified,
+            PackStatus::Active,
+            WHOLESALE,
+            cases[23].to_string().as_str()
+        )
     );
     // Its proof bundle proves the pack's own last event: being packed into the case, and nothing of its neighbours.
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let bundle = r.proof.expect("a bundle was asked for");
     let checked = check_bundle(&bundle, &registry.sequencer_key, Some(&registry.chain_id)).expect("bundle checks out");
     assert_eq!(
-        (checked.core.kind.as_str(), checked.core.pack_count, checked.pack.serial.as_str()),
+        (
+            checked.core.kind.as_str(),
+            checked.core.pack_count,
+            checked.pack.serial.as_str()
+        ),
         ("pack", PER_CASE as u32 + 1, serial(2345).as_str())
     );
     // Anonymous: the status, neither the holder nor the container.
     let r = scan(&stack, None, code, false).await;
-    assert_eq!((r.verdict(), r.holder.as_str(), r.container.as_str()), (Verdict::Verified, "", ""));
+    assert_eq!(
+        (r.verdict(), r.holder.as_str(), r.container.as_str()),
+        (Verdict::Verified, "", "")
+    );
 
     // Nothing inside moves alone.
     let reason = refused!(
@@ -167,7 +191,9 @@ async fn a_pallet_moves_whole_and_its_packs_follow() {
 
     // The audit replays the hierarchy from the log alone, and agrees with what the verifier answered.
     let auditor = stack.audit().await.expect("the chain audits clean");
-    let pallet_record = auditor.container(&pallet.element()).expect("the pallet is in the replayed state");
+    let pallet_record = auditor
+        .container(&pallet.element())
+        .expect("the pallet is in the replayed state");
     assert!(pallet_record.closed);
     let case0 = auditor.container(&cases[0].element()).expect("case 0");
     assert_eq!((case0.holder.as_str(), case0.packs.len()), (WHOLESALE, PER_CASE));

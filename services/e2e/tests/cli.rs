@@ -225,3 +225,96 @@ async fn the_readme_commands_work_against_a_running_stack() {
     );
     stack.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
+    let stack = Stack::spawn().await;
+    let g = "09506000134352";
+    let pallet = "(00)106141411234567897";
+    let wait = |mut args: Vec<&'static str>| {
+        args.push("--wait");
+        args
+    };
+    let steps: [Vec<&str>; 4] = [
+        wait(vec![
+            "commission",
+            "--as",
+            "acme-pharma",
+            "--gtin",
+            g,
+            "--lot",
+            "B7",
+            "--expiry",
+            "290600",
+            "--serial",
+            "Y1",
+            "--serial",
+            "Y2",
+        ]),
+        wait(vec![
+            "pack",
+            "--as",
+            "acme-pharma",
+            "--parent",
+            pallet,
+            "--gtin",
+            g,
+            "--serial",
+            "Y1",
+            "--serial",
+            "Y2",
+        ]),
+        wait(vec![
+            "ship",
+            "--as",
+            "acme-pharma",
+            "--container",
+            pallet,
+            "--to",
+            "medline-wholesale",
+            "--purchase-order",
+            "PO-1",
+            "--ship-date",
+            "2026-11-30",
+        ]),
+        wait(vec![
+            "receive",
+            "--as",
+            "medline-wholesale",
+            "--container",
+            "106141411234567897",
+            "--from",
+            "acme-pharma",
+        ]),
+    ];
+    for args in &steps {
+        let out = ok(&stack, args);
+        assert!(out.contains("committed at height"), "{args:?}: {out}");
+    }
+    // Y1 cannot leave the pallet alone; the holder unpacks everything, then it can.
+    let alone = wait(vec![
+        "ship",
+        "--as",
+        "medline-wholesale",
+        "--gtin",
+        g,
+        "--serial",
+        "Y1",
+        "--to",
+        "city-pharmacy",
+    ]);
+    let out = ok(&stack, &alone);
+    assert!(out.contains("REJECT_CODE_IN_CONTAINER"), "{out}");
+    let out = ok(
+        &stack,
+        &wait(vec!["unpack", "--as", "medline-wholesale", "--parent", pallet]),
+    );
+    assert!(out.contains("committed at height"), "{out}");
+    let out = ok(&stack, &alone);
+    assert!(out.contains("committed at height"), "{out}");
+    // A pack or container is needed.
+    let out = run(&stack, &["ship", "--as", "medline-wholesale", "--to", "city-pharmacy"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("name packs"), "{out:?}");
+    stack.shutdown().await;
+}

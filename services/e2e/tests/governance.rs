@@ -238,11 +238,19 @@ async fn a_registered_hospital_receives_and_dispenses_like_a_pharmacy() {
     .await
     .expect("custody knows the hospital");
     assert_eq!(shipped.state(), EventState::Committed, "{}", shipped.reason);
-    committed(&stack, signed(&stack, &key, HOSPITAL, body::receive(&g, &["H1"], WHOLESALE))).await;
+    committed(
+        &stack,
+        signed(&stack, &key, HOSPITAL, body::receive(&g, &["H1"], WHOLESALE)),
+    )
+    .await;
     committed(&stack, signed(&stack, &key, HOSPITAL, body::dispense(&g, &["H1"]))).await;
     // What a hospital may not sign is refused at the gate.
     let commission = signed(&stack, &key, HOSPITAL, body::commission(&g, "L1", "281231", &["H2"]));
     let refused = submit(&stack, commission).await.unwrap_err();
-    assert!(refused.message().contains("role hospital may not sign commission"), "{}", refused.message());
+    assert!(
+        refused.message().contains("role hospital may not sign commission"),
+        "{}",
+        refused.message()
+    );
     stack.shutdown().await;
 }

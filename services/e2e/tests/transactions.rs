@@ -16,7 +16,9 @@ fn gtin(body: &str) -> String {
 }
 
 async fn ti(stack: &Stack, who: Option<&str>, id: &str) -> (u16, Value) {
-    let mut request = stack.http_client().get(stack.http_url(&format!("/v1/transactions/{id}")));
+    let mut request = stack
+        .http_client()
+        .get(stack.http_url(&format!("/v1/transactions/{id}")));
     if let Some(who) = who {
         request = request.bearer_auth(stack.sign_in(who).await);
     }
@@ -30,8 +32,16 @@ async fn a_multi_product_shipment_has_its_transaction_information() {
     let stack = Stack::spawn().await;
     let (a, b) = (gtin("0950600013435"), gtin("0401234567890"));
     let s = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    for (g, lot, serials) in [(&a, "LA1", s(&["A1", "A2"])), (&a, "LA2", s(&["A3"])), (&b, "LB1", s(&["B1", "B2"]))] {
-        let id = stack.submit_as(MFR, body::commission(g, lot, "291231", &serials)).await.unwrap().event_id;
+    for (g, lot, serials) in [
+        (&a, "LA1", s(&["A1", "A2"])),
+        (&a, "LA2", s(&["A3"])),
+        (&b, "LB1", s(&["B1", "B2"])),
+    ] {
+        let id = stack
+            .submit_as(MFR, body::commission(g, lot, "291231", &serials))
+            .await
+            .unwrap()
+            .event_id;
         assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
     }
     let documents = TradeDocuments {
@@ -80,11 +90,21 @@ async fn a_multi_product_shipment_has_its_transaction_information() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["gtin"].as_str().unwrap().into(), l["lot"].as_str().unwrap().into(), l["quantity"].as_u64().unwrap()))
+        .map(|l| {
+            (
+                l["gtin"].as_str().unwrap().into(),
+                l["lot"].as_str().unwrap().into(),
+                l["quantity"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         lines,
-        vec![(a.clone(), "LA1".into(), 2), (a.clone(), "LA2".into(), 1), (b.clone(), "LB1".into(), 2)]
+        vec![
+            (a.clone(), "LA1".into(), 2),
+            (a.clone(), "LA2".into(), 1),
+            (b.clone(), "LB1".into(), 2)
+        ]
     );
     assert!(t["transaction_statement"]["text"].as_str().unwrap().contains("581(27)"));
     assert_eq!(t["transaction_statement"]["signature"].as_str().unwrap().len(), 128);

@@ -10,10 +10,10 @@ use pedigree_core::event::event_id;
 use pedigree_core::gs1::{ScannedCode, parse_scan};
 use pedigree_core::merkle::{leaf_hash, verify_inclusion};
 use pedigree_core::participant::Participant;
-use pedigree_core::pb::{ContainerRecord, ProductRecord};
 use pedigree_core::pb::{
     BlockHeader, InclusionProof, PackRecord, PackStatus, ProofBundle, SignedHeader, Verdict, VerifyResponse,
 };
+use pedigree_core::pb::{ContainerRecord, ProductRecord};
 use pedigree_core::proof::bundle_of_event;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
