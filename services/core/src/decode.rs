@@ -160,6 +160,9 @@ fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
     })
 }
 
+/// A shipment's or receipt's lines, refused lines and containers.
+type Moved = (Vec<Line>, Vec<Line>, Vec<ContainerKey>);
+
 /// Longest trade document reference, in characters.
 pub const MAX_REFERENCE_CHARS: usize = 64;
 
@@ -171,7 +174,7 @@ fn shipment(
     raw_lines: &[pb::PackLine],
     raw_refused: &[pb::PackLine],
     raw_containers: &[pb::ContainerId],
-) -> Result<(Vec<Line>, Vec<Line>, Vec<ContainerKey>), EventError> {
+) -> Result<Moved, EventError> {
     let containers = containers(raw_containers)?;
     let mut lines = Vec::with_capacity(1 + raw_lines.len());
     if !gtin.is_empty() || !serials.is_empty() {

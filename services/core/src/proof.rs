@@ -46,8 +46,7 @@ pub fn make_bundle(
     block: &Block,
     height: u64,
     id: &Hash,
-    gtin: &str,
-    serial: &str,
+    (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
     participants: &[Participant],
 ) -> Option<ProofBundle> {
@@ -59,8 +58,7 @@ pub fn make_bundle(
         envelope,
         inclusion,
         height,
-        gtin,
-        serial,
+        (gtin, serial),
         signer_key,
         participants,
     )
@@ -73,8 +71,7 @@ pub fn bundle_of_event(
     envelope: &SignedEnvelope,
     inclusion: InclusionProof,
     height: u64,
-    gtin: &str,
-    serial: &str,
+    (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
     participants: &[Participant],
 ) -> Option<ProofBundle> {

@@ -84,8 +84,15 @@ fn bundle_for(
     registry: &Registry,
 ) -> ProofBundle {
     let id = event_id(&block.events[index].payload);
-    make_bundle(block, height, &id, GTIN, serial, &key.public(), &participants(registry))
-        .expect("the pack is in the block")
+    make_bundle(
+        block,
+        height,
+        &id,
+        (GTIN, serial),
+        &key.public(),
+        &participants(registry),
+    )
+    .expect("the pack is in the block")
 }
 
 /// Re-signs the bundle's event with `key` and names `key` as the signer's.

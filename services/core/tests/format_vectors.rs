@@ -349,8 +349,7 @@ fn generate() -> Value {
         &b4,
         4,
         &event_id(&ship_bay.payload),
-        GTIN,
-        "SN1",
+        (GTIN, "SN1"),
         &k(medline).public(),
         &participants,
     )
@@ -366,8 +365,7 @@ fn generate() -> Value {
         &b1,
         1,
         &event_id(&commission.payload),
-        GTIN,
-        "SN2",
+        (GTIN, "SN2"),
         &k(acme).public(),
         &participants,
     )

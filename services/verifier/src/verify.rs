@@ -233,8 +233,7 @@ impl Verifier {
             &envelope,
             inclusion,
             pack.last_height,
-            gtin,
-            serial,
+            (gtin, serial),
             key,
             &participants,
         )
