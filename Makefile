@@ -59,9 +59,10 @@ bench: setup
 	./target/release/pedigree-loadtest spawn mixed --duration 30 --warmup 5 --clients 64 --scan-clients 16 --batch-max-events 2000
 
 ## Verify latency, Redis memory per pack and sequencer memory at 10^5, 10^6 and 10^7 packs (about 13 minutes, 3 GB).
+## CASE_SIZE=100 runs it with aggregation (cases of 100 packs on pallets, shipped and received whole).
 scale: setup
 	cargo build --release --bins
-	loadtest/scale.sh
+	CASE_SIZE=$(or $(CASE_SIZE),0) loadtest/scale.sh
 
 ## The chaos run: the system as real processes under a supervisor, chains of custody and scans running, 25 SIGKILLs
 ## spread over sequencer, custody, verifier, Redis (restarted empty) and broker, and 3 pauses of 20 s; then the

@@ -4,6 +4,9 @@
 # Each bulk phase grows the store by exactly --packs: it sends until that pool runs out, and its window (after a 1 s
 # warm-up) ends there, so only the last step (10^6 -> 10^7, about 3 minutes) is a steady state of 30 s or more; the
 # first two only grow the store. Each verify run measures over the default windows (30 s after a 5 s warm-up).
+# CASE_SIZE=100 runs the bulk phases with aggregation: packs into cases of that many (SSCCs), the cases of each
+# 1,000-pack commission onto a pallet, the pallet shipped and received whole.
+CASE_SIZE=${CASE_SIZE:-0}
 cd "$(dirname "$0")/.."
 rm -rf /tmp/pds
 # The per-client rate limits are off: the load tester measures throughput, every client on one address.
@@ -17,12 +20,13 @@ LT() { ./target/release/pedigree-loadtest remote "$1" --custody http://127.0.0.1
 base=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
 total=0
 for add in 100000 900000 9000000; do
-  LT bulk --packs $add --pack-size 1000 --warmup 1 --duration 3600 2>&1 | grep -E "^limits|^bulk |window:|exactly once"
+  LT bulk --packs $add --pack-size 1000 --case-size $CASE_SIZE --warmup 1 --duration 3600 2>&1 | grep -E "^limits|^bulk |window:|exactly once"
   total=$((total+add))
   used=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
   bucket=$(redis-cli -p $RP --scan --pattern 'p:*' | head -1)
   bucket_bytes=$(redis-cli -p $RP memory usage "$bucket"); bucket_len=$(redis-cli -p $RP hlen "$bucket")
-  echo "== packs=$total redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1) seq_peak_kB=$(awk '/^VmHWM/ {print $2}' /proc/$(ps -o pid= -C pedigree-sequencer | head -1 | tr -d " ")/status)"
+  containers=$(redis-cli -p $RP --scan --pattern 'k:*' --count 1000 | wc -l)
+  echo "== packs=$total containers=$containers redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1) seq_peak_kB=$(awk '/^VmHWM/ {print $2}' /proc/$(ps -o pid= -C pedigree-sequencer | head -1 | tr -d " ")/status)"
   # Scans are measured at rest: after a bulk phase the broker checkpoints its write-ahead log and Redis finishes
   # incremental rehashing for a few seconds, which would be charged to the scans.
   sleep 15
