@@ -15,21 +15,25 @@ PEDIGREE_ANONYMOUS_PER_SEC=0 PEDIGREE_PARTICIPANT_PER_SEC=0 PEDIGREE_SUBMISSIONS
 sleep 25
 KB=$(grep "kafka (tansu)" /tmp/pds.log | awk '{print $3}')
 RP=$(grep "  redis " /tmp/pds.log | sed 's/.*127.0.0.1:\([0-9]*\).*/\1/')
+# Every server speaks TLS (the stack's local CA); Redis is TLS-only with ACL users: the dev stack's admin reads it.
+ADMIN=$(awk '/^user admin / {print substr($4, 2)}' /tmp/pds/redis/users.acl)
+RC() { redis-cli --tls --cacert /tmp/pds/redis/ca.pem -p $RP --user admin --pass "$ADMIN" --no-auth-warning "$@"; }
 
-LT() { ./target/release/pedigree-loadtest remote "$1" --custody http://127.0.0.1:52051 --verifier http://127.0.0.1:52052 --verifier-http http://127.0.0.1:28080 --brokers $KB --keys-dir /tmp/pds --redis-port $RP "${@:2}"; }
-base=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
+# No --redis-port: the Redis GET limit needs a plaintext port, which the stack does not open.
+LT() { ./target/release/pedigree-loadtest remote "$1" --ca /tmp/pds/tls/ca.pem --custody https://127.0.0.1:52051 --verifier https://127.0.0.1:52052 --verifier-http https://127.0.0.1:28080 --brokers $KB --keys-dir /tmp/pds "${@:2}"; }
+base=$(RC info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
 total=0
 for add in 100000 900000 9000000; do
-  LT bulk --packs $add --pack-size 1000 --case-size $CASE_SIZE --warmup 1 --duration 3600 2>&1 | grep -E "^limits|^bulk |window:|exactly once"
+  LT bulk --packs $add --pack-size 1000 --case-size $CASE_SIZE --warmup 1 --duration 3600 2>&1 | grep -E "^limits|^bulk |window:|exactly once|[Ee]rror"
   total=$((total+add))
-  used=$(redis-cli -p $RP info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
-  bucket=$(redis-cli -p $RP --scan --pattern 'p:*' | head -1)
-  bucket_bytes=$(redis-cli -p $RP memory usage "$bucket"); bucket_len=$(redis-cli -p $RP hlen "$bucket")
-  containers=$(redis-cli -p $RP --scan --pattern 'k:*' --count 1000 | wc -l)
-  echo "== packs=$total containers=$containers redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(redis-cli -p $RP object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1) seq_peak_kB=$(awk '/^VmHWM/ {print $2}' /proc/$(ps -o pid= -C pedigree-sequencer | head -1 | tr -d " ")/status)"
+  used=$(RC info memory | grep "^used_memory:" | cut -d: -f2 | tr -d '\r')
+  bucket=$(RC --scan --pattern 'p:*' | head -1)
+  bucket_bytes=$(RC memory usage "$bucket"); bucket_len=$(RC hlen "$bucket")
+  containers=$(RC --scan --pattern 'k:*' | wc -l)
+  echo "== packs=$total containers=$containers redis_used=$used bytes_per_pack_all_in=$(( (used-base)/total )) one_bucket=$bucket_bytes B/$bucket_len packs ($(RC object encoding "$bucket")) seq_rss_kB=$(ps -o rss= -C pedigree-sequencer | head -1) seq_peak_kB=$(awk '/^VmHWM/ {print $2}' /proc/$(ps -o pid= -C pedigree-sequencer | head -1 | tr -d " ")/status)"
   # Scans are measured at rest: after a bulk phase the broker checkpoints its write-ahead log and Redis finishes
   # incremental rehashing for a few seconds, which would be charged to the scans.
   sleep 15
-  LT verify --packs 10000 --clients 64 --scan-rate 20000 --duration 30 --warmup 5 2>&1 | grep -E "^limits|^verify-|window:"
+  LT verify --packs 10000 --clients 64 --scan-rate 20000 --duration 30 --warmup 5 2>&1 | grep -E "^limits|^verify-|window:|[Ee]rror"
 done
 pkill -INT -f "pedigree up --dir /tmp/pds"

@@ -8,7 +8,7 @@
 use prost::Message;
 
 use crate::participant::{ParticipantRecord, Registry};
-use crate::pb::{PackRecord, StoredPack};
+use crate::pb::{ContainerRecord, PackLine, PackRecord, StoredContainer, StoredPack};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum StoredError {
@@ -63,22 +63,61 @@ impl ParticipantIds for Directory {
     }
 }
 
+/// A participant's registry index plus one (0 for none).
+fn index_of(registry: &Registry, id: &str) -> Result<u32, StoredError> {
+    if id.is_empty() {
+        return Ok(0);
+    }
+    registry
+        .get(id)
+        .map(|p| p.index + 1)
+        .ok_or_else(|| StoredError::UnknownParticipant(id.to_string()))
+}
+
+/// The participant id at `index` minus one (empty for 0).
+fn id_at(registry: &(impl ParticipantIds + ?Sized), index: u32) -> Result<String, StoredError> {
+    if index == 0 {
+        return Ok(String::new());
+    }
+    registry
+        .id_at(index - 1)
+        .map(str::to_string)
+        .ok_or(StoredError::UnknownIndex(index - 1))
+}
+
+/// A parent's element string, compacted: an SSCC as its 18 digits read as a number (8 or 9 bytes instead of 20),
+/// a case as it is.
+enum Parent {
+    Sscc(u64),
+    Case(String),
+}
+
+fn parent_of(element: &str) -> Option<Parent> {
+    if element.is_empty() {
+        return None;
+    }
+    match element.strip_prefix("00").and_then(|digits| digits.parse::<u64>().ok()) {
+        Some(sscc) if element.len() == 20 => Some(Parent::Sscc(sscc)),
+        _ => Some(Parent::Case(element.to_string())),
+    }
+}
+
+fn element_of(parent: Option<Parent>) -> String {
+    match parent {
+        None => String::new(),
+        Some(Parent::Sscc(n)) => format!("00{n:018}"),
+        Some(Parent::Case(element)) => element,
+    }
+}
+
 /// Encodes a pack for storage.
 pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, StoredError> {
-    let index = |id: &str| -> Result<u32, StoredError> {
-        if id.is_empty() {
-            return Ok(0);
-        }
-        registry
-            .get(id)
-            .map(|p| p.index + 1)
-            .ok_or_else(|| StoredError::UnknownParticipant(id.to_string()))
-    };
+    use crate::pb::stored_pack::Parent as P;
     Ok(StoredPack {
         status: record.status,
-        holder: index(&record.holder)?,
-        receiver: index(&record.receiver)?,
-        received_from: index(&record.received_from)?,
+        holder: index_of(registry, &record.holder)?,
+        receiver: index_of(registry, &record.receiver)?,
+        received_from: index_of(registry, &record.received_from)?,
         lot: record.lot.clone(),
         expiry: record
             .expiry
@@ -88,35 +127,96 @@ pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, 
         last_index: record.last_index,
         changed_at_ms: record.changed_at_ms,
         decommission_reason: record.decommission_reason,
-        parent: record.parent.clone(),
+        parent: parent_of(&record.parent).map(|p| match p {
+            Parent::Sscc(n) => P::ParentSscc(n),
+            Parent::Case(e) => P::ParentCase(e),
+        }),
     }
     .encode_to_vec())
 }
 
 /// Decodes a stored pack; `last_event_id` is left empty (see the module docs).
 pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord, StoredError> {
+    use crate::pb::stored_pack::Parent as P;
     let stored = StoredPack::decode(bytes).map_err(|e| StoredError::Decode(e.to_string()))?;
-    let id = |index: u32| -> Result<String, StoredError> {
-        if index == 0 {
-            return Ok(String::new());
-        }
-        registry
-            .id_at(index - 1)
-            .map(str::to_string)
-            .ok_or(StoredError::UnknownIndex(index - 1))
-    };
     Ok(PackRecord {
         lot: stored.lot,
         expiry: format!("{:06}", stored.expiry),
         status: stored.status,
-        holder: id(stored.holder)?,
-        receiver: id(stored.receiver)?,
+        holder: id_at(registry, stored.holder)?,
+        receiver: id_at(registry, stored.receiver)?,
         last_event_id: Vec::new(),
         last_height: stored.last_height,
         changed_at_ms: stored.changed_at_ms,
         decommission_reason: stored.decommission_reason,
-        received_from: id(stored.received_from)?,
+        received_from: id_at(registry, stored.received_from)?,
         last_index: stored.last_index,
-        parent: stored.parent,
+        parent: element_of(stored.parent.map(|p| match p {
+            P::ParentSscc(n) => Parent::Sscc(n),
+            P::ParentCase(e) => Parent::Case(e),
+        })),
+    })
+}
+
+/// Encodes a container for storage: participants by index, the parent compacted, the packs inside grouped by GTIN
+/// (a pack key is the GTIN-14 followed by the serial, so each run of one GTIN writes it once).
+pub fn encode_container(record: &ContainerRecord, registry: &Registry) -> Result<Vec<u8>, StoredError> {
+    use crate::pb::stored_container::Parent as P;
+    let mut packs: Vec<PackLine> = Vec::new();
+    for key in &record.packs {
+        let (gtin, serial) = key.split_at(key.len().min(14));
+        match packs.last_mut() {
+            Some(line) if line.gtin == gtin => line.serials.push(serial.to_string()),
+            _ => packs.push(PackLine {
+                gtin: gtin.to_string(),
+                serials: vec![serial.to_string()],
+            }),
+        }
+    }
+    Ok(StoredContainer {
+        status: record.status,
+        holder: index_of(registry, &record.holder)?,
+        receiver: index_of(registry, &record.receiver)?,
+        received_from: index_of(registry, &record.received_from)?,
+        parent: parent_of(&record.parent).map(|p| match p {
+            Parent::Sscc(n) => P::ParentSscc(n),
+            Parent::Case(e) => P::ParentCase(e),
+        }),
+        packs,
+        containers: record.containers.clone(),
+        depth: record.depth,
+        closed: record.closed,
+        last_height: record.last_height,
+        last_index: record.last_index,
+    }
+    .encode_to_vec())
+}
+
+/// Decodes a stored container.
+pub fn decode_container(
+    bytes: &[u8],
+    registry: &(impl ParticipantIds + ?Sized),
+) -> Result<ContainerRecord, StoredError> {
+    use crate::pb::stored_container::Parent as P;
+    let stored = StoredContainer::decode(bytes).map_err(|e| StoredError::Decode(e.to_string()))?;
+    Ok(ContainerRecord {
+        status: stored.status,
+        holder: id_at(registry, stored.holder)?,
+        receiver: id_at(registry, stored.receiver)?,
+        received_from: id_at(registry, stored.received_from)?,
+        parent: element_of(stored.parent.map(|p| match p {
+            P::ParentSscc(n) => Parent::Sscc(n),
+            P::ParentCase(e) => Parent::Case(e),
+        })),
+        packs: stored
+            .packs
+            .iter()
+            .flat_map(|line| line.serials.iter().map(move |s| format!("{}{s}", line.gtin)))
+            .collect(),
+        containers: stored.containers,
+        depth: stored.depth,
+        closed: stored.closed,
+        last_height: stored.last_height,
+        last_index: stored.last_index,
     })
 }

@@ -125,3 +125,31 @@ fn unknown_participants_are_errors_not_guesses() {
         Err(StoredError::UnknownIndex(998))
     );
 }
+
+#[test]
+fn containers_round_trip_with_their_packs_grouped_by_gtin() {
+    use pedigree_core::pb::ContainerRecord;
+    use pedigree_core::stored::{decode_container, encode_container};
+    let registry = registry();
+    for parent in ["", "00006141411234567890", "011095060001343621CASE-000123"] {
+        let mut record = ContainerRecord {
+            holder: id(3),
+            received_from: id(1),
+            parent: parent.into(),
+            packs: vec![
+                "09506000134352SN1".into(),
+                "09506000134352SN2".into(),
+                "04012345678901X".into(),
+                "09506000134352SN3".into(),
+            ],
+            containers: vec!["00106141411234567897".into()],
+            depth: 2,
+            last_height: 77,
+            last_index: 3,
+            ..Default::default()
+        };
+        record.set_status(PackStatus::InTransit);
+        let bytes = encode_container(&record, &registry).unwrap();
+        assert_eq!(decode_container(&bytes, &registry).unwrap(), record, "{parent}");
+    }
+}

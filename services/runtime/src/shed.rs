@@ -5,11 +5,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::Semaphore;
 use tower::{Layer, Service};
 
@@ -19,20 +19,26 @@ use crate::limits::SHED_RETRY_AFTER_SECS;
 #[derive(Clone, Debug)]
 pub struct InFlight {
     permits: Arc<Semaphore>,
-    shed: Arc<AtomicU64>,
+    /// Requests refused, as a metric the service registers (`shed_counter`).
+    shed: Counter,
 }
 
 impl InFlight {
     pub fn new(max: usize) -> Self {
         Self {
             permits: Arc::new(Semaphore::new(max)),
-            shed: Arc::default(),
+            shed: Counter::default(),
         }
     }
 
     /// How many requests were refused so far.
     pub fn shed_total(&self) -> u64 {
-        self.shed.load(Ordering::Relaxed)
+        self.shed.get()
+    }
+
+    /// The count of refused requests, shared, for the service's metrics registry.
+    pub fn shed_counter(&self) -> Counter {
+        self.shed.clone()
     }
 
     /// The layer for a gRPC server.
@@ -179,7 +185,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let Ok(permit) = self.in_flight.permits.clone().try_acquire_owned() else {
-            self.in_flight.shed.fetch_add(1, Ordering::Relaxed);
+            self.in_flight.shed.inc();
             let busy = self.answer.busy();
             return Box::pin(async move { Ok(busy) });
         };

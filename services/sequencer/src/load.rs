@@ -110,7 +110,7 @@ pub(crate) async fn load<'a>(
         let (pack_records, product_records, container_records) = tokio::try_join!(
             store.packs(&keys, registry),
             store.products(&gtins),
-            store.containers(&containers)
+            store.containers(&containers, registry)
         )?;
         for (key, record) in keys.into_iter().zip(pack_records) {
             packs.load(key, record);

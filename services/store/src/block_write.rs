@@ -9,11 +9,12 @@ use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{ParticipantRecord, Registry};
 use pedigree_core::pb::{ContainerRecord, EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::stored::{StoredError, encode_container};
 use prost::Message;
 
 use crate::bucket_writes::bucket_groups;
 use crate::buckets::Meta;
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::log_growth::Growth;
 use crate::schema::{
     HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, VERSION, block_key, container_key, event_key, product_key,
@@ -93,8 +94,12 @@ impl Store {
         for (gtin, record) in &write.products {
             invocation.key(product_key(gtin)).arg(record.encode_to_vec());
         }
-        for (element, record) in &write.containers {
-            invocation.key(container_key(element)).arg(record.encode_to_vec());
+        if !write.containers.is_empty() {
+            let registry = write.registry.ok_or(StoreError::Encode(StoredError::UnknownIndex(0)))?;
+            for (element, record) in &write.containers {
+                let bytes = encode_container(record, registry).map_err(StoreError::Encode)?;
+                invocation.key(container_key(element)).arg(bytes);
+            }
         }
         for (id, outcome) in write.outcomes {
             invocation.key(event_key(id)).arg(outcome.encode_to_vec());

@@ -7,7 +7,7 @@ use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, ContainerRecord, EventOutcome, PackRecord, ProductRecord};
-use pedigree_core::stored::{ParticipantIds, decode_pack};
+use pedigree_core::stored::{ParticipantIds, decode_container, decode_pack};
 use prost::Message;
 
 use crate::buckets::Meta;
@@ -211,8 +211,12 @@ impl Store {
             .collect()
     }
 
-    /// Container records by element string, in one round trip.
-    pub async fn containers(&self, elements: &[String]) -> Result<Vec<Option<ContainerRecord>>> {
+    /// Container records by element string, in one round trip; `registry` names their participants.
+    pub async fn containers(
+        &self,
+        elements: &[String],
+        registry: &(impl ParticipantIds + ?Sized),
+    ) -> Result<Vec<Option<ContainerRecord>>> {
         if elements.is_empty() {
             return Ok(Vec::new());
         }
@@ -224,17 +228,36 @@ impl Store {
         let raw: Vec<Option<Vec<u8>>> = cmd.query_async(&mut con).await?;
         raw.iter()
             .zip(elements)
-            .map(|(bytes, c)| bytes.as_deref().map(|b| decode(container_key(c), b)).transpose())
+            .map(|(bytes, c)| {
+                bytes
+                    .as_deref()
+                    .map(|b| {
+                        decode_container(b, registry).map_err(|source| StoreError::Stored {
+                            key: container_key(c),
+                            source,
+                        })
+                    })
+                    .transpose()
+            })
             .collect()
     }
 
     /// The containers a pack in container `element` is in, innermost first, up to the outermost: one GET per level
     /// (at most [`pedigree_core::container::MAX_DEPTH`]). A container missing from the store ends the chain early.
-    pub async fn container_chain(&self, element: &str) -> Result<Vec<ContainerRecord>> {
+    pub async fn container_chain(
+        &self,
+        element: &str,
+        registry: &(impl ParticipantIds + ?Sized),
+    ) -> Result<Vec<ContainerRecord>> {
         let mut chain: Vec<ContainerRecord> = Vec::new();
         let mut next = element.to_string();
         while !next.is_empty() && chain.len() <= pedigree_core::container::MAX_DEPTH as usize {
-            let Some(record) = self.containers(std::slice::from_ref(&next)).await?.pop().flatten() else {
+            let Some(record) = self
+                .containers(std::slice::from_ref(&next), registry)
+                .await?
+                .pop()
+                .flatten()
+            else {
                 break;
             };
             next = record.parent.clone();

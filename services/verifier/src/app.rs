@@ -83,13 +83,18 @@ impl App {
             registry,
             store: store.clone(),
         };
+        let rates = Rates::new(config.anonymous_per_sec, config.participant_per_sec);
+        let refusals = crate::metrics::Refusals {
+            shed: limits.in_flight().shed_counter(),
+            rate_limited: rates.refused_counter(),
+        };
         let verifier = Verifier {
             store,
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(Metrics::with(refusals)),
             directory: Arc::default(),
             auth: Arc::new(auth),
             max_lag: config.max_redis_lag_blocks,
-            rates: Arc::new(Rates::new(config.anonymous_per_sec, config.participant_per_sec)),
+            rates: Arc::new(rates),
         };
         if let Err(e) = verifier.refresh_directory().await {
             tracing::warn!(error = %e, "cannot read the participants from redis yet");

@@ -49,9 +49,23 @@ impl Default for Metrics {
     }
 }
 
+/// Counters kept by other parts of the process, registered with the verifier's metrics.
+#[derive(Default)]
+pub struct Refusals {
+    /// Requests shed for want of an in-flight slot.
+    pub shed: Counter,
+    /// Requests refused for their caller's rate.
+    pub rate_limited: Counter,
+}
+
 impl Metrics {
     /// A registry with every metric of the verifier, every verdict's series at zero.
     pub fn new() -> Self {
+        Self::with(Refusals::default())
+    }
+
+    /// [`Metrics::new`], counting refusals with the given counters.
+    pub fn with(refusals: Refusals) -> Self {
         let mut registry = pedigree_runtime::metrics::registry("verifier");
         let answers = Family::<[(&'static str, &'static str); 1], Counter>::default();
         for v in VERDICTS {
@@ -79,6 +93,16 @@ impl Metrics {
             "pedigree_verifier_unavailable",
             "Scans answered UNAVAILABLE: Redis unreachable, empty, or too far behind a replay",
             unavailable.clone(),
+        );
+        registry.register(
+            "pedigree_verifier_requests_shed",
+            "Requests refused at once because the process had max_in_flight requests in progress (503, RESOURCE_EXHAUSTED)",
+            refusals.shed,
+        );
+        registry.register(
+            "pedigree_verifier_rate_limited",
+            "Requests refused for their caller's rate: per source address when anonymous, per participant (429, RESOURCE_EXHAUSTED)",
+            refusals.rate_limited,
         );
         registry.register(
             "pedigree_verifier_ready",

@@ -5,12 +5,15 @@
 use std::net::IpAddr;
 
 use pedigree_runtime::rate::{Limited, RateLimit};
+use prometheus_client::metrics::counter::Counter;
 
 use crate::access::Caller;
 
 pub struct Rates {
     anonymous: RateLimit<IpAddr>,
     participant: RateLimit<String>,
+    /// Requests refused for their caller's rate, as a metric.
+    refused: Counter,
 }
 
 impl Rates {
@@ -23,17 +26,27 @@ impl Rates {
                 participant_per_sec.saturating_mul(2),
                 "this participant",
             ),
+            refused: Counter::default(),
         }
+    }
+
+    /// The count of refused requests, shared, for the metrics registry.
+    pub fn refused_counter(&self) -> Counter {
+        self.refused.clone()
     }
 
     /// Counts one request of `caller` (from `peer`, when the server knows it), or refuses it.
     pub fn admit(&self, caller: &Caller, peer: Option<IpAddr>) -> Result<(), Limited> {
-        match (caller, peer) {
+        let admitted = match (caller, peer) {
             (Caller::Participant { id, .. }, _) => self.participant.check(id),
             (Caller::Anonymous, Some(peer)) => self.anonymous.check(&canonical(peer)),
             // No address (a server without one, in tests): nothing to key on.
             (Caller::Anonymous, None) => Ok(()),
+        };
+        if admitted.is_err() {
+            self.refused.inc();
         }
+        admitted
     }
 }
 

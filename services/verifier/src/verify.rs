@@ -151,7 +151,18 @@ impl Verifier {
         let Some(parent) = pack.as_ref().map(|p| p.parent.clone()).filter(|p| !p.is_empty()) else {
             return Ok((pack, None));
         };
-        let chain = self.store.container_chain(&parent).await?;
+        let directory = self.directory.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let chain = match self.store.container_chain(&parent, &*directory).await {
+            Err(StoreError::Stored {
+                source: StoredError::UnknownIndex(_),
+                ..
+            }) => {
+                // A participant registered since the directory was read: read it again, once.
+                let directory = self.refresh_directory().await?;
+                self.store.container_chain(&parent, &*directory).await?
+            }
+            other => other?,
+        };
         match chain.last() {
             Some(outermost) if outermost.parent.is_empty() => Ok((pack, Some((parent, outermost.clone())))),
             _ => Err(inconsistent("a container around the pack is missing from the store")),
