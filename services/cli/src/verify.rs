@@ -138,10 +138,15 @@ pub async fn verify(
 }
 
 pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "verdict": verdict_name(Verdict::try_from(r.verdict).unwrap_or_default()),
         "gtin": r.gtin, "serial": r.serial, "lot": r.lot, "expiry": r.expiry,
         "status": status_name(r.status()),
-        "holder": r.holder, "height": r.height, "container": r.container,
-    })
+        "holder": r.holder, "height": r.height,
+    });
+    // Only for a pack inside a container, shown to those who may see its holder.
+    if !r.container.is_empty() {
+        json["container"] = r.container.clone().into();
+    }
+    json
 }

@@ -5,8 +5,9 @@
 //! - the parent of a pack is created by the first pack naming it, held by the signer; a case id's GTIN must be a
 //!   case-level one (never commissioned as packs), and is recorded as such;
 //! - the signer must hold the parent and every child, all active and outermost (in no container), none closed; a
-//!   child keeps its own record, frozen, with `parent` set: from then on it moves only with its outermost container
-//!   ([`crate::transition`] refuses any event on a pack in a container);
+//!   child's record gets `parent` set and its custody fields (holder, where it came from) cleared: from then on its
+//!   custody is its outermost container's, and it moves only with it ([`crate::transition`] refuses any event on a
+//!   pack in a container);
 //! - nesting is at most [`MAX_DEPTH`] levels of containers;
 //! - an unpack is by the holder of the outermost, active parent; the children it names (all of them when it names
 //!   none) take the parent's custody (holder, where it came from) and become outermost; an emptied container is
@@ -174,6 +175,9 @@ fn pack(
             let key = PackKey::new(&line.gtin, serial);
             let mut next = packable(ws, &key, signer)?.clone();
             next.parent.clone_from(&element);
+            // Custody is the container's from now on (and a few bytes less per pack in the store).
+            next.holder.clear();
+            next.received_from.clear();
             record.packs.push(key.as_str().to_string());
             effects.packs.push((key, next));
         }
@@ -193,6 +197,8 @@ fn pack(
             return Err(Refusal::container(RejectCode::Nesting, parent, detail));
         }
         next.parent.clone_from(&element);
+        next.holder.clear();
+        next.received_from.clear();
         record.containers.push(child.element());
         effects.containers.push((child.element(), next));
     }

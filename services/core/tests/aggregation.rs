@@ -222,8 +222,8 @@ fn a_pallet_of_48_cases_of_100_packs_is_received_in_one_event() {
     assert_eq!(w.container(&pallet).received_from, "acme");
     for n in [0, 99, 100, 2345, 4799] {
         assert_eq!(w.custody(n), (PackStatus::Active, "medline".to_string()), "pack {n}");
-        // The pack's own record is untouched since it was packed.
-        assert_eq!(w.pack(n).holder, "acme");
+        // The pack's own record keeps no custody while it is packed: its outermost container's is its.
+        assert_eq!(w.pack(n).holder, "");
         assert_eq!(w.pack(n).parent, cases[n / 100].element());
     }
 }
