@@ -68,12 +68,7 @@ impl App {
         let addr = listener.local_addr()?;
         let metrics_server = MetricsServer::bind(&config.metrics).await?;
         let mut metrics_registry = pedigree_runtime::metrics::registry("custody");
-        let metrics = Metrics::register(&mut metrics_registry);
-        metrics_registry.register(
-            "pedigree_custody_requests_shed",
-            "Requests refused at once because the process had max_in_flight requests in progress (RESOURCE_EXHAUSTED)",
-            limits.in_flight().shed_counter(),
-        );
+        let metrics = Metrics::register(&mut metrics_registry, limits.in_flight().shed_counter());
         let submitter = Arc::new(Submitter {
             registry,
             producer,

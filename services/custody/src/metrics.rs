@@ -39,8 +39,14 @@ fn latency_histogram() -> Histogram {
 }
 
 impl Metrics {
-    /// Registers custody's metrics in `registry`, every outcome's series at zero.
-    pub fn register(registry: &mut Registry) -> Self {
+    /// Registers custody's metrics in `registry`, every outcome's series at zero; `shed` counts the requests the
+    /// process refused for want of an in-flight slot.
+    pub fn register(registry: &mut Registry, shed: Counter) -> Self {
+        registry.register(
+            "pedigree_custody_requests_shed",
+            "Requests refused at once because the process had max_in_flight requests in progress (RESOURCE_EXHAUSTED)",
+            shed,
+        );
         let metrics = Self {
             submissions: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
@@ -74,7 +80,7 @@ impl Metrics {
 /// What custody's `/metrics` serves before anything happened: every metric it exports.
 pub fn exported() -> String {
     let mut registry = pedigree_runtime::metrics::registry("custody");
-    Metrics::register(&mut registry);
+    Metrics::register(&mut registry, Counter::default());
     pedigree_runtime::metrics::render(&registry)
 }
 
@@ -86,7 +92,7 @@ mod tests {
     #[test]
     fn submissions_render_by_outcome_with_their_latency() {
         let mut registry = pedigree_runtime::metrics::registry("custody");
-        let metrics = Metrics::register(&mut registry);
+        let metrics = Metrics::register(&mut registry, Counter::default());
         metrics.submitted("accepted", Duration::from_millis(3));
         metrics.submitted(
             SubmitError::OutcomeUnknown {
