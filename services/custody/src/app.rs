@@ -11,6 +11,7 @@ use pedigree_core::custody_rpc::Serve;
 use pedigree_core::envelope::MAX_PAYLOAD_BYTES;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
+use pedigree_core::pb::hospital_service_server::HospitalServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
@@ -82,6 +83,8 @@ impl App {
                 config.submissions_per_sec.saturating_mul(2),
                 "this participant",
             ),
+            // A tenth of the request timeout is left for checking the envelope and answering.
+            broker_wait: limits.config().request_timeout().mul_f64(0.9),
         });
         Ok(Self {
             listener,
@@ -117,6 +120,7 @@ impl App {
             .add_service(ManufacturerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(HospitalServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(GovernanceServiceServer::new(serve).max_decoding_message_size(MAX_MESSAGE_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.listener,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -37,6 +37,9 @@ pub struct Submitter {
     pub metrics: Metrics,
     /// Submissions per signer (counted once the signature checked out, so nobody spends another's budget).
     pub rate: RateLimit<String>,
+    /// The longest custody waits for the broker: within the request timeout, so that a broker that does not answer
+    /// gets "outcome unknown" (DEADLINE_EXCEEDED, naming the event), never the server's bare CANCELLED.
+    pub broker_wait: Duration,
 }
 
 impl Submitter {
@@ -78,21 +81,26 @@ impl Submitter {
             .mark_pending(&event.id, signer_index)
             .await
             .map_err(|e| SubmitError::Pending(e.to_string()))?;
-        self.producer
-            .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec())
-            .await
-            .map_err(|e| {
-                if e.is_queue_full() {
-                    SubmitError::Busy
-                } else if e.certainly_not_stored() {
-                    SubmitError::Broker(e.to_string())
-                } else {
-                    SubmitError::OutcomeUnknown {
-                        id: hex::encode(event.id),
-                        detail: e.to_string(),
-                    }
-                }
-            })?;
+        let unknown = |detail: String| SubmitError::OutcomeUnknown {
+            id: hex::encode(event.id),
+            detail,
+        };
+        let sent = tokio::time::timeout(
+            self.broker_wait,
+            self.producer
+                .send(&self.topic, key.as_bytes(), &envelope.encode_to_vec()),
+        )
+        .await
+        .map_err(|_| unknown(format!("the broker did not answer within {:?}", self.broker_wait)))?;
+        sent.map_err(|e| {
+            if e.is_queue_full() {
+                SubmitError::Busy
+            } else if e.certainly_not_stored() {
+                SubmitError::Broker(e.to_string())
+            } else {
+                unknown(e.to_string())
+            }
+        })?;
         // Status now tells "in the topic, not yet sealed" from "not confirmed by the broker". Best effort: the
         // event is stored whatever happens to this mark.
         if let Err(e) = self.store.mark_appended(&event.id, signer_index).await {

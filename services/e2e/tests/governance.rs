@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use pedigree_core::custody_rpc::Rpc;
 use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::keys::KeyPair;
@@ -238,12 +239,21 @@ async fn a_registered_hospital_receives_and_dispenses_like_a_pharmacy() {
     .await
     .expect("custody knows the hospital");
     assert_eq!(shipped.state(), EventState::Committed, "{}", shipped.reason);
-    committed(
-        &stack,
-        signed(&stack, &key, HOSPITAL, body::receive(&g, &["H1"], WHOLESALE)),
-    )
-    .await;
-    committed(&stack, signed(&stack, &key, HOSPITAL, body::dispense(&g, &["H1"]))).await;
+    // Through the hospital's own service, as its ERP would.
+    for (rpc, body) in [
+        (Rpc::HospitalReceive, body::receive(&g, &["H1"], WHOLESALE)),
+        (Rpc::HospitalDispense, body::dispense(&g, &["H1"])),
+    ] {
+        let envelope = signed(&stack, &key, HOSPITAL, body);
+        let id = rpc
+            .call(stack.custody_channel().await, envelope)
+            .await
+            .unwrap()
+            .into_inner()
+            .event_id;
+        let status = stack.outcome(&id).await;
+        assert_eq!(status.state(), EventState::Committed, "{rpc:?}: {}", status.reason);
+    }
     // What a hospital may not sign is refused at the gate.
     let commission = signed(&stack, &key, HOSPITAL, body::commission(&g, "L1", "281231", &["H2"]));
     let refused = submit(&stack, commission).await.unwrap_err();

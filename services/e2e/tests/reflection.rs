@@ -74,6 +74,7 @@ async fn each_port_lists_exactly_the_services_it_answers() {
         &[
             "pedigree.v1.DistributorService",
             "pedigree.v1.GovernanceService",
+            "pedigree.v1.HospitalService",
             "pedigree.v1.ManufacturerService",
             "pedigree.v1.PharmacyService",
         ],
