@@ -8,7 +8,10 @@
 use prost::Message;
 
 use crate::participant::{ParticipantRecord, Registry};
-use crate::pb::{ContainerRecord, PackLine, PackRecord, StoredContainer, StoredPack};
+use crate::pb::{ContainerRecord, PackRecord, StoredContainer, StoredLine, StoredPack};
+
+/// What separates the serials of a stored line: GS, which GS1 character set 82 (every valid serial) excludes.
+const SERIAL_SEPARATOR: char = '\u{1d}';
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum StoredError {
@@ -162,14 +165,17 @@ pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> R
 /// (a pack key is the GTIN-14 followed by the serial, so each run of one GTIN writes it once).
 pub fn encode_container(record: &ContainerRecord, registry: &Registry) -> Result<Vec<u8>, StoredError> {
     use crate::pb::stored_container::Parent as P;
-    let mut packs: Vec<PackLine> = Vec::new();
+    let mut packs: Vec<StoredLine> = Vec::new();
     for key in &record.packs {
         let (gtin, serial) = key.split_at(key.len().min(14));
         match packs.last_mut() {
-            Some(line) if line.gtin == gtin => line.serials.push(serial.to_string()),
-            _ => packs.push(PackLine {
+            Some(line) if line.gtin == gtin => {
+                line.serials.push(SERIAL_SEPARATOR);
+                line.serials.push_str(serial);
+            }
+            _ => packs.push(StoredLine {
                 gtin: gtin.to_string(),
-                serials: vec![serial.to_string()],
+                serials: serial.to_string(),
             }),
         }
     }
@@ -211,7 +217,11 @@ pub fn decode_container(
         packs: stored
             .packs
             .iter()
-            .flat_map(|line| line.serials.iter().map(move |s| format!("{}{s}", line.gtin)))
+            .flat_map(|line| {
+                line.serials
+                    .split(SERIAL_SEPARATOR)
+                    .map(move |s| format!("{}{s}", line.gtin))
+            })
             .collect(),
         containers: stored.containers,
         depth: stored.depth,
