@@ -22,6 +22,7 @@ use crate::pack_key::PackKey;
 use crate::pb::{ContainerRecord, PackRecord, PackStatus, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
 use crate::state::WorkingSet;
+use crate::transition::in_transit;
 
 /// What an event does to containers and packs, computed before anything is written.
 #[derive(Default)]
@@ -71,17 +72,8 @@ pub(crate) fn moved_containers(event: &Event, ws: &WorkingSet) -> Result<Vec<(St
         } => {
             for key in containers {
                 let mut next = outermost(ws, key)?.clone();
-                if next.status() != PackStatus::InTransit {
-                    return Err(Refusal::container(RejectCode::NotInTransit, key, "not in transit"));
-                }
-                if next.holder != signer {
-                    let detail = format!("shipped by '{}', not by '{signer}'", next.holder);
-                    return Err(Refusal::container(RejectCode::NotHolder, key, detail));
-                }
-                if next.receiver != *receiver {
-                    let detail = format!("shipped to '{}', not to '{receiver}'", next.receiver);
-                    return Err(Refusal::container(RejectCode::WrongReceiver, key, detail));
-                }
+                in_transit(next.status(), &next.holder, &next.receiver, signer, receiver)
+                    .map_err(|(code, detail)| Refusal::container(code, key, detail))?;
                 next.set_status(PackStatus::Active);
                 next.receiver.clear();
                 moved.push((key.element(), next));
@@ -90,17 +82,8 @@ pub(crate) fn moved_containers(event: &Event, ws: &WorkingSet) -> Result<Vec<(St
         Body::Receive { containers, sender, .. } => {
             for key in containers {
                 let mut next = outermost(ws, key)?.clone();
-                if next.status() != PackStatus::InTransit {
-                    return Err(Refusal::container(RejectCode::NotInTransit, key, "not in transit"));
-                }
-                if next.receiver != signer {
-                    let detail = format!("shipped to '{}', not to '{signer}'", next.receiver);
-                    return Err(Refusal::container(RejectCode::WrongReceiver, key, detail));
-                }
-                if next.holder != *sender {
-                    let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
-                    return Err(Refusal::container(RejectCode::NotHolder, key, detail));
-                }
+                in_transit(next.status(), &next.holder, &next.receiver, sender, signer)
+                    .map_err(|(code, detail)| Refusal::container(code, key, detail))?;
                 next.set_status(PackStatus::Active);
                 next.received_from = std::mem::take(&mut next.holder);
                 next.holder = signer.to_string();

@@ -143,6 +143,11 @@ impl Body {
         }
     }
 
+    /// Whether this is an unpack naming no child: it takes out whatever its container holds.
+    pub fn unpacks_everything(&self) -> bool {
+        matches!(self, Body::Unpack { lines, containers, .. } if lines.is_empty() && containers.is_empty())
+    }
+
     /// Every container the event names: the parent of a pack or unpack first, then the others in order.
     pub fn containers(&self) -> Vec<&ContainerKey> {
         match self {

@@ -237,13 +237,8 @@ impl WorkingSet {
                 needs.containers.push(element);
             }
         }
-        if let Body::Unpack {
-            parent,
-            lines,
-            containers,
-        } = &event.body
-            && lines.is_empty()
-            && containers.is_empty()
+        if let Body::Unpack { parent, .. } = &event.body
+            && event.body.unpacks_everything()
             && let Some(record) = self.container(&parent.element())
         {
             needs.packs.extend(

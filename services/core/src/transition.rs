@@ -149,34 +149,40 @@ pub(crate) fn refuse_receipt(
         return Err(Refusal::new(RejectCode::InContainer, serial, detail));
     }
     let mut next = pack.clone();
-    if next.status() != PackStatus::InTransit {
-        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
-    }
-    if next.receiver != signer {
-        let detail = format!("shipped to '{}', not to '{signer}'", next.receiver);
-        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
-    }
-    if next.holder != sender {
-        let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
-        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-    }
+    in_transit(next.status(), &next.holder, &next.receiver, sender, signer)
+        .map_err(|(code, detail)| Refusal::new(code, serial, detail))?;
     next.set_status(PackStatus::Active);
     next.receiver.clear();
     Ok(next)
 }
 
+/// Whether a pack or container (its status, holder and receiver) is in transit from `from` to `to`: the reject code
+/// and detail when it is not. Receipts, refusals and voids of packs and of containers all check this one way.
+pub(crate) fn in_transit(
+    status: PackStatus,
+    holder: &str,
+    receiver: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), (RejectCode, String)> {
+    if status != PackStatus::InTransit {
+        return Err((RejectCode::NotInTransit, "not in transit".to_string()));
+    }
+    if receiver != to {
+        return Err((
+            RejectCode::WrongReceiver,
+            format!("shipped to '{receiver}', not to '{to}'"),
+        ));
+    }
+    if holder != from {
+        return Err((RejectCode::NotHolder, format!("shipped by '{holder}', not by '{from}'")));
+    }
+    Ok(())
+}
+
 fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -> Result<(), Refusal> {
-    if next.status() != PackStatus::InTransit {
-        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
-    }
-    if next.receiver != signer {
-        let detail = format!("shipped to '{}', not to '{signer}'", next.receiver);
-        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
-    }
-    if next.holder != sender {
-        let detail = format!("shipped by '{}', not by '{sender}'", next.holder);
-        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-    }
+    in_transit(next.status(), &next.holder, &next.receiver, sender, signer)
+        .map_err(|(code, detail)| Refusal::new(code, serial, detail))?;
     next.set_status(PackStatus::Active);
     next.received_from = std::mem::take(&mut next.holder);
     next.holder = signer.to_string();
@@ -186,17 +192,8 @@ fn receive(next: &mut PackRecord, signer: &str, sender: &str, serial: &Serial) -
 
 /// The sender takes back a pack it shipped (or returned) to `receiver` that is still in transit.
 fn void(next: &mut PackRecord, signer: &str, receiver: &str, serial: &Serial) -> Result<(), Refusal> {
-    if next.status() != PackStatus::InTransit {
-        return Err(Refusal::new(RejectCode::NotInTransit, serial, "not in transit"));
-    }
-    if next.holder != signer {
-        let detail = format!("shipped by '{}', not by '{signer}'", next.holder);
-        return Err(Refusal::new(RejectCode::NotHolder, serial, detail));
-    }
-    if next.receiver != receiver {
-        let detail = format!("shipped to '{}', not to '{receiver}'", next.receiver);
-        return Err(Refusal::new(RejectCode::WrongReceiver, serial, detail));
-    }
+    in_transit(next.status(), &next.holder, &next.receiver, signer, receiver)
+        .map_err(|(code, detail)| Refusal::new(code, serial, detail))?;
     next.set_status(PackStatus::Active);
     next.receiver.clear();
     Ok(())

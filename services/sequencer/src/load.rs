@@ -57,17 +57,18 @@ pub async fn prepare(
 /// of MGETs, and one more per level of an unpack of everything in a container); those `before` changed come from it
 /// instead.
 pub(crate) async fn load<'a>(
-    events: impl Iterator<Item = &'a Event> + Clone,
+    events: impl Iterator<Item = &'a Event>,
     store: &Store,
     registry: &Registry,
     before: Option<&Applied>,
     packs: &mut WorkingSet,
 ) -> anyhow::Result<()> {
+    let mut events: Vec<&Event> = events.collect();
     loop {
         // Keys of a bulk block: tens of thousands of participant-chosen serials (a seeded fast hash, see WorkingSet).
         let mut keys = HashSet::with_hasher(RandomState::default());
         let (mut gtins, mut containers) = (HashSet::new(), HashSet::new());
-        for event in events.clone() {
+        for event in &events {
             let needs = packs.needs(event);
             keys.extend(needs.packs);
             gtins.extend(needs.products);
@@ -121,6 +122,8 @@ pub(crate) async fn load<'a>(
         for (element, record) in containers.into_iter().zip(container_records) {
             packs.load_container(element, record);
         }
+        // Only an unpack of everything needs another round (what its container holds is known now).
+        events.retain(|e| e.body.unpacks_everything());
     }
 }
 

@@ -72,10 +72,10 @@ impl Verifier {
             return Err(VerifyError::MissingSerial);
         };
         let (product, own, container) = match self.lookup(code.gtin.as_str(), serial.as_str()).await {
-            Ok((product, pack)) => match self.in_custody_of(pack).await {
-                Ok((own, container)) => (product, own, container),
-                Err(e) => return Err(e),
-            },
+            Ok((product, pack)) => {
+                let container = self.in_custody_of(pack.as_ref()).await?;
+                (product, pack, container)
+            }
             Err(e) => {
                 if e.http_status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
                     self.metrics.unavailable();
@@ -83,17 +83,17 @@ impl Verifier {
                 return Err(e);
             }
         };
-        // A pack inside a container: its custody is its outermost container's (the record of its own was frozen
-        // when it was packed).
-        let pack = own.as_ref().map(|p| match &container {
+        // A pack inside a container: its custody is its outermost container's (the record of its own keeps none).
+        // Its last event (what a bundle proves) stays its own.
+        let pack = own.map(|p| match &container {
             Some((_, outermost)) => PackRecord {
                 status: outermost.status,
                 holder: outermost.holder.clone(),
                 receiver: outermost.receiver.clone(),
                 received_from: outermost.received_from.clone(),
-                ..p.clone()
+                ..p
             },
-            None => p.clone(),
+            None => p,
         });
         let mut verdict = verdict(
             code,
@@ -108,7 +108,7 @@ impl Verifier {
             verdict = Verdict::AlreadyDispensedByYou;
         }
         self.metrics.verified(verdict, started.elapsed());
-        let proof = match (&own, with_proof) {
+        let proof = match (&pack, with_proof) {
             (Some(p), true) if sees => Some(self.bundle(p, code.gtin.as_str(), serial.as_str()).await?),
             (Some(_), true) => return Err(Denied::Proof.into()),
             _ => None,
@@ -142,14 +142,11 @@ impl Verifier {
         })
     }
 
-    /// The pack's own record and, when it is inside a container, that container's element string and the record of
-    /// the outermost container around it (whose custody the pack shares).
-    async fn in_custody_of(
-        &self,
-        pack: Option<PackRecord>,
-    ) -> Result<(Option<PackRecord>, Option<(String, ContainerRecord)>), VerifyError> {
-        let Some(parent) = pack.as_ref().map(|p| p.parent.clone()).filter(|p| !p.is_empty()) else {
-            return Ok((pack, None));
+    /// When the pack is inside a container: that container's element string and the record of the outermost
+    /// container around it (whose custody the pack shares). No read for a pack in no container.
+    async fn in_custody_of(&self, pack: Option<&PackRecord>) -> Result<Option<(String, ContainerRecord)>, VerifyError> {
+        let Some(parent) = pack.map(|p| p.parent.clone()).filter(|p| !p.is_empty()) else {
+            return Ok(None);
         };
         let directory = self.directory.read().unwrap_or_else(|e| e.into_inner()).clone();
         let chain = match self.store.container_chain(&parent, &*directory).await {
@@ -164,7 +161,7 @@ impl Verifier {
             other => other?,
         };
         match chain.last() {
-            Some(outermost) if outermost.parent.is_empty() => Ok((pack, Some((parent, outermost.clone())))),
+            Some(outermost) if outermost.parent.is_empty() => Ok(Some((parent, outermost.clone()))),
             _ => Err(inconsistent("a container around the pack is missing from the store")),
         }
     }
