@@ -283,6 +283,10 @@ def event_core(payload):
         gtin = text(body.get(1, b"")) if serial_field else ""
         lot, expiry = (text(body.get(2, b"")), text(body.get(3, b""))) if body_num == 10 else ("", "")
         data = [(gtin, serial, lot, expiry) for serial in serials]
+        if body_num == 10:  # a repackager's commission: then its `sources` (5), without lot and expiry
+            for line in message(body_raw, repeated=(5,)).get(5, []):
+                pl = message(line, repeated=(2,))
+                data += [(text(pl.get(1, b"")), text(x), "", "") for x in pl.get(2, [])]
         if body_num in (11, 12):  # ship and receive: then `lines` (5), and a receipt's `refused` (6)
             line_fields = (5,) if body_num == 11 else (5, 6)
             more = message(body_raw, repeated=line_fields)

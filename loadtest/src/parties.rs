@@ -43,8 +43,9 @@ impl Parties {
                 // Hospitals dispense like pharmacies: the end of a chain either way.
                 Role::Pharmacy | Role::Hospital => &mut parties.pharmacies,
                 Role::Auditor | Role::Authority => &mut parties.readers,
-                // The governance key registers participants; it signs no custody event.
-                Role::Governance => continue,
+                // The governance key registers participants; it signs no custody event. The load's chains of custody
+                // (manufacturer, distributor, pharmacy) leave 3PLs and repackagers out.
+                Role::Governance | Role::ThirdPartyLogistics | Role::Repackager => continue,
             };
             list.push(Arc::new(party));
         }

@@ -41,6 +41,9 @@ pub enum RoleArg {
     Distributor,
     Pharmacy,
     Hospital,
+    #[value(name = "3pl")]
+    ThirdPartyLogistics,
+    Repackager,
     Auditor,
     Authority,
 }
@@ -92,6 +95,8 @@ pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {
         RoleArg::Distributor => ParticipantRole::Distributor,
         RoleArg::Pharmacy => ParticipantRole::Pharmacy,
         RoleArg::Hospital => ParticipantRole::Hospital,
+        RoleArg::ThirdPartyLogistics => ParticipantRole::ThirdPartyLogistics,
+        RoleArg::Repackager => ParticipantRole::Repackager,
         RoleArg::Auditor => ParticipantRole::Auditor,
         RoleArg::Authority => ParticipantRole::Authority,
     };

@@ -65,6 +65,12 @@ pub struct CommissionArgs {
     pub expiry: String,
     #[arg(long = "serial", required = true)]
     pub serials: Vec<String>,
+    /// A repackager's commission: the GTIN of the packs the new ones are made from.
+    #[arg(long, requires = "source_serials")]
+    pub source_gtin: Option<String>,
+    /// A source pack's serial (with --source-gtin); repeat for several. They are decommissioned as repackaged.
+    #[arg(long = "source-serial", requires = "source_gtin")]
+    pub source_serials: Vec<String>,
 }
 
 /// Packs of one GTIN and whole containers (a shipment, a receipt, an aggregation's children).
@@ -112,6 +118,9 @@ pub struct ShipArgs {
     /// Trade documents of a shipment (DSCSA transaction information).
     #[command(flatten)]
     pub documents: DocumentArgs,
+    /// A third-party logistics provider shipping its client's stock: the client (the owner of the goods).
+    #[arg(long)]
+    pub owner: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -252,7 +261,16 @@ pub struct StatusArgs {
 }
 
 pub async fn commission(a: CommissionArgs) -> anyhow::Result<()> {
-    let body = body::commission(&a.gtin, &a.lot, &a.expiry, &a.serials);
+    let body = match &a.source_gtin {
+        Some(source) => body::repackage(
+            &a.gtin,
+            &a.lot,
+            &a.expiry,
+            &a.serials,
+            &[(source.as_str(), &a.source_serials[..])],
+        ),
+        None => body::commission(&a.gtin, &a.lot, &a.expiry, &a.serials),
+    };
     send_and_report(&a.signer, body).await
 }
 
@@ -262,6 +280,7 @@ pub async fn ship(a: ShipArgs) -> anyhow::Result<()> {
     if let Body::Ship(ship) = &mut body {
         ship.containers = a.items.containers()?.iter().map(ContainerKey::to_pb).collect();
         ship.documents = a.documents.documents();
+        ship.owner = a.owner.unwrap_or_default();
     }
     send_and_report(&a.signer, body).await
 }
@@ -287,6 +306,9 @@ pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
 
 pub async fn void_shipment(a: ShipArgs) -> anyhow::Result<()> {
     a.items.require_some("void-shipment")?;
+    if a.owner.is_some() {
+        bail!("void-shipment: --owner is for shipments only");
+    }
     let body = body::void_shipment(
         a.items.gtin.as_deref().unwrap_or(""),
         &a.items.serials,

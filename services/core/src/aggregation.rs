@@ -22,7 +22,7 @@ use crate::pack_key::PackKey;
 use crate::pb::{ContainerRecord, PackRecord, PackStatus, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
 use crate::state::WorkingSet;
-use crate::transition::in_transit;
+use crate::transition::{check_ship_owner, in_transit, owner_after_receipt, owner_of};
 
 /// What an event does to containers and packs, computed before anything is written.
 #[derive(Default)]
@@ -57,11 +57,16 @@ pub(crate) fn moved_containers(event: &Event, ws: &WorkingSet) -> Result<Vec<(St
     let mut moved = Vec::new();
     match &event.body {
         Body::Ship {
-            containers, receiver, ..
+            containers,
+            receiver,
+            owner,
+            ..
         } => {
             for key in containers {
                 let mut next = outermost(ws, key)?.clone();
                 held_active(&next, signer, key)?;
+                check_ship_owner(owner_of(&next.holder, &next.owner), signer, owner.as_deref())
+                    .map_err(|(code, detail)| Refusal::container(code, key, detail))?;
                 next.set_status(PackStatus::InTransit);
                 next.receiver = receiver.clone();
                 moved.push((key.element(), next));
@@ -85,6 +90,7 @@ pub(crate) fn moved_containers(event: &Event, ws: &WorkingSet) -> Result<Vec<(St
                 in_transit(next.status(), &next.holder, &next.receiver, sender, signer)
                     .map_err(|(code, detail)| Refusal::container(code, key, detail))?;
                 next.set_status(PackStatus::Active);
+                next.owner = owner_after_receipt(owner_of(&next.holder, &next.owner), signer, event.signer_role);
                 next.received_from = std::mem::take(&mut next.holder);
                 next.holder = signer.to_string();
                 next.receiver.clear();
@@ -153,14 +159,30 @@ fn pack(
             record
         }
     };
+    // A container holds the goods of one owner: a new one takes its first child's.
+    let mut owner: Option<String> = ws.container(&element).map(|r| owner_of(&r.holder, &r.owner).to_string());
+    let mut same_owner = |child_owner: &str, refusal: &dyn Fn(String) -> Refusal| match &owner {
+        Some(o) if o != child_owner => Err(refusal(format!(
+            "owned by '{child_owner}', the container's goods by '{o}'"
+        ))),
+        Some(_) => Ok(()),
+        None => {
+            owner = Some(child_owner.to_string());
+            Ok(())
+        }
+    };
     for line in lines {
         for serial in &line.serials {
             let key = PackKey::new(&line.gtin, serial);
             let mut next = packable(ws, &key, signer)?.clone();
+            same_owner(owner_of(&next.holder, &next.owner), &|d| {
+                Refusal::pack(RejectCode::OwnerMismatch, &key, d)
+            })?;
             next.parent.clone_from(&element);
             // Custody is the container's from now on (and a few bytes less per pack in the store).
             next.holder.clear();
             next.received_from.clear();
+            next.owner.clear();
             record.packs.push(key.as_str().to_string());
             effects.packs.push((key, next));
         }
@@ -171,6 +193,9 @@ fn pack(
     for child in children {
         let mut next = outermost(ws, child)?.clone();
         held_active(&next, signer, child)?;
+        same_owner(owner_of(&next.holder, &next.owner), &|d| {
+            Refusal::container(RejectCode::OwnerMismatch, child, d)
+        })?;
         record.depth = record.depth.max(next.depth + 1);
         if record.depth > MAX_DEPTH {
             let detail = format!(
@@ -182,8 +207,14 @@ fn pack(
         next.parent.clone_from(&element);
         next.holder.clear();
         next.received_from.clear();
+        next.owner.clear();
         record.containers.push(child.element());
         effects.containers.push((child.element(), next));
+    }
+    if let Some(owner) = owner
+        && owner != signer
+    {
+        record.owner = owner;
     }
     effects.containers.push((element, record));
     Ok(effects)
@@ -277,6 +308,7 @@ fn unpack(
         next.set_status(PackStatus::Active);
         next.holder.clone_from(&record.holder);
         next.received_from.clone_from(&record.received_from);
+        next.owner.clone_from(&record.owner);
         next.receiver.clear();
         effects.packs.push((key, next));
     }
@@ -289,6 +321,7 @@ fn unpack(
         next.set_status(PackStatus::Active);
         next.holder.clone_from(&record.holder);
         next.received_from.clone_from(&record.received_from);
+        next.owner.clone_from(&record.owner);
         next.receiver.clear();
         effects.containers.push((element, next));
     }

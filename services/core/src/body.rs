@@ -13,6 +13,29 @@ pub fn commission(gtin: &str, lot: &str, expiry: &str, serials: &[impl AsRef<str
         lot: lot.into(),
         expiry: expiry.into(),
         serials: strings(serials),
+        sources: Vec::new(),
+    })
+}
+
+/// A repackager's commission: new packs made of `sources` (GTIN by GTIN), which it holds.
+pub fn repackage(gtin: &str, lot: &str, expiry: &str, serials: &[impl AsRef<str>], sources: &[(&str, &[String])]) -> Body {
+    Body::Commission(pb::Commission {
+        gtin: gtin.into(),
+        lot: lot.into(),
+        expiry: expiry.into(),
+        serials: strings(serials),
+        sources: pack_lines(sources),
+    })
+}
+
+/// A shipment by a party holding the goods for `owner` (a third-party logistics provider).
+pub fn ship_for(gtin: &str, serials: &[impl AsRef<str>], receiver: &str, owner: &str) -> Body {
+    Body::Ship(pb::Ship {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        receiver: receiver.into(),
+        owner: owner.into(),
+        ..Default::default()
     })
 }
 

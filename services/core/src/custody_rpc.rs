@@ -147,6 +147,30 @@ custody_rpcs! {
         HospitalPack: pack => Pack,
         HospitalUnpack: unpack => Unpack,
     }
+    ThirdPartyLogistics: third_party_logistics_service_server::ThirdPartyLogisticsService,
+    third_party_logistics_service_client::ThirdPartyLogisticsServiceClient {
+        ThirdPartyLogisticsReceive: receive => Receive,
+        ThirdPartyLogisticsShip: ship => Ship,
+        ThirdPartyLogisticsDecommission: decommission => Decommission,
+        ThirdPartyLogisticsUndo: undo => Undo,
+        ThirdPartyLogisticsVoidShipment: void_shipment => VoidShipment,
+        ThirdPartyLogisticsPack: pack => Pack,
+        ThirdPartyLogisticsUnpack: unpack => Unpack,
+    }
+    Repackager: repackager_service_server::RepackagerService,
+    repackager_service_client::RepackagerServiceClient {
+        RepackagerReceive: receive => Receive,
+        RepackagerCommission: commission => Commission,
+        RepackagerShip: ship => Ship,
+        RepackagerDecommission: decommission => Decommission,
+        RepackagerUndo: undo => Undo,
+        RepackagerReturn: r#return => Return,
+        RepackagerRecall: recall => Recall,
+        RepackagerWithdraw: withdraw => Withdraw,
+        RepackagerVoidShipment: void_shipment => VoidShipment,
+        RepackagerPack: pack => Pack,
+        RepackagerUnpack: unpack => Unpack,
+    }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
         GovernanceRegisterParticipant: register_participant => Register,
@@ -213,6 +237,8 @@ mod tests {
             Role::Distributor,
             Role::Pharmacy,
             Role::Hospital,
+            Role::ThirdPartyLogistics,
+            Role::Repackager,
             Role::Auditor,
             Role::Authority,
             Role::Governance,

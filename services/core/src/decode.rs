@@ -60,12 +60,7 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
         return governance;
     }
     Ok(match body {
-        event_payload::Body::Commission(c) => Body::Commission {
-            gtin: field("gtin", Gtin::parse(&c.gtin))?,
-            lot: field("lot", Lot::parse(&c.lot))?,
-            expiry: field("expiry", Expiry::parse(&c.expiry))?,
-            serials: serials(&c.serials)?,
-        },
+        event_payload::Body::Commission(c) => commission(c)?,
         event_payload::Body::Ship(s) => {
             let (lines, _, containers) = shipment(&s.gtin, &s.serials, &s.lines, &[], &s.containers)?;
             Body::Ship {
@@ -73,6 +68,10 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
                 containers,
                 receiver: participant_id("receiver", s.receiver)?,
                 documents: s.documents.as_ref().map(documents).transpose()?,
+                owner: match s.owner.is_empty() {
+                    true => None,
+                    false => Some(participant_id("owner", s.owner)?),
+                },
             }
         }
         event_payload::Body::Receive(r) => {
@@ -130,6 +129,12 @@ fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
             serials: serials(&d.serials)?,
             reason: match d.reason() {
                 DecommissionReason::Unspecified => return Err(EventError::MissingReason),
+                DecommissionReason::Repackaged => {
+                    return Err(invalid(
+                        "reason",
+                        "repackaged is set by a repackager's commission, not by a decommission",
+                    ));
+                }
                 reason => reason,
             },
         },
@@ -150,6 +155,50 @@ fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
             receiver: participant_id("receiver", r.receiver)?,
         },
         _ => unreachable!("custody and governance bodies are converted by convert_body"),
+    })
+}
+
+/// A commission: its new packs and, for a repackager's, the packs they are made from (each GTIN once, no pack both
+/// made and used, at most [`MAX_SERIALS`] packs in all).
+fn commission(c: pb::Commission) -> Result<Body, EventError> {
+    let gtin = field("gtin", Gtin::parse(&c.gtin))?;
+    let total = c.serials.len() + c.sources.iter().map(|l| l.serials.len()).sum::<usize>();
+    if total > MAX_SERIALS {
+        return Err(EventError::TooManySerials {
+            got: total,
+            max: MAX_SERIALS,
+        });
+    }
+    let serials = serials(&c.serials)?;
+    let mut gtins = HashSet::new();
+    let mut sources = Vec::with_capacity(c.sources.len());
+    for (i, l) in c.sources.iter().enumerate() {
+        let line = Line {
+            gtin: field(&format!("sources[{i}].gtin"), Gtin::parse(&l.gtin))?,
+            serials: self::serials(&l.serials)?,
+        };
+        if !gtins.insert(line.gtin.clone()) {
+            return Err(EventError::Duplicate {
+                field: "sources",
+                value: line.gtin.as_str().to_string(),
+            });
+        }
+        if line.gtin == gtin
+            && let Some(s) = line.serials.iter().find(|s| serials.contains(s))
+        {
+            return Err(EventError::Duplicate {
+                field: "sources",
+                value: s.as_str().to_string(),
+            });
+        }
+        sources.push(line);
+    }
+    Ok(Body::Commission {
+        gtin,
+        lot: field("lot", Lot::parse(&c.lot))?,
+        expiry: field("expiry", Expiry::parse(&c.expiry))?,
+        serials,
+        sources,
     })
 }
 
@@ -424,12 +473,14 @@ fn register(r: &pb::RegisterParticipant) -> Result<Body, EventError> {
         ParticipantRole::Distributor => Role::Distributor,
         ParticipantRole::Pharmacy => Role::Pharmacy,
         ParticipantRole::Hospital => Role::Hospital,
+        ParticipantRole::ThirdPartyLogistics => Role::ThirdPartyLogistics,
+        ParticipantRole::Repackager => Role::Repackager,
         ParticipantRole::Auditor => Role::Auditor,
         ParticipantRole::Authority => Role::Authority,
         ParticipantRole::Unspecified => {
             return Err(invalid(
                 "role",
-                "must be manufacturer, distributor, pharmacy, hospital, auditor or authority",
+                "must be manufacturer, distributor, pharmacy, hospital, 3pl, repackager, auditor or authority",
             ));
         }
     };

@@ -104,6 +104,8 @@ struct Named<'a> {
     lines: Vec<(&'a str, &'a [String])>,
     lot: &'a str,
     expiry: &'a str,
+    /// Packs named without lot and expiry after `lines`: a repackager's source packs.
+    sources: Vec<(&'a str, &'a [String])>,
     /// Containers, as element strings: the children in order, then the parent of a pack or unpack.
     containers: Vec<String>,
     counterparty: Option<&'a str>,
@@ -119,6 +121,7 @@ fn packs<'a>(kind: &'static str, gtin: &'a str, serials: &'a [String]) -> Named<
         },
         lot: "",
         expiry: "",
+        sources: Vec::new(),
         containers: Vec::new(),
         counterparty: None,
     }
@@ -166,6 +169,7 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Commission(c) => Named {
             lot: &c.lot,
             expiry: &c.expiry,
+            sources: c.sources.iter().map(|l| (l.gtin.as_str(), l.serials.as_slice())).collect(),
             ..packs("commission", &c.gtin, &c.serials)
         },
         B::Ship(s) => Named {
@@ -232,14 +236,21 @@ fn seed_of(payload: &pb::EventPayload) -> Result<&[u8; SEED_LEN], CoreError> {
         .map_err(|_| CoreError::Seed(payload.seed.len()))
 }
 
-/// The leaf data of every pack, then every container (a container leaf is a pack leaf with an empty GTIN, the
-/// container's element string as its serial, and empty lot and expiry), in order.
+/// The leaf data of every pack, then every source pack of a repackager's commission (with empty lot and expiry),
+/// then every container (a container leaf is a pack leaf with an empty GTIN, the container's element string as its
+/// serial, and empty lot and expiry), in order.
 fn leaf_data<'a>(n: &'a Named) -> impl Iterator<Item = (&'a str, &'a str, &'a str, &'a str)> + 'a {
     let packs = n
         .lines
         .iter()
         .flat_map(move |(gtin, serials)| serials.iter().map(move |s| (*gtin, s.as_str(), n.lot, n.expiry)));
-    packs.chain(n.containers.iter().map(|c| ("", c.as_str(), "", "")))
+    let sources = n
+        .sources
+        .iter()
+        .flat_map(|(gtin, serials)| serials.iter().map(move |s| (*gtin, s.as_str(), "", "")));
+    packs
+        .chain(sources)
+        .chain(n.containers.iter().map(|c| ("", c.as_str(), "", "")))
 }
 
 fn pack_leaves(seed: &[u8; SEED_LEN], n: &Named) -> Vec<Hash> {

@@ -52,8 +52,25 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
             kind: kind.as_str(),
         });
     }
+    check_sources(&event, role)?;
     check_counterparty(&event, registry)?;
     Ok(event)
+}
+
+/// A repackager's commission names the packs it makes the new ones from; nobody else's does.
+fn check_sources(event: &Event, role: Role) -> Result<(), EventError> {
+    let Body::Commission { sources, .. } = &event.body else {
+        return Ok(());
+    };
+    let detail = match (role == Role::Repackager, sources.is_empty()) {
+        (true, true) => "a repackager's commission names the packs it makes the new ones from",
+        (false, false) => "only a repackager's commission names source packs",
+        _ => return Ok(()),
+    };
+    Err(EventError::Invalid {
+        field: "sources",
+        detail: detail.to_string(),
+    })
 }
 
 /// The envelope signer's role: the governance role for [`GOVERNANCE_ID`] (when the genesis has a governance key),
@@ -102,12 +119,20 @@ fn check_signature(envelope: &pb::SignedEnvelope, id: &Hash, registry: &Registry
 }
 
 fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventError> {
+    if let Body::Ship { owner: Some(owner), .. } = &event.body {
+        check_party(event, registry, "owner", owner)?;
+    }
     let (field, value) = match &event.body {
         Body::Ship { receiver, .. } => ("receiver", receiver),
         Body::Receive { sender, .. } => ("sender", sender),
         Body::Return { receiver, .. } => ("receiver", receiver),
         _ => return Ok(()),
     };
+    check_party(event, registry, field, value)
+}
+
+/// A participant an event names besides its signer: registered, not revoked, not the signer.
+fn check_party(event: &Event, registry: &Registry, field: &'static str, value: &String) -> Result<(), EventError> {
     match registry.get(value) {
         None => {
             return Err(EventError::UnknownParticipant {

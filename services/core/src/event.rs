@@ -15,18 +15,21 @@ use crate::pb::{DecommissionReason, RejectCode};
 /// A validated event body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
+    /// New packs; a repackager's name the packs they are made from (`sources`, empty for a manufacturer's).
     Commission {
         gtin: Gtin,
         lot: Lot,
         expiry: Expiry,
         serials: Vec<Serial>,
+        sources: Vec<Line>,
     },
-    /// Packs, GTIN by GTIN, and whole containers.
+    /// Packs, GTIN by GTIN, and whole containers; `owner` when the signer ships goods it holds for another.
     Ship {
         lines: Vec<Line>,
         containers: Vec<ContainerKey>,
         receiver: String,
         documents: Option<Documents>,
+        owner: Option<String>,
     },
     /// Packs and containers received, and packs of the shipment refused (back to the sender).
     Receive {
@@ -135,6 +138,11 @@ impl Body {
                 .iter()
                 .chain(refused)
                 .map(|l| (&l.gtin, l.serials.as_slice()))
+                .collect(),
+            Body::Commission {
+                gtin, serials, sources, ..
+            } => std::iter::once((gtin, serials.as_slice()))
+                .chain(sources.iter().map(|l| (&l.gtin, l.serials.as_slice())))
                 .collect(),
             other => match other.gtin() {
                 Some(gtin) if !other.serials().is_empty() => vec![(gtin, other.serials())],

@@ -22,6 +22,11 @@ pub enum Role {
     Pharmacy,
     /// A hospital pharmacy: signs what a pharmacy signs (it dispenses to patients).
     Hospital,
+    /// A third-party logistics provider: holds, packs and ships stock its clients keep owning.
+    #[serde(rename = "3pl")]
+    ThirdPartyLogistics,
+    /// A repackager: makes new packs of its own products out of packs it holds.
+    Repackager,
     /// Reads the whole ledger (blocks, log proofs, every event's status) to check it; signs no custody event.
     Auditor,
     /// A regulator: reads everything an auditor reads and every pack's full answer; signs no custody event.
@@ -45,6 +50,22 @@ impl Role {
             ) | (
                 Role::Pharmacy | Role::Hospital,
                 Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment
+            ) | (
+                Role::ThirdPartyLogistics,
+                Receive | Ship | Decommission | Undo | Pack | Unpack | VoidShipment
+            ) | (
+                Role::Repackager,
+                Receive
+                    | Commission
+                    | Ship
+                    | Decommission
+                    | Undo
+                    | Return
+                    | Recall
+                    | Withdraw
+                    | Pack
+                    | Unpack
+                    | VoidShipment
             ) | (Role::Governance, Register | RotateKey | Revoke)
         )
     }
@@ -64,6 +85,8 @@ impl Role {
             Role::Auditor => 4,
             Role::Authority => 5,
             Role::Hospital => 6,
+            Role::ThirdPartyLogistics => 7,
+            Role::Repackager => 8,
         }
     }
 
@@ -73,6 +96,8 @@ impl Role {
             Role::Distributor => "distributor",
             Role::Pharmacy => "pharmacy",
             Role::Hospital => "hospital",
+            Role::ThirdPartyLogistics => "3pl",
+            Role::Repackager => "repackager",
             Role::Auditor => "auditor",
             Role::Authority => "authority",
             Role::Governance => "governance",

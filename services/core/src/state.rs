@@ -29,7 +29,7 @@ use crate::pack_key::PackKey;
 use crate::participant::Registry;
 use crate::pb::{ContainerRecord, PackRecord, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
-use crate::transition::{refuse_receipt, transition};
+use crate::transition::{refuse_receipt, repackage_source, transition};
 
 /// Packs and products touched by a batch of events: loaded before applying, written back after. A key mapped to
 /// no record was looked up and does not exist.
@@ -309,13 +309,34 @@ fn apply_packs(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Resul
             return Ok(());
         }
         // A commission's product record is written only if every pack of it is accepted.
-        let updates = pack_updates(event, (gtin, event.body.serials()), at, Some(&product), packs)?;
+        let mut updates = pack_updates(event, (gtin, event.body.serials()), at, Some(&product), packs)?;
+        updates.extend(repackaged_sources(event, at, packs)?);
         packs.put_product(gtin.as_str(), product);
         return write_packs(event, at, updates, packs);
     }
     let product = packs.product(gtin.as_str()).cloned();
-    let updates = pack_updates(event, (gtin, event.body.serials()), at, product.as_ref(), packs)?;
+    let mut updates = pack_updates(event, (gtin, event.body.serials()), at, product.as_ref(), packs)?;
+    updates.extend(repackaged_sources(event, at, packs)?);
     write_packs(event, at, updates, packs)
+}
+
+/// The source packs of a repackager's commission, decommissioned as repackaged (none for other events).
+fn repackaged_sources(
+    event: &Event,
+    at: BlockContext,
+    packs: &WorkingSet,
+) -> Result<Vec<(PackKey, PackRecord)>, Refusal> {
+    let Body::Commission { sources, expiry, .. } = &event.body else {
+        return Ok(Vec::new());
+    };
+    let mut updates = Vec::new();
+    for line in sources {
+        for serial in &line.serials {
+            let key = PackKey::new(&line.gtin, serial);
+            updates.push((key.clone(), repackage_source(event, serial, packs.get(&key), expiry, at)?));
+        }
+    }
+    Ok(updates)
 }
 
 /// Applies any event: a governance event to the registry, a custody event to the working set.

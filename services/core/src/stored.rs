@@ -134,6 +134,8 @@ pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, 
             Parent::Sscc(n) => P::ParentSscc(n),
             Parent::Case(e) => P::ParentCase(e),
         }),
+        owner: index_of(registry, &record.owner)?,
+        repackaged_by: record.repackaged_by.clone(),
     }
     .encode_to_vec())
 }
@@ -158,6 +160,8 @@ pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> R
             P::ParentSscc(n) => Parent::Sscc(n),
             P::ParentCase(e) => Parent::Case(e),
         })),
+        owner: id_at(registry, stored.owner)?,
+        repackaged_by: stored.repackaged_by,
     })
 }
 
@@ -194,6 +198,7 @@ pub fn encode_container(record: &ContainerRecord, registry: &Registry) -> Result
         closed: record.closed,
         last_height: record.last_height,
         last_index: record.last_index,
+        owner: index_of(registry, &record.owner)?,
     }
     .encode_to_vec())
 }
@@ -228,5 +233,6 @@ pub fn decode_container(
         closed: stored.closed,
         last_height: stored.last_height,
         last_index: stored.last_index,
+        owner: id_at(registry, stored.owner)?,
     })
 }

@@ -4,6 +4,7 @@ use pedigree_gs1::{Date, Expiry, Serial};
 
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
+use crate::participant::Role;
 use crate::pb::{DecommissionReason, PackRecord, PackStatus, ProductRecord, RejectCode};
 use crate::refusal::Refusal;
 
@@ -18,7 +19,10 @@ pub fn transition(
     product: Option<&ProductRecord>,
     at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
-    let Body::Commission { lot, expiry, .. } = &event.body else {
+    let Body::Commission {
+        lot, expiry, sources, ..
+    } = &event.body
+    else {
         let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
         return move_pack(event, serial, pack, product, at);
     };
@@ -32,10 +36,78 @@ pub fn transition(
         lot: lot.as_str().to_string(),
         expiry: expiry.as_str().to_string(),
         holder: event.signer.clone(),
+        repackaged_by: if sources.is_empty() { Vec::new() } else { event.id.to_vec() },
         ..PackRecord::default()
     };
     record.set_status(PackStatus::Active);
     Ok(record)
+}
+
+/// A source pack of a repackager's commission: held by the signer, active, in no container, expiring no earlier
+/// than the new packs (`expiry`). It is decommissioned as repackaged.
+pub(crate) fn repackage_source(
+    event: &Event,
+    serial: &Serial,
+    current: Option<&PackRecord>,
+    expiry: &Expiry,
+    at: BlockContext,
+) -> Result<PackRecord, Refusal> {
+    let pack = current.ok_or_else(|| Refusal::new(RejectCode::UnknownPack, serial, "not commissioned"))?;
+    movable(event, serial, pack)?;
+    require_active_holder(pack, &event.signer, serial)?;
+    let today = Date::from_unix_days(at.time_ms.div_euclid(86_400_000));
+    if let Ok(source) = Expiry::parse(&pack.expiry)
+        && expiry.resolve(today.year) > source.resolve(today.year)
+    {
+        let detail = format!(
+            "the new packs expire {}, after this source pack ({})",
+            expiry.as_str(),
+            pack.expiry
+        );
+        return Err(Refusal::new(RejectCode::ExpiryExtended, serial, detail));
+    }
+    let mut next = pack.clone();
+    next.set_status(PackStatus::Decommissioned);
+    next.set_decommission_reason(DecommissionReason::Repackaged);
+    next.changed_at_ms = at.time_ms;
+    Ok(next)
+}
+
+/// Who owns a pack or container: its `owner` when set (a third-party logistics provider holds it for them), else
+/// its holder.
+pub(crate) fn owner_of<'a>(holder: &'a str, owner: &'a str) -> &'a str {
+    if owner.is_empty() { holder } else { owner }
+}
+
+/// A shipment names the owner of what it moves exactly when the signer holds it for another (`owner` is the
+/// effective owner, `named` what the shipment says).
+pub(crate) fn check_ship_owner(owner: &str, signer: &str, named: Option<&str>) -> Result<(), (RejectCode, String)> {
+    match named {
+        None if owner == signer => Ok(()),
+        Some(named) if named == owner && owner != signer => Ok(()),
+        None => Err((
+            RejectCode::OwnerMismatch,
+            format!("held for '{owner}': the shipment must name it as owner"),
+        )),
+        Some(named) if owner == signer => Err((
+            RejectCode::OwnerMismatch,
+            format!("owned by the signer, not by '{named}'"),
+        )),
+        Some(named) => Err((
+            RejectCode::OwnerMismatch,
+            format!("owned by '{owner}', not by '{named}'"),
+        )),
+    }
+}
+
+/// The `owner` field after a receipt by `signer` (of `role`) of goods owned by `owner`: a third-party logistics
+/// provider takes possession only, anyone else ownership too.
+pub(crate) fn owner_after_receipt(owner: &str, signer: &str, role: Role) -> String {
+    if role == Role::ThirdPartyLogistics && owner != signer {
+        owner.to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// `Withdrawn` or `Recalled` when the product or the lot is off the market.
@@ -63,40 +135,24 @@ fn move_pack(
     at: BlockContext,
 ) -> Result<PackRecord, Refusal> {
     let signer = event.signer.as_str();
-    if !pack.parent.is_empty() {
-        let detail = format!(
-            "inside container {}: it moves with it (unpack it first)",
-            crate::container::bracketed(&pack.parent)
-        );
-        return Err(Refusal::new(RejectCode::InContainer, serial, detail));
+    if let Body::Undo { .. } = &event.body {
+        in_no_container(serial, pack)?;
+        return undo(signer, serial, pack, product, at);
     }
-    match (&event.body, pack.status()) {
-        (Body::Undo { .. }, _) => return undo(signer, serial, pack, product, at),
-        (Body::Dispense { .. }, PackStatus::Dispensed) if pack.holder == signer => {
-            return Err(Refusal::new(
-                RejectCode::AlreadyDispensedByYou,
-                serial,
-                "already dispensed by you",
-            ));
-        }
-        (_, PackStatus::Dispensed) => {
-            let detail = format!("already dispensed by '{}'", pack.holder);
-            return Err(Refusal::new(RejectCode::AlreadyDispensed, serial, detail));
-        }
-        (_, PackStatus::Decommissioned) => {
-            let detail = format!("decommissioned ({})", reason_name(pack.decommission_reason()));
-            return Err(Refusal::new(RejectCode::Decommissioned, serial, detail));
-        }
-        _ => {}
-    }
+    movable(event, serial, pack)?;
     let mut next = pack.clone();
     match &event.body {
-        Body::Ship { receiver, .. } => {
+        Body::Ship { receiver, owner, .. } => {
             require_active_holder(pack, signer, serial)?;
+            check_ship_owner(owner_of(&pack.holder, &pack.owner), signer, owner.as_deref())
+                .map_err(|(code, detail)| Refusal::new(code, serial, detail))?;
             next.set_status(PackStatus::InTransit);
             next.receiver = receiver.clone();
         }
-        Body::Receive { sender, .. } => receive(&mut next, signer, sender, serial)?,
+        Body::Receive { sender, .. } => {
+            receive(&mut next, signer, sender, serial)?;
+            next.owner = owner_after_receipt(owner_of(&pack.holder, &pack.owner), signer, event.signer_role);
+        }
         Body::Dispense { .. } => {
             require_active_holder(pack, signer, serial)?;
             require_supplyable(pack, product, at, serial)?;
@@ -132,6 +188,37 @@ fn move_pack(
         }
     }
     Ok(next)
+}
+
+/// A pack in a container moves only with it.
+fn in_no_container(serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
+    if pack.parent.is_empty() {
+        return Ok(());
+    }
+    let detail = format!(
+        "inside container {}: it moves with it (unpack it first)",
+        crate::container::bracketed(&pack.parent)
+    );
+    Err(Refusal::new(RejectCode::InContainer, serial, detail))
+}
+
+/// A pack `event` may move: in no container, neither dispensed nor decommissioned.
+fn movable(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
+    in_no_container(serial, pack)?;
+    match pack.status() {
+        PackStatus::Dispensed if pack.holder == event.signer && matches!(event.body, Body::Dispense { .. }) => Err(
+            Refusal::new(RejectCode::AlreadyDispensedByYou, serial, "already dispensed by you"),
+        ),
+        PackStatus::Dispensed => {
+            let detail = format!("already dispensed by '{}'", pack.holder);
+            Err(Refusal::new(RejectCode::AlreadyDispensed, serial, detail))
+        }
+        PackStatus::Decommissioned => {
+            let detail = format!("decommissioned ({})", reason_name(pack.decommission_reason()));
+            Err(Refusal::new(RejectCode::Decommissioned, serial, detail))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The receiver of a pack in transit to it refuses it: back to the sender, active, held by it.
@@ -251,9 +338,10 @@ fn undo(
         return Err(Refusal::new(RejectCode::UndoNotAllowed, serial, detail));
     }
     // Art. 13(1)(d): never for packs registered as stolen or intended for destruction.
+    // A repackaged pack lives on in the packs made of it.
     let final_reason = matches!(
         pack.decommission_reason(),
-        DecommissionReason::Stolen | DecommissionReason::Destroyed
+        DecommissionReason::Stolen | DecommissionReason::Destroyed | DecommissionReason::Repackaged
     );
     if status == PackStatus::Decommissioned && final_reason {
         let detail = format!(
@@ -287,5 +375,6 @@ pub fn reason_name(reason: DecommissionReason) -> &'static str {
         DecommissionReason::FreeSample => "free_sample",
         DecommissionReason::Exported => "exported",
         DecommissionReason::Locked => "locked",
+        DecommissionReason::Repackaged => "repackaged",
     }
 }

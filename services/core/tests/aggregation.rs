@@ -99,6 +99,7 @@ fn ship(containers: &[ContainerKey], receiver: &str) -> Body {
         containers: containers.to_vec(),
         receiver: receiver.into(),
         documents: None,
+        owner: None,
     }
 }
 
@@ -170,6 +171,7 @@ impl World {
             lot: Lot::parse("L1").unwrap(),
             expiry: Expiry::parse("291231").unwrap(),
             serials: serials(range),
+            sources: Vec::new(),
         };
         self.ok(signer, body);
     }
@@ -253,6 +255,7 @@ fn a_pack_inside_a_container_moves_only_with_it() {
         containers: Vec::new(),
         receiver: "bay".into(),
         documents: None,
+        owner: None,
     };
     let reason = w.refused("medline", one(4), RejectCode::InContainer);
     assert!(reason.contains(&cases[1].to_string()), "{reason}");
@@ -319,6 +322,7 @@ fn unpacking_hands_the_childrens_custody_to_the_holder_and_closes_an_emptied_con
         containers: Vec::new(),
         receiver: "bay".into(),
         documents: None,
+        owner: None,
     };
     w.ok("medline", ship_one(1));
     w.refused("medline", ship_one(0), RejectCode::InContainer);
@@ -353,6 +357,7 @@ fn a_shipment_sent_to_the_wrong_party_is_voided_by_its_sender() {
         containers: vec![sscc(1)],
         receiver: "bay".into(),
         documents: None,
+        owner: None,
     };
     w.ok("acme", ship_all);
     let void = |receiver: &str| Body::VoidShipment {
@@ -391,6 +396,7 @@ fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
         lot: Lot::parse("L2").unwrap(),
         expiry: Expiry::parse("291231").unwrap(),
         serials: serials(0..2),
+        sources: Vec::new(),
     };
     w.ok("acme", other);
     let ship = Body::Ship {
@@ -407,6 +413,7 @@ fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
         containers: Vec::new(),
         receiver: "medline".into(),
         documents: None,
+        owner: None,
     };
     w.ok("acme", ship);
     // Four received, one refused (damaged), one not there (short); the other product's line refused whole.
@@ -488,6 +495,7 @@ fn case_ids_use_case_level_gtins_only() {
         lot: Lot::parse("L1").unwrap(),
         expiry: Expiry::parse("291231").unwrap(),
         serials: serials(0..1),
+        sources: Vec::new(),
     };
     w.refused("acme", body, RejectCode::CaseGtin);
     w.ok("acme", pack(&case("C2"), 1..2, &[]));
@@ -505,6 +513,7 @@ fn an_event_refused_on_its_last_child_changes_nothing() {
         containers: Vec::new(),
         receiver: "medline".into(),
         documents: None,
+        owner: None,
     };
     w.ok("acme", away);
     // `World::try_apply` asserts that the working set is unchanged by a refusal.

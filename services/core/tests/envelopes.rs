@@ -140,6 +140,7 @@ fn valid_commission_is_accepted_with_its_id_and_fields() {
             lot: Lot::parse(LOT).unwrap(),
             expiry: Expiry::parse(EXPIRY).unwrap(),
             serials: serials(&["S1", "S2"]),
+            sources: Vec::new(),
         }
     );
 }
@@ -160,6 +161,7 @@ fn valid_ship_is_accepted() {
             containers: Vec::new(),
             receiver: "d1".into(),
             documents: None,
+            owner: None,
         }
     );
 }

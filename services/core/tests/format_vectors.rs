@@ -310,6 +310,17 @@ fn generate() -> Value {
         body::void_shipment(GTIN, &["SN1"], std::slice::from_ref(&pallet), medline),
     );
 
+    // A repackager's commission (new packs, then the source packs without lot and expiry) and a shipment by a
+    // third-party logistics provider in its client's name (the owner is in the body commitment only).
+    let repackage = signed(
+        &chain,
+        acme,
+        acme,
+        14,
+        body::repackage("04012345678901", "RP7", "281130", &["NEW1", "NEW2"], &[(GTIN, &sn[..])]),
+    );
+    let ship_for_owner = signed(&chain, medline, medline, 15, body::ship_for(GTIN, &["SN2"], "bay-pharmacy", acme));
+
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
         (&b1, true, "height 1: commission, ship, one rejection", &registry1),
@@ -399,6 +410,8 @@ fn generate() -> Value {
             event_vector("void_shipment", &void),
             event_vector("ship_lines", &ship_lines),
             event_vector("receive_with_refused", &receive_refused),
+            event_vector("repackage", &repackage),
+            event_vector("ship_for_owner", &ship_for_owner),
         ],
         "blocks_topic": topic
             .iter()

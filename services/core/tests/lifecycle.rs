@@ -46,6 +46,7 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
         lot: Lot::parse("L1").unwrap(),
         expiry: Expiry::parse(expiry).unwrap(),
         serials: serials(&["S1", "S2"]),
+        sources: Vec::new(),
     };
     apply(&event(1, "m", body), at(1, T0), &mut ws).unwrap();
     let ship = Body::Ship {
@@ -56,6 +57,7 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
         containers: Vec::new(),
         receiver: "p".into(),
         documents: None,
+        owner: None,
     };
     apply(&event(2, "m", ship), at(2, T0), &mut ws).unwrap();
     let receive = Body::Receive {
@@ -224,6 +226,7 @@ fn recall_and_withdraw_belong_to_the_product_owner_and_stop_supply() {
         lot: Lot::parse("L2").unwrap(),
         expiry: Expiry::parse("271231").unwrap(),
         serials: serials(&["S9"]),
+        sources: Vec::new(),
     };
     assert_eq!(
         refused(&mut ws, &event(10, "m", other), at(10, T0)),
@@ -239,6 +242,7 @@ fn another_manufacturer_cannot_commission_an_owned_gtin() {
         lot: Lot::parse("X").unwrap(),
         expiry: Expiry::parse("271231").unwrap(),
         serials: serials(&["Z1"]),
+        sources: Vec::new(),
     };
     assert_eq!(
         refused(&mut ws, &event(9, "intruder", body), at(9, T0)),

@@ -58,6 +58,7 @@ fn commission(n: u64, signer: &str, names: &[&str]) -> Event {
         lot: Lot::parse(LOT).unwrap(),
         expiry: Expiry::parse(EXPIRY).unwrap(),
         serials: serials(names),
+        sources: Vec::new(),
     };
     event(n, signer, body)
 }
@@ -71,6 +72,7 @@ fn ship(n: u64, signer: &str, names: &[&str], receiver: &str) -> Event {
         containers: Vec::new(),
         receiver: receiver.into(),
         documents: None,
+        owner: None,
     };
     event(n, signer, body)
 }

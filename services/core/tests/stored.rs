@@ -42,6 +42,7 @@ proptest! {
         last_index in 0u32..10_000,
         changed_at_ms in proptest::option::of(1_600_000_000_000i64..4_000_000_000_000),
         reason in 0i32..7,
+        owner in proptest::option::of(0usize..300),
     ) {
         let registry = registry();
         let record = PackRecord {
@@ -57,11 +58,29 @@ proptest! {
             received_from: from.map(id).unwrap_or_default(),
             last_index,
             parent: String::new(),
+            owner: owner.map(id).unwrap_or_default(),
+            repackaged_by: Vec::new(),
         };
         let bytes = encode_pack(&record, &registry).unwrap();
         prop_assert!(bytes.len() <= 64, "{} bytes", bytes.len());
         prop_assert_eq!(decode_pack(&bytes, &registry).unwrap(), record);
     }
+}
+
+#[test]
+fn a_repackaged_pack_keeps_the_id_of_the_event_that_made_it() {
+    let registry = registry();
+    let mut record = PackRecord {
+        lot: "R1".into(),
+        expiry: "280630".into(),
+        holder: id(3),
+        owner: id(1),
+        repackaged_by: vec![7; 32],
+        ..Default::default()
+    };
+    record.set_status(PackStatus::Active);
+    let bytes = encode_pack(&record, &registry).unwrap();
+    assert_eq!(decode_pack(&bytes, &registry).unwrap(), record);
 }
 
 #[test]

@@ -14,6 +14,8 @@ use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::hospital_service_server::HospitalServiceServer;
 use pedigree_core::pb::manufacturer_service_server::ManufacturerServiceServer;
 use pedigree_core::pb::pharmacy_service_server::PharmacyServiceServer;
+use pedigree_core::pb::repackager_service_server::RepackagerServiceServer;
+use pedigree_core::pb::third_party_logistics_service_server::ThirdPartyLogisticsServiceServer;
 use pedigree_kafka::{Producer, ProducerSettings};
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
@@ -121,6 +123,10 @@ impl App {
             .add_service(DistributorServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(PharmacyServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(HospitalServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(
+                ThirdPartyLogisticsServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
+            )
+            .add_service(RepackagerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(GovernanceServiceServer::new(serve).max_decoding_message_size(MAX_MESSAGE_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.listener,

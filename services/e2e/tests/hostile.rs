@@ -354,6 +354,41 @@ async fn an_overloaded_verifier_sheds_at_once_instead_of_queueing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_call_past_the_servers_time_limit_gets_deadline_exceeded() {
+    let stack = Stack::spawn().await;
+    let (_, grpc, stop) = verifier_with(&stack, |c| {
+        c.limits.request_timeout_ms = 700;
+        c.anonymous_per_sec = 0;
+    })
+    .await;
+    let mut client = pedigree_core::pb::verifier_service_client::VerifierServiceClient::new(stack.channel(grpc).await);
+    let request = VerifyRequest {
+        code: format!("01{}21SLOW1", gtin()),
+        include_proof: false,
+    };
+    // Redis stops answering: the scan waits, and the server ends it at its limit, saying so (not a bare CANCELLED
+    // that a client reads as its own cancellation).
+    pedigree_devstack::signal(stack.redis.pid(), "STOP").unwrap();
+    let answer = client.verify(request.clone()).await;
+    pedigree_devstack::signal(stack.redis.pid(), "CONT").unwrap();
+    let status = answer.expect_err("a scan while Redis is stopped cannot succeed");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(status.message().contains("700 ms limit"), "{}", status.message());
+    // Served again once Redis is back.
+    let mut served = false;
+    for _ in 0..50 {
+        if client.verify(request.clone()).await.is_ok() {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the verifier did not recover after Redis came back");
+    let _ = stop.send(());
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_over_its_rate_is_told_when_to_retry_and_others_are_not() {
     let stack = Stack::spawn().await;
     let (base, _, stop) = verifier_with(&stack, |c| {

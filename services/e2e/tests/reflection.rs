@@ -77,6 +77,8 @@ async fn each_port_lists_exactly_the_services_it_answers() {
             "pedigree.v1.HospitalService",
             "pedigree.v1.ManufacturerService",
             "pedigree.v1.PharmacyService",
+            "pedigree.v1.RepackagerService",
+            "pedigree.v1.ThirdPartyLogisticsService",
         ],
     )
     .await;

@@ -148,6 +148,10 @@ fn with_basics(services: Services) -> anyhow::Result<Basics> {
     })
 }
 
+/// How much later than the shedding layer's DEADLINE_EXCEEDED tonic's own server timeout fires: it then only ends
+/// calls whose client asked for a shorter deadline (`grpc-timeout`).
+const TONIC_TIMEOUT_MARGIN: Duration = Duration::from_millis(500);
+
 /// Serves `services` (with health and reflection) on `listener`, over TLS unless `tls` is plaintext, within
 /// `limits` (connections, streams per connection, keepalive, connection age, request timeout, in-flight calls shed
 /// with RESOURCE_EXHAUSTED), until `shutdown` starts; then reports NOT_SERVING for each of them (and ""), stops
@@ -195,7 +199,7 @@ pub async fn serve(
     });
     let config = limits.config();
     let mut builder = tonic::transport::Server::builder()
-        .timeout(config.request_timeout())
+        .timeout(config.request_timeout() + TONIC_TIMEOUT_MARGIN)
         .max_concurrent_streams(config.max_streams_per_connection)
         .http2_max_header_list_size(MAX_HEADER_BYTES)
         .http2_keepalive_interval(Some(config.keepalive()))
@@ -210,7 +214,7 @@ pub async fn serve(
         .with_nodelay(Some(true))
         .with_keepalive(Some(config.keepalive()));
     let server = builder
-        .layer(limits.in_flight().grpc())
+        .layer(limits.in_flight().grpc(config.request_timeout()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(counted(incoming, config.max_connections), stopping.started());
     if let Some((listener, routes)) = probe {

@@ -9,8 +9,8 @@ use crate::shed::InFlight;
 /// The serving limits, as settings (flags or environment variables).
 #[derive(Clone, Debug, clap::Args)]
 pub struct LimitsConfig {
-    /// Longest a gRPC call or an HTTP request may take; beyond it the call ends with CANCELLED ("Timeout expired"),
-    /// the request with 503. A gRPC client's shorter `grpc-timeout` wins.
+    /// Longest a gRPC call or an HTTP request may take; beyond it the call ends with DEADLINE_EXCEEDED, the request
+    /// with 503. A gRPC client's shorter `grpc-timeout` wins.
     #[arg(long, env = "PEDIGREE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
     /// Requests in progress at once in this process (gRPC and HTTP together); one more is refused at once with

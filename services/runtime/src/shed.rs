@@ -41,11 +41,11 @@ impl InFlight {
         self.shed.clone()
     }
 
-    /// The layer for a gRPC server.
-    pub fn grpc(&self) -> ShedLayer<Grpc> {
+    /// The layer for a gRPC server, which also ends a call that runs longer than `timeout` with DEADLINE_EXCEEDED.
+    pub fn grpc(&self, timeout: Duration) -> ShedLayer<Grpc> {
         ShedLayer {
             in_flight: self.clone(),
-            answer: Grpc,
+            answer: Grpc { timeout },
         }
     }
 
@@ -77,10 +77,14 @@ pub fn set_retry_after(status: &mut tonic::Status, secs: u64) {
         .insert("retry-after", tonic::metadata::MetadataValue::from(secs));
 }
 
-/// gRPC's answers: RESOURCE_EXHAUSTED with a `retry-after` entry (seconds); gRPC's own deadline handling (tonic's
-/// server timeout) ends slow calls.
+/// gRPC's answers: RESOURCE_EXHAUSTED with a `retry-after` entry (seconds); DEADLINE_EXCEEDED for a call that
+/// outlives the server's request timeout (tonic's own server timeout would answer a bare CANCELLED "Timeout
+/// expired", which clients read as their own cancellation; it stays in place, a little later, to honour a shorter
+/// `grpc-timeout` the client sends).
 #[derive(Clone, Copy, Debug)]
-pub struct Grpc;
+pub struct Grpc {
+    timeout: Duration,
+}
 
 impl Answer for Grpc {
     type Body = tonic::body::Body;
@@ -92,11 +96,15 @@ impl Answer for Grpc {
     }
 
     fn timeout(&self) -> Option<Duration> {
-        None
+        Some(self.timeout)
     }
 
     fn too_slow(&self) -> Response<Self::Body> {
-        tonic::Status::deadline_exceeded("the request took too long").into_http()
+        let message = format!(
+            "the request took longer than the server's {} ms limit",
+            self.timeout.as_millis()
+        );
+        tonic::Status::deadline_exceeded(message).into_http()
     }
 }
 
@@ -273,7 +281,7 @@ mod tests {
 
     #[test]
     fn grpc_refusal_is_resource_exhausted_with_retry_after() {
-        let busy = Grpc.busy();
+        let busy = Grpc { timeout: Duration::from_secs(1) }.busy();
         assert_eq!(busy.headers()["grpc-status"], "8");
         assert_eq!(busy.headers()["retry-after"], "1");
     }

@@ -53,8 +53,8 @@ impl Caller {
         }
     }
 
-    /// Whether the caller sees a pack in full (holder, height, proof): it holds it, is receiving it, had it just
-    /// before its holder, owns the product, or reads everything.
+    /// Whether the caller sees a pack in full (holder, height, proof): it holds it, owns it (a 3PL holding it for
+    /// them), is receiving it, had it just before its holder, owns the product, or reads everything.
     pub fn sees_pack(&self, pack: &PackRecord, product: Option<&ProductRecord>) -> bool {
         if self.reads_everything() {
             return true;
@@ -64,6 +64,7 @@ impl Caller {
             pack.holder.as_str(),
             pack.receiver.as_str(),
             pack.received_from.as_str(),
+            pack.owner.as_str(),
         ]
         .contains(&id)
             || product.is_some_and(|p| p.owner == id)

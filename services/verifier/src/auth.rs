@@ -89,6 +89,8 @@ fn role_pb(role: Role) -> ParticipantRole {
         Role::Distributor => ParticipantRole::Distributor,
         Role::Pharmacy => ParticipantRole::Pharmacy,
         Role::Hospital => ParticipantRole::Hospital,
+        Role::ThirdPartyLogistics => ParticipantRole::ThirdPartyLogistics,
+        Role::Repackager => ParticipantRole::Repackager,
         Role::Auditor => ParticipantRole::Auditor,
         Role::Authority => ParticipantRole::Authority,
         Role::Governance => ParticipantRole::Unspecified,

@@ -33,7 +33,14 @@ pub struct VerifyJson {
     /// The container the pack is in (bracketed), for callers who see the holder; absent otherwise.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub container: String,
-    /// Why, when the verdict is DECOMMISSIONED (destroyed, stolen, sample, free_sample, exported, locked).
+    /// The owner when a third-party logistics provider holds the pack for it, for callers who see the holder.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub owner: String,
+    /// A repackager's pack: the id (hex) of the commission that made it, for callers who see the holder.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub repackaged_by: String,
+    /// Why, when the verdict is DECOMMISSIONED (destroyed, stolen, sample, free_sample, exported, locked,
+    /// repackaged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decommission_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +63,8 @@ impl From<VerifyResponse> for VerifyJson {
             holder: r.holder,
             height: r.height,
             container: r.container,
+            owner: r.owner,
+            repackaged_by: hex::encode(&r.repackaged_by),
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
             decommission_reason: reason,
         }

@@ -66,8 +66,12 @@ pub struct TransactionInformation {
     /// Height of the block that sealed the shipment, and that block's time (ms since the Unix epoch).
     pub height: u64,
     pub sealed_at_ms: i64,
+    /// The owner of the goods: the signer, or the client a third-party logistics provider shipped for.
     pub seller: Party,
     pub buyer: Party,
+    /// The third-party logistics provider that held and shipped the goods for the seller (and signed), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipped_by: Option<Party>,
     pub documents: Documents,
     /// Packs by product and lot, in the order the shipment names them.
     pub lines: Vec<TiLine>,
@@ -112,11 +116,15 @@ impl Verifier {
             containers,
             receiver,
             documents,
+            owner,
         } = &event.body
         else {
             return Err(VerifyError::UnknownEvent);
         };
-        let party_to_it = caller.id().is_some_and(|me| me == event.signer || me == receiver);
+        let seller = owner.as_deref().unwrap_or(&event.signer);
+        let party_to_it = caller
+            .id()
+            .is_some_and(|me| me == event.signer || me == receiver || me == seller);
         if !(party_to_it || caller.reads_everything()) {
             return Err(VerifyError::UnknownEvent);
         }
@@ -155,8 +163,9 @@ impl Verifier {
             event_id: hex::encode(id),
             height,
             sealed_at_ms: header.time_ms,
-            seller: party(&participants, &event.signer),
+            seller: party(&participants, seller),
             buyer: party(&participants, receiver),
+            shipped_by: owner.as_ref().map(|_| party(&participants, &event.signer)),
             documents: Documents {
                 purchase_order: documents.purchase_order,
                 invoice: documents.invoice,

@@ -91,6 +91,7 @@ impl Verifier {
                 holder: outermost.holder.clone(),
                 receiver: outermost.receiver.clone(),
                 received_from: outermost.received_from.clone(),
+                owner: outermost.owner.clone(),
                 ..p
             },
             None => p,
@@ -133,6 +134,8 @@ impl Verifier {
             expiry: code.expiry.as_ref().map(|e| e.as_str()).unwrap_or_default(),
             status: pack.as_ref().map_or(PackStatus::Unspecified.into(), |p| p.status),
             holder: pack.as_ref().map(|p| p.holder.clone()).unwrap_or_default(),
+            owner: pack.as_ref().map(|p| p.owner.clone()).unwrap_or_default(),
+            repackaged_by: pack.as_ref().map(|p| p.repackaged_by.clone()).unwrap_or_default(),
             height: pack.as_ref().map_or(0, |p| p.last_height),
             decommission_reason: pack.as_ref().map_or(0, |p| p.decommission_reason),
             container: container
