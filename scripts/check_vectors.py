@@ -287,8 +287,8 @@ def event_core(payload):
             for line in message(body_raw, repeated=(5,)).get(5, []):
                 pl = message(line, repeated=(2,))
                 data += [(text(pl.get(1, b"")), text(x), "", "") for x in pl.get(2, [])]
-        if body_num in (11, 12):  # ship and receive: then `lines` (5), and a receipt's `refused` (6)
-            line_fields = (5,) if body_num == 11 else (5, 6)
+        if body_num in (11, 12):  # ship and receive: then `lines` (5), and a receipt's `refused` (6) and `over` (7)
+            line_fields = (5,) if body_num == 11 else (5, 6, 7)
             more = message(body_raw, repeated=line_fields)
             for f in line_fields:
                 for line in more.get(f, []):

@@ -160,7 +160,9 @@ fn pack(
         }
     };
     // A container holds the goods of one owner: a new one takes its first child's.
-    let mut owner: Option<String> = ws.container(&element).map(|r| owner_of(&r.holder, &r.owner).to_string());
+    let mut owner: Option<String> = ws
+        .container(&element)
+        .map(|r| owner_of(&r.holder, &r.owner).to_string());
     let mut same_owner = |child_owner: &str, refusal: &dyn Fn(String) -> Refusal| match &owner {
         Some(o) if o != child_owner => Err(refusal(format!(
             "owned by '{child_owner}', the container's goods by '{o}'"

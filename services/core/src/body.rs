@@ -18,7 +18,13 @@ pub fn commission(gtin: &str, lot: &str, expiry: &str, serials: &[impl AsRef<str
 }
 
 /// A repackager's commission: new packs made of `sources` (GTIN by GTIN), which it holds.
-pub fn repackage(gtin: &str, lot: &str, expiry: &str, serials: &[impl AsRef<str>], sources: &[(&str, &[String])]) -> Body {
+pub fn repackage(
+    gtin: &str,
+    lot: &str,
+    expiry: &str,
+    serials: &[impl AsRef<str>],
+    sources: &[(&str, &[String])],
+) -> Body {
     Body::Commission(pb::Commission {
         gtin: gtin.into(),
         lot: lot.into(),
@@ -54,6 +60,16 @@ pub fn ship_lines(lines: &[(&str, &[String])], receiver: &str, documents: Option
         lines: pack_lines(lines),
         receiver: receiver.into(),
         documents,
+        ..Default::default()
+    })
+}
+
+/// A receipt of several GTINs, recording `over` as delivered but not shipped to the signer.
+pub fn receive_with_over(lines: &[(&str, &[String])], over: &[(&str, &[String])], sender: &str) -> Body {
+    Body::Receive(pb::Receive {
+        lines: pack_lines(lines),
+        over: pack_lines(over),
+        sender: sender.into(),
         ..Default::default()
     })
 }

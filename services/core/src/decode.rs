@@ -62,7 +62,7 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
     Ok(match body {
         event_payload::Body::Commission(c) => commission(c)?,
         event_payload::Body::Ship(s) => {
-            let (lines, _, containers) = shipment(&s.gtin, &s.serials, &s.lines, &[], &s.containers)?;
+            let (lines, _, _, containers) = shipment(&s.gtin, &s.serials, &s.lines, [&[], &[]], &s.containers)?;
             Body::Ship {
                 lines,
                 containers,
@@ -75,10 +75,12 @@ fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
             }
         }
         event_payload::Body::Receive(r) => {
-            let (lines, refused, containers) = shipment(&r.gtin, &r.serials, &r.lines, &r.refused, &r.containers)?;
+            let (lines, refused, over, containers) =
+                shipment(&r.gtin, &r.serials, &r.lines, [&r.refused, &r.over], &r.containers)?;
             Body::Receive {
                 lines,
                 refused,
+                over,
                 containers,
                 sender: participant_id("sender", r.sender)?,
             }
@@ -209,19 +211,19 @@ fn field<T>(name: &str, parsed: Result<T, Gs1Error>) -> Result<T, EventError> {
     })
 }
 
-/// A shipment's or receipt's lines, refused lines and containers.
-type Moved = (Vec<Line>, Vec<Line>, Vec<ContainerKey>);
+/// A shipment's or receipt's lines, refused lines, over-delivered lines and containers.
+type Moved = (Vec<Line>, Vec<Line>, Vec<Line>, Vec<ContainerKey>);
 
 /// Longest trade document reference, in characters.
 pub const MAX_REFERENCE_CHARS: usize = 64;
 
 /// A shipment's or receipt's packs (the first line from `gtin` and `serials` when given, then `lines`), refused
-/// lines and containers: something named, no GTIN twice.
+/// and over-delivered lines and containers: something named, no GTIN twice in a list, no pack in two lists.
 fn shipment(
     gtin: &str,
     serials: &[String],
     raw_lines: &[pb::PackLine],
-    raw_refused: &[pb::PackLine],
+    [raw_refused, raw_over]: [&[pb::PackLine]; 2],
     raw_containers: &[pb::ContainerId],
 ) -> Result<Moved, EventError> {
     let containers = containers(raw_containers)?;
@@ -236,6 +238,7 @@ fn shipment(
         + raw_lines
             .iter()
             .chain(raw_refused)
+            .chain(raw_over)
             .map(|l| l.serials.len())
             .sum::<usize>();
     if total > MAX_SERIALS {
@@ -257,8 +260,10 @@ fn shipment(
     };
     lines.extend(convert("lines", raw_lines)?);
     let refused = convert("refused", raw_refused)?;
-    // A GTIN once per list; a pack received and refused at once is named twice.
-    for (name, list) in [("lines", &lines), ("refused", &refused)] {
+    let over = convert("over", raw_over)?;
+    // A GTIN once per list; a pack in two lists (received and refused, say) is named twice.
+    let lists = [("lines", &lines), ("refused", &refused), ("over", &over)];
+    for (name, list) in lists {
         let mut gtins = HashSet::new();
         if let Some(line) = list.iter().find(|l| !gtins.insert(&l.gtin)) {
             return Err(EventError::Duplicate {
@@ -267,23 +272,29 @@ fn shipment(
             });
         }
     }
-    for back in &refused {
-        let received = lines.iter().filter(|l| l.gtin == back.gtin).flat_map(|l| &l.serials);
-        let received: HashSet<&Serial> = received.collect();
-        if let Some(serial) = back.serials.iter().find(|s| received.contains(s)) {
-            return Err(EventError::Duplicate {
-                field: "refused",
-                value: serial.as_str().to_string(),
-            });
+    for (i, (name, list)) in lists.iter().enumerate().skip(1) {
+        for line in list.iter() {
+            let before: HashSet<&Serial> = lists[..i]
+                .iter()
+                .flat_map(|(_, l)| l.iter())
+                .filter(|l| l.gtin == line.gtin)
+                .flat_map(|l| &l.serials)
+                .collect();
+            if let Some(serial) = line.serials.iter().find(|s| before.contains(s)) {
+                return Err(EventError::Duplicate {
+                    field: name,
+                    value: serial.as_str().to_string(),
+                });
+            }
         }
     }
-    if lines.is_empty() && refused.is_empty() && containers.is_empty() {
+    if lines.is_empty() && refused.is_empty() && over.is_empty() && containers.is_empty() {
         return Err(EventError::Nothing {
             field: "serials",
             what: "move: name packs (gtin and serials, or lines) or containers",
         });
     }
-    Ok((lines, refused, containers))
+    Ok((lines, refused, over, containers))
 }
 
 fn documents(d: &pb::TradeDocuments) -> Result<Documents, EventError> {

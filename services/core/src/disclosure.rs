@@ -169,7 +169,11 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Commission(c) => Named {
             lot: &c.lot,
             expiry: &c.expiry,
-            sources: c.sources.iter().map(|l| (l.gtin.as_str(), l.serials.as_slice())).collect(),
+            sources: c
+                .sources
+                .iter()
+                .map(|l| (l.gtin.as_str(), l.serials.as_slice()))
+                .collect(),
             ..packs("commission", &c.gtin, &c.serials)
         },
         B::Ship(s) => Named {
@@ -180,7 +184,10 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Receive(r) => Named {
             counterparty: Some(&r.sender),
             containers: elements(&r.containers, None),
-            ..with_lines(packs("receive", &r.gtin, &r.serials), [&r.lines[..], &r.refused[..]])
+            ..with_lines(
+                packs("receive", &r.gtin, &r.serials),
+                [&r.lines[..], &r.refused[..], &r.over[..]],
+            )
         },
         B::Dispense(d) => packs("dispense", &d.gtin, &d.serials),
         B::Decommission(d) => packs("decommission", &d.gtin, &d.serials),

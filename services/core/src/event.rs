@@ -31,10 +31,12 @@ pub enum Body {
         documents: Option<Documents>,
         owner: Option<String>,
     },
-    /// Packs and containers received, and packs of the shipment refused (back to the sender).
+    /// Packs and containers received, packs of the shipment refused (back to the sender), and packs delivered that
+    /// were not shipped to the signer (`over`: recorded, not moved).
     Receive {
         lines: Vec<Line>,
         refused: Vec<Line>,
+        over: Vec<Line>,
         containers: Vec<ContainerKey>,
         sender: String,
     },

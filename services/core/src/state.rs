@@ -333,7 +333,10 @@ fn repackaged_sources(
     for line in sources {
         for serial in &line.serials {
             let key = PackKey::new(&line.gtin, serial);
-            updates.push((key.clone(), repackage_source(event, serial, packs.get(&key), expiry, at)?));
+            updates.push((
+                key.clone(),
+                repackage_source(event, serial, packs.get(&key), expiry, at)?,
+            ));
         }
     }
     Ok(updates)

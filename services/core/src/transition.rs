@@ -36,7 +36,11 @@ pub fn transition(
         lot: lot.as_str().to_string(),
         expiry: expiry.as_str().to_string(),
         holder: event.signer.clone(),
-        repackaged_by: if sources.is_empty() { Vec::new() } else { event.id.to_vec() },
+        repackaged_by: if sources.is_empty() {
+            Vec::new()
+        } else {
+            event.id.to_vec()
+        },
         ..PackRecord::default()
     };
     record.set_status(PackStatus::Active);

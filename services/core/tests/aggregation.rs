@@ -107,6 +107,7 @@ fn receive(containers: &[ContainerKey], sender: &str) -> Body {
     Body::Receive {
         lines: Vec::new(),
         refused: Vec::new(),
+        over: Vec::new(),
         containers: containers.to_vec(),
         sender: sender.into(),
     }
@@ -418,6 +419,7 @@ fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
     w.ok("acme", ship);
     // Four received, one refused (damaged), one not there (short); the other product's line refused whole.
     let receive = Body::Receive {
+        over: Vec::new(),
         lines: vec![Line {
             gtin: gtin(),
             serials: serials(0..4),
@@ -453,6 +455,7 @@ fn a_shipment_of_several_products_is_received_short_with_a_refused_line() {
     assert_eq!((back.status(), back.holder.as_str()), (PackStatus::Active, "acme"));
     // Refusing what was not shipped to you is refused, and changes nothing.
     let again = Body::Receive {
+        over: Vec::new(),
         lines: Vec::new(),
         refused: vec![Line {
             gtin: gtin(),

@@ -21,7 +21,8 @@ const GTIN: &str = "09506000134352";
 const LOT: &str = "LOT-7";
 const EXPIRY: &str = "271231";
 
-/// A registry of m (manufacturer), d1 and d2 (distributors), p1 (pharmacy), with their keys.
+/// A registry of m (manufacturer), d1 and d2 (distributors), p1 (pharmacy), r (repackager) and t (3PL), with their
+/// keys.
 struct World {
     registry: Registry,
     /// The same participants and keys on another deployment (another chain name, so another chain id).
@@ -35,6 +36,8 @@ static WORLD: LazyLock<World> = LazyLock::new(|| {
         ("d1", Role::Distributor),
         ("d2", Role::Distributor),
         ("p1", Role::Pharmacy),
+        ("r", Role::Repackager),
+        ("t", Role::ThirdPartyLogistics),
     ];
     let keys: HashMap<&'static str, KeyPair> = parties.iter().map(|(id, _)| (*id, KeyPair::generate())).collect();
     let genesis = Genesis {
@@ -181,6 +184,7 @@ fn valid_receive_is_accepted() {
                 serials: serials(&["S1", "S2"]),
             }],
             refused: Vec::new(),
+            over: Vec::new(),
             containers: Vec::new(),
             sender: "m".into(),
         }
@@ -781,4 +785,63 @@ proptest! {
         let got: Vec<&str> = serials.iter().map(Serial::as_str).collect();
         prop_assert_eq!(got, names.iter().map(String::as_str).collect::<Vec<_>>());
     }
+}
+
+#[test]
+fn source_packs_belong_to_a_repackagers_commission_only() {
+    let sources = [("09506000134369", &["OLD1".to_string()][..])];
+    let by_repackager = body::repackage(GTIN, LOT, EXPIRY, &["NEW1"], &sources);
+    let event = check(&envelope("r", by_repackager.clone())).expect("a repackager's commission with sources");
+    let Body::Commission { sources: got, .. } = event.body else {
+        panic!("not a commission")
+    };
+    assert_eq!(got[0].serials[0].as_str(), "OLD1");
+    let err = check(&envelope("m", by_repackager)).unwrap_err();
+    assert!(err.to_string().starts_with("sources: only a repackager"), "{err}");
+    let err = check(&envelope("r", body::commission(GTIN, LOT, EXPIRY, &["NEW2"]))).unwrap_err();
+    assert!(
+        err.to_string().starts_with("sources: a repackager's commission names"),
+        "{err}"
+    );
+    // A pack cannot be both made and used.
+    let same = body::repackage(GTIN, LOT, EXPIRY, &["X1"], &[(GTIN, &["X1".to_string()][..])]);
+    let err = check(&envelope("r", same)).unwrap_err();
+    assert!(matches!(err, EventError::Duplicate { field: "sources", .. }), "{err}");
+    // Nobody decommissions with the reason only a repackaging sets.
+    let mut decommission = body::decommission(GTIN, &["S1"], pb::DecommissionReason::Stolen);
+    if let event_payload::Body::Decommission(d) = &mut decommission {
+        d.set_reason(pb::DecommissionReason::Repackaged);
+    }
+    let err = check(&envelope("m", decommission)).unwrap_err();
+    assert!(err.to_string().starts_with("reason: repackaged is set by"), "{err}");
+}
+
+#[test]
+fn a_shipment_names_an_owner_other_than_its_signer_and_one_that_exists() {
+    let ok = check(&envelope("t", body::ship_for(GTIN, &["S1"], "d1", "m"))).expect("a 3pl ships for m");
+    let Body::Ship { owner, .. } = ok.body else {
+        panic!("not a ship")
+    };
+    assert_eq!(owner.as_deref(), Some("m"));
+    let err = check(&envelope("t", body::ship_for(GTIN, &["S1"], "d1", "t"))).unwrap_err();
+    assert_eq!(err, EventError::SelfCounterparty { field: "owner" });
+    let err = check(&envelope("t", body::ship_for(GTIN, &["S1"], "d1", "nobody"))).unwrap_err();
+    assert!(
+        matches!(err, EventError::UnknownParticipant { field: "owner", .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_pack_is_either_received_refused_or_over_delivered() {
+    let s1 = ["S1".to_string()];
+    let twice = body::receive_with_over(&[(GTIN, &s1[..])], &[(GTIN, &s1[..])], "m");
+    let err = check(&envelope("d1", twice)).unwrap_err();
+    assert!(matches!(err, EventError::Duplicate { field: "over", .. }), "{err}");
+    let only_over = body::receive_with_over(&[], &[(GTIN, &s1[..])], "m");
+    let event = check(&envelope("d1", only_over)).expect("a receipt recording only an over-delivery");
+    let Body::Receive { over, lines, .. } = event.body else {
+        panic!("not a receive")
+    };
+    assert_eq!((lines.len(), over.len()), (0, 1));
 }

@@ -319,7 +319,20 @@ fn generate() -> Value {
         14,
         body::repackage("04012345678901", "RP7", "281130", &["NEW1", "NEW2"], &[(GTIN, &sn[..])]),
     );
-    let ship_for_owner = signed(&chain, medline, medline, 15, body::ship_for(GTIN, &["SN2"], "bay-pharmacy", acme));
+    let ship_for_owner = signed(
+        &chain,
+        medline,
+        medline,
+        15,
+        body::ship_for(GTIN, &["SN2"], "bay-pharmacy", acme),
+    );
+    let receive_over = signed(
+        &chain,
+        medline,
+        medline,
+        16,
+        body::receive_with_over(&[(GTIN, &sn[..1])], &[(GTIN, &["SN9".to_string()][..])], acme),
+    );
 
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
@@ -412,6 +425,7 @@ fn generate() -> Value {
             event_vector("receive_with_refused", &receive_refused),
             event_vector("repackage", &repackage),
             event_vector("ship_for_owner", &ship_for_owner),
+            event_vector("receive_with_over", &receive_over),
         ],
         "blocks_topic": topic
             .iter()

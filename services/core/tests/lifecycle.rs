@@ -66,6 +66,7 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
             serials: serials(&["S1", "S2"]),
         }],
         refused: Vec::new(),
+        over: Vec::new(),
         containers: Vec::new(),
         sender: "m".into(),
     };

@@ -1,6 +1,6 @@
-//! The third-party logistics and repackager roles in the state machine: a 3PL holds stock its client keeps owning
-//! (owner and possessor tracked apart, on packs and on containers), and a repackager's commission decommissions the
-//! packs it is made from.
+//! The third-party logistics and repackager roles in the state machine, and over-deliveries: a 3PL holds stock its
+//! client keeps owning (owner and possessor tracked apart, on packs and on containers), a repackager's commission
+//! decommissions the packs it is made from, and packs delivered but not shipped are recorded and left as they are.
 
 use pedigree_core::container::ContainerKey;
 use pedigree_core::context::BlockContext;
@@ -116,6 +116,7 @@ impl Chain {
         Body::Receive {
             lines: line(names),
             refused: Vec::new(),
+            over: Vec::new(),
             containers: Vec::new(),
             sender: from.into(),
         }
@@ -146,7 +147,11 @@ fn a_3pl_holds_stock_its_client_keeps_owning_and_ships_it_in_the_owners_name() {
     c.ok(WHOLESALER, Chain::receive(&["S1"], LOGISTICS));
     let bought = c.pack("S1");
     assert_eq!(
-        (bought.holder.as_str(), bought.owner.as_str(), bought.received_from.as_str()),
+        (
+            bought.holder.as_str(),
+            bought.owner.as_str(),
+            bought.received_from.as_str()
+        ),
         (WHOLESALER, "", LOGISTICS),
         "a buyer that receives takes ownership with possession"
     );
@@ -189,6 +194,7 @@ fn a_container_at_a_3pl_keeps_its_owner_and_holds_one_owners_goods() {
         Body::Receive {
             lines: Vec::new(),
             refused: Vec::new(),
+            over: Vec::new(),
             containers: vec![pallet.clone()],
             sender: LOGISTICS.into(),
         },
@@ -259,14 +265,17 @@ fn a_repackager_turns_the_packs_it_holds_into_new_packs_linked_to_them() {
         assert_eq!(source.status(), PackStatus::Decommissioned);
         assert_eq!(source.decommission_reason(), DecommissionReason::Repackaged);
     }
-    let made = c
-        .ws
-        .get(&PackKey::new(&new_gtin(), &Serial::parse("N1").unwrap()))
-        .unwrap()
-        .clone();
+    let made =
+        c.ws.get(&PackKey::new(&new_gtin(), &Serial::parse("N1").unwrap()))
+            .unwrap()
+            .clone();
     assert_eq!(made.holder, REPACKAGER);
     assert_eq!(made.status(), PackStatus::Active);
-    assert_eq!(made.repackaged_by, c.pack("S1").last_event_id, "linked to the event that used the sources");
+    assert_eq!(
+        made.repackaged_by,
+        c.pack("S1").last_event_id,
+        "linked to the event that used the sources"
+    );
     assert_eq!(c.ws.product(new_gtin().as_str()).unwrap().owner, REPACKAGER);
     // A repackaged source cannot be brought back: its contents live on in the new packs.
     let undo = Body::Undo {
@@ -299,4 +308,30 @@ fn a_repackaging_is_refused_whole_for_a_later_expiry_or_a_source_not_held() {
         *made = serials(&["N9"]);
     }
     assert_eq!(c.refused(REPACKAGER, again), RejectCode::Decommissioned);
+}
+
+#[test]
+fn an_over_delivery_is_recorded_and_moves_nothing() {
+    let mut c = Chain::new();
+    let ship = Chain::ship(&["S1"], WHOLESALER, None);
+    c.ok(MAKER, ship);
+    let before_s2 = c.pack("S2");
+    // S2 (the maker's, never shipped) and S9 (never commissioned) arrived too.
+    c.ok(
+        WHOLESALER,
+        Body::Receive {
+            lines: line(&["S1"]),
+            refused: Vec::new(),
+            over: line(&["S2", "S9"]),
+            containers: Vec::new(),
+            sender: MAKER.into(),
+        },
+    );
+    assert_eq!(c.pack("S1").holder, WHOLESALER);
+    assert_eq!(c.pack("S2"), before_s2, "an over-delivered pack is not received");
+    assert!(
+        c.ws.get(&PackKey::new(&gtin(), &Serial::parse("S9").unwrap()))
+            .is_none(),
+        "nor created"
+    );
 }

@@ -84,6 +84,7 @@ fn receive(n: u64, signer: &str, names: &[&str], sender: &str) -> Event {
             serials: serials(names),
         }],
         refused: Vec::new(),
+        over: Vec::new(),
         containers: Vec::new(),
         sender: sender.into(),
     };

@@ -53,7 +53,10 @@ impl Party {
     /// As [`Party::send`], with the event id.
     async fn send_id(&self, stack: &Stack, rpc: Rpc, body: Body) -> (Vec<u8>, EventStatus) {
         for _ in 0..100 {
-            match rpc.call(stack.custody_channel().await, self.sign(stack, body.clone())).await {
+            match rpc
+                .call(stack.custody_channel().await, self.sign(stack, body.clone()))
+                .await
+            {
                 Ok(answer) => {
                     let id = answer.into_inner().event_id;
                     let status = stack.outcome(&id).await;
@@ -109,7 +112,11 @@ async fn a_3pl_holds_and_ships_a_manufacturers_stock_in_its_name() {
     committed_as(&stack, MFR, body::commission(&g, "L1", "291231", &["T1", "T2"])).await;
     committed_as(&stack, MFR, body::ship(&g, &["T1", "T2"], DEPOT)).await;
     let status = depot
-        .send(&stack, Rpc::ThirdPartyLogisticsReceive, body::receive(&g, &["T1", "T2"], MFR))
+        .send(
+            &stack,
+            Rpc::ThirdPartyLogisticsReceive,
+            body::receive(&g, &["T1", "T2"], MFR),
+        )
         .await;
     assert_eq!(status.state(), EventState::Committed, "{}", status.reason);
 
@@ -132,10 +139,7 @@ async fn a_3pl_holds_and_ships_a_manufacturers_stock_in_its_name() {
     assert_eq!(status.state(), EventState::Committed, "{}", status.reason);
     committed_as(&stack, WHOLESALE, body::receive(&g, &["T1"], DEPOT)).await;
     let bought = verify(&stack, AUTHORITY, &g, "T1").await;
-    assert_eq!(
-        (bought.holder.as_str(), bought.owner.as_str()),
-        (WHOLESALE, "")
-    );
+    assert_eq!((bought.holder.as_str(), bought.owner.as_str()), (WHOLESALE, ""));
 
     // The transaction information names the owner as seller and the 3PL as the party that shipped.
     let (code, ti): (u16, Value) = {
@@ -159,7 +163,11 @@ async fn a_3pl_holds_and_ships_a_manufacturers_stock_in_its_name() {
         .submit(depot.sign(&stack, body::dispense(&g, &["T2"])))
         .await
         .unwrap_err();
-    assert!(refused.message().contains("role 3pl may not sign dispense"), "{}", refused.message());
+    assert!(
+        refused.message().contains("role 3pl may not sign dispense"),
+        "{}",
+        refused.message()
+    );
     stack.audit().await.expect("the chain audits clean");
     stack.shutdown().await;
 }
@@ -172,7 +180,11 @@ async fn a_repackager_makes_new_packs_from_packs_it_received() {
     committed_as(&stack, MFR, body::commission(&source, "L1", "290630", &["B1", "B2"])).await;
     committed_as(&stack, MFR, body::ship(&source, &["B1", "B2"], REPACK)).await;
     let status = repack
-        .send(&stack, Rpc::RepackagerReceive, body::receive(&source, &["B1", "B2"], MFR))
+        .send(
+            &stack,
+            Rpc::RepackagerReceive,
+            body::receive(&source, &["B1", "B2"], MFR),
+        )
         .await;
     assert_eq!(status.state(), EventState::Committed, "{}", status.reason);
 

@@ -281,7 +281,10 @@ mod tests {
 
     #[test]
     fn grpc_refusal_is_resource_exhausted_with_retry_after() {
-        let busy = Grpc { timeout: Duration::from_secs(1) }.busy();
+        let busy = Grpc {
+            timeout: Duration::from_secs(1),
+        }
+        .busy();
         assert_eq!(busy.headers()["grpc-status"], "8");
         assert_eq!(busy.headers()["retry-after"], "1");
     }
