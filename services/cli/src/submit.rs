@@ -163,6 +163,10 @@ pub struct ReceiveArgs {
     /// Serials of the --gtin refused (back to the sender); repeat for several.
     #[arg(long = "refuse-serial", requires = "gtin")]
     pub refused: Vec<String>,
+    /// Serials of the --gtin that arrived but were not shipped to you (an over-delivery, recorded, not received);
+    /// repeat for several.
+    #[arg(long = "over-serial", requires = "gtin")]
+    pub over: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -287,7 +291,9 @@ pub async fn ship(a: ShipArgs) -> anyhow::Result<()> {
 
 pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
     if a.items.gtin.is_none() && a.items.containers.is_empty() {
-        bail!("receive: name packs (--gtin with --serial or --refuse-serial) or containers (--container)");
+        bail!(
+            "receive: name packs (--gtin with --serial, --refuse-serial or --over-serial) or containers (--container)"
+        );
     }
     // The GTIN goes with the received serials; with none received, only with the refused ones.
     let received_gtin = a.items.gtin.as_deref().filter(|_| !a.items.serials.is_empty());
@@ -298,6 +304,12 @@ pub async fn receive(a: ReceiveArgs) -> anyhow::Result<()> {
             receive.refused = vec![pedigree_core::pb::PackLine {
                 gtin: gtin.clone(),
                 serials: a.refused.clone(),
+            }];
+        }
+        if let Some(gtin) = a.items.gtin.as_ref().filter(|_| !a.over.is_empty()) {
+            receive.over = vec![pedigree_core::pb::PackLine {
+                gtin: gtin.clone(),
+                serials: a.over.clone(),
             }];
         }
     }

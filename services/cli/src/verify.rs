@@ -148,5 +148,15 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
     if !r.container.is_empty() {
         json["container"] = r.container.clone().into();
     }
+    if r.decommission_reason() != pedigree_core::pb::DecommissionReason::Unspecified {
+        json["decommission_reason"] = pedigree_core::transition::reason_name(r.decommission_reason()).into();
+    }
+    // Goods a third-party logistics provider holds for their owner; a repackager's pack and the event that made it.
+    if !r.owner.is_empty() {
+        json["owner"] = r.owner.clone().into();
+    }
+    if !r.repackaged_by.is_empty() {
+        json["repackaged_by"] = hex::encode(&r.repackaged_by).into();
+    }
     json
 }

@@ -318,3 +318,175 @@ async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("name packs"), "{out:?}");
     stack.shutdown().await;
 }
+
+/// Runs `args` until custody knows every party it names (it follows the sealed registry asynchronously): the output.
+fn once_known(stack: &Stack, args: &[&str]) -> String {
+    for _ in 0..100 {
+        let out = run(stack, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(stderr.contains("unknown"), "pedigree {args:?} failed: {stderr}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("custody does not know the parties of {args:?} after 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_3pl_and_a_repackager_from_the_command_line() {
+    let stack = Stack::spawn().await;
+    let (g, unit) = ("09506000134352", "04012345678901");
+    for (id, role) in [("harbour-3pl", "3pl"), ("unit-repack", "repackager")] {
+        let pem = stack.fixture.dir.join(format!("{id}.pem"));
+        ok(&stack, &["keygen", "--out", pem.to_str().unwrap()]);
+        let out = ok(
+            &stack,
+            &[
+                "register",
+                "--id",
+                id,
+                "--role",
+                role,
+                "--name",
+                id,
+                "--public-key-of",
+                pem.to_str().unwrap(),
+                "--wait",
+            ],
+        );
+        assert!(out.contains("committed"), "{out}");
+    }
+    let commission = [
+        "commission",
+        "--as",
+        "acme-pharma",
+        "--gtin",
+        g,
+        "--lot",
+        "B7",
+        "--expiry",
+        "290600",
+        "--serial",
+        "W1",
+        "--serial",
+        "W2",
+        "--wait",
+    ];
+    assert!(ok(&stack, &commission).contains("committed"));
+    let to_3pl = [
+        "ship",
+        "--as",
+        "acme-pharma",
+        "--gtin",
+        g,
+        "--serial",
+        "W1",
+        "--to",
+        "harbour-3pl",
+        "--wait",
+    ];
+    assert!(once_known(&stack, &to_3pl).contains("committed"));
+    let steps: [&[&str]; 3] = [
+        &[
+            "receive",
+            "--as",
+            "harbour-3pl",
+            "--gtin",
+            g,
+            "--serial",
+            "W1",
+            "--from",
+            "acme-pharma",
+            "--wait",
+        ],
+        &[
+            "ship",
+            "--as",
+            "harbour-3pl",
+            "--gtin",
+            g,
+            "--serial",
+            "W1",
+            "--to",
+            "medline-wholesale",
+            "--owner",
+            "acme-pharma",
+            "--wait",
+        ],
+        &[
+            "receive",
+            "--as",
+            "medline-wholesale",
+            "--gtin",
+            g,
+            "--serial",
+            "W1",
+            "--over-serial",
+            "W9",
+            "--from",
+            "harbour-3pl",
+            "--wait",
+        ],
+    ];
+    for args in steps {
+        let out = once_known(&stack, args);
+        assert!(out.contains("committed at height"), "{args:?}: {out}");
+    }
+    let to_repack = [
+        "ship",
+        "--as",
+        "acme-pharma",
+        "--gtin",
+        g,
+        "--serial",
+        "W2",
+        "--to",
+        "unit-repack",
+        "--wait",
+    ];
+    assert!(once_known(&stack, &to_repack).contains("committed"));
+    let steps: [&[&str]; 2] = [
+        &[
+            "receive",
+            "--as",
+            "unit-repack",
+            "--gtin",
+            g,
+            "--serial",
+            "W2",
+            "--from",
+            "acme-pharma",
+            "--wait",
+        ],
+        &[
+            "commission",
+            "--as",
+            "unit-repack",
+            "--gtin",
+            unit,
+            "--lot",
+            "U1",
+            "--expiry",
+            "290600",
+            "--serial",
+            "V1",
+            "--serial",
+            "V2",
+            "--source-gtin",
+            g,
+            "--source-serial",
+            "W2",
+            "--wait",
+        ],
+    ];
+    for args in steps {
+        let out = once_known(&stack, args);
+        assert!(out.contains("committed at height"), "{args:?}: {out}");
+    }
+    let out = ok(&stack, &["verify", &format!("(01){g}(21)W2"), "--as", "acme-pharma"]);
+    assert!(out.contains(r#""decommission_reason": "repackaged""#), "{out}");
+    let out = ok(&stack, &["verify", &format!("(01){unit}(21)V1"), "--as", "unit-repack"]);
+    assert!(out.contains(r#""repackaged_by""#) && out.contains("ACTIVE"), "{out}");
+    stack.shutdown().await;
+}

@@ -420,7 +420,8 @@ async fn a_client_over_its_rate_is_told_when_to_retry_and_others_are_not() {
             limited = Some(response);
             break;
         }
-        assert_eq!(response.status(), 200);
+        let status = response.status();
+        assert_eq!(status, 200, "{}", response.text().await.unwrap_or_default());
     }
     let limited = limited.expect("50 scans at once from one address were all served at 5 a second");
     assert!(

@@ -72,11 +72,12 @@ impl LedgerService for Verifier {
         let id: Hash = raw.as_slice().try_into().map_err(|_| VerifyError::EventId(raw.len()))?;
         // A Redis that lost its state has lost the outcomes and pending marks too: UNAVAILABLE, not NOT_FOUND.
         self.ensure_fresh().await?;
+        // The pending mark first, then the outcome: the block write records an outcome and deletes the mark in one
+        // script, so read in this order one of the two is always seen (the other order can miss both, between the
+        // reads, and answer NOT_FOUND for an acknowledged event).
+        let pending = self.store.pending(&id).await.map_err(VerifyError::from)?;
         let outcome = self.store.event_outcome(&id).await.map_err(VerifyError::from)?;
-        let pending = match &outcome {
-            Some(_) => None,
-            None => self.store.pending(&id).await.map_err(VerifyError::from)?,
-        };
+        let pending = pending.filter(|_| outcome.is_none());
         let signer = match &outcome {
             Some(o) => Some(o.signer_index),
             None => pending.map(|p| p.signer_index),
