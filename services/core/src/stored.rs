@@ -8,7 +8,7 @@
 use prost::Message;
 
 use crate::participant::{ParticipantRecord, Registry};
-use crate::pb::{ContainerRecord, PackRecord, StoredContainer, StoredLine, StoredPack};
+use crate::pb::{ContainerRecord, PackRecord, PackStatus, StoredContainer, StoredLine, StoredPack};
 
 /// What separates the serials of a stored line: GS, which GS1 character set 82 (every valid serial) excludes.
 const SERIAL_SEPARATOR: char = '\u{1d}';
@@ -116,8 +116,11 @@ fn element_of(parent: Option<Parent>) -> String {
 /// Encodes a pack for storage.
 pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, StoredError> {
     use crate::pb::stored_pack::Parent as P;
+    // A pack in a container is always ACTIVE (its custody is the container's): the status is left out (2 bytes per
+    // packed pack) and read back from the parent.
+    let packed = !record.parent.is_empty() && record.status() == PackStatus::Active;
     Ok(StoredPack {
-        status: record.status,
+        status: if packed { 0 } else { record.status },
         holder: index_of(registry, &record.holder)?,
         receiver: index_of(registry, &record.receiver)?,
         received_from: index_of(registry, &record.received_from)?,
@@ -144,10 +147,14 @@ pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, 
 pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> Result<PackRecord, StoredError> {
     use crate::pb::stored_pack::Parent as P;
     let stored = StoredPack::decode(bytes).map_err(|e| StoredError::Decode(e.to_string()))?;
+    let status = match (&stored.parent, stored.status()) {
+        (Some(_), PackStatus::Unspecified) => PackStatus::Active.into(),
+        _ => stored.status,
+    };
     Ok(PackRecord {
         lot: stored.lot,
         expiry: format!("{:06}", stored.expiry),
-        status: stored.status,
+        status,
         holder: id_at(registry, stored.holder)?,
         receiver: id_at(registry, stored.receiver)?,
         last_event_id: Vec::new(),

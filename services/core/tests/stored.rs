@@ -124,6 +124,25 @@ fn a_typical_pack_in_a_case_or_on_a_pallet_fits_a_listpack_entry() {
 }
 
 #[test]
+fn a_packed_pack_is_stored_without_its_status_and_read_back_active() {
+    let registry = registry();
+    // As bulk aggregation leaves a pack in a case: no holder of its own, only its parent SSCC.
+    let mut record = PackRecord {
+        lot: "LOT42A".into(),
+        expiry: "281231".into(),
+        last_height: 123_456,
+        last_index: 17,
+        parent: "00106141411234567897".into(),
+        ..Default::default()
+    };
+    record.set_status(PackStatus::Active);
+    let bytes = encode_pack(&record, &registry).unwrap();
+    // lot 8, expiry 4, height 4, index 2, parent 9 (with the status it took 29).
+    assert_eq!(bytes.len(), 27, "{bytes:02x?}");
+    assert_eq!(decode_pack(&bytes, &registry).unwrap(), record);
+}
+
+#[test]
 fn unknown_participants_are_errors_not_guesses() {
     let registry = registry();
     let record = PackRecord {
