@@ -595,6 +595,7 @@ fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedig
         // Every test client runs on one address and signs in often: the address's budget is raised (hostile.rs
         // tests the default limits on verifiers of their own).
         anonymous_per_sec: 1_000,
+        trusted_proxies: Default::default(),
         participant_per_sec: 1_000,
         limits: Default::default(),
     }

@@ -494,6 +494,63 @@ async fn a_client_over_its_rate_is_told_when_to_retry_and_others_are_not() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_clients_are_limited_apart_and_cannot_pick_their_address() {
+    let stack = Stack::spawn().await;
+    let (base, _, stop) = verifier_with(&stack, |c| {
+        c.anonymous_per_sec = 2;
+        c.trusted_proxies = pedigree_verifier::client_ip::TrustedProxies::parse("127.0.0.2").unwrap();
+    })
+    .await;
+    let code = format!("01{}21XFF1", gtin());
+    let from = |ip: Ipv4Addr| {
+        let ca = std::fs::read(&stack.ca_path).unwrap();
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+            .local_address(IpAddr::V4(ip))
+            .build()
+            .unwrap()
+    };
+    let scan = |client: &reqwest::Client, forwarded: String| {
+        client
+            .get(format!("{base}/v1/verify"))
+            .query(&[("code", &code)])
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    // Through the trusted proxy (127.0.0.2): one client uses up its budget, another is still served.
+    let proxy = from(Ipv4Addr::new(127, 0, 0, 2));
+    let mut limited = false;
+    for _ in 0..20 {
+        if scan(&proxy, "198.51.100.1".into()).await.unwrap().status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(
+        limited,
+        "20 scans at once of one forwarded client were all served at 2 a second"
+    );
+    assert_eq!(scan(&proxy, "198.51.100.2".into()).await.unwrap().status(), 200);
+    // A client that is not a trusted proxy (127.0.0.3) cannot escape its budget by naming a new address each time.
+    let liar = from(Ipv4Addr::new(127, 0, 0, 3));
+    let mut limited = false;
+    for i in 0..20 {
+        if scan(&liar, format!("203.0.113.{i}")).await.unwrap().status() == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(
+        limited,
+        "a client picking its own X-Forwarded-For escaped its rate limit"
+    );
+    let _ = stop.send(());
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_misused_signatures_are_refused_and_change_nothing() {
     let stack = Stack::spawn().await;
     let g = gtin();

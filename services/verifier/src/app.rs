@@ -83,7 +83,11 @@ impl App {
             registry,
             store: store.clone(),
         };
-        let rates = Rates::new(config.anonymous_per_sec, config.participant_per_sec);
+        let rates = Rates::new(
+            config.anonymous_per_sec,
+            config.participant_per_sec,
+            config.trusted_proxies.clone(),
+        );
         let refusals = crate::metrics::Refusals {
             shed: limits.in_flight().shed_counter(),
             rate_limited: rates.refused_counter(),

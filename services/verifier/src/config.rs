@@ -3,6 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::client_ip::TrustedProxies;
+
+fn parse_proxies(list: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(list).map_err(|e| e.to_string())
+}
+
 #[derive(Clone, Debug, clap::Parser)]
 #[command(name = "pedigree-verifier", about = "Pedigree verifier", version)]
 pub struct Config {
@@ -35,10 +41,13 @@ pub struct Config {
     pub max_redis_lag_blocks: u64,
     /// Anonymous requests (scans, mostly) one source address may make per second on average (0: no limit); bursts
     /// of twice that pass. One more is refused with 429 / RESOURCE_EXHAUSTED and a `Retry-After`. The address is
-    /// the TCP peer's: behind a proxy or a load balancer that does not keep client addresses, set it with the
-    /// proxy's share in mind.
+    /// the TCP peer's, or the client a trusted proxy forwarded (`trusted_proxies`).
     #[arg(long, env = "PEDIGREE_ANONYMOUS_PER_SEC", default_value_t = 50)]
     pub anonymous_per_sec: u32,
+    /// Proxies (addresses and CIDR ranges, comma-separated) whose `X-Forwarded-For` names the client an anonymous
+    /// request counts against: the first untrusted address from the right. Empty: the TCP peer is the client.
+    #[arg(long, env = "PEDIGREE_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
+    pub trusted_proxies: TrustedProxies,
     /// Requests one signed-in participant may make per second on average (0: no limit), bursts of twice that.
     #[arg(long, env = "PEDIGREE_PARTICIPANT_PER_SEC", default_value_t = 1_000)]
     pub participant_per_sec: u32,

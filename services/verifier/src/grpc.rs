@@ -16,13 +16,23 @@ use crate::access::{Caller, Denied};
 use crate::error::VerifyError;
 use crate::verify::Verifier;
 
+/// The `x-forwarded-for` entries of a request (believed only from trusted proxies: [`crate::client_ip`]).
+fn forwarded<T>(request: &Request<T>) -> impl Iterator<Item = &[u8]> {
+    request
+        .metadata()
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.as_bytes())
+}
+
 impl Verifier {
     /// Who sent `request` (anonymous without an `authorization` entry; refused if it does not check out), once
     /// counted against that caller's rate.
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, VerifyError> {
         let authorization = request.metadata().get("authorization").map(|v| v.as_bytes());
         let caller = self.auth.caller(authorization)?;
-        self.rates.admit(&caller, request.remote_addr().map(|peer| peer.ip()))?;
+        self.rates
+            .admit(&caller, request.remote_addr().map(|peer| peer.ip()), forwarded(request))?;
         Ok(caller)
     }
 
@@ -39,7 +49,11 @@ impl AuthService for Verifier {
     async fn start_session(&self, request: Request<StartSessionRequest>) -> Result<Response<Session>, Status> {
         // Signing in is anonymous until it succeeds: counted by source address.
         self.rates
-            .admit(&Caller::Anonymous, request.remote_addr().map(|peer| peer.ip()))
+            .admit(
+                &Caller::Anonymous,
+                request.remote_addr().map(|peer| peer.ip()),
+                forwarded(&request),
+            )
             .map_err(VerifyError::from)?;
         let session = self
             .auth

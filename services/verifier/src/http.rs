@@ -104,11 +104,16 @@ pub fn router(verifier: Verifier) -> Router {
         .with_state(verifier)
 }
 
+/// The `X-Forwarded-For` values of a request (believed only from trusted proxies: [`crate::client_ip`]).
+fn forwarded(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes())
+}
+
 /// Who sent a request with these headers from `peer`, once counted against that caller's rate.
 fn caller(v: &Verifier, headers: &HeaderMap, peer: SocketAddr) -> Result<Caller, VerifyError> {
     let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
     let caller = v.auth.caller(authorization)?;
-    v.rates.admit(&caller, Some(peer.ip()))?;
+    v.rates.admit(&caller, Some(peer.ip()), forwarded(headers))?;
     Ok(caller)
 }
 
@@ -158,10 +163,12 @@ struct SessionJson {
 async fn start_session(
     State(v): State<Verifier>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(r): Json<SessionRequestJson>,
 ) -> Result<Json<SessionJson>, VerifyError> {
     // Signing in is anonymous until it succeeds: counted by source address.
-    v.rates.admit(&Caller::Anonymous, Some(peer.ip()))?;
+    v.rates
+        .admit(&Caller::Anonymous, Some(peer.ip()), forwarded(&headers))?;
     let hex_field = |field: &'static str, value: &str| {
         // At most 64 bytes of nonce and 64 of signature: anything longer is refused before decoding.
         if value.len() > 256 {

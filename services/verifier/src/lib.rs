@@ -17,6 +17,7 @@
 mod access;
 mod app;
 mod auth;
+pub mod client_ip;
 mod config;
 mod error;
 mod grpc;
