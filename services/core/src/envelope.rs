@@ -132,12 +132,12 @@ fn check_counterparty(event: &Event, registry: &Registry) -> Result<(), EventErr
 }
 
 /// A participant an event names besides its signer: registered, not revoked, not the signer.
-fn check_party(event: &Event, registry: &Registry, field: &'static str, value: &String) -> Result<(), EventError> {
+fn check_party(event: &Event, registry: &Registry, field: &'static str, value: &str) -> Result<(), EventError> {
     match registry.get(value) {
         None => {
             return Err(EventError::UnknownParticipant {
                 field,
-                value: value.clone(),
+                value: value.to_string(),
             });
         }
         Some(p) if p.revoked.is_some() => {

@@ -57,6 +57,18 @@ async fn verifier_with(
     (format!("https://localhost:{}", http.port()), grpc, stop)
 }
 
+/// An HTTPS client trusting the stack's CA whose connections come from `ip` (a loopback address of its own).
+fn client_from(stack: &Stack, ip: Ipv4Addr) -> reqwest::Client {
+    let ca = std::fs::read(&stack.ca_path).unwrap();
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .local_address(IpAddr::V4(ip))
+        .build()
+        .unwrap()
+}
+
 /// A raw TLS connection (HTTP/1.1 by ALPN) to `addr`, trusting the stack's CA.
 async fn raw_tls(stack: &Stack, addr: SocketAddr) -> tokio_rustls::client::TlsStream<TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
@@ -396,18 +408,8 @@ async fn a_client_over_its_rate_is_told_when_to_retry_and_others_are_not() {
     })
     .await;
     let code = format!("01{}21RATE1", gtin());
-    let client_from = |ip: Ipv4Addr| {
-        let ca = std::fs::read(&stack.ca_path).unwrap();
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-            .local_address(IpAddr::V4(ip))
-            .build()
-            .unwrap()
-    };
-    let abusive = client_from(Ipv4Addr::new(127, 0, 0, 2));
-    let other = client_from(Ipv4Addr::new(127, 0, 0, 3));
+    let abusive = client_from(&stack, Ipv4Addr::new(127, 0, 0, 2));
+    let other = client_from(&stack, Ipv4Addr::new(127, 0, 0, 3));
     let mut limited = None;
     for _ in 0..50 {
         let response = abusive
@@ -502,16 +504,6 @@ async fn behind_a_trusted_proxy_clients_are_limited_apart_and_cannot_pick_their_
     })
     .await;
     let code = format!("01{}21XFF1", gtin());
-    let from = |ip: Ipv4Addr| {
-        let ca = std::fs::read(&stack.ca_path).unwrap();
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-            .local_address(IpAddr::V4(ip))
-            .build()
-            .unwrap()
-    };
     let scan = |client: &reqwest::Client, forwarded: String| {
         client
             .get(format!("{base}/v1/verify"))
@@ -520,7 +512,7 @@ async fn behind_a_trusted_proxy_clients_are_limited_apart_and_cannot_pick_their_
             .send()
     };
     // Through the trusted proxy (127.0.0.2): one client uses up its budget, another is still served.
-    let proxy = from(Ipv4Addr::new(127, 0, 0, 2));
+    let proxy = client_from(&stack, Ipv4Addr::new(127, 0, 0, 2));
     let mut limited = false;
     for _ in 0..20 {
         if scan(&proxy, "198.51.100.1".into()).await.unwrap().status() == 429 {
@@ -534,7 +526,7 @@ async fn behind_a_trusted_proxy_clients_are_limited_apart_and_cannot_pick_their_
     );
     assert_eq!(scan(&proxy, "198.51.100.2".into()).await.unwrap().status(), 200);
     // A client that is not a trusted proxy (127.0.0.3) cannot escape its budget by naming a new address each time.
-    let liar = from(Ipv4Addr::new(127, 0, 0, 3));
+    let liar = client_from(&stack, Ipv4Addr::new(127, 0, 0, 3));
     let mut limited = false;
     for i in 0..20 {
         if scan(&liar, format!("203.0.113.{i}")).await.unwrap().status() == 429 {
