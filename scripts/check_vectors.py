@@ -240,11 +240,12 @@ def verify_consistency(old_size, new_size, path, old_root, new_root):
 
 KINDS = {10: "commission", 11: "ship", 12: "receive", 13: "dispense", 14: "decommission", 15: "undo", 16: "recall",
          17: "withdraw", 18: "return", 19: "register_participant", 20: "rotate_key", 21: "revoke_participant",
-         22: "pack", 23: "unpack", 24: "void_shipment"}
+         22: "pack", 23: "unpack", 24: "void_shipment", 25: "attest_prefixes", 26: "register_product",
+         27: "transfer_product"}
 PACK_KINDS = {10: 4, 11: 2, 12: 2, 13: 2, 14: 2, 15: 2, 18: 2, 24: 2}  # body field -> field number of its serials
 CONTAINER_KINDS = {11: 4, 12: 4, 24: 4}  # ship, receive, void_shipment: field number of their containers
 AGGREGATION_KINDS = (22, 23)  # pack, unpack: parent 1, packs 2 (PackLine: gtin 1, serials 2), containers 3
-COUNTERPARTY = {11: 3, 12: 3, 18: 3, 24: 3}  # body field -> field number of the counterparty
+COUNTERPARTY = {11: 3, 12: 3, 18: 3, 24: 3, 27: 2}  # body field -> field number of the counterparty
 
 
 def text(v):
@@ -362,7 +363,11 @@ def record_bytes(p):
     out = s(p["id"]) + bytes([p["role"]]) + p["key"] + u64(p["since"]) + u32(len(p["retired"]))
     for key, since, until in p["retired"]:
         out += key + u64(since) + u64(until)
-    return out + (b"\x00" if p["revoked"] is None else b"\x01" + u64(p["revoked"]))
+    out += b"\x00" if p["revoked"] is None else b"\x01" + u64(p["revoked"])
+    prefixes = p.get("prefixes", [])
+    if prefixes:  # attested GS1 company prefixes, only when there are any
+        out += u32(len(prefixes)) + b"".join(s(prefix) + u64(since) for prefix, since in prefixes)
+    return out
 
 
 def registry_root(reg):
@@ -387,6 +392,14 @@ def parse_record(b):
     flag = take(1)[0]
     assert flag in (0, 1)
     rec["revoked"] = struct.unpack(">Q", take(8))[0] if flag else None
+    rec["prefixes"] = []
+    if i < len(b):
+        count = struct.unpack(">I", take(4))[0]
+        assert count > 0, "an empty prefix list is left out"
+        for _ in range(count):
+            prefix = take(struct.unpack(">I", take(4))[0]).decode()
+            assert prefix.isdigit() and 4 <= len(prefix) <= 12, "a prefix is 4 to 12 digits"
+            rec["prefixes"].append((prefix, struct.unpack(">Q", take(8))[0]))
     assert i == len(b), "bytes after the record"
     return rec
 
@@ -466,6 +479,11 @@ def fold_registry(reg, h, envelopes, gov_key, chain):
             p["key"], p["since"] = compress(body[2]), h
         elif body_num == 21:
             reg[pid]["revoked"] = h
+        elif body_num == 25:  # attest_prefixes: each prefix not yet the participant's, attested at h
+            held = reg[pid].setdefault("prefixes", [])
+            for prefix in message(m[25], repeated=(2,)).get(2, []):
+                if text(prefix) not in [x for x, _ in held]:
+                    held.append((text(prefix), h))
 
 
 # --- bundles (section 6) ------------------------------------------------------------------------------------------
@@ -542,6 +560,11 @@ def main(path):
         assert eid.hex() == ev["event_id"] and LH(eid).hex() == ev["leaf_hash"], ev["name"]
         assert m[4] == chain, ev["name"]
         assert verify(registered[ev["signer"]], eid, hx(ev["signature"])), ev["name"]
+        if ev["name"] == "transfer_product":  # the new owner's consent over the transfer digest (section 4a)
+            t = message(m[27])
+            digest = TH("pedigree.v2.product-transfer", chain, s(text(t[1])), s(ev["signer"]), s(text(t[2])),
+                        u32(t.get(3, 0)))
+            assert verify(registered[text(t[2])], digest, t[4]), "transfer consent"
 
     reg = {}
     for p in g["participants"]:

@@ -19,8 +19,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use pedigree_core::block::{BlockContent, Tip, seal};
 use pedigree_core::body;
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::event_payload::Body;
-use pedigree_core::pb::{EventState, GetEventStatusRequest};
+use pedigree_core::pb::{EventState, GetEventStatusRequest, SignedEnvelope};
 use pedigree_e2e::{BLOCKS_TOPIC, Stack};
 use pedigree_kafka::{Producer, ProducerSettings, TopicSpec, ensure_topics};
 use prost::Message as _;
@@ -126,13 +125,22 @@ async fn measure(n: u64, args: &FailoverArgs) -> anyhow::Result<SizeReport> {
     let ids = RunIds::fresh()?;
     let gtin = ids.gtin()?;
     let lot = ids.lot('F', 0);
-    let probe = |i: usize| body::commission(&gtin, &lot, EXPIRY, &[ids.serial('F', i)]);
-    let fold_secs = start_and_seal(&mut stack, probe(0)).await?;
+    let probe = |stack: &Stack, i: usize| {
+        stack.sign(
+            MANUFACTURER,
+            body::commission(&gtin, &lot, EXPIRY, &[ids.serial('F', i)]),
+        )
+    };
+    // The first probe is the attestation of the manufacturer's prefix, which the product's registration needs.
+    let attest = stack.sign_governance(body::attest_prefixes(MANUFACTURER, &[pedigree_e2e::PREFIX]));
+    let fold_secs = start_and_seal(&mut stack, attest).await?;
     eprintln!("failover: fold of {n} blocks and first seal: {fold_secs:.2} s");
+    stack.product(MANUFACTURER, &gtin).await;
     let mut checkpoint_secs = Vec::new();
     for i in 1..=args.repeats.max(1) {
         stack.stop_sequencer().await;
-        let secs = start_and_seal(&mut stack, probe(i)).await?;
+        let envelope = probe(&stack, i);
+        let secs = start_and_seal(&mut stack, envelope).await?;
         eprintln!("failover: start from the checkpoint and first seal: {secs:.3} s");
         checkpoint_secs.push(secs);
     }
@@ -149,12 +157,15 @@ async fn measure(n: u64, args: &FailoverArgs) -> anyhow::Result<SizeReport> {
     })
 }
 
+/// The fixture's manufacturer, which signs the probes.
+const MANUFACTURER: &str = "acme-pharma";
+
 /// Starts the stack's sequencer and submits `probe` at once: seconds until the probe reads back sealed.
-async fn start_and_seal(stack: &mut Stack, probe: Body) -> anyhow::Result<f64> {
+async fn start_and_seal(stack: &mut Stack, probe: SignedEnvelope) -> anyhow::Result<f64> {
     let started = Instant::now();
     stack.start_sequencer().await;
     let id = stack
-        .submit_as("acme-pharma", probe)
+        .submit(probe)
         .await
         .map_err(|s| anyhow::anyhow!("custody: {:?} {}", s.code(), s.message()))?
         .event_id;

@@ -29,13 +29,10 @@ impl RunIds {
         Ok(Self { run })
     }
 
-    /// A random GTIN-14: indicator 0, 12 random digits, check digit.
+    /// A random GTIN-14 under [`LOAD_PREFIX`]: indicator 0, the prefix, 5 random digits, check digit.
     pub fn gtin(&self) -> anyhow::Result<String> {
-        let digits: String = random_bytes::<12>()?
-            .iter()
-            .map(|b| char::from(b'0' + b % 10))
-            .collect();
-        let first13 = format!("0{digits}");
+        let digits: String = random_bytes::<5>()?.iter().map(|b| char::from(b'0' + b % 10)).collect();
+        let first13 = format!("0{LOAD_PREFIX}{digits}");
         let check = gtin_check_digit(&first13).context("13 digits")?;
         Ok(format!("{first13}{check}"))
     }
@@ -68,6 +65,9 @@ impl RunIds {
         format!("{}{series}{i}", self.run)
     }
 }
+
+/// The GS1 company prefix of the load's GTINs (GS1's example prefix, which the demo manufacturer holds).
+pub const LOAD_PREFIX: &str = "9506000";
 
 /// Expiry used for every commissioned lot: far enough ahead that no pack is expired when scanned.
 pub const EXPIRY: &str = "301231";

@@ -26,6 +26,7 @@ pub mod failover;
 pub mod hostile;
 pub mod ids;
 pub mod limits;
+pub mod master_data;
 pub mod pacer;
 pub mod parties;
 pub mod plot;

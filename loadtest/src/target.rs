@@ -24,6 +24,9 @@ pub struct Target {
     pub client_tls: ClientTls,
     /// The chain a sign-in is bound to (the genesis hash).
     pub chain_id: pedigree_core::Hash,
+    /// The governance key, when the load tester holds it (a spawned stack's; `{keys-dir}/governance.pem`): it
+    /// attests the load's GS1 company prefix to the manufacturers.
+    pub governance: Option<pedigree_core::keys::KeyPair>,
     stack: Option<Stack>,
 }
 
@@ -49,6 +52,7 @@ impl Target {
             redis_benchmark: Some(redis_benchmark_tls(&stack)),
             batch_max_events: Some(args.batch_max_events),
             parties,
+            governance: Some(stack.fixture.governance.clone()),
             stack: Some(stack),
         })
     }
@@ -69,6 +73,10 @@ impl Target {
             parties: Parties::load(&args.keys_dir)?,
             client_tls: ClientTls::load(&args.tls)?,
             chain_id: Parties::chain_id(&args.keys_dir)?,
+            governance: match std::fs::read_to_string(args.keys_dir.join("governance.pem")) {
+                Ok(pem) => Some(pedigree_core::keys::KeyPair::from_pem(&pem)?),
+                Err(_) => None,
+            },
             stack: None,
         })
     }

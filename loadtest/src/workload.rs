@@ -130,8 +130,8 @@ pub struct Population {
 }
 
 impl Population {
-    /// `packs` packs in lots of at most `pack_size`; a tenth of them (at least one) dispensed.
-    pub fn plan(ids: &RunIds, packs: usize, pack_size: usize) -> anyhow::Result<Self> {
+    /// `packs` packs of product `gtin` in lots of at most `pack_size`; a tenth of them (at least one) dispensed.
+    pub fn plan(ids: &RunIds, gtin: String, packs: usize, pack_size: usize) -> anyhow::Result<Self> {
         let packs = packs.max(2);
         let dispensed = (packs / 10).max(1);
         let size = pack_size.max(1);
@@ -150,10 +150,7 @@ impl Population {
                 first += count;
             }
         }
-        Ok(Self {
-            gtin: ids.gtin()?,
-            lots,
-        })
+        Ok(Self { gtin, lots })
     }
 
     /// Stock lots are commissioned only; dispensed lots travel the full chain.
@@ -203,7 +200,7 @@ mod tests {
         assert_eq!(ingest(&ids, &p, 'I', 60, "09506000134352").len(), 10);
         let b = bulk(&ids, &p, 2500, 1000, "09506000134352");
         assert_eq!(b.len(), 3);
-        let pop = Population::plan(&ids, 2500, 1000).unwrap();
+        let pop = Population::plan(&ids, ids.gtin().unwrap(), 2500, 1000).unwrap();
         assert_eq!(pop.lots.iter().map(|l| l.count).sum::<usize>(), 2500);
         assert_eq!(
             pop.lots.iter().filter(|l| l.dispensed).map(|l| l.count).sum::<usize>(),

@@ -156,6 +156,14 @@ async fn drive(
     let status = StatusReader::new(Arc::new(Pool::connect(&verifier_url, 1, &tls).await?), reader);
     let ids = RunIds::fresh()?;
     let gtin = ids.gtin()?;
+    crate::master_data::register_product(
+        &custody,
+        &scans,
+        Some(&stack.fixture.governance),
+        &parties.manufacturers[0],
+        &gtin,
+    )
+    .await?;
     let traffic = Arc::new(Traffic::new(ids, gtin, parties, custody, scans.clone(), status));
 
     let mut tasks = tokio::task::JoinSet::new();

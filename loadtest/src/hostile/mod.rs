@@ -193,6 +193,14 @@ async fn seed(packs: usize, stack: &LocalStack, tls: &ClientTls, verifier: &str)
         .context("the fixture has no manufacturer")?;
     let ids = RunIds::fresh()?;
     let gtin = ids.gtin()?;
+    let scans = Pool::connect(verifier, 1, tls).await?;
+    let owner = crate::parties::Party {
+        id: manufacturer.id.clone(),
+        role: manufacturer.role,
+        key: manufacturer.key.clone(),
+        chain_id: stack.fixture.chain_id,
+    };
+    crate::master_data::register_product(&custody, &scans, Some(&stack.fixture.governance), &owner, &gtin).await?;
     let serials: Vec<String> = (0..packs).map(|i| ids.serial('H', i)).collect();
     let body = pedigree_core::body::commission(&gtin, &ids.lot('H', 0), "301231", &serials);
     let envelope = sign_payload(
@@ -204,7 +212,6 @@ async fn seed(packs: usize, stack: &LocalStack, tls: &ClientTls, verifier: &str)
         .await
         .context("commissioning the packs")?;
     let codes: Vec<String> = serials.iter().map(|s| format!("01{gtin}21{s}")).collect();
-    let scans = Pool::connect(verifier, 1, tls).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(answer) = scans.verify(codes[0].clone()).await

@@ -11,7 +11,7 @@ pub const PHASE: &str = "bulk";
 pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
     let opts = ctx.opts;
-    let gtin = ctx.ids.gtin()?;
+    let gtin = ctx.product().await?;
     let packs = sizing::bulk_packs(opts, ctx.sending_secs());
     let parties = &ctx.target.parties;
     let specs = match opts.case_size {

@@ -15,7 +15,7 @@ pub const HALF: &str = "half-rate";
 pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let mut out = Outcome::default();
     let (opts, parties) = (ctx.opts, &ctx.target.parties);
-    let gtin = ctx.ids.gtin()?;
+    let gtin = ctx.product().await?;
     let half = opts.rate.is_none() && !opts.no_half_rate;
     let secs = ctx.sending_secs();
     let events = sizing::chain_events(opts, sizing::rate_bound(opts, Scenario::Ingest), secs);

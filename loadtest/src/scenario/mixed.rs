@@ -23,7 +23,7 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<Outcome> {
     let population = verify::seed(ctx, &mut out).await?;
     let planned = opts.scans.clamp(1, PLANNED_SCANS);
     let scans = Arc::new(scan::plan(&population, &ctx.ids, planned, &ctx.target.verifier_http)?);
-    let gtin = ctx.ids.gtin()?;
+    let gtin = ctx.product().await?;
     let events = sizing::chain_events(opts, sizing::rate_bound(opts, Scenario::Mixed), ctx.sending_secs());
     let specs = workload::ingest(&ctx.ids, &ctx.target.parties, 'M', events, &gtin);
     let chains = ctx.presign(specs, &mut out.presign).await?;

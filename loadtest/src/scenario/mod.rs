@@ -80,6 +80,21 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// A fresh GTIN, registered as the first manufacturer's product (untimed set-up).
+    pub async fn product(&self) -> anyhow::Result<String> {
+        let gtin = self.ids.gtin()?;
+        let owner = &self.target.parties.manufacturers[0];
+        crate::master_data::register_product(
+            &self.custody,
+            &self.verifier,
+            self.target.governance.as_ref(),
+            owner,
+            &gtin,
+        )
+        .await?;
+        Ok(gtin)
+    }
+
     /// When seeding a population (an untimed phase) started now must have sent everything.
     pub fn deadline(&self) -> Instant {
         Instant::now() + Duration::from_secs(self.opts.phase_timeout_secs)

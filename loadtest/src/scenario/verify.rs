@@ -22,7 +22,8 @@ pub const POPULATION: &str = "population";
 
 /// Commissions (and for a tenth, moves to dispensed) the population; bails if any of it failed.
 pub async fn seed(ctx: &Ctx<'_>, out: &mut Outcome) -> anyhow::Result<Population> {
-    let population = Population::plan(&ctx.ids, ctx.opts.population(), ctx.opts.pack_size)?;
+    let gtin = ctx.product().await?;
+    let population = Population::plan(&ctx.ids, gtin, ctx.opts.population(), ctx.opts.pack_size)?;
     let chains = ctx
         .presign(population.specs(&ctx.ids, &ctx.target.parties), &mut out.presign)
         .await?;

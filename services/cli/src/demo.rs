@@ -16,6 +16,8 @@ use crate::submit::{describe, submit, wait_outcome};
 use crate::verify::{to_json, verify};
 
 const GTIN: &str = "09506000134352";
+/// The demo manufacturer's GS1 company prefix (GS1's example prefix, which `GTIN` is under).
+const PREFIX: &str = "9506000";
 const LOT: &str = "LOT42A";
 const EXPIRY: &str = "281231";
 
@@ -52,6 +54,7 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
     println!("demo: custody events");
     let (mfr, dist, pharm) = ("acme-pharma", "medline-wholesale", "city-pharmacy");
     let s = |x: &str| x.to_string();
+    master_data(fixture, custody, verifier, mfr).await?;
     step(
         fixture,
         custody,
@@ -145,6 +148,45 @@ pub async fn run(fixture: &Fixture, custody: &str, verifier: &str) -> anyhow::Re
             answer["verdict"].as_str().unwrap_or("?"),
             answer
         );
+    }
+    Ok(())
+}
+
+/// Governance attests the manufacturer's GS1 company prefix, and the manufacturer registers its product: packs of
+/// a GTIN are commissioned only once it is registered, by the owner of its prefix.
+async fn master_data(fixture: &Fixture, custody: &str, ledger: &str, mfr: &str) -> anyhow::Result<()> {
+    println!("demo: master data");
+    let attest = body::attest_prefixes(mfr, &[PREFIX]);
+    let what = format!("attest prefix {PREFIX} to {mfr}");
+    signed_step(
+        fixture,
+        &fixture.governance,
+        (custody, ledger),
+        GOVERNANCE_ID,
+        &what,
+        attest,
+    )
+    .await?;
+    let Body::RegisterProduct(mut product) =
+        body::register_product(GTIN, "Paracetamol Acme 500 mg", "500 mg", "film-coated tablet", 20)
+    else {
+        unreachable!("register_product builds a RegisterProduct");
+    };
+    product.national_codes.push(pedigree_core::pb::NationalCode {
+        system: "PZN".into(),
+        code: "01234567".into(),
+    });
+    product.markets = vec!["DE".into(), "AT".into()];
+    let register = Body::RegisterProduct(product);
+    // Custody follows the sealed registry: the registration is taken once custody has seen the attestation.
+    let what = format!("register product {GTIN}");
+    let mut tries = 0;
+    while let Err(e) = step(fixture, custody, ledger, mfr, &what, register.clone()).await {
+        tries += 1;
+        if tries > 40 {
+            return Err(e);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Registry changes signed with the governance key: register a participant, rotate its key, revoke it.
+//! Registry changes signed with the governance key: register a participant, rotate its key, revoke it, attest its
+//! GS1 company prefixes.
 
 use std::path::PathBuf;
 
@@ -87,6 +88,23 @@ pub struct RevokeArgs {
     pub id: String,
     #[arg(long)]
     pub reason: String,
+}
+
+#[derive(clap::Args)]
+pub struct AttestPrefixesArgs {
+    // Signed as `governance`: the key defaults to {dir}/governance.pem.
+    #[command(flatten)]
+    pub signer: Sending,
+    /// The manufacturer or repackager the prefixes are attested to.
+    #[arg(long)]
+    pub id: String,
+    /// A GS1 company prefix (4 to 12 digits); repeat for several.
+    #[arg(long = "prefix", required = true)]
+    pub prefixes: Vec<String>,
+}
+
+pub async fn attest_prefixes(a: AttestPrefixesArgs) -> anyhow::Result<()> {
+    sign_and_send(GOVERNANCE_ID, &a.signer, body::attest_prefixes(&a.id, &a.prefixes)).await
 }
 
 pub async fn register(a: RegisterArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ mod audit;
 mod connect;
 mod demo;
 mod governance;
+mod product;
 mod submit;
 mod up;
 mod verify;
@@ -65,6 +66,14 @@ enum Command {
     Withdraw(submit::WithdrawArgs),
     /// Return saleable packs to the party they came from (pharmacy or distributor).
     Return(submit::ShipArgs),
+    /// Register a product's master data, or change it (the owner of the GS1 company prefix it is under).
+    RegisterProduct(product::RegisterProductArgs),
+    /// Print your consent to taking a product over from its owner (the new owner; nothing is submitted).
+    ProductConsent(product::ConsentArgs),
+    /// Hand a product to a new owner, with its consent (the product's owner).
+    TransferProduct(product::TransferProductArgs),
+    /// Attest GS1 company prefixes to a manufacturer or repackager (signed with the governance key).
+    AttestPrefixes(governance::AttestPrefixesArgs),
     /// Register a participant on the ledger (signed with the governance key).
     Register(governance::RegisterArgs),
     /// Replace a participant's key (governance); events signed with the old key are refused once sealed.
@@ -99,6 +108,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Recall(a) => submit::recall(a).await,
         Command::Withdraw(a) => submit::withdraw(a).await,
         Command::Return(a) => submit::return_packs(a).await,
+        Command::RegisterProduct(a) => product::register_product(a).await,
+        Command::ProductConsent(a) => product::consent(a),
+        Command::TransferProduct(a) => product::transfer_product(a).await,
+        Command::AttestPrefixes(a) => governance::attest_prefixes(a).await,
         Command::Register(a) => governance::register(a).await,
         Command::RotateKey(a) => governance::rotate_key(a).await,
         Command::Revoke(a) => governance::revoke(a).await,

@@ -158,5 +158,13 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
     if !r.repackaged_by.is_empty() {
         json["repackaged_by"] = hex::encode(&r.repackaged_by).into();
     }
+    if let Some(p) = &r.product {
+        json["product"] = serde_json::json!({
+            "name": p.name, "strength": p.strength, "dosage_form": p.dosage_form, "pack_size": p.pack_size,
+            "national_codes": p.national_codes.iter().map(|c| (c.system.clone(), c.code.clone().into()))
+                .collect::<serde_json::Map<String, serde_json::Value>>(),
+            "owner": p.owner,
+        });
+    }
     json
 }

@@ -220,3 +220,47 @@ pub fn revoke_participant(id: &str, reason: &str) -> Body {
         reason: reason.into(),
     })
 }
+
+pub fn attest_prefixes(id: &str, prefixes: &[impl AsRef<str>]) -> Body {
+    Body::AttestPrefixes(pb::AttestPrefixes {
+        id: id.into(),
+        prefixes: strings(prefixes),
+    })
+}
+
+/// A product's master data: name, strength, dose form and pack size (no national codes or markets: add them to the
+/// returned body's message when needed).
+pub fn register_product(gtin: &str, name: &str, strength: &str, dosage_form: &str, pack_size: u32) -> Body {
+    Body::RegisterProduct(pb::RegisterProduct {
+        gtin: gtin.into(),
+        name: name.into(),
+        strength: strength.into(),
+        dosage_form: dosage_form.into(),
+        pack_size,
+        national_codes: Vec::new(),
+        markets: Vec::new(),
+    })
+}
+
+/// A product handed to `new_owner`, whose `consent` is its signature over
+/// [`transfer_digest`](crate::product::transfer_digest) (see [`transfer_consent`]).
+pub fn transfer_product(gtin: &str, new_owner: &str, sequence: u32, consent: Vec<u8>) -> Body {
+    Body::TransferProduct(pb::TransferProduct {
+        gtin: gtin.into(),
+        new_owner: new_owner.into(),
+        sequence,
+        consent,
+    })
+}
+
+/// The new owner's consent to taking product `gtin` from `from` as its transfer number `sequence`.
+pub fn transfer_consent(
+    new_owner_key: &crate::keys::KeyPair,
+    chain_id: &crate::Hash,
+    gtin: &str,
+    from: &str,
+    to: &str,
+    sequence: u32,
+) -> Vec<u8> {
+    new_owner_key.sign_digest(&crate::product::transfer_digest(chain_id, gtin, from, to, sequence))
+}

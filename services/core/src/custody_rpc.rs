@@ -113,6 +113,8 @@ custody_rpcs! {
         ManufacturerPack: pack => Pack,
         ManufacturerUnpack: unpack => Unpack,
         ManufacturerVoidShipment: void_shipment => VoidShipment,
+        ManufacturerRegisterProduct: register_product => RegisterProduct,
+        ManufacturerTransferProduct: transfer_product => TransferProduct,
     }
     Distributor: distributor_service_server::DistributorService,
     distributor_service_client::DistributorServiceClient {
@@ -170,12 +172,15 @@ custody_rpcs! {
         RepackagerVoidShipment: void_shipment => VoidShipment,
         RepackagerPack: pack => Pack,
         RepackagerUnpack: unpack => Unpack,
+        RepackagerRegisterProduct: register_product => RegisterProduct,
+        RepackagerTransferProduct: transfer_product => TransferProduct,
     }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
         GovernanceRegisterParticipant: register_participant => Register,
         GovernanceRotateKey: rotate_key => RotateKey,
         GovernanceRevokeParticipant: revoke_participant => Revoke,
+        GovernanceAttestPrefixes: attest_prefixes => AttestPrefixes,
     }
 }
 
@@ -199,6 +204,9 @@ impl Rpc {
             EventKind::Pack => Rpc::ManufacturerPack,
             EventKind::Unpack => Rpc::ManufacturerUnpack,
             EventKind::VoidShipment => Rpc::ManufacturerVoidShipment,
+            EventKind::AttestPrefixes => Rpc::GovernanceAttestPrefixes,
+            EventKind::RegisterProduct => Rpc::ManufacturerRegisterProduct,
+            EventKind::TransferProduct => Rpc::ManufacturerTransferProduct,
         }
     }
 

@@ -14,6 +14,7 @@ use crate::event::{Body, Documents, Event, EventError, Line};
 use crate::keys::PublicKey;
 use crate::participant::{Role, valid_participant_id};
 use crate::pb::{self, DecommissionReason, ParticipantRole, event_payload};
+use crate::product::{CompanyPrefix, ProductData};
 
 /// Most serials in one event (a pallet of packs).
 pub const MAX_SERIALS: usize = 10_000;
@@ -58,6 +59,9 @@ pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventE
 fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
     if let Some(governance) = governance_body(&body) {
         return governance;
+    }
+    if let Some(product) = product_body(&body) {
+        return product;
     }
     Ok(match body {
         event_payload::Body::Commission(c) => commission(c)?,
@@ -474,7 +478,153 @@ fn governance_body(body: &event_payload::Body) -> Option<Result<Body, EventError
                 reason: text("reason", &r.reason)?,
             })
         }),
+        event_payload::Body::AttestPrefixes(a) => attest_prefixes(a),
         _ => return None,
+    })
+}
+
+/// Most prefixes one AttestPrefixes names.
+pub const MAX_PREFIXES: usize = 64;
+/// Most national codes and markets a product's master data lists.
+pub const MAX_NATIONAL_CODES: usize = 16;
+pub const MAX_MARKETS: usize = 64;
+/// Largest pack size (units in one pack).
+pub const MAX_PACK_SIZE: u32 = 1_000_000;
+
+fn attest_prefixes(a: &pb::AttestPrefixes) -> Result<Body, EventError> {
+    if a.prefixes.is_empty() || a.prefixes.len() > MAX_PREFIXES {
+        return Err(invalid(
+            "prefixes",
+            format!("must list 1 to {MAX_PREFIXES} prefixes, got {}", a.prefixes.len()),
+        ));
+    }
+    let mut prefixes: Vec<CompanyPrefix> = Vec::with_capacity(a.prefixes.len());
+    for (i, raw) in a.prefixes.iter().enumerate() {
+        let prefix = CompanyPrefix::parse(raw).map_err(|detail| EventError::Invalid {
+            field: "prefixes",
+            detail: format!("[{i}]: {detail}"),
+        })?;
+        if let Some(other) = prefixes.iter().find(|p| p.overlaps(&prefix)) {
+            return Err(invalid(
+                "prefixes",
+                format!("[{i}]: {prefix} overlaps {other}, listed before it"),
+            ));
+        }
+        prefixes.push(prefix);
+    }
+    Ok(Body::AttestPrefixes {
+        id: participant_id("id", a.id.clone())?,
+        prefixes,
+    })
+}
+
+/// Converts a product master-data event's body; `None` when `body` is not one.
+fn product_body(body: &event_payload::Body) -> Option<Result<Body, EventError>> {
+    Some(match body {
+        event_payload::Body::RegisterProduct(r) => register_product(r),
+        event_payload::Body::TransferProduct(t) => (|| {
+            if t.consent.len() != 64 {
+                return Err(invalid(
+                    "consent",
+                    format!(
+                        "must be the new owner's 64-byte signature, got {} bytes",
+                        t.consent.len()
+                    ),
+                ));
+            }
+            Ok(Body::TransferProduct {
+                gtin: field("gtin", Gtin::parse(&t.gtin))?,
+                new_owner: participant_id("new_owner", t.new_owner.clone())?,
+                sequence: t.sequence,
+                consent: t.consent.clone(),
+            })
+        })(),
+        _ => return None,
+    })
+}
+
+fn register_product(r: &pb::RegisterProduct) -> Result<Body, EventError> {
+    let bounded = |field: &'static str, value: &str, min: usize, max: usize| {
+        let chars = value.chars().count();
+        if chars < min || chars > max || value.chars().any(char::is_control) {
+            return Err(invalid(
+                field,
+                format!("must be {min} to {max} printable characters, got {chars}"),
+            ));
+        }
+        Ok(value.to_string())
+    };
+    if r.pack_size == 0 || r.pack_size > MAX_PACK_SIZE {
+        return Err(invalid(
+            "pack_size",
+            format!("must be 1 to {MAX_PACK_SIZE} units, got {}", r.pack_size),
+        ));
+    }
+    if r.national_codes.len() > MAX_NATIONAL_CODES {
+        return Err(invalid(
+            "national_codes",
+            format!("at most {MAX_NATIONAL_CODES}, got {}", r.national_codes.len()),
+        ));
+    }
+    let mut national_codes = Vec::with_capacity(r.national_codes.len());
+    for (i, c) in r.national_codes.iter().enumerate() {
+        let system_ok = (1..=16).contains(&c.system.len())
+            && c.system
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+        if !system_ok {
+            return Err(invalid(
+                "national_codes",
+                format!("[{i}].system must be 1 to 16 characters of A-Z, 0-9, '-'"),
+            ));
+        }
+        let code_ok = (1..=32).contains(&c.code.len()) && c.code.bytes().all(|b| b.is_ascii_graphic());
+        if !code_ok {
+            return Err(invalid(
+                "national_codes",
+                format!("[{i}].code must be 1 to 32 printable ascii characters"),
+            ));
+        }
+        if national_codes.iter().any(|(s, _): &(String, String)| *s == c.system) {
+            return Err(EventError::Duplicate {
+                field: "national_codes",
+                value: c.system.clone(),
+            });
+        }
+        national_codes.push((c.system.clone(), c.code.clone()));
+    }
+    if r.markets.len() > MAX_MARKETS {
+        return Err(invalid(
+            "markets",
+            format!("at most {MAX_MARKETS}, got {}", r.markets.len()),
+        ));
+    }
+    let mut markets: Vec<String> = Vec::with_capacity(r.markets.len());
+    for (i, m) in r.markets.iter().enumerate() {
+        if m.len() != 2 || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid(
+                "markets",
+                format!("[{i}] must be an iso 3166-1 alpha-2 code in upper case (like DE or US)"),
+            ));
+        }
+        if markets.contains(m) {
+            return Err(EventError::Duplicate {
+                field: "markets",
+                value: m.clone(),
+            });
+        }
+        markets.push(m.clone());
+    }
+    Ok(Body::RegisterProduct {
+        gtin: field("gtin", Gtin::parse(&r.gtin))?,
+        master: ProductData {
+            name: bounded("name", &r.name, 1, MAX_TEXT_CHARS)?,
+            strength: bounded("strength", &r.strength, 0, 100)?,
+            dosage_form: bounded("dosage_form", &r.dosage_form, 1, 100)?,
+            pack_size: r.pack_size,
+            national_codes,
+            markets,
+        },
     })
 }
 

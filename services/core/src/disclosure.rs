@@ -208,6 +208,12 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::RegisterParticipant(_) => none("register_participant"),
         B::RotateKey(_) => none("rotate_key"),
         B::RevokeParticipant(_) => none("revoke_participant"),
+        B::AttestPrefixes(_) => none("attest_prefixes"),
+        B::RegisterProduct(_) => none("register_product"),
+        B::TransferProduct(t) => Named {
+            counterparty: Some(&t.new_owner),
+            ..none("transfer_product")
+        },
     }
 }
 

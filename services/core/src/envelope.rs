@@ -54,7 +54,56 @@ pub fn check_envelope(envelope: &pb::SignedEnvelope, registry: &Registry) -> Res
     }
     check_sources(&event, role)?;
     check_counterparty(&event, registry)?;
+    check_product(&event, registry)?;
     Ok(event)
+}
+
+/// A product is registered under a GS1 company prefix attested to its signer, and taken over only with the new
+/// owner's consent: its signature, under its current key, over the transfer's digest.
+fn check_product(event: &Event, registry: &Registry) -> Result<(), EventError> {
+    match &event.body {
+        Body::RegisterProduct { gtin, .. } => {
+            let attested = registry.get(&event.signer).is_some_and(|p| p.owns_prefix_of(gtin));
+            if !attested {
+                return Err(EventError::PrefixNotAttested {
+                    gtin: gtin.as_str().to_string(),
+                    signer: event.signer.clone(),
+                });
+            }
+            Ok(())
+        }
+        Body::TransferProduct {
+            gtin,
+            new_owner,
+            sequence,
+            consent,
+        } => {
+            check_party(event, registry, "new_owner", new_owner)?;
+            let owner = registry.get(new_owner).ok_or_else(|| EventError::UnknownParticipant {
+                field: "new_owner",
+                value: new_owner.clone(),
+            })?;
+            if !matches!(owner.role, Role::Manufacturer | Role::Repackager) {
+                return Err(EventError::Invalid {
+                    field: "new_owner",
+                    detail: format!(
+                        "a {} owns no products: name a manufacturer or repackager",
+                        owner.role.as_str()
+                    ),
+                });
+            }
+            let digest =
+                crate::product::transfer_digest(&registry.chain_id, gtin.as_str(), &event.signer, new_owner, *sequence);
+            owner.key.verify_digest(&digest, consent).map_err(|e| {
+                EventError::TransferConsent(format!(
+                    "not '{new_owner}''s signature over transfer {sequence} of gtin {} from '{}': {e}",
+                    gtin.as_str(),
+                    event.signer
+                ))
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A repackager's commission names the packs it makes the new ones from; nobody else's does.

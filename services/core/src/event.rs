@@ -11,6 +11,7 @@ use crate::keys::{self, KeyError, PublicKey};
 use crate::kind::EventKind;
 use crate::participant::Role;
 use crate::pb::{DecommissionReason, RejectCode};
+use crate::product::{CompanyPrefix, ProductData};
 
 /// A validated event body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +100,23 @@ pub enum Body {
         id: String,
         reason: String,
     },
+    /// GS1 company prefixes attested to a manufacturer or repackager (governance).
+    AttestPrefixes {
+        id: String,
+        prefixes: Vec<CompanyPrefix>,
+    },
+    /// A product's master data, registered (or changed) by its owner.
+    RegisterProduct {
+        gtin: Gtin,
+        master: ProductData,
+    },
+    /// A product handed to a new owner, with the new owner's consent (checked by the envelope gate).
+    TransferProduct {
+        gtin: Gtin,
+        new_owner: String,
+        sequence: u32,
+        consent: Vec<u8>,
+    },
 }
 
 impl Body {
@@ -119,6 +137,9 @@ impl Body {
             Body::Pack { .. } => EventKind::Pack,
             Body::Unpack { .. } => EventKind::Unpack,
             Body::VoidShipment { .. } => EventKind::VoidShipment,
+            Body::AttestPrefixes { .. } => EventKind::AttestPrefixes,
+            Body::RegisterProduct { .. } => EventKind::RegisterProduct,
+            Body::TransferProduct { .. } => EventKind::TransferProduct,
         }
     }
 
@@ -126,7 +147,7 @@ impl Body {
     pub fn is_governance(&self) -> bool {
         matches!(
             self,
-            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. }
+            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } | Body::AttestPrefixes { .. }
         )
     }
 
@@ -183,8 +204,12 @@ impl Body {
             | Body::Undo { gtin, .. }
             | Body::Recall { gtin, .. }
             | Body::Withdraw { gtin }
-            | Body::Return { gtin, .. } => gtin,
-            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } => return None,
+            | Body::Return { gtin, .. }
+            | Body::RegisterProduct { gtin, .. }
+            | Body::TransferProduct { gtin, .. } => gtin,
+            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } | Body::AttestPrefixes { .. } => {
+                return None;
+            }
         })
     }
 
@@ -206,7 +231,10 @@ impl Body {
             | Body::Withdraw { .. }
             | Body::Register { .. }
             | Body::RotateKey { .. }
-            | Body::Revoke { .. } => &[],
+            | Body::Revoke { .. }
+            | Body::AttestPrefixes { .. }
+            | Body::RegisterProduct { .. }
+            | Body::TransferProduct { .. } => &[],
         }
     }
 }
@@ -303,6 +331,10 @@ pub enum EventError {
     RetiredKey { signer: String, until: u64 },
     #[error("chain_id: the event is for chain {got}, this is chain {expected}")]
     WrongChain { expected: String, got: String },
+    #[error("gtin: {gtin} is under no gs1 company prefix attested to '{}'", quote(signer))]
+    PrefixNotAttested { gtin: String, signer: String },
+    #[error("consent: {0}")]
+    TransferConsent(String),
 }
 
 /// Gs1 errors already name their field ("gtin: ..."); only a more precise location (serials[3]) is prefixed.
@@ -326,6 +358,8 @@ impl EventError {
                 | EventError::Revoked { .. }
                 | EventError::RevokedCounterparty { .. }
                 | EventError::RetiredKey { .. }
+                | EventError::PrefixNotAttested { .. }
+                | EventError::TransferConsent(_)
         )
     }
 
@@ -339,6 +373,8 @@ impl EventError {
             EventError::Revoked { .. } | EventError::RevokedCounterparty { .. } => RejectCode::ParticipantRevoked,
             EventError::RetiredKey { .. } => RejectCode::RetiredKey,
             EventError::WrongChain { .. } => RejectCode::WrongChain,
+            EventError::PrefixNotAttested { .. } => RejectCode::PrefixNotAttested,
+            EventError::TransferConsent(_) => RejectCode::TransferConsent,
             _ => RejectCode::Malformed,
         }
     }

@@ -1,4 +1,4 @@
-//! Registry changes on the ledger: RegisterParticipant, RotateKey and RevokeParticipant, applied.
+//! Registry changes on the ledger: RegisterParticipant, RotateKey, RevokeParticipant and AttestPrefixes, applied.
 //!
 //! Only the governance key named in the genesis signs them (envelope signer
 //! [`GOVERNANCE_ID`](crate::participant::GOVERNANCE_ID); their bodies are checked by [`crate::decode`]). They are
@@ -11,7 +11,7 @@
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
 use crate::keys::PublicKey;
-use crate::participant::{Participant, Registry, RetiredKey, Revocation};
+use crate::participant::{AttestedPrefix, Participant, Registry, RetiredKey, Revocation, Role};
 use crate::pb::RejectCode;
 use crate::refusal::Refusal;
 
@@ -44,6 +44,7 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                 key_since: at.height,
                 retired_keys: Vec::new(),
                 revoked: None,
+                prefixes: Vec::new(),
             };
             registry.place(participant);
         }
@@ -67,6 +68,40 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
             p.retired_keys.push(retired);
             p.key = *key;
             p.key_since = at.height;
+        }
+        Body::AttestPrefixes { id, prefixes } => {
+            let p = active(registry, id)?;
+            if !matches!(p.role, Role::Manufacturer | Role::Repackager) {
+                return Err(Refusal::participant(
+                    RejectCode::RoleNotAllowed,
+                    id,
+                    format!(
+                        "a {} registers no products: prefixes are for manufacturers and repackagers",
+                        p.role.as_str()
+                    ),
+                ));
+            }
+            for prefix in prefixes {
+                if let Some(holder) = registry.prefix_holder(prefix) {
+                    if holder.id == *id && holder.prefixes.iter().any(|a| a.prefix == *prefix) {
+                        continue;
+                    }
+                    return Err(Refusal::participant(
+                        RejectCode::PrefixTaken,
+                        id,
+                        format!("prefix {prefix} overlaps a prefix attested to '{}'", holder.id),
+                    ));
+                }
+            }
+            let p = registry.participants.get_mut(id).expect("checked by active()");
+            for prefix in prefixes {
+                if !p.prefixes.iter().any(|a| a.prefix == *prefix) {
+                    p.prefixes.push(AttestedPrefix {
+                        prefix: prefix.clone(),
+                        since: at.height,
+                    });
+                }
+            }
         }
         Body::Revoke { id, reason } => {
             active(registry, id)?;
@@ -144,7 +179,10 @@ pub fn fold_governance(
 /// The participant a governance body changes.
 pub fn governed_id(body: &Body) -> Option<&str> {
     match body {
-        Body::Register { id, .. } | Body::RotateKey { id, .. } | Body::Revoke { id, .. } => Some(id),
+        Body::Register { id, .. }
+        | Body::RotateKey { id, .. }
+        | Body::Revoke { id, .. }
+        | Body::AttestPrefixes { id, .. } => Some(id),
         _ => None,
     }
 }

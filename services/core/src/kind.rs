@@ -19,6 +19,9 @@ pub enum EventKind {
     Pack,
     Unpack,
     VoidShipment,
+    AttestPrefixes,
+    RegisterProduct,
+    TransferProduct,
 }
 
 impl EventKind {
@@ -39,6 +42,9 @@ impl EventKind {
             EventKind::Pack => "pack",
             EventKind::Unpack => "unpack",
             EventKind::VoidShipment => "void shipment",
+            EventKind::AttestPrefixes => "attest prefixes",
+            EventKind::RegisterProduct => "register product",
+            EventKind::TransferProduct => "transfer product",
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`decode`]: payload bytes to an event, every field checked.
 //! - [`envelope`]: the gate every event passes (size, signer, signature, role); signing payloads.
 //! - [`context`], [`refusal`]: where in the chain an event is applied, and why it does not apply.
+//! - [`product`]: GS1 company prefixes, a product's master data, the digest a new owner signs to take a product.
 //! - [`pack_key`]: a pack's identity (GTIN-14 and serial) as one key.
 //! - [`container`]: a container's identity (SSCC or case SGTIN) and its element string.
 //! - [`aggregation`]: the rules for packing packs and containers into containers, and taking them out.
@@ -23,7 +24,7 @@
 //!   table custody serves and clients call, so that both follow the event kinds defined here).
 //!
 //! Modules depend on each other in one direction only, leaves first: `keys`, `kind`, `context`, `refusal`,
-//! `pack_key`, `container`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition`,
+//! `pack_key`, `container`, `product`, `verdict`, `body`; `participant` (then `stored`, `registry_root`, `disclosure`); `event`; `decode`; `envelope`; `transition`,
 //! `aggregation` and `governance`; `state`; `block`; `proof` and `audit`; `custody_rpc`.
 
 #![forbid(unsafe_code)]
@@ -45,6 +46,7 @@ pub mod keys;
 pub mod kind;
 pub mod pack_key;
 pub mod participant;
+pub mod product;
 pub mod proof;
 pub mod refusal;
 pub mod registry_root;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::Hash;
 use crate::keys::{GENESIS_TAG, KeyError, PublicKey, tagged_hash};
 use crate::kind::EventKind;
+use crate::product::CompanyPrefix;
 
 /// What a participant is in the supply chain; decides which events it may sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,7 +44,18 @@ impl Role {
             (self, kind),
             (
                 Role::Manufacturer,
-                Commission | Ship | Receive | Decommission | Undo | Recall | Withdraw | Pack | Unpack | VoidShipment
+                Commission
+                    | Ship
+                    | Receive
+                    | Decommission
+                    | Undo
+                    | Recall
+                    | Withdraw
+                    | Pack
+                    | Unpack
+                    | VoidShipment
+                    | RegisterProduct
+                    | TransferProduct
             ) | (
                 Role::Distributor,
                 Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment
@@ -66,7 +78,9 @@ impl Role {
                     | Pack
                     | Unpack
                     | VoidShipment
-            ) | (Role::Governance, Register | RotateKey | Revoke)
+                    | RegisterProduct
+                    | TransferProduct
+            ) | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes)
         )
     }
 
@@ -197,6 +211,15 @@ pub struct Participant {
     pub retired_keys: Vec<RetiredKey>,
     /// Set once governance revoked it; its events are refused from that block on.
     pub revoked: Option<Revocation>,
+    /// GS1 company prefixes governance attested to it, in attestation order: the products it may register.
+    pub prefixes: Vec<AttestedPrefix>,
+}
+
+/// A GS1 company prefix attested to a participant by an AttestPrefixes sealed at height `since`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestedPrefix {
+    pub prefix: CompanyPrefix,
+    pub since: u64,
 }
 
 /// A key replaced by a RotateKey: valid for events sealed before the rotation.
@@ -219,6 +242,11 @@ impl Participant {
     pub fn keys(&self) -> impl Iterator<Item = &PublicKey> {
         std::iter::once(&self.key).chain(self.retired_keys.iter().rev().map(|r| &r.key))
     }
+
+    /// Whether `gtin` is under a GS1 company prefix attested to this participant.
+    pub fn owns_prefix_of(&self, gtin: &pedigree_gs1::Gtin) -> bool {
+        self.prefixes.iter().any(|p| p.prefix.covers(gtin))
+    }
 }
 
 /// A participant as stored (Redis) and served: JSON with hex keys.
@@ -239,6 +267,14 @@ pub struct ParticipantRecord {
     pub revoked_at: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefixes: Vec<PrefixRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrefixRecord {
+    pub prefix: String,
+    pub since: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +305,14 @@ impl From<&Participant> for ParticipantRecord {
                 .collect(),
             revoked_at: p.revoked.as_ref().map(|r| r.height),
             revoke_reason: p.revoked.as_ref().map(|r| r.reason.clone()),
+            prefixes: p
+                .prefixes
+                .iter()
+                .map(|a| PrefixRecord {
+                    prefix: a.prefix.as_str().to_string(),
+                    since: a.since,
+                })
+                .collect(),
         }
     }
 }
@@ -309,6 +353,19 @@ impl TryFrom<&ParticipantRecord> for Participant {
                 height,
                 reason: r.revoke_reason.clone().unwrap_or_default(),
             }),
+            prefixes: r
+                .prefixes
+                .iter()
+                .map(|a| {
+                    Ok(AttestedPrefix {
+                        prefix: CompanyPrefix::parse(&a.prefix).map_err(|_| GenesisError::BadPrefix {
+                            id: r.id.clone(),
+                            prefix: a.prefix.clone(),
+                        })?,
+                        since: a.since,
+                    })
+                })
+                .collect::<Result<_, GenesisError>>()?,
         })
     }
 }
@@ -323,6 +380,8 @@ pub enum GenesisError {
     SequencerKey(KeyError),
     #[error("governance public key: {0}")]
     GovernanceKey(KeyError),
+    #[error("participant '{id}': '{prefix}' is not a gs1 company prefix")]
+    BadPrefix { id: String, prefix: String },
     #[error("participant record is not valid json: {0}")]
     RecordJson(String),
     #[error("participant id '{0}' appears twice")]
@@ -420,6 +479,7 @@ impl Registry {
                 key_since: 0,
                 retired_keys: Vec::new(),
                 revoked: None,
+                prefixes: Vec::new(),
             };
             if participants.insert(entry.id.clone(), participant).is_some() {
                 return Err(GenesisError::DuplicateId(entry.id.clone()));
@@ -492,6 +552,13 @@ impl Registry {
     /// Any participant, revoked or not.
     pub fn get(&self, id: &str) -> Option<&Participant> {
         self.participants.get(id)
+    }
+
+    /// The participant a GS1 company prefix overlapping `prefix` is attested to, if any.
+    pub fn prefix_holder(&self, prefix: &CompanyPrefix) -> Option<&Participant> {
+        self.participants
+            .values()
+            .find(|p| p.prefixes.iter().any(|a| a.prefix.overlaps(prefix)))
     }
 
     /// How event outcomes and pending marks name a signer: its registry index plus one for a participant,

@@ -1,5 +1,5 @@
 //! The registry root: an RFC 6962 root over every participant's record (id, role, current key, retired keys with
-//! the heights they were valid for, revocation), sorted by id, as the registry stands after a block. Every header
+//! the heights they were valid for, revocation, attested GS1 company prefixes), sorted by id, as the registry stands after a block. Every header
 //! carries it (`registry_root`), so a proof bundle can show that the key which signed an event was the signer's
 //! registered key at that height (docs/ledger-format.md, section 4).
 //!
@@ -33,6 +33,14 @@ pub fn record_bytes(p: &Participant) -> Vec<u8> {
         Some(r) => {
             out.push(1);
             out.extend_from_slice(&r.height.to_be_bytes());
+        }
+    }
+    // Attested GS1 company prefixes, only when there are any (a record without them ends at the revocation).
+    if !p.prefixes.is_empty() {
+        out.extend_from_slice(&(p.prefixes.len() as u32).to_be_bytes());
+        for a in &p.prefixes {
+            put_str(&mut out, a.prefix.as_str());
+            out.extend_from_slice(&a.since.to_be_bytes());
         }
     }
     out
@@ -101,6 +109,7 @@ pub fn participant_at(p: &Participant, height: u64) -> Option<Participant> {
             })
             .collect(),
         revoked: p.revoked.clone().filter(|r| r.height <= height),
+        prefixes: p.prefixes.iter().filter(|a| a.since <= height).cloned().collect(),
         ..p.clone()
     })
 }
@@ -133,6 +142,8 @@ pub struct RegistryRecord {
     /// Retired keys, oldest first: key, since, until.
     pub retired: Vec<(PublicKey, u64, u64)>,
     pub revoked_at: Option<u64>,
+    /// Attested GS1 company prefixes with the height that attested each.
+    pub prefixes: Vec<(String, u64)>,
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -220,6 +231,22 @@ impl RegistryRecord {
             1 => Some(r.u64().ok_or(RecordError::Truncated)?),
             _ => return Err(RecordError::Field("revocation flag must be 0 or 1")),
         };
+        let mut prefixes = Vec::new();
+        if r.left() > 0 {
+            let count = r.u32().ok_or(RecordError::Truncated)?;
+            if count == 0 {
+                return Err(RecordError::Field(
+                    "a prefix list is never empty (it is left out instead)",
+                ));
+            }
+            for _ in 0..count {
+                let prefix = r.str().ok_or(RecordError::Truncated)?;
+                crate::product::CompanyPrefix::parse(prefix)
+                    .map_err(|_| RecordError::Field("a prefix is not 4 to 12 digits"))?;
+                let since = r.u64().ok_or(RecordError::Truncated)?;
+                prefixes.push((prefix.to_string(), since));
+            }
+        }
         if r.left() > 0 {
             return Err(RecordError::Trailing(r.left()));
         }
@@ -230,6 +257,7 @@ impl RegistryRecord {
             key_since,
             retired,
             revoked_at,
+            prefixes,
         })
     }
 

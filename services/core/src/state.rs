@@ -1,8 +1,10 @@
 //! The custody state machine: which event may move which pack, and where it ends up.
 //!
 //! Rules (one event is applied whole or not at all; per-pack rules are in [`crate::transition`]):
-//! - commission creates packs held by the manufacturer; a serial that exists is refused; the first manufacturer to
-//!   commission a GTIN owns the product;
+//! - a product is registered by the owner of the GS1 company prefix it is under (checked by the envelope gate) and
+//!   owned by it; only its owner changes its data or hands it to a new owner (with that owner's consent);
+//! - commission creates packs of a registered product, by its owner (a repackager for its own products), held by the
+//!   signer; a serial that exists is refused;
 //! - ship is for the current holder of an active pack, to a named receiver; the pack is then in transit;
 //! - receive is for the named receiver of a pack in transit, naming its sender;
 //! - void shipment is for the sender of a pack still in transit to the receiver it names: the pack is active again,
@@ -303,7 +305,7 @@ fn apply_packs(event: &Event, at: BlockContext, packs: &mut WorkingSet) -> Resul
         }
         return write_packs(event, at, updates, packs);
     };
-    if let Some(product) = product_change(event, gtin, packs.product(gtin.as_str()))? {
+    if let Some(product) = product_change(event, at, gtin, packs.product(gtin.as_str()))? {
         if event.body.serials().is_empty() {
             packs.put_product(gtin.as_str(), product);
             return Ok(());
@@ -387,9 +389,10 @@ fn write_packs(
     Ok(())
 }
 
-/// The new product record an event makes, if it changes the product (commission of a new GTIN, recall, withdraw).
+/// The new product record an event makes, if it changes the product (registration, transfer, recall, withdraw).
 fn product_change(
     event: &Event,
+    at: BlockContext,
     gtin: &Gtin,
     current: Option<&ProductRecord>,
 ) -> Result<Option<ProductRecord>, Refusal> {
@@ -405,19 +408,66 @@ fn product_change(
             ))
         }
     };
-    match (&event.body, current) {
-        (Body::Commission { .. }, None) => Ok(Some(ProductRecord {
-            owner: signer.to_string(),
-            ..Default::default()
-        })),
-        (Body::Commission { .. }, Some(p)) if p.case_level => Err(Refusal::product(
+    let case_level = || {
+        Err(Refusal::product(
             RejectCode::CaseGtin,
             gtin,
             "a case-level gtin (it names cases): packs are not commissioned under it",
+        ))
+    };
+    match (&event.body, current) {
+        (Body::RegisterProduct { master, .. }, None) => Ok(Some(ProductRecord {
+            owner: signer.to_string(),
+            master: Some(product_master(master, at.height)),
+            ..Default::default()
+        })),
+        (Body::RegisterProduct { .. }, Some(p)) if p.case_level => case_level(),
+        (Body::RegisterProduct { master, .. }, Some(p)) => {
+            let mut next = owned(p)?;
+            let first = p.master.as_ref().map_or(at.height, |m| m.registered_height);
+            next.master = Some(product_master(master, first));
+            Ok(Some(next))
+        }
+        (Body::TransferProduct { .. }, None) => Err(Refusal::product(
+            RejectCode::ProductNotRegistered,
+            gtin,
+            "not registered: nothing to transfer",
+        )),
+        (
+            Body::TransferProduct {
+                new_owner, sequence, ..
+            },
+            Some(p),
+        ) => {
+            let mut next = owned(p)?;
+            if *sequence != p.transfers {
+                return Err(Refusal::product(
+                    RejectCode::TransferConsent,
+                    gtin,
+                    format!(
+                        "the consent is for transfer {sequence}, the product changed owner {} times",
+                        p.transfers
+                    ),
+                ));
+            }
+            next.owner.clone_from(new_owner);
+            next.transfers += 1;
+            Ok(Some(next))
+        }
+        (Body::Commission { .. }, None) => Err(Refusal::product(
+            RejectCode::ProductNotRegistered,
+            gtin,
+            "not registered: its owner registers it (RegisterProduct) before packs are commissioned",
+        )),
+        (Body::Commission { .. }, Some(p)) if p.case_level => case_level(),
+        (Body::Commission { .. }, Some(p)) if p.master.is_none() => Err(Refusal::product(
+            RejectCode::ProductNotRegistered,
+            gtin,
+            "not registered: its owner registers it (RegisterProduct) before packs are commissioned",
         )),
         (Body::Commission { .. }, Some(p)) => owned(p).map(|_| None),
         (Body::Recall { .. } | Body::Withdraw { .. }, None) => {
-            Err(Refusal::product(RejectCode::UnknownProduct, gtin, "never commissioned"))
+            Err(Refusal::product(RejectCode::UnknownProduct, gtin, "not registered"))
         }
         (Body::Recall { lot, .. }, Some(p)) => {
             let mut next = owned(p)?;
@@ -431,5 +481,25 @@ fn product_change(
             ..owned(p)?
         })),
         _ => Ok(None),
+    }
+}
+
+/// The stored master data of a registration at `registered_height`.
+fn product_master(data: &crate::product::ProductData, registered_height: u64) -> crate::pb::ProductMaster {
+    crate::pb::ProductMaster {
+        name: data.name.clone(),
+        strength: data.strength.clone(),
+        dosage_form: data.dosage_form.clone(),
+        pack_size: data.pack_size,
+        national_codes: data
+            .national_codes
+            .iter()
+            .map(|(system, code)| crate::pb::NationalCode {
+                system: system.clone(),
+                code: code.clone(),
+            })
+            .collect(),
+        markets: data.markets.clone(),
+        registered_height,
     }
 }

@@ -186,6 +186,9 @@ fn move_pack(
         | Body::Register { .. }
         | Body::RotateKey { .. }
         | Body::Revoke { .. }
+        | Body::AttestPrefixes { .. }
+        | Body::RegisterProduct { .. }
+        | Body::TransferProduct { .. }
         | Body::Pack { .. }
         | Body::Unpack { .. } => {
             unreachable!("handled before: commission, undo, product and governance events do not move packs here")

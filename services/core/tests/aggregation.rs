@@ -4,6 +4,8 @@
 //! Events are built directly (no signatures), as in `state_machine.rs`; the working set is loaded the way the
 //! sequencer and the audit load it (`WorkingSet::needs` until nothing is missing), from an empty store.
 
+mod support;
+
 use pedigree_core::Hash;
 use pedigree_core::container::ContainerKey;
 use pedigree_core::context::BlockContext;
@@ -142,8 +144,9 @@ impl World {
                 .into_iter()
                 .for_each(|c| self.ws.load_container(c, None));
         }
-        let before = self.ws.clone();
         let at = BlockContext::new(self.n, NOW_MS).at_index(0);
+        support::registered_first(&mut self.ws, &event, at);
+        let before = self.ws.clone();
         apply(&event, at, &mut self.ws).map_err(|r| {
             assert_eq!(self.ws, before, "a refused event changed nothing");
             (r.code, r.reason)

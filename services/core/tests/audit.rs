@@ -3,9 +3,11 @@
 use pedigree_core::audit::{AuditError, Auditor};
 use pedigree_core::block::{BlockContent, BlockError, Tip, header_hash, seal};
 use pedigree_core::body;
+use pedigree_core::context::BlockContext;
 use pedigree_core::envelope::{new_payload, sign_payload};
+use pedigree_core::governance::fold_governance;
 use pedigree_core::keys::KeyPair;
-use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
+use pedigree_core::participant::{GOVERNANCE_ID, Genesis, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{Block, SignedEnvelope, event_payload::Body};
 use prost::Message;
 
@@ -15,11 +17,17 @@ struct World {
     sequencer: KeyPair,
     mfr: KeyPair,
     pharmacy: KeyPair,
+    /// The genesis registry.
     registry: Registry,
+    /// Governance's attestation of the manufacturer's GS1 company prefix, sealed first in block 1.
+    attest: SignedEnvelope,
+    /// The registry root from block 1 on (after the attestation).
+    root: pedigree_core::Hash,
 }
 
 fn world() -> World {
     let (sequencer, mfr, pharmacy) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+    let governance = KeyPair::generate();
     let entry = |id: &str, role, key: &KeyPair| ParticipantEntry {
         id: id.into(),
         role,
@@ -30,18 +38,32 @@ fn world() -> World {
     let genesis = Genesis {
         chain_name: "audit".into(),
         sequencer_public_key: sequencer.public().to_hex(),
-        governance_public_key: None,
+        governance_public_key: Some(governance.public().to_hex()),
         participants: vec![
             entry("mfr", Role::Manufacturer, &mfr),
             entry("ph", Role::Pharmacy, &pharmacy),
         ],
     };
     let registry = Registry::from_genesis(&genesis).unwrap();
+    let attest = sign_payload(
+        &governance,
+        &new_payload(
+            &registry.chain_id,
+            GOVERNANCE_ID,
+            body::attest_prefixes("mfr", &["9506000"]),
+        ),
+    );
+    let root = fold_governance(&registry, BlockContext::new(1, 1), std::slice::from_ref(&attest))
+        .unwrap()
+        .unwrap()
+        .root();
     World {
         sequencer,
         mfr,
         pharmacy,
         registry,
+        attest,
+        root,
     }
 }
 
@@ -56,13 +78,20 @@ fn block(w: &World, tip: &Tip, events: Vec<SignedEnvelope>, epoch: u64) -> (Bloc
         resume_offsets: vec![],
         time_ms: 1,
         epoch,
-        registry_root: w.registry.root(),
+        registry_root: w.root,
     };
     seal(&w.sequencer, tip, content)
 }
 
-/// Three blocks: commission 3 packs, ship 1 to the pharmacy, receive it.
+/// Three blocks: the manufacturer's prefix attested, its product registered and 3 packs commissioned; ship 1 to the
+/// pharmacy; receive it.
 fn honest_chain(w: &World) -> Vec<Block> {
+    let register = signed(
+        w,
+        &w.mfr,
+        "mfr",
+        body::register_product(GTIN, "Paracetamol", "500 mg", "tablet", 20),
+    );
     let commission = signed(
         w,
         &w.mfr,
@@ -71,7 +100,12 @@ fn honest_chain(w: &World) -> Vec<Block> {
     );
     let ship = signed(w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
     let receive = signed(w, &w.pharmacy, "ph", body::receive(GTIN, &["A"], "mfr"));
-    let (b1, t1) = block(w, &Tip::genesis(w.registry.chain_id), vec![commission], 1);
+    let (b1, t1) = block(
+        w,
+        &Tip::genesis(w.registry.chain_id),
+        vec![w.attest.clone(), register, commission],
+        1,
+    );
     let (b2, t2) = block(w, &t1, vec![ship], 1);
     let (b3, _) = block(w, &t2, vec![receive], 1);
     vec![b1, b2, b3]
@@ -96,7 +130,7 @@ fn an_honest_chain_audits_clean_and_replays_the_state() {
             auditor.progress().events,
             auditor.progress().packs
         ),
-        (3, 3, 3)
+        (3, 5, 3)
     );
     assert_eq!(auditor.pack(&format!("{GTIN}A")).unwrap().holder, "ph");
 }
@@ -154,16 +188,16 @@ fn a_forged_header_signature_is_caught() {
 #[test]
 fn a_block_whose_time_goes_back_is_caught() {
     let w = world();
-    let commission = signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"]));
     let ship = signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph"));
-    let (b1, t1) = block(&w, &Tip::genesis(w.registry.chain_id), vec![commission], 1);
+    let b1 = honest_chain(&w).swap_remove(0);
+    let t1 = audit(&w, std::slice::from_ref(&b1)).unwrap().tip().clone();
     let earlier = BlockContent {
         events: vec![ship],
         rejected: vec![],
         resume_offsets: vec![],
         time_ms: 0,
         epoch: 1,
-        registry_root: w.registry.root(),
+        registry_root: w.root,
     };
     let (b2, _) = seal(&w.sequencer, &t1, earlier);
     assert_eq!(

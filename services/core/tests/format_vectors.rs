@@ -182,6 +182,21 @@ fn bundle_json(bundle: &ProofBundle) -> Value {
     serde_json::to_value(BundleJson::from_bundle(bundle).expect("a complete bundle")).expect("json")
 }
 
+/// The master data of the vectors' product, with a national code and markets.
+fn register_product_body() -> event_payload::Body {
+    let event_payload::Body::RegisterProduct(mut m) =
+        body::register_product(GTIN, "Paracetamol Acme 500 mg", "500 mg", "film-coated tablet", 20)
+    else {
+        unreachable!("register_product builds a RegisterProduct")
+    };
+    m.national_codes = vec![pedigree_core::pb::NationalCode {
+        system: "PZN".into(),
+        code: "01234567".into(),
+    }];
+    m.markets = vec!["DE".into(), "AT".into()];
+    event_payload::Body::RegisterProduct(m)
+}
+
 fn generate() -> Value {
     let genesis = genesis("pedigree-vectors");
     let chain = genesis.chain_id().expect("a valid genesis");
@@ -192,7 +207,10 @@ fn generate() -> Value {
     };
     let (acme, medline, gov) = ("acme-pharma", "medline-wholesale", GOVERNANCE_ID);
 
-    // Block 1: a commission of two packs and a shipment of one; one rejection.
+    // Block 1: governance attests acme's GS1 company prefix, acme registers its product, commissions two packs and
+    // ships one; one rejection.
+    let attest = signed(&chain, gov, "governance", 17, body::attest_prefixes(acme, &["9506000"]));
+    let register_product = signed(&chain, acme, acme, 18, register_product_body());
     let commission = signed(
         &chain,
         acme,
@@ -206,7 +224,17 @@ fn generate() -> Value {
         code: RejectCode::NotHolder as i32,
         reason: "serial SN9: held by 'x', not by 'y'".into(),
     };
-    let b1 = sealer.seal(T0 + 10_000, 1, vec![commission.clone(), ship.clone()], vec![rejection]);
+    let b1 = sealer.seal(
+        T0 + 10_000,
+        1,
+        vec![
+            attest.clone(),
+            register_product.clone(),
+            commission.clone(),
+            ship.clone(),
+        ],
+        vec![rejection],
+    );
     let (registry1, tip1) = (sealer.registry.clone(), sealer.tip.clone());
     // Block 2: the receipt, and bay-pharmacy registered by governance.
     let receive = signed(&chain, medline, medline, 3, body::receive(GTIN, &["SN1"], acme));
@@ -334,9 +362,25 @@ fn generate() -> Value {
         body::receive_with_over(&[(GTIN, &sn[..1])], &[(GTIN, &["SN9".to_string()][..])], acme),
     );
 
+    // A product transfer to another manufacturer (signed, not sealed): acme signs, city-pharmacy's key stands in for
+    // a new owner's consent signature (a vector of the encoding, not of the rules).
+    let consent = body::transfer_consent(&k("city-pharmacy"), &chain, GTIN, acme, "city-pharmacy", 0);
+    let transfer = signed(
+        &chain,
+        acme,
+        acme,
+        19,
+        body::transfer_product(GTIN, "city-pharmacy", 0, consent),
+    );
+
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
-        (&b1, true, "height 1: commission, ship, one rejection", &registry1),
+        (
+            &b1,
+            true,
+            "height 1: attest a prefix, register a product, commission, ship, one rejection",
+            &registry1,
+        ),
         (&b2, true, "height 2: receive, register bay-pharmacy", &registry2),
         (
             &stale,
@@ -360,11 +404,21 @@ fn generate() -> Value {
     assert_eq!(auditor.tip(), &sealer.tip);
 
     // Log proofs.
-    let leaves: Vec<Hash> = [&commission, &ship, &receive, &register, &rotate, &revoke, &ship_bay]
-        .iter()
-        .map(|e| leaf_hash(&event_id(&e.payload)))
-        .collect();
-    let consistency = consistency_proof(&leaves, 2).expect("a consistency proof");
+    let leaves: Vec<Hash> = [
+        &attest,
+        &register_product,
+        &commission,
+        &ship,
+        &receive,
+        &register,
+        &rotate,
+        &revoke,
+        &ship_bay,
+    ]
+    .iter()
+    .map(|e| leaf_hash(&event_id(&e.payload)))
+    .collect();
+    let consistency = consistency_proof(&leaves, 4).expect("a consistency proof");
     let old_root = tip1.log.root();
 
     // The one-pack bundle: SN1's last event (the shipment to bay-pharmacy), proved with the registry as of the tip.
@@ -410,6 +464,8 @@ fn generate() -> Value {
         "genesis_canonical": hex::encode(genesis.canonical_bytes().expect("a valid genesis")),
         "chain_id": hex::encode(chain),
         "events": [
+            event_vector("attest_prefixes", &attest),
+            event_vector("register_product", &register_product),
             event_vector("commission", &commission),
             event_vector("ship", &ship),
             event_vector("receive", &receive),
@@ -426,6 +482,7 @@ fn generate() -> Value {
             event_vector("repackage", &repackage),
             event_vector("ship_for_owner", &ship_for_owner),
             event_vector("receive_with_over", &receive_over),
+            event_vector("transfer_product", &transfer),
         ],
         "blocks_topic": topic
             .iter()
@@ -443,7 +500,7 @@ fn generate() -> Value {
             "registry_root": hex::encode(registry4.root()),
         },
         "consistency": {
-            "old_size": 2,
+            "old_size": 4,
             "new_size": leaves.len(),
             "old_root": hex::encode(old_root),
             "new_root": hex::encode(sealer.tip.log.root()),

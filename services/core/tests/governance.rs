@@ -1,6 +1,8 @@
 //! Participants on the ledger: governance events change the registry, and every event is judged against the
 //! registry as it stands at its own position in the chain (signature gate, block application and audit alike).
 
+mod support;
+
 use pedigree_core::audit::{AuditError, Auditor};
 use pedigree_core::block::{BlockContent, Tip, seal};
 use pedigree_core::body;
@@ -79,6 +81,7 @@ fn step(
     {
         ws.load_product(gtin.as_str().into(), None);
     }
+    support::registered_first(ws, &event, BlockContext::new(height, 1));
     apply_event(&event, BlockContext::new(height, 1), ws, registry).map_err(|r| r.code)
 }
 
@@ -332,6 +335,13 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
         &mut folded,
         vec![
             register(&w, "ph", ParticipantRole::Pharmacy, &newcomer),
+            gov(&w, body::attest_prefixes("mfr", &["9506000"])),
+            signed(
+                &w,
+                &w.mfr,
+                "mfr",
+                body::register_product(GTIN, "Paracetamol", "500 mg", "tablet", 20),
+            ),
             signed(&w, &w.mfr, "mfr", body::commission(GTIN, "L1", "281231", &["A"])),
             signed(&w, &w.mfr, "mfr", body::ship(GTIN, &["A"], "ph")),
         ],

@@ -1,6 +1,8 @@
 //! Lifecycle rules of the state machine that depend on time and on product state: undo windows, expiry at
 //! dispense, stolen and destroyed packs, product ownership, recalls and withdrawals.
 
+mod support;
+
 use pedigree_core::context::BlockContext;
 use pedigree_core::event::{Body, Event, Line};
 use pedigree_core::gs1::{Expiry, Gtin, Lot, Serial};
@@ -48,7 +50,9 @@ fn held_by_pharmacy(expiry: &str) -> WorkingSet {
         serials: serials(&["S1", "S2"]),
         sources: Vec::new(),
     };
-    apply(&event(1, "m", body), at(1, T0), &mut ws).unwrap();
+    let commission = event(1, "m", body);
+    support::registered_first(&mut ws, &commission, at(1, T0));
+    apply(&commission, at(1, T0), &mut ws).unwrap();
     let ship = Body::Ship {
         lines: vec![Line {
             gtin: g.clone(),

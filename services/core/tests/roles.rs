@@ -2,6 +2,8 @@
 //! client keeps owning (owner and possessor tracked apart, on packs and on containers), a repackager's commission
 //! decommissions the packs it is made from, and packs delivered but not shipped are recorded and left as they are.
 
+mod support;
+
 use pedigree_core::container::ContainerKey;
 use pedigree_core::context::BlockContext;
 use pedigree_core::event::{Body, Event, Line};
@@ -84,11 +86,13 @@ impl Chain {
 
     fn ok(&mut self, signer: &str, body: Body) {
         let (event, at) = self.event(signer, body);
+        support::registered_first(&mut self.ws, &event, at);
         apply(&event, at, &mut self.ws).unwrap_or_else(|r| panic!("refused: {r:?}"));
     }
 
     fn refused(&mut self, signer: &str, body: Body) -> RejectCode {
         let (event, at) = self.event(signer, body);
+        support::registered_first(&mut self.ws, &event, at);
         let before = self.ws.clone();
         let refusal = apply(&event, at, &mut self.ws).expect_err("should be refused");
         assert_eq!(self.ws, before, "a refused event changed state");

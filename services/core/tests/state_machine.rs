@@ -4,6 +4,8 @@
 //! Events are built directly (no signatures): `apply` only sees validated events, and roles are the envelope
 //! check's business, so the signer's role here is irrelevant.
 
+mod support;
+
 use std::collections::HashMap;
 
 use pedigree_core::Hash;
@@ -123,11 +125,13 @@ fn loaded_empty(names: &[&str]) -> WorkingSet {
 
 /// Applies `event` at height `n`, which must be accepted.
 fn accept(packs: &mut WorkingSet, event: &Event, height: u64) {
+    support::registered_first(packs, event, BlockContext::new(height, NOW_MS));
     apply(event, BlockContext::new(height, NOW_MS), packs).unwrap_or_else(|r| panic!("{event:?} refused: {r:?}"));
 }
 
 /// Applies `event`, which must be refused with `code` without changing anything; returns the refusal.
 fn refuse(packs: &mut WorkingSet, event: &Event, code: RejectCode) -> Refusal {
+    support::registered_first(packs, event, BlockContext::new(99, NOW_MS));
     let before = packs.clone();
     let refusal = apply(event, BlockContext::new(99, NOW_MS), packs).expect_err("event should be refused");
     assert_eq!(refusal.code, code, "{}", refusal.reason);
@@ -614,6 +618,7 @@ proptest! {
             let n = step as u64 + 1;
             let (kind, signer, other, names) = concretise(op, &model);
             let event = build(n, kind, &signer, &other, &names);
+            support::registered_first(&mut packs, &event, BlockContext::new(n, NOW_MS));
             let before = packs.clone();
             let outcome = apply(&event, BlockContext::new(n, NOW_MS), &mut packs);
             let expected = model_step(&model, kind, &signer, &other, &names);

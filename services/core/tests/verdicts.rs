@@ -46,6 +46,8 @@ static KNOWN: pedigree_core::pb::ProductRecord = pedigree_core::pb::ProductRecor
     withdrawn: false,
     recalled_lots: Vec::new(),
     case_level: false,
+    master: None,
+    transfers: 0,
 };
 
 fn active() -> PackRecord {

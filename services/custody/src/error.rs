@@ -53,7 +53,10 @@ impl SubmitError {
                 | EventError::Signature(_)
                 | EventError::RetiredKey { .. }
                 | EventError::Revoked { .. } => Code::Unauthenticated,
-                EventError::RoleNotAllowed { .. } | EventError::SignerMismatch { .. } => Code::PermissionDenied,
+                EventError::RoleNotAllowed { .. }
+                | EventError::SignerMismatch { .. }
+                | EventError::PrefixNotAttested { .. }
+                | EventError::TransferConsent(_) => Code::PermissionDenied,
                 EventError::RevokedCounterparty { .. } => Code::FailedPrecondition,
                 EventError::PayloadTooLarge { .. } | EventError::TooManySerials { .. } => Code::InvalidArgument,
                 _ => Code::InvalidArgument,

@@ -132,6 +132,8 @@ enum Rates {
 }
 
 pub const EVENTS_TOPIC: &str = "pedigree.events";
+/// The GS1 company prefix of the tests' GTINs (GS1's example prefix: 0950600013435x).
+pub const PREFIX: &str = "9506000";
 pub const BLOCKS_TOPIC: &str = "pedigree.blocks";
 
 impl Stack {
@@ -477,6 +479,59 @@ impl Stack {
         .expect("audit task")
     }
 
+    /// Makes `gtin` a registered product of manufacturer (or repackager) `owner`, as a deployment does before the
+    /// first commission: governance attests the GTIN's 7-digit GS1 company prefix (like [`PREFIX`]) to `owner`
+    /// (attesting it again changes nothing), then `owner` registers the product. Waits until both are sealed, and
+    /// panics unless both were committed.
+    pub async fn product(&self, owner: &str, gtin: &str) {
+        self.product_of(owner, &self.fixture.party(owner).key, gtin).await;
+    }
+
+    /// [`Stack::product`] for an owner that is not a fixture party (registered by a test): `key` signs.
+    pub async fn product_of(&self, owner: &str, key: &pedigree_core::keys::KeyPair, gtin: &str) {
+        let prefix = company_prefix(gtin);
+        let attest = self
+            .submit(self.sign_governance(body::attest_prefixes(owner, &[prefix])))
+            .await
+            .expect("custody takes the attestation");
+        let status = self.outcome(&attest.event_id).await;
+        assert_eq!(
+            status.state(),
+            EventState::Committed,
+            "attesting {prefix} to {owner}: {status:?}"
+        );
+        let register = body::register_product(gtin, "Paracetamol 500 mg", "500 mg", "tablet", 20);
+        // Custody follows the sealed registry: it knows the attestation once it has read the block.
+        for _ in 0..200 {
+            let envelope = sign_payload(key, &new_payload(&self.fixture.chain_id, owner, register.clone()));
+            match self.submit(envelope).await {
+                Ok(r) => {
+                    let status = self.outcome(&r.event_id).await;
+                    assert_eq!(status.state(), EventState::Committed, "registering {gtin}: {status:?}");
+                    return;
+                }
+                Err(s) if s.message().contains("prefix") => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(s) => panic!("registering {gtin}: {s:?}"),
+            }
+        }
+        panic!("custody never saw {prefix} attested to {owner}");
+    }
+
+    /// Like [`Stack::product`] for a stack whose sequencer has not started: the attestation and the registration
+    /// are appended to the events topic in that order (custody could not take the registration before the
+    /// attestation is sealed), for the sequencer to seal before what follows. Their event ids, in order.
+    pub async fn product_in_topic(&self, owner: &str, gtin: &str) -> [Vec<u8>; 2] {
+        let attest = self.sign_governance(body::attest_prefixes(owner, &[company_prefix(gtin)]));
+        let register = self.sign(
+            owner,
+            body::register_product(gtin, "Paracetamol 500 mg", "500 mg", "tablet", 20),
+        );
+        for envelope in [&attest, &register] {
+            self.append_unchecked(envelope).await;
+        }
+        [attest, register].map(|e| pedigree_core::event::event_id(&e.payload).to_vec())
+    }
+
     /// Polls until the event has an outcome (at most 30 s). NOT_FOUND counts as not yet: an event appended to the
     /// topic without custody (see [`Stack::append_unchecked`]) has no pending mark until it is sealed.
     pub async fn outcome(&self, event_id: &[u8]) -> EventStatus {
@@ -502,9 +557,10 @@ impl Stack {
 }
 
 impl Stack {
-    /// Every accepted event id in the chain, in order, after checking each block against its predecessor.
+    /// Every accepted event id in the chain, in order, after checking each block against its predecessor and each
+    /// event against the registry as it stands at the event's position (governance folded event by event).
     pub async fn sealed_ids(&self) -> Vec<Vec<u8>> {
-        let registry = Registry::from_genesis(&self.fixture.genesis).expect("genesis");
+        let mut registry = Registry::from_genesis(&self.fixture.genesis).expect("genesis");
         let mut ledger = self.ledger().await;
         let mut head = None;
         for _ in 0..600 {
@@ -526,13 +582,21 @@ impl Stack {
             let block = ledger.get_block(request).await.expect("block").into_inner();
             let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
             tip = next;
-            for envelope in &block.events {
+            let at = pedigree_core::context::BlockContext::new(height, 0);
+            for (index, envelope) in block.events.iter().enumerate() {
                 let event = check_envelope(envelope, &registry).expect("sealed event checks out");
+                pedigree_core::governance::apply_governance(&event, at.at_index(index), &mut registry)
+                    .expect("a sealed registry change applies");
                 ids.push(event.id.to_vec());
             }
         }
         ids
     }
+}
+
+/// The tests' GS1 company prefixes are 7 digits: a GTIN-14's digits 2 to 8.
+fn company_prefix(gtin: &str) -> &str {
+    gtin.get(1..8).expect("a gtin-14")
 }
 
 fn hex_id(id: &[u8]) -> String {

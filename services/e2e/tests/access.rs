@@ -55,6 +55,7 @@ fn scan(code: String) -> VerifyRequest {
 async fn anonymous_callers_get_verdicts_and_nothing_else() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     dispensed_pack(&stack, &g).await;
 
     // The ledger is closed to them.
@@ -126,6 +127,7 @@ async fn anonymous_callers_get_verdicts_and_nothing_else() {
 async fn participants_see_their_packs_and_the_pharmacy_its_own_dispense() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013436");
+    stack.product(MFR, &g).await;
     dispensed_pack(&stack, &g).await;
     let code = format!("01{g}21D1");
 
@@ -192,6 +194,7 @@ async fn participants_see_their_packs_and_the_pharmacy_its_own_dispense() {
 async fn an_event_status_is_for_its_signer() {
     let mut stack = Stack::spawn().await;
     let g = gtin("0950600013437");
+    stack.product(MFR, &g).await;
     let id = sealed(&stack, MFR, body::commission(&g, "L1", "281231", &["S1"])).await;
     let ask = |id: &[u8]| GetEventStatusRequest { event_id: id.to_vec() };
 

@@ -70,6 +70,7 @@ async fn scan(stack: &Stack, who: Option<&str>, code: String, proof: bool) -> Ve
 async fn a_pallet_moves_whole_and_its_packs_follow() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     let serials: Vec<String> = (0..CASES * PER_CASE).map(serial).collect();
     committed!(stack, MFR, body::commission(&g, "L1", "291231", &serials));
 

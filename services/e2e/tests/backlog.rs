@@ -37,6 +37,7 @@ async fn scans(stack: &Stack, g: &str) -> Vec<VerifyResponse> {
 async fn a_backlog_sealed_block_on_block_matches_a_replay() {
     let mut stack = Stack::spawn_bare(1).await;
     let g = gtin("0950600013435");
+    let product = stack.product_in_topic(MFR, &g).await;
     let (mut m, mut d, mut p) = (
         stack.manufacturer().await,
         stack.distributor().await,
@@ -47,7 +48,8 @@ async fn a_backlog_sealed_block_on_block_matches_a_replay() {
 
     // No sequencer runs yet: everything waits on the events topic.
     let commission = sign(MFR, body::commission(&g, "L1", "281231", &SERIALS));
-    let mut accepted = vec![m.commission(commission.clone()).await.unwrap().into_inner().event_id];
+    let mut accepted = product.to_vec();
+    accepted.push(m.commission(commission.clone()).await.unwrap().into_inner().event_id);
     // The same envelope again, right behind: decided in the block before, which is not in Redis yet.
     stack.append_unchecked(&commission).await;
     let chain = [

@@ -47,6 +47,41 @@ fn ok(stack: &Stack, args: &[&str]) -> String {
 async fn the_readme_commands_work_against_a_running_stack() {
     let stack = Stack::spawn().await;
     let g = "09506000134352";
+    // Master data first: governance attests acme's GS1 company prefix, acme registers the product (custody takes the
+    // registration once it has read the block that sealed the attestation).
+    let out = ok(
+        &stack,
+        &[
+            "attest-prefixes",
+            "--id",
+            "acme-pharma",
+            "--prefix",
+            "9506000",
+            "--wait",
+        ],
+    );
+    assert!(out.contains("committed"), "{out}");
+    let register = [
+        "register-product",
+        "--as",
+        "acme-pharma",
+        "--gtin",
+        g,
+        "--name",
+        "Paracetamol Acme 500 mg",
+        "--strength",
+        "500 mg",
+        "--form",
+        "film-coated tablet",
+        "--pack-size",
+        "20",
+        "--national-code",
+        "PZN=01234567",
+        "--market",
+        "DE",
+        "--wait",
+    ];
+    assert!(once_attested(&stack, &register).contains("committed"));
     let out = ok(
         &stack,
         &[
@@ -145,6 +180,10 @@ async fn the_readme_commands_work_against_a_running_stack() {
         ],
     );
     assert!(out.contains("\"verdict\": \"VERIFIED\""), "{out}");
+    assert!(
+        out.contains("\"name\": \"Paracetamol Acme 500 mg\"") && out.contains("\"PZN\": \"01234567\""),
+        "{out}"
+    );
     let key = stack.fixture.dir.join("sequencer.pub");
     let out = ok(
         &stack,
@@ -208,11 +247,11 @@ async fn the_readme_commands_work_against_a_running_stack() {
         &stack,
         &["audit", "--brokers", &stack.broker.brokers(), "--genesis", &genesis],
     );
-    assert!(out.starts_with("OK: 3 blocks"), "{out}");
+    assert!(out.starts_with("OK: 5 blocks"), "{out}");
     // The same audit through the verifier's API, signed in as the auditor.
     let api = format!("https://{}", stack.verifier_grpc);
     let out = ok(&stack, &["audit", "--api", &api, "--genesis", &genesis]);
-    assert!(out.starts_with("OK: 3 blocks"), "{out}");
+    assert!(out.starts_with("OK: 5 blocks"), "{out}");
     // A pharmacy may not read blocks.
     let out = run(
         &stack,
@@ -230,6 +269,7 @@ async fn the_readme_commands_work_against_a_running_stack() {
 async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
     let stack = Stack::spawn().await;
     let g = "09506000134352";
+    stack.product("acme-pharma", g).await;
     let pallet = "(00)106141411234567897";
     let wait = |mut args: Vec<&'static str>| {
         args.push("--wait");
@@ -319,6 +359,21 @@ async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
     stack.shutdown().await;
 }
 
+/// Runs a `register-product` until custody has seen its prefix attested (it follows the sealed registry
+/// asynchronously): the output.
+fn once_attested(stack: &Stack, args: &[&str]) -> String {
+    for _ in 0..100 {
+        let out = run(stack, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        assert!(stderr.contains("prefix"), "pedigree {args:?} failed: {stderr}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("custody does not know the prefix of {args:?} after 5 s");
+}
+
 /// Runs `args` until custody knows every party it names (it follows the sealed registry asynchronously): the output.
 fn once_known(stack: &Stack, args: &[&str]) -> String {
     for _ in 0..100 {
@@ -357,6 +412,35 @@ async fn a_3pl_and_a_repackager_from_the_command_line() {
         );
         assert!(out.contains("committed"), "{out}");
     }
+    // Acme's product, and the repackager's own under its own prefix (as the README does it).
+    stack.product("acme-pharma", g).await;
+    let out = ok(
+        &stack,
+        &[
+            "attest-prefixes",
+            "--id",
+            "unit-repack",
+            "--prefix",
+            "4012345",
+            "--wait",
+        ],
+    );
+    assert!(out.contains("committed"), "{out}");
+    let register = [
+        "register-product",
+        "--as",
+        "unit-repack",
+        "--gtin",
+        unit,
+        "--name",
+        "Paracetamol 500 mg (unit dose)",
+        "--form",
+        "tablet",
+        "--pack-size",
+        "10",
+        "--wait",
+    ];
+    assert!(once_attested(&stack, &register).contains("committed"));
     let commission = [
         "commission",
         "--as",

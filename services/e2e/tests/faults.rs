@@ -85,6 +85,7 @@ async fn blocks_in_topic(stack: &Stack) -> Vec<Vec<u8>> {
 async fn a_redis_restart_is_survived_and_no_scan_is_answered_from_an_empty_redis() {
     let mut stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let packs = serials("RR", 3);
     let id = stack
         .submit_as(MFR, body::commission(&g, "L1", "281231", &packs))
@@ -147,6 +148,7 @@ async fn a_broker_restart_is_survived_without_losing_or_repeating_events() {
     let mut stack = Stack::spawn_bare_on(200, true).await;
     stack.start_sequencer().await;
     let g = gtin("0950600013442");
+    stack.product(MFR, &g).await;
     let mut ids = Vec::new();
     for i in 0..30 {
         if i == 10 {
@@ -171,6 +173,7 @@ async fn a_broker_restart_is_survived_without_losing_or_repeating_events() {
 async fn custody_tells_an_unknown_outcome_and_the_same_envelope_is_safe_to_send_again() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013459");
+    stack.product(MFR, &g).await;
     let envelope = stack.sign(MFR, body::commission(&g, "L1", "281231", &["UO0001"]));
     // The broker hangs past custody's delivery timeout (3 s in the test stack).
     signal(stack.broker.pid(), "STOP").unwrap();
@@ -205,6 +208,7 @@ async fn custody_tells_an_unknown_outcome_and_the_same_envelope_is_safe_to_send_
 async fn forged_copies_on_the_topic_never_decide_the_genuine_event() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013466");
+    stack.product(MFR, &g).await;
     let genuine = stack.sign(MFR, body::commission(&g, "L1", "281231", &["FC0001"]));
     let id = pedigree_core::event::event_id(&genuine.payload);
     // Someone with write access to the events topic wraps the genuine payload before it arrives: a garbage
@@ -264,6 +268,7 @@ async fn blocks_stay_under_the_size_limit_and_what_cannot_fit_is_refused() {
     const LIMIT: usize = 200_000;
     let stack = Stack::spawn_bare(2000).await;
     let g = gtin("0950600013473");
+    stack.product_in_topic(MFR, &g).await;
     // Custody with a smaller limit refuses an envelope that cannot fit in a block, naming the limit.
     let mut small = stack.custody_config();
     small.block_max_bytes = 100_000;
@@ -407,6 +412,7 @@ async fn a_wedged_sealing_loop_turns_the_sequencer_not_serving_until_it_moves_ag
     config.stall_secs = 2;
     let sequencer = stack.sequencer_with(config).await;
     let g = gtin("0950600013480");
+    stack.product(MFR, &g).await;
     let first = stack
         .submit_as(MFR, body::commission(&g, "L1", "281231", &["WS0001"]))
         .await
@@ -460,6 +466,7 @@ async fn a_wedged_sealing_loop_turns_the_sequencer_not_serving_until_it_moves_ag
 async fn a_new_leader_resumes_from_redis_and_distrusts_a_checkpoint_that_does_not_check_out() {
     let mut stack = Stack::spawn_with(1).await;
     let g = gtin("0950600013497");
+    stack.product(MFR, &g).await;
     let mut ids = Vec::new();
     for i in 0..6 {
         let body = body::commission(&g, "L1", "281231", &[format!("CP{i:04}")]);
@@ -489,7 +496,8 @@ async fn a_new_leader_resumes_from_redis_and_distrusts_a_checkpoint_that_does_no
         .unwrap();
     assert_eq!(stack.outcome(&last.event_id).await.state(), EventState::Committed);
     let counts = sealed_counts(&stack).await;
-    assert_eq!(counts.len(), 8);
+    // The product's attestation and registration, and the commissions.
+    assert_eq!(counts.len(), 10);
     assert!(counts.values().all(|&n| n == 1));
     stack.audit().await.expect("the chain audits clean");
     stack.shutdown().await;
@@ -505,6 +513,7 @@ async fn a_message_left_for_the_next_block_is_never_skipped() {
     config.block_max_bytes = 65_536;
     let _sequencer = stack.sequencer_with(config).await;
     let g = gtin("0950600013480");
+    stack.product(MFR, &g).await;
     let mut tasks = tokio::task::JoinSet::new();
     for t in 0..16 {
         let (stack, g) = (stack.clone(), g.clone());

@@ -36,6 +36,7 @@ async fn mint(stack: &Stack, id: &str, role: Role, index: u32, key: &KeyPair) {
         retired_keys: vec![],
         revoked_at: None,
         revoke_reason: None,
+        prefixes: vec![],
     };
     // Only the sequencer's user may write the registry: the forger here is an administrator of Redis.
     let client = stack.redis.admin_config().client().expect("redis settings");
@@ -72,7 +73,8 @@ async fn committed(stack: &Stack, envelope: &SignedEnvelope) {
 async fn a_participant_minted_in_redis_is_refused_by_the_sequencer() {
     let mut stack = Stack::spawn().await;
     let (g, rogue_g) = (gtin("0950600013435"), gtin("0950600099991"));
-    // Block 1 writes the genesis participants to Redis.
+    // The first blocks write the genesis participants to Redis.
+    stack.product(MFR, &g).await;
     committed(
         &stack,
         &stack.sign(MFR, body::commission(&g, "L1", "281231", &["F1", "F2"])),
@@ -131,7 +133,8 @@ async fn a_participant_minted_in_redis_is_refused_by_the_sequencer() {
     let f1 = verifier.verify(scan(format!("01{g}21F1"))).await.unwrap().into_inner();
     assert_eq!((f1.verdict(), f1.holder.as_str()), (Verdict::Verified, MFR));
     let sealed = stack.sealed_ids().await;
-    assert_eq!(sealed.len(), 2);
+    // The product's attestation and registration, and the two genuine events.
+    assert_eq!(sealed.len(), 4);
     for forged in [&by_rogue, &to_rogue, &after_restart] {
         assert!(!sealed.contains(&event_id(&forged.payload).to_vec()));
     }

@@ -104,6 +104,7 @@ async fn proof_key(stack: &Stack, g: &str, serial: &str) -> Vec<u8> {
 async fn governance_registers_rotates_and_revokes_participants() {
     let mut stack = Stack::spawn().await;
     let g = gtin();
+    stack.product(MFR, &g).await;
     let (k1, k2) = (KeyPair::generate(), KeyPair::generate());
     let serials = ["G1", "G2", "G3", "G4"];
 
@@ -226,6 +227,7 @@ async fn governance_registers_rotates_and_revokes_participants() {
 async fn a_registered_hospital_receives_and_dispenses_like_a_pharmacy() {
     let stack = Stack::spawn().await;
     let g = gtin();
+    stack.product(MFR, &g).await;
     let key = KeyPair::generate();
     const HOSPITAL: &str = "st-mary-hospital";
     let register = body::register_participant(HOSPITAL, ParticipantRole::Hospital, "St Mary's", "", &key.public());

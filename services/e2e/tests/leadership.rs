@@ -178,6 +178,7 @@ async fn check_chain(stack: &Stack, acked: &[Vec<u8>]) -> Chain {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_leaders_at_once_never_fork() {
     let stack = Stack::spawn_bare(8).await;
+    stack.product_in_topic(MFR, &gtin("0950600013435")).await;
     let mut old = stack.sequencer_config();
     old.leadership = LeadershipConfig::fixed(1);
     // Slow batches (up to 1.5 s) leave the quick epoch-2 sequencer room to seal first.
@@ -232,6 +233,7 @@ async fn assert_stale_counted(stack: &Stack, sequencers: [&Sequencer; 2], stale:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_leaders_racing_at_the_same_pace_never_fork() {
     let stack = Stack::spawn_bare(8).await;
+    stack.product_in_topic(MFR, &gtin("0950600013435")).await;
     let mut one = stack.sequencer_config();
     one.leadership = LeadershipConfig::fixed(1);
     let mut two = stack.sequencer_config();
@@ -452,6 +454,7 @@ async fn lease_failover_on_a_real_apiserver() {
     };
     let leases: kube::Api<Lease> = kube::Api::namespaced(server.client().await, "default");
     let stack = Stack::spawn_bare(10).await;
+    stack.product_in_topic(MFR, &gtin("0950600013435")).await;
     let duration = 4;
     let config = |holder: &str| {
         let mut c = stack.sequencer_config();

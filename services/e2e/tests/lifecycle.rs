@@ -55,6 +55,7 @@ macro_rules! refused {
 async fn decommission_undo_return_recall_withdraw() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     let all = ["P1", "P2", "P3", "P4", "P5"];
     committed!(stack, MFR, body::commission(&g, "L1", "291231", &all));
     committed!(stack, MFR, body::commission(&g, "L2", "291231", &["Q1"]));

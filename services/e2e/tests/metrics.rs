@@ -75,6 +75,7 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
     // One commission, accepted and sealed; one refused (a signer custody does not know); one scan.
     let prefix = "0950600013435";
     let g = format!("{prefix}{}", gtin_check_digit(prefix).expect("13 digits"));
+    stack.product(MFR, &g).await;
     let id = stack
         .submit_as(MFR, body::commission(&g, "LOT1", "281231", &["M1"]))
         .await
@@ -95,7 +96,8 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
     let custody = stack.scrape(stack.custody_metrics).await;
     assert_eq!(
         sample(&custody, "pedigree_custody_submissions_total{outcome=\"accepted\"}"),
-        Some(1.0),
+        // The product's attestation and registration, and the commission.
+        Some(3.0),
         "{custody}"
     );
     assert_eq!(
@@ -111,7 +113,7 @@ async fn every_service_serves_metrics_over_tls_and_they_move() {
             &custody,
             "pedigree_custody_submission_duration_seconds_count{outcome=\"accepted\"}"
         ),
-        Some(1.0),
+        Some(3.0),
         "{custody}"
     );
 

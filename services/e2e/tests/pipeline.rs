@@ -25,6 +25,7 @@ const OTHER_PHARMACY: &str = "harbour-pharmacy";
 async fn demo_scenario_end_to_end() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let serials = ["PK0001", "PK0002", "PK0003"];
     let mut ids = Vec::new();
     let mut m = stack.manufacturer().await;
@@ -168,6 +169,7 @@ async fn demo_scenario_end_to_end() {
 async fn expired_pack_is_reported() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600099990");
+    stack.product(MFR, &g).await;
     let e = stack.sign(MFR, body::commission(&g, "OLD1", "200100", &["X1"]));
     let id = stack
         .manufacturer()
@@ -288,6 +290,7 @@ async fn every_custody_rpc_takes_the_kind_the_table_names() {
 async fn sequencer_refuses_rule_breaking_events_without_changing_state() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let mut m = stack.manufacturer().await;
     let mut d = stack.distributor().await;
     let mut p = stack.pharmacy().await;
@@ -415,6 +418,7 @@ async fn snapshot(stack: &Stack, g: &str, serials: &[&str]) -> Vec<(i32, String,
 async fn same_envelope_twice_is_one_event() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let mut m = stack.manufacturer().await;
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["D1"]));
     let first = m.commission(e.clone()).await.unwrap().into_inner().event_id;
@@ -439,6 +443,7 @@ async fn same_envelope_twice_is_one_event() {
 async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     let mut stack = Stack::spawn_with(25).await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let mut m = stack.manufacturer().await;
     let mut acked = Vec::new();
     for round in 0..6 {
@@ -459,10 +464,11 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     let ids = stack.sealed_ids().await;
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
-    assert_eq!(ids.len(), acked.len(), "sealed events differ from acknowledged ones");
+    // The product's attestation and registration come first.
+    assert_eq!(ids.len(), acked.len() + 2, "sealed events differ from acknowledged ones");
     assert!(acked.iter().all(|id| unique.contains(id)));
     let auditor = stack.audit().await.expect("the chain audits clean");
-    assert_eq!(auditor.progress().events, acked.len() as u64);
+    assert_eq!(auditor.progress().events, acked.len() as u64 + 2);
     stack.shutdown().await;
 }
 
@@ -471,6 +477,7 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
 async fn redis_is_rebuilt_from_the_log() {
     let mut stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let mut m = stack.manufacturer().await;
     let e = stack.sign(MFR, body::commission(&g, "L1", "281231", &["F1", "F2"]));
     stack
@@ -503,7 +510,8 @@ async fn redis_is_rebuilt_from_the_log() {
     assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
     let after = snapshot(&stack, &g, &["F1", "F2"]).await;
     assert_eq!(after[..], before[..2]);
-    assert_eq!(stack.sealed_ids().await.len(), 4);
+    // The product's attestation and registration, and four commissions.
+    assert_eq!(stack.sealed_ids().await.len(), 6);
     stack.shutdown().await;
 }
 
@@ -565,6 +573,7 @@ async fn unparsable_codes_are_bad_requests() {
 async fn an_envelope_signed_for_another_chain_is_refused() {
     let stack = Stack::spawn().await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     let mut other = stack.fixture.genesis.clone();
     other.chain_name = "another-deployment".into();
     let other_chain = other.chain_id().unwrap();

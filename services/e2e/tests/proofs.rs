@@ -41,6 +41,7 @@ async fn populate(stack: &Stack, g: &str) -> Vec<Vec<u8>> {
 async fn verify_answers_carry_a_bundle_that_checks_offline() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     populate(&stack, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
@@ -126,6 +127,7 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
 async fn a_bundle_discloses_one_pack_of_a_large_receipt_and_not_the_sender() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     let serials: Vec<String> = (0..1000).map(|i| format!("Q{i:04}Z")).collect();
     let mut m = stack.manufacturer().await;
     let commission = stack.sign(MFR, body::commission(&g, "LOTQ", "281231", &serials));
@@ -191,13 +193,15 @@ async fn a_bundle_discloses_one_pack_of_a_large_receipt_and_not_the_sender() {
 async fn log_proofs_match_the_signed_headers() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     let ids = populate(&stack, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     let mut ledger = stack.ledger().await;
     let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
     let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
-    assert_eq!(head_header.tree_size, ids.len() as u64);
+    // The product's attestation and registration come first, then `ids`.
+    assert_eq!(head_header.tree_size, ids.len() as u64 + 2);
 
     // Every committed event is in the log at the head's size, under the head's signed log root.
     for id in &ids {
@@ -283,6 +287,7 @@ async fn proofs_span_kept_levels_and_survive_a_rebuild() {
     const EVENTS: usize = 300;
     let mut stack = Stack::spawn_with(40).await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
+    stack.product(MFR, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
     let mut m = stack.manufacturer().await;
@@ -297,7 +302,8 @@ async fn proofs_span_kept_levels_and_survive_a_rebuild() {
     let mut ledger = stack.ledger().await;
     let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
     let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
-    assert_eq!(head_header.tree_size, EVENTS as u64);
+    // The product's attestation and registration, then the commissions.
+    assert_eq!(head_header.tree_size, EVENTS as u64 + 2);
     assert!(head.height > 7, "{} blocks", head.height);
     let mut headers = Vec::new();
     for height in 1..=head.height {
@@ -324,7 +330,7 @@ async fn proofs_span_kept_levels_and_survive_a_rebuild() {
     stack.start_sequencer().await;
     let mut rebuilt = false;
     for _ in 0..600 {
-        if store.head().await.unwrap() == head.height && store.log_size().await.unwrap() == EVENTS as u64 {
+        if store.head().await.unwrap() == head.height && store.log_size().await.unwrap() == EVENTS as u64 + 2 {
             rebuilt = true;
             break;
         }

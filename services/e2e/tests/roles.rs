@@ -109,6 +109,7 @@ async fn a_3pl_holds_and_ships_a_manufacturers_stock_in_its_name() {
     let stack = Stack::spawn().await;
     let depot = Party::register(&stack, DEPOT, ParticipantRole::ThirdPartyLogistics).await;
     let g = gtin("0950600013435");
+    stack.product(MFR, &g).await;
     committed_as(&stack, MFR, body::commission(&g, "L1", "291231", &["T1", "T2"])).await;
     committed_as(&stack, MFR, body::ship(&g, &["T1", "T2"], DEPOT)).await;
     let status = depot
@@ -177,6 +178,8 @@ async fn a_repackager_makes_new_packs_from_packs_it_received() {
     let stack = Stack::spawn().await;
     let repack = Party::register(&stack, REPACK, ParticipantRole::Repackager).await;
     let (source, unit) = (gtin("0950600013435"), gtin("0401234567890"));
+    stack.product(MFR, &source).await;
+    stack.product_of(REPACK, &repack.key, &unit).await;
     committed_as(&stack, MFR, body::commission(&source, "L1", "290630", &["B1", "B2"])).await;
     committed_as(&stack, MFR, body::ship(&source, &["B1", "B2"], REPACK)).await;
     let status = repack

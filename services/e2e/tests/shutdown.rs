@@ -369,6 +369,31 @@ async fn sequencer_stops_cleanly_on_sigterm() {
         Producer::new(&ClientSettings::new(broker.brokers()), &ProducerSettings::default()).expect("producer");
     let g = gtin("0950600013435");
     let mut ids = Vec::new();
+    // The product first: governance attests the manufacturer's prefix, the manufacturer registers the product.
+    let attest = pedigree_core::envelope::sign_payload(
+        &fixture.governance,
+        &pedigree_core::envelope::new_payload(
+            &fixture.chain_id,
+            pedigree_core::participant::GOVERNANCE_ID,
+            body::attest_prefixes(MFR, &[pedigree_e2e::PREFIX]),
+        ),
+    );
+    let register = pedigree_core::envelope::sign_payload(
+        &fixture.party(MFR).key,
+        &pedigree_core::envelope::new_payload(
+            &fixture.chain_id,
+            MFR,
+            body::register_product(&g, "Paracetamol 500 mg", "500 mg", "tablet", 20),
+        ),
+    );
+    for envelope in [attest, register] {
+        ids.push(pedigree_core::event::event_id(&envelope.payload));
+        let bytes = prost::Message::encode_to_vec(&envelope);
+        producer
+            .send(EVENTS_TOPIC, b"k", &bytes)
+            .await
+            .expect("producing an event");
+    }
     let mut produce = async |from: usize, to: usize| {
         for i in from..to {
             let envelope = pedigree_core::envelope::sign_payload(

@@ -31,6 +31,8 @@ async fn ti(stack: &Stack, who: Option<&str>, id: &str) -> (u16, Value) {
 async fn a_multi_product_shipment_has_its_transaction_information() {
     let stack = Stack::spawn().await;
     let (a, b) = (gtin("0950600013435"), gtin("0401234567890"));
+    stack.product(MFR, &a).await;
+    stack.product(MFR, &b).await;
     let s = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     for (g, lot, serials) in [
         (&a, "LA1", s(&["A1", "A2"])),

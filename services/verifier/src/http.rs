@@ -43,8 +43,25 @@ pub struct VerifyJson {
     /// repackaged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decommission_reason: Option<String>,
+    /// The product as registered (name, strength, dose form, pack size, national codes, owner), when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<ProductJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<BundleJson>,
+}
+
+/// A product's public master data.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProductJson {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub strength: String,
+    pub dosage_form: String,
+    pub pack_size: u32,
+    /// National codes by system ("NDC", "PZN"...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub national_codes: std::collections::BTreeMap<String, String>,
+    pub owner: String,
 }
 
 impl From<VerifyResponse> for VerifyJson {
@@ -67,6 +84,14 @@ impl From<VerifyResponse> for VerifyJson {
             repackaged_by: hex::encode(&r.repackaged_by),
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
             decommission_reason: reason,
+            product: r.product.map(|p| ProductJson {
+                name: p.name,
+                strength: p.strength,
+                dosage_form: p.dosage_form,
+                pack_size: p.pack_size,
+                national_codes: p.national_codes.into_iter().map(|c| (c.system, c.code)).collect(),
+                owner: p.owner,
+            }),
         }
     }
 }

@@ -142,6 +142,7 @@ impl Verifier {
                 .filter(|_| sees)
                 .map(|(parent, _)| pedigree_core::container::bracketed(&parent))
                 .unwrap_or_default(),
+            product: product.as_ref().and_then(product_info),
         })
     }
 
@@ -279,4 +280,17 @@ fn check_in_block(id: &Hash, header: &SignedHeader, inclusion: &InclusionProof) 
 
 pub fn inconsistent(what: &str) -> VerifyError {
     VerifyError::Inconsistent(what.to_string())
+}
+
+/// What a scan shows of a registered product: its master data and its owner (public, as printed on the pack).
+fn product_info(product: &ProductRecord) -> Option<pedigree_core::pb::ProductInfo> {
+    let master = product.master.as_ref()?;
+    Some(pedigree_core::pb::ProductInfo {
+        name: master.name.clone(),
+        strength: master.strength.clone(),
+        dosage_form: master.dosage_form.clone(),
+        pack_size: master.pack_size,
+        national_codes: master.national_codes.clone(),
+        owner: product.owner.clone(),
+    })
 }
