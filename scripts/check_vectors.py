@@ -241,8 +241,8 @@ def verify_consistency(old_size, new_size, path, old_root, new_root):
 KINDS = {10: "commission", 11: "ship", 12: "receive", 13: "dispense", 14: "decommission", 15: "undo", 16: "recall",
          17: "withdraw", 18: "return", 19: "register_participant", 20: "rotate_key", 21: "revoke_participant",
          22: "pack", 23: "unpack", 24: "void_shipment", 25: "attest_prefixes", 26: "register_product",
-         27: "transfer_product"}
-PACK_KINDS = {10: 4, 11: 2, 12: 2, 13: 2, 14: 2, 15: 2, 18: 2, 24: 2}  # body field -> field number of its serials
+         27: "transfer_product", 28: "quarantine", 29: "clear_suspect", 30: "declare_illegitimate"}
+PACK_KINDS = {10: 4, 11: 2, 12: 2, 13: 2, 14: 2, 15: 2, 18: 2, 24: 2, 28: 2, 29: 2, 30: 2}  # body field -> field number of its serials
 CONTAINER_KINDS = {11: 4, 12: 4, 24: 4}  # ship, receive, void_shipment: field number of their containers
 AGGREGATION_KINDS = (22, 23)  # pack, unpack: parent 1, packs 2 (PackLine: gtin 1, serials 2), containers 3
 COUNTERPARTY = {11: 3, 12: 3, 18: 3, 24: 3, 27: 2}  # body field -> field number of the counterparty

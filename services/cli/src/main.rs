@@ -8,6 +8,7 @@ mod demo;
 mod governance;
 mod product;
 mod submit;
+mod suspect;
 mod up;
 mod verify;
 
@@ -66,6 +67,12 @@ enum Command {
     Withdraw(submit::WithdrawArgs),
     /// Return saleable packs to the party they came from (pharmacy or distributor).
     Return(submit::ShipArgs),
+    /// Quarantine packs you hold as suspect product: they move no more until cleared.
+    Quarantine(suspect::SuspectArgs),
+    /// Close an investigation: the quarantined packs are fine (the product's owner or an authority).
+    ClearSuspect(suspect::SuspectArgs),
+    /// Close an investigation: the packs are illegitimate, for good (the product's owner or an authority).
+    DeclareIllegitimate(suspect::SuspectArgs),
     /// Register a product's master data, or change it (the owner of the GS1 company prefix it is under).
     RegisterProduct(product::RegisterProductArgs),
     /// Print your consent to taking a product over from its owner (the new owner; nothing is submitted).
@@ -108,6 +115,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Recall(a) => submit::recall(a).await,
         Command::Withdraw(a) => submit::withdraw(a).await,
         Command::Return(a) => submit::return_packs(a).await,
+        Command::Quarantine(a) => suspect::quarantine(a).await,
+        Command::ClearSuspect(a) => suspect::clear(a).await,
+        Command::DeclareIllegitimate(a) => suspect::illegitimate(a).await,
         Command::RegisterProduct(a) => product::register_product(a).await,
         Command::ProductConsent(a) => product::consent(a),
         Command::TransferProduct(a) => product::transfer_product(a).await,

@@ -254,6 +254,15 @@ fn packable<'a>(ws: &'a WorkingSet, key: &PackKey, signer: &str) -> Result<&'a P
     let pack = ws
         .get(key)
         .ok_or_else(|| Refusal::pack(RejectCode::UnknownPack, key, "not commissioned"))?;
+    match pack.suspect() {
+        crate::pb::SuspectState::Quarantined => {
+            return Err(Refusal::pack(RejectCode::Suspect, key, "quarantined as suspect"));
+        }
+        crate::pb::SuspectState::Illegitimate => {
+            return Err(Refusal::pack(RejectCode::Illegitimate, key, "declared illegitimate"));
+        }
+        crate::pb::SuspectState::None => {}
+    }
     match pack.status() {
         PackStatus::Dispensed => return Err(Refusal::pack(RejectCode::AlreadyDispensed, key, "dispensed")),
         PackStatus::Decommissioned => return Err(Refusal::pack(RejectCode::Decommissioned, key, "decommissioned")),

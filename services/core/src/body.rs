@@ -264,3 +264,27 @@ pub fn transfer_consent(
 ) -> Vec<u8> {
     new_owner_key.sign_digest(&crate::product::transfer_digest(chain_id, gtin, from, to, sequence))
 }
+
+pub fn quarantine(gtin: &str, serials: &[impl AsRef<str>], reason: &str) -> Body {
+    Body::Quarantine(pb::Quarantine {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        reason: reason.into(),
+    })
+}
+
+pub fn clear_suspect(gtin: &str, serials: &[impl AsRef<str>], finding: &str) -> Body {
+    Body::ClearSuspect(pb::ClearSuspect {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        finding: finding.into(),
+    })
+}
+
+pub fn declare_illegitimate(gtin: &str, serials: &[impl AsRef<str>], reason: &str) -> Body {
+    Body::DeclareIllegitimate(pb::DeclareIllegitimate {
+        gtin: gtin.into(),
+        serials: strings(serials),
+        reason: reason.into(),
+    })
+}

@@ -115,6 +115,9 @@ custody_rpcs! {
         ManufacturerVoidShipment: void_shipment => VoidShipment,
         ManufacturerRegisterProduct: register_product => RegisterProduct,
         ManufacturerTransferProduct: transfer_product => TransferProduct,
+        ManufacturerQuarantine: quarantine => Quarantine,
+        ManufacturerClearSuspect: clear_suspect => ClearSuspect,
+        ManufacturerDeclareIllegitimate: declare_illegitimate => DeclareIllegitimate,
     }
     Distributor: distributor_service_server::DistributorService,
     distributor_service_client::DistributorServiceClient {
@@ -125,6 +128,7 @@ custody_rpcs! {
         DistributorReturn: r#return => Return,
         DistributorPack: pack => Pack,
         DistributorUnpack: unpack => Unpack,
+        DistributorQuarantine: quarantine => Quarantine,
         DistributorVoidShipment: void_shipment => VoidShipment,
     }
     Pharmacy: pharmacy_service_server::PharmacyService,
@@ -136,6 +140,7 @@ custody_rpcs! {
         PharmacyReturn: r#return => Return,
         PharmacyPack: pack => Pack,
         PharmacyUnpack: unpack => Unpack,
+        PharmacyQuarantine: quarantine => Quarantine,
         PharmacyVoidShipment: void_shipment => VoidShipment,
     }
     Hospital: hospital_service_server::HospitalService,
@@ -148,6 +153,7 @@ custody_rpcs! {
         HospitalVoidShipment: void_shipment => VoidShipment,
         HospitalPack: pack => Pack,
         HospitalUnpack: unpack => Unpack,
+        HospitalQuarantine: quarantine => Quarantine,
     }
     ThirdPartyLogistics: third_party_logistics_service_server::ThirdPartyLogisticsService,
     third_party_logistics_service_client::ThirdPartyLogisticsServiceClient {
@@ -158,6 +164,7 @@ custody_rpcs! {
         ThirdPartyLogisticsVoidShipment: void_shipment => VoidShipment,
         ThirdPartyLogisticsPack: pack => Pack,
         ThirdPartyLogisticsUnpack: unpack => Unpack,
+        ThirdPartyLogisticsQuarantine: quarantine => Quarantine,
     }
     Repackager: repackager_service_server::RepackagerService,
     repackager_service_client::RepackagerServiceClient {
@@ -174,6 +181,14 @@ custody_rpcs! {
         RepackagerUnpack: unpack => Unpack,
         RepackagerRegisterProduct: register_product => RegisterProduct,
         RepackagerTransferProduct: transfer_product => TransferProduct,
+        RepackagerQuarantine: quarantine => Quarantine,
+        RepackagerClearSuspect: clear_suspect => ClearSuspect,
+        RepackagerDeclareIllegitimate: declare_illegitimate => DeclareIllegitimate,
+    }
+    Authority: authority_service_server::AuthorityService,
+    authority_service_client::AuthorityServiceClient {
+        AuthorityClearSuspect: clear_suspect => ClearSuspect,
+        AuthorityDeclareIllegitimate: declare_illegitimate => DeclareIllegitimate,
     }
     Governance: governance_service_server::GovernanceService,
     governance_service_client::GovernanceServiceClient {
@@ -207,6 +222,9 @@ impl Rpc {
             EventKind::AttestPrefixes => Rpc::GovernanceAttestPrefixes,
             EventKind::RegisterProduct => Rpc::ManufacturerRegisterProduct,
             EventKind::TransferProduct => Rpc::ManufacturerTransferProduct,
+            EventKind::Quarantine => Rpc::ManufacturerQuarantine,
+            EventKind::ClearSuspect => Rpc::ManufacturerClearSuspect,
+            EventKind::DeclareIllegitimate => Rpc::ManufacturerDeclareIllegitimate,
         }
     }
 

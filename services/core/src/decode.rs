@@ -160,6 +160,21 @@ fn convert_lifecycle(body: event_payload::Body) -> Result<Body, EventError> {
             serials: serials(&r.serials)?,
             receiver: participant_id("receiver", r.receiver)?,
         },
+        event_payload::Body::Quarantine(q) => Body::Quarantine {
+            gtin: field("gtin", Gtin::parse(&q.gtin))?,
+            serials: serials(&q.serials)?,
+            reason: text("reason", &q.reason)?,
+        },
+        event_payload::Body::ClearSuspect(c) => Body::ClearSuspect {
+            gtin: field("gtin", Gtin::parse(&c.gtin))?,
+            serials: serials(&c.serials)?,
+            finding: text("finding", &c.finding)?,
+        },
+        event_payload::Body::DeclareIllegitimate(d) => Body::DeclareIllegitimate {
+            gtin: field("gtin", Gtin::parse(&d.gtin))?,
+            serials: serials(&d.serials)?,
+            reason: text("reason", &d.reason)?,
+        },
         _ => unreachable!("custody and governance bodies are converted by convert_body"),
     })
 }

@@ -192,6 +192,9 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Dispense(d) => packs("dispense", &d.gtin, &d.serials),
         B::Decommission(d) => packs("decommission", &d.gtin, &d.serials),
         B::Undo(u) => packs("undo", &u.gtin, &u.serials),
+        B::Quarantine(q) => packs("quarantine", &q.gtin, &q.serials),
+        B::ClearSuspect(c) => packs("clear_suspect", &c.gtin, &c.serials),
+        B::DeclareIllegitimate(d) => packs("declare_illegitimate", &d.gtin, &d.serials),
         B::Return(r) => Named {
             counterparty: Some(&r.receiver),
             ..packs("return", &r.gtin, &r.serials)

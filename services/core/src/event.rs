@@ -110,6 +110,24 @@ pub enum Body {
         gtin: Gtin,
         master: ProductData,
     },
+    /// Packs their holder quarantines as suspect.
+    Quarantine {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        reason: String,
+    },
+    /// Quarantined packs cleared by the product's owner or an authority.
+    ClearSuspect {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        finding: String,
+    },
+    /// Packs declared illegitimate by the product's owner or an authority.
+    DeclareIllegitimate {
+        gtin: Gtin,
+        serials: Vec<Serial>,
+        reason: String,
+    },
     /// A product handed to a new owner, with the new owner's consent (checked by the envelope gate).
     TransferProduct {
         gtin: Gtin,
@@ -140,6 +158,9 @@ impl Body {
             Body::AttestPrefixes { .. } => EventKind::AttestPrefixes,
             Body::RegisterProduct { .. } => EventKind::RegisterProduct,
             Body::TransferProduct { .. } => EventKind::TransferProduct,
+            Body::Quarantine { .. } => EventKind::Quarantine,
+            Body::ClearSuspect { .. } => EventKind::ClearSuspect,
+            Body::DeclareIllegitimate { .. } => EventKind::DeclareIllegitimate,
         }
     }
 
@@ -206,7 +227,10 @@ impl Body {
             | Body::Withdraw { gtin }
             | Body::Return { gtin, .. }
             | Body::RegisterProduct { gtin, .. }
-            | Body::TransferProduct { gtin, .. } => gtin,
+            | Body::TransferProduct { gtin, .. }
+            | Body::Quarantine { gtin, .. }
+            | Body::ClearSuspect { gtin, .. }
+            | Body::DeclareIllegitimate { gtin, .. } => gtin,
             Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } | Body::AttestPrefixes { .. } => {
                 return None;
             }
@@ -220,7 +244,10 @@ impl Body {
             | Body::Decommission { serials, .. }
             | Body::Undo { serials, .. }
             | Body::Return { serials, .. }
-            | Body::VoidShipment { serials, .. } => serials,
+            | Body::VoidShipment { serials, .. }
+            | Body::Quarantine { serials, .. }
+            | Body::ClearSuspect { serials, .. }
+            | Body::DeclareIllegitimate { serials, .. } => serials,
             // Product- and lot-level events and governance events name no pack; aggregation events and shipments
             // name lines.
             Body::Ship { .. }

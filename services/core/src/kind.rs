@@ -22,6 +22,9 @@ pub enum EventKind {
     AttestPrefixes,
     RegisterProduct,
     TransferProduct,
+    Quarantine,
+    ClearSuspect,
+    DeclareIllegitimate,
 }
 
 impl EventKind {
@@ -45,6 +48,9 @@ impl EventKind {
             EventKind::AttestPrefixes => "attest prefixes",
             EventKind::RegisterProduct => "register product",
             EventKind::TransferProduct => "transfer product",
+            EventKind::Quarantine => "quarantine",
+            EventKind::ClearSuspect => "clear suspect",
+            EventKind::DeclareIllegitimate => "declare illegitimate",
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`container`]: a container's identity (SSCC or case SGTIN) and its element string.
 //! - [`aggregation`]: the rules for packing packs and containers into containers, and taking them out.
 //! - [`transition`]: the rules for one pack under one event.
+//! - [`suspect`]: quarantine, clearing and illegitimate declarations of suspect packs.
 //! - [`governance`]: registry changes on the ledger (register, rotate a key, revoke).
 //! - [`registry_root`]: the Merkle root over the participant records every header carries, and its proofs.
 //! - [`state`]: the custody state machine over pack records.
@@ -53,6 +54,7 @@ pub mod registry_root;
 pub mod session;
 pub mod state;
 pub mod stored;
+pub mod suspect;
 pub mod transition;
 pub mod verdict;
 

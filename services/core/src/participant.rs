@@ -56,15 +56,18 @@ impl Role {
                     | VoidShipment
                     | RegisterProduct
                     | TransferProduct
+                    | Quarantine
+                    | ClearSuspect
+                    | DeclareIllegitimate
             ) | (
                 Role::Distributor,
-                Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment
+                Receive | Ship | Decommission | Undo | Return | Pack | Unpack | VoidShipment | Quarantine
             ) | (
                 Role::Pharmacy | Role::Hospital,
-                Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment
+                Receive | Dispense | Decommission | Undo | Return | Pack | Unpack | VoidShipment | Quarantine
             ) | (
                 Role::ThirdPartyLogistics,
-                Receive | Ship | Decommission | Undo | Pack | Unpack | VoidShipment
+                Receive | Ship | Decommission | Undo | Pack | Unpack | VoidShipment | Quarantine
             ) | (
                 Role::Repackager,
                 Receive
@@ -80,7 +83,11 @@ impl Role {
                     | VoidShipment
                     | RegisterProduct
                     | TransferProduct
-            ) | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes)
+                    | Quarantine
+                    | ClearSuspect
+                    | DeclareIllegitimate
+            ) | (Role::Authority, ClearSuspect | DeclareIllegitimate)
+                | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes)
         )
     }
 

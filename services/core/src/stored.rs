@@ -139,6 +139,7 @@ pub fn encode_pack(record: &PackRecord, registry: &Registry) -> Result<Vec<u8>, 
         }),
         owner: index_of(registry, &record.owner)?,
         repackaged_by: record.repackaged_by.clone(),
+        suspect: record.suspect,
     }
     .encode_to_vec())
 }
@@ -169,6 +170,7 @@ pub fn decode_pack(bytes: &[u8], registry: &(impl ParticipantIds + ?Sized)) -> R
         })),
         owner: id_at(registry, stored.owner)?,
         repackaged_by: stored.repackaged_by,
+        suspect: stored.suspect,
     })
 }
 

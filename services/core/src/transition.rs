@@ -143,6 +143,12 @@ fn move_pack(
         in_no_container(serial, pack)?;
         return undo(signer, serial, pack, product, at);
     }
+    if matches!(
+        event.body,
+        Body::Quarantine { .. } | Body::ClearSuspect { .. } | Body::DeclareIllegitimate { .. }
+    ) {
+        return crate::suspect::suspect_transition(event, serial, pack, product);
+    }
     movable(event, serial, pack)?;
     let mut next = pack.clone();
     match &event.body {
@@ -189,16 +195,21 @@ fn move_pack(
         | Body::AttestPrefixes { .. }
         | Body::RegisterProduct { .. }
         | Body::TransferProduct { .. }
+        | Body::Quarantine { .. }
+        | Body::ClearSuspect { .. }
+        | Body::DeclareIllegitimate { .. }
         | Body::Pack { .. }
         | Body::Unpack { .. } => {
-            unreachable!("handled before: commission, undo, product and governance events do not move packs here")
+            unreachable!(
+                "handled before: commission, undo, suspect, product and governance events do not move packs here"
+            )
         }
     }
     Ok(next)
 }
 
 /// A pack in a container moves only with it.
-fn in_no_container(serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
+pub(crate) fn in_no_container(serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
     if pack.parent.is_empty() {
         return Ok(());
     }
@@ -209,9 +220,11 @@ fn in_no_container(serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
     Err(Refusal::new(RejectCode::InContainer, serial, detail))
 }
 
-/// A pack `event` may move: in no container, neither dispensed nor decommissioned.
-fn movable(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
+/// A pack `event` may move: in no container, neither dispensed nor decommissioned, and neither quarantined nor
+/// illegitimate (unless `event` destroys it).
+pub(crate) fn movable(event: &Event, serial: &Serial, pack: &PackRecord) -> Result<(), Refusal> {
     in_no_container(serial, pack)?;
+    crate::suspect::not_suspect(event, serial, pack)?;
     match pack.status() {
         PackStatus::Dispensed if pack.holder == event.signer && matches!(event.body, Body::Dispense { .. }) => Err(
             Refusal::new(RejectCode::AlreadyDispensedByYou, serial, "already dispensed by you"),
@@ -293,7 +306,7 @@ fn void(next: &mut PackRecord, signer: &str, receiver: &str, serial: &Serial) ->
     Ok(())
 }
 
-fn require_active_holder(pack: &PackRecord, signer: &str, serial: &Serial) -> Result<(), Refusal> {
+pub(crate) fn require_active_holder(pack: &PackRecord, signer: &str, serial: &Serial) -> Result<(), Refusal> {
     if pack.status() == PackStatus::InTransit {
         let detail = format!("in transit to '{}'", pack.receiver);
         return Err(Refusal::new(RejectCode::NotHolder, serial, detail));

@@ -2,11 +2,12 @@
 //!
 //! Identity mismatches come first (a lot or expiry that differs from what the manufacturer commissioned hints at a
 //! falsified pack even if the serial exists), then the market status of the product and lot (withdrawn, recalled),
-//! then the pack's status (decommissioned, dispensed), then the date. See docs/verdicts.md.
+//! then a quarantine, then the pack's status (decommissioned, dispensed), then the date; a pack declared
+//! illegitimate is ILLEGITIMATE before anything else. See docs/verdicts.md.
 
 use pedigree_gs1::{Date, Expiry, ScannedCode};
 
-use crate::pb::{PackRecord, PackStatus, ProductRecord, Verdict};
+use crate::pb::{PackRecord, PackStatus, ProductRecord, SuspectState, Verdict};
 
 /// What is known about the scanned pack.
 pub struct Lookup<'a> {
@@ -24,6 +25,10 @@ pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict 
             Verdict::UnknownProduct
         };
     };
+    // A pack declared illegitimate is reported as such, whatever else the scan shows.
+    if pack.suspect() == SuspectState::Illegitimate {
+        return Verdict::Illegitimate;
+    }
     if code.lot.as_ref().is_some_and(|lot| lot.as_str() != pack.lot) {
         return Verdict::LotMismatch;
     }
@@ -37,6 +42,9 @@ pub fn verdict(code: &ScannedCode, lookup: &Lookup<'_>, today: Date) -> Verdict 
         if product.recalled_lots.contains(&pack.lot) {
             return Verdict::Recalled;
         }
+    }
+    if pack.suspect() == SuspectState::Quarantined {
+        return Verdict::Suspect;
     }
     match pack.status() {
         PackStatus::Decommissioned => return Verdict::Decommissioned,
@@ -65,6 +73,8 @@ pub fn verdict_name(verdict: Verdict) -> &'static str {
         Verdict::Decommissioned => "DECOMMISSIONED",
         Verdict::Withdrawn => "WITHDRAWN",
         Verdict::AlreadyDispensedByYou => "ALREADY_DISPENSED_BY_YOU",
+        Verdict::Suspect => "SUSPECT",
+        Verdict::Illegitimate => "ILLEGITIMATE",
     }
 }
 

@@ -373,6 +373,22 @@ fn generate() -> Value {
         body::transfer_product(GTIN, "city-pharmacy", 0, consent),
     );
 
+    // Suspect product (signed, not sealed): medline quarantines SN1, the product's owner declares it illegitimate.
+    let quarantine = signed(
+        &chain,
+        medline,
+        medline,
+        20,
+        body::quarantine(GTIN, &["SN1"], "seal broken"),
+    );
+    let illegitimate = signed(
+        &chain,
+        acme,
+        acme,
+        21,
+        body::declare_illegitimate(GTIN, &["SN1"], "counterfeit: no such lot printed"),
+    );
+
     // The topic in offset order; the audit accepts it (the competitor skipped).
     let topic: Vec<(&Block, bool, &str, &Registry)> = vec![
         (
@@ -483,6 +499,8 @@ fn generate() -> Value {
             event_vector("ship_for_owner", &ship_for_owner),
             event_vector("receive_with_over", &receive_over),
             event_vector("transfer_product", &transfer),
+            event_vector("quarantine", &quarantine),
+            event_vector("declare_illegitimate", &illegitimate),
         ],
         "blocks_topic": topic
             .iter()

@@ -43,6 +43,7 @@ proptest! {
         changed_at_ms in proptest::option::of(1_600_000_000_000i64..4_000_000_000_000),
         reason in 0i32..7,
         owner in proptest::option::of(0usize..300),
+        suspect in 0i32..3,
     ) {
         let registry = registry();
         let record = PackRecord {
@@ -60,6 +61,7 @@ proptest! {
             parent: String::new(),
             owner: owner.map(id).unwrap_or_default(),
             repackaged_by: Vec::new(),
+            suspect,
         };
         let bytes = encode_pack(&record, &registry).unwrap();
         prop_assert!(bytes.len() <= 64, "{} bytes", bytes.len());

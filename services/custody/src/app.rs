@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use pedigree_core::custody_rpc::Serve;
 use pedigree_core::envelope::MAX_PAYLOAD_BYTES;
+use pedigree_core::pb::authority_service_server::AuthorityServiceServer;
 use pedigree_core::pb::distributor_service_server::DistributorServiceServer;
 use pedigree_core::pb::governance_service_server::GovernanceServiceServer;
 use pedigree_core::pb::hospital_service_server::HospitalServiceServer;
@@ -127,6 +128,7 @@ impl App {
                 ThirdPartyLogisticsServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
             )
             .add_service(RepackagerServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+            .add_service(AuthorityServiceServer::new(serve.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
             .add_service(GovernanceServiceServer::new(serve).max_decoding_message_size(MAX_MESSAGE_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.listener,

@@ -465,7 +465,11 @@ async fn sequencer_crash_and_restart_loses_nothing_and_duplicates_nothing() {
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an event was sealed twice");
     // The product's attestation and registration come first.
-    assert_eq!(ids.len(), acked.len() + 2, "sealed events differ from acknowledged ones");
+    assert_eq!(
+        ids.len(),
+        acked.len() + 2,
+        "sealed events differ from acknowledged ones"
+    );
     assert!(acked.iter().all(|id| unique.contains(id)));
     let auditor = stack.audit().await.expect("the chain audits clean");
     assert_eq!(auditor.progress().events, acked.len() as u64 + 2);

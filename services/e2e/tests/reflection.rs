@@ -78,6 +78,7 @@ async fn each_port_lists_exactly_the_services_it_answers() {
             "pedigree.v1.ManufacturerService",
             "pedigree.v1.PharmacyService",
             "pedigree.v1.RepackagerService",
+            "pedigree.v1.AuthorityService",
             "pedigree.v1.ThirdPartyLogisticsService",
         ],
     )
