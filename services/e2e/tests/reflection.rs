@@ -89,6 +89,7 @@ async fn each_port_lists_exactly_the_services_it_answers() {
         &[
             "pedigree.v1.AuthService",
             "pedigree.v1.LedgerService",
+            "pedigree.v1.NotificationService",
             "pedigree.v1.VerifierService",
         ],
     )

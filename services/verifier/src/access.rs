@@ -30,6 +30,8 @@ pub enum Denied {
     Proof,
     #[error("event status is given to the event's signer (and auditors); sign in as the signer")]
     Status,
+    #[error("notifications are for participants; sign in with your participant key")]
+    Notifications,
 }
 
 impl Caller {

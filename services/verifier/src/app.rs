@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
+use pedigree_core::pb::notification_service_server::NotificationServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
@@ -134,6 +135,9 @@ impl App {
             .ready_while(crate::readiness::watch_readiness(self.verifier.clone()))
             .add_service(VerifierServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
             .add_service(LedgerServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
+            .add_service(
+                NotificationServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
             .add_service(AuthServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.grpc,

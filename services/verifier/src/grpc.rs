@@ -1,14 +1,15 @@
-//! gRPC faces of the verifier: `VerifierService`, `LedgerService` and `AuthService`. Every call first learns who
+//! gRPC faces of the verifier: `VerifierService`, `LedgerService`, `NotificationService` and `AuthService`. Every call first learns who
 //! asks from its `authorization` metadata ([`Verifier::caller`]); what it may see is decided in [`crate::access`].
 
 use pedigree_core::Hash;
 use pedigree_core::pb::auth_service_server::AuthService;
 use pedigree_core::pb::ledger_service_server::LedgerService;
+use pedigree_core::pb::notification_service_server::NotificationService;
 use pedigree_core::pb::verifier_service_server::VerifierService;
 use pedigree_core::pb::{
     Block, ConsistencyProof, EventState, EventStatus, GetBlockRequest, GetConsistencyProofRequest,
-    GetEventStatusRequest, GetHeadRequest, GetInclusionProofRequest, Head, LogInclusionProof, Session,
-    StartSessionRequest, VerifyRequest, VerifyResponse, event_outcome,
+    GetEventStatusRequest, GetHeadRequest, GetInclusionProofRequest, Head, LogInclusionProof, Notification, Session,
+    StartSessionRequest, SubscribeRequest, VerifyRequest, VerifyResponse, event_outcome,
 };
 use tonic::{Request, Response, Status};
 
@@ -72,6 +73,19 @@ impl VerifierService for Verifier {
         Ok(Response::new(
             self.verify_code(&request.code, request.include_proof, &caller).await?,
         ))
+    }
+}
+
+#[tonic::async_trait]
+impl NotificationService for Verifier {
+    type SubscribeStream = tokio_stream::wrappers::ReceiverStream<Result<Notification, Status>>;
+
+    async fn subscribe(&self, request: Request<SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let caller = self.caller(&request)?;
+        if caller == Caller::Anonymous {
+            return Err(VerifyError::from(Denied::Notifications).into());
+        }
+        Ok(Response::new(self.subscribe(caller, request.get_ref()).await?))
     }
 }
 

@@ -24,6 +24,7 @@ mod grpc;
 mod http;
 mod log_proofs;
 pub mod metrics;
+mod notify;
 mod rates;
 mod readiness;
 pub mod route;

@@ -172,7 +172,7 @@ impl Verifier {
 }
 
 impl Verifier {
-    async fn lookup(
+    pub(crate) async fn lookup(
         &self,
         gtin: &str,
         serial: &str,

@@ -1,0 +1,236 @@
+//! `NotificationService.Subscribe`: what concerns a signed-in participant, read from the sealed blocks in chain
+//! order (the blocks are the durable record, so nothing is lost while a subscriber is away). Every notification
+//! carries its cursor (block height, position in the block); a subscriber resuming after the last cursor it
+//! processed misses nothing and may see that one again: at-least-once.
+//!
+//! Who is told what: the receiver of a shipment, return or voided shipment; the signer of every event, committed or
+//! rejected; the new owner of a transferred product; the owner of a product whose packs are quarantined; for an
+//! illegitimate declaration, the product's owner, every authority, and the pack's holder, sender and owner as Redis
+//! holds them when the block is read.
+
+use std::time::Duration;
+
+use pedigree_core::Hash;
+use pedigree_core::decode::decode_payload;
+use pedigree_core::event::{Body, Event};
+use pedigree_core::participant::Role;
+use pedigree_core::pb::{
+    Block, BlockHeader, Notification, NotificationCursor, NotificationKind, SubscribeRequest, event_outcome,
+};
+use prost::Message;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::access::Caller;
+use crate::verify::Verifier;
+
+/// How often a caught-up subscription looks for a new block.
+const POLL: Duration = Duration::from_millis(200);
+/// Notifications waiting for a slow subscriber before the reader waits for it.
+const BUFFER: usize = 256;
+
+/// A subscription's position: the next notification it delivers is the first after `(height, index)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    height: u64,
+    index: u32,
+}
+
+impl Verifier {
+    /// The stream of notifications for `caller` (a participant) from where `request` says.
+    pub(crate) async fn subscribe(
+        &self,
+        caller: Caller,
+        request: &SubscribeRequest,
+    ) -> Result<ReceiverStream<Result<Notification, Status>>, Status> {
+        let after = match (&request.after, request.from_genesis) {
+            (Some(c), _) => Position {
+                height: c.height,
+                index: c.index,
+            },
+            (None, true) => Position { height: 0, index: 0 },
+            (None, false) => Position {
+                height: self
+                    .store
+                    .head()
+                    .await
+                    .map_err(|e| Status::unavailable(e.to_string()))?,
+                index: u32::MAX,
+            },
+        };
+        let (tx, rx) = mpsc::channel(BUFFER);
+        let verifier = self.clone();
+        tokio::spawn(async move {
+            if let Err(status) = verifier.feed(&caller, after, &tx).await {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+
+    /// Sends every notification after `after`, block by block, until the subscriber goes away.
+    async fn feed(
+        &self,
+        caller: &Caller,
+        after: Position,
+        tx: &mpsc::Sender<Result<Notification, Status>>,
+    ) -> Result<(), Status> {
+        let unavailable = |e: pedigree_store::StoreError| Status::unavailable(format!("reading the ledger: {e}"));
+        let mut height = if after.index == u32::MAX {
+            after.height + 1
+        } else {
+            after.height.max(1)
+        };
+        loop {
+            if tx.is_closed() {
+                return Ok(());
+            }
+            let head = self.store.head().await.map_err(unavailable)?;
+            while height <= head {
+                let block = self
+                    .store
+                    .block(height)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or_else(|| Status::unavailable(format!("block {height} is not in redis yet")))?;
+                for n in self.concerning(caller, height, &block).await? {
+                    let at = n.cursor.map_or(after, |c| Position {
+                        height: c.height,
+                        index: c.index,
+                    });
+                    if at > after && tx.send(Ok(n)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                height += 1;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// What in block `height` concerns `caller`, in block order.
+    async fn concerning(&self, caller: &Caller, height: u64, block: &Block) -> Result<Vec<Notification>, Status> {
+        let Caller::Participant { id, role, index } = caller else {
+            return Ok(Vec::new());
+        };
+        let sealed_at_ms = block
+            .header
+            .as_ref()
+            .and_then(|h| BlockHeader::decode(h.header.as_slice()).ok())
+            .map_or(0, |h| h.time_ms);
+        let note = |index: usize, kind: NotificationKind, event: &Event| Notification {
+            cursor: Some(NotificationCursor {
+                height,
+                index: index as u32,
+            }),
+            kind: kind as i32,
+            event_id: event.id.to_vec(),
+            signer: event.signer.clone(),
+            sealed_at_ms,
+            items: items(&event.body),
+            ..Notification::default()
+        };
+        let mut out = Vec::new();
+        for (i, envelope) in block.events.iter().enumerate() {
+            // Sealed, so it decodes; the role only labels the event.
+            let Ok(event) = decode_payload(&envelope.payload, Role::Governance) else {
+                continue;
+            };
+            let mine = |who: &str| who == id;
+            let kind = match &event.body {
+                Body::Ship { receiver, .. } | Body::Return { receiver, .. } if mine(receiver) => {
+                    Some(NotificationKind::Shipment)
+                }
+                Body::VoidShipment { receiver, .. } if mine(receiver) => Some(NotificationKind::ShipmentVoided),
+                Body::TransferProduct { new_owner, .. } if mine(new_owner) => {
+                    Some(NotificationKind::ProductTransferred)
+                }
+                Body::Quarantine { gtin, .. } if self.owns(id, gtin.as_str()).await? => Some(NotificationKind::Suspect),
+                Body::DeclareIllegitimate { gtin, serials, .. }
+                    if *role == Role::Authority || self.concerned(id, gtin.as_str(), serials).await? =>
+                {
+                    Some(NotificationKind::Illegitimate)
+                }
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(note(i, kind, &event));
+            }
+            if mine(&event.signer) {
+                out.push(note(i, NotificationKind::EventCommitted, &event));
+            }
+        }
+        for (j, rejection) in block.rejected.iter().enumerate() {
+            let Ok(event_id) = <Hash>::try_from(rejection.event_id.as_slice()) else {
+                continue;
+            };
+            let outcome = self
+                .store
+                .event_outcome(&event_id)
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            let mine = outcome.is_some_and(|o| {
+                o.signer_index == *index
+                    && *index != 0
+                    && matches!(o.outcome, Some(event_outcome::Outcome::Rejected(_)))
+            });
+            if mine {
+                out.push(Notification {
+                    cursor: Some(NotificationCursor {
+                        height,
+                        index: (block.events.len() + j) as u32,
+                    }),
+                    kind: NotificationKind::EventRejected as i32,
+                    event_id: event_id.to_vec(),
+                    signer: id.clone(),
+                    sealed_at_ms,
+                    reject_code: rejection.code,
+                    reason: rejection.reason.clone(),
+                    ..Notification::default()
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `id` owns product `gtin` (as Redis holds it now).
+    async fn owns(&self, id: &str, gtin: &str) -> Result<bool, Status> {
+        let products = self
+            .store
+            .products(&[gtin.to_string()])
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(products.first().and_then(Option::as_ref).is_some_and(|p| p.owner == id))
+    }
+
+    /// Whether `id` owns the product or holds, held or owns one of the packs.
+    async fn concerned(&self, id: &str, gtin: &str, serials: &[pedigree_core::gs1::Serial]) -> Result<bool, Status> {
+        if self.owns(id, gtin).await? {
+            return Ok(true);
+        }
+        for serial in serials {
+            let (_, pack) = self
+                .lookup(gtin, serial.as_str())
+                .await
+                .map_err(|e| Status::unavailable(e.to_string()))?;
+            if pack.is_some_and(|p| p.holder == id || p.received_from == id || p.owner == id) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The packs and containers a body names, as element strings.
+fn items(body: &Body) -> Vec<String> {
+    body.lines()
+        .into_iter()
+        .flat_map(|(gtin, serials)| {
+            serials
+                .iter()
+                .map(move |s| format!("01{}21{}", gtin.as_str(), s.as_str()))
+        })
+        .chain(body.containers().into_iter().map(|c| c.element()))
+        .collect()
+}
