@@ -104,6 +104,22 @@ async fn each_party_is_told_what_concerns_it_and_a_returning_subscriber_misses_n
         [NotificationKind::Illegitimate, NotificationKind::EventCommitted]
     );
 
+    // A stream outlives the server's request time limit (10 s): quiet for 12 s, it still delivers.
+    let mut client = NotificationServiceClient::new(stack.authed(PHARMACY).await);
+    let request = SubscribeRequest {
+        after: resumed[3].cursor,
+        from_genesis: false,
+    };
+    let mut stream = client.subscribe(request).await.expect("subscribed").into_inner();
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    sealed(PHARMACY, body::dispense(&g, &["N2"])).await;
+    let late = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("delivered within 10 s")
+        .expect("the stream stays up")
+        .expect("the stream does not end");
+    assert_eq!(late.kind(), NotificationKind::EventCommitted);
+
     // Anonymous callers get no stream.
     let mut anonymous = NotificationServiceClient::new(stack.verifier_channel().await);
     let refused = anonymous
