@@ -108,6 +108,15 @@ async fn a_multi_product_shipment_has_its_transaction_information() {
             (b.clone(), "LB1".into(), 2)
         ]
     );
+    // Each line names its product from the master data its owner registered (DSCSA TI: name, strength, form).
+    for line in t["lines"].as_array().unwrap() {
+        assert_eq!(line["product"]["name"], "Paracetamol 500 mg", "{line}");
+        assert_eq!(
+            (&line["product"]["strength"], &line["product"]["dosage_form"]),
+            (&serde_json::json!("500 mg"), &serde_json::json!("tablet")),
+            "{line}"
+        );
+    }
     assert!(t["transaction_statement"]["text"].as_str().unwrap().contains("581(27)"));
     assert_eq!(t["transaction_statement"]["signature"].as_str().unwrap().len(), 128);
 

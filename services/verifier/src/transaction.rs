@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use pedigree_core::Hash;
-use pedigree_core::envelope::check_envelope;
+use pedigree_core::decode::decode_payload;
 use pedigree_core::event::{Body, event_id};
 use pedigree_core::pack_key::PackKey;
-use pedigree_core::participant::ParticipantRecord;
+use pedigree_core::participant::{ParticipantRecord, Role};
 use pedigree_core::pb::{BlockHeader, event_outcome};
 use prost::Message;
 use serde::Serialize;
@@ -31,9 +31,25 @@ pub struct Party {
     pub gln: String,
 }
 
+/// A product as its owner registered it (DSCSA TI: name, strength, dosage form, container size, national code).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct TiProduct {
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub strength: String,
+    pub dosage_form: String,
+    pub pack_size: u32,
+    /// National codes by system (NDC, PZN...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub national_codes: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct TiLine {
     pub gtin: String,
+    /// The product's master data, where registered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<TiProduct>,
     pub lot: String,
     pub expiry: String,
     pub quantity: usize,
@@ -110,7 +126,8 @@ impl Verifier {
             .find(|e| event_id(&e.payload) == id)
             .ok_or_else(|| inconsistent("a committed event is not in its block"))?;
         let registry = self.auth.registry.borrow().clone();
-        let event = check_envelope(envelope, &registry).map_err(|e| inconsistent(&e.to_string()))?;
+        // Sealed, so checked when it was: decoded only (its signer's key may have been rotated since).
+        let event = decode_payload(&envelope.payload, Role::Governance).map_err(|e| inconsistent(&e.to_string()))?;
         let Body::Ship {
             lines,
             containers,
@@ -144,6 +161,7 @@ impl Verifier {
                 .entry((position, record.lot.clone(), record.expiry.clone()))
                 .or_insert_with(|| TiLine {
                     gtin: key.gtin().to_string(),
+                    product: None,
                     lot: record.lot.clone(),
                     expiry: record.expiry.clone(),
                     quantity: 0,
@@ -151,6 +169,28 @@ impl Verifier {
                 });
             line.quantity += 1;
             line.serials.push(key.serial().to_string());
+        }
+        let gtins: Vec<String> = order.keys().cloned().collect();
+        let products: BTreeMap<String, TiProduct> = gtins
+            .iter()
+            .zip(self.store.products(&gtins).await?)
+            .filter_map(|(gtin, p)| {
+                let master = p?.master?;
+                Some((
+                    gtin.clone(),
+                    TiProduct {
+                        name: master.name,
+                        strength: master.strength,
+                        dosage_form: master.dosage_form,
+                        pack_size: master.pack_size,
+                        national_codes: master.national_codes.into_iter().map(|c| (c.system, c.code)).collect(),
+                    },
+                ))
+            })
+            .collect();
+        let mut lines: Vec<TiLine> = by_lot.into_values().collect();
+        for line in &mut lines {
+            line.product = products.get(&line.gtin).cloned();
         }
         let (_, participants) = self.store.participants().await?;
         let documents = documents.clone().unwrap_or_default();
@@ -172,7 +212,7 @@ impl Verifier {
                 despatch_advice: documents.despatch_advice,
                 ship_date: documents.ship_date,
             },
-            lines: by_lot.into_values().collect(),
+            lines,
             containers: containers.iter().map(ToString::to_string).collect(),
             transaction_statement: Statement {
                 text: STATEMENT,
