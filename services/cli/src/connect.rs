@@ -21,6 +21,11 @@ pub fn init(ca: Option<PathBuf>, insecure_plaintext: bool) {
     let _ = FLAGS.set(ClientTlsConfig { ca, insecure_plaintext });
 }
 
+/// Whether `--insecure-plaintext` was given (http:// endpoints allowed).
+pub fn insecure_plaintext() -> bool {
+    FLAGS.get().is_some_and(|f| f.insecure_plaintext)
+}
+
 /// Makes `path` the CA trusted when `--ca` is not given (`pedigree up`, once it made its CA).
 pub fn default_ca(path: PathBuf) {
     let _ = DEFAULT_CA.set(path);

@@ -11,6 +11,7 @@ mod submit;
 mod suspect;
 mod up;
 mod verify;
+mod webhook;
 
 use std::path::PathBuf;
 
@@ -87,6 +88,8 @@ enum Command {
     RotateKey(governance::RotateKeyArgs),
     /// Revoke a participant for good (governance).
     Revoke(governance::RevokeArgs),
+    /// Relay your notifications to an HTTPS endpoint, HMAC-signed, at least once, resuming after the last delivered.
+    Webhook(webhook::WebhookArgs),
     /// Show an event's outcome (pending, committed at height h, rejected with a reason).
     Status(submit::StatusArgs),
     /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
@@ -126,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
         Command::RotateKey(a) => governance::rotate_key(a).await,
         Command::Revoke(a) => governance::revoke(a).await,
         Command::Status(a) => submit::status(a).await,
+        Command::Webhook(a) => webhook::run(a).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,

@@ -574,3 +574,153 @@ async fn a_3pl_and_a_repackager_from_the_command_line() {
     assert!(out.contains(r#""repackaged_by""#) && out.contains("ACTIVE"), "{out}");
     stack.shutdown().await;
 }
+
+/// A minimal HTTP/1.1 receiver on `listener`: checks each POST's `x-pedigree-signature` against `secret`, keeps the
+/// bodies it accepts, answers 200.
+async fn receive_webhooks(
+    listener: tokio::net::TcpListener,
+    secret: &'static [u8],
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
+        let bodies = bodies.clone();
+        tokio::spawn(async move {
+            let mut buffer = Vec::new();
+            loop {
+                // One request: headers, then content-length bytes of body.
+                let end = loop {
+                    if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break end + 4;
+                    }
+                    let mut chunk = [0u8; 4096];
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+                        .unwrap_or_default()
+                };
+                let length: usize = header("content-length").parse().unwrap_or(0);
+                while buffer.len() < end + length {
+                    let mut chunk = [0u8; 4096];
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let body: Vec<u8> = buffer.drain(..end + length).skip(end).collect();
+                let expected = {
+                    use hmac::{KeyInit, Mac};
+                    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+                    mac.update(&body);
+                    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+                };
+                let status = if header("x-pedigree-signature") == expected {
+                    bodies.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                    "200 OK"
+                } else {
+                    "401 Unauthorized"
+                };
+                let answer = format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n");
+                if socket.write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_receiver_that_was_down_receives_what_it_missed() {
+    let stack = Stack::spawn().await;
+    let g = "09506000134352";
+    stack.product("acme-pharma", g).await;
+    let sealed = |who: &'static str, b| {
+        let stack = &stack;
+        async move {
+            let id = stack.submit_as(who, b).await.expect("taken").event_id;
+            stack.outcome(&id).await
+        }
+    };
+    use pedigree_e2e::body;
+    sealed("acme-pharma", body::commission(g, "L1", "291231", &["W1", "W2"])).await;
+    sealed("acme-pharma", body::ship(g, &["W1", "W2"], "city-pharmacy")).await;
+
+    // The receiver's port, with nothing listening on it yet: the relay retries.
+    let port = pedigree_devstack::free_port();
+    let cursor = stack.fixture.dir.join("webhook.cursor");
+    let relay = |max: &str| {
+        Command::new(pedigree())
+            .args([
+                "--insecure-plaintext",
+                "webhook",
+                "--as",
+                "city-pharmacy",
+                "--url",
+                &format!("http://127.0.0.1:{port}/hooks/pedigree"),
+                "--cursor-file",
+                cursor.to_str().unwrap(),
+                "--from-genesis",
+                "--max",
+                max,
+            ])
+            .env("PEDIGREE_DIR", &stack.fixture.dir)
+            .env("PEDIGREE_CA", &stack.ca_path)
+            .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
+            .env("PEDIGREE_WEBHOOK_SECRET", "s3cret")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting pedigree webhook")
+    };
+    let first = relay("2");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    sealed("city-pharmacy", body::receive(g, &["W1", "W2"], "acme-pharma")).await;
+
+    // The receiver comes up: it gets the shipment and the receipt, in order, signed.
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let receiver = tokio::spawn(receive_webhooks(listener, b"s3cret", bodies.clone()));
+    let out = tokio::task::spawn_blocking(move || first.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("unreachable"),
+        "the receiver was down at first: {stderr}"
+    );
+    let kinds = |bodies: &[serde_json::Value]| -> Vec<String> {
+        bodies.iter().map(|b| b["kind"].as_str().unwrap().to_string()).collect()
+    };
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(kinds(&got), ["SHIPMENT", "EVENT_COMMITTED"], "{got:?}");
+    assert_eq!(got[0]["items"][0], format!("01{g}21W1"));
+
+    // Restarted later, the relay resumes after the last delivered: only what is new.
+    sealed("city-pharmacy", body::dispense(g, &["W1"])).await;
+    let second = relay("1");
+    let out = tokio::task::spawn_blocking(move || second.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = bodies.lock().unwrap().clone();
+    assert_eq!(
+        kinds(&got),
+        ["SHIPMENT", "EVENT_COMMITTED", "EVENT_COMMITTED"],
+        "{got:?}"
+    );
+    assert_ne!(got[1]["event_id"], got[2]["event_id"], "nothing delivered twice");
+    receiver.abort();
+    stack.shutdown().await;
+}
