@@ -261,7 +261,7 @@ fn packable<'a>(ws: &'a WorkingSet, key: &PackKey, signer: &str) -> Result<&'a P
         crate::pb::SuspectState::Illegitimate => {
             return Err(Refusal::pack(RejectCode::Illegitimate, key, "declared illegitimate"));
         }
-        crate::pb::SuspectState::None => {}
+        crate::pb::SuspectState::Unspecified => {}
     }
     match pack.status() {
         PackStatus::Dispensed => return Err(Refusal::pack(RejectCode::AlreadyDispensed, key, "dispensed")),

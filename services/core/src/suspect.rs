@@ -22,7 +22,7 @@ pub(crate) fn not_suspect(event: &Event, serial: &Serial, pack: &PackRecord) -> 
         }
     );
     match pack.suspect() {
-        SuspectState::None => Ok(()),
+        SuspectState::Unspecified => Ok(()),
         _ if destroys => Ok(()),
         SuspectState::Quarantined => Err(Refusal::new(
             RejectCode::Suspect,
@@ -74,7 +74,7 @@ pub(crate) fn suspect_transition(
         Body::ClearSuspect { .. } => {
             investigator(event, product, serial)?;
             match pack.suspect() {
-                SuspectState::Quarantined => next.set_suspect(SuspectState::None),
+                SuspectState::Quarantined => next.set_suspect(SuspectState::Unspecified),
                 SuspectState::Illegitimate => {
                     return Err(Refusal::new(
                         RejectCode::Illegitimate,
@@ -82,7 +82,7 @@ pub(crate) fn suspect_transition(
                         "declared illegitimate, which is final",
                     ));
                 }
-                SuspectState::None => {
+                SuspectState::Unspecified => {
                     return Err(Refusal::new(RejectCode::NotSuspect, serial, "not quarantined"));
                 }
             }

@@ -211,7 +211,7 @@ fn the_owner_or_an_authority_clears_a_suspect_pack_and_nobody_else() {
     assert_eq!(c.apply(RIVAL, clear(&["S1"])), Err(RejectCode::NotProductOwner));
     c.ok(MAKER, clear(&["S1"]));
     c.ok(AUTHORITY, clear(&["S2"]));
-    assert_eq!(c.pack("S1").suspect(), SuspectState::None);
+    assert_eq!(c.pack("S1").suspect(), SuspectState::Unspecified);
     assert_eq!(c.scan("S1"), Verdict::Verified);
     c.ok(PHARMACY, dispense(&["S1", "S2"]));
 }
