@@ -27,7 +27,7 @@ pub const MAX_TEXT_CHARS: usize = 200;
 
 /// Decodes a payload and validates its fields; the signature is the caller's business.
 pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventError> {
-    let decoded = pb::EventPayload::decode(payload).map_err(|e| EventError::Decode(e.to_string().to_lowercase()))?;
+    let decoded = pb::EventPayload::decode(payload).map_err(decode_error)?;
     if !NONCE_LEN.contains(&decoded.nonce.len()) {
         return Err(EventError::Nonce(decoded.nonce.len()));
     }
@@ -54,6 +54,19 @@ pub fn decode_payload(payload: &[u8], signer_role: Role) -> Result<Event, EventE
         chain_id,
         body: convert_body(body)?,
     })
+}
+
+/// Longest protobuf decoding detail kept in an error (prost names the path of nested fields, which can run long).
+const MAX_DECODE_DETAIL: usize = 120;
+
+/// A protobuf decoding failure, its detail cut to [`MAX_DECODE_DETAIL`] characters.
+fn decode_error(e: prost::DecodeError) -> EventError {
+    let detail = e.to_string().to_lowercase();
+    if detail.chars().count() <= MAX_DECODE_DETAIL {
+        return EventError::Decode(detail);
+    }
+    let cut: String = detail.chars().take(MAX_DECODE_DETAIL).collect();
+    EventError::Decode(format!("{cut}..."))
 }
 
 fn convert_body(body: event_payload::Body) -> Result<Body, EventError> {
@@ -715,6 +728,18 @@ fn key(bytes: &[u8]) -> Result<PublicKey, EventError> {
 mod tests {
     use super::*;
     use crate::participant::GOVERNANCE_ID;
+
+    #[test]
+    fn a_decoding_error_deep_in_the_payload_stays_short() {
+        // EventPayload.ship (11) { documents (6) { ship_date (4): two bytes that are not utf-8 } }.
+        let payload = [0x5a, 0x06, 0x32, 0x04, 0x22, 0x02, 0xff, 0xfe];
+        let e = decode_payload(&payload, Role::Manufacturer).expect_err("not utf-8");
+        let message = e.to_string();
+        assert!(message.contains("failed to decode"), "{message}");
+        assert!(message.len() <= 200, "{} bytes: {message}", message.len());
+        let long = prost::DecodeError::new("x".repeat(500));
+        assert!(decode_error(long).to_string().len() <= 200);
+    }
 
     #[test]
     fn gln_check_digit() {
