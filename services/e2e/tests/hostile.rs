@@ -412,6 +412,20 @@ async fn a_client_over_its_rate_is_told_when_to_retry_and_others_are_not() {
     })
     .await;
     let code = format!("01{}21RATE1", gtin());
+    // A new stack answers 503 until the sequencer has loaded the ledger state into Redis: wait for it, from an
+    // address of its own, so that the addresses below start with their whole allowance.
+    let warm = client_from(&stack, Ipv4Addr::new(127, 0, 0, 4));
+    for _ in 0..300 {
+        let answer = warm
+            .get(format!("{base}/v1/verify"))
+            .query(&[("code", &code)])
+            .send()
+            .await;
+        if answer.is_ok_and(|a| a.status() != 503) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let abusive = client_from(&stack, Ipv4Addr::new(127, 0, 0, 2));
     let other = client_from(&stack, Ipv4Addr::new(127, 0, 0, 3));
     let mut limited = None;
