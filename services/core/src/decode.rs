@@ -572,16 +572,6 @@ fn product_body(body: &event_payload::Body) -> Option<Result<Body, EventError>> 
 }
 
 fn register_product(r: &pb::RegisterProduct) -> Result<Body, EventError> {
-    let bounded = |field: &'static str, value: &str, min: usize, max: usize| {
-        let chars = value.chars().count();
-        if chars < min || chars > max || value.chars().any(char::is_control) {
-            return Err(invalid(
-                field,
-                format!("must be {min} to {max} printable characters, got {chars}"),
-            ));
-        }
-        Ok(value.to_string())
-    };
     if r.pack_size == 0 || r.pack_size > MAX_PACK_SIZE {
         return Err(invalid(
             "pack_size",
@@ -646,9 +636,9 @@ fn register_product(r: &pb::RegisterProduct) -> Result<Body, EventError> {
     Ok(Body::RegisterProduct {
         gtin: field("gtin", Gtin::parse(&r.gtin))?,
         master: ProductData {
-            name: bounded("name", &r.name, 1, MAX_TEXT_CHARS)?,
-            strength: bounded("strength", &r.strength, 0, 100)?,
-            dosage_form: bounded("dosage_form", &r.dosage_form, 1, 100)?,
+            name: text("name", &r.name)?,
+            strength: text_between("strength", &r.strength, 0, 100)?,
+            dosage_form: text_between("dosage_form", &r.dosage_form, 1, 100)?,
             pack_size: r.pack_size,
             national_codes,
             markets,
@@ -690,11 +680,16 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> EventError {
 }
 
 fn text(field: &'static str, value: &str) -> Result<String, EventError> {
+    text_between(field, value, 1, MAX_TEXT_CHARS)
+}
+
+/// `min` to `max` characters, none of them a control character.
+fn text_between(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, EventError> {
     let chars = value.chars().count();
-    if chars == 0 || chars > MAX_TEXT_CHARS || value.chars().any(char::is_control) {
+    if chars < min || chars > max || value.chars().any(char::is_control) {
         return Err(invalid(
             field,
-            format!("must be 1 to {MAX_TEXT_CHARS} printable characters, got {chars}"),
+            format!("must be {min} to {max} printable characters, got {chars}"),
         ));
     }
     Ok(value.to_string())

@@ -454,13 +454,8 @@ fn product_change(
             next.transfers += 1;
             Ok(Some(next))
         }
-        (Body::Commission { .. }, None) => Err(Refusal::product(
-            RejectCode::ProductNotRegistered,
-            gtin,
-            "not registered: its owner registers it (RegisterProduct) before packs are commissioned",
-        )),
         (Body::Commission { .. }, Some(p)) if p.case_level => case_level(),
-        (Body::Commission { .. }, Some(p)) if p.master.is_none() => Err(Refusal::product(
+        (Body::Commission { .. }, p) if p.is_none_or(|p| p.master.is_none()) => Err(Refusal::product(
             RejectCode::ProductNotRegistered,
             gtin,
             "not registered: its owner registers it (RegisterProduct) before packs are commissioned",

@@ -13,6 +13,7 @@ use std::time::Duration;
 use pedigree_core::Hash;
 use pedigree_core::decode::decode_payload;
 use pedigree_core::event::{Body, Event};
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{
     Block, BlockHeader, Notification, NotificationCursor, NotificationKind, SubscribeRequest, event_outcome,
@@ -209,16 +210,21 @@ impl Verifier {
         if self.owns(id, gtin).await? {
             return Ok(true);
         }
-        for serial in serials {
-            let (_, pack) = self
-                .lookup(gtin, serial.as_str())
-                .await
-                .map_err(|e| Status::unavailable(e.to_string()))?;
-            if pack.is_some_and(|p| p.holder == id || p.received_from == id || p.owner == id) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        // Every pack in one pipelined read, whatever the number of serials.
+        let Ok(gtin) = pedigree_core::gs1::Gtin::parse(gtin) else {
+            return Ok(false);
+        };
+        let keys: Vec<PackKey> = serials.iter().map(|s| PackKey::new(&gtin, s)).collect();
+        let registry = self.auth.registry.borrow().clone();
+        let packs = self
+            .store
+            .packs(&keys, &registry)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
+        Ok(packs
+            .into_iter()
+            .flatten()
+            .any(|p| p.holder == id || p.received_from == id || p.owner == id))
     }
 }
 

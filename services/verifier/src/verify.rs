@@ -172,7 +172,7 @@ impl Verifier {
 }
 
 impl Verifier {
-    pub(crate) async fn lookup(
+    async fn lookup(
         &self,
         gtin: &str,
         serial: &str,
