@@ -241,7 +241,8 @@ def verify_consistency(old_size, new_size, path, old_root, new_root):
 KINDS = {10: "commission", 11: "ship", 12: "receive", 13: "dispense", 14: "decommission", 15: "undo", 16: "recall",
          17: "withdraw", 18: "return", 19: "register_participant", 20: "rotate_key", 21: "revoke_participant",
          22: "pack", 23: "unpack", 24: "void_shipment", 25: "attest_prefixes", 26: "register_product",
-         27: "transfer_product", 28: "quarantine", 29: "clear_suspect", 30: "declare_illegitimate"}
+         27: "transfer_product", 28: "quarantine", 29: "clear_suspect", 30: "declare_illegitimate",
+         31: "rotate_sequencer_key"}
 PACK_KINDS = {10: 4, 11: 2, 12: 2, 13: 2, 14: 2, 15: 2, 18: 2, 24: 2, 28: 2, 29: 2, 30: 2}  # body field -> field number of its serials
 CONTAINER_KINDS = {11: 4, 12: 4, 24: 4}  # ship, receive, void_shipment: field number of their containers
 AGGREGATION_KINDS = (22, 23)  # pack, unpack: parent 1, packs 2 (PackLine: gtin 1, serials 2), containers 3
@@ -370,8 +371,23 @@ def record_bytes(p):
     return out
 
 
-def registry_root(reg):
-    return mth([LH(record_bytes(reg[i])) for i in sorted(reg, key=lambda x: x.encode())])
+def schedule_leaf(schedule):
+    """The sequencer key schedule's registry leaf, None while only the genesis key ever signed (section 4)."""
+    if len(schedule) < 2:
+        return None
+    return b"\xff" + u32(len(schedule)) + b"".join(key + u64(h) for key, h in schedule)
+
+
+def key_at(schedule, height):
+    """The sequencer key that signs the header of `height` (section 8)."""
+    return [key for key, h in schedule if h <= height][-1] if height >= 1 else schedule[0][0]
+
+
+def registry_root(reg, schedule):
+    leaves = [LH(record_bytes(reg[i])) for i in sorted(reg, key=lambda x: x.encode())]
+    if schedule_leaf(schedule) is not None:
+        leaves.append(LH(schedule_leaf(schedule)))
+    return mth(leaves)
 
 
 def parse_record(b):
@@ -460,14 +476,17 @@ def successor(tip, raw, chain, seq_key):
     return None
 
 
-def fold_registry(reg, h, envelopes, gov_key, chain):
-    """Applies the block's governance events (signer "governance") to reg in place."""
+def fold_registry(reg, schedule, h, envelopes, gov_key, chain):
+    """Applies the block's governance events (signer "governance") to reg and the key schedule in place."""
     for e in envelopes:
         if text(e.get(3, b"")) != "governance":
             continue
         core, m, body_num, body = event_core(e[1])
         assert verify(gov_key, TH("pedigree.v2.event", core), e[2]), "governance signature"
         assert m[4] == chain
+        if body_num == 31:  # rotate_sequencer_key: the new key signs from the next block
+            schedule.append((compress(body[1]), h + 1))
+            continue
         pid = text(body.get(1, b""))
         if body_num == 19:
             assert pid not in reg
@@ -493,7 +512,7 @@ def hx(x):
     return bytes.fromhex(x)
 
 
-def check_bundle(b, seq_key, chain=None):
+def check_bundle(b, schedule, chain=None):
     """None if the bundle checks out, else the step that fails."""
     core = base64.b64decode(b["event_core"], validate=True)
     try:
@@ -504,9 +523,10 @@ def check_bundle(b, seq_key, chain=None):
         return 1
     e = TH("pedigree.v2.event", core)
     hb = base64.b64decode(b["header"], validate=True)
+    h = header_fields(hb)
+    seq_key = key_at(schedule, h["height"])
     if not verify(seq_key, TH("pedigree.v2.header", c["chain_id"], hb), hx(b["header_signature"])):
         return 2
-    h = header_fields(hb)
     if h["sequencer_key_id"] != key_id(seq_key):
         return 2
     if b["tree_size"] != h["event_count"] or not verify_inclusion(
@@ -551,38 +571,46 @@ def main(path):
     keys = {p["id"]: compress(hx(p["public_key"])) for p in g["participants"]}
     keys["governance"] = gov_key
 
-    registered = dict(keys)
-    registered["bay-pharmacy"] = compress(hx(v["keys"]["bay-pharmacy"]["public_key"]))
+    registered = {i: [k_] for i, k_ in keys.items()}
+    registered["bay-pharmacy"] = [compress(hx(v["keys"][n]["public_key"]))
+                                  for n in ("bay-pharmacy", "bay-pharmacy-rotated")]
     for ev in v["events"]:
         core, m, _, _ = event_core(hx(ev["payload"]))
         assert core.hex() == ev["core"], ev["name"]
         eid = TH("pedigree.v2.event", core)
         assert eid.hex() == ev["event_id"] and LH(eid).hex() == ev["leaf_hash"], ev["name"]
         assert m[4] == chain, ev["name"]
-        assert verify(registered[ev["signer"]], eid, hx(ev["signature"])), ev["name"]
+        assert any(verify(k_, eid, hx(ev["signature"])) for k_ in registered[ev["signer"]]), ev["name"]
         if ev["name"] == "transfer_product":  # the new owner's consent over the transfer digest (section 4a)
             t = message(m[27])
             digest = TH("pedigree.v2.product-transfer", chain, s(text(t[1])), s(ev["signer"]), s(text(t[2])),
                         u32(t.get(3, 0)))
-            assert verify(registered[text(t[2])], digest, t[4]), "transfer consent"
+            assert verify(registered[text(t[2])][0], digest, t[4]), "transfer consent"
 
     reg = {}
     for p in g["participants"]:
         reg[p["id"]] = {"id": p["id"], "role": ROLES[p["role"]], "key": compress(hx(p["public_key"])), "since": 0,
                         "retired": [], "revoked": None}
+    schedule = [(seq_key, 1)]  # (key, first height it signs): the genesis key, then each rotation's
     tip = {"height": 0, "hash": chain, "epoch": 0, "time_ms": 0, "log": []}
+    tips = {0: (dict(tip), list(schedule))}  # the canonical tip after each height, with the schedule then
     for b in v["blocks_topic"]:
-        why = successor(tip, hx(b["block"]), chain, seq_key)
+        why = successor(tip, hx(b["block"]), chain, schedule[-1][0])
         assert (why is None) == b["canonical"], (b["offset"], why)
         if why is None:
             h, envelopes = tip["last"]
             assert TH("pedigree.v2.header", chain, hx(b["header"])).hex() == b["header_hash"]
-            fold_registry(reg, h["height"], envelopes, gov_key, chain)
-            assert registry_root(reg) == h["registry_root"], ("registry root", b["offset"])
+            fold_registry(reg, schedule, h["height"], envelopes, gov_key, chain)
+            assert registry_root(reg, schedule) == h["registry_root"], ("registry root", b["offset"])
             assert [record_bytes(reg[i]).hex() for i in sorted(reg, key=str.encode)] == b["registry_records"]
+            leaf = schedule_leaf(schedule)
+            assert (leaf.hex() if leaf else None) == b["sequencer_keys_leaf"], ("schedule leaf", b["offset"])
+            tips[h["height"]] = (dict(tip, log=list(tip["log"])), list(schedule))
     t = v["tip"]
     assert (tip["height"], tip["hash"].hex(), len(tip["log"])) == (t["height"], t["hash"], t["tree_size"])
-    assert mth(tip["log"]).hex() == t["log_root"] and registry_root(reg).hex() == t["registry_root"]
+    assert mth(tip["log"]).hex() == t["log_root"] and registry_root(reg, schedule).hex() == t["registry_root"]
+    assert [(k_["public_key"], k_["from_height"]) for k_ in t["sequencer_keys"]] == \
+        [(key.hex(), h) for key, h in schedule], "sequencer key schedule"
     # The frontier: roots of the perfect subtrees, largest first.
     frontier, start, size = [], 0, len(tip["log"])
     while start < size:
@@ -595,14 +623,16 @@ def main(path):
     assert verify_consistency(c["old_size"], c["new_size"], [hx(p) for p in c["proof"]], hx(c["old_root"]),
                               hx(c["new_root"])), "consistency proof"
     for b in v["bundles"]:
-        assert check_bundle(b["bundle"], seq_key, chain) is None, ("bundle", b["serial"])
+        assert check_bundle(b["bundle"], schedule, chain) is None, ("bundle", b["serial"])
+        if len(schedule) > 1 and header_fields(base64.b64decode(b["bundle"]["header"]))["height"] >= schedule[1][1]:
+            assert check_bundle(b["bundle"], schedule[:1], chain) == 2, "a later block's bundle under the old key"
         assert b["bundle"]["pack"]["serial"] == b["serial"]
 
     failed = []
     for n in v["negative"]:
         name = n["name"]
         if "bundle" in n:
-            step = check_bundle(n["bundle"], seq_key)
+            step = check_bundle(n["bundle"], schedule)
             expected = int(n["reason"].split(":")[0].split()[1])
             ok = step == expected
         elif "envelope" in n:
@@ -620,18 +650,19 @@ def main(path):
             else:
                 ok = False
         elif "block" in n:
-            probe = dict(tip, log=list(tip["log"]))
-            if name == "block_wrong_registry_root":
-                # Replaces block 4 (same events): a valid successor of block 3 whose registry_root is not the
-                # root of the registry folded after its events (reg, as folded above).
-                probe = {"height": 0, "hash": chain, "epoch": 0, "time_ms": 0, "log": []}
-                for b in v["blocks_topic"][:4]:
-                    successor(probe, hx(b["block"]), chain, seq_key)
-                raw = hx(n["block"])
-                ok = successor(probe, raw, chain, seq_key) is None and \
-                    header_fields(block_parts(raw)[0])["registry_root"] != registry_root(reg)
+            # Checked on the canonical tip of `on_height`, with the key the schedule then names for the next height.
+            base, sched = tips[n["on_height"]]
+            probe = dict(base, log=list(base["log"]))
+            raw = hx(n["block"])
+            why = successor(probe, raw, chain, key_at(sched, n["on_height"] + 1))
+            if n["fails"] == "registry_root":
+                # A valid successor as far as the header goes, whose registry_root is not the root of the registry
+                # folded after its events (the one the canonical block of that height committed to).
+                canonical = [b for b in v["blocks_topic"] if b["canonical"] and b["height"] == n["on_height"] + 1]
+                ok = why is None and header_fields(block_parts(raw)[0])["registry_root"] != \
+                    hx(canonical[0]["registry_root"])
             else:
-                ok = successor(probe, hx(n["block"]), chain, seq_key) is not None
+                ok = why == n["fails"]
         else:
             ok = False
         if not ok:

@@ -39,6 +39,10 @@ pub struct AuditArgs {
     /// With --api: its private key (PKCS#8 PEM); default {genesis folder}/{id}.pem.
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// Write the sequencer key schedule the audited chain leads to (the file `pedigree verify --offline --key`
+    /// reads): the genesis key, then each key a sealed `RotateSequencerKey` named, with the first height it signs.
+    #[arg(long)]
+    pub sequencer_keys_out: Option<PathBuf>,
 }
 
 pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
@@ -65,6 +69,13 @@ pub async fn run(a: AuditArgs) -> anyhow::Result<()> {
         auditor.tip().log.size(),
         started.elapsed()
     );
+    let schedule = auditor.registry().sequencer_keys();
+    if schedule.keys().len() > 1 {
+        println!("sequencer keys:\n{}", schedule.to_text().trim_end());
+    }
+    if let Some(path) = &a.sequencer_keys_out {
+        std::fs::write(path, schedule.to_text()).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

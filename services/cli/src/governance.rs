@@ -126,6 +126,20 @@ pub async fn rotate_key(a: RotateKeyArgs) -> anyhow::Result<()> {
     sign_and_send(GOVERNANCE_ID, &a.signer, body::rotate_key(&a.id, &a.key.resolve()?)).await
 }
 
+#[derive(clap::Args)]
+pub struct RotateSequencerKeyArgs {
+    // Signed as `governance`: the key defaults to {dir}/governance.pem.
+    #[command(flatten)]
+    pub signer: Sending,
+    /// The new sequencer key (configure it on the sequencers as PEDIGREE_SEQUENCER_NEXT_KEY first).
+    #[command(flatten)]
+    pub key: NewKey,
+}
+
+pub async fn rotate_sequencer_key(a: RotateSequencerKeyArgs) -> anyhow::Result<()> {
+    sign_and_send(GOVERNANCE_ID, &a.signer, body::rotate_sequencer_key(&a.key.resolve()?)).await
+}
+
 pub async fn revoke(a: RevokeArgs) -> anyhow::Result<()> {
     sign_and_send(GOVERNANCE_ID, &a.signer, body::revoke_participant(&a.id, &a.reason)).await
 }

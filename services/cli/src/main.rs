@@ -86,6 +86,8 @@ enum Command {
     Register(governance::RegisterArgs),
     /// Replace a participant's key (governance); events signed with the old key are refused once sealed.
     RotateKey(governance::RotateKeyArgs),
+    /// Governance: replace the sequencer key (the block sealing this is signed by the old key, later ones by the new).
+    RotateSequencerKey(governance::RotateSequencerKeyArgs),
     /// Revoke a participant for good (governance).
     Revoke(governance::RevokeArgs),
     /// Relay your notifications to an HTTPS endpoint, HMAC-signed, at least once, resuming after the last delivered.
@@ -127,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
         Command::AttestPrefixes(a) => governance::attest_prefixes(a).await,
         Command::Register(a) => governance::register(a).await,
         Command::RotateKey(a) => governance::rotate_key(a).await,
+        Command::RotateSequencerKey(a) => governance::rotate_sequencer_key(a).await,
         Command::Revoke(a) => governance::revoke(a).await,
         Command::Status(a) => submit::status(a).await,
         Command::Webhook(a) => webhook::run(a).await,

@@ -63,6 +63,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         api: None,
         as_id: "ledger-auditor".into(),
         key: None,
+        sequencer_keys_out: None,
     };
     crate::audit::run(audit).await.context("the audit failed")?;
     println!("demo: the same audit through the verifier's API, signed in as ledger-auditor");
@@ -74,6 +75,7 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         api: Some(verifier.clone()),
         as_id: "ledger-auditor".into(),
         key: None,
+        sequencer_keys_out: None,
     };
     crate::audit::run(audit)
         .await

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{Verdict, VerifyRequest, VerifyResponse};
-use pedigree_core::proof::{BundleJson, check_bundle};
+use pedigree_core::proof::{BundleJson, check_bundle_with};
+use pedigree_core::sequencer_keys::SequencerKeys;
 use pedigree_core::verdict::{status_name, verdict_name};
 
 use crate::connect::{Credentials, signed_in};
@@ -28,7 +28,9 @@ pub struct VerifyArgs {
     /// Check a saved proof bundle without any server.
     #[arg(long, requires = "key", conflicts_with = "code")]
     pub offline: Option<PathBuf>,
-    /// The sequencer's public key (hex of SEC1, as in the genesis file's sequencer_public_key).
+    /// The sequencer's public key (hex of SEC1, as in the genesis file's sequencer_public_key); after a rotation of
+    /// the sequencer key, the schedule: one key per line, each after the first followed by the first height it
+    /// signs (what `pedigree audit --sequencer-keys-out` writes).
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Ask as this participant (signs in with its key): the full answer and a proof bundle for packs it holds or
@@ -83,13 +85,13 @@ fn parse_chain_id(hex_id: &str) -> anyhow::Result<pedigree_core::Hash> {
 }
 
 fn offline(bundle_path: &std::path::Path, key_path: &std::path::Path, chain_id: Option<&str>) -> anyhow::Result<()> {
-    let key_hex = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
-    let key = PublicKey::from_hex(&key_hex).context("sequencer key")?;
+    let text = std::fs::read_to_string(key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let keys = SequencerKeys::parse_text(&text).context("sequencer key")?;
     let json = std::fs::read_to_string(bundle_path).with_context(|| format!("reading {}", bundle_path.display()))?;
     let bundle: BundleJson = serde_json::from_str(&json).context("the bundle is not valid JSON")?;
     let bundle = bundle.to_bundle().map_err(|e| anyhow::anyhow!(e))?;
     let chain = chain_id.map(parse_chain_id).transpose()?;
-    let checked = check_bundle(&bundle, &key, chain.as_ref()).context("the proof bundle does not check out")?;
+    let checked = check_bundle_with(&bundle, &keys, chain.as_ref()).context("the proof bundle does not check out")?;
     let pack = &checked.pack;
     println!(
         "OK: pack {} serial {} (lot '{}', expiry '{}') is named by event {} ({}, signed by {} at {} ms) sealed in \

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::Hash;
-use crate::block::{BlockError, Tip, check_block};
+use crate::block::{BlockError, Tip, check_block_with};
 use crate::context::BlockContext;
 use crate::envelope::check_envelope;
 use crate::event::{EventError, event_id};
@@ -111,7 +111,7 @@ impl Auditor {
 
     /// Checks the block found at `position` in the log.
     pub fn check(&mut self, position: u64, block: &Block) -> Result<(), AuditError> {
-        let (header, next) = match check_block(block, &self.tip, &self.registry.sequencer_key) {
+        let (header, next) = match check_block_with(block, &self.tip, self.registry.sequencer_keys()) {
             Ok(ok) => ok,
             Err(e) => return self.stale_or_fail(position, e),
         };

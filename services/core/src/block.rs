@@ -11,6 +11,7 @@ use crate::Hash;
 use crate::event::event_id;
 use crate::keys::{HEADER_TAG, KeyError, KeyPair, PublicKey, tagged_hash_parts};
 use crate::pb::{self, Block, BlockHeader, PartitionOffset, Rejection, SignedHeader};
+use crate::sequencer_keys::SequencerKeys;
 
 /// The chain position a new block extends.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +162,26 @@ pub fn open_header(signed: &SignedHeader, chain_id: &Hash, sequencer: &PublicKey
     BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))
 }
 
+/// Decodes a signed header of chain `chain_id` and checks it was signed by the key `sequencer` names for its height
+/// (and that its `sequencer_key_id` names that key).
+pub fn open_header_at(
+    signed: &SignedHeader,
+    chain_id: &Hash,
+    sequencer: &SequencerKeys,
+) -> Result<BlockHeader, BlockError> {
+    let unverified =
+        BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    let key = sequencer.key_at(unverified.height);
+    let header = open_header(signed, chain_id, key)?;
+    if header.sequencer_key_id != key.key_id() {
+        return Err(BlockError::KeyId {
+            got: header.sequencer_key_id,
+            expected: key.key_id(),
+        });
+    }
+    Ok(header)
+}
+
 /// Checks `block` as the successor of `tip` (signature, link, roots, counts, log) and returns the new tip.
 /// Event signatures and custody rules are checked separately: they need the participant registry.
 pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(BlockHeader, Tip), BlockError> {
@@ -220,6 +241,15 @@ pub fn check_block(block: &Block, tip: &Tip, sequencer: &PublicKey) -> Result<(B
         time_ms: header.time_ms,
     };
     Ok((header, next))
+}
+
+/// [`check_block`] under the key `sequencer` names for the height the block claims: the current key for the tip's
+/// successor, the key of its own height for a stale competitor (a block a leader sealed with the key of its time, so
+/// the audit can tell an honest race from a forgery after a rotation).
+pub fn check_block_with(block: &Block, tip: &Tip, sequencer: &SequencerKeys) -> Result<(BlockHeader, Tip), BlockError> {
+    let signed = block.header.as_ref().ok_or(BlockError::MissingHeader)?;
+    let claimed = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    check_block(block, tip, sequencer.key_at(claimed.height))
 }
 
 fn count(what: &'static str, header: u32, body: usize) -> Result<(), BlockError> {

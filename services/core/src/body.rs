@@ -214,6 +214,12 @@ pub fn rotate_key(id: &str, public_key: &crate::keys::PublicKey) -> Body {
     })
 }
 
+pub fn rotate_sequencer_key(public_key: &crate::keys::PublicKey) -> Body {
+    Body::RotateSequencerKey(pb::RotateSequencerKey {
+        public_key: public_key.to_sec1(),
+    })
+}
+
 pub fn revoke_participant(id: &str, reason: &str) -> Body {
     Body::RevokeParticipant(pb::RevokeParticipant {
         id: id.into(),

@@ -196,6 +196,7 @@ custody_rpcs! {
         GovernanceRotateKey: rotate_key => RotateKey,
         GovernanceRevokeParticipant: revoke_participant => Revoke,
         GovernanceAttestPrefixes: attest_prefixes => AttestPrefixes,
+        GovernanceRotateSequencerKey: rotate_sequencer_key => RotateSequencerKey,
     }
 }
 
@@ -220,6 +221,7 @@ impl Rpc {
             EventKind::Unpack => Rpc::ManufacturerUnpack,
             EventKind::VoidShipment => Rpc::ManufacturerVoidShipment,
             EventKind::AttestPrefixes => Rpc::GovernanceAttestPrefixes,
+            EventKind::RotateSequencerKey => Rpc::GovernanceRotateSequencerKey,
             EventKind::RegisterProduct => Rpc::ManufacturerRegisterProduct,
             EventKind::TransferProduct => Rpc::ManufacturerTransferProduct,
             EventKind::Quarantine => Rpc::ManufacturerQuarantine,

@@ -507,6 +507,7 @@ fn governance_body(body: &event_payload::Body) -> Option<Result<Body, EventError
             })
         }),
         event_payload::Body::AttestPrefixes(a) => attest_prefixes(a),
+        event_payload::Body::RotateSequencerKey(r) => key(&r.public_key).map(|key| Body::RotateSequencerKey { key }),
         _ => return None,
     })
 }

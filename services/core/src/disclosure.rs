@@ -210,6 +210,7 @@ fn named(body: &event_payload::Body) -> Named<'_> {
         B::Withdraw(_) => none("withdraw"),
         B::RegisterParticipant(_) => none("register_participant"),
         B::RotateKey(_) => none("rotate_key"),
+        B::RotateSequencerKey(_) => none("rotate_sequencer_key"),
         B::RevokeParticipant(_) => none("revoke_participant"),
         B::AttestPrefixes(_) => none("attest_prefixes"),
         B::RegisterProduct(_) => none("register_product"),

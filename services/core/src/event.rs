@@ -96,6 +96,10 @@ pub enum Body {
         id: String,
         key: PublicKey,
     },
+    /// A new sequencer key, signing from the block after the one that seals this (governance).
+    RotateSequencerKey {
+        key: PublicKey,
+    },
     Revoke {
         id: String,
         reason: String,
@@ -151,6 +155,7 @@ impl Body {
             Body::Return { .. } => EventKind::Return,
             Body::Register { .. } => EventKind::Register,
             Body::RotateKey { .. } => EventKind::RotateKey,
+            Body::RotateSequencerKey { .. } => EventKind::RotateSequencerKey,
             Body::Revoke { .. } => EventKind::Revoke,
             Body::Pack { .. } => EventKind::Pack,
             Body::Unpack { .. } => EventKind::Unpack,
@@ -168,7 +173,11 @@ impl Body {
     pub fn is_governance(&self) -> bool {
         matches!(
             self,
-            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } | Body::AttestPrefixes { .. }
+            Body::Register { .. }
+                | Body::RotateKey { .. }
+                | Body::RotateSequencerKey { .. }
+                | Body::Revoke { .. }
+                | Body::AttestPrefixes { .. }
         )
     }
 
@@ -231,7 +240,11 @@ impl Body {
             | Body::Quarantine { gtin, .. }
             | Body::ClearSuspect { gtin, .. }
             | Body::DeclareIllegitimate { gtin, .. } => gtin,
-            Body::Register { .. } | Body::RotateKey { .. } | Body::Revoke { .. } | Body::AttestPrefixes { .. } => {
+            Body::Register { .. }
+                | Body::RotateKey { .. }
+                | Body::RotateSequencerKey { .. }
+                | Body::Revoke { .. }
+                | Body::AttestPrefixes { .. } => {
                 return None;
             }
         })
@@ -258,6 +271,7 @@ impl Body {
             | Body::Withdraw { .. }
             | Body::Register { .. }
             | Body::RotateKey { .. }
+            | Body::RotateSequencerKey { .. }
             | Body::Revoke { .. }
             | Body::AttestPrefixes { .. }
             | Body::RegisterProduct { .. }

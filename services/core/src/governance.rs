@@ -1,4 +1,5 @@
-//! Registry changes on the ledger: RegisterParticipant, RotateKey, RevokeParticipant and AttestPrefixes, applied.
+//! Registry changes on the ledger: RegisterParticipant, RotateKey, RevokeParticipant, AttestPrefixes and
+//! RotateSequencerKey, applied.
 //!
 //! Only the governance key named in the genesis signs them (envelope signer
 //! [`GOVERNANCE_ID`](crate::participant::GOVERNANCE_ID); their bodies are checked by [`crate::decode`]). They are
@@ -102,6 +103,25 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
                     });
                 }
             }
+        }
+        Body::RotateSequencerKey { key } => {
+            if registry.is_anchor_key(key) {
+                return Err(Refusal::governance(
+                    RejectCode::KeyReused,
+                    "the new sequencer key is the governance key or a sequencer key this chain has or had",
+                ));
+            }
+            if let Some(holder) = registry.key_holder(key) {
+                return Err(Refusal::governance(
+                    RejectCode::KeyReused,
+                    format!("the new sequencer key is (or was) participant '{}''s", holder.id),
+                ));
+            }
+            registry.sequencer_keys.rotate(*key, at.height);
+            registry.sequencer_key = *key;
+            registry.sequencer_changed = true;
+            registry.root_cache = std::sync::OnceLock::new();
+            return Ok(());
         }
         Body::Revoke { id, reason } => {
             active(registry, id)?;

@@ -25,6 +25,7 @@ pub enum EventKind {
     Quarantine,
     ClearSuspect,
     DeclareIllegitimate,
+    RotateSequencerKey,
 }
 
 impl EventKind {
@@ -51,6 +52,7 @@ impl EventKind {
             EventKind::Quarantine => "quarantine",
             EventKind::ClearSuspect => "clear suspect",
             EventKind::DeclareIllegitimate => "declare illegitimate",
+            EventKind::RotateSequencerKey => "rotate sequencer key",
         }
     }
 }

@@ -51,6 +51,7 @@ pub mod product;
 pub mod proof;
 pub mod refusal;
 pub mod registry_root;
+pub mod sequencer_keys;
 pub mod session;
 pub mod state;
 pub mod stored;

@@ -13,6 +13,7 @@ use crate::Hash;
 use crate::keys::{GENESIS_TAG, KeyError, PublicKey, tagged_hash};
 use crate::kind::EventKind;
 use crate::product::CompanyPrefix;
+use crate::sequencer_keys::{ScheduleError, SequencerKeyRecord, SequencerKeys};
 
 /// What a participant is in the supply chain; decides which events it may sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,7 +88,7 @@ impl Role {
                     | ClearSuspect
                     | DeclareIllegitimate
             ) | (Role::Authority, ClearSuspect | DeclareIllegitimate)
-                | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes)
+                | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes | RotateSequencerKey)
         )
     }
 
@@ -385,6 +386,8 @@ pub enum GenesisError {
     Key { id: String, source: KeyError },
     #[error("sequencer public key: {0}")]
     SequencerKey(KeyError),
+    #[error("{0}")]
+    SequencerSchedule(ScheduleError),
     #[error("governance public key: {0}")]
     GovernanceKey(KeyError),
     #[error("participant '{id}': '{prefix}' is not a gs1 company prefix")]
@@ -423,7 +426,12 @@ pub struct Registry {
     /// The chain id ([`Genesis::chain_id`]): every payload names it and every header digest covers it.
     pub chain_id: Hash,
     pub chain_name: String,
+    /// The key that signs the next block: the last one [`Registry::sequencer_keys`] announced.
     pub sequencer_key: PublicKey,
+    /// Which key signs which height (the genesis key, then every `RotateSequencerKey` sealed so far).
+    pub(crate) sequencer_keys: SequencerKeys,
+    /// Whether a `RotateSequencerKey` applied since the last [`Registry::take_sequencer_change`].
+    pub(crate) sequencer_changed: bool,
     pub governance_key: Option<PublicKey>,
     pub(crate) participants: HashMap<String, Participant>,
     /// Participant ids by index.
@@ -497,6 +505,8 @@ impl Registry {
             chain_id,
             chain_name: genesis.chain_name.clone(),
             sequencer_key,
+            sequencer_keys: SequencerKeys::genesis(sequencer_key),
+            sequencer_changed: false,
             governance_key,
             participants,
             by_index,
@@ -515,6 +525,29 @@ impl Registry {
             self.place(participant);
         }
         Ok(self)
+    }
+
+    /// The registry with the sequencer key schedule Redis keeps (absent: nothing was rotated).
+    pub fn with_sequencer_keys(mut self, records: &[SequencerKeyRecord]) -> Result<Self, GenesisError> {
+        if records.is_empty() {
+            return Ok(self);
+        }
+        let genesis = self.sequencer_keys.keys()[0].key;
+        self.sequencer_keys =
+            SequencerKeys::from_records(records, &genesis).map_err(GenesisError::SequencerSchedule)?;
+        self.sequencer_key = *self.sequencer_keys.current();
+        self.root_cache = std::sync::OnceLock::new();
+        Ok(self)
+    }
+
+    /// Which key signs which height.
+    pub fn sequencer_keys(&self) -> &SequencerKeys {
+        &self.sequencer_keys
+    }
+
+    /// The schedule, if a `RotateSequencerKey` changed it since the last call (what the block writes to Redis).
+    pub fn take_sequencer_change(&mut self) -> Option<Vec<SequencerKeyRecord>> {
+        std::mem::take(&mut self.sequencer_changed).then(|| self.sequencer_keys.records())
     }
 
     /// Parses a stored record (JSON).
@@ -551,9 +584,9 @@ impl Registry {
         self.participants.values().find(|p| p.keys().any(|k| k == key))
     }
 
-    /// Whether `key` is one of the genesis trust anchors (sequencer or governance key).
+    /// Whether `key` is a trust anchor: the governance key, or a sequencer key the chain has or had.
     pub fn is_anchor_key(&self, key: &PublicKey) -> bool {
-        *key == self.sequencer_key || self.governance_key.as_ref() == Some(key)
+        self.sequencer_keys.contains(key) || self.governance_key.as_ref() == Some(key)
     }
 
     /// Any participant, revoked or not.
@@ -592,9 +625,10 @@ impl Registry {
             .collect()
     }
 
-    /// Whether anything changed since the last [`Registry::take_changes`].
+    /// Whether anything changed since the last [`Registry::take_changes`] (or, for the sequencer key schedule,
+    /// [`Registry::take_sequencer_change`]).
     pub fn has_changes(&self) -> bool {
-        !self.changed.is_empty()
+        !self.changed.is_empty() || self.sequencer_changed
     }
 
     pub fn len(&self) -> usize {

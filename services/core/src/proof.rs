@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use prost::Message;
 
 use crate::Hash;
-use crate::block::{BlockError, open_header};
+use crate::block::{BlockError, open_header_at};
 use crate::disclosure::{CoreError, EventCore, Opening, core_of, open_pack};
 use crate::event::event_id;
 use crate::keys::{KeyError, PublicKey};
@@ -25,6 +25,7 @@ use crate::pb::{
     Block, BlockHeader, EventPayload, InclusionProof, PackOpening, ProofBundle, SignedEnvelope, SignedHeader,
 };
 use crate::registry_root::{RecordError, RegistryRecord, registry_proof};
+use crate::sequencer_keys::SequencerKeys;
 
 /// The inclusion proof of `id` among the accepted events of `block`, if it holds it.
 pub fn block_inclusion(block: &Block, id: &Hash) -> Option<InclusionProof> {
@@ -49,6 +50,7 @@ pub fn make_bundle(
     (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
     participants: &[Participant],
+    sequencer: &SequencerKeys,
 ) -> Option<ProofBundle> {
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?;
@@ -61,6 +63,7 @@ pub fn make_bundle(
         (gtin, serial),
         signer_key,
         participants,
+        sequencer,
     )
 }
 
@@ -74,11 +77,12 @@ pub fn bundle_of_event(
     (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
     participants: &[Participant],
+    sequencer: &SequencerKeys,
 ) -> Option<ProofBundle> {
     let payload = EventPayload::decode(envelope.payload.as_slice()).ok()?;
     let core = core_of(&envelope.payload, &payload).ok()?;
     let opening = open_pack(&payload, gtin, serial)?;
-    let (signer_record, registry_inclusion) = registry_proof(participants, &envelope.signer, height)?;
+    let (signer_record, registry_inclusion) = registry_proof(participants, sequencer, &envelope.signer, height)?;
     Some(ProofBundle {
         signer_public_key: signer_key.to_sec1(),
         inclusion: Some(inclusion),
@@ -139,8 +143,19 @@ pub struct Checked {
     pub header: BlockHeader,
 }
 
-/// Checks a bundle against the sequencer's key (and, when given, the chain id); docs/ledger-format.md, section 6.
+/// Checks a bundle against one sequencer key trusted for every height (a chain whose key was never rotated, or a
+/// reader who trusts that key for the bundle's height); [`check_bundle_with`] takes the whole schedule.
 pub fn check_bundle(bundle: &ProofBundle, sequencer: &PublicKey, chain: Option<&Hash>) -> Result<Checked, BundleError> {
+    check_bundle_with(bundle, &SequencerKeys::genesis(*sequencer), chain)
+}
+
+/// Checks a bundle against the sequencer key schedule (the header must verify under the key of its height) and,
+/// when given, the chain id; docs/ledger-format.md, section 6.
+pub fn check_bundle_with(
+    bundle: &ProofBundle,
+    sequencer: &SequencerKeys,
+    chain: Option<&Hash>,
+) -> Result<Checked, BundleError> {
     let inclusion = bundle
         .inclusion
         .as_ref()
@@ -155,7 +170,7 @@ pub fn check_bundle(bundle: &ProofBundle, sequencer: &PublicKey, chain: Option<&
     }
     let id = core.id();
     // The core names its chain; the header must be signed for that same chain.
-    let header = open_header(signed, &core.chain_id, sequencer).map_err(BundleError::Header)?;
+    let header = open_header_at(signed, &core.chain_id, sequencer).map_err(BundleError::Header)?;
     if inclusion.tree_size != u64::from(header.event_count) {
         return Err(BundleError::TreeSize {
             proof: inclusion.tree_size,

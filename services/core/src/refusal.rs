@@ -50,6 +50,14 @@ impl Refusal {
         }
     }
 
+    /// A refusal about the chain's own keys (a sequencer key rotation).
+    pub(crate) fn governance(code: RejectCode, detail: impl std::fmt::Display) -> Self {
+        Self {
+            code,
+            reason: detail.to_string(),
+        }
+    }
+
     /// A refusal about a participant (a registry change).
     pub(crate) fn participant(code: RejectCode, id: &str, detail: impl std::fmt::Display) -> Self {
         Self {

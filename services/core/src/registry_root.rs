@@ -14,6 +14,7 @@ use crate::Hash;
 use crate::keys::PublicKey;
 use crate::participant::{Participant, Registry, RetiredKey, put_str};
 use crate::pb::InclusionProof;
+use crate::sequencer_keys::SequencerKeys;
 
 /// The canonical encoding of a participant's record: the registry leaf's data.
 pub fn record_bytes(p: &Participant) -> Vec<u8> {
@@ -56,13 +57,22 @@ pub fn registry_leaves<'a>(participants: impl IntoIterator<Item = &'a Participan
     leaves
 }
 
-/// The RFC 6962 root over the leaves of `participants` (`SHA-256("")` when there are none).
-pub fn registry_root_of<'a>(participants: impl IntoIterator<Item = &'a Participant>) -> Hash {
-    let hashes: Vec<Hash> = registry_leaves(participants)
+/// The registry tree's leaf hashes: the leaves of `participants`, then the sequencer key schedule's leaf once the
+/// key was rotated ([`SequencerKeys::leaf`]).
+fn leaf_hashes(leaves: &[(&str, Vec<u8>)], sequencer: &SequencerKeys) -> Vec<Hash> {
+    leaves
         .iter()
         .map(|(_, record)| leaf_hash(record))
-        .collect();
-    root(&hashes)
+        .chain(sequencer.leaf().map(|leaf| leaf_hash(&leaf)))
+        .collect()
+}
+
+/// The RFC 6962 root over the leaves of `participants` and the schedule's (`SHA-256("")` when there are none).
+pub fn registry_root_of<'a>(
+    participants: impl IntoIterator<Item = &'a Participant>,
+    sequencer: &SequencerKeys,
+) -> Hash {
+    root(&leaf_hashes(&registry_leaves(participants), sequencer))
 }
 
 impl Registry {
@@ -70,7 +80,7 @@ impl Registry {
     pub fn root(&self) -> Hash {
         *self
             .root_cache
-            .get_or_init(|| registry_root_of(self.participants.values()))
+            .get_or_init(|| registry_root_of(self.participants.values(), &self.sequencer_keys))
     }
 
     /// Every participant, any order.
@@ -115,12 +125,17 @@ pub fn participant_at(p: &Participant, height: u64) -> Option<Participant> {
 }
 
 /// The record of participant `id` and its inclusion proof in the registry root after block `height`, from the
-/// participants' current records (the registry as of any later height).
-pub fn registry_proof(participants: &[Participant], id: &str, height: u64) -> Option<(Vec<u8>, InclusionProof)> {
+/// participants' current records and the sequencer key schedule (the registry as of any later height).
+pub fn registry_proof(
+    participants: &[Participant],
+    sequencer: &SequencerKeys,
+    id: &str,
+    height: u64,
+) -> Option<(Vec<u8>, InclusionProof)> {
     let then: Vec<Participant> = participants.iter().filter_map(|p| participant_at(p, height)).collect();
     let leaves = registry_leaves(&then);
     let index = leaves.iter().position(|(leaf_id, _)| *leaf_id == id)?;
-    let hashes: Vec<Hash> = leaves.iter().map(|(_, record)| leaf_hash(record)).collect();
+    let hashes = leaf_hashes(&leaves, &sequencer.at(height));
     let path = inclusion_proof(&hashes, index as u64).ok()?;
     Some((
         leaves[index].1.clone(),

@@ -191,6 +191,7 @@ fn move_pack(
         | Body::Withdraw { .. }
         | Body::Register { .. }
         | Body::RotateKey { .. }
+        | Body::RotateSequencerKey { .. }
         | Body::Revoke { .. }
         | Body::AttestPrefixes { .. }
         | Body::RegisterProduct { .. }

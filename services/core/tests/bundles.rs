@@ -91,6 +91,7 @@ fn bundle_for(
         (GTIN, serial),
         &key.public(),
         &participants(registry),
+        registry.sequencer_keys(),
     )
     .expect("the pack is in the block")
 }

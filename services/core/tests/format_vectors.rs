@@ -23,7 +23,7 @@ use pedigree_core::pb::{
     Block, BlockHeader, EventPayload, ParticipantRole, PartitionOffset, ProofBundle, RejectCode, Rejection,
     SignedEnvelope, event_payload,
 };
-use pedigree_core::proof::{BundleError, BundleJson, check_bundle, make_bundle};
+use pedigree_core::proof::{BundleError, BundleJson, check_bundle, check_bundle_with, make_bundle};
 use pedigree_core::registry_root::registry_leaves;
 use prost::Message;
 use serde_json::{Value, json};
@@ -40,7 +40,7 @@ fn key(first: u8) -> KeyPair {
 }
 
 /// The fixed keys: name, first byte of the secret.
-const KEYS: [(&str, u8); 8] = [
+const KEYS: [(&str, u8); 9] = [
     ("acme-pharma", 0x01),
     ("medline-wholesale", 0x21),
     ("sequencer", 0x41),
@@ -49,6 +49,7 @@ const KEYS: [(&str, u8); 8] = [
     ("bay-pharmacy", 0xa1),
     ("bay-pharmacy-rotated", 0xc1),
     ("forger", 0xd1),
+    ("sequencer-2", 0x51),
 ];
 
 fn k(name: &str) -> KeyPair {
@@ -148,9 +149,18 @@ impl Sealer {
             epoch,
             registry_root: registry.root(),
         };
-        let (block, next) = seal(&k("sequencer"), tip, content);
+        // The key the registry before the block names: a block that seals a rotation is signed by the old key.
+        let (block, next) = seal(&key_of(&self.registry.sequencer_key), tip, content);
         (block, next, registry)
     }
+}
+
+/// The fixed key pair whose public key is `public`.
+fn key_of(public: &pedigree_core::keys::PublicKey) -> KeyPair {
+    KEYS.iter()
+        .map(|(_, first)| key(*first))
+        .find(|pair| pair.public() == *public)
+        .expect("a fixed key")
 }
 
 fn header_of(block: &Block) -> BlockHeader {
@@ -175,6 +185,7 @@ fn block_vector(offset: usize, canonical: bool, note: &str, block: &Block, chain
             .iter()
             .map(|(_, record)| hex::encode(record))
             .collect::<Vec<_>>(),
+        "sequencer_keys_leaf": registry.sequencer_keys().leaf().map(hex::encode),
     })
 }
 
@@ -285,6 +296,28 @@ fn generate() -> Value {
         vec![],
     );
     let registry4 = sealer.registry.clone();
+    let sealer4 = Sealer {
+        tip: sealer.tip.clone(),
+        registry: sealer.registry.clone(),
+    };
+    // Block 5: governance rotates the sequencer key (this block is still signed by the old key) and bay-pharmacy
+    // receives SN1. Block 6, signed by the new key: bay-pharmacy dispenses SN1.
+    let rotate_sequencer = signed(
+        &chain,
+        gov,
+        "governance",
+        22,
+        body::rotate_sequencer_key(&k("sequencer-2").public()),
+    );
+    let bay = "bay-pharmacy";
+    let receive_bay = signed(&chain, bay, "bay-pharmacy-rotated", 23, body::receive(GTIN, &["SN1"], medline));
+    let b5 = sealer.seal(T0 + 50_000, 2, vec![rotate_sequencer.clone(), receive_bay.clone()], vec![]);
+    let registry5 = sealer.registry.clone();
+    let dispense_bay = signed(&chain, bay, "bay-pharmacy-rotated", 24, body::dispense(GTIN, &["SN1"]));
+    let b6 = sealer.seal(T0 + 60_000, 2, vec![dispense_bay.clone()], vec![]);
+    let registry6 = sealer.registry.clone();
+    assert_eq!(header_of(&b5).sequencer_key_id, k("sequencer").key_id());
+    assert_eq!(header_of(&b6).sequencer_key_id, k("sequencer-2").key_id());
 
     // Aggregation (signed, not sealed in the vector chain): SN2 into a case with its own SGTIN, the case and nothing
     // else onto a pallet with an SSCC, the pallet shipped whole, then unpacked whole.
@@ -411,12 +444,25 @@ fn generate() -> Value {
             "height 4: rotate bay-pharmacy's key, revoke city-pharmacy, ship to bay-pharmacy",
             &registry4,
         ),
+        (
+            &b5,
+            true,
+            "height 5: rotate the sequencer key (signed by the old key), bay-pharmacy receives SN1",
+            &registry5,
+        ),
+        (
+            &b6,
+            true,
+            "height 6: the first block signed by the new sequencer key, bay-pharmacy dispenses SN1",
+            &registry6,
+        ),
     ];
     let mut auditor = Auditor::new(start.clone());
     for (offset, (block, _, _, _)) in topic.iter().enumerate() {
         auditor.check(offset as u64, block).expect("the vector chain audits");
     }
-    assert_eq!((auditor.progress().blocks, auditor.progress().stale), (4, 1));
+    assert_eq!((auditor.progress().blocks, auditor.progress().stale), (6, 1));
+    assert_eq!(auditor.registry().sequencer_keys(), registry6.sequencer_keys());
     assert_eq!(auditor.tip(), &sealer.tip);
 
     // Log proofs.
@@ -430,6 +476,9 @@ fn generate() -> Value {
         &rotate,
         &revoke,
         &ship_bay,
+        &rotate_sequencer,
+        &receive_bay,
+        &dispense_bay,
     ]
     .iter()
     .map(|e| leaf_hash(&event_id(&e.payload)))
@@ -438,7 +487,8 @@ fn generate() -> Value {
     let old_root = tip1.log.root();
 
     // The one-pack bundle: SN1's last event (the shipment to bay-pharmacy), proved with the registry as of the tip.
-    let participants: Vec<_> = registry4.participants().cloned().collect();
+    let participants: Vec<_> = registry6.participants().cloned().collect();
+    let schedule = registry6.sequencer_keys();
     let bundle = make_bundle(
         &b4,
         4,
@@ -446,10 +496,11 @@ fn generate() -> Value {
         (GTIN, "SN1"),
         &k(medline).public(),
         &participants,
+        schedule,
     )
     .expect("SN1 is in block 4");
     let sequencer = k("sequencer").public();
-    let checked = check_bundle(&bundle, &sequencer, Some(&chain)).expect("the vector bundle checks out");
+    let checked = check_bundle_with(&bundle, schedule, Some(&chain)).expect("the vector bundle checks out");
     assert_eq!(
         (checked.core.kind.as_str(), checked.pack.serial.as_str()),
         ("ship", "SN1")
@@ -462,9 +513,26 @@ fn generate() -> Value {
         (GTIN, "SN2"),
         &k(acme).public(),
         &participants,
+        schedule,
     )
     .expect("SN2 is in block 1");
     check_bundle(&bundle_sn2, &sequencer, Some(&chain)).expect("the second vector bundle checks out");
+    // And SN1's dispense, in a block the new sequencer key signed: it checks against the schedule, not the old key.
+    let bundle_dispensed = make_bundle(
+        &b6,
+        6,
+        &event_id(&dispense_bay.payload),
+        (GTIN, "SN1"),
+        &k("bay-pharmacy-rotated").public(),
+        &participants,
+        schedule,
+    )
+    .expect("SN1 is in block 6");
+    check_bundle_with(&bundle_dispensed, schedule, Some(&chain)).expect("the block 6 bundle checks out");
+    assert!(matches!(
+        check_bundle(&bundle_dispensed, &sequencer, Some(&chain)),
+        Err(BundleError::Header(BlockError::Signature(_)))
+    ));
 
     json!({
         "format": "pedigree ledger format 2",
@@ -501,6 +569,9 @@ fn generate() -> Value {
             event_vector("transfer_product", &transfer),
             event_vector("quarantine", &quarantine),
             event_vector("declare_illegitimate", &illegitimate),
+            event_vector("rotate_sequencer_key", &rotate_sequencer),
+            event_vector("receive_at_bay", &receive_bay),
+            event_vector("dispense_at_bay", &dispense_bay),
         ],
         "blocks_topic": topic
             .iter()
@@ -514,8 +585,9 @@ fn generate() -> Value {
             "hash": hex::encode(sealer.tip.hash),
             "tree_size": sealer.tip.log.size(),
             "log_root": hex::encode(sealer.tip.log.root()),
-            "log_frontier": b4.log_frontier.iter().map(hex::encode).collect::<Vec<_>>(),
-            "registry_root": hex::encode(registry4.root()),
+            "log_frontier": b6.log_frontier.iter().map(hex::encode).collect::<Vec<_>>(),
+            "registry_root": hex::encode(registry6.root()),
+            "sequencer_keys": schedule.records(),
         },
         "consistency": {
             "old_size": 4,
@@ -527,13 +599,21 @@ fn generate() -> Value {
         "bundles": [
             { "serial": "SN1", "bundle": bundle_json(&bundle) },
             { "serial": "SN2", "bundle": bundle_json(&bundle_sn2) },
+            { "serial": "SN1", "bundle": bundle_json(&bundle_dispensed) },
         ],
-        "negative": negative(&chain, &sealer, &[&b1, &b2, &stale, &b3], &bundle, &b4),
+        "negative": negative(&chain, &sealer4, &[&b1, &b2, &stale, &b3], &bundle, &b4, (&b5, &sealer)),
     })
 }
 
 /// Vectors that must fail, each with the check that refuses it; each is checked to fail here.
-fn negative(chain: &Hash, sealer: &Sealer, before_4: &[&Block], bundle: &ProofBundle, b4: &Block) -> Value {
+fn negative(
+    chain: &Hash,
+    sealer: &Sealer,
+    before_4: &[&Block],
+    bundle: &ProofBundle,
+    b4: &Block,
+    (b5, sealer6): (&Block, &Sealer),
+) -> Value {
     let registry = &sealer.registry;
     let sequencer = k("sequencer").public();
     let mut out = Vec::new();
@@ -625,6 +705,7 @@ fn negative(chain: &Hash, sealer: &Sealer, before_4: &[&Block], bundle: &ProofBu
     );
     out.push(
         json!({ "name": "block_time_went_back", "block": hex::encode(back.encode_to_vec()),
+        "on_height": 4, "fails": "time",
         "reason": "height 5 on the tip, time_ms one less than block 4's" }),
     );
     let (old_epoch, _, _) = sealer.seal_on(tip, tip.time_ms, 1, vec![], vec![]);
@@ -634,6 +715,7 @@ fn negative(chain: &Hash, sealer: &Sealer, before_4: &[&Block], bundle: &ProofBu
     ));
     out.push(
         json!({ "name": "block_older_epoch", "block": hex::encode(old_epoch.encode_to_vec()),
+        "on_height": 4, "fails": "epoch",
         "reason": "height 5 on the tip from epoch 1 after epoch 2: a stale competitor, never a successor" }),
     );
     let other_tip = Tip {
@@ -647,6 +729,7 @@ fn negative(chain: &Hash, sealer: &Sealer, before_4: &[&Block], bundle: &ProofBu
     ));
     out.push(
         json!({ "name": "block_signed_for_another_chain", "block": hex::encode(foreign.encode_to_vec()),
+        "on_height": 4, "fails": "signature",
         "reason": "height 5 whose header digest was computed with another chain id: the signature does not verify" }),
     );
     let mut wrong_root = b4.clone();
@@ -664,8 +747,40 @@ fn negative(chain: &Hash, sealer: &Sealer, before_4: &[&Block], bundle: &ProofBu
     let err = auditor.check(4, &wrong_root).expect_err("a wrong registry root");
     assert!(matches!(err, AuditError::RegistryRoot { height: 4 }), "{err}");
     out.push(json!({ "name": "block_wrong_registry_root", "block": hex::encode(wrong_root.encode_to_vec()),
+        "on_height": 3, "fails": "registry_root",
         "reason": "block 4 re-signed with one bit of registry_root flipped: not the root of the registry folded after its events" }));
+    // A block for height 6 on block 5 signed by the retired sequencer key (block 5 announced the new one).
+    let (_, tip5) = check_block(b5, &tip_after(before_4, b4), &sequencer).expect("block 5 on block 4");
+    let retired_content = BlockContent {
+        events: vec![],
+        rejected: vec![],
+        resume_offsets: vec![],
+        time_ms: tip5.time_ms,
+        epoch: 2,
+        // Everything right but the key: the registry after block 5 (block 6 of the chain changed none of it).
+        registry_root: sealer6.registry.root(),
+    };
+    let (old_key, _) = seal(&k("sequencer"), &tip5, retired_content);
+    assert!(matches!(
+        check_block(&old_key, &tip5, sealer6.registry.sequencer_keys().key_at(6)),
+        Err(BlockError::Signature(_))
+    ));
+    out.push(json!({ "name": "block_retired_sequencer_key", "block": hex::encode(old_key.encode_to_vec()),
+        "on_height": 5, "fails": "signature",
+        "reason": "height 6 on block 5 signed by the sequencer key block 5 rotated out: height 6 is the new key's" }));
     Value::Array(out)
+}
+
+/// The tip after `blocks` then `last`, each checked as the successor of the one before (stale ones skipped).
+fn tip_after(blocks: &[&Block], last: &Block) -> Tip {
+    let sequencer = k("sequencer").public();
+    let mut tip = Tip::genesis(genesis("pedigree-vectors").chain_id().expect("a valid genesis"));
+    for block in blocks.iter().copied().chain([last]) {
+        if let Ok((_, next)) = check_block(block, &tip, &sequencer) {
+            tip = next;
+        }
+    }
+    tip
 }
 
 #[test]

@@ -380,3 +380,73 @@ fn the_audit_folds_the_registry_and_catches_a_retired_key() {
         "{err}"
     );
 }
+
+/// The sequencer key rotates by a governance event: the block sealing it is the old key's, every later one the new
+/// key's (the audit refuses a later block the old key signed, and names it), and a key that is or was any key of the
+/// chain is never taken.
+#[test]
+fn the_sequencer_key_rotates_from_the_next_block_and_is_never_reused() {
+    let w = world();
+    let genesis = Registry::from_genesis(&w.genesis).unwrap();
+    let next = KeyPair::generate();
+    let mut registry = genesis.clone();
+    let mut ws = WorkingSet::default();
+    // Refused: the governance key, a participant's key, the current sequencer key.
+    for reused in [&w.governance, &w.mfr, &w.sequencer] {
+        let e = gov(&w, body::rotate_sequencer_key(&reused.public()));
+        assert_eq!(step(&mut registry, &mut ws, &e, 1), Err(RejectCode::KeyReused));
+    }
+    assert!(!registry.has_changes());
+    // Accepted at height 1: block 2 is the new key's.
+    let rotate = gov(&w, body::rotate_sequencer_key(&next.public()));
+    assert_eq!(step(&mut registry, &mut ws, &rotate, 1), Ok(()));
+    assert_eq!(registry.sequencer_key, next.public());
+    assert_eq!(registry.sequencer_keys().key_at(1), &w.sequencer.public());
+    assert_eq!(registry.sequencer_keys().key_at(2), &next.public());
+    assert_ne!(registry.root(), genesis.root(), "the schedule is in the registry root once rotated");
+    assert_eq!(registry.take_sequencer_change().map(|r| r.len()), Some(2));
+    // The old key can be given back to nobody: not to the sequencer, not to a new participant.
+    let back = gov(&w, body::rotate_sequencer_key(&w.sequencer.public()));
+    assert_eq!(step(&mut registry, &mut ws, &back, 2), Err(RejectCode::KeyReused));
+    let newcomer = register(&w, "newcomer", ParticipantRole::Pharmacy, &w.sequencer);
+    assert_eq!(step(&mut registry, &mut ws, &newcomer, 2), Err(RejectCode::KeyReused));
+    // Stored records carry the schedule: the registry rebuilt from them is the same, root included.
+    let rebuilt = genesis
+        .clone()
+        .with_records(&registry.records())
+        .unwrap()
+        .with_sequencer_keys(&registry.sequencer_keys().records())
+        .unwrap();
+    assert_eq!(rebuilt.root(), registry.root());
+    assert_eq!(rebuilt.sequencer_key, next.public());
+
+    // The audit: block 1 (the rotation) by the old key, block 2 by the new key; a block 2 by the old key fails.
+    let mut sealed = genesis.clone();
+    let origin = Tip::genesis(w.genesis.chain_id().unwrap());
+    let rotate = gov(&w, body::rotate_sequencer_key(&next.public()));
+    let (b1, t1) = block(&w, &origin, &mut sealed, vec![rotate]);
+    let content = || BlockContent {
+        registry_root: sealed.root(),
+        events: vec![],
+        rejected: vec![],
+        resume_offsets: vec![],
+        time_ms: 1_795_000_000_000,
+        epoch: 1,
+    };
+    let (by_old, _) = seal(&w.sequencer, &t1, content());
+    let (by_new, _) = seal(&next, &t1, content());
+    let mut auditor = Auditor::new(genesis.clone());
+    auditor.check(0, &b1).expect("the rotation block audits");
+    assert!(matches!(auditor.check(1, &by_old), Err(AuditError::Block { .. })));
+    let mut auditor = Auditor::new(genesis);
+    auditor.check(0, &b1).unwrap();
+    auditor.check(1, &by_new).expect("the new key's block audits");
+    // A competitor for height 1 sealed later by the old key (an honest race) is stale, not a forgery.
+    let (late, _) = seal(&w.sequencer, &origin, BlockContent { registry_root: genesis_root(&w), ..content() });
+    auditor.check(2, &late).expect("a competitor of the old key's height is stale");
+    assert_eq!(auditor.progress().stale, 1);
+}
+
+fn genesis_root(w: &World) -> [u8; 32] {
+    Registry::from_genesis(&w.genesis).unwrap().root()
+}

@@ -232,6 +232,7 @@ impl Stack {
             redis: self.redis.config_for(RedisUser::Sequencer),
             genesis: self.fixture.genesis_path.clone(),
             key: self.fixture.sequencer_key_path.clone(),
+            next_key: None,
             batch_max_events: self.batch_max_events,
             batch_max_bytes: 1024 * 1024,
             batch_max_wait_ms: 20,

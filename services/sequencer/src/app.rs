@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
 use pedigree_kafka::{PartitionReader, Producer, ProducerSettings, TopicSpec, check_blocks_topic, ensure_topics};
@@ -31,7 +31,8 @@ pub struct App {
     config: Config,
     /// The genesis registry: the sequencer folds the chain's governance events onto it ([`Canon`]).
     registry: Arc<Registry>,
-    key: KeyPair,
+    /// The signing keys it holds: the current one and, during a rotation, the next.
+    keys: Vec<KeyPair>,
     store: Store,
     producer: Producer,
     health: TcpListener,
@@ -44,11 +45,18 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let tls = ServerTls::load(&config.tls)?;
         let registry = pedigree_runtime::load_registry(&config.genesis)?;
-        let pem = std::fs::read_to_string(&config.key)
-            .with_context(|| format!("reading sequencer key {}", config.key.display()))?;
-        let key = KeyPair::from_pem(&pem).context("parsing the sequencer key")?;
-        if key.public() != registry.sequencer_key {
-            bail!("the sequencer key {} is not the one the genesis names", key.key_id());
+        let mut keys = vec![read_key(&config.key)?];
+        if let Some(path) = &config.next_key {
+            keys.push(read_key(path)?);
+        }
+        // Which key signs is the chain's business (its schedule, folded from the blocks topic); a key that is not
+        // the genesis key is only of use after a rotation, so say which keys this sequencer holds.
+        if !keys.iter().any(|k| k.public() == registry.sequencer_key) {
+            tracing::warn!(
+                keys = ?keys.iter().map(KeyPair::key_id).collect::<Vec<_>>(),
+                genesis = %registry.sequencer_key.key_id(),
+                "none of this sequencer's keys is the genesis sequencer key: it can only seal after a rotation to one"
+            );
         }
         let store = Store::connect(&config.redis).await.context("connecting to redis")?;
         let kafka = config.kafka().context("kafka settings")?;
@@ -69,7 +77,7 @@ impl App {
         Ok(Self {
             config,
             registry: Arc::new(registry),
-            key,
+            keys,
             store,
             producer,
             health,
@@ -134,8 +142,7 @@ impl App {
             .context("creating the blocks topic reader")?;
         let mut sealer = Sealer {
             config: self.config,
-            sequencer_key: self.key.public(),
-            key: self.key,
+            keys: self.keys,
             write_behind: WriteBehind::new(self.store.clone(), metrics.clone()),
             store: self.store,
             producer: self.producer,
@@ -151,4 +158,9 @@ impl App {
         metrics_task.abort();
         result
     }
+}
+
+fn read_key(path: &std::path::Path) -> anyhow::Result<KeyPair> {
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading sequencer key {}", path.display()))?;
+    KeyPair::from_pem(&pem).with_context(|| format!("parsing the sequencer key {}", path.display()))
 }

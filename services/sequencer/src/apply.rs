@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pedigree_core::Hash;
 use pedigree_core::context::BlockContext;
 use pedigree_core::governance::apply_governance;
+use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::participant::{ParticipantRecord, Registry};
 use pedigree_core::pb::{EventOutcome, Rejection, SignedEnvelope, event_outcome};
 use pedigree_core::state::{WorkingSet, apply};
@@ -28,6 +29,8 @@ pub struct Applied {
     /// Records of the participants the batch changed; every participant's for block 1, so that Redis holds the
     /// whole registry and readers need only the genesis' trust anchors.
     pub participants: Vec<ParticipantRecord>,
+    /// The sequencer key schedule, when the batch rotated the key.
+    pub sequencer_keys: Option<Vec<SequencerKeyRecord>>,
 }
 
 /// Applies prepared events in order at `at`, starting from `registry` (the registry as of the parent block). Reads
@@ -84,13 +87,16 @@ impl Applied {
             packs,
             registry,
             participants: vec![],
+            sequencer_keys: None,
         }
     }
 
     fn finish(&mut self) {
         if self.registry.has_changes() {
             // Only here is the shared registry copied (and only when a governance event applied).
-            self.participants = Arc::make_mut(&mut self.registry).take_changes();
+            let registry = Arc::make_mut(&mut self.registry);
+            self.participants = registry.take_changes();
+            self.sequencer_keys = registry.take_sequencer_change();
         }
         if self.at.height == 1 {
             self.participants = self.registry.records();

@@ -16,12 +16,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use pedigree_core::block::{BlockError, Tip, check_block, open_header, tip_of};
+use pedigree_core::block::{BlockError, Tip, check_block, open_header_at, tip_of};
 use pedigree_core::context::BlockContext;
 use pedigree_core::envelope::check_envelope;
 use pedigree_core::event::event_id;
 use pedigree_core::governance::apply_governance;
-use pedigree_core::keys::PublicKey;
 use pedigree_core::participant::GOVERNANCE_ID;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{Block, BlockHeader};
@@ -69,19 +68,14 @@ impl Canon {
         }
     }
 
-    /// The chain as of a checkpoint: block `bytes`, read at blocks-topic `offset`, whose header verifies under
-    /// `sequencer` for this chain and commits to `registry` (its `registry_root`). Reading goes on after `offset`.
-    /// `None` when the block does not check out: then the topic is folded from its start.
-    pub fn from_checkpoint(
-        genesis: Arc<Registry>,
-        offset: i64,
-        bytes: &[u8],
-        registry: Registry,
-        sequencer: &PublicKey,
-    ) -> Option<Self> {
+    /// The chain as of a checkpoint: block `bytes`, read at blocks-topic `offset`, whose header verifies under the
+    /// sequencer key `registry`'s schedule names for its height and commits to `registry` (its `registry_root`,
+    /// which covers the schedule once the key was rotated). Reading goes on after `offset`. `None` when the block
+    /// does not check out: then the topic is folded from its start.
+    pub fn from_checkpoint(genesis: Arc<Registry>, offset: i64, bytes: &[u8], registry: Registry) -> Option<Self> {
         let block = Block::decode(bytes).ok()?;
         let signed = block.header.as_ref()?;
-        open_header(signed, &genesis.chain_id, sequencer).ok()?;
+        open_header_at(signed, &genesis.chain_id, registry.sequencer_keys()).ok()?;
         let (header, tip) = tip_of(&block, &genesis.chain_id).ok()?;
         if header.registry_root != registry.root() {
             return None;
@@ -114,9 +108,10 @@ impl Canon {
     }
 
     /// Folds the message at `offset` (the next one: offsets are read in order, gaps allowed). Fails only when a
-    /// block that is canonical (signed by the sequencer key, linked to the tip) holds a governance event that does
-    /// not apply: the chain is then one the audit refuses, and sealing on top of it would be wrong.
-    pub fn fold(&mut self, offset: i64, payload: &[u8], sequencer: &PublicKey) -> anyhow::Result<Folded> {
+    /// block that is canonical (signed by the sequencer key the folded schedule names for it, linked to the tip)
+    /// holds a governance event that does not apply: the chain is then one the audit refuses, and sealing on top of
+    /// it would be wrong.
+    pub fn fold(&mut self, offset: i64, payload: &[u8]) -> anyhow::Result<Folded> {
         debug_assert!(offset >= self.next_offset, "blocks are folded in offset order");
         self.next_offset = offset + 1;
         let block = match Block::decode(payload) {
@@ -124,7 +119,9 @@ impl Canon {
             Err(e) => return Ok(Folded::Stale(BlockError::Decode(e.to_string()))),
         };
         let registry_before = self.registry.clone();
-        match check_block(&block, &self.tip, sequencer) {
+        // The key the registry folded so far names for the next block (a rotation sealed in the tip takes over here).
+        let sequencer = self.registry.sequencer_key;
+        match check_block(&block, &self.tip, &sequencer) {
             Ok((header, tip)) => {
                 self.fold_registry(&block, &header)?;
                 if header.registry_root != self.registry.root() {
@@ -180,7 +177,9 @@ impl Canon {
         }
         if changed {
             // The fold keeps no change list: a batch applied on this registry reports only its own changes.
-            let _ = Arc::make_mut(&mut registry).take_changes();
+            let registry_mut = Arc::make_mut(&mut registry);
+            let _ = registry_mut.take_changes();
+            let _ = registry_mut.take_sequencer_change();
             self.registry = registry;
         }
         Ok(())
@@ -263,7 +262,6 @@ mod tests {
     #[test]
     fn competing_and_older_blocks_are_stale() {
         let (key, governance) = (KeyPair::generate(), KeyPair::generate());
-        let public = key.public();
         let (b1, t1) = seal(&key, &origin(&key, &governance), content(1, 10));
         let (b2a, t2a) = seal(&key, &t1, content(1, 20));
         let (b2b, _) = seal(&key, &t1, content(2, 25));
@@ -277,7 +275,7 @@ mod tests {
             .enumerate()
             .map(|(i, b)| {
                 matches!(
-                    canon.fold(i as i64, &b.encode_to_vec(), &public).unwrap(),
+                    canon.fold(i as i64, &b.encode_to_vec()).unwrap(),
                     Folded::Canonical { .. }
                 )
             })
@@ -286,7 +284,7 @@ mod tests {
         assert_eq!((canon.tip.height, canon.tip.epoch, canon.next_offset), (3, 2, 6));
         assert_eq!(canon.offsets.get(&0), Some(&40));
         assert!(matches!(
-            canon.fold(6, b"not a block", &public).unwrap(),
+            canon.fold(6, b"not a block").unwrap(),
             Folded::Stale(BlockError::Decode(_))
         ));
     }
@@ -298,13 +296,45 @@ mod tests {
         let (b2, _) = seal(&key, &t1, content(2, 2));
         let mut canon = canon(&key, &governance);
         assert!(matches!(
-            canon.fold(0, &b1.encode_to_vec(), &key.public()).unwrap(),
+            canon.fold(0, &b1.encode_to_vec()).unwrap(),
             Folded::Canonical { .. }
         ));
         assert!(matches!(
-            canon.fold(1, &b2.encode_to_vec(), &key.public()).unwrap(),
+            canon.fold(1, &b2.encode_to_vec()).unwrap(),
             Folded::Stale(BlockError::StaleEpoch { got: 2, head: 3 })
         ));
+    }
+
+    /// A rotation sealed in block 1 (signed by the old key) hands block 2 to the new key: a block 2 signed by the
+    /// old key is stale, the new key's is canonical, and a checkpoint at block 2 needs the schedule to check out.
+    #[test]
+    fn a_sequencer_key_rotation_takes_over_from_the_next_block() {
+        let (old, new, governance) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
+        let mut canon = canon(&old, &governance);
+        let rotate = governed(&old, &governance, pedigree_core::body::rotate_sequencer_key(&new.public()));
+        let (b1, t1) = seal(&old, &origin(&old, &governance), on(&canon.registry, 1, 1, 1, vec![rotate]));
+        assert!(matches!(
+            canon.fold(0, &b1.encode_to_vec()).unwrap(),
+            Folded::Canonical { .. }
+        ));
+        assert_eq!(canon.registry.sequencer_key, new.public());
+        let (by_old, _) = seal(&old, &t1, on(&canon.registry, 2, 1, 2, vec![]));
+        let (by_new, _) = seal(&new, &t1, on(&canon.registry, 2, 1, 2, vec![]));
+        assert!(matches!(
+            canon.fold(1, &by_old.encode_to_vec()).unwrap(),
+            Folded::Stale(BlockError::Signature(_))
+        ));
+        assert!(matches!(
+            canon.fold(2, &by_new.encode_to_vec()).unwrap(),
+            Folded::Canonical { .. }
+        ));
+        assert_eq!(canon.tip.height, 2);
+        // A checkpoint at block 2: with the schedule (what Redis keeps) it checks out; without it, it does not.
+        let genesis = canon.genesis().clone();
+        let with = (*genesis).clone().with_sequencer_keys(&canon.registry.sequencer_keys().records()).unwrap();
+        let checkpoint = Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), with).unwrap();
+        assert_eq!(checkpoint.registry.sequencer_key, new.public());
+        assert!(Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), (*genesis).clone()).is_none());
     }
 
     fn register(sequencer: &KeyPair, governance: &KeyPair, id: &str) -> SignedEnvelope {
@@ -344,7 +374,7 @@ mod tests {
         let mut canon = canon(&key, &governance);
         for (offset, block) in [&b1, &stale, &b2].into_iter().enumerate() {
             canon
-                .fold(offset as i64, &block.encode_to_vec(), &key.public())
+                .fold(offset as i64, &block.encode_to_vec())
                 .unwrap();
         }
         let bay = canon.registry.get("bay-pharmacy").expect("registered");
@@ -374,8 +404,8 @@ mod tests {
         ];
         let (b2, _) = seal(&key, &t1, with_events(1, 2, twice));
         let mut canon = canon(&key, &governance);
-        canon.fold(0, &b1.encode_to_vec(), &key.public()).unwrap();
-        let Err(error) = canon.fold(1, &b2.encode_to_vec(), &key.public()) else {
+        canon.fold(0, &b1.encode_to_vec()).unwrap();
+        let Err(error) = canon.fold(1, &b2.encode_to_vec()) else {
             panic!("a duplicate registration folds");
         };
         assert!(error.to_string().contains("already registered"), "{error}");
@@ -396,7 +426,7 @@ mod tests {
             ),
         );
         let (b2, _) = seal(&key, &t1, with_events(1, 2, vec![forged]));
-        assert!(canon.fold(2, &b2.encode_to_vec(), &key.public()).is_err());
+        assert!(canon.fold(2, &b2.encode_to_vec()).is_err());
         assert_eq!(canon.registry.len(), 1);
     }
 }

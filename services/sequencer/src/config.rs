@@ -27,6 +27,11 @@ pub struct Config {
     /// PKCS#8 PEM file of the sequencer's signing key.
     #[arg(long, env = "PEDIGREE_SEQUENCER_KEY", default_value = ".pedigree/sequencer.pem")]
     pub key: PathBuf,
+    /// PKCS#8 PEM file of the key a governance `RotateSequencerKey` names (or will name): the sequencer signs with
+    /// whichever of its keys the chain's schedule names for the next block, so both are configured while a rotation
+    /// is under way (docs/operations.md, "Rotating the sequencer key").
+    #[arg(long, env = "PEDIGREE_SEQUENCER_NEXT_KEY")]
+    pub next_key: Option<PathBuf>,
     /// Seal a block once this many events are collected...
     #[arg(long, env = "PEDIGREE_BATCH_MAX_EVENTS", default_value_t = 2000)]
     pub batch_max_events: usize,

@@ -57,6 +57,7 @@ pub(crate) async fn write_block(store: &Store, effects: &BlockEffects) -> anyhow
             .map(|(id, _)| leaf_hash(id))
             .collect(),
         participants: &applied.participants,
+        sequencer_keys: applied.sequencer_keys.as_deref(),
         offset: Some(effects.offset),
     };
     let started = std::time::Instant::now();

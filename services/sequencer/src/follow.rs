@@ -19,7 +19,6 @@ use std::time::Duration;
 
 use anyhow::bail;
 use pedigree_core::block::{BlockError, tip_of};
-use pedigree_core::keys::PublicKey;
 use pedigree_core::pb::Block;
 use pedigree_kafka::PartitionReader;
 use pedigree_store::Store;
@@ -53,7 +52,6 @@ pub enum Fate {
 
 /// What following the chain reads and writes.
 pub struct Follower<'a> {
-    pub sequencer_key: &'a PublicKey,
     /// The blocks-topic reader, kept open across reads.
     pub tail: &'a Arc<Mutex<PartitionReader>>,
     pub store: &'a Store,
@@ -142,8 +140,12 @@ impl Follower<'_> {
         let Some((head, offset, bytes)) = self.store.checkpoint().await? else {
             return Ok(());
         };
-        let (_, records) = self.store.participants().await?;
-        let registry = match (**canon.genesis()).clone().with_records(&records) {
+        let (_, records, schedule) = self.store.registry_records().await?;
+        let registry = match (**canon.genesis())
+            .clone()
+            .with_records(&records)
+            .and_then(|r| r.with_sequencer_keys(&schedule))
+        {
             Ok(registry) => registry,
             Err(e) => {
                 tracing::warn!(error = %e, "redis' registry does not parse: folding the blocks topic from the start");
@@ -164,7 +166,7 @@ impl Follower<'_> {
             );
             return Ok(());
         }
-        match Canon::from_checkpoint(canon.genesis().clone(), offset, &bytes, registry, self.sequencer_key) {
+        match Canon::from_checkpoint(canon.genesis().clone(), offset, &bytes, registry) {
             Some(checkpoint) if checkpoint.tip.height == head => {
                 tracing::info!(height = head, offset, "resuming from redis' head block (checkpoint)");
                 *canon = checkpoint;
@@ -203,7 +205,7 @@ impl Follower<'_> {
             messages += 1;
             // The registry as of the block's parent, to replay the block on.
             let registry = canon.registry.clone();
-            let folded = match canon.fold(offset, &payload, self.sequencer_key) {
+            let folded = match canon.fold(offset, &payload) {
                 Ok(folded) => folded,
                 Err(e) => halt!("the blocks topic holds an invalid block at offset {offset}: {e:#}"),
             };

@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use pedigree_core::block::{BlockContent, seal};
 use pedigree_core::block_size::event_budget;
 use pedigree_core::context::BlockContext;
-use pedigree_core::keys::{KeyPair, PublicKey};
+use pedigree_core::keys::KeyPair;
 use pedigree_core::pb::PartitionOffset;
 use pedigree_kafka::{PartitionReader, Producer};
 use pedigree_store::Store;
@@ -69,8 +69,8 @@ struct Phases {
 /// The sealing loop's state.
 pub(crate) struct Sealer {
     pub config: Config,
-    pub sequencer_key: PublicKey,
-    pub key: KeyPair,
+    /// The signing keys it holds; the one the chain's schedule names for the next block signs it.
+    pub keys: Vec<KeyPair>,
     pub store: Store,
     pub producer: Producer,
     /// The canonical chain as far as this sequencer read the blocks topic, and the registry folded from it (the
@@ -167,7 +167,6 @@ impl Sealer {
     /// block just appended, reads at least past it and reports what became of it.
     async fn follow(&mut self, own: Option<OwnBlock>, leadership: &Leadership) -> anyhow::Result<Option<Fate>> {
         let mut follower = Follower {
-            sequencer_key: &self.sequencer_key,
             tail: &self.tail,
             store: &self.store,
             write_behind: &mut self.write_behind,
@@ -372,7 +371,18 @@ impl Sealer {
             epoch,
             registry_root: applied.registry.root(),
         };
-        let (block, tip) = seal(&self.key, &self.canon.tip, content);
+        // The key of the registry before the batch: a block that seals a rotation is signed by the old key.
+        let wanted = self.canon.registry.sequencer_key;
+        let Some(key) = self.keys.iter().find(|k| k.public() == wanted) else {
+            halt!(
+                "the chain's sequencer key for block {} is {}, which this sequencer does not hold (it holds {}): \
+                 configure it as PEDIGREE_SEQUENCER_KEY or PEDIGREE_SEQUENCER_NEXT_KEY",
+                self.canon.tip.height + 1,
+                wanted.key_id(),
+                self.keys.iter().map(KeyPair::key_id).collect::<Vec<_>>().join(", ")
+            );
+        };
+        let (block, tip) = seal(key, &self.canon.tip, content);
         let bytes = block.encode_to_vec();
         if bytes.len() > self.config.block_max_bytes as usize {
             // Batches are bounded so that this cannot happen (batch.rs): a bug, not a condition to retry.
@@ -391,7 +401,7 @@ impl Sealer {
         let appended = started.elapsed();
         let (events, rejected, packs) = (block.events.len(), block.rejected.len(), applied.packs.change_count());
         let size = bytes.len();
-        let changes_registry = !applied.participants.is_empty();
+        let changes_registry = !applied.participants.is_empty() || applied.sequencer_keys.is_some();
         let own = OwnBlock {
             offset: landed.offset,
             epoch,

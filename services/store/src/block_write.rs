@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{ParticipantRecord, Registry};
+use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::pb::{ContainerRecord, EventOutcome, PackRecord, ProductRecord};
 use pedigree_core::stored::{StoredError, encode_container};
 use prost::Message;
@@ -17,7 +18,7 @@ use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::log_growth::Growth;
 use crate::schema::{
-    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, VERSION, block_key, container_key, event_key, product_key,
+    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS, VERSION, block_key, container_key, event_key, product_key,
     proof_index_key,
 };
 use crate::script::WRITE_BLOCK;
@@ -41,6 +42,8 @@ pub struct BlockWrite<'a> {
     pub leaves: Vec<Hash>,
     /// Participants whose record the block changed (every participant for block 1).
     pub participants: &'a [ParticipantRecord],
+    /// The sequencer key schedule, when the block rotated the key (kept in the registry hash as [`SEQUENCER_KEYS`]).
+    pub sequencer_keys: Option<&'a [SequencerKeyRecord]>,
     /// Where the block is in the blocks topic (kept as `o` with `head`: a new leader's checkpoint).
     pub offset: Option<i64>,
 }
@@ -86,10 +89,14 @@ impl Store {
                 invocation.arg(f);
             });
         }
-        invocation.arg(write.participants.len());
+        invocation.arg(write.participants.len() + usize::from(write.sequencer_keys.is_some()));
         for record in write.participants {
             let json = serde_json::to_vec(record).expect("a participant record always serializes");
             invocation.arg(&record.id).arg(json);
+        }
+        if let Some(keys) = write.sequencer_keys {
+            let json = serde_json::to_vec(keys).expect("a key schedule always serializes");
+            invocation.arg(SEQUENCER_KEYS).arg(json);
         }
         for (gtin, record) in &write.products {
             invocation.key(product_key(gtin)).arg(record.encode_to_vec());

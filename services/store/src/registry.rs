@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pedigree_core::participant::{ParticipantRecord, Registry};
+use pedigree_core::participant::{GenesisError, ParticipantRecord, Registry};
+use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use tokio::sync::watch;
 
 use crate::error::Result;
-use crate::schema::{REGISTRY, REGISTRY_VERSION};
+use crate::schema::{REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS};
 use crate::store::Store;
 
 /// A reader's copy of the registry.
@@ -51,11 +52,16 @@ impl RegistryView {
         if self.version.is_some_and(|v| version <= v) {
             return Ok(self.current.clone());
         }
-        let (version, records) = store.participants().await?;
+        let (version, records, schedule) = store.registry_records().await?;
         if self.version.is_some_and(|v| version <= v) {
             return Ok(self.current.clone());
         }
-        self.current = Arc::new((*self.genesis).clone().with_records(&records)?);
+        self.current = Arc::new(
+            (*self.genesis)
+                .clone()
+                .with_records(&records)?
+                .with_sequencer_keys(&schedule)?,
+        );
         self.version = Some(version);
         Ok(self.current.clone())
     }
@@ -105,6 +111,14 @@ impl Store {
 
     /// Every stored participant record and the registry version they are at, read atomically.
     pub async fn participants(&self) -> Result<(u64, Vec<ParticipantRecord>)> {
+        let (version, records, _) = self.registry_records().await?;
+        Ok((version, records))
+    }
+
+    /// The registry's version, every participant's record and the sequencer key schedule (empty while the genesis
+    /// key was never rotated), read atomically: what [`Registry::with_records`] and
+    /// [`Registry::with_sequencer_keys`] rebuild the registry from.
+    pub async fn registry_records(&self) -> Result<(u64, Vec<ParticipantRecord>, Vec<SequencerKeyRecord>)> {
         let mut con = self.con.clone();
         let (version, raw): (Option<u64>, Vec<(String, Vec<u8>)>) = redis::pipe()
             .atomic()
@@ -112,11 +126,17 @@ impl Store {
             .hgetall(REGISTRY)
             .query_async(&mut con)
             .await?;
-        let records = raw
-            .iter()
-            .map(|(_, json)| Registry::parse_record(json))
-            .collect::<std::result::Result<_, _>>()?;
-        Ok((version.unwrap_or(0), records))
+        let mut schedule = Vec::new();
+        let mut records = Vec::with_capacity(raw.len());
+        for (field, json) in &raw {
+            if field == SEQUENCER_KEYS {
+                schedule = serde_json::from_slice(json)
+                    .map_err(|e| GenesisError::RecordJson(format!("sequencer key schedule: {e}")))?;
+            } else {
+                records.push(Registry::parse_record(json)?);
+            }
+        }
+        Ok((version.unwrap_or(0), records, schedule))
     }
 
     /// One participant's stored record.

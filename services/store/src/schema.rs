@@ -59,6 +59,9 @@ pub const LOG_LEVELS: Levels = match Levels::new(4) {
 };
 /// Participant records by id.
 pub(crate) const REGISTRY: &str = "r";
+/// The field of [`REGISTRY`] that holds the sequencer key schedule (JSON) once the key was rotated: not a valid
+/// participant id, so no participant's record can take it.
+pub(crate) const SEQUENCER_KEYS: &str = "@sequencer";
 /// Height of the last block that changed [`REGISTRY`].
 pub(crate) const REGISTRY_VERSION: &str = "rv";
 

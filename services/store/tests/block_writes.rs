@@ -97,6 +97,7 @@ async fn writing_the_same_block_twice_changes_nothing() {
         outcomes: &outcomes,
         leaves: vec![[9u8; 32]],
         participants: &participants,
+        sequencer_keys: None,
         offset: Some(0),
     };
     assert_eq!(store.write_block_if_head(&write).await.unwrap(), Fenced::Written);

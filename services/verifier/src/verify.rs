@@ -15,6 +15,7 @@ use pedigree_core::pb::{
 };
 use pedigree_core::pb::{ContainerRecord, ProductRecord};
 use pedigree_core::proof::bundle_of_event;
+use pedigree_core::sequencer_keys::SequencerKeys;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
 use pedigree_store::{BlockEvent, Store, StoreError};
@@ -224,7 +225,13 @@ impl Verifier {
         let id: Hash = event_id(&envelope.payload);
         check_in_block(&id, &header, &inclusion)?;
         // The registry as of head (it keeps every key with its heights, so it rolls back to the block's height).
-        let (_, records) = self.store.participants().await?;
+        let (_, records, schedule) = self.store.registry_records().await?;
+        let genesis_key = self.auth.registry.borrow().sequencer_keys().keys()[0].key;
+        let sequencer = if schedule.is_empty() {
+            SequencerKeys::genesis(genesis_key)
+        } else {
+            SequencerKeys::from_records(&schedule, &genesis_key).map_err(|e| inconsistent(&e.to_string()))?
+        };
         let participants: Vec<Participant> = records
             .iter()
             .map(Participant::try_from)
@@ -248,6 +255,7 @@ impl Verifier {
             (gtin, serial),
             key,
             &participants,
+            &sequencer,
         )
         .ok_or_else(|| inconsistent("pack's last event does not name the pack, or its signer not in the registry then"))
     }
