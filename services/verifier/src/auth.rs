@@ -14,7 +14,7 @@ use pedigree_store::Store;
 use tokio::sync::watch;
 
 use crate::access::Caller;
-use crate::session::{Claims, SessionKey, TokenError};
+pub use crate::session::{Claims, SessionKey, TokenError};
 
 /// Why credentials are refused (UNAUTHENTICATED / 401, but for a malformed nonce and an unreachable store).
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@
 
 mod access;
 mod app;
-mod auth;
+pub mod auth;
 pub mod client_ip;
 mod config;
 mod error;
@@ -28,7 +28,7 @@ mod notify;
 mod rates;
 mod readiness;
 pub mod route;
-mod session;
+pub mod session;
 mod transaction;
 mod verify;
 
