@@ -52,6 +52,7 @@ k8s:
 ## 30 s after a 5 s warm-up (the drain is left out); reports under results/. The load scenarios take about 7 minutes.
 bench: setup
 	cargo bench -p pedigree-core -p pedigree-merkle
+	cargo bench -p pedigree-verifier --bench per_scan
 	cargo build --release -p pedigree-loadtest
 	./target/release/pedigree-loadtest spawn ingest --duration 30 --warmup 5 --clients 64 --batch-max-events 2000
 	./target/release/pedigree-loadtest spawn bulk --duration 30 --warmup 5 --pack-size 1000 --batch-max-events 2000
