@@ -232,17 +232,17 @@ async fn assert_stale_counted(stack: &Stack, sequencers: [&Sequencer; 2], stale:
 /// other's block is stale (skipped by every reader) and it resumes from the winner's tip.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_leaders_racing_at_the_same_pace_never_fork() {
-    let stack = Stack::spawn_bare(8).await;
+    let stack = Stack::spawn_bare_on(8, true).await;
     let mut one = stack.sequencer_config();
     one.leadership = LeadershipConfig::fixed(1);
     let mut two = stack.sequencer_config();
     two.leadership = LeadershipConfig::fixed(2);
-    // The product first, through custody, sealed by the first leader alone. (Appended past custody by another
-    // producer instead, the dev broker's high watermark was sometimes one short of what the sequencers had read, and
-    // the second leader, resuming at the end of the topic, refused the offset as gone.)
-    let a = stack.sequencer_with(one).await;
+    // The broker keeps its log in SQLite: with tansu's in-memory storage the events topic sometimes ended one record
+    // short of what the first leader had read and sealed (its high watermark, and a fetch, missing the last
+    // acknowledged record), and the second leader, resuming at the end of the topic, rightly refused the offset as
+    // gone.
+    let (a, b) = tokio::join!(stack.sequencer_with(one), stack.sequencer_with(two));
     stack.product(MFR, &gtin("0950600013435")).await;
-    let b = stack.sequencer_with(two).await;
     let acked = stream_events(&stack, "P", 160, 3).await;
     let chain = check_chain(&stack, &acked).await;
     eprintln!(
@@ -251,8 +251,11 @@ async fn two_leaders_racing_at_the_same_pace_never_fork() {
         chain.stale,
         chain.epochs
     );
+    if a.is_finished() || b.is_finished() {
+        let (first, second) = (a.stop().await, b.stop().await);
+        panic!("a sequencer died: first {first:?}, second {second:?}");
+    }
     assert_stale_counted(&stack, [&a, &b], chain.stale).await;
-    assert!(!a.is_finished() && !b.is_finished(), "a sequencer died");
     a.stop().await.expect("clean stop");
     b.stop().await.expect("clean stop");
     stack.shutdown().await;
