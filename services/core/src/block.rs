@@ -169,8 +169,7 @@ pub fn open_header_at(
     chain_id: &Hash,
     sequencer: &SequencerKeys,
 ) -> Result<BlockHeader, BlockError> {
-    let unverified =
-        BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    let unverified = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
     let key = sequencer.key_at(unverified.height);
     let header = open_header(signed, chain_id, key)?;
     if header.sequencer_key_id != key.key_id() {

@@ -241,10 +241,10 @@ impl Body {
             | Body::ClearSuspect { gtin, .. }
             | Body::DeclareIllegitimate { gtin, .. } => gtin,
             Body::Register { .. }
-                | Body::RotateKey { .. }
-                | Body::RotateSequencerKey { .. }
-                | Body::Revoke { .. }
-                | Body::AttestPrefixes { .. } => {
+            | Body::RotateKey { .. }
+            | Body::RotateSequencerKey { .. }
+            | Body::Revoke { .. }
+            | Body::AttestPrefixes { .. } => {
                 return None;
             }
         })

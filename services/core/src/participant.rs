@@ -88,7 +88,10 @@ impl Role {
                     | ClearSuspect
                     | DeclareIllegitimate
             ) | (Role::Authority, ClearSuspect | DeclareIllegitimate)
-                | (Role::Governance, Register | RotateKey | Revoke | AttestPrefixes | RotateSequencerKey)
+                | (
+                    Role::Governance,
+                    Register | RotateKey | Revoke | AttestPrefixes | RotateSequencerKey
+                )
         )
     }
 

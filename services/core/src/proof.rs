@@ -27,6 +27,14 @@ use crate::pb::{
 use crate::registry_root::{RecordError, RegistryRecord, registry_proof};
 use crate::sequencer_keys::SequencerKeys;
 
+/// The registry a bundle proves its signer against: every participant's record and the sequencer key schedule, as
+/// of the bundle's block or any later one (rolled back to the block's height for the proof).
+#[derive(Clone, Copy)]
+pub struct RegistryRecords<'a> {
+    pub participants: &'a [Participant],
+    pub sequencer: &'a SequencerKeys,
+}
+
 /// The inclusion proof of `id` among the accepted events of `block`, if it holds it.
 pub fn block_inclusion(block: &Block, id: &Hash) -> Option<InclusionProof> {
     let leaves: Vec<MerkleHash> = block.events.iter().map(|e| leaf_hash(&event_id(&e.payload))).collect();
@@ -49,8 +57,7 @@ pub fn make_bundle(
     id: &Hash,
     (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
-    participants: &[Participant],
-    sequencer: &SequencerKeys,
+    registry: RegistryRecords<'_>,
 ) -> Option<ProofBundle> {
     let inclusion = block_inclusion(block, id)?;
     let envelope = block.events.get(inclusion.leaf_index as usize)?;
@@ -62,8 +69,7 @@ pub fn make_bundle(
         height,
         (gtin, serial),
         signer_key,
-        participants,
-        sequencer,
+        registry,
     )
 }
 
@@ -76,13 +82,13 @@ pub fn bundle_of_event(
     height: u64,
     (gtin, serial): (&str, &str),
     signer_key: &PublicKey,
-    participants: &[Participant],
-    sequencer: &SequencerKeys,
+    registry: RegistryRecords<'_>,
 ) -> Option<ProofBundle> {
     let payload = EventPayload::decode(envelope.payload.as_slice()).ok()?;
     let core = core_of(&envelope.payload, &payload).ok()?;
     let opening = open_pack(&payload, gtin, serial)?;
-    let (signer_record, registry_inclusion) = registry_proof(participants, sequencer, &envelope.signer, height)?;
+    let (signer_record, registry_inclusion) =
+        registry_proof(registry.participants, registry.sequencer, &envelope.signer, height)?;
     Some(ProofBundle {
         signer_public_key: signer_key.to_sec1(),
         inclusion: Some(inclusion),

@@ -228,7 +228,11 @@ mod tests {
 
     #[test]
     fn each_height_has_the_key_announced_before_it() {
-        let (a, b, c) = (KeyPair::generate().public(), KeyPair::generate().public(), KeyPair::generate().public());
+        let (a, b, c) = (
+            KeyPair::generate().public(),
+            KeyPair::generate().public(),
+            KeyPair::generate().public(),
+        );
         let mut s = SequencerKeys::genesis(a);
         s.rotate(b, 5);
         s.rotate(c, 9);
@@ -257,7 +261,10 @@ mod tests {
     fn a_schedule_from_outside_is_checked() {
         let a = KeyPair::generate().public().to_hex();
         let b = KeyPair::generate().public().to_hex();
-        assert_eq!(SequencerKeys::parse_text("# keys\n\n").unwrap_err(), ScheduleError::Empty);
+        assert_eq!(
+            SequencerKeys::parse_text("# keys\n\n").unwrap_err(),
+            ScheduleError::Empty
+        );
         assert!(matches!(
             SequencerKeys::parse_text(&format!("{a}\n{b}\n")),
             Err(ScheduleError::Line { line: 2, .. })
@@ -274,7 +281,16 @@ mod tests {
             SequencerKeys::parse_text(&format!("{a}\n{b} x\n")),
             Err(ScheduleError::Line { line: 2, .. })
         ));
-        assert!(matches!(SequencerKeys::parse_text("zz\n"), Err(ScheduleError::Key { index: 0, .. })));
-        assert_eq!(SequencerKeys::parse_text(&format!("{a}\n{b} 7\n")).unwrap().keys().len(), 2);
+        assert!(matches!(
+            SequencerKeys::parse_text("zz\n"),
+            Err(ScheduleError::Key { index: 0, .. })
+        ));
+        assert_eq!(
+            SequencerKeys::parse_text(&format!("{a}\n{b} 7\n"))
+                .unwrap()
+                .keys()
+                .len(),
+            2
+        );
     }
 }

@@ -12,7 +12,7 @@ use pedigree_core::governance::fold_governance;
 use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::{GOVERNANCE_ID, Genesis, Participant, ParticipantEntry, Registry, Role};
 use pedigree_core::pb::{Block, ProofBundle, SignedEnvelope};
-use pedigree_core::proof::{BundleError, BundleJson, check_bundle, make_bundle};
+use pedigree_core::proof::{BundleError, BundleJson, RegistryRecords, check_bundle, make_bundle};
 
 const GTIN: &str = "09506000134352";
 
@@ -90,8 +90,10 @@ fn bundle_for(
         &id,
         (GTIN, serial),
         &key.public(),
-        &participants(registry),
-        registry.sequencer_keys(),
+        RegistryRecords {
+            participants: &participants(registry),
+            sequencer: registry.sequencer_keys(),
+        },
     )
     .expect("the pack is in the block")
 }

@@ -23,7 +23,7 @@ use pedigree_core::pb::{
     Block, BlockHeader, EventPayload, ParticipantRole, PartitionOffset, ProofBundle, RejectCode, Rejection,
     SignedEnvelope, event_payload,
 };
-use pedigree_core::proof::{BundleError, BundleJson, check_bundle, check_bundle_with, make_bundle};
+use pedigree_core::proof::{BundleError, BundleJson, RegistryRecords, check_bundle, check_bundle_with, make_bundle};
 use pedigree_core::registry_root::registry_leaves;
 use prost::Message;
 use serde_json::{Value, json};
@@ -310,8 +310,19 @@ fn generate() -> Value {
         body::rotate_sequencer_key(&k("sequencer-2").public()),
     );
     let bay = "bay-pharmacy";
-    let receive_bay = signed(&chain, bay, "bay-pharmacy-rotated", 23, body::receive(GTIN, &["SN1"], medline));
-    let b5 = sealer.seal(T0 + 50_000, 2, vec![rotate_sequencer.clone(), receive_bay.clone()], vec![]);
+    let receive_bay = signed(
+        &chain,
+        bay,
+        "bay-pharmacy-rotated",
+        23,
+        body::receive(GTIN, &["SN1"], medline),
+    );
+    let b5 = sealer.seal(
+        T0 + 50_000,
+        2,
+        vec![rotate_sequencer.clone(), receive_bay.clone()],
+        vec![],
+    );
     let registry5 = sealer.registry.clone();
     let dispense_bay = signed(&chain, bay, "bay-pharmacy-rotated", 24, body::dispense(GTIN, &["SN1"]));
     let b6 = sealer.seal(T0 + 60_000, 2, vec![dispense_bay.clone()], vec![]);
@@ -495,8 +506,10 @@ fn generate() -> Value {
         &event_id(&ship_bay.payload),
         (GTIN, "SN1"),
         &k(medline).public(),
-        &participants,
-        schedule,
+        RegistryRecords {
+            participants: &participants,
+            sequencer: schedule,
+        },
     )
     .expect("SN1 is in block 4");
     let sequencer = k("sequencer").public();
@@ -512,8 +525,10 @@ fn generate() -> Value {
         &event_id(&commission.payload),
         (GTIN, "SN2"),
         &k(acme).public(),
-        &participants,
-        schedule,
+        RegistryRecords {
+            participants: &participants,
+            sequencer: schedule,
+        },
     )
     .expect("SN2 is in block 1");
     check_bundle(&bundle_sn2, &sequencer, Some(&chain)).expect("the second vector bundle checks out");
@@ -524,8 +539,10 @@ fn generate() -> Value {
         &event_id(&dispense_bay.payload),
         (GTIN, "SN1"),
         &k("bay-pharmacy-rotated").public(),
-        &participants,
-        schedule,
+        RegistryRecords {
+            participants: &participants,
+            sequencer: schedule,
+        },
     )
     .expect("SN1 is in block 6");
     check_bundle_with(&bundle_dispensed, schedule, Some(&chain)).expect("the block 6 bundle checks out");
@@ -765,9 +782,11 @@ fn negative(
         check_block(&old_key, &tip5, sealer6.registry.sequencer_keys().key_at(6)),
         Err(BlockError::Signature(_))
     ));
-    out.push(json!({ "name": "block_retired_sequencer_key", "block": hex::encode(old_key.encode_to_vec()),
+    out.push(
+        json!({ "name": "block_retired_sequencer_key", "block": hex::encode(old_key.encode_to_vec()),
         "on_height": 5, "fails": "signature",
-        "reason": "height 6 on block 5 signed by the sequencer key block 5 rotated out: height 6 is the new key's" }));
+        "reason": "height 6 on block 5 signed by the sequencer key block 5 rotated out: height 6 is the new key's" }),
+    );
     Value::Array(out)
 }
 

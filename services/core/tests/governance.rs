@@ -403,7 +403,11 @@ fn the_sequencer_key_rotates_from_the_next_block_and_is_never_reused() {
     assert_eq!(registry.sequencer_key, next.public());
     assert_eq!(registry.sequencer_keys().key_at(1), &w.sequencer.public());
     assert_eq!(registry.sequencer_keys().key_at(2), &next.public());
-    assert_ne!(registry.root(), genesis.root(), "the schedule is in the registry root once rotated");
+    assert_ne!(
+        registry.root(),
+        genesis.root(),
+        "the schedule is in the registry root once rotated"
+    );
     assert_eq!(registry.take_sequencer_change().map(|r| r.len()), Some(2));
     // The old key can be given back to nobody: not to the sequencer, not to a new participant.
     let back = gov(&w, body::rotate_sequencer_key(&w.sequencer.public()));
@@ -442,8 +446,17 @@ fn the_sequencer_key_rotates_from_the_next_block_and_is_never_reused() {
     auditor.check(0, &b1).unwrap();
     auditor.check(1, &by_new).expect("the new key's block audits");
     // A competitor for height 1 sealed later by the old key (an honest race) is stale, not a forgery.
-    let (late, _) = seal(&w.sequencer, &origin, BlockContent { registry_root: genesis_root(&w), ..content() });
-    auditor.check(2, &late).expect("a competitor of the old key's height is stale");
+    let (late, _) = seal(
+        &w.sequencer,
+        &origin,
+        BlockContent {
+            registry_root: genesis_root(&w),
+            ..content()
+        },
+    );
+    auditor
+        .check(2, &late)
+        .expect("a competitor of the old key's height is stale");
     assert_eq!(auditor.progress().stale, 1);
 }
 

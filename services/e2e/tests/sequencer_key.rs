@@ -51,20 +51,42 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
     let rotated_at = announced.height;
     // Giving the sequencer the old key back is refused (a key is never reused).
     let back = stack.sign_governance(body::rotate_sequencer_key(&old));
-    let id = stack.governance().await.rotate_sequencer_key(back).await.unwrap().into_inner().event_id;
+    let id = stack
+        .governance()
+        .await
+        .rotate_sequencer_key(back)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
     assert_eq!(stack.outcome(&id).await.state(), EventState::Rejected);
 
     let commission = stack.sign(MFR, body::commission(&g, "LOTK", "281231", &["K1", "K2"]));
-    let id = stack.manufacturer().await.commission(commission).await.unwrap().into_inner().event_id;
+    let id = stack
+        .manufacturer()
+        .await
+        .commission(commission)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
     let sealed = stack.outcome(&id).await;
     assert_eq!(sealed.state(), EventState::Committed);
     assert!(sealed.height > rotated_at);
 
     // The announcing block is the old key's, the next ones the new key's.
     let mut ledger = stack.ledger().await;
-    let announcing = ledger.get_block(GetBlockRequest { height: rotated_at }).await.unwrap().into_inner();
+    let announcing = ledger
+        .get_block(GetBlockRequest { height: rotated_at })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(header(&announcing).sequencer_key_id, old.key_id());
-    let later = ledger.get_block(GetBlockRequest { height: sealed.height }).await.unwrap().into_inner();
+    let later = ledger
+        .get_block(GetBlockRequest { height: sealed.height })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(header(&later).sequencer_key_id, next.public().key_id());
     let chain = stack.fixture.chain_id;
     let mut schedule = Registry::from_genesis(&stack.fixture.genesis).unwrap();
@@ -109,16 +131,29 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
     sequencer.stop().await.unwrap();
     let retired_only = stack.sequencer_with(stack.sequencer_config()).await;
     let pending = stack.sign(MFR, body::commission(&g, "LOTK", "281231", &["K3"]));
-    let pending_id = stack.manufacturer().await.commission(pending).await.unwrap().into_inner().event_id;
+    let pending_id = stack
+        .manufacturer()
+        .await
+        .commission(pending)
+        .await
+        .unwrap()
+        .into_inner()
+        .event_id;
     for _ in 0..600 {
         if retired_only.is_finished() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(retired_only.is_finished(), "a sequencer without the chain's key must not keep running");
+    assert!(
+        retired_only.is_finished(),
+        "a sequencer without the chain's key must not keep running"
+    );
     let error = format!("{:#}", retired_only.stop().await.expect_err("it halted"));
-    assert!(error.contains(&next.public().key_id()) && error.contains("does not hold"), "{error}");
+    assert!(
+        error.contains(&next.public().key_id()) && error.contains("does not hold"),
+        "{error}"
+    );
 
     // One holding only the new key resumes (Redis' checkpoint carries the schedule) and seals what was pending.
     let new_only = pedigree_sequencer::Config {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use pedigree_core::Hash;
 use pedigree_core::context::BlockContext;
 use pedigree_core::governance::apply_governance;
-use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::participant::{ParticipantRecord, Registry};
 use pedigree_core::pb::{EventOutcome, Rejection, SignedEnvelope, event_outcome};
+use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::state::{WorkingSet, apply};
 use pedigree_store::Store;
 

@@ -311,8 +311,16 @@ mod tests {
     fn a_sequencer_key_rotation_takes_over_from_the_next_block() {
         let (old, new, governance) = (KeyPair::generate(), KeyPair::generate(), KeyPair::generate());
         let mut canon = canon(&old, &governance);
-        let rotate = governed(&old, &governance, pedigree_core::body::rotate_sequencer_key(&new.public()));
-        let (b1, t1) = seal(&old, &origin(&old, &governance), on(&canon.registry, 1, 1, 1, vec![rotate]));
+        let rotate = governed(
+            &old,
+            &governance,
+            pedigree_core::body::rotate_sequencer_key(&new.public()),
+        );
+        let (b1, t1) = seal(
+            &old,
+            &origin(&old, &governance),
+            on(&canon.registry, 1, 1, 1, vec![rotate]),
+        );
         assert!(matches!(
             canon.fold(0, &b1.encode_to_vec()).unwrap(),
             Folded::Canonical { .. }
@@ -331,7 +339,10 @@ mod tests {
         assert_eq!(canon.tip.height, 2);
         // A checkpoint at block 2: with the schedule (what Redis keeps) it checks out; without it, it does not.
         let genesis = canon.genesis().clone();
-        let with = (*genesis).clone().with_sequencer_keys(&canon.registry.sequencer_keys().records()).unwrap();
+        let with = (*genesis)
+            .clone()
+            .with_sequencer_keys(&canon.registry.sequencer_keys().records())
+            .unwrap();
         let checkpoint = Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), with).unwrap();
         assert_eq!(checkpoint.registry.sequencer_key, new.public());
         assert!(Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), (*genesis).clone()).is_none());
@@ -373,9 +384,7 @@ mod tests {
         );
         let mut canon = canon(&key, &governance);
         for (offset, block) in [&b1, &stale, &b2].into_iter().enumerate() {
-            canon
-                .fold(offset as i64, &block.encode_to_vec())
-                .unwrap();
+            canon.fold(offset as i64, &block.encode_to_vec()).unwrap();
         }
         let bay = canon.registry.get("bay-pharmacy").expect("registered");
         assert_eq!((bay.key, bay.key_since, bay.retired_keys.len()), (k2.public(), 1, 1));

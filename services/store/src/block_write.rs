@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{ParticipantRecord, Registry};
-use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::pb::{ContainerRecord, EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::stored::{StoredError, encode_container};
 use prost::Message;
 
@@ -18,8 +18,8 @@ use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::log_growth::Growth;
 use crate::schema::{
-    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS, VERSION, block_key, container_key, event_key, product_key,
-    proof_index_key,
+    HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS, VERSION, block_key, container_key, event_key,
+    product_key, proof_index_key,
 };
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;

@@ -14,7 +14,7 @@ use pedigree_core::pb::{
     BlockHeader, InclusionProof, PackRecord, PackStatus, ProofBundle, SignedHeader, Verdict, VerifyResponse,
 };
 use pedigree_core::pb::{ContainerRecord, ProductRecord};
-use pedigree_core::proof::bundle_of_event;
+use pedigree_core::proof::{RegistryRecords, bundle_of_event};
 use pedigree_core::sequencer_keys::SequencerKeys;
 use pedigree_core::stored::{Directory, StoredError};
 use pedigree_core::verdict::{Lookup, today_utc, verdict};
@@ -254,8 +254,10 @@ impl Verifier {
             pack.last_height,
             (gtin, serial),
             key,
-            &participants,
-            &sequencer,
+            RegistryRecords {
+                participants: &participants,
+                sequencer: &sequencer,
+            },
         )
         .ok_or_else(|| inconsistent("pack's last event does not name the pack, or its signer not in the registry then"))
     }
