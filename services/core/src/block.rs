@@ -169,9 +169,11 @@ pub fn open_header_at(
     chain_id: &Hash,
     sequencer: &SequencerKeys,
 ) -> Result<BlockHeader, BlockError> {
-    let unverified = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
-    let key = sequencer.key_at(unverified.height);
-    let header = open_header(signed, chain_id, key)?;
+    // Decoded before its signature is checked only to learn its height, which names the key to check it with.
+    let header = BlockHeader::decode(signed.header.as_slice()).map_err(|e| BlockError::Decode(e.to_string()))?;
+    let key = sequencer.key_at(header.height);
+    key.verify_digest(&header_hash(chain_id, &signed.header), &signed.signature)
+        .map_err(BlockError::Signature)?;
     if header.sequencer_key_id != key.key_id() {
         return Err(BlockError::KeyId {
             got: header.sequencer_key_id,

@@ -105,20 +105,13 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
             }
         }
         Body::RotateSequencerKey { key } => {
-            if registry.is_anchor_key(key) {
+            if let Some(taken) = key_taken(registry, key) {
                 return Err(Refusal::governance(
                     RejectCode::KeyReused,
-                    "the new sequencer key is the governance key or a sequencer key this chain has or had",
-                ));
-            }
-            if let Some(holder) = registry.key_holder(key) {
-                return Err(Refusal::governance(
-                    RejectCode::KeyReused,
-                    format!("the new sequencer key is (or was) participant '{}''s", holder.id),
+                    format!("the new sequencer key {taken}"),
                 ));
             }
             registry.sequencer_keys.rotate(*key, at.height);
-            registry.sequencer_key = *key;
             registry.sequencer_changed = true;
             registry.root_cache = std::sync::OnceLock::new();
             return Ok(());
@@ -141,24 +134,28 @@ pub fn apply_governance(event: &Event, at: BlockContext, registry: &mut Registry
     Ok(())
 }
 
-/// A key belongs to one participant, ever: refused when another participant has or had it, or when it is the
-/// sequencer's or the governance key.
+/// A key belongs to one participant, ever: refused when another participant has or had it, or when it is or was a
+/// sequencer key or is the governance key.
 fn key_unused(registry: &Registry, id: &str, key: &PublicKey) -> Result<(), Refusal> {
+    match key_taken(registry, key) {
+        Some(taken) => Err(Refusal::participant(
+            RejectCode::KeyReused,
+            id,
+            format!("the key {taken}"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// How `key` is already taken, if it is: a trust anchor (the governance key, a sequencer key the chain has or had)
+/// or a participant's current or retired key.
+fn key_taken(registry: &Registry, key: &PublicKey) -> Option<String> {
     if registry.is_anchor_key(key) {
-        return Err(Refusal::participant(
-            RejectCode::KeyReused,
-            id,
-            "the key is the sequencer's or the governance key",
-        ));
+        return Some("is the governance key or a sequencer key this chain has or had".into());
     }
-    if let Some(holder) = registry.key_holder(key) {
-        return Err(Refusal::participant(
-            RejectCode::KeyReused,
-            id,
-            format!("the key is (or was) participant '{}''s", holder.id),
-        ));
-    }
-    Ok(())
+    registry
+        .key_holder(key)
+        .map(|holder| format!("is (or was) participant '{}''s", holder.id))
 }
 
 fn active<'a>(registry: &'a Registry, id: &str) -> Result<&'a Participant, Refusal> {

@@ -429,8 +429,6 @@ pub struct Registry {
     /// The chain id ([`Genesis::chain_id`]): every payload names it and every header digest covers it.
     pub chain_id: Hash,
     pub chain_name: String,
-    /// The key that signs the next block: the last one [`Registry::sequencer_keys`] announced.
-    pub sequencer_key: PublicKey,
     /// Which key signs which height (the genesis key, then every `RotateSequencerKey` sealed so far).
     pub(crate) sequencer_keys: SequencerKeys,
     /// Whether a `RotateSequencerKey` applied since the last [`Registry::take_sequencer_change`].
@@ -507,7 +505,6 @@ impl Registry {
         Ok(Self {
             chain_id,
             chain_name: genesis.chain_name.clone(),
-            sequencer_key,
             sequencer_keys: SequencerKeys::genesis(sequencer_key),
             sequencer_changed: false,
             governance_key,
@@ -532,15 +529,15 @@ impl Registry {
 
     /// The registry with the sequencer key schedule Redis keeps (absent: nothing was rotated).
     pub fn with_sequencer_keys(mut self, records: &[SequencerKeyRecord]) -> Result<Self, GenesisError> {
-        if records.is_empty() {
-            return Ok(self);
-        }
-        let genesis = self.sequencer_keys.keys()[0].key;
-        self.sequencer_keys =
-            SequencerKeys::from_records(records, &genesis).map_err(GenesisError::SequencerSchedule)?;
-        self.sequencer_key = *self.sequencer_keys.current();
+        self.sequencer_keys = SequencerKeys::from_records(records, &self.sequencer_keys.keys()[0].key)
+            .map_err(GenesisError::SequencerSchedule)?;
         self.root_cache = std::sync::OnceLock::new();
         Ok(self)
+    }
+
+    /// The key that signs the next block: the last one [`Registry::sequencer_keys`] announced.
+    pub fn sequencer_key(&self) -> PublicKey {
+        *self.sequencer_keys.current()
     }
 
     /// Which key signs which height.

@@ -128,8 +128,11 @@ impl SequencerKeys {
             .collect()
     }
 
-    /// The schedule from Redis' records, checked to start at `genesis`.
+    /// The schedule from Redis' records, checked to start at `genesis`; no records: nothing was rotated.
     pub fn from_records(records: &[SequencerKeyRecord], genesis: &PublicKey) -> Result<Self, ScheduleError> {
+        if records.is_empty() {
+            return Ok(Self::genesis(*genesis));
+        }
         let keys = records
             .iter()
             .enumerate()

@@ -150,7 +150,7 @@ impl Sealer {
             registry_root: registry.root(),
         };
         // The key the registry before the block names: a block that seals a rotation is signed by the old key.
-        let (block, next) = seal(&key_of(&self.registry.sequencer_key), tip, content);
+        let (block, next) = seal(&key_of(&self.registry.sequencer_key()), tip, content);
         (block, next, registry)
     }
 }

@@ -400,7 +400,7 @@ fn the_sequencer_key_rotates_from_the_next_block_and_is_never_reused() {
     // Accepted at height 1: block 2 is the new key's.
     let rotate = gov(&w, body::rotate_sequencer_key(&next.public()));
     assert_eq!(step(&mut registry, &mut ws, &rotate, 1), Ok(()));
-    assert_eq!(registry.sequencer_key, next.public());
+    assert_eq!(registry.sequencer_key(), next.public());
     assert_eq!(registry.sequencer_keys().key_at(1), &w.sequencer.public());
     assert_eq!(registry.sequencer_keys().key_at(2), &next.public());
     assert_ne!(
@@ -422,7 +422,7 @@ fn the_sequencer_key_rotates_from_the_next_block_and_is_never_reused() {
         .with_sequencer_keys(&registry.sequencer_keys().records())
         .unwrap();
     assert_eq!(rebuilt.root(), registry.root());
-    assert_eq!(rebuilt.sequencer_key, next.public());
+    assert_eq!(rebuilt.sequencer_key(), next.public());
 
     // The audit: block 1 (the rotation) by the old key, block 2 by the new key; a block 2 by the old key fails.
     let mut sealed = genesis.clone();

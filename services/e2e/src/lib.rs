@@ -582,7 +582,7 @@ impl Stack {
             let request = GetBlockRequest { height };
             let block = ledger.get_block(request).await.expect("block").into_inner();
             // The key the registry folded so far names for this block (a sealed rotation takes over after it).
-            let (_, next) = check_block(&block, &tip, &registry.sequencer_key).expect("block checks out");
+            let (_, next) = check_block(&block, &tip, &registry.sequencer_key()).expect("block checks out");
             tip = next;
             let at = pedigree_core::context::BlockContext::new(height, 0);
             for (index, envelope) in block.events.iter().enumerate() {

@@ -137,7 +137,8 @@ async fn a_pallet_moves_whole_and_its_packs_follow() {
     // Its proof bundle proves the pack's own last event: being packed into the case, and nothing of its neighbours.
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let bundle = r.proof.expect("a bundle was asked for");
-    let checked = check_bundle(&bundle, &registry.sequencer_key, Some(&registry.chain_id)).expect("bundle checks out");
+    let checked =
+        check_bundle(&bundle, &registry.sequencer_key(), Some(&registry.chain_id)).expect("bundle checks out");
     assert_eq!(
         (
             checked.core.kind.as_str(),

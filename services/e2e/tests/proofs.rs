@@ -44,7 +44,7 @@ async fn verify_answers_carry_a_bundle_that_checks_offline() {
     stack.product(MFR, &g).await;
     populate(&stack, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key());
     // The product's owner may have the bundle of any of its packs (docs/access.md).
     let mut v = stack.verifier_as("acme-pharma").await;
     let answer = v
@@ -160,7 +160,7 @@ async fn a_bundle_discloses_one_pack_of_a_large_receipt_and_not_the_sender() {
         .into_inner();
     let bundle = answer.proof.expect("a bundle was asked for");
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    let checked = check_bundle(&bundle, &registry.sequencer_key, Some(&registry.chain_id)).expect("checks offline");
+    let checked = check_bundle(&bundle, &registry.sequencer_key(), Some(&registry.chain_id)).expect("checks offline");
     assert_eq!(
         (
             checked.core.kind.as_str(),
@@ -196,7 +196,7 @@ async fn log_proofs_match_the_signed_headers() {
     stack.product(MFR, &g).await;
     let ids = populate(&stack, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key());
     let mut ledger = stack.ledger().await;
     let head = ledger.get_head(GetHeadRequest {}).await.unwrap().into_inner();
     let head_header = open_header(head.header.as_ref().unwrap(), &chain, &sequencer).unwrap();
@@ -289,7 +289,7 @@ async fn proofs_span_kept_levels_and_survive_a_rebuild() {
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     stack.product(MFR, &g).await;
     let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+    let (chain, sequencer) = (registry.chain_id, registry.sequencer_key());
     let mut m = stack.manufacturer().await;
     let mut ids = Vec::new();
     for i in 0..EVENTS {
@@ -368,7 +368,7 @@ impl Asked<'_> {
     /// Everything the log and the verifier answer for the sample, checked as a third party would.
     async fn answers(&self, stack: &Stack) -> Vec<(LogInclusionProof, LogInclusionProof, ProofBundle)> {
         let registry = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-        let (chain, sequencer) = (registry.chain_id, registry.sequencer_key);
+        let (chain, sequencer) = (registry.chain_id, registry.sequencer_key());
         let (ids, headers, head_header, g) = (self.ids, self.headers, self.head, self.gtin);
         let mut ledger = stack.ledger().await;
         let mut v = stack.verifier_as(MFR).await;

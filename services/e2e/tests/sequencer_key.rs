@@ -11,6 +11,7 @@ use pedigree_core::keys::KeyPair;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{BlockHeader, EventState, GetBlockRequest, VerifyRequest};
 use pedigree_core::proof::{BundleError, check_bundle, check_bundle_with};
+use pedigree_core::sequencer_keys::{SequencerKey, SequencerKeys};
 use pedigree_e2e::{Stack, body};
 use prost::Message;
 
@@ -27,7 +28,7 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
     let next = KeyPair::generate();
     let next_path = dir.path().join("sequencer-next.pem");
     std::fs::write(&next_path, next.to_pem()).unwrap();
-    let old = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key;
+    let old = Registry::from_genesis(&stack.fixture.genesis).unwrap().sequencer_key();
 
     // A sequencer holding both keys, as an operator configures it before the rotation.
     let both = pedigree_sequencer::Config {
@@ -37,39 +38,19 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
     let sequencer = stack.sequencer_with(both).await;
     let g = format!("0950600013435{}", gtin_check_digit("0950600013435").unwrap());
     stack.product(MFR, &g).await;
+    // Through GovernanceService.RotateSequencerKey, the RPC for the kind.
     let rotate = stack.sign_governance(body::rotate_sequencer_key(&next.public()));
-    let id = stack
-        .governance()
-        .await
-        .rotate_sequencer_key(rotate)
-        .await
-        .unwrap()
-        .into_inner()
-        .event_id;
+    let id = stack.submit(rotate).await.unwrap().event_id;
     let announced = stack.outcome(&id).await;
     assert_eq!(announced.state(), EventState::Committed, "{announced:?}");
     let rotated_at = announced.height;
     // Giving the sequencer the old key back is refused (a key is never reused).
     let back = stack.sign_governance(body::rotate_sequencer_key(&old));
-    let id = stack
-        .governance()
-        .await
-        .rotate_sequencer_key(back)
-        .await
-        .unwrap()
-        .into_inner()
-        .event_id;
+    let id = stack.submit(back).await.unwrap().event_id;
     assert_eq!(stack.outcome(&id).await.state(), EventState::Rejected);
 
-    let commission = stack.sign(MFR, body::commission(&g, "LOTK", "281231", &["K1", "K2"]));
-    let id = stack
-        .manufacturer()
-        .await
-        .commission(commission)
-        .await
-        .unwrap()
-        .into_inner()
-        .event_id;
+    let commission = body::commission(&g, "LOTK", "281231", &["K1", "K2"]);
+    let id = stack.submit_as(MFR, commission).await.unwrap().event_id;
     let sealed = stack.outcome(&id).await;
     assert_eq!(sealed.state(), EventState::Committed);
     assert!(sealed.height > rotated_at);
@@ -89,20 +70,18 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
         .into_inner();
     assert_eq!(header(&later).sequencer_key_id, next.public().key_id());
     let chain = stack.fixture.chain_id;
-    let mut schedule = Registry::from_genesis(&stack.fixture.genesis).unwrap();
-    schedule = schedule
-        .with_sequencer_keys(
-            &pedigree_core::sequencer_keys::SequencerKeys::parse_text(&format!(
-                "{}\n{} {}\n",
-                old.to_hex(),
-                next.public().to_hex(),
-                rotated_at + 1
-            ))
-            .unwrap()
-            .records(),
-        )
-        .unwrap();
-    let keys = schedule.sequencer_keys();
+    let schedule = SequencerKeys::new(vec![
+        SequencerKey {
+            key: old,
+            from_height: 1,
+        },
+        SequencerKey {
+            key: next.public(),
+            from_height: rotated_at + 1,
+        },
+    ])
+    .unwrap();
+    let keys = &schedule;
     open_header_at(later.header.as_ref().unwrap(), &chain, keys).expect("the new key signs the later block");
     // The chain checks block by block with the key each height's schedule names, and audits from genesis.
     assert!(stack.sealed_ids().await.len() >= 4);
@@ -130,15 +109,8 @@ async fn the_sequencer_key_rotates_on_a_running_chain() {
     // A sequencer with only the retired key refuses to seal the next block and says which key it lacks.
     sequencer.stop().await.unwrap();
     let retired_only = stack.sequencer_with(stack.sequencer_config()).await;
-    let pending = stack.sign(MFR, body::commission(&g, "LOTK", "281231", &["K3"]));
-    let pending_id = stack
-        .manufacturer()
-        .await
-        .commission(pending)
-        .await
-        .unwrap()
-        .into_inner()
-        .event_id;
+    let pending = body::commission(&g, "LOTK", "281231", &["K3"]);
+    let pending_id = stack.submit_as(MFR, pending).await.unwrap().event_id;
     for _ in 0..600 {
         if retired_only.is_finished() {
             break;

@@ -17,7 +17,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(pedigree_fuzz::registry);
 fuzz_target!(|data: &[u8]| {
     if let Ok(block) = Block::decode(data) {
         let tip = Tip::genesis(REGISTRY.chain_id);
-        match check_block(&block, &tip, &REGISTRY.sequencer_key) {
+        match check_block(&block, &tip, &REGISTRY.sequencer_key()) {
             Ok((header, next)) => {
                 assert_eq!(header.height, 1);
                 assert_eq!(next.height, 1);

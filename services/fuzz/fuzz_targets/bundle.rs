@@ -17,7 +17,7 @@ static REGISTRY: LazyLock<Registry> = LazyLock::new(pedigree_fuzz::registry);
 
 /// `check_bundle`'s verdict, as text to compare.
 fn check(bundle: &ProofBundle) -> String {
-    match check_bundle(bundle, &REGISTRY.sequencer_key, Some(&REGISTRY.chain_id)) {
+    match check_bundle(bundle, &REGISTRY.sequencer_key(), Some(&REGISTRY.chain_id)) {
         Ok(checked) => format!("{checked:?}"),
         Err(e) => {
             let message = e.to_string();

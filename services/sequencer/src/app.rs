@@ -51,10 +51,10 @@ impl App {
         }
         // Which key signs is the chain's business (its schedule, folded from the blocks topic); a key that is not
         // the genesis key is only of use after a rotation, so say which keys this sequencer holds.
-        if !keys.iter().any(|k| k.public() == registry.sequencer_key) {
+        if !keys.iter().any(|k| k.public() == registry.sequencer_key()) {
             tracing::warn!(
                 keys = ?keys.iter().map(KeyPair::key_id).collect::<Vec<_>>(),
-                genesis = %registry.sequencer_key.key_id(),
+                genesis = %registry.sequencer_key().key_id(),
                 "none of this sequencer's keys is the genesis sequencer key: it can only seal after a rotation to one"
             );
         }

@@ -120,7 +120,7 @@ impl Canon {
         };
         let registry_before = self.registry.clone();
         // The key the registry folded so far names for the next block (a rotation sealed in the tip takes over here).
-        let sequencer = self.registry.sequencer_key;
+        let sequencer = self.registry.sequencer_key();
         match check_block(&block, &self.tip, &sequencer) {
             Ok((header, tip)) => {
                 self.fold_registry(&block, &header)?;
@@ -325,7 +325,7 @@ mod tests {
             canon.fold(0, &b1.encode_to_vec()).unwrap(),
             Folded::Canonical { .. }
         ));
-        assert_eq!(canon.registry.sequencer_key, new.public());
+        assert_eq!(canon.registry.sequencer_key(), new.public());
         let (by_old, _) = seal(&old, &t1, on(&canon.registry, 2, 1, 2, vec![]));
         let (by_new, _) = seal(&new, &t1, on(&canon.registry, 2, 1, 2, vec![]));
         assert!(matches!(
@@ -344,7 +344,7 @@ mod tests {
             .with_sequencer_keys(&canon.registry.sequencer_keys().records())
             .unwrap();
         let checkpoint = Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), with).unwrap();
-        assert_eq!(checkpoint.registry.sequencer_key, new.public());
+        assert_eq!(checkpoint.registry.sequencer_key(), new.public());
         assert!(Canon::from_checkpoint(genesis.clone(), 2, &by_new.encode_to_vec(), (*genesis).clone()).is_none());
     }
 

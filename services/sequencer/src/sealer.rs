@@ -372,7 +372,7 @@ impl Sealer {
             registry_root: applied.registry.root(),
         };
         // The key of the registry before the batch: a block that seals a rotation is signed by the old key.
-        let wanted = self.canon.registry.sequencer_key;
+        let wanted = self.canon.registry.sequencer_key();
         let Some(key) = self.keys.iter().find(|k| k.public() == wanted) else {
             halt!(
                 "the chain's sequencer key for block {} is {}, which this sequencer does not hold (it holds {}): \

@@ -227,11 +227,8 @@ impl Verifier {
         // The registry as of head (it keeps every key with its heights, so it rolls back to the block's height).
         let (_, records, schedule) = self.store.registry_records().await?;
         let genesis_key = self.auth.registry.borrow().sequencer_keys().keys()[0].key;
-        let sequencer = if schedule.is_empty() {
-            SequencerKeys::genesis(genesis_key)
-        } else {
-            SequencerKeys::from_records(&schedule, &genesis_key).map_err(|e| inconsistent(&e.to_string()))?
-        };
+        let sequencer =
+            SequencerKeys::from_records(&schedule, &genesis_key).map_err(|e| inconsistent(&e.to_string()))?;
         let participants: Vec<Participant> = records
             .iter()
             .map(Participant::try_from)
