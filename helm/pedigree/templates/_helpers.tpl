@@ -392,7 +392,7 @@ Call with (dict "ctx" $ "component" "custody").
 {{- $redis := $ctx.Values.redis }}
 {{- $redisUser := index $redis.users .component }}
 {{- $kafka := $ctx.Values.kafka.security }}
-{{- $usesKafka := has .component (list "custody" "sequencer") }}
+{{- $usesKafka := has .component (list "custody" "sequencer" "verifier") }}
 - name: tmp
   emptyDir:
     sizeLimit: {{ $ctx.Values.tmpSizeLimit }}
@@ -453,7 +453,7 @@ Call with (dict "ctx" $ "component" "custody").
 {{- define "pedigree.commonVolumeMounts" -}}
 {{- $ctx := .ctx }}
 {{- $kafka := $ctx.Values.kafka.security }}
-{{- $usesKafka := has .component (list "custody" "sequencer") }}
+{{- $usesKafka := has .component (list "custody" "sequencer" "verifier") }}
 - name: tmp
   mountPath: /tmp
 {{- if not $ctx.Values.tls.insecurePlaintext }}

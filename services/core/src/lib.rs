@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aggregation;
+pub mod alert;
 pub mod audit;
 pub mod block;
 pub mod block_size;

@@ -186,7 +186,7 @@ impl Stack {
             .expect("creating the events topic");
         let (mut custody_config, mut verifier_config) = (
             custody_config(&broker, &fixture, &redis, &server_cert),
-            verifier_config(&fixture, &redis, &server_cert),
+            verifier_config(&broker, &fixture, &redis, &server_cert),
         );
         if rates == Rates::Off {
             custody_config.submissions_per_sec = 0;
@@ -346,7 +346,7 @@ impl Stack {
 
     /// The configuration of this stack's verifier (to start another one beside it, e.g. with other settings).
     pub fn verifier_config(&self) -> pedigree_verifier::Config {
-        verifier_config(&self.fixture, &self.redis, &self.server_cert)
+        verifier_config(&self.broker, &self.fixture, &self.redis, &self.server_cert)
     }
 
     /// An HTTPS client that trusts this stack's CA.
@@ -643,10 +643,14 @@ fn custody_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &Serv
     }
 }
 
-/// The verifier of a stack: TLS, the stack's Redis and genesis, a fast registry refresh (so that tests see sealed
-/// revocations at once).
-fn verifier_config(fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedigree_verifier::Config {
+/// The verifier of a stack: TLS, the stack's broker (the alerts log), Redis and genesis, a fast registry refresh (so
+/// that tests see sealed revocations at once).
+fn verifier_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &ServerCert) -> pedigree_verifier::Config {
     pedigree_verifier::Config {
+        kafka_brokers: broker.brokers(),
+        kafka_security: Default::default(),
+        alerts_topic: "pedigree.alerts".into(),
+        durability: Default::default(),
         grpc_addr: "127.0.0.1:0".parse().expect("addr"),
         http_addr: "127.0.0.1:0".parse().expect("addr"),
         redis: redis.config_for(RedisUser::Verifier),

@@ -72,6 +72,15 @@ impl TopicSpec {
             ],
         }
     }
+
+    /// The alerts topic (the verifiers' log of alerts raised and closed, their source of truth): one partition, so
+    /// that every verifier folds the records in one order; kept for ever like the blocks topic.
+    pub fn alerts(name: &str, durability: &Durability) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::blocks(name, durability)
+        }
+    }
 }
 
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,8 +6,9 @@
 //!   SET and DEL too), on every key.
 //! - `custody`: the reads (the registry), and SET on `pending:*` only (markers of acknowledged but not yet sealed
 //!   events, `SET pending:<id> .. PX ..`).
-//! - `verifier`: the reads, and SET on `auth:nonce:*` only (replay protection of authentication nonces,
-//!   `SET auth:nonce:<n> .. NX PX ..`).
+//! - `verifier`: the reads, SET on `auth:nonce:*` (replay protection of authentication nonces,
+//!   `SET auth:nonce:<n> .. NX PX ..`), and on `alert:*` and `alerts:*` the idempotent writes of its fold of the
+//!   alerts log (`HSETNX`, `ZADD NX`, `SET alerts:folded`) and `ZRANGEBYSCORE` to list them.
 //! - `default`: off.
 //!
 //! No user may run administrative or dangerous commands, Pub/Sub, or any command not listed. [`acl_file`] writes the
@@ -47,7 +48,7 @@ impl RedisUser {
         match self {
             RedisUser::Sequencer => "%RW~*",
             RedisUser::Custody => "%R~* %RW~pending:*",
-            RedisUser::Verifier => "%R~* %RW~auth:nonce:*",
+            RedisUser::Verifier => "%R~* %RW~auth:nonce:* %RW~alert:* %RW~alerts:*",
         }
     }
 
@@ -55,7 +56,8 @@ impl RedisUser {
     fn writes(self) -> &'static str {
         match self {
             RedisUser::Sequencer => "+evalsha +script|load +set +hset +hdel +append +del",
-            RedisUser::Custody | RedisUser::Verifier => "+set",
+            RedisUser::Custody => "+set",
+            RedisUser::Verifier => "+set +hsetnx +zadd +zrangebyscore",
         }
     }
 
@@ -109,10 +111,19 @@ mod tests {
         for user in [RedisUser::Custody, RedisUser::Verifier] {
             let rules = user.rules();
             assert!(!rules.contains("%RW~* "), "{rules}");
+            let commands: Vec<&str> = rules.split(' ').collect();
             assert!(
-                !rules.contains("eval") && !rules.contains("hset") && !rules.contains("@write"),
+                !rules.contains("eval") && !commands.contains(&"+hset") && !rules.contains("@write"),
                 "{rules}"
             );
+            // Nobody but the sequencer writes ledger keys: a reader writes only its own patterns.
+            let writable: Vec<&str> = commands.iter().filter_map(|c| c.strip_prefix("%RW~")).collect();
+            for pattern in writable {
+                assert!(
+                    ["pending:*", "auth:nonce:*", "alert:*", "alerts:*"].contains(&pattern),
+                    "{user}: {pattern}"
+                );
+            }
         }
     }
 }

@@ -13,7 +13,8 @@
 //! - `log_growth`: what a block adds to the log's kept levels and its proof index (`proof_index`: that index's
 //!   layout); `log_reads`: log proofs and a block's event with its inclusion proof in O(log n) reads and hashes;
 //!   `upgrade`: bringing state of an older layout to the current one ([`Store::upgrade_layout`]).
-//! - `markers`: the only keys others write: custody's pending marks and the verifier's sign-in nonces.
+//! - `markers`: keys others write: custody's pending marks and the verifier's sign-in nonces; `alerts`: the alerts
+//!   the verifiers fold from the alerts log.
 //! - `error`: [`StoreError`].
 //!
 //! The `test-support` feature adds what only tests may do (emptying the database); only dev-dependencies enable it.
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod acl;
+mod alerts;
 mod block_write;
 mod bucket_writes;
 pub mod buckets;
@@ -41,6 +43,7 @@ mod test_support;
 mod upgrade;
 
 pub use acl::{RedisUser, acl_file};
+pub use alerts::StoredAlert;
 pub use block_write::{BlockWrite, Fenced};
 pub use config::RedisConfig;
 pub use error::{Result, StoreError};

@@ -33,6 +33,10 @@
 //! - `pending:{32-byte event id}` -> the signer's registry index (1-based, decimal): written by custody before the
 //!   event goes to the broker, deleted by the block write that records the event's outcome, expires after 7 days
 //! - `auth:nonce:{nonce}` -> `1`: a sign-in nonce the verifier accepted, kept for twice the allowed clock skew
+//! - `alert:{id}` -> hash: `raised` (`AlertRaised`), `cursor` (its offset in the alerts log, decimal) and, once
+//!   closed, `closed` (`AlertClosed`, the first close in log order); `alerts:of:{participant}` -> sorted set of the
+//!   alert ids a participant may read (as product owner or as scanner), scored by cursor; `alerts:folded` -> the
+//!   next alerts-log offset to fold, decimal. Written by the verifiers' fold of the alerts log (see `crate::alerts`)
 
 use pedigree_core::Hash;
 use pedigree_core::merkle::Levels;
@@ -64,6 +68,17 @@ pub(crate) const REGISTRY: &str = "r";
 pub(crate) const SEQUENCER_KEYS: &str = "@sequencer";
 /// Height of the last block that changed [`REGISTRY`].
 pub(crate) const REGISTRY_VERSION: &str = "rv";
+
+/// The next alerts-log offset to fold.
+pub(crate) const ALERTS_FOLDED: &str = "alerts:folded";
+
+pub(crate) fn alert_key(id: &str) -> String {
+    format!("alert:{id}")
+}
+
+pub(crate) fn alerts_of_key(participant: &str) -> String {
+    format!("alerts:of:{participant}")
+}
 
 /// Redis key of bucket `b` of `gtin`.
 pub fn bucket_key(gtin: &str, b: u64) -> String {

@@ -2,8 +2,11 @@
 //! only, the ACL file of `pedigree_store::acl_file`): each user can do what its service needs and nothing that
 //! changes ledger state unless it is the sequencer's; plaintext and unknown CAs are refused.
 
+use pedigree_core::pb::alert_log_record::Record;
+use pedigree_core::pb::{AlertClosed, AlertLogRecord, AlertRaised};
 use pedigree_devstack::{ClientCerts, LocalCa, Redis};
 use pedigree_store::{BlockWrite, Fenced, RedisConfig, RedisUser, Store};
+use prost::Message;
 use redis::aio::MultiplexedConnection;
 
 mod support;
@@ -82,7 +85,39 @@ async fn each_user_may_do_what_its_service_needs_and_only_the_sequencer_writes_t
         .await
         .unwrap();
     assert_eq!(value.as_deref(), Some("1"));
+    // ... folds alerts (idempotently: the first close in log order stays)...
+    let raised = AlertLogRecord {
+        record: Some(Record::Raised(AlertRaised {
+            id: "AL-0000-0000-0001".into(),
+            owner: "acme".into(),
+            scanner: "pharmacy".into(),
+            ..AlertRaised::default()
+        })),
+    };
+    let close = |note: &str| AlertLogRecord {
+        record: Some(Record::Closed(AlertClosed {
+            id: "AL-0000-0000-0001".into(),
+            note: note.into(),
+            ..AlertClosed::default()
+        })),
+    };
+    for (offset, record) in [(0, &raised), (1, &close("first")), (0, &raised), (2, &close("second"))] {
+        verifier.fold_alert(offset, &record.encode_to_vec()).await.unwrap();
+    }
+    verifier.set_alerts_folded(3).await.unwrap();
+    assert_eq!(verifier.alerts_folded().await.unwrap(), Some(3));
+    let alert = verifier.alert("AL-0000-0000-0001").await.unwrap().unwrap();
+    assert_eq!((alert.cursor, alert.closed.unwrap().note.as_str()), (1, "first"));
+    for who in ["acme", "pharmacy"] {
+        assert_eq!(verifier.alerts_of(who, 0, 10).await.unwrap().len(), 1, "{who}");
+    }
+    assert_eq!(verifier.alerts_of("pharmacy", 1, 10).await.unwrap().len(), 0);
+    assert_eq!(verifier.alerts_of("wholesaler", 0, 10).await.unwrap().len(), 0);
     // ... and no ledger key, nor custody's markers, nor by script.
+    for key in ["b:2", "r", "g:09506000134352"] {
+        let hsetnx = redis::cmd("HSETNX").arg(key).arg("f").arg("v").clone();
+        assert!(refused(&mut con, &mut hsetnx.clone()).await.contains("NoPerm"), "{key}");
+    }
     for key in ["head", "b:2", "r", "pending:e1"] {
         let error = refused(&mut con, &mut set(key)).await;
         assert!(error.contains("NoPerm"), "{key}: {error}");

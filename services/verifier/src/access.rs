@@ -32,6 +32,10 @@ pub enum Denied {
     Status,
     #[error("notifications are for participants; sign in with your participant key")]
     Notifications,
+    #[error("alerts are for the product's owner and the scanner that raised them; sign in with your participant key")]
+    Alerts,
+    #[error("only the product's owner closes an alert")]
+    CloseAlert,
 }
 
 impl Caller {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use pedigree_core::pb::alert_service_server::AlertServiceServer;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::notification_service_server::NotificationServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
@@ -17,6 +18,7 @@ use pedigree_runtime::tls::ServerTls;
 use pedigree_store::Store;
 use tokio::net::TcpListener;
 
+use crate::alert_log::AlertLog;
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -93,7 +95,11 @@ impl App {
             shed: limits.in_flight().shed_counter(),
             rate_limited: rates.refused_counter(),
         };
+        let kafka = config.kafka().context("kafka settings")?;
+        let alert_log = AlertLog::start(&kafka, &config.alerts_topic, &config.durability, store.clone())
+            .context("the alerts log's kafka clients")?;
         let verifier = Verifier {
+            alert_log,
             store,
             metrics: Arc::new(Metrics::with(refusals)),
             directory: Arc::default(),
@@ -138,7 +144,8 @@ impl App {
             .add_service(
                 NotificationServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES),
             )
-            .add_service(AuthServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
+            .add_service(AuthServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
+            .add_service(AlertServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.grpc,
             services,

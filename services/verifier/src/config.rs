@@ -51,6 +51,18 @@ pub struct Config {
     /// Requests one signed-in participant may make per second on average (0: no limit), bursts of twice that.
     #[arg(long, env = "PEDIGREE_PARTICIPANT_PER_SEC", default_value_t = 1_000)]
     pub participant_per_sec: u32,
+    /// Kafka bootstrap servers: the alerts log is a topic (docs/operations.md, "Alerts").
+    #[arg(long, env = "PEDIGREE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub kafka_brokers: String,
+    /// Kafka TLS and SASL settings.
+    #[command(flatten)]
+    pub kafka_security: pedigree_kafka::KafkaSecurity,
+    /// The alerts log: every alert raised and closed, kept for ever; created by the verifier if missing.
+    #[arg(long, env = "PEDIGREE_ALERTS_TOPIC", default_value = "pedigree.alerts")]
+    pub alerts_topic: String,
+    /// Replication of the alerts topic when the verifier creates it.
+    #[command(flatten)]
+    pub durability: pedigree_kafka::Durability,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
@@ -63,6 +75,13 @@ pub struct Config {
     /// What a request, a connection and a client may cost (docs/operations.md, "Limits").
     #[command(flatten)]
     pub limits: pedigree_runtime::limits::LimitsConfig,
+}
+
+impl Config {
+    /// What the verifier's Kafka clients (the alerts log's producer and reader) are built from.
+    pub fn kafka(&self) -> pedigree_kafka::Result<pedigree_kafka::ClientSettings> {
+        pedigree_kafka::ClientSettings::secured(&self.kafka_brokers, &self.kafka_security)
+    }
 }
 
 #[cfg(test)]

@@ -39,6 +39,16 @@ pub enum VerifyError {
     Store(#[from] pedigree_store::StoreError),
     #[error(transparent)]
     RateLimited(#[from] pedigree_runtime::rate::Limited),
+    #[error(transparent)]
+    AlertId(#[from] pedigree_core::alert::BadAlertId),
+    #[error("id: no alert with this id that you may read")]
+    UnknownAlert,
+    #[error(transparent)]
+    Close(#[from] pedigree_core::alert::CloseError),
+    #[error("the alert is closed already (by {0})")]
+    AlertClosed(String),
+    #[error(transparent)]
+    AlertLog(#[from] crate::alert_log::AlertLogError),
 }
 
 impl VerifyError {
@@ -51,6 +61,9 @@ impl VerifyError {
             VerifyError::Height => Some("height"),
             VerifyError::TreeSize(_) => Some("tree_size"),
             VerifyError::Field(field, _) => Some(field),
+            VerifyError::AlertId(_) | VerifyError::UnknownAlert => Some("id"),
+            VerifyError::Close(pedigree_core::alert::CloseError::RootCause) => Some("root_cause"),
+            VerifyError::Close(pedigree_core::alert::CloseError::Note(_)) => Some("note"),
             _ => None,
         }
     }
@@ -69,6 +82,10 @@ impl VerifyError {
             VerifyError::Inconsistent(_) => Code::Internal,
             VerifyError::Store(_) | VerifyError::Stale(_) => Code::Unavailable,
             VerifyError::RateLimited(_) => Code::ResourceExhausted,
+            VerifyError::AlertId(_) | VerifyError::Close(_) => Code::InvalidArgument,
+            VerifyError::UnknownAlert => Code::NotFound,
+            VerifyError::AlertClosed(_) => Code::FailedPrecondition,
+            VerifyError::AlertLog(_) => Code::Unavailable,
         }
     }
 
@@ -88,6 +105,7 @@ impl VerifyError {
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::FailedPrecondition => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

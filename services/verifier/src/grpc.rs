@@ -1,7 +1,9 @@
-//! gRPC faces of the verifier: `VerifierService`, `LedgerService`, `NotificationService` and `AuthService`. Every call first learns who
+//! gRPC faces of the verifier: `VerifierService`, `LedgerService`, `NotificationService`, `AlertService` and
+//! `AuthService`. Every call first learns who
 //! asks from its `authorization` metadata ([`Verifier::caller`]); what it may see is decided in [`crate::access`].
 
 use pedigree_core::Hash;
+use pedigree_core::pb::alert_service_server::AlertService;
 use pedigree_core::pb::auth_service_server::AuthService;
 use pedigree_core::pb::ledger_service_server::LedgerService;
 use pedigree_core::pb::notification_service_server::NotificationService;
@@ -73,6 +75,33 @@ impl VerifierService for Verifier {
         Ok(Response::new(
             self.verify_code(&request.code, request.include_proof, &caller).await?,
         ))
+    }
+}
+
+#[tonic::async_trait]
+impl AlertService for Verifier {
+    async fn list_alerts(
+        &self,
+        request: Request<pedigree_core::pb::ListAlertsRequest>,
+    ) -> Result<Response<pedigree_core::pb::ListAlertsResponse>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.list_alerts(&caller, request.get_ref()).await?))
+    }
+
+    async fn get_alert(
+        &self,
+        request: Request<pedigree_core::pb::GetAlertRequest>,
+    ) -> Result<Response<pedigree_core::pb::Alert>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.get_alert(&caller, &request.get_ref().id).await?))
+    }
+
+    async fn close_alert(
+        &self,
+        request: Request<pedigree_core::pb::CloseAlertRequest>,
+    ) -> Result<Response<pedigree_core::pb::Alert>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.close_alert(&caller, request.get_ref()).await?))
     }
 }
 

@@ -48,6 +48,9 @@ pub struct VerifyJson {
     pub product: Option<ProductJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<BundleJson>,
+    /// The alert the scan raised (a signed-in participant's scan that contradicts the ledger), to quote.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub alert_id: String,
 }
 
 /// A product's public master data.
@@ -84,6 +87,7 @@ impl From<VerifyResponse> for VerifyJson {
             repackaged_by: hex::encode(&r.repackaged_by),
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
             decommission_reason: reason,
+            alert_id: r.alert_id,
             product: r.product.map(|p| ProductJson {
                 name: p.name,
                 strength: p.strength,

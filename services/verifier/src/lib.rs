@@ -10,11 +10,16 @@
 //! Every caller is counted against its rate ([`rates`]: anonymous ones by source address, participants by
 //! identity) before any work is done for it.
 //!
+//! A participant's scan that contradicts the ledger raises an alert ([`alerts`]), recorded in the alerts log (a
+//! Kafka topic every verifier folds into Redis: `alert_log`) before the verdict is answered with its id.
+//!
 //! Nothing is answered from a Redis that lost its state or is being rebuilt ([`readiness`]): UNAVAILABLE / 503.
 
 #![forbid(unsafe_code)]
 
 mod access;
+mod alert_log;
+mod alerts;
 mod app;
 pub mod auth;
 pub mod client_ip;

@@ -41,6 +41,7 @@ pub struct Metrics {
     ready: Gauge,
     redis_lag: Gauge,
     redis_head: Gauge,
+    alerts: Family<[(&'static str, &'static str); 1], Counter>,
 }
 
 impl Default for Metrics {
@@ -119,7 +120,18 @@ impl Metrics {
             "The height of the last block Redis holds, as last read (-1: no ledger state)",
             redis_head.clone(),
         );
+        let alerts = Family::<[(&'static str, &'static str); 1], Counter>::default();
+        for outcome in ["raised", "unrecorded", "closed"] {
+            let _ = alerts.get_or_create(&[("outcome", outcome)]);
+        }
+        registry.register(
+            "pedigree_verifier_alerts",
+            "Alerts raised by scans and closed by owners (outcome raised, closed), and scans whose alert could not be \
+             appended to the alerts log (unrecorded)",
+            alerts.clone(),
+        );
         Self {
+            alerts,
             registry: Arc::new(registry),
             answers,
             latency,
@@ -135,6 +147,11 @@ impl Metrics {
     pub fn verified(&self, verdict: Verdict, took: Duration) {
         self.answers.get_or_create(&[("verdict", verdict_name(verdict))]).inc();
         self.latency.observe(took.as_secs_f64());
+    }
+
+    /// An alert raised, unrecorded (the log refused or timed out) or closed.
+    pub fn alert(&self, outcome: &'static str) {
+        self.alerts.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     pub fn bad_request(&self) {

@@ -22,6 +22,7 @@ use pedigree_store::{BlockEvent, Store, StoreError};
 use prost::Message;
 
 use crate::access::{Caller, Denied};
+use crate::alert_log::AlertLog;
 use crate::auth::Auth;
 use crate::error::VerifyError;
 use crate::metrics::Metrics;
@@ -39,6 +40,8 @@ pub struct Verifier {
     pub max_lag: u64,
     /// Requests per caller (see [`crate::rates`]).
     pub rates: Arc<Rates>,
+    /// Where alerts are recorded (see [`crate::alerts`]).
+    pub alert_log: AlertLog,
 }
 
 impl Verifier {
@@ -110,6 +113,7 @@ impl Verifier {
             verdict = Verdict::AlreadyDispensedByYou;
         }
         self.metrics.verified(verdict, started.elapsed());
+        let alert_id = self.raise_alert(code, verdict, product.as_ref(), caller).await;
         let proof = match (&pack, with_proof) {
             (Some(p), true) if sees => Some(self.bundle(p, code.gtin.as_str(), serial.as_str()).await?),
             (Some(_), true) => return Err(Denied::Proof.into()),
@@ -144,6 +148,7 @@ impl Verifier {
                 .map(|(parent, _)| pedigree_core::container::bracketed(&parent))
                 .unwrap_or_default(),
             product: product.as_ref().and_then(product_info),
+            alert_id,
         })
     }
 
