@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod audit;
 mod connect;
 mod demo;
@@ -96,6 +97,8 @@ enum Command {
     Status(submit::StatusArgs),
     /// Verify a scanned code: GS1 element string, bracketed form or Digital Link.
     Verify(verify::VerifyArgs),
+    /// Alerts raised by scans: list, show, and (the product's owner) close with a root cause.
+    Alerts(alerts::AlertsArgs),
     /// Check the whole chain from genesis: signatures, links, roots, every state transition.
     Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
@@ -134,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Status(a) => submit::status(a).await,
         Command::Webhook(a) => webhook::run(a).await,
         Command::Verify(a) => verify::run(a).await,
+        Command::Alerts(a) => alerts::run(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }

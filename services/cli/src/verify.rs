@@ -160,6 +160,9 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
     if !r.repackaged_by.is_empty() {
         json["repackaged_by"] = hex::encode(&r.repackaged_by).into();
     }
+    if !r.alert_id.is_empty() {
+        json["alert_id"] = r.alert_id.clone().into();
+    }
     if let Some(p) = &r.product {
         json["product"] = serde_json::json!({
             "name": p.name, "strength": p.strength, "dosage_form": p.dosage_form, "pack_size": p.pack_size,

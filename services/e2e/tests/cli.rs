@@ -184,6 +184,49 @@ async fn the_readme_commands_work_against_a_running_stack() {
         out.contains("\"name\": \"Paracetamol Acme 500 mg\"") && out.contains("\"PZN\": \"01234567\""),
         "{out}"
     );
+    // A participant's scan with the wrong lot raises an alert; its owner lists it and closes it.
+    let wrong_lot = format!("(01){g}(17)290600(10)B8(21)X2");
+    let out = ok(&stack, &["verify", &wrong_lot, "--as", "city-pharmacy"]);
+    assert!(out.contains("\"verdict\": \"LOT_MISMATCH\""), "{out}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = answer["alert_id"].as_str().expect("an alert id").to_string();
+    let out = ok(&stack, &["alerts", "list", "--open", "--as", "acme-pharma"]);
+    let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        (
+            listed["id"].as_str(),
+            listed["code"].as_str(),
+            listed["scanned_lot"].as_str()
+        ),
+        (Some(id.as_str()), Some("lot_mismatch"), Some("B8")),
+        "{out}"
+    );
+    let out = ok(
+        &stack,
+        &[
+            "alerts",
+            "close",
+            &id,
+            "--root-cause",
+            "scanning-error",
+            "--note",
+            "typed B8",
+            "--as",
+            "acme-pharma",
+        ],
+    );
+    assert!(
+        out.contains("\"state\": \"closed\"") && out.contains("\"root_cause\": \"scanning_error\""),
+        "{out}"
+    );
+    let out = run(&stack, &["alerts", "show", &id, "--as", "harbour-pharmacy"]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotFound"),
+        "{out:?}"
+    );
+    let out = ok(&stack, &["alerts", "show", &id, "--as", "city-pharmacy"]);
+    assert!(out.contains("\"closed_by\": \"acme-pharma\""), "{out}");
+
     let key = stack.fixture.dir.join("sequencer.pub");
     let out = ok(
         &stack,
