@@ -20,6 +20,9 @@ const RAISED: &str = "raised";
 const CLOSED: &str = "closed";
 const CURSOR: &str = "cursor";
 
+/// An alert's hash fields as read: raised, closed, cursor.
+type AlertRow = (Option<Vec<u8>>, Option<Vec<u8>>, Option<u64>);
+
 /// An alert as Redis holds it: what raised it, its first close, and its cursor (its log offset + 1: lists go by it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredAlert {
@@ -110,7 +113,7 @@ impl Store {
         for id in ids {
             pipe.cmd("HMGET").arg(alert_key(id)).arg(RAISED).arg(CLOSED).arg(CURSOR);
         }
-        let rows: Vec<(Option<Vec<u8>>, Option<Vec<u8>>, Option<u64>)> = pipe.query_async(&mut con).await?;
+        let rows: Vec<AlertRow> = pipe.query_async(&mut con).await?;
         rows.into_iter()
             .zip(ids)
             .map(|((raised, closed, cursor), id)| {
