@@ -109,14 +109,14 @@ async fn deliver(client: &reqwest::Client, url: &str, secret: &[u8], note: &Noti
             .post(url)
             .header("content-type", "application/json")
             .header("x-pedigree-signature", format!("sha256={signature}"))
-            .header("x-pedigree-cursor", format!("{}.{}", cursor.height, cursor.index))
+            .header("x-pedigree-cursor", cursor_text(&cursor))
             .body(body.clone())
             .timeout(Duration::from_secs(30))
             .send()
             .await;
         match sent {
             Ok(answer) if answer.status().is_success() => {
-                println!("delivered {}.{} {}", cursor.height, cursor.index, kind_name(note));
+                println!("delivered {} {}", cursor_text(&cursor), kind_name(note));
                 return;
             }
             Ok(answer) => eprintln!("webhook: {url} answered {}; again in {backoff:?}", answer.status()),
@@ -135,7 +135,7 @@ fn kind_name(note: &Notification) -> &'static str {
 pub fn body_of(note: &Notification) -> serde_json::Value {
     let cursor = note.cursor.unwrap_or_default();
     let mut body = json!({
-        "cursor": {"height": cursor.height, "index": cursor.index},
+        "cursor": {"height": cursor.height, "index": cursor.index, "alerts": cursor.alerts},
         "kind": kind_name(note),
         "event_id": hex::encode(&note.event_id),
         "signer": note.signer,
@@ -146,7 +146,16 @@ pub fn body_of(note: &Notification) -> serde_json::Value {
         body["reject_code"] = note.reject_code().as_str_name().into();
         body["reason"] = note.reason.clone().into();
     }
+    if !note.alert_id.is_empty() {
+        body["alert_id"] = note.alert_id.clone().into();
+        body["reason"] = note.reason.clone().into();
+    }
     body
+}
+
+/// A cursor as the file and the `x-pedigree-cursor` header spell it: `height.index.alerts`.
+fn cursor_text(cursor: &NotificationCursor) -> String {
+    format!("{}.{}.{}", cursor.height, cursor.index, cursor.alerts)
 }
 
 /// Hex of HMAC-SHA256(`secret`, `body`).
@@ -176,19 +185,24 @@ fn read_cursor(path: &Path) -> anyhow::Result<Option<NotificationCursor>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let Some((height, index)) = text.trim().split_once('.') else {
-        bail!("{}: not a cursor (height.index)", path.display());
+    // `height.index.alerts`; a file written before alerts were notified has no third part.
+    let parts: Vec<&str> = text.trim().split('.').collect();
+    let (height, index, alerts) = match parts.as_slice() {
+        [height, index] => (*height, *index, "0"),
+        [height, index, alerts] => (*height, *index, *alerts),
+        _ => bail!("{}: not a cursor (height.index.alerts)", path.display()),
     };
     Ok(Some(NotificationCursor {
         height: height.parse().with_context(|| format!("{}: height", path.display()))?,
         index: index.parse().with_context(|| format!("{}: index", path.display()))?,
+        alerts: alerts.parse().with_context(|| format!("{}: alerts", path.display()))?,
     }))
 }
 
 /// Replaces the cursor file whole (written aside, then renamed), so a crash never leaves half a cursor.
 fn write_cursor(path: &Path, cursor: &NotificationCursor) -> anyhow::Result<()> {
     let aside = path.with_extension("tmp");
-    std::fs::write(&aside, format!("{}.{}\n", cursor.height, cursor.index))
+    std::fs::write(&aside, format!("{}\n", cursor_text(cursor)))
         .with_context(|| format!("writing {}", aside.display()))?;
     std::fs::rename(&aside, path).with_context(|| format!("replacing {}", path.display()))
 }
@@ -212,7 +226,11 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("cursor");
         assert_eq!(read_cursor(&path).unwrap(), None);
-        let cursor = NotificationCursor { height: 42, index: 7 };
+        let cursor = NotificationCursor {
+            height: 42,
+            index: 7,
+            alerts: 3,
+        };
         write_cursor(&path, &cursor).unwrap();
         assert_eq!(read_cursor(&path).unwrap(), Some(cursor));
         std::fs::write(&path, "garbage").unwrap();

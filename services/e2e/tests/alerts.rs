@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::alert_service_client::AlertServiceClient;
+use pedigree_core::pb::notification_service_client::NotificationServiceClient;
 use pedigree_core::pb::{
-    AlertCode, AlertState, CloseAlertRequest, EventState, GetAlertRequest, ListAlertsRequest, RootCause, Verdict,
-    VerifyRequest, VerifyResponse,
+    AlertCode, AlertState, CloseAlertRequest, EventState, GetAlertRequest, ListAlertsRequest, NotificationKind,
+    RootCause, SubscribeRequest, Verdict, VerifyRequest, VerifyResponse,
 };
 use pedigree_e2e::{Authed, Stack, body};
 use tonic::Code;
@@ -69,6 +70,13 @@ async fn a_mismatch_scan_raises_one_alert_only_its_owner_and_scanner_read_and_th
     let fine = scan_as(&stack, Some(PHARMACY), format!("01{g}21A2\u{1d}10L1\u{1d}17291231")).await;
     assert_eq!((fine.verdict(), fine.alert_id.as_str()), (Verdict::Verified, ""));
 
+    // The owner follows its notifications from now on.
+    let mut notes = NotificationServiceClient::new(stack.authed(MFR).await)
+        .subscribe(SubscribeRequest::default())
+        .await
+        .expect("subscribed")
+        .into_inner();
+
     // The pharmacy's mismatch scan answers with the alert's id, readable at once.
     let scanned = scan_as(&stack, Some(PHARMACY), wrong_lot.clone()).await;
     assert_eq!(scanned.verdict(), Verdict::LotMismatch);
@@ -96,6 +104,36 @@ async fn a_mismatch_scan_raises_one_alert_only_its_owner_and_scanner_read_and_th
         .expect("the scanner reads its alert")
         .into_inner();
     assert_eq!(&got, alert);
+
+    // The owner is told, on its stream, with a cursor that resumes past it.
+    let told = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let note = notes.message().await.expect("the stream").expect("a notification");
+            if note.kind() == NotificationKind::Alert {
+                return note;
+            }
+        }
+    })
+    .await
+    .expect("an alert notification");
+    assert_eq!(
+        (told.alert_id.as_str(), told.reason.as_str(), told.signer.as_str()),
+        (id.as_str(), "LOT_MISMATCH", PHARMACY)
+    );
+    assert_eq!(told.items, vec![format!("01{g}21A1")]);
+    assert_eq!(told.cursor.unwrap().alerts, alert.cursor);
+    drop(notes);
+    let resumed = NotificationServiceClient::new(stack.authed(MFR).await)
+        .subscribe(SubscribeRequest {
+            after: told.cursor,
+            from_genesis: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut resumed = resumed;
+    let again = tokio::time::timeout(Duration::from_millis(1500), resumed.message()).await;
+    assert!(again.is_err(), "nothing after the cursor yet: {again:?}");
 
     // Nobody else learns it exists: the same answer as for an id never raised.
     assert!(list(&stack, OTHER).await.is_empty());

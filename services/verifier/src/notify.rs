@@ -3,6 +3,9 @@
 //! carries its cursor (block height, position in the block); a subscriber resuming after the last cursor it
 //! processed misses nothing and may see that one again: at-least-once.
 //!
+//! Alerts raised on a participant's products (read from the alerts log's fold, [`crate::alerts`]) are interleaved
+//! with them: each notification's cursor carries the position in both sources.
+//!
 //! Who is told what: the receiver of a shipment, return or voided shipment; the signer of every event, committed or
 //! rejected; the new owner of a transferred product; the owner of a product whose packs are quarantined; for an
 //! illegitimate declaration, the product's owner, every authority, and the pack's holder, sender and owner as Redis
@@ -45,36 +48,42 @@ impl Verifier {
         caller: Caller,
         request: &SubscribeRequest,
     ) -> Result<ReceiverStream<Result<Notification, Status>>, Status> {
-        let after = match (&request.after, request.from_genesis) {
-            (Some(c), _) => Position {
-                height: c.height,
-                index: c.index,
-            },
-            (None, true) => Position { height: 0, index: 0 },
-            (None, false) => Position {
-                height: self
-                    .store
-                    .head()
-                    .await
-                    .map_err(|e| Status::unavailable(e.to_string()))?,
-                index: u32::MAX,
-            },
+        let unavailable = |e: pedigree_store::StoreError| Status::unavailable(e.to_string());
+        let (after, alerts_after) = match (&request.after, request.from_genesis) {
+            (Some(c), _) => (
+                Position {
+                    height: c.height,
+                    index: c.index,
+                },
+                c.alerts,
+            ),
+            (None, true) => (Position { height: 0, index: 0 }, 0),
+            // From now: the next block sealed, the next alert raised.
+            (None, false) => (
+                Position {
+                    height: self.store.head().await.map_err(unavailable)?,
+                    index: u32::MAX,
+                },
+                self.store.alerts_folded().await.map_err(unavailable)?.unwrap_or(0) as u64,
+            ),
         };
         let (tx, rx) = mpsc::channel(BUFFER);
         let verifier = self.clone();
         tokio::spawn(async move {
-            if let Err(status) = verifier.feed(&caller, after, &tx).await {
+            if let Err(status) = verifier.feed(&caller, after, alerts_after, &tx).await {
                 let _ = tx.send(Err(status)).await;
             }
         });
         Ok(ReceiverStream::new(rx))
     }
 
-    /// Sends every notification after `after`, block by block, until the subscriber goes away.
+    /// Sends every notification after `after` in the blocks and after `alerts` in the alerts log, block by block
+    /// and then the alerts raised since, until the subscriber goes away.
     async fn feed(
         &self,
         caller: &Caller,
         after: Position,
+        mut alerts: u64,
         tx: &mpsc::Sender<Result<Notification, Status>>,
     ) -> Result<(), Status> {
         let unavailable = |e: pedigree_store::StoreError| Status::unavailable(format!("reading the ledger: {e}"));
@@ -95,19 +104,78 @@ impl Verifier {
                     .await
                     .map_err(unavailable)?
                     .ok_or_else(|| Status::unavailable(format!("block {height} is not in redis yet")))?;
-                for n in self.concerning(caller, height, &block).await? {
+                for mut n in self.concerning(caller, height, &block).await? {
                     let at = n.cursor.map_or(after, |c| Position {
                         height: c.height,
                         index: c.index,
                     });
+                    if let Some(cursor) = n.cursor.as_mut() {
+                        cursor.alerts = alerts;
+                    }
                     if at > after && tx.send(Ok(n)).await.is_err() {
                         return Ok(());
                     }
                 }
                 height += 1;
             }
+            // Every block up to `height - 1` is delivered: the alerts raised since the last one delivered.
+            let delivered = Position {
+                height: height - 1,
+                index: u32::MAX,
+            }
+            .max(after);
+            for n in self.alerts_for(caller, delivered, &mut alerts).await? {
+                if tx.send(Ok(n)).await.is_err() {
+                    return Ok(());
+                }
+            }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// The alerts raised on `caller`'s products after `alerts` (which moves past every alert read, its own scans'
+    /// included), each with the cursor `(blocks, its alert cursor)`.
+    async fn alerts_for(
+        &self,
+        caller: &Caller,
+        blocks: Position,
+        alerts: &mut u64,
+    ) -> Result<Vec<Notification>, Status> {
+        let Some(id) = caller.id() else {
+            return Ok(Vec::new());
+        };
+        let found = self
+            .store
+            .alerts_of(id, *alerts, BUFFER)
+            .await
+            .map_err(|e| Status::unavailable(format!("reading alerts: {e}")))?;
+        let mut out = Vec::new();
+        for alert in found {
+            *alerts = alert.cursor;
+            let raised = &alert.raised;
+            if raised.owner != id {
+                continue;
+            }
+            out.push(Notification {
+                cursor: Some(NotificationCursor {
+                    height: blocks.height,
+                    index: blocks.index,
+                    alerts: alert.cursor,
+                }),
+                kind: NotificationKind::Alert as i32,
+                signer: raised.scanner.clone(),
+                sealed_at_ms: raised.raised_at_ms,
+                items: vec![format!("01{}21{}", raised.gtin, raised.serial)],
+                reason: pedigree_core::pb::AlertCode::try_from(raised.code)
+                    .unwrap_or_default()
+                    .as_str_name()
+                    .trim_start_matches("ALERT_CODE_")
+                    .to_string(),
+                alert_id: raised.id.clone(),
+                ..Notification::default()
+            });
+        }
+        Ok(out)
     }
 
     /// What in block `height` concerns `caller`, in block order.
@@ -124,6 +192,7 @@ impl Verifier {
             cursor: Some(NotificationCursor {
                 height,
                 index: index as u32,
+                alerts: 0,
             }),
             kind: kind as i32,
             event_id: event.id.to_vec(),
@@ -181,6 +250,7 @@ impl Verifier {
                     cursor: Some(NotificationCursor {
                         height,
                         index: (block.events.len() + j) as u32,
+                        alerts: 0,
                     }),
                     kind: NotificationKind::EventRejected as i32,
                     event_id: event_id.to_vec(),
