@@ -40,6 +40,13 @@ pub const DEMO_PARTIES: [(&str, Role, &str); 7] = [
     ("health-authority", Role::Authority, "National Medicines Authority"),
 ];
 
+/// The GLN of the `i`-th demo participant: `095060000`, three digits, and the check digit.
+pub fn demo_gln(i: usize) -> String {
+    let first12 = format!("095060000{i:03}");
+    let check = pedigree_core::gs1::gtin_check_digit(&format!("0{first12}")).unwrap_or_default();
+    format!("{first12}{check}")
+}
+
 impl Fixture {
     /// Fresh keys for the demo participants and the sequencer, written into `dir`: `genesis.json`,
     /// `sequencer.pem` and `{id}.pem` per participant.
@@ -62,11 +69,12 @@ impl Fixture {
             .collect();
         let participants = DEMO_PARTIES
             .iter()
-            .map(|(id, role, name)| ParticipantEntry {
+            .enumerate()
+            .map(|(i, (id, role, name))| ParticipantEntry {
                 id: id.to_string(),
                 role: *role,
                 name: name.to_string(),
-                gln: None,
+                gln: Some(demo_gln(i)),
                 public_key: parties[*id].key.public().to_hex(),
             })
             .collect();

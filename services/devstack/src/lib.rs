@@ -14,7 +14,7 @@ mod service;
 pub mod supervisor;
 pub mod tls;
 
-pub use fixture::{Fixture, Party};
+pub use fixture::{DEMO_PARTIES, Fixture, Party, demo_gln};
 pub use local::{LocalStack, LocalStackConfig, Ports};
 pub use process::{Broker, Storage, free_port, signal, wait_for_port};
 pub use redis::{ADMIN_USER, ClientCerts, Redis};

@@ -650,6 +650,7 @@ fn verifier_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &Ser
         kafka_brokers: broker.brokers(),
         kafka_security: Default::default(),
         alerts_topic: "pedigree.alerts".into(),
+        vrs_responder_gln: String::new(),
         durability: Default::default(),
         grpc_addr: "127.0.0.1:0".parse().expect("addr"),
         http_addr: "127.0.0.1:0".parse().expect("addr"),

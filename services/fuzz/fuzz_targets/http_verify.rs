@@ -3,7 +3,7 @@
 //! on the verifier's own route patterns to handlers that call its pure request parsing
 //! (`pedigree_verifier::route`), as the real handlers do before reading Redis.
 //!
-//! Checked: nothing panics; the router answers what `route::scan_request` says (404 off the scan routes, 200 for a
+//! Checked: nothing panics; a VRS request's parameters (`vrs::vrs_request`) are checked or refused naming the field; the router answers what `route::scan_request` says (404 off the scan routes, 200 for a
 //! code, the error's status otherwise); every error is a 400 naming a field, with a short message; a code that parses reads back from its renderings and, sent again as a canonical
 //! `/v1/verify?code=` query or Digital Link path, routes to the same code.
 #![no_main]
@@ -86,6 +86,18 @@ fuzz_target!(|data: &[u8]| {
     let Ok(uri) = Uri::try_from(data) else {
         return;
     };
+    // A VRS request's parameters (on the Digital Link route): checked, or refused naming the field.
+    match pedigree_verifier::vrs::vrs_request(&uri) {
+        None => {}
+        Some(Ok(asked)) => {
+            assert!(pedigree_verifier::vrs::is_gln(&asked.req_gln), "{asked:?}");
+            assert_eq!(asked.corr_uuid.len(), 36, "{asked:?}");
+        }
+        Some(Err(e)) => {
+            assert!(e.field().is_some(), "{e}");
+            check_message(&e.to_string());
+        }
+    }
     let expected = route::scan_request(&uri);
     let want = match &expected {
         None => StatusCode::NOT_FOUND,

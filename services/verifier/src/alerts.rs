@@ -19,7 +19,7 @@ use crate::verify::Verifier;
 /// The most alerts one list answers.
 const MAX_LIST: usize = 500;
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

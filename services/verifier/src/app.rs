@@ -98,7 +98,11 @@ impl App {
         let kafka = config.kafka().context("kafka settings")?;
         let alert_log = AlertLog::start(&kafka, &config.alerts_topic, &config.durability, store.clone())
             .context("the alerts log's kafka clients")?;
+        if !config.vrs_responder_gln.is_empty() && !crate::vrs::is_gln(&config.vrs_responder_gln) {
+            anyhow::bail!("PEDIGREE_VRS_RESPONDER_GLN: must be a GLN (13 digits with a valid check digit)");
+        }
         let verifier = Verifier {
+            responder_gln: config.vrs_responder_gln.clone(),
             alert_log,
             store,
             metrics: Arc::new(Metrics::with(refusals)),

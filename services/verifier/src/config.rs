@@ -63,6 +63,10 @@ pub struct Config {
     /// Replication of the alerts topic when the verifier creates it.
     #[command(flatten)]
     pub durability: pedigree_kafka::Durability,
+    /// The GLN a VRS answer names as responder when the product's owner registered no GLN (docs/verdicts.md, "VRS
+    /// responder"); empty: none.
+    #[arg(long, env = "PEDIGREE_VRS_RESPONDER_GLN", default_value = "")]
+    pub vrs_responder_gln: String,
     /// Grace period for in-flight requests on shutdown.
     #[arg(long, env = "PEDIGREE_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,

@@ -49,6 +49,8 @@ pub enum VerifyError {
     AlertClosed(String),
     #[error(transparent)]
     AlertLog(#[from] crate::alert_log::AlertLogError),
+    #[error(transparent)]
+    Vrs(#[from] crate::vrs::VrsError),
 }
 
 impl VerifyError {
@@ -62,6 +64,7 @@ impl VerifyError {
             VerifyError::TreeSize(_) => Some("tree_size"),
             VerifyError::Field(field, _) => Some(field),
             VerifyError::AlertId(_) | VerifyError::UnknownAlert => Some("id"),
+            VerifyError::Vrs(e) => e.field(),
             VerifyError::Close(pedigree_core::alert::CloseError::RootCause) => Some("root_cause"),
             VerifyError::Close(pedigree_core::alert::CloseError::Note(_)) => Some("note"),
             _ => None,
@@ -86,6 +89,10 @@ impl VerifyError {
             VerifyError::UnknownAlert => Code::NotFound,
             VerifyError::AlertClosed(_) => Code::FailedPrecondition,
             VerifyError::AlertLog(_) => Code::Unavailable,
+            VerifyError::Vrs(crate::vrs::VrsError::Field(..)) => Code::InvalidArgument,
+            VerifyError::Vrs(crate::vrs::VrsError::UnknownRequester) => Code::PermissionDenied,
+            VerifyError::Vrs(crate::vrs::VrsError::Anonymous) => Code::Unauthenticated,
+            VerifyError::Vrs(crate::vrs::VrsError::UnknownProduct) => Code::NotFound,
         }
     }
 

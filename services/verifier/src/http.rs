@@ -229,10 +229,15 @@ async fn digital_link(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<VerifyJson>, VerifyError> {
+) -> Result<Response, VerifyError> {
     let caller = caller(&v, &headers, peer)?;
+    // A VRS requester's verification or connectivity check (LMS), on the same path.
+    if let Some(asked) = crate::vrs::vrs_request(&uri) {
+        return Ok(Json(v.vrs(&uri, asked?, &caller).await?).into_response());
+    }
     let scan = digital_link_request(&uri)?;
-    Ok(Json(v.verify(&scan.code, scan.proof, &caller).await?.into()))
+    let answer: VerifyJson = v.verify(&scan.code, scan.proof, &caller).await?.into();
+    Ok(Json(answer).into_response())
 }
 
 /// Ready when Redis answers and holds the ledger state, at most the configured lag behind a replay in progress.

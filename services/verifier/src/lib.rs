@@ -36,6 +36,7 @@ pub mod route;
 pub mod session;
 mod transaction;
 mod verify;
+pub mod vrs;
 
 pub use app::App;
 pub use config::Config;

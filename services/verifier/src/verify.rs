@@ -42,6 +42,8 @@ pub struct Verifier {
     pub rates: Arc<Rates>,
     /// Where alerts are recorded (see [`crate::alerts`]).
     pub alert_log: AlertLog,
+    /// The GLN a VRS answer names when the product's owner registered none (see [`crate::vrs`]).
+    pub responder_gln: String,
 }
 
 impl Verifier {
