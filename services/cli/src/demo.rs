@@ -177,6 +177,21 @@ async fn master_data(fixture: &Fixture, custody: &str, ledger: &str, mfr: &str) 
         code: "01234567".into(),
     });
     product.markets = vec!["DE".into(), "AT".into()];
+    // Where the resolver sends a `linkType=gs1:pip` or `gs1:epil` request (example addresses).
+    product.links = vec![
+        pedigree_core::pb::ProductLink {
+            link_type: "gs1:pip".into(),
+            href: "https://acme-pharma.example/paracetamol-500".into(),
+            title: "Paracetamol Acme 500 mg".into(),
+            lang: "en".into(),
+        },
+        pedigree_core::pb::ProductLink {
+            link_type: "gs1:epil".into(),
+            href: "https://acme-pharma.example/paracetamol-500/pil-de.pdf".into(),
+            title: "Gebrauchsinformation".into(),
+            lang: "de".into(),
+        },
+    ];
     let register = Body::RegisterProduct(product);
     // Custody follows the sealed registry: the registration is taken once custody has seen the attestation.
     let what = format!("register product {GTIN}");

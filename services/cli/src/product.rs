@@ -32,6 +32,10 @@ pub struct RegisterProductArgs {
     /// A market the product is placed on (ISO 3166-1 alpha-2, e.g. DE); repeat for several.
     #[arg(long = "market")]
     pub markets: Vec<String>,
+    /// A link the Digital Link resolver redirects to, as TYPE=URL or TYPE@LANG=URL (e.g.
+    /// gs1:epil@de=https://example.com/pil-de.pdf); repeat for several.
+    #[arg(long = "link")]
+    pub links: Vec<String>,
 }
 
 pub async fn register_product(a: RegisterProductArgs) -> anyhow::Result<()> {
@@ -50,6 +54,18 @@ pub async fn register_product(a: RegisterProductArgs) -> anyhow::Result<()> {
         });
     }
     message.markets.clone_from(&a.markets);
+    for link in &a.links {
+        let Some((kind, href)) = link.split_once('=') else {
+            bail!("--link: give TYPE=URL or TYPE@LANG=URL, e.g. gs1:pip=https://example.com/p");
+        };
+        let (link_type, lang) = kind.split_once('@').unwrap_or((kind, ""));
+        message.links.push(pb::ProductLink {
+            link_type: link_type.to_string(),
+            href: href.to_string(),
+            title: String::new(),
+            lang: lang.to_string(),
+        });
+    }
     sign_and_send(&a.signer.id, &a.signer.sending, Body::RegisterProduct(message)).await
 }
 

@@ -245,6 +245,7 @@ pub fn register_product(gtin: &str, name: &str, strength: &str, dosage_form: &st
         pack_size,
         national_codes: Vec::new(),
         markets: Vec::new(),
+        links: Vec::new(),
     })
 }
 

@@ -517,6 +517,9 @@ pub const MAX_PREFIXES: usize = 64;
 /// Most national codes and markets a product's master data lists.
 pub const MAX_NATIONAL_CODES: usize = 16;
 pub const MAX_MARKETS: usize = 64;
+/// Most links a product lists, and the longest link target.
+pub const MAX_LINKS: usize = 32;
+pub const MAX_HREF_CHARS: usize = 1000;
 /// Largest pack size (units in one pack).
 pub const MAX_PACK_SIZE: u32 = 1_000_000;
 
@@ -634,9 +637,11 @@ fn register_product(r: &pb::RegisterProduct) -> Result<Body, EventError> {
         }
         markets.push(m.clone());
     }
+    let links = product_links(&r.links)?;
     Ok(Body::RegisterProduct {
         gtin: field("gtin", Gtin::parse(&r.gtin))?,
         master: ProductData {
+            links,
             name: text("name", &r.name)?,
             strength: text_between("strength", &r.strength, 0, 100)?,
             dosage_form: text_between("dosage_form", &r.dosage_form, 1, 100)?,
@@ -645,6 +650,57 @@ fn register_product(r: &pb::RegisterProduct) -> Result<Body, EventError> {
             markets,
         },
     })
+}
+
+/// A product's links: GS1 link types, https targets, no two of the same type and language.
+fn product_links(links: &[pb::ProductLink]) -> Result<Vec<pb::ProductLink>, EventError> {
+    if links.len() > MAX_LINKS {
+        return Err(invalid("links", format!("at most {MAX_LINKS}, got {}", links.len())));
+    }
+    let mut out: Vec<pb::ProductLink> = Vec::with_capacity(links.len());
+    for (i, l) in links.iter().enumerate() {
+        let name = l.link_type.strip_prefix("gs1:").unwrap_or_default();
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "links",
+                format!("[{i}].link_type must be \"gs1:\" and 1 to 64 letters (like gs1:pip)"),
+            ));
+        }
+        let href_ok = l.href.starts_with("https://")
+            && l.href.len() > "https://".len()
+            && l.href.chars().count() <= MAX_HREF_CHARS
+            && !l.href.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"');
+        if !href_ok {
+            return Err(invalid(
+                "links",
+                format!("[{i}].href must be an https URL of at most {MAX_HREF_CHARS} characters, without spaces"),
+            ));
+        }
+        text_between("links", &l.title, 0, MAX_TEXT_CHARS)?;
+        let lang_ok = l.lang.is_empty()
+            || (l.lang.len() <= 35
+                && l.lang.split('-').enumerate().all(|(j, part)| {
+                    (if j == 0 { 2..=3 } else { 1..=8 }).contains(&part.len())
+                        && part.bytes().all(|b| b.is_ascii_alphanumeric())
+                }));
+        if !lang_ok {
+            return Err(invalid(
+                "links",
+                format!("[{i}].lang must be a language tag like en or de-CH"),
+            ));
+        }
+        if out
+            .iter()
+            .any(|o| o.link_type == l.link_type && o.lang.eq_ignore_ascii_case(&l.lang))
+        {
+            return Err(EventError::Duplicate {
+                field: "links",
+                value: format!("{} {}", l.link_type, l.lang),
+            });
+        }
+        out.push(l.clone());
+    }
+    Ok(out)
 }
 
 fn register(r: &pb::RegisterParticipant) -> Result<Body, EventError> {
@@ -745,6 +801,43 @@ mod tests {
         assert!(gln("061414100000").is_err());
         assert!(gln("061414100000x").is_err());
         assert_eq!(gln("").unwrap(), None);
+    }
+
+    #[test]
+    fn product_links_are_gs1_link_types_to_https_urls() {
+        let link = |link_type: &str, href: &str, lang: &str| pb::ProductLink {
+            link_type: link_type.into(),
+            href: href.into(),
+            title: String::new(),
+            lang: lang.into(),
+        };
+        let ok = [
+            link("gs1:pip", "https://example.com/p", ""),
+            link("gs1:epil", "https://example.com/pil-de.pdf", "de"),
+            link("gs1:epil", "https://example.com/pil-fr.pdf", "fr-CH"),
+        ];
+        assert_eq!(product_links(&ok).unwrap().len(), 3);
+        for bad in [
+            link("pip", "https://example.com/p", ""),
+            link("gs1:", "https://example.com/p", ""),
+            link("gs1:p1p", "https://example.com/p", ""),
+            link("gs1:pip", "http://example.com/p", ""),
+            link("gs1:pip", "https://", ""),
+            link("gs1:pip", "https://example.com/a b", ""),
+            link("gs1:pip", "https://example.com/p", "english"),
+            link("gs1:pip", "https://example.com/p", "e"),
+        ] {
+            assert!(product_links(std::slice::from_ref(&bad)).is_err(), "{bad:?}");
+        }
+        let twice = [
+            link("gs1:epil", "https://a.example/1", "de"),
+            link("gs1:epil", "https://a.example/2", "DE"),
+        ];
+        assert!(matches!(product_links(&twice), Err(EventError::Duplicate { .. })));
+        let many: Vec<_> = (0..33)
+            .map(|i| link("gs1:pip", "https://a.example/", &format!("l{i}")))
+            .collect();
+        assert!(product_links(&many).is_err());
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct ProductData {
     pub national_codes: Vec<(String, String)>,
     /// ISO 3166-1 alpha-2 codes.
     pub markets: Vec<String>,
+    /// Links by GS1 link type (checked: see `decode`).
+    pub links: Vec<crate::pb::ProductLink>,
 }
 
 /// The digest a new owner signs to consent to receiving product `gtin` from `from` as its transfer number `sequence`

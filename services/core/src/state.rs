@@ -496,5 +496,6 @@ fn product_master(data: &crate::product::ProductData, registered_height: u64) ->
             .collect(),
         markets: data.markets.clone(),
         registered_height,
+        links: data.links.clone(),
     }
 }

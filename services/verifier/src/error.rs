@@ -51,6 +51,8 @@ pub enum VerifyError {
     AlertLog(#[from] crate::alert_log::AlertLogError),
     #[error(transparent)]
     Vrs(#[from] crate::vrs::VrsError),
+    #[error("linkType: {0}")]
+    NoLink(String),
 }
 
 impl VerifyError {
@@ -65,6 +67,7 @@ impl VerifyError {
             VerifyError::Field(field, _) => Some(field),
             VerifyError::AlertId(_) | VerifyError::UnknownAlert => Some("id"),
             VerifyError::Vrs(e) => e.field(),
+            VerifyError::NoLink(_) => Some("linkType"),
             VerifyError::Close(pedigree_core::alert::CloseError::RootCause) => Some("root_cause"),
             VerifyError::Close(pedigree_core::alert::CloseError::Note(_)) => Some("note"),
             _ => None,
@@ -93,6 +96,7 @@ impl VerifyError {
             VerifyError::Vrs(crate::vrs::VrsError::UnknownRequester) => Code::PermissionDenied,
             VerifyError::Vrs(crate::vrs::VrsError::Anonymous) => Code::Unauthenticated,
             VerifyError::Vrs(crate::vrs::VrsError::UnknownProduct) => Code::NotFound,
+            VerifyError::NoLink(_) => Code::NotFound,
         }
     }
 

@@ -127,6 +127,7 @@ pub fn router(verifier: Verifier) -> Router {
         .route("/v1/session", post(start_session))
         .route(DIGITAL_LINK_PATH, get(digital_link))
         .route("/v1/transactions/{event_id}", get(transaction))
+        .route("/.well-known/gs1resolver", get(resolver_description))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -235,9 +236,28 @@ async fn digital_link(
     if let Some(asked) = crate::vrs::vrs_request(&uri) {
         return Ok(Json(v.vrs(&uri, asked?, &caller).await?).into_response());
     }
+    // A product link or the linkset (the resolver).
+    if let Some(asked) = crate::resolver::asked(&uri, &headers) {
+        return v.resolve(&uri, &headers, asked).await;
+    }
     let scan = digital_link_request(&uri)?;
     let answer: VerifyJson = v.verify(&scan.code, scan.proof, &caller).await?.into();
     Ok(Json(answer).into_response())
+}
+
+/// The resolver's description (GS1 resolver conventions).
+async fn resolver_description(headers: HeaderMap) -> Json<serde_json::Value> {
+    Json(crate::resolver::description(&root(&headers)))
+}
+
+/// `https://` and the host the request named (its `Host` header), where this server's paths are rooted.
+pub(crate) fn root(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    format!("https://{host}")
 }
 
 /// Ready when Redis answers and holds the ledger state, at most the configured lag behind a replay in progress.

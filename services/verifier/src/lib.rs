@@ -32,6 +32,7 @@ pub mod metrics;
 mod notify;
 mod rates;
 mod readiness;
+pub mod resolver;
 pub mod route;
 pub mod session;
 mod transaction;
