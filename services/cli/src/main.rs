@@ -10,6 +10,7 @@ mod governance;
 mod product;
 mod submit;
 mod suspect;
+mod trace;
 mod up;
 mod verify;
 mod webhook;
@@ -99,6 +100,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Alerts raised by scans: list, show, and (the product's owner) close with a root cause.
     Alerts(alerts::AlertsArgs),
+    /// Where the packs of a lot are now, by holder and status (a recall's tracing).
+    TraceLot(trace::TraceLotArgs),
     /// Check the whole chain from genesis: signatures, links, roots, every state transition.
     Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
@@ -138,6 +141,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Webhook(a) => webhook::run(a).await,
         Command::Verify(a) => verify::run(a).await,
         Command::Alerts(a) => alerts::run(a).await,
+        Command::TraceLot(a) => trace::run(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }

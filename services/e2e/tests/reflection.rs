@@ -87,9 +87,11 @@ async fn each_port_lists_exactly_the_services_it_answers() {
         "verifier",
         stack.verifier_channel().await,
         &[
+            "pedigree.v1.AlertService",
             "pedigree.v1.AuthService",
             "pedigree.v1.LedgerService",
             "pedigree.v1.NotificationService",
+            "pedigree.v1.TraceService",
             "pedigree.v1.VerifierService",
         ],
     )

@@ -6,7 +6,8 @@
 //!   ([`RedisUser`]) and the file Redis loads ([`acl_file`]).
 //! - `store`: the [`Store`] handle (one connection, the layouts last seen).
 //! - `freshness`: whether Redis holds ledger state and how far it is behind a replay ([`Freshness`]).
-//! - `reads`: the head, packs, a scan's lookup, products, event outcomes, blocks and the log's leaves.
+//! - `reads`: the head, packs, a scan's lookup, products, event outcomes, blocks and the log's leaves; `lot_reads`:
+//!   every pack of a GTIN in one consistent read (tracing a lot).
 //! - `registry`: the participant registry as of `head` ([`RegistryView`], kept current by [`follow_registry`]).
 //! - `block_write`: a block's effects and `head` in one atomic script ([`Store::write_block_if_head`]), with the
 //!   bucket moves and groups it writes (`bucket_writes`) and the script itself (`script`).
@@ -31,6 +32,7 @@ mod error;
 mod freshness;
 mod log_growth;
 mod log_reads;
+mod lot_reads;
 mod markers;
 mod proof_index;
 mod reads;

@@ -36,6 +36,8 @@ pub enum Denied {
     Alerts,
     #[error("only the product's owner closes an alert")]
     CloseAlert,
+    #[error("tracing a lot is for the product's owner, auditors and authorities; sign in as one")]
+    Trace,
 }
 
 impl Caller {

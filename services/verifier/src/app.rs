@@ -9,6 +9,7 @@ use anyhow::Context;
 use pedigree_core::pb::alert_service_server::AlertServiceServer;
 use pedigree_core::pb::ledger_service_server::LedgerServiceServer;
 use pedigree_core::pb::notification_service_server::NotificationServiceServer;
+use pedigree_core::pb::trace_service_server::TraceServiceServer;
 use pedigree_core::pb::verifier_service_server::VerifierServiceServer;
 use pedigree_runtime::Shutdown;
 use pedigree_runtime::grpc::Services;
@@ -149,7 +150,8 @@ impl App {
                 NotificationServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES),
             )
             .add_service(AuthServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
-            .add_service(AlertServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
+            .add_service(AlertServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES))
+            .add_service(TraceServiceServer::new(self.verifier.clone()).max_decoding_message_size(MAX_REQUEST_BYTES));
         let grpc = pedigree_runtime::grpc::serve(
             self.grpc,
             services,

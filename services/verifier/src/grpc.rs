@@ -1,5 +1,5 @@
-//! gRPC faces of the verifier: `VerifierService`, `LedgerService`, `NotificationService`, `AlertService` and
-//! `AuthService`. Every call first learns who
+//! gRPC faces of the verifier: `VerifierService`, `LedgerService`, `NotificationService`, `AlertService`,
+//! `TraceService` and `AuthService`. Every call first learns who
 //! asks from its `authorization` metadata ([`Verifier::caller`]); what it may see is decided in [`crate::access`].
 
 use pedigree_core::Hash;
@@ -7,6 +7,7 @@ use pedigree_core::pb::alert_service_server::AlertService;
 use pedigree_core::pb::auth_service_server::AuthService;
 use pedigree_core::pb::ledger_service_server::LedgerService;
 use pedigree_core::pb::notification_service_server::NotificationService;
+use pedigree_core::pb::trace_service_server::TraceService;
 use pedigree_core::pb::verifier_service_server::VerifierService;
 use pedigree_core::pb::{
     Block, ConsistencyProof, EventState, EventStatus, GetBlockRequest, GetConsistencyProofRequest,
@@ -102,6 +103,17 @@ impl AlertService for Verifier {
     ) -> Result<Response<pedigree_core::pb::Alert>, Status> {
         let caller = self.caller(&request)?;
         Ok(Response::new(self.close_alert(&caller, request.get_ref()).await?))
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Verifier {
+    async fn trace_lot(
+        &self,
+        request: Request<pedigree_core::pb::TraceLotRequest>,
+    ) -> Result<Response<pedigree_core::pb::LotTrace>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.trace_lot(&caller, request.get_ref()).await?))
     }
 }
 

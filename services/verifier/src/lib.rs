@@ -35,6 +35,7 @@ mod readiness;
 pub mod resolver;
 pub mod route;
 pub mod session;
+mod trace;
 mod transaction;
 mod verify;
 pub mod vrs;
