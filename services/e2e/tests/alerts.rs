@@ -11,7 +11,7 @@ use pedigree_core::pb::{
     AlertCode, AlertState, CloseAlertRequest, EventState, GetAlertRequest, ListAlertsRequest, NotificationKind,
     RootCause, SubscribeRequest, Verdict, VerifyRequest, VerifyResponse,
 };
-use pedigree_e2e::{Authed, Stack, body};
+use pedigree_e2e::{AUTHORITY, Authed, Stack, body};
 use tonic::Code;
 
 const MFR: &str = "acme-pharma";
@@ -66,6 +66,9 @@ async fn a_mismatch_scan_raises_one_alert_only_its_owner_and_scanner_read_and_th
         (anonymous.verdict(), anonymous.alert_id.as_str()),
         (Verdict::LotMismatch, "")
     );
+    // Nor does an authority's inspection.
+    let inspected = scan_as(&stack, Some(AUTHORITY), wrong_lot.clone()).await;
+    assert_eq!((inspected.verdict(), inspected.alert_id.as_str()), (Verdict::LotMismatch, ""));
     // Nor does a scan that agrees with the ledger.
     let fine = scan_as(&stack, Some(PHARMACY), format!("01{g}21A2\u{1d}10L1\u{1d}17291231")).await;
     assert_eq!((fine.verdict(), fine.alert_id.as_str()), (Verdict::Verified, ""));

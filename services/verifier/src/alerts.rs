@@ -27,8 +27,8 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl Verifier {
-    /// Raises the alert `verdict` calls for when `caller` is a participant and the product is known (its owner is
-    /// who investigates); returns its id once the alerts log holds it. Empty when the verdict raises none, and when
+    /// Raises the alert `verdict` calls for when `caller` is a supply-chain participant (not an auditor or an
+    /// authority, who inspect) and the product is known (its owner is who investigates); returns its id once the alerts log holds it. Empty when the verdict raises none, and when
     /// the log did not take it: the verdict is still answered (a pharmacist must learn not to dispense), counted as
     /// `unrecorded`.
     pub(crate) async fn raise_alert(
@@ -43,7 +43,8 @@ impl Verifier {
         else {
             return String::new();
         };
-        if product.owner.is_empty() {
+        // Auditors and authorities inspect; alerts are for scans in the supply chain (EMVS: end users' operations).
+        if product.owner.is_empty() || caller.reads_everything() {
             return String::new();
         }
         let id = AlertId::from_random(getrandom::u64().unwrap_or_else(|_| now_ms() as u64));
