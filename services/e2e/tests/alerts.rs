@@ -68,7 +68,10 @@ async fn a_mismatch_scan_raises_one_alert_only_its_owner_and_scanner_read_and_th
     );
     // Nor does an authority's inspection.
     let inspected = scan_as(&stack, Some(AUTHORITY), wrong_lot.clone()).await;
-    assert_eq!((inspected.verdict(), inspected.alert_id.as_str()), (Verdict::LotMismatch, ""));
+    assert_eq!(
+        (inspected.verdict(), inspected.alert_id.as_str()),
+        (Verdict::LotMismatch, "")
+    );
     // Nor does a scan that agrees with the ledger.
     let fine = scan_as(&stack, Some(PHARMACY), format!("01{g}21A2\u{1d}10L1\u{1d}17291231")).await;
     assert_eq!((fine.verdict(), fine.alert_id.as_str()), (Verdict::Verified, ""));
