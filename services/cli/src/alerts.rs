@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use pedigree_core::keys::KeyPair;
 use pedigree_core::pb::alert_service_client::AlertServiceClient;
 use pedigree_core::pb::{Alert, CloseAlertRequest, GetAlertRequest, ListAlertsRequest, RootCause};
 
@@ -70,12 +68,7 @@ fn parse_root_cause(text: &str) -> Result<RootCause, String> {
 
 pub async fn run(a: AlertsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!a.as_id.is_empty(), "--as: alerts are read signed in as a participant");
-    let key_path = a
-        .signer_key
-        .clone()
-        .unwrap_or_else(|| a.dir.join(format!("{}.pem", a.as_id)));
-    let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
-    let who = Credentials::new(&a.as_id, KeyPair::from_pem(&pem)?, &a.dir)?;
+    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
     let mut client = AlertServiceClient::new(signed_in(&a.verifier, &who).await?);
     let status = |s: tonic::Status| anyhow::anyhow!("{:?}: {}", s.code(), s.message());
     match a.action {

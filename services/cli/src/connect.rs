@@ -64,6 +64,13 @@ impl Credentials {
             chain_id: registry.chain_id,
         })
     }
+
+    /// `id` with the key in `key_path` (default `{dir}/{id}.pem`), on the chain of the genesis file in `dir`.
+    pub fn load(id: &str, key_path: Option<&Path>, dir: &Path) -> anyhow::Result<Self> {
+        let key_path = key_path.map_or_else(|| dir.join(format!("{id}.pem")), Path::to_path_buf);
+        let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
+        Self::new(id, KeyPair::from_pem(&pem)?, dir)
+    }
 }
 
 /// A connection to the verifier at `endpoint` whose calls carry a session of `who`.

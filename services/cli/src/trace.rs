@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use pedigree_core::keys::KeyPair;
 use pedigree_core::pb::TraceLotRequest;
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
 use pedigree_core::verdict::status_name;
@@ -34,12 +32,7 @@ pub struct TraceLotArgs {
 }
 
 pub async fn run(a: TraceLotArgs) -> anyhow::Result<()> {
-    let key_path = a
-        .signer_key
-        .clone()
-        .unwrap_or_else(|| a.dir.join(format!("{}.pem", a.as_id)));
-    let pem = std::fs::read_to_string(&key_path).with_context(|| format!("reading key {}", key_path.display()))?;
-    let who = Credentials::new(&a.as_id, KeyPair::from_pem(&pem)?, &a.dir)?;
+    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
     let trace = TraceServiceClient::new(signed_in(&a.verifier, &who).await?)
         .trace_lot(TraceLotRequest {
             gtin: a.gtin,
