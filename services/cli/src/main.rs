@@ -102,6 +102,8 @@ enum Command {
     Alerts(alerts::AlertsArgs),
     /// Where the packs of a lot are now, by holder and status (a recall's tracing).
     TraceLot(trace::TraceLotArgs),
+    /// Where one pack has been: its events in chain order, with their proofs if asked.
+    History(trace::HistoryArgs),
     /// Check the whole chain from genesis: signatures, links, roots, every state transition.
     Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
@@ -142,6 +144,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Verify(a) => verify::run(a).await,
         Command::Alerts(a) => alerts::run(a).await,
         Command::TraceLot(a) => trace::run(a).await,
+        Command::History(a) => trace::history(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }

@@ -1,10 +1,13 @@
 //! `pedigree trace-lot`: where the packs of a lot are now, by holder and status (the product's owner, auditors and
-//! authorities).
+//! authorities); `pedigree history`: where one pack has been (the parties in its chain, auditors and authorities).
 
 use std::path::PathBuf;
 
-use pedigree_core::pb::TraceLotRequest;
+use anyhow::Context;
+
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
+use pedigree_core::pb::{PackHistoryRequest, TraceLotRequest};
+use pedigree_core::proof::BundleJson;
 use pedigree_core::verdict::status_name;
 
 use crate::connect::{Credentials, signed_in};
@@ -52,6 +55,88 @@ pub async fn run(a: TraceLotArgs) -> anyhow::Result<()> {
         .collect();
     let json = serde_json::json!({
         "gtin": trace.gtin, "lot": trace.lot, "height": trace.height, "packs": trace.packs, "places": places,
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// GTIN-14 of the pack.
+    #[arg(long)]
+    pub gtin: String,
+    /// Its serial.
+    #[arg(long)]
+    pub serial: String,
+    /// Write each event's proof bundle (JSON, as `verify --proof-out`; check one with `verify --offline`) into this
+    /// folder as {height}-{index}.json.
+    #[arg(long)]
+    pub proofs_out: Option<PathBuf>,
+    /// The participant asking (one in the pack's chain, an auditor or an authority); signs in with its key.
+    #[arg(long = "as")]
+    pub as_id: String,
+    /// That participant's private key (PKCS#8 PEM); default {dir}/{id}.pem.
+    #[arg(long)]
+    pub signer_key: Option<PathBuf>,
+    /// Verifier gRPC endpoint.
+    #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "https://127.0.0.1:50052")]
+    pub verifier: String,
+    /// Folder with genesis.json and keys (as written by `pedigree up`).
+    #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
+    pub dir: PathBuf,
+}
+
+/// Prints the pack's history as JSON: its events in chain order.
+pub async fn history(a: HistoryArgs) -> anyhow::Result<()> {
+    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
+    let history = TraceServiceClient::new(signed_in(&a.verifier, &who).await?)
+        .get_pack_history(PackHistoryRequest {
+            gtin: a.gtin,
+            serial: a.serial,
+            include_proofs: a.proofs_out.is_some(),
+        })
+        .await
+        .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    if let Some(dir) = &a.proofs_out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for e in &history.events {
+            let bundle = e
+                .proof
+                .as_ref()
+                .and_then(BundleJson::from_bundle)
+                .context("the verifier sent an event without its proof")?;
+            let path = dir.join(format!("{}-{}.json", e.height, e.index));
+            std::fs::write(&path, serde_json::to_string_pretty(&bundle)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    let events: Vec<serde_json::Value> = history
+        .events
+        .iter()
+        .map(|e| {
+            let mut json = serde_json::json!({
+                "height": e.height, "index": e.index, "event_id": hex::encode(&e.event_id), "kind": e.kind,
+                "signer": e.signer, "signed_at_ms": e.signed_at_ms, "sealed_at_ms": e.sealed_at_ms,
+            });
+            for (key, value) in [
+                ("container", &e.container),
+                ("counterparty", &e.counterparty),
+                ("owner", &e.owner),
+            ] {
+                if !value.is_empty() {
+                    json[key] = value.clone().into();
+                }
+            }
+            if e.decommission_reason != 0 {
+                json["decommission_reason"] = e.decommission_reason().as_str_name().into();
+            }
+            json
+        })
+        .collect();
+    let json = serde_json::json!({
+        "gtin": history.gtin, "serial": history.serial, "height": history.height, "complete": history.complete,
+        "events": events,
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())

@@ -44,6 +44,7 @@ pub mod disclosure;
 pub mod envelope;
 pub mod event;
 pub mod governance;
+pub mod history;
 pub mod keys;
 pub mod kind;
 pub mod pack_key;

@@ -27,6 +27,7 @@ use crate::aggregation::{apply_aggregation, moved_containers, write_containers};
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
 use crate::governance::apply_governance;
+use crate::history::{Link, container_digest, pack_digest};
 use crate::pack_key::PackKey;
 use crate::participant::Registry;
 use crate::pb::{ContainerRecord, PackRecord, ProductRecord, RejectCode};
@@ -47,6 +48,9 @@ pub struct WorkingSet {
     dirty: Vec<PackKey>,
     dirty_products: Vec<String>,
     dirty_containers: Vec<String>,
+    /// Every change of a pack or container that existed before it: where its previous event was
+    /// ([`crate::history`]), in the order applied.
+    links: Vec<Link>,
 }
 
 /// One pack of the working set.
@@ -92,6 +96,19 @@ impl WorkingSet {
     }
 
     pub(crate) fn put_container(&mut self, element: String, record: ContainerRecord) {
+        if let Some(before) = self.containers.get(&element).and_then(Option::as_ref) {
+            let (prev, at) = (
+                (before.last_height, before.last_index),
+                (record.last_height, record.last_index),
+            );
+            if prev != at {
+                self.links.push(Link {
+                    at,
+                    item: container_digest(&element),
+                    prev,
+                });
+            }
+        }
         if !self.dirty_containers.contains(&element) {
             self.dirty_containers.push(element.clone());
         }
@@ -130,6 +147,19 @@ impl WorkingSet {
     pub(crate) fn put(&mut self, key: PackKey, record: PackRecord) {
         match self.packs.get_mut(&key) {
             Some(slot) => {
+                if let Some(before) = &slot.record {
+                    let (prev, at) = (
+                        (before.last_height, before.last_index),
+                        (record.last_height, record.last_index),
+                    );
+                    if prev != at {
+                        self.links.push(Link {
+                            at,
+                            item: pack_digest(&key),
+                            prev,
+                        });
+                    }
+                }
                 if !slot.dirty && slot.record.as_ref() != Some(&record) {
                     slot.dirty = true;
                     self.dirty.push(key);
@@ -184,6 +214,11 @@ impl WorkingSet {
     /// Whether changed pack `key` is new (did not exist when loaded).
     pub fn is_created(&self, key: &PackKey) -> bool {
         self.packs.get(key).is_some_and(|s| s.dirty && !s.existed)
+    }
+
+    /// The back links of the changes applied ([`crate::history`]).
+    pub fn links(&self) -> &[Link] {
+        &self.links
     }
 
     pub fn change_count(&self) -> usize {

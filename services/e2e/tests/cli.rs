@@ -395,6 +395,63 @@ async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
     assert!(out.contains("committed at height"), "{out}");
     let out = ok(&stack, &alone);
     assert!(out.contains("committed at height"), "{out}");
+    // Y1's history, as its last sender reads it: its own events and the pallet's, each proof checked offline.
+    let proofs = stack.fixture.dir.join("history-y1");
+    let out = ok(
+        &stack,
+        &[
+            "history",
+            "--as",
+            "medline-wholesale",
+            "--gtin",
+            g,
+            "--serial",
+            "Y1",
+            "--proofs-out",
+            proofs.to_str().unwrap(),
+        ],
+    );
+    let history: serde_json::Value = serde_json::from_str(&out).expect("history is JSON");
+    assert_eq!(history["complete"], true, "{out}");
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["commission", "pack", "ship", "receive", "unpack", "ship"],
+        "{out}"
+    );
+    assert_eq!(history["events"][2]["container"], pallet, "{out}");
+    assert_eq!(history["events"][5]["counterparty"], "city-pharmacy", "{out}");
+    let files = std::fs::read_dir(&proofs).unwrap().count();
+    assert_eq!(files, kinds.len());
+    let first = &history["events"][0];
+    let bundle = proofs.join(format!("{}-{}.json", first["height"], first["index"]));
+    let key = stack.fixture.dir.join("sequencer.pub");
+    let out = ok(
+        &stack,
+        &[
+            "verify",
+            "--offline",
+            bundle.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(out.starts_with("OK:") && out.contains("signed by acme-pharma"), "{out}");
+    // A participant that never held it is refused.
+    let out = run(
+        &stack,
+        &["history", "--as", "harbour-pharmacy", "--gtin", g, "--serial", "Y1"],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PermissionDenied"),
+        "{out:?}"
+    );
     // A pack or container is needed.
     let out = run(&stack, &["ship", "--as", "medline-wholesale", "--to", "city-pharmacy"]);
     assert!(!out.status.success());

@@ -19,7 +19,7 @@ use crate::error::{Result, StoreError};
 use crate::log_growth::Growth;
 use crate::schema::{
     HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS, VERSION, block_key, container_key, event_key,
-    product_key, proof_index_key,
+    links_key, product_key, proof_index_key,
 };
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;
@@ -44,6 +44,8 @@ pub struct BlockWrite<'a> {
     pub participants: &'a [ParticipantRecord],
     /// The sequencer key schedule, when the block rotated the key (kept in the registry hash as [`SEQUENCER_KEYS`]).
     pub sequencer_keys: Option<&'a [SequencerKeyRecord]>,
+    /// The block's back links, encoded (`pedigree_core::history::encode_links`; empty bytes for none).
+    pub links: Vec<u8>,
     /// Where the block is in the blocks topic (kept as `o` with `head`: a new leader's checkpoint).
     pub offset: Option<i64>,
 }
@@ -113,6 +115,7 @@ impl Store {
         }
         invocation.key(block_key(write.height)).arg(write.block);
         invocation.key(proof_index_key(write.height)).arg(log.index);
+        invocation.key(links_key(write.height)).arg(&write.links);
         if let Some(offset) = write.offset {
             invocation.key(HEAD_OFFSET).arg(offset);
         }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use pedigree_core::Hash;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Registry;
-use pedigree_core::pb::{Block, ContainerRecord, EventOutcome, PackRecord, ProductRecord};
+use pedigree_core::pb::{Block, BlockLinks, ContainerRecord, EventOutcome, PackRecord, ProductRecord};
 use pedigree_core::stored::{ParticipantIds, decode_container, decode_pack};
 use prost::Message;
 
@@ -14,7 +14,7 @@ use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::freshness::Freshness;
 use crate::schema::{
-    HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, container_key, event_key, meta_key, product_key,
+    HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, container_key, event_key, links_key, meta_key, product_key,
 };
 use crate::store::Store;
 
@@ -276,5 +276,13 @@ impl Store {
         let mut con = self.con.clone();
         let raw: Option<Vec<u8>> = redis::cmd("GET").arg(block_key(height)).query_async(&mut con).await?;
         raw.as_deref().map(|b| decode(block_key(height), b)).transpose()
+    }
+
+    /// Block `height`'s back links (`pedigree_core::history`), in one GET; `None` when the block was written before
+    /// links were kept (or is not in Redis).
+    pub async fn block_links(&self, height: u64) -> Result<Option<BlockLinks>> {
+        let mut con = self.con.clone();
+        let raw: Option<Vec<u8>> = redis::cmd("GET").arg(links_key(height)).query_async(&mut con).await?;
+        raw.as_deref().map(|b| decode(links_key(height), b)).transpose()
     }
 }

@@ -24,6 +24,9 @@
 //! - `x:{height}` -> block `height`'s proof index (see `crate::proof_index`): its first leaf in the log, its event
 //!   count, where its header and each event sit in `b:{height}`, and its own tree's levels 4, 8, ...: a proof bundle
 //!   reads the header, one event and O(log n) hashes instead of the whole block
+//! - `y:{height}` -> block `height`'s back links (`BlockLinks`, see `pedigree_core::history`): for each of its events
+//!   that changed packs or containers that existed before it, where each one's previous event is; written with
+//!   every block (empty when there are none), so a missing key means a block written before links were kept
 //! - `v` -> the layout of all the above, decimal ([`LAYOUT_VERSION`]); absent in state written before layout 2 (when
 //!   the log was one list `l` and blocks had no proof index), which the sequencer upgrades when it starts (see
 //!   `crate::upgrade`)
@@ -129,6 +132,11 @@ pub(crate) fn block_key(height: u64) -> String {
 /// Redis key of kept level `level` of the log.
 pub(crate) fn log_level_key(level: u32) -> String {
     format!("l:{level}")
+}
+
+/// Redis key of block `height`'s back links.
+pub(crate) fn links_key(height: u64) -> String {
+    format!("y:{height}")
 }
 
 /// Redis key of block `height`'s proof index.

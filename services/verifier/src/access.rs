@@ -38,6 +38,8 @@ pub enum Denied {
     CloseAlert,
     #[error("tracing a lot is for the product's owner, auditors and authorities; sign in as one")]
     Trace,
+    #[error("a pack's history is for the parties in its chain, auditors and authorities; sign in as one")]
+    History,
 }
 
 impl Caller {

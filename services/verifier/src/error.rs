@@ -53,6 +53,8 @@ pub enum VerifyError {
     Vrs(#[from] crate::vrs::VrsError),
     #[error("linkType: {0}")]
     NoLink(String),
+    #[error("serial: no pack with this gtin and serial on the ledger")]
+    UnknownPack,
 }
 
 impl VerifyError {
@@ -68,6 +70,7 @@ impl VerifyError {
             VerifyError::AlertId(_) | VerifyError::UnknownAlert => Some("id"),
             VerifyError::Vrs(e) => e.field(),
             VerifyError::NoLink(_) => Some("linkType"),
+            VerifyError::UnknownPack => Some("serial"),
             VerifyError::Close(pedigree_core::alert::CloseError::RootCause) => Some("root_cause"),
             VerifyError::Close(pedigree_core::alert::CloseError::Note(_)) => Some("note"),
             _ => None,
@@ -96,7 +99,7 @@ impl VerifyError {
             VerifyError::Vrs(crate::vrs::VrsError::UnknownRequester) => Code::PermissionDenied,
             VerifyError::Vrs(crate::vrs::VrsError::Anonymous) => Code::Unauthenticated,
             VerifyError::Vrs(crate::vrs::VrsError::UnknownProduct) => Code::NotFound,
-            VerifyError::NoLink(_) => Code::NotFound,
+            VerifyError::NoLink(_) | VerifyError::UnknownPack => Code::NotFound,
         }
     }
 

@@ -115,6 +115,14 @@ impl TraceService for Verifier {
         let caller = self.caller(&request)?;
         Ok(Response::new(self.trace_lot(&caller, request.get_ref()).await?))
     }
+
+    async fn get_pack_history(
+        &self,
+        request: Request<pedigree_core::pb::PackHistoryRequest>,
+    ) -> Result<Response<pedigree_core::pb::PackHistory>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.pack_history(&caller, request.get_ref()).await?))
+    }
 }
 
 #[tonic::async_trait]

@@ -26,6 +26,7 @@ pub mod client_ip;
 mod config;
 mod error;
 mod grpc;
+mod history;
 mod http;
 mod log_proofs;
 pub mod metrics;

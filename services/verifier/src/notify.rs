@@ -8,15 +8,14 @@
 //!
 //! Who is told what: the receiver of a shipment, return or voided shipment; the signer of every event, committed or
 //! rejected; the new owner of a transferred product; the owner of a product whose packs are quarantined; for an
-//! illegitimate declaration, the product's owner, every authority, and the pack's holder, sender and owner as Redis
-//! holds them when the block is read.
+//! illegitimate declaration, the product's owner, every authority, and everyone in the pack's chain: who holds or
+//! owns it and every earlier holder, sender and receiver, from its history ([`crate::history`]).
 
 use std::time::Duration;
 
 use pedigree_core::Hash;
 use pedigree_core::decode::decode_payload;
 use pedigree_core::event::{Body, Event};
-use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{
     Block, BlockHeader, Notification, NotificationCursor, NotificationKind, SubscribeRequest, event_outcome,
@@ -275,26 +274,23 @@ impl Verifier {
         Ok(products.first().and_then(Option::as_ref).is_some_and(|p| p.owner == id))
     }
 
-    /// Whether `id` owns the product or holds, held or owns one of the packs.
+    /// Whether `id` owns the product or is in the chain of one of the packs: holds, owns or held it, shipped it or
+    /// was shipped it, now or at any time before (its history, [`crate::history`]).
     async fn concerned(&self, id: &str, gtin: &str, serials: &[pedigree_core::gs1::Serial]) -> Result<bool, Status> {
         if self.owns(id, gtin).await? {
             return Ok(true);
         }
-        // Every pack in one pipelined read, whatever the number of serials.
         let Ok(gtin) = pedigree_core::gs1::Gtin::parse(gtin) else {
             return Ok(false);
         };
-        let keys: Vec<PackKey> = serials.iter().map(|s| PackKey::new(&gtin, s)).collect();
-        let registry = self.auth.registry.borrow().clone();
-        let packs = self
-            .store
-            .packs(&keys, &registry)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
-        Ok(packs
-            .into_iter()
-            .flatten()
-            .any(|p| p.holder == id || p.received_from == id || p.owner == id))
+        for serial in serials {
+            if let Some(walked) = self.walk_pack(&gtin, serial).await.map_err(Status::from)?
+                && walked.concerns(id)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -180,7 +180,7 @@ impl Verifier {
 }
 
 impl Verifier {
-    async fn lookup(
+    pub(crate) async fn lookup(
         &self,
         gtin: &str,
         serial: &str,
@@ -210,6 +210,11 @@ impl Verifier {
         Ok(freshness.check(self.max_lag)?)
     }
 
+    /// The participant directory as last read.
+    pub(crate) fn directory_now(&self) -> Arc<Directory> {
+        self.directory.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub async fn refresh_directory(&self) -> Result<Arc<Directory>, VerifyError> {
         let (_, records) = self.store.participants().await?;
         let directory = Arc::new(Directory::from_records(&records));
@@ -221,17 +226,16 @@ impl Verifier {
     /// store hands over the block's header, that one event and its inclusion in the block, read from the block's proof
     /// index in O(log n) hashes: the block is never read whole.
     async fn bundle(&self, pack: &PackRecord, gtin: &str, serial: &str) -> Result<ProofBundle, VerifyError> {
-        let Some(BlockEvent {
-            header,
-            envelope,
-            inclusion,
-        }) = self.store.block_event(pack.last_height, pack.last_index).await?
-        else {
+        let Some(event) = self.store.block_event(pack.last_height, pack.last_index).await? else {
             return Err(inconsistent("pack's last event not in its block"));
         };
-        let id: Hash = event_id(&envelope.payload);
-        check_in_block(&id, &header, &inclusion)?;
-        // The registry as of head (it keeps every key with its heights, so it rolls back to the block's height).
+        let keys = self.proof_keys().await?;
+        bundle_from(&keys, pack.last_height, &event, (gtin, serial))
+    }
+
+    /// What every bundle needs of the registry: the participants' records and the sequencer key schedule, as of head
+    /// (the registry keeps every key with its heights, so it rolls back to any block's height).
+    pub(crate) async fn proof_keys(&self) -> Result<ProofKeys, VerifyError> {
         let (_, records, schedule) = self.store.registry_records().await?;
         let genesis_key = self.auth.registry.borrow().sequencer_keys().keys()[0].key;
         let sequencer =
@@ -241,30 +245,58 @@ impl Verifier {
             .map(Participant::try_from)
             .collect::<Result<_, _>>()
             .map_err(|e| inconsistent(&e.to_string()))?;
-        // The signer's key when it signed: its current key or one it rotated out since.
-        let signer = participants
-            .iter()
-            .find(|p| p.id == envelope.signer)
-            .ok_or_else(|| inconsistent("signer not in the registry"))?;
-        let digest = event_digest(&envelope.payload);
-        let key = signer
-            .keys()
-            .find(|k| k.verify_digest(&digest, &envelope.signature).is_ok())
-            .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
-        bundle_of_event(
-            &header,
-            &envelope,
-            inclusion,
-            pack.last_height,
-            (gtin, serial),
-            key,
-            RegistryRecords {
-                participants: &participants,
-                sequencer: &sequencer,
-            },
-        )
-        .ok_or_else(|| inconsistent("pack's last event does not name the pack, or its signer not in the registry then"))
+        Ok(ProofKeys {
+            participants,
+            sequencer,
+        })
     }
+}
+
+/// The registry a proof bundle carries its signer's record from ([`Verifier::proof_keys`]).
+pub(crate) struct ProofKeys {
+    participants: Vec<Participant>,
+    sequencer: SequencerKeys,
+}
+
+/// The proof bundle of event `event` of block `height`, disclosing one item it names: a pack (`gtin`, `serial`) or
+/// a container (an empty GTIN and its element string).
+pub(crate) fn bundle_from(
+    keys: &ProofKeys,
+    height: u64,
+    event: &BlockEvent,
+    item: (&str, &str),
+) -> Result<ProofBundle, VerifyError> {
+    let BlockEvent {
+        header,
+        envelope,
+        inclusion,
+    } = event;
+    let id: Hash = event_id(&envelope.payload);
+    check_in_block(&id, header, inclusion)?;
+    // The signer's key when it signed: its current key or one it rotated out since.
+    let signer = keys
+        .participants
+        .iter()
+        .find(|p| p.id == envelope.signer)
+        .ok_or_else(|| inconsistent("signer not in the registry"))?;
+    let digest = event_digest(&envelope.payload);
+    let key = signer
+        .keys()
+        .find(|k| k.verify_digest(&digest, &envelope.signature).is_ok())
+        .ok_or_else(|| inconsistent("no key of the signer verifies its sealed event"))?;
+    bundle_of_event(
+        header,
+        envelope,
+        inclusion.clone(),
+        height,
+        item,
+        key,
+        RegistryRecords {
+            participants: &keys.participants,
+            sequencer: &keys.sequencer,
+        },
+    )
+    .ok_or_else(|| inconsistent("the event does not name the item, or its signer was not in the registry then"))
 }
 
 /// The event's inclusion, as read from the store, leads to the header's `merkle_root` (what the bundle's reader

@@ -1,0 +1,260 @@
+//! `TraceService.GetPackHistory`: where a pack has been (DSCSA tracing information for one pack), for the parties in
+//! its chain and for those who read everything.
+//!
+//! The pack's record names its last event; each block's back links (`pedigree_core::history`) name every item's
+//! previous event, so the walk reads one event and one block's links per step, never a whole block. While the pack was
+//! inside a container (from the event that packed it to the one that took it out) the container's own events moved
+//! it: those are walked the same way, and the containers around that one in turn.
+
+use std::collections::HashMap;
+
+use pedigree_core::decode::decode_payload;
+use pedigree_core::event::{Body, Event};
+use pedigree_core::gs1::{Gtin, Serial};
+use pedigree_core::history::{ItemDigest, Position, container_digest, pack_digest, previous};
+use pedigree_core::pack_key::PackKey;
+use pedigree_core::participant::Role;
+use pedigree_core::pb::{BlockHeader, BlockLinks, PackHistory, PackHistoryEvent, PackHistoryRequest};
+use pedigree_store::BlockEvent;
+use prost::Message;
+
+use crate::access::{Caller, Denied};
+use crate::error::VerifyError;
+use crate::verify::{Verifier, bundle_from, inconsistent};
+
+/// One event of the history, as read.
+struct Step {
+    at: Position,
+    /// The container (element string) the event moved with the pack inside; `None` for the pack's own events.
+    via: Option<String>,
+    read: BlockEvent,
+    event: Event,
+}
+
+/// A pack's history as walked.
+pub(crate) struct Walked {
+    steps: Vec<Step>,
+    /// Whether the walk reached the pack's first event.
+    complete: bool,
+    /// Everyone in the pack's chain: who signed its events or was named in them (receiver, sender, owner), its
+    /// current holder, receiver and owner, and its product's owner; sorted.
+    parties: Vec<String>,
+}
+
+impl Walked {
+    /// Whether participant `id` is in the pack's chain.
+    pub(crate) fn concerns(&self, id: &str) -> bool {
+        self.parties.binary_search_by(|p| p.as_str().cmp(id)).is_ok()
+    }
+}
+
+/// The blocks' links read so far (a block's are read once however many steps land in it).
+type LinkCache = HashMap<u64, Option<BlockLinks>>;
+
+impl Verifier {
+    pub(crate) async fn pack_history(
+        &self,
+        caller: &Caller,
+        request: &PackHistoryRequest,
+    ) -> Result<PackHistory, VerifyError> {
+        let who = caller.id().ok_or(Denied::History)?.to_string();
+        let gtin = Gtin::parse(&request.gtin)?;
+        let serial = Serial::parse(&request.serial)?;
+        let height = self.ensure_fresh().await?;
+        let walked = self.walk_pack(&gtin, &serial).await?.ok_or(VerifyError::UnknownPack)?;
+        if !(caller.reads_everything() || walked.concerns(&who)) {
+            return Err(Denied::History.into());
+        }
+        let Walked { steps, complete, .. } = walked;
+        // A block sealed since the height was read may be in the walk.
+        let height = steps.iter().map(|s| s.at.0).fold(height, u64::max);
+        let keys = if request.include_proofs {
+            Some(self.proof_keys().await?)
+        } else {
+            None
+        };
+        let mut events = Vec::with_capacity(steps.len());
+        for step in &steps {
+            let proof = match &keys {
+                Some(keys) => {
+                    let item = match &step.via {
+                        Some(element) => ("", element.as_str()),
+                        None => (gtin.as_str(), serial.as_str()),
+                    };
+                    Some(bundle_from(keys, step.at.0, &step.read, item)?)
+                }
+                None => None,
+            };
+            events.push(history_event(step, proof));
+        }
+        Ok(PackHistory {
+            gtin: gtin.as_str().to_string(),
+            serial: serial.as_str().to_string(),
+            height,
+            events,
+            complete,
+        })
+    }
+
+    /// Every event of a pack's history, in chain order (`None` for a pack the ledger does not have).
+    pub(crate) async fn walk_pack(&self, gtin: &Gtin, serial: &Serial) -> Result<Option<Walked>, VerifyError> {
+        let (product, pack) = self.lookup(gtin.as_str(), serial.as_str()).await?;
+        let Some(pack) = pack else { return Ok(None) };
+        let key = PackKey::new(gtin, serial);
+        let mut cache = LinkCache::new();
+        let last = (pack.last_height, pack.last_index);
+        let (mut own, mut complete) = self.walk(&pack_digest(&key), last, None, &mut cache).await?;
+        own.reverse();
+        let mut steps = Vec::with_capacity(own.len());
+        // Containers the pack was in: (element, the event that put it (or its container) in, the next event of
+        // what was put in, if any).
+        let mut windows: Vec<(String, Position, Option<Position>)> = Vec::new();
+        for (k, at) in own.iter().enumerate() {
+            let mut step = self.step(*at, None).await?;
+            // An unpack that names no child takes everything out: it names the container, not the pack.
+            if let Body::Unpack { parent, .. } = &step.event.body
+                && step.event.body.unpacks_everything()
+            {
+                step.via = Some(parent.element());
+            }
+            if let Body::Pack { parent, lines, .. } = &step.event.body
+                && lines
+                    .iter()
+                    .any(|l| l.gtin == *gtin && l.serials.iter().any(|s| s == serial))
+            {
+                windows.push((parent.element(), *at, own.get(k + 1).copied()));
+            }
+            steps.push(step);
+        }
+        while let Some((element, floor, until)) = windows.pop() {
+            let record = self
+                .store
+                .containers(std::slice::from_ref(&element), &*self.directory_now())
+                .await?
+                .pop()
+                .flatten()
+                .ok_or_else(|| inconsistent("a container the pack was in is missing from the store"))?;
+            let from = (record.last_height, record.last_index);
+            let (mut walked, whole) = self
+                .walk(&container_digest(&element), from, Some(floor), &mut cache)
+                .await?;
+            complete &= whole;
+            walked.reverse();
+            walked.retain(|p| until.is_none_or(|u| *p < u));
+            for (k, at) in walked.iter().enumerate() {
+                let step = self.step(*at, Some(element.clone())).await?;
+                if let Body::Pack { parent, containers, .. } = &step.event.body
+                    && containers.iter().any(|c| c.element() == element)
+                {
+                    windows.push((parent.element(), *at, walked.get(k + 1).copied().or(until)));
+                }
+                steps.push(step);
+            }
+        }
+        steps.sort_by_key(|s| s.at);
+        let mut parties: Vec<String> = [pack.holder, pack.receiver, pack.owner]
+            .into_iter()
+            .chain(product.map(|p| p.owner))
+            .collect();
+        for step in &steps {
+            parties.extend(event_parties(&step.event).into_iter().map(str::to_string));
+        }
+        parties.retain(|p| !p.is_empty());
+        parties.sort();
+        parties.dedup();
+        Ok(Some(Walked {
+            steps,
+            complete,
+            parties,
+        }))
+    }
+
+    /// The positions of an item's events, newest first, from `from` back to its first event or to the first at or
+    /// before `floor` (excluded); and whether the walk ended at the item's first event (not at a block whose links
+    /// were never written).
+    async fn walk(
+        &self,
+        item: &ItemDigest,
+        from: Position,
+        floor: Option<Position>,
+        cache: &mut LinkCache,
+    ) -> Result<(Vec<Position>, bool), VerifyError> {
+        let mut out = Vec::new();
+        let mut at = from;
+        loop {
+            if floor.is_some_and(|f| at <= f) {
+                return Ok((out, true));
+            }
+            out.push(at);
+            if !cache.contains_key(&at.0) {
+                let links = self.store.block_links(at.0).await?;
+                cache.insert(at.0, links);
+            }
+            let Some(links) = cache.get(&at.0).and_then(Option::as_ref) else {
+                return Ok((out, false));
+            };
+            match previous(links, at.1, item) {
+                None => return Ok((out, true)),
+                Some(prev) if prev < at => at = prev,
+                Some(_) => return Err(inconsistent("a history link does not lead back in the chain")),
+            }
+        }
+    }
+
+    async fn step(&self, at: Position, via: Option<String>) -> Result<Step, VerifyError> {
+        let read = self
+            .store
+            .block_event(at.0, at.1)
+            .await?
+            .ok_or_else(|| inconsistent("an event of the pack's history is not in its block"))?;
+        // Sealed, so it decodes; the role only labels the event.
+        let event = decode_payload(&read.envelope.payload, Role::Governance)
+            .map_err(|e| inconsistent(&format!("a sealed event does not decode: {e}")))?;
+        Ok(Step { at, via, read, event })
+    }
+}
+
+/// The parties an event names: its signer, and the receiver, sender or owner of a movement.
+fn event_parties(event: &Event) -> Vec<&str> {
+    let (counterparty, owner) = counterparty(&event.body);
+    [event.signer.as_str(), counterparty, owner]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// The other party of a movement (receiver or sender) and the goods' owner when a 3PL ships them.
+fn counterparty(body: &Body) -> (&str, &str) {
+    match body {
+        Body::Ship { receiver, owner, .. } => (receiver, owner.as_deref().unwrap_or_default()),
+        Body::Return { receiver, .. } | Body::VoidShipment { receiver, .. } => (receiver, ""),
+        Body::Receive { sender, .. } => (sender, ""),
+        _ => ("", ""),
+    }
+}
+
+fn history_event(step: &Step, proof: Option<pedigree_core::pb::ProofBundle>) -> PackHistoryEvent {
+    let (counterparty, owner) = counterparty(&step.event.body);
+    let sealed_at_ms = BlockHeader::decode(step.read.header.header.as_slice()).map_or(0, |h| h.time_ms);
+    PackHistoryEvent {
+        height: step.at.0,
+        index: step.at.1,
+        event_id: step.event.id.to_vec(),
+        kind: step.event.body.kind().as_str().to_string(),
+        signer: step.event.signer.clone(),
+        signed_at_ms: step.event.timestamp_ms,
+        sealed_at_ms,
+        container: step
+            .via
+            .as_deref()
+            .map(pedigree_core::container::bracketed)
+            .unwrap_or_default(),
+        counterparty: counterparty.to_string(),
+        owner: owner.to_string(),
+        decommission_reason: match &step.event.body {
+            Body::Decommission { reason, .. } => *reason as i32,
+            _ => 0,
+        },
+        proof,
+    }
+}
