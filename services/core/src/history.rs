@@ -7,8 +7,6 @@
 //! digest, so that a block's links cost a few bytes per changed item, and a run of items that share a previous event
 //! (a shipment received whole) costs one position.
 
-use std::collections::BTreeMap;
-
 use prost::Message;
 
 use crate::keys::tagged_hash_parts;
@@ -41,53 +39,90 @@ fn digest(kind: &[u8], a: &str, b: &str) -> ItemDigest {
     out
 }
 
-/// One link: the item changed by the event at `at` had its previous event at `prev`.
+/// An item as a working set names it while applying: by digest, or (a pack it created, the common case of a bulk
+/// commission) by its position among the working set's changed packs, hashed only if the links need its digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Digest(ItemDigest),
+    ChangedPack(usize),
+}
+
+/// One link: the item changed by the event at `at` had its previous event at `prev` (`None`: the event created it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Link {
     pub at: Position,
-    pub item: ItemDigest,
-    pub prev: Position,
+    pub item: Item,
+    pub prev: Option<Position>,
 }
 
-/// A block's links, as stored (`BlockLinks`): grouped by event, then by previous event.
-pub fn encode_links(links: &[Link]) -> Vec<u8> {
-    let mut by_event: BTreeMap<u32, BTreeMap<Position, Vec<u8>>> = BTreeMap::new();
-    for link in links {
-        by_event
-            .entry(link.at.1)
-            .or_default()
-            .entry(link.prev)
-            .or_default()
-            .extend_from_slice(&link.item);
-    }
-    BlockLinks {
-        events: by_event
-            .into_iter()
-            .map(|(index, runs)| EventLinks {
-                index,
-                runs: runs
-                    .into_iter()
-                    .map(|((prev_height, prev_index), items)| LinkRun {
+/// A block's links, as stored (`BlockLinks`): per event, the largest group of items sharing a previous event is the
+/// event's default (no digests), the others are listed by digest; an event that only created items has no entry.
+/// `digest_of` gives the digest of [`Item::ChangedPack`] `i`. `links` are in the order applied (an event's together).
+pub fn encode_links(links: &[Link], digest_of: impl Fn(usize) -> ItemDigest) -> Vec<u8> {
+    let mut events = Vec::new();
+    for group in links.chunk_by(|a, b| a.at == b.at) {
+        // (previous event, its items): few distinct previous events per event, so a short list.
+        let mut runs: Vec<(Option<Position>, Vec<Item>)> = Vec::new();
+        for link in group {
+            match runs.iter_mut().find(|(prev, _)| *prev == link.prev) {
+                Some((_, items)) => items.push(link.item),
+                None => runs.push((link.prev, vec![link.item])),
+            }
+        }
+        runs.sort_by_key(|(prev, _)| *prev);
+        let Some(largest) = runs
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, (_, items))| (items.len(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+        else {
+            continue;
+        };
+        let (default, _) = runs.remove(largest);
+        if default.is_none() && runs.is_empty() {
+            continue;
+        }
+        let (default_height, default_index) = default.unwrap_or((0, 0));
+        events.push(EventLinks {
+            index: group[0].at.1,
+            default_height,
+            default_index,
+            runs: runs
+                .into_iter()
+                .map(|(prev, items)| {
+                    let (prev_height, prev_index) = prev.unwrap_or((0, 0));
+                    let mut bytes = Vec::with_capacity(8 * items.len());
+                    for item in items {
+                        bytes.extend_from_slice(&match item {
+                            Item::Digest(d) => d,
+                            Item::ChangedPack(i) => digest_of(i),
+                        });
+                    }
+                    LinkRun {
                         prev_height,
                         prev_index,
-                        items,
-                    })
-                    .collect(),
-            })
-            .collect(),
+                        items: bytes,
+                    }
+                })
+                .collect(),
+        });
     }
-    .encode_to_vec()
+    events.sort_by_key(|e| e.index);
+    BlockLinks { events }.encode_to_vec()
 }
 
-/// The previous event of `item` before event `index` of the block whose links these are; `None` when the event is
-/// the item's first (or does not change it).
+/// The previous event of `item`, which event `index` of the block whose links these are changed; `None` when that
+/// event is the item's first.
 pub fn previous(links: &BlockLinks, index: u32, item: &ItemDigest) -> Option<Position> {
     let event = links.events.iter().find(|e| e.index == index)?;
-    event
+    let (height, index) = event
         .runs
         .iter()
         .find(|run| run.items.chunks_exact(8).any(|d| d == item))
-        .map(|run| (run.prev_height, run.prev_index))
+        .map_or((event.default_height, event.default_index), |run| {
+            (run.prev_height, run.prev_index)
+        });
+    (height != 0).then_some((height, index))
 }
 
 #[cfg(test)]
@@ -108,44 +143,96 @@ mod tests {
         assert_eq!(pack_digest(&p), pack_digest(&pack("A1")));
     }
 
+    fn digest_link(at: Position, serial: &str, prev: Option<Position>) -> Link {
+        Link {
+            at,
+            item: Item::Digest(pack_digest(&pack(serial))),
+            prev,
+        }
+    }
+
+    fn no_changed_packs(_: usize) -> ItemDigest {
+        unreachable!("no item is named by position here")
+    }
+
     #[test]
-    fn a_shipment_received_whole_is_one_run() {
+    fn a_shipment_received_whole_costs_one_position() {
         let links: Vec<Link> = (0..100)
-            .map(|i| Link {
-                at: (9, 4),
-                item: pack_digest(&pack(&format!("S{i}"))),
-                prev: (7, 2),
-            })
+            .map(|i| digest_link((9, 4), &format!("S{i}"), Some((7, 2))))
             .collect();
-        let bytes = encode_links(&links);
+        let bytes = encode_links(&links, no_changed_packs);
+        assert!(bytes.len() < 16, "{} bytes", bytes.len());
         let decoded = BlockLinks::decode(bytes.as_slice()).unwrap();
-        assert_eq!(decoded.events.len(), 1);
-        assert_eq!(decoded.events[0].runs.len(), 1);
-        assert!(bytes.len() < 100 * 8 + 16, "{} bytes", bytes.len());
         assert_eq!(previous(&decoded, 4, &pack_digest(&pack("S42"))), Some((7, 2)));
         assert_eq!(previous(&decoded, 3, &pack_digest(&pack("S42"))), None);
-        assert_eq!(previous(&decoded, 4, &pack_digest(&pack("T1"))), None);
+    }
+
+    #[test]
+    fn a_commission_has_no_entry_and_a_new_pallet_is_told_from_its_packs() {
+        // A bulk commission: every pack new, named by position; nothing is hashed, nothing stored.
+        let commission: Vec<Link> = (0..1000)
+            .map(|i| Link {
+                at: (5, 0),
+                item: Item::ChangedPack(i),
+                prev: None,
+            })
+            .collect();
+        let bytes = encode_links(&commission, no_changed_packs);
+        assert!(bytes.is_empty());
+        // Packs from two commissions into a new pallet: the larger group is the default; the pallet is listed as new.
+        let mut packing: Vec<Link> = (0..50)
+            .map(|i| digest_link((6, 3), &format!("A{i}"), Some((5, 0))))
+            .collect();
+        packing.extend((0..5).map(|i| digest_link((6, 3), &format!("B{i}"), Some((4, 1)))));
+        let pallet = container_digest("00106141411234567897");
+        packing.push(Link {
+            at: (6, 3),
+            item: Item::Digest(pallet),
+            prev: None,
+        });
+        let decoded = BlockLinks::decode(encode_links(&packing, no_changed_packs).as_slice()).unwrap();
+        assert_eq!(previous(&decoded, 3, &pack_digest(&pack("A7"))), Some((5, 0)));
+        assert_eq!(previous(&decoded, 3, &pack_digest(&pack("B2"))), Some((4, 1)));
+        assert_eq!(previous(&decoded, 3, &pallet), None);
+    }
+
+    #[test]
+    fn packs_named_by_position_are_hashed_when_listed() {
+        let keys = [pack("N1"), pack("N2"), pack("N3")];
+        // A repackaging: three source packs that existed (the default) and two new packs, named by position.
+        let mut links: Vec<Link> = ["S1", "S2", "S3"]
+            .iter()
+            .map(|s| digest_link((3, 0), s, Some((2, 0))))
+            .collect();
+        links.extend([0, 2].map(|i| Link {
+            at: (3, 0),
+            item: Item::ChangedPack(i),
+            prev: None,
+        }));
+        let bytes = encode_links(&links, |i| pack_digest(&keys[i]));
+        let decoded = BlockLinks::decode(bytes.as_slice()).unwrap();
+        assert_eq!(previous(&decoded, 0, &pack_digest(&keys[0])), None);
+        assert_eq!(previous(&decoded, 0, &pack_digest(&keys[2])), None);
+        assert_eq!(previous(&decoded, 0, &pack_digest(&pack("S2"))), Some((2, 0)));
     }
 
     proptest! {
         #[test]
         fn every_link_is_found_again(links in proptest::collection::vec(
-            (0u32..5, 0u32..40, 0u64..6, 0u32..4), 0..60)
+            (0u32..5, 0u32..40, proptest::option::of((1u64..6, 0u32..4))), 0..80)
         ) {
-            // One previous event per (event, item), as a working set records them.
-            let mut seen = std::collections::HashMap::new();
-            let links: Vec<Link> = links
+            // One previous event per (event, item), as a working set records them; an event's links together.
+            let mut seen = std::collections::HashSet::new();
+            let mut links: Vec<Link> = links
                 .into_iter()
-                .map(|(at, item, ph, pi)| Link {
-                    at: (10, at),
-                    item: pack_digest(&pack(&format!("P{item}"))),
-                    prev: (ph, pi),
-                })
-                .filter(|l| seen.insert((l.at, l.item), l.prev).is_none())
+                .filter(|(at, item, _)| seen.insert((*at, *item)))
+                .map(|(at, item, prev)| digest_link((10, at), &format!("P{item}"), prev))
                 .collect();
-            let decoded = BlockLinks::decode(encode_links(&links).as_slice()).unwrap();
+            links.sort_by_key(|l| l.at);
+            let decoded = BlockLinks::decode(encode_links(&links, no_changed_packs).as_slice()).unwrap();
             for l in &links {
-                prop_assert_eq!(previous(&decoded, l.at.1, &l.item), Some(l.prev));
+                let Item::Digest(d) = l.item else { unreachable!() };
+                prop_assert_eq!(previous(&decoded, l.at.1, &d), l.prev);
             }
         }
     }

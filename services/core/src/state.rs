@@ -27,7 +27,7 @@ use crate::aggregation::{apply_aggregation, moved_containers, write_containers};
 use crate::context::BlockContext;
 use crate::event::{Body, Event};
 use crate::governance::apply_governance;
-use crate::history::{Link, container_digest, pack_digest};
+use crate::history::{Item, Link, container_digest, encode_links, pack_digest};
 use crate::pack_key::PackKey;
 use crate::participant::Registry;
 use crate::pb::{ContainerRecord, PackRecord, ProductRecord, RejectCode};
@@ -96,18 +96,18 @@ impl WorkingSet {
     }
 
     pub(crate) fn put_container(&mut self, element: String, record: ContainerRecord) {
-        if let Some(before) = self.containers.get(&element).and_then(Option::as_ref) {
-            let (prev, at) = (
-                (before.last_height, before.last_index),
-                (record.last_height, record.last_index),
-            );
-            if prev != at {
-                self.links.push(Link {
-                    at,
-                    item: container_digest(&element),
-                    prev,
-                });
-            }
+        let at = (record.last_height, record.last_index);
+        let prev = self
+            .containers
+            .get(&element)
+            .and_then(Option::as_ref)
+            .map(|before| (before.last_height, before.last_index));
+        if prev != Some(at) {
+            self.links.push(Link {
+                at,
+                item: Item::Digest(container_digest(&element)),
+                prev,
+            });
         }
         if !self.dirty_containers.contains(&element) {
             self.dirty_containers.push(element.clone());
@@ -147,18 +147,22 @@ impl WorkingSet {
     pub(crate) fn put(&mut self, key: PackKey, record: PackRecord) {
         match self.packs.get_mut(&key) {
             Some(slot) => {
+                let at = (record.last_height, record.last_index);
                 if let Some(before) = &slot.record {
-                    let (prev, at) = (
-                        (before.last_height, before.last_index),
-                        (record.last_height, record.last_index),
-                    );
+                    let prev = (before.last_height, before.last_index);
                     if prev != at {
                         self.links.push(Link {
                             at,
-                            item: pack_digest(&key),
-                            prev,
+                            item: Item::Digest(pack_digest(&key)),
+                            prev: Some(prev),
                         });
                     }
+                } else {
+                    self.links.push(Link {
+                        at,
+                        item: Item::ChangedPack(self.dirty.len()),
+                        prev: None,
+                    });
                 }
                 if !slot.dirty && slot.record.as_ref() != Some(&record) {
                     slot.dirty = true;
@@ -167,6 +171,11 @@ impl WorkingSet {
                 slot.record = Some(record);
             }
             None => {
+                self.links.push(Link {
+                    at: (record.last_height, record.last_index),
+                    item: Item::ChangedPack(self.dirty.len()),
+                    prev: None,
+                });
                 self.dirty.push(key.clone());
                 let slot = Slot {
                     record: Some(record),
@@ -216,9 +225,9 @@ impl WorkingSet {
         self.packs.get(key).is_some_and(|s| s.dirty && !s.existed)
     }
 
-    /// The back links of the changes applied ([`crate::history`]).
-    pub fn links(&self) -> &[Link] {
-        &self.links
+    /// The back links of the changes applied, encoded as Redis keeps them ([`crate::history`]).
+    pub fn encoded_links(&self) -> Vec<u8> {
+        encode_links(&self.links, |i| pack_digest(&self.dirty[i]))
     }
 
     pub fn change_count(&self) -> usize {

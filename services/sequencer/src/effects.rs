@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use pedigree_core::history::encode_links;
 use pedigree_core::merkle::leaf_hash;
 use pedigree_core::pb::event_outcome;
 use pedigree_store::{BlockWrite, Fenced, Store};
@@ -60,7 +59,7 @@ pub(crate) async fn write_block(store: &Store, effects: &BlockEffects) -> anyhow
         participants: &applied.participants,
         sequencer_keys: applied.sequencer_keys.as_deref(),
         offset: Some(effects.offset),
-        links: encode_links(applied.packs.links()),
+        links: applied.packs.encoded_links(),
     };
     let started = std::time::Instant::now();
     let fenced = store

@@ -1,7 +1,7 @@
 //! A block's write on a real redis-server is idempotent: writing the same block again (a retried write, a second
 //! sequencer replaying it) changes nothing, not even the log's levels; and Redis freshness as readers see it.
 
-use pedigree_core::history::{Link, encode_links, pack_digest, previous};
+use pedigree_core::history::{Item, Link, encode_links, pack_digest, previous};
 use pedigree_core::keys::KeyPair;
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::{Genesis, ParticipantEntry, Registry, Role};
@@ -88,10 +88,11 @@ async fn writing_the_same_block_twice_changes_nothing() {
     )];
     let participants: Vec<_> = registry.records();
     let bytes = support::block(1, 0, 1);
+    let item = pack_digest(&key);
     let link = Link {
-        at: (1, 0),
-        item: pack_digest(&key),
-        prev: (0, 7),
+        at: (1, 3),
+        item: Item::Digest(item),
+        prev: Some((1, 1)),
     };
     let write = BlockWrite {
         height: 1,
@@ -105,12 +106,12 @@ async fn writing_the_same_block_twice_changes_nothing() {
         participants: &participants,
         sequencer_keys: None,
         offset: Some(0),
-        links: encode_links(&[link]),
+        links: encode_links(&[link], |_| unreachable!("no pack named by position")),
     };
     assert_eq!(store.write_block_if_head(&write).await.unwrap(), Fenced::Written);
     // The block's back links are read back as written; a block not written has none.
     let links = store.block_links(1).await.unwrap().expect("written with the block");
-    assert_eq!(previous(&links, 0, &link.item), Some(link.prev));
+    assert_eq!(previous(&links, 3, &item), Some((1, 1)));
     assert_eq!(store.block_links(2).await.unwrap(), None);
     let once = dump(&redis).await;
     assert!(
