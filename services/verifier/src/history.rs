@@ -14,7 +14,7 @@ use pedigree_core::gs1::{Gtin, Serial};
 use pedigree_core::history::{ItemDigest, Position, container_digest, pack_digest, previous};
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
-use pedigree_core::pb::{BlockHeader, BlockLinks, PackHistory, PackHistoryEvent, PackHistoryRequest};
+use pedigree_core::pb::{BlockHeader, BlockLinks, ContainerRecord, PackHistory, PackHistoryEvent, PackHistoryRequest};
 use pedigree_store::BlockEvent;
 use prost::Message;
 
@@ -22,27 +22,70 @@ use crate::access::{Caller, Denied};
 use crate::error::VerifyError;
 use crate::verify::{Verifier, bundle_from, inconsistent};
 
-/// One event of the history, as read.
-struct Step {
-    at: Position,
-    /// The container (element string) the event moved with the pack inside; `None` for the pack's own events.
-    via: Option<String>,
-    read: BlockEvent,
-    event: Event,
+/// What a history is of: a pack, or a container (by element string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Tracked {
+    Pack { gtin: Gtin, serial: Serial },
+    Container(String),
 }
 
-/// A pack's history as walked.
+impl Tracked {
+    fn digest(&self) -> ItemDigest {
+        match self {
+            Tracked::Pack { gtin, serial } => pack_digest(&PackKey::new(gtin, serial)),
+            Tracked::Container(element) => container_digest(element),
+        }
+    }
+
+    /// The container (element string) an event put this item into, if it did.
+    fn packed_into(&self, body: &Body) -> Option<String> {
+        let Body::Pack {
+            parent,
+            lines,
+            containers,
+        } = body
+        else {
+            return None;
+        };
+        let named = match self {
+            Tracked::Pack { gtin, serial } => lines
+                .iter()
+                .any(|l| l.gtin == *gtin && l.serials.iter().any(|s| s == serial)),
+            Tracked::Container(element) => containers.iter().any(|c| c.element() == *element),
+        };
+        named.then(|| parent.element())
+    }
+}
+
+/// One event of a history, as read.
+pub(crate) struct Step {
+    pub(crate) at: Position,
+    /// The container (element string) the event names instead of the item: one that moved with the item inside, or
+    /// was emptied whole; `None` when the event names the item itself.
+    pub(crate) via: Option<String>,
+    pub(crate) read: BlockEvent,
+    pub(crate) event: Event,
+}
+
+impl Step {
+    /// When its block was sealed (Unix milliseconds).
+    pub(crate) fn sealed_at_ms(&self) -> i64 {
+        BlockHeader::decode(self.read.header.header.as_slice()).map_or(0, |h| h.time_ms)
+    }
+}
+
+/// A pack's or container's history as walked.
 pub(crate) struct Walked {
-    steps: Vec<Step>,
-    /// Whether the walk reached the pack's first event.
-    complete: bool,
+    pub(crate) steps: Vec<Step>,
+    /// Whether the walk reached the item's first event.
+    pub(crate) complete: bool,
     /// Everyone in the pack's chain: who signed its events or was named in them (receiver, sender, owner), its
     /// current holder, receiver and owner, and its product's owner; sorted.
     parties: Vec<String>,
 }
 
 impl Walked {
-    /// Whether participant `id` is in the pack's chain.
+    /// Whether participant `id` is in the item's chain.
     pub(crate) fn concerns(&self, id: &str) -> bool {
         self.parties.binary_search_by(|p| p.as_str().cmp(id)).is_ok()
     }
@@ -81,6 +124,7 @@ impl Verifier {
                         Some(element) => ("", element.as_str()),
                         None => (gtin.as_str(), serial.as_str()),
                     };
+
                     Some(bundle_from(keys, step.at.0, &step.read, item)?)
                 }
                 None => None,
@@ -98,42 +142,63 @@ impl Verifier {
 
     /// Every event of a pack's history, in chain order (`None` for a pack the ledger does not have).
     pub(crate) async fn walk_pack(&self, gtin: &Gtin, serial: &Serial) -> Result<Option<Walked>, VerifyError> {
-        let (product, pack) = self.lookup(gtin.as_str(), serial.as_str()).await?;
-        let Some(pack) = pack else { return Ok(None) };
-        let key = PackKey::new(gtin, serial);
+        self.walk_item(&Tracked::Pack {
+            gtin: gtin.clone(),
+            serial: serial.clone(),
+        })
+        .await
+    }
+
+    /// Every event of a pack's or container's history, in chain order: its own, and those that moved a container
+    /// it was in while it was inside (`None` for an item the ledger does not have).
+    pub(crate) async fn walk_item(&self, item: &Tracked) -> Result<Option<Walked>, VerifyError> {
+        let (last, mut parties) = match item {
+            Tracked::Pack { gtin, serial } => {
+                let (product, pack) = self.lookup(gtin.as_str(), serial.as_str()).await?;
+                let Some(pack) = pack else { return Ok(None) };
+                let parties: Vec<String> = [pack.holder, pack.receiver, pack.owner]
+                    .into_iter()
+                    .chain(product.map(|p| p.owner))
+                    .collect();
+                ((pack.last_height, pack.last_index), parties)
+            }
+            Tracked::Container(element) => {
+                self.ensure_fresh().await?;
+                let Some(record) = self.container_record(element).await? else {
+                    return Ok(None);
+                };
+                (
+                    (record.last_height, record.last_index),
+                    vec![record.holder, record.receiver, record.owner],
+                )
+            }
+        };
         let mut cache = LinkCache::new();
-        let last = (pack.last_height, pack.last_index);
-        let (mut own, mut complete) = self.walk(&pack_digest(&key), last, None, &mut cache).await?;
+        let (mut own, mut complete) = self.walk(&item.digest(), last, None, &mut cache).await?;
         own.reverse();
         let mut steps = Vec::with_capacity(own.len());
-        // Containers the pack was in: (element, the event that put it (or its container) in, the next event of
+        // Containers the item was in: (element, the event that put it (or its container) in, the next event of
         // what was put in, if any).
         let mut windows: Vec<(String, Position, Option<Position>)> = Vec::new();
         for (k, at) in own.iter().enumerate() {
             let mut step = self.step(*at, None).await?;
-            // An unpack that names no child takes everything out: it names the container, not the pack.
+            // An unpack that names no child takes everything out: it names the container, not the item.
             if let Body::Unpack { parent, .. } = &step.event.body
                 && step.event.body.unpacks_everything()
+                && !matches!(item, Tracked::Container(e) if *e == parent.element())
             {
                 step.via = Some(parent.element());
             }
-            if let Body::Pack { parent, lines, .. } = &step.event.body
-                && lines
-                    .iter()
-                    .any(|l| l.gtin == *gtin && l.serials.iter().any(|s| s == serial))
-            {
-                windows.push((parent.element(), *at, own.get(k + 1).copied()));
+            if let Some(parent) = item.packed_into(&step.event.body) {
+                windows.push((parent, *at, own.get(k + 1).copied()));
             }
             steps.push(step);
         }
         while let Some((element, floor, until)) = windows.pop() {
             let record = self
-                .store
-                .containers(std::slice::from_ref(&element), &*self.directory_now())
+                .container_record(&element)
                 .await?
-                .pop()
-                .flatten()
-                .ok_or_else(|| inconsistent("a container the pack was in is missing from the store"))?;
+                .ok_or_else(|| inconsistent("a container the item was in is missing from the store"))?;
             let from = (record.last_height, record.last_index);
             let (mut walked, whole) = self
                 .walk(&container_digest(&element), from, Some(floor), &mut cache)
@@ -141,21 +206,16 @@ impl Verifier {
             complete &= whole;
             walked.reverse();
             walked.retain(|p| until.is_none_or(|u| *p < u));
+            let inner = Tracked::Container(element.clone());
             for (k, at) in walked.iter().enumerate() {
                 let step = self.step(*at, Some(element.clone())).await?;
-                if let Body::Pack { parent, containers, .. } = &step.event.body
-                    && containers.iter().any(|c| c.element() == element)
-                {
-                    windows.push((parent.element(), *at, walked.get(k + 1).copied().or(until)));
+                if let Some(parent) = inner.packed_into(&step.event.body) {
+                    windows.push((parent, *at, walked.get(k + 1).copied().or(until)));
                 }
                 steps.push(step);
             }
         }
         steps.sort_by_key(|s| s.at);
-        let mut parties: Vec<String> = [pack.holder, pack.receiver, pack.owner]
-            .into_iter()
-            .chain(product.map(|p| p.owner))
-            .collect();
         for step in &steps {
             parties.extend(event_parties(&step.event).into_iter().map(str::to_string));
         }
@@ -167,6 +227,15 @@ impl Verifier {
             complete,
             parties,
         }))
+    }
+
+    async fn container_record(&self, element: &str) -> Result<Option<ContainerRecord>, VerifyError> {
+        Ok(self
+            .store
+            .containers(&[element.to_string()], &*self.directory_now())
+            .await?
+            .pop()
+            .flatten())
     }
 
     /// The positions of an item's events, newest first, from `from` back to its first event or to the first at or
@@ -235,7 +304,7 @@ fn counterparty(body: &Body) -> (&str, &str) {
 
 fn history_event(step: &Step, proof: Option<pedigree_core::pb::ProofBundle>) -> PackHistoryEvent {
     let (counterparty, owner) = counterparty(&step.event.body);
-    let sealed_at_ms = BlockHeader::decode(step.read.header.header.as_slice()).map_or(0, |h| h.time_ms);
+    let sealed_at_ms = step.sealed_at_ms();
     PackHistoryEvent {
         height: step.at.0,
         index: step.at.1,

@@ -128,6 +128,7 @@ pub fn router(verifier: Verifier) -> Router {
         .route(DIGITAL_LINK_PATH, get(digital_link))
         .route("/v1/transactions/{event_id}", get(transaction))
         .route("/.well-known/gs1resolver", get(resolver_description))
+        .route("/epcis/events", get(epcis_events))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -243,6 +244,19 @@ async fn digital_link(
     let scan = digital_link_request(&uri)?;
     let answer: VerifyJson = v.verify(&scan.code, scan.proof, &caller).await?.into();
     Ok(Json(answer).into_response())
+}
+
+/// `GET /epcis/events`: the EPCIS 2.0 event query over one pack's or container's chain ([`crate::epcis_query`]).
+async fn epcis_events(
+    State(v): State<Verifier>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    match caller(&v, &headers, peer) {
+        Ok(caller) => crate::epcis_query::answer(&v, &caller, &uri, &headers).await,
+        Err(e) => crate::epcis_query::problem(&e),
+    }
 }
 
 /// The resolver's description (GS1 resolver conventions).

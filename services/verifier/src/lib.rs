@@ -24,6 +24,8 @@ mod app;
 pub mod auth;
 pub mod client_ip;
 mod config;
+mod epcis;
+mod epcis_query;
 mod error;
 mod grpc;
 mod history;

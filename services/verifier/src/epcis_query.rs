@@ -1,0 +1,455 @@
+//! `GET /epcis/events`: the EPCIS 2.0 REST binding's event query, answered with an `EPCISQueryDocument` in JSON-LD
+//! over the history of one pack or container ([`crate::history`], mapped by [`crate::epcis`]).
+//!
+//! Parameters: `MATCH_epc` or `MATCH_anyEPC` (one EPC: a GS1 Digital Link URI or an EPC URN, `sgtin` or `sscc`;
+//! required: this responder answers for one item's chain), `EQ_bizStep`, `GE_eventTime` / `LT_eventTime`,
+//! `EQ_bizLocation`, `EQ_source`, `EQ_destination`, `EQ_action` (a parameter's values separated by `|`, or the
+//! parameter repeated), and the binding's paging: `perPage` and `nextPageToken`, the next page's address in a
+//! `Link: <…>; rel="next"` header. Who may ask is [`crate::history`]'s rule: the parties in the item's chain,
+//! auditors and authorities. Errors are RFC 7807 problem details with the EPCIS exception as `type`.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use pedigree_core::container::ContainerKey;
+use pedigree_core::gs1::{Date, Gtin, Sscc, gtin_check_digit, parse_digital_link};
+use pedigree_core::verdict::today_utc;
+use serde_json::{Value, json};
+
+use crate::access::{Caller, Denied};
+use crate::epcis::{CONTEXT, EpcisEvent, NAMESPACE, Parties, events_of, iso_time, item_epc};
+use crate::error::VerifyError;
+use crate::history::Tracked;
+use crate::verify::Verifier;
+
+/// Events per page when `perPage` is not given, and the most a page holds.
+const PER_PAGE: usize = 100;
+const MAX_PER_PAGE: usize = 1000;
+
+/// A parsed event query.
+#[derive(Debug, PartialEq, Eq)]
+pub struct EventQuery {
+    pub item: Tracked,
+    /// `MATCH_anyEPC` (the EPC may also be the event's `parentID`) rather than `MATCH_epc`.
+    pub any: bool,
+    pub biz_steps: Vec<String>,
+    pub actions: Vec<String>,
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub biz_locations: Vec<String>,
+    pub sources: Vec<String>,
+    pub destinations: Vec<String>,
+    pub per_page: usize,
+    /// Events of the answer skipped (the page token).
+    pub offset: usize,
+}
+
+fn bad(field: &'static str, why: &'static str) -> VerifyError {
+    VerifyError::Field(field, why)
+}
+
+/// Parses the query string of `GET /epcis/events`.
+pub fn parse_query(uri: &Uri) -> Result<EventQuery, VerifyError> {
+    let axum::extract::Query(pairs) = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map_err(|_| bad("query", "is not a valid query string"))?;
+    let mut q = EventQuery {
+        item: Tracked::Container(String::new()),
+        any: false,
+        biz_steps: vec![],
+        actions: vec![],
+        from_ms: None,
+        until_ms: None,
+        biz_locations: vec![],
+        sources: vec![],
+        destinations: vec![],
+        per_page: PER_PAGE,
+        offset: 0,
+    };
+    let mut item = None;
+    for (name, value) in &pairs {
+        let values = || value.split('|').filter(|v| !v.is_empty()).map(str::to_string);
+        match name.as_str() {
+            "MATCH_epc" | "MATCH_anyEPC" => {
+                if item.is_some() {
+                    return Err(bad(
+                        "MATCH_epc",
+                        "one EPC per query (MATCH_epc or MATCH_anyEPC, once, one value)",
+                    ));
+                }
+                q.any = name == "MATCH_anyEPC";
+                item = Some(parse_epc(value)?);
+            }
+            "EQ_bizStep" => q
+                .biz_steps
+                .extend(values().map(|v| bare(&v, "https://ref.gs1.org/cbv/BizStep-"))),
+            "EQ_action" => q.actions.extend(values()),
+            "GE_eventTime" => {
+                q.from_ms = Some(parse_time(value).ok_or(bad("GE_eventTime", "must be an RFC 3339 time"))?)
+            }
+            "LT_eventTime" => {
+                q.until_ms = Some(parse_time(value).ok_or(bad("LT_eventTime", "must be an RFC 3339 time"))?)
+            }
+            "EQ_bizLocation" => q.biz_locations.extend(values()),
+            "EQ_source" => q.sources.extend(values()),
+            "EQ_destination" => q.destinations.extend(values()),
+            "perPage" => {
+                q.per_page = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                    .ok_or(bad("perPage", "must be a number from 1 to 1000"))?;
+            }
+            "nextPageToken" => {
+                q.offset = value
+                    .strip_prefix('o')
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(bad("nextPageToken", "is not a token this server gave"))?;
+            }
+            _ => return Err(bad("query", "has a parameter this responder does not support")),
+        }
+    }
+    q.item = item.ok_or(bad(
+        "MATCH_epc",
+        "required: this responder answers for one pack's or container's chain (MATCH_epc or MATCH_anyEPC)",
+    ))?;
+    Ok(q)
+}
+
+/// A CBV value without its web vocabulary prefix (`https://ref.gs1.org/cbv/BizStep-shipping` or `shipping`).
+fn bare(value: &str, prefix: &str) -> String {
+    value.strip_prefix(prefix).unwrap_or(value).to_string()
+}
+
+/// A pack or container from an EPC: a GS1 Digital Link URI (`…/01/{gtin}/21/{serial}`, `…/00/{sscc}`) or an EPC URN
+/// (`urn:epc:id:sgtin:…`, `urn:epc:id:sscc:…`).
+pub fn parse_epc(value: &str) -> Result<Tracked, VerifyError> {
+    let not = || {
+        bad(
+            "MATCH_epc",
+            "must be a pack's or container's EPC: a GS1 Digital Link URI or an sgtin or sscc URN",
+        )
+    };
+    if let Some(rest) = value.strip_prefix("urn:epc:id:sgtin:") {
+        let mut parts = rest.splitn(3, '.');
+        let (prefix, item_ref, serial) = (
+            parts.next().ok_or_else(not)?,
+            parts.next().ok_or_else(not)?,
+            parts.next().ok_or_else(not)?,
+        );
+        if !(6..=12).contains(&prefix.len()) || prefix.len() + item_ref.len() != 13 {
+            return Err(not());
+        }
+        let first13 = format!("{}{prefix}{}", &item_ref[..1], &item_ref[1..]);
+        let check = gtin_check_digit(&first13).ok_or_else(not)?;
+        let gtin = Gtin::parse(&format!("{first13}{check}")).map_err(|_| not())?;
+        let serial = percent_encoding::percent_decode_str(serial)
+            .decode_utf8()
+            .map_err(|_| not())?;
+        let serial = pedigree_core::gs1::Serial::parse(&serial).map_err(|_| not())?;
+        return Ok(Tracked::Pack { gtin, serial });
+    }
+    if let Some(rest) = value.strip_prefix("urn:epc:id:sscc:") {
+        let (prefix, serial_ref) = rest.split_once('.').ok_or_else(not)?;
+        if !(6..=12).contains(&prefix.len()) || prefix.len() + serial_ref.len() != 17 || serial_ref.is_empty() {
+            return Err(not());
+        }
+        let first17 = format!("{}{prefix}{}", &serial_ref[..1], &serial_ref[1..]);
+        let sscc = Sscc::parse(&format!("{first17}{}", check_digit(&first17).ok_or_else(not)?)).map_err(|_| not())?;
+        return Ok(Tracked::Container(ContainerKey::Sscc(sscc).element()));
+    }
+    let path = value
+        .split_once("://")
+        .map_or(value, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+    if let Some(sscc) = path.strip_prefix("/00/") {
+        let sscc = Sscc::parse(sscc.split(['?', '/']).next().unwrap_or_default()).map_err(|_| not())?;
+        return Ok(Tracked::Container(ContainerKey::Sscc(sscc).element()));
+    }
+    let code = parse_digital_link(path).map_err(|_| not())?;
+    let serial = code.serial.ok_or_else(not)?;
+    Ok(Tracked::Pack {
+        gtin: code.gtin,
+        serial,
+    })
+}
+
+/// The GS1 check digit of a string of digits.
+fn check_digit(digits: &str) -> Option<u32> {
+    let mut sum = 0;
+    for (i, c) in digits.chars().rev().enumerate() {
+        let d = c.to_digit(10)?;
+        sum += if i % 2 == 0 { 3 * d } else { d };
+    }
+    Some((10 - sum % 10) % 10)
+}
+
+/// An RFC 3339 time (`2026-11-30T10:00:00Z`, `…T10:00:00.250+01:00`) as Unix milliseconds.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let part = s.get(from..from + len)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let month = u8::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
+    let day = u8::try_from(day).ok()?;
+    if day == 0 || day > Date::days_in_month(year as i32, month) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        let frac = s.get(start..i).filter(|f| !f.is_empty())?;
+        millis = format!("{frac:0<3}")[..3].parse().ok()?;
+    }
+    let offset_min = match s.get(i..)? {
+        "Z" | "z" => 0,
+        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && tz.as_bytes()[3] == b':' => {
+            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+            let minutes = h * 60 + m;
+            if tz.starts_with('-') { -minutes } else { minutes }
+        }
+        _ => return None,
+    };
+    let days = Date {
+        year: year as i32,
+        month,
+        day,
+    }
+    .to_unix_days();
+    Some((((days * 24 + hour) * 60 + minute - offset_min) * 60 + second) * 1000 + millis)
+}
+
+impl EventQuery {
+    /// Whether event `e` answers this query.
+    pub fn matches(&self, e: &EpcisEvent) -> bool {
+        let epc = item_epc(&self.item);
+        let listed = e
+            .epc_list
+            .iter()
+            .chain(&e.child_epcs)
+            .chain(&e.input_epcs)
+            .any(|x| *x == epc)
+            || (self.any && e.parent_id.as_deref() == Some(epc.as_str()));
+        listed
+            && any_of(&self.biz_steps, std::iter::once(e.biz_step))
+            && any_of(&self.actions, e.action.into_iter())
+            && self.from_ms.is_none_or(|t| e.time_ms >= t)
+            && self.until_ms.is_none_or(|t| e.time_ms < t)
+            && any_of(&self.biz_locations, e.biz_location.as_deref().into_iter())
+            && any_of(&self.sources, e.sources.iter().map(|(_, s)| s.as_str()))
+            && any_of(&self.destinations, e.destinations.iter().map(|(_, d)| d.as_str()))
+    }
+}
+
+/// No value wanted, or one of `have` wanted.
+fn any_of<'a>(wanted: &[String], mut have: impl Iterator<Item = &'a str>) -> bool {
+    wanted.is_empty() || have.any(|h| wanted.iter().any(|w| w == h))
+}
+
+/// The registry's GLNs, as EPCIS names parties.
+struct RegistryParties(std::sync::Arc<pedigree_core::participant::Registry>);
+
+impl Parties for RegistryParties {
+    fn gln(&self, participant: &str) -> Option<String> {
+        self.0.get(participant).and_then(|p| p.gln.clone())
+    }
+}
+
+impl Verifier {
+    /// The events of the query's item that match it, one page of them, and whether more follow.
+    pub(crate) async fn epcis_events(
+        &self,
+        caller: &Caller,
+        query: &EventQuery,
+    ) -> Result<(Vec<Value>, bool), VerifyError> {
+        let who = caller.id().ok_or(Denied::History)?.to_string();
+        self.ensure_fresh().await?;
+        let walked = self.walk_item(&query.item).await?.ok_or(VerifyError::UnknownPack)?;
+        if !(caller.reads_everything() || walked.concerns(&who)) {
+            return Err(Denied::History.into());
+        }
+        let parties = RegistryParties(self.auth.registry.borrow().clone());
+        let events = events_of(&query.item, &walked.steps, &parties, today_utc().year);
+        let matching: Vec<&EpcisEvent> = events.iter().filter(|e| query.matches(e)).collect();
+        let page: Vec<Value> = matching
+            .iter()
+            .skip(query.offset)
+            .take(query.per_page)
+            .map(|e| e.to_json())
+            .collect();
+        let more = matching.len() > query.offset + page.len();
+        Ok((page, more))
+    }
+}
+
+/// The query document of a page of events.
+pub fn query_document(events: Vec<Value>, now_ms: i64) -> Value {
+    json!({
+        "@context": [CONTEXT, { "pedigree": NAMESPACE }],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": iso_time(now_ms),
+        "epcisBody": {
+            "queryResults": {
+                "queryName": "SimpleEventQuery",
+                "resultsBody": { "eventList": events }
+            }
+        }
+    })
+}
+
+/// The answer: the document, the EPCIS version headers and, when more follow, the next page's link.
+pub fn query_response(document: Value, next: Option<String>) -> Response {
+    let mut response = (StatusCode::OK, axum::Json(document)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));
+    headers.insert("gs1-epcis-version", HeaderValue::from_static("2.0.0"));
+    headers.insert("gs1-cbv-version", HeaderValue::from_static("2.0.0"));
+    if let Some(link) = next.and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok()) {
+        headers.insert(header::LINK, link);
+    }
+    response
+}
+
+/// The address of the page after `query`'s: the same query with `nextPageToken` moved on.
+pub fn next_page(root: &str, uri: &Uri, query: &EventQuery) -> String {
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("nextPageToken="))
+        .collect();
+    let token = format!("nextPageToken=o{}", query.offset + query.per_page);
+    let query_string = kept
+        .into_iter()
+        .chain(std::iter::once(token.as_str()))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{root}/epcis/events?{query_string}")
+}
+
+/// A refusal as RFC 7807 problem details, typed with the EPCIS exception it is.
+pub fn problem(e: &VerifyError) -> Response {
+    let status = e.http_status();
+    let kind = match status {
+        StatusCode::BAD_REQUEST => "epcisException:QueryParameterException",
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => "epcisException:SecurityException",
+        StatusCode::NOT_FOUND => "epcisException:NoSuchResourceException",
+        StatusCode::TOO_MANY_REQUESTS => "epcisException:QueryTooComplexException",
+        _ => "epcisException:ImplementationException",
+    };
+    let body = json!({ "type": kind, "title": e.to_string(), "status": status.as_u16() });
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// What [`crate::http`] serves at `GET /epcis/events`.
+pub(crate) async fn answer(v: &Verifier, caller: &Caller, uri: &Uri, headers: &HeaderMap) -> Response {
+    let query = match parse_query(uri) {
+        Ok(q) => q,
+        Err(e) => return problem(&e),
+    };
+    match v.epcis_events(caller, &query).await {
+        Ok((events, more)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let next = more.then(|| next_page(&crate::http::root(headers), uri, &query));
+            query_response(query_document(events, now), next)
+        }
+        Err(e) => problem(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(q: &str) -> Uri {
+        format!("/epcis/events?{q}").parse().unwrap()
+    }
+
+    #[test]
+    fn an_epc_is_read_in_every_form() {
+        let pack = Tracked::Pack {
+            gtin: Gtin::parse("09506000134352").unwrap(),
+            serial: pedigree_core::gs1::Serial::parse("X/1").unwrap(),
+        };
+        assert_eq!(
+            parse_epc("https://id.gs1.org/01/09506000134352/21/X%2F1").unwrap(),
+            pack
+        );
+        assert_eq!(
+            parse_epc("https://example.com/01/09506000134352/10/L1/21/X%2F1").unwrap(),
+            pack
+        );
+        assert_eq!(parse_epc("urn:epc:id:sgtin:9506000.013435.X%2F1").unwrap(), pack);
+        let pallet = Tracked::Container("00106141411234567897".into());
+        assert_eq!(parse_epc("https://id.gs1.org/00/106141411234567897").unwrap(), pallet);
+        assert_eq!(parse_epc("urn:epc:id:sscc:0614141.1123456789").unwrap(), pallet);
+        for bad in [
+            "",
+            "urn:epc:id:sgtin:95.0.X",
+            "https://id.gs1.org/01/09506000134352",
+            "urn:epc:id:sscc:0614141.1",
+        ] {
+            assert!(parse_epc(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_are_read_as_rfc_3339() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_time("1970-01-01T01:00:00.5+01:00"), Some(500));
+        assert_eq!(parse_time("2026-11-28T16:00:00.123Z"), Some(1_795_881_600_123));
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-28 16:00:00Z",
+            "2026-11-28T16:00:00",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn queries_name_what_is_wrong() {
+        let q = parse_query(&uri(
+            "MATCH_epc=https://id.gs1.org/00/106141411234567897&EQ_bizStep=shipping|https://ref.gs1.org/cbv/BizStep-receiving&perPage=2&nextPageToken=o4",
+        ))
+        .unwrap();
+        assert_eq!(q.biz_steps, ["shipping", "receiving"]);
+        assert_eq!((q.per_page, q.offset), (2, 4));
+        let field = |q: &str| parse_query(&uri(q)).unwrap_err().field();
+        assert_eq!(field("EQ_bizStep=shipping"), Some("MATCH_epc"));
+        assert_eq!(field("MATCH_epc=urn:x"), Some("MATCH_epc"));
+        assert_eq!(
+            field("MATCH_epc=urn:epc:id:sscc:0614141.1123456789&perPage=0"),
+            Some("perPage")
+        );
+        assert_eq!(
+            field("MATCH_epc=urn:epc:id:sscc:0614141.1123456789&nextPageToken=x"),
+            Some("nextPageToken")
+        );
+        assert_eq!(
+            field("MATCH_epc=urn:epc:id:sscc:0614141.1123456789&EQ_foo=1"),
+            Some("query")
+        );
+        assert_eq!(
+            field("MATCH_epc=urn:epc:id:sscc:0614141.1123456789&GE_eventTime=today"),
+            Some("GE_eventTime")
+        );
+    }
+}
