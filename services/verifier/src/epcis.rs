@@ -17,7 +17,7 @@ use pedigree_core::container::ContainerKey;
 use pedigree_core::event::Body;
 use pedigree_core::gs1::{Date, Gtin, ScannedCode, Serial};
 use pedigree_core::pb::DecommissionReason;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::history::{Step, Tracked};
@@ -233,8 +233,8 @@ fn event_of(
             e.parent_id = Some(container_epc(&parent.element()));
             e.child_epcs = std::mem::take(&mut e.epc_list);
             if matches!(named, Tracked::Container(c) if *c == parent.element()) {
-                // The container packed into: itself the parent, the children not ours to list.
-                e.child_epcs.clear();
+                // The history of the container packed into: what went in (its holders hold that too).
+                e.child_epcs = children(&event.body);
             }
         }
         Body::Unpack { parent, .. } => {
@@ -244,9 +244,9 @@ fn event_of(
             e.disposition = Some("in_progress");
             e.parent_id = Some(container_epc(&parent.element()));
             // Everything out (no child named) lists no child: EPCIS reads that as all of them.
-            let whole =
-                event.body.unpacks_everything() || matches!(named, Tracked::Container(c) if *c == parent.element());
-            e.child_epcs = if whole {
+            e.child_epcs = if matches!(named, Tracked::Container(c) if *c == parent.element()) {
+                children(&event.body)
+            } else if event.body.unpacks_everything() {
                 Vec::new()
             } else {
                 std::mem::take(&mut e.epc_list)
@@ -277,6 +277,93 @@ fn event_of(
     Some(e)
 }
 
+/// An event as EPCIS 2.0 JSON-LD writes it (members in this order).
+#[derive(Clone, Debug, Serialize)]
+pub struct EventJson {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    #[serde(rename = "eventTime")]
+    pub event_time: String,
+    #[serde(rename = "eventTimeZoneOffset")]
+    pub event_time_zone_offset: &'static str,
+    #[serde(rename = "errorDeclaration", skip_serializing_if = "Option::is_none")]
+    pub error_declaration: Option<ErrorDeclarationJson>,
+    #[serde(rename = "parentID", skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(rename = "epcList", skip_serializing_if = "Option::is_none")]
+    pub epc_list: Option<Vec<String>>,
+    #[serde(rename = "childEPCs", skip_serializing_if = "Vec::is_empty")]
+    pub child_epcs: Vec<String>,
+    #[serde(rename = "inputEPCList", skip_serializing_if = "Vec::is_empty")]
+    pub input_epc_list: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    #[serde(rename = "bizStep")]
+    pub biz_step: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<&'static str>,
+    #[serde(rename = "bizLocation", skip_serializing_if = "Option::is_none")]
+    pub biz_location: Option<IdJson>,
+    #[serde(rename = "sourceList", skip_serializing_if = "Vec::is_empty")]
+    pub source_list: Vec<SourceJson>,
+    #[serde(rename = "destinationList", skip_serializing_if = "Vec::is_empty")]
+    pub destination_list: Vec<DestinationJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ilmd: Option<IlmdJson>,
+    #[serde(rename = "pedigree:eventId")]
+    pub pedigree_event_id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorDeclarationJson {
+    #[serde(rename = "declarationTime")]
+    pub declaration_time: String,
+    pub reason: &'static str,
+    #[serde(rename = "pedigree:eventId", skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IdJson {
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceJson {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DestinationJson {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub destination: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IlmdJson {
+    #[serde(rename = "cbvmda:lotNumber")]
+    pub lot_number: String,
+    #[serde(rename = "cbvmda:itemExpirationDate")]
+    pub item_expiration_date: String,
+}
+
+/// The EPCs of the packs and containers an aggregation event names besides its parent.
+fn children(body: &Body) -> Vec<String> {
+    let (Body::Pack { lines, containers, .. } | Body::Unpack { lines, containers, .. }) = body else {
+        return Vec::new();
+    };
+    lines
+        .iter()
+        .flat_map(|l| l.serials.iter().map(|s| pack_epc(&l.gtin, s)))
+        .chain(containers.iter().map(|c| container_epc(&c.element())))
+        .collect()
+}
+
 /// YYYY-MM-DD.
 fn iso_date(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
@@ -298,62 +385,51 @@ pub fn iso_time(ms: i64) -> String {
 }
 
 impl EpcisEvent {
-    /// The event in EPCIS 2.0 JSON-LD (bare CBV values, as the standard context expands them).
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("type".into(), self.kind.as_str().into());
-        m.insert("eventID".into(), self.hash_id().into());
-        m.insert("eventTime".into(), iso_time(self.time_ms).into());
-        m.insert("eventTimeZoneOffset".into(), "+00:00".into());
-        if let Some(ms) = self.error_declared_ms {
-            let mut declaration = json!({ "declarationTime": iso_time(ms), "reason": "incorrect_data" });
-            if let Some(id) = &self.correcting_event_id {
-                declaration["pedigree:eventId"] = id.clone().into();
-            }
-            m.insert("errorDeclaration".into(), declaration);
+    /// The event in EPCIS 2.0 JSON-LD (bare CBV values, as the standard context expands them), its members in the
+    /// standard's order: a source's or destination's `type` before the party (the order the hash algorithm's
+    /// reference implementation reads them in).
+    pub fn to_json(&self) -> EventJson {
+        let list = |wanted: bool, v: &[String]| if wanted { v.to_vec() } else { Vec::new() };
+        EventJson {
+            kind: self.kind.as_str(),
+            event_id: self.hash_id(),
+            event_time: iso_time(self.time_ms),
+            event_time_zone_offset: "+00:00",
+            error_declaration: self.error_declared_ms.map(|ms| ErrorDeclarationJson {
+                declaration_time: iso_time(ms),
+                reason: "incorrect_data",
+                event_id: self.correcting_event_id.clone(),
+            }),
+            parent_id: self.parent_id.clone(),
+            epc_list: (self.kind == EventType::Object).then(|| self.epc_list.clone()),
+            child_epcs: list(self.kind == EventType::Aggregation, &self.child_epcs),
+            input_epc_list: list(self.kind == EventType::Transformation, &self.input_epcs),
+            action: self.action,
+            biz_step: self.biz_step,
+            disposition: self.disposition,
+            biz_location: self.biz_location.clone().map(|id| IdJson { id }),
+            source_list: self
+                .sources
+                .iter()
+                .map(|(kind, source)| SourceJson {
+                    kind,
+                    source: source.clone(),
+                })
+                .collect(),
+            destination_list: self
+                .destinations
+                .iter()
+                .map(|(kind, destination)| DestinationJson {
+                    kind,
+                    destination: destination.clone(),
+                })
+                .collect(),
+            ilmd: self.ilmd.clone().map(|(lot, expiry)| IlmdJson {
+                lot_number: lot,
+                item_expiration_date: expiry,
+            }),
+            pedigree_event_id: self.ledger_event_id.clone(),
         }
-        if let Some(parent) = &self.parent_id {
-            m.insert("parentID".into(), parent.clone().into());
-        }
-        let list = |v: &[String]| Value::from(v.to_vec());
-        match self.kind {
-            EventType::Object => {
-                m.insert("epcList".into(), list(&self.epc_list));
-            }
-            EventType::Aggregation => {
-                m.insert("childEPCs".into(), list(&self.child_epcs));
-            }
-            EventType::Transformation => {
-                m.insert("inputEPCList".into(), list(&self.input_epcs));
-            }
-        }
-        if let Some(action) = self.action {
-            m.insert("action".into(), action.into());
-        }
-        m.insert("bizStep".into(), self.biz_step.into());
-        if let Some(d) = self.disposition {
-            m.insert("disposition".into(), d.into());
-        }
-        if let Some(location) = &self.biz_location {
-            m.insert("bizLocation".into(), json!({ "id": location }));
-        }
-        let parties = |key: &str, list: &[(&str, String)]| -> Value {
-            list.iter().map(|(t, uri)| json!({ "type": t, key: uri })).collect()
-        };
-        if !self.sources.is_empty() {
-            m.insert("sourceList".into(), parties("source", &self.sources));
-        }
-        if !self.destinations.is_empty() {
-            m.insert("destinationList".into(), parties("destination", &self.destinations));
-        }
-        if let Some((lot, expiry)) = &self.ilmd {
-            m.insert(
-                "ilmd".into(),
-                json!({ "cbvmda:lotNumber": lot, "cbvmda:itemExpirationDate": expiry }),
-            );
-        }
-        m.insert("pedigree:eventId".into(), self.ledger_event_id.clone().into());
-        Value::Object(m)
     }
 
     /// The EPCIS event hash ID of this event.
@@ -547,6 +623,7 @@ mod tests {
         corrected.error_declared_ms = Some(1_795_881_700_000);
         assert_eq!(corrected.hash_id(), e.hash_id());
         assert!(e.hash_id().starts_with("ni:///sha-256;"));
-        assert!(corrected.to_json().get("errorDeclaration").is_some());
+        let json = serde_json::to_value(corrected.to_json()).unwrap();
+        assert_eq!(json["errorDeclaration"]["reason"], "incorrect_data");
     }
 }

