@@ -5,7 +5,9 @@
 # - the Kafka-compatible broker tansu (cargo install, ~10 min cold, then cached in ~/.cargo/bin);
 # - cargo-machete, the unused-dependency check of `make lint` (cargo install, pinned);
 # - cargo-fuzz, which builds and runs the fuzz targets of `make test` and `make fuzz` (cargo install, pinned);
-# - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools).
+# - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools);
+# - the independent EPCIS checks the tests run: the EPCIS 2.0 JSON schema with ajv (npm) and the event hash reference
+#   implementation (PyPI, in a venv), pinned in scripts/epcis-check.sh, cached in ~/.cache/pedigree-tools.
 set -euo pipefail
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -19,6 +21,7 @@ command -v python3 >/dev/null || need_apt+=(python3 python3-venv python3-pip)
 # librdkafka is built with TLS and SASL (rdkafka's `ssl` feature) against the system's OpenSSL.
 [ -e /usr/include/openssl/ssl.h ] || need_apt+=(libssl-dev)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
+python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -44,5 +47,6 @@ if ! command -v cargo-fuzz >/dev/null || ! cargo fuzz --version 2>/dev/null | gr
   cargo install cargo-fuzz@0.13.2 --locked
 fi
 buf=$("$(dirname "$0")/buf.sh" install)
+"$(dirname "$0")/epcis-check.sh" install
 echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1)," \
   "$(cargo fuzz --version 2>/dev/null), $buf"

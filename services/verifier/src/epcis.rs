@@ -125,7 +125,7 @@ pub fn item_epc(item: &Tracked) -> String {
 }
 
 /// The EPCIS events of a history, in chain order. `year` resolves expiry centuries (GS1 sliding window).
-pub fn events_of(item: &Tracked, steps: &[Step], parties: &dyn Parties, year: i32) -> Vec<EpcisEvent> {
+pub(crate) fn events_of(item: &Tracked, steps: &[Step], parties: &dyn Parties, year: i32) -> Vec<EpcisEvent> {
     let mut out: Vec<EpcisEvent> = Vec::with_capacity(steps.len());
     for step in steps {
         let (epc, named) = match &step.via {

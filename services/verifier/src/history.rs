@@ -24,7 +24,7 @@ use crate::verify::{Verifier, bundle_from, inconsistent};
 
 /// What a history is of: a pack, or a container (by element string).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Tracked {
+pub enum Tracked {
     Pack { gtin: Gtin, serial: Serial },
     Container(String),
 }
