@@ -486,7 +486,7 @@ impl EpcisEvent {
             }
         }
         if let Some((lot, expiry)) = &self.ilmd {
-            let mut entries = vec![
+            let mut entries = [
                 format!("cbvmda:itemExpirationDate={}", canonical(expiry)),
                 format!("cbvmda:lotNumber={}", canonical(lot)),
             ];

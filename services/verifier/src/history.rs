@@ -255,9 +255,8 @@ impl Verifier {
                 return Ok((out, true));
             }
             out.push(at);
-            if !cache.contains_key(&at.0) {
-                let links = self.store.block_links(at.0).await?;
-                cache.insert(at.0, links);
+            if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(at.0) {
+                slot.insert(self.store.block_links(at.0).await?);
             }
             let Some(links) = cache.get(&at.0).and_then(Option::as_ref) else {
                 return Ok((out, false));
