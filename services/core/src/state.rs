@@ -151,9 +151,16 @@ impl WorkingSet {
                 if let Some(before) = &slot.record {
                     let prev = (before.last_height, before.last_index);
                     if prev != at {
+                        // Named by its place among the changed packs when it takes one now (hashed only if the
+                        // links list it); a pack changed before in this block is hashed here.
+                        let item = if slot.dirty {
+                            Item::Digest(pack_digest(&key))
+                        } else {
+                            Item::ChangedPack(self.dirty.len())
+                        };
                         self.links.push(Link {
                             at,
-                            item: Item::Digest(pack_digest(&key)),
+                            item,
                             prev: Some(prev),
                         });
                     }
