@@ -20,7 +20,7 @@ export RUSTC_BOOTSTRAP=1
 SECS="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gs1_scan http_verify epcis_query envelope block bundle)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(gs1_scan http_verify epcis_query epcis_capture envelope block bundle)
 
 if ! command -v cargo-fuzz >/dev/null || ! cargo fuzz --version 2>/dev/null | grep -q "0.13.2"; then
   echo "fuzz: cargo install cargo-fuzz 0.13.2"

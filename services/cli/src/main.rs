@@ -6,6 +6,7 @@ mod alerts;
 mod audit;
 mod connect;
 mod demo;
+mod gateway;
 mod governance;
 mod product;
 mod submit;
@@ -104,6 +105,8 @@ enum Command {
     TraceLot(trace::TraceLotArgs),
     /// Where one pack has been: its events in chain order, with their proofs if asked.
     History(trace::HistoryArgs),
+    /// EPCIS 2.0 capture for an ERP: POST /epcis/capture, signed as this participant (holds its key).
+    Gateway(gateway::GatewayArgs),
     /// Check the whole chain from genesis: signatures, links, roots, every state transition.
     Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
@@ -145,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Alerts(a) => alerts::run(a).await,
         Command::TraceLot(a) => trace::run(a).await,
         Command::History(a) => trace::history(a).await,
+        Command::Gateway(a) => gateway::run(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }

@@ -94,6 +94,26 @@ pub fn void_shipment(gtin: &str, serials: &[impl AsRef<str>], containers: &[Cont
     })
 }
 
+/// A shipment of packs (GTIN by GTIN) and whole containers.
+pub fn ship_all(lines: &[(&str, &[String])], containers: &[ContainerKey], receiver: &str) -> Body {
+    Body::Ship(pb::Ship {
+        lines: pack_lines(lines),
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+        receiver: receiver.into(),
+        ..Default::default()
+    })
+}
+
+/// The receipt of packs (GTIN by GTIN) and whole containers.
+pub fn receive_all(lines: &[(&str, &[String])], containers: &[ContainerKey], sender: &str) -> Body {
+    Body::Receive(pb::Receive {
+        lines: pack_lines(lines),
+        containers: containers.iter().map(ContainerKey::to_pb).collect(),
+        sender: sender.into(),
+        ..Default::default()
+    })
+}
+
 /// A shipment of whole containers (and no loose packs).
 pub fn ship_containers(containers: &[ContainerKey], receiver: &str) -> Body {
     Body::Ship(pb::Ship {

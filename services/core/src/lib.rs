@@ -42,6 +42,7 @@ pub mod custody_rpc;
 pub mod decode;
 pub mod disclosure;
 pub mod envelope;
+pub mod epcis_capture;
 pub mod event;
 pub mod governance;
 pub mod history;

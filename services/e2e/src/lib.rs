@@ -671,3 +671,19 @@ fn verifier_config(broker: &Broker, fixture: &Fixture, redis: &Redis, cert: &Ser
         limits: Default::default(),
     }
 }
+
+/// target/<profile>/<name>: a binary of the workspace, built by `cargo build --bins` (as `make test` does first).
+pub fn binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build --bins` before `cargo test`",
+        path.display()
+    );
+    path
+}

@@ -7,18 +7,7 @@ use std::process::{Command, Output};
 use pedigree_e2e::Stack;
 
 fn pedigree() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = dir.join("pedigree");
-    assert!(
-        path.is_file(),
-        "{} not found: run `cargo build --bins` before `cargo test`",
-        path.display()
-    );
-    path
+    pedigree_e2e::binary("pedigree")
 }
 
 fn run(stack: &Stack, args: &[&str]) -> Output {

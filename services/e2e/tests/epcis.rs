@@ -70,7 +70,7 @@ fn enc(value: &str) -> String {
 fn events(doc: &Value) -> &Vec<Value> {
     doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
         .as_array()
-        .expect("an event list")
+        .unwrap_or_else(|| panic!("an event list: {doc:#}"))
 }
 
 /// Runs the independent checks on a document as sent: schema-valid, and the reference implementation's hash of each
@@ -264,5 +264,172 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
         (status, problem["type"].as_str()),
         (404, Some("epcisException:NoSuchResourceException"))
     );
+    stack.shutdown().await;
+}
+
+const TOKEN: &str = "erp-gateway-secret-0123456789";
+
+/// A child process killed when dropped (a failing test must not leave it running).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pedigree gateway --as who` against `stack`, on a free loopback port with the stack's server certificate: the
+/// child and its base URL.
+fn gateway(stack: &Stack, who: &str) -> (Killed, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(pedigree_e2e::binary("pedigree"))
+        .args(["gateway", "--as", who, "--listen", "127.0.0.1:0"])
+        .arg("--tls-cert")
+        .arg(&stack.server_cert.cert_path)
+        .arg("--tls-key")
+        .arg(&stack.server_cert.key_path)
+        .env("PEDIGREE_DIR", &stack.fixture.dir)
+        .env("PEDIGREE_CA", &stack.ca_path)
+        .env("PEDIGREE_CUSTODY", format!("https://{}", stack.custody_addr))
+        .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
+        .env("PEDIGREE_GATEWAY_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting the gateway");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("the gateway says where it listens");
+    let url = line.trim().rsplit(' ').next().expect("… on https://addr").to_string();
+    let child = Killed(child);
+    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erp_captures_a_document_through_the_gateway_and_queries_it_back() {
+    let stack = Stack::spawn().await;
+    let g = format!("0950600013443{}", gtin_check_digit("0950600013443").unwrap());
+    stack.product(MFR, &g).await;
+    let registry = pedigree_core::participant::Registry::from_genesis(&stack.fixture.genesis).unwrap();
+    let wholesaler_gln = registry.get(WHOLESALER).and_then(|p| p.gln.clone()).unwrap();
+    let (child, url) = gateway(&stack, MFR);
+    let client = stack.http_client();
+    let pallet = sscc(63);
+    let pallet_epc = format!("https://id.gs1.org/00/{}", &pallet.element()[2..]);
+    let pack = |s: &str| format!("https://id.gs1.org/01/{g}/21/{s}");
+    let commission = serde_json::json!({
+        "type": "ObjectEvent", "eventTime": "2026-11-30T10:00:00.000Z", "eventTimeZoneOffset": "+00:00",
+        "epcList": [pack("C1"), pack("C2")], "action": "ADD", "bizStep": "commissioning", "disposition": "active",
+        "ilmd": { "cbvmda:lotNumber": "L5", "cbvmda:itemExpirationDate": "2029-06-30" }
+    });
+    let document = |events: Vec<Value>| {
+        serde_json::json!({
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-11-30T10:00:00.000Z",
+            "epcisBody": { "eventList": events }
+        })
+    };
+    let post = |doc: Value, token: Option<&'static str>| {
+        let mut request = client.post(format!("{url}/epcis/capture")).json(&doc);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.expect("the gateway answers") }
+    };
+
+    // Without the token: refused. A document with one event it cannot map: refused whole, naming it; nothing sent.
+    let refused = post(document(vec![commission.clone()]), None).await;
+    assert_eq!(refused.status().as_u16(), 401);
+    let loading = serde_json::json!({ "type": "ObjectEvent", "eventTime": "2026-11-30T10:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00", "epcList": [pack("C1")], "action": "OBSERVE", "bizStep": "loading" });
+    let bad = post(document(vec![commission.clone(), loading]), Some(TOKEN)).await;
+    assert_eq!(bad.status().as_u16(), 400);
+    let problem: Value = bad.json().await.unwrap();
+    assert_eq!(problem["type"], "epcisException:ValidationException");
+    assert!(
+        problem["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("epcisBody.eventList[1].bizStep: 'loading'"),
+        "{problem}"
+    );
+    let (status, _, _) = get(
+        &stack,
+        Some(MFR),
+        &format!("/epcis/events?MATCH_epc={}", enc(&pack("C1"))),
+    )
+    .await;
+    assert_eq!(status, 404, "the refused document's commission was not submitted");
+
+    // The whole flow: commission, pack onto a pallet, ship the pallet to the wholesaler (named by its party GLN).
+    let flow = vec![
+        commission,
+        serde_json::json!({ "type": "AggregationEvent", "eventTime": "2026-11-30T10:01:00.000Z",
+            "eventTimeZoneOffset": "+00:00", "parentID": pallet_epc, "childEPCs": [pack("C1"), pack("C2")],
+            "action": "ADD", "bizStep": "packing" }),
+        serde_json::json!({ "type": "ObjectEvent", "eventTime": "2026-11-30T10:02:00.000Z",
+            "eventTimeZoneOffset": "+00:00", "epcList": [pallet_epc], "action": "OBSERVE", "bizStep": "shipping",
+            "disposition": "in_transit",
+            "destinationList": [{ "type": "owning_party", "destination": format!("https://id.gs1.org/417/{wholesaler_gln}") }] }),
+    ];
+    let accepted = post(document(flow), Some(TOKEN)).await;
+    assert_eq!(accepted.status().as_u16(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_string();
+    let mut job = Value::Null;
+    for _ in 0..600 {
+        job = client
+            .get(format!("{url}{location}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["running"] == false {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (job["running"].clone(), job["success"].clone()),
+        (false.into(), true.into()),
+        "{job:#}"
+    );
+    let outcomes: Vec<&str> = job["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().all(|o| o.starts_with("committed at height")), "{job:#}");
+
+    // Capture, then query: the verifier answers the same steps, the shipment to the wholesaler's GLN.
+    let (_, _, doc) = get(
+        &stack,
+        Some(MFR),
+        &format!("/epcis/events?MATCH_epc={}", enc(&pack("C1"))),
+    )
+    .await;
+    let got: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, ["commissioning", "packing"], "{doc:#}");
+    assert_eq!(events(&doc)[0]["ilmd"]["cbvmda:lotNumber"], "L5");
+    let (_, _, doc) = get(
+        &stack,
+        Some(WHOLESALER),
+        &format!("/epcis/events?MATCH_anyEPC={}", enc(&pallet_epc)),
+    )
+    .await;
+    let got: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(got, ["packing", "shipping"], "{doc:#}");
+    assert_eq!(
+        events(&doc)[1]["destinationList"][0]["destination"],
+        format!("https://id.gs1.org/417/{wholesaler_gln}")
+    );
+    drop(child);
     stack.shutdown().await;
 }

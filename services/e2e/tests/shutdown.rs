@@ -15,7 +15,7 @@ use pedigree_core::pb::manufacturer_service_client::ManufacturerServiceClient;
 use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
 use pedigree_core::pb::{Verdict, VerifyRequest};
 use pedigree_devstack::{Broker, Fixture, LocalCa, Redis, ServerCert, Storage, free_port, wait_for_port};
-use pedigree_e2e::{BLOCKS_TOPIC, EVENTS_TOPIC, body};
+use pedigree_e2e::{BLOCKS_TOPIC, EVENTS_TOPIC, binary, body};
 use pedigree_kafka::{ClientSettings, Producer, ProducerSettings, TopicSpec, ensure_topics};
 use pedigree_runtime::tls::ClientTls;
 use pedigree_store::RedisUser;
@@ -29,22 +29,6 @@ const MFR: &str = "acme-pharma";
 
 fn gtin(prefix13: &str) -> String {
     format!("{prefix13}{}", gtin_check_digit(prefix13).expect("13 digits"))
-}
-
-/// target/<profile>/<name>, built by `cargo build --bins`.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.is_file(),
-        "{} not found: run `cargo build --bins` before `cargo test`",
-        path.display()
-    );
-    path
 }
 
 /// The certificate every server of these tests presents, and what their clients trust.

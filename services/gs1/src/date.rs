@@ -22,6 +22,22 @@ pub struct Date {
 const MAX_ABS_DAYS: i64 = (i32::MAX as i64 - 1) * 365;
 
 impl Date {
+    /// A Unix time in milliseconds as RFC 3339 in UTC with milliseconds: `2026-11-30T17:00:00.000Z`.
+    pub fn rfc3339_millis(ms: i64) -> String {
+        let date = Date::from_unix_days(ms.div_euclid(86_400_000));
+        let rest = ms.rem_euclid(86_400_000);
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            date.year,
+            date.month,
+            date.day,
+            rest / 3_600_000,
+            rest / 60_000 % 60,
+            rest / 1000 % 60,
+            rest % 1000
+        )
+    }
+
     /// The date `days` days after 1970-01-01 (negative for earlier dates).
     ///
     /// Howard Hinnant's `civil_from_days`. Inputs beyond about ±5.8 million millennia are clamped so

@@ -15,7 +15,7 @@
 
 use pedigree_core::container::ContainerKey;
 use pedigree_core::event::Body;
-use pedigree_core::gs1::{Date, Gtin, ScannedCode, Serial};
+use pedigree_core::gs1::{Date, Epc, Gtin, Serial};
 use pedigree_core::pb::DecommissionReason;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -97,19 +97,17 @@ fn location_uri(parties: &dyn Parties, participant: &str) -> Option<String> {
 
 /// A pack's EPC: its canonical GS1 Digital Link URI (`https://id.gs1.org/01/{gtin}/21/{serial}`).
 pub fn pack_epc(gtin: &Gtin, serial: &Serial) -> String {
-    ScannedCode {
+    Epc::Sgtin {
         gtin: gtin.clone(),
-        serial: Some(serial.clone()),
-        lot: None,
-        expiry: None,
+        serial: serial.clone(),
     }
-    .to_digital_link(ID_HOST)
+    .to_uri()
 }
 
 /// A container's EPC: `https://id.gs1.org/00/{sscc}`, or a case's GTIN and serial as a pack's.
 pub fn container_epc(element: &str) -> String {
     match ContainerKey::parse_element(element) {
-        Ok(ContainerKey::Sscc(sscc)) => format!("{ID_HOST}/00/{}", sscc.as_str()),
+        Ok(ContainerKey::Sscc(sscc)) => Epc::Sscc(sscc).to_uri(),
         Ok(ContainerKey::Case { gtin, serial }) => pack_epc(&gtin, &serial),
         // Sealed element strings always parse; an impossible one is named as it is.
         Err(_) => format!("urn:pedigree:container:{element}"),
@@ -371,17 +369,7 @@ fn iso_date(d: Date) -> String {
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn iso_time(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000);
-    let date = Date::from_unix_days(days);
-    format!(
-        "{}T{:02}:{:02}:{:02}.{:03}Z",
-        iso_date(date),
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000
-    )
+    Date::rfc3339_millis(ms)
 }
 
 impl EpcisEvent {

@@ -11,7 +11,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pedigree_core::container::ContainerKey;
-use pedigree_core::gs1::{Date, Gtin, Sscc, gtin_check_digit, parse_digital_link};
+use pedigree_core::gs1::{Date, Epc};
 use pedigree_core::verdict::today_utc;
 use serde_json::{Value, json};
 
@@ -122,63 +122,14 @@ fn bare(value: &str, prefix: &str) -> String {
 /// A pack or container from an EPC: a GS1 Digital Link URI (`…/01/{gtin}/21/{serial}`, `…/00/{sscc}`) or an EPC URN
 /// (`urn:epc:id:sgtin:…`, `urn:epc:id:sscc:…`).
 pub fn parse_epc(value: &str) -> Result<Tracked, VerifyError> {
-    let not = || {
-        bad(
+    match pedigree_core::gs1::parse_epc(value) {
+        Ok(Epc::Sgtin { gtin, serial }) => Ok(Tracked::Pack { gtin, serial }),
+        Ok(Epc::Sscc(sscc)) => Ok(Tracked::Container(ContainerKey::Sscc(sscc).element())),
+        Err(_) => Err(bad(
             "MATCH_epc",
             "must be a pack's or container's EPC: a GS1 Digital Link URI or an sgtin or sscc URN",
-        )
-    };
-    if let Some(rest) = value.strip_prefix("urn:epc:id:sgtin:") {
-        let mut parts = rest.splitn(3, '.');
-        let (prefix, item_ref, serial) = (
-            parts.next().ok_or_else(not)?,
-            parts.next().ok_or_else(not)?,
-            parts.next().ok_or_else(not)?,
-        );
-        if !(6..=12).contains(&prefix.len()) || prefix.len() + item_ref.len() != 13 {
-            return Err(not());
-        }
-        let first13 = format!("{}{prefix}{}", &item_ref[..1], &item_ref[1..]);
-        let check = gtin_check_digit(&first13).ok_or_else(not)?;
-        let gtin = Gtin::parse(&format!("{first13}{check}")).map_err(|_| not())?;
-        let serial = percent_encoding::percent_decode_str(serial)
-            .decode_utf8()
-            .map_err(|_| not())?;
-        let serial = pedigree_core::gs1::Serial::parse(&serial).map_err(|_| not())?;
-        return Ok(Tracked::Pack { gtin, serial });
+        )),
     }
-    if let Some(rest) = value.strip_prefix("urn:epc:id:sscc:") {
-        let (prefix, serial_ref) = rest.split_once('.').ok_or_else(not)?;
-        if !(6..=12).contains(&prefix.len()) || prefix.len() + serial_ref.len() != 17 || serial_ref.is_empty() {
-            return Err(not());
-        }
-        let first17 = format!("{}{prefix}{}", &serial_ref[..1], &serial_ref[1..]);
-        let sscc = Sscc::parse(&format!("{first17}{}", check_digit(&first17).ok_or_else(not)?)).map_err(|_| not())?;
-        return Ok(Tracked::Container(ContainerKey::Sscc(sscc).element()));
-    }
-    let path = value
-        .split_once("://")
-        .map_or(value, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
-    if let Some(sscc) = path.strip_prefix("/00/") {
-        let sscc = Sscc::parse(sscc.split(['?', '/']).next().unwrap_or_default()).map_err(|_| not())?;
-        return Ok(Tracked::Container(ContainerKey::Sscc(sscc).element()));
-    }
-    let code = parse_digital_link(path).map_err(|_| not())?;
-    let serial = code.serial.ok_or_else(not)?;
-    Ok(Tracked::Pack {
-        gtin: code.gtin,
-        serial,
-    })
-}
-
-/// The GS1 check digit of a string of digits.
-fn check_digit(digits: &str) -> Option<u32> {
-    let mut sum = 0;
-    for (i, c) in digits.chars().rev().enumerate() {
-        let d = c.to_digit(10)?;
-        sum += if i % 2 == 0 { 3 * d } else { d };
-    }
-    Some((10 - sum % 10) % 10)
 }
 
 /// An RFC 3339 time (`2026-11-30T10:00:00Z`, `…T10:00:00.250+01:00`) as Unix milliseconds.
@@ -418,6 +369,7 @@ mod tests {
 
     #[test]
     fn an_epc_is_read_in_every_form() {
+        use pedigree_core::gs1::Gtin;
         let pack = Tracked::Pack {
             gtin: Gtin::parse("09506000134352").unwrap(),
             serial: pedigree_core::gs1::Serial::parse("X/1").unwrap(),

@@ -15,7 +15,8 @@ use pedigree_core::history::{ItemDigest, Position, container_digest, pack_digest
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
 use pedigree_core::pb::{BlockHeader, BlockLinks, ContainerRecord, PackHistory, PackHistoryEvent, PackHistoryRequest};
-use pedigree_store::BlockEvent;
+use pedigree_core::stored::StoredError;
+use pedigree_store::{BlockEvent, StoreError};
 use prost::Message;
 
 use crate::access::{Caller, Denied};
@@ -230,12 +231,19 @@ impl Verifier {
     }
 
     async fn container_record(&self, element: &str) -> Result<Option<ContainerRecord>, VerifyError> {
-        Ok(self
-            .store
-            .containers(&[element.to_string()], &*self.directory_now())
-            .await?
-            .pop()
-            .flatten())
+        let asked = [element.to_string()];
+        let found = match self.store.containers(&asked, &*self.directory_now()).await {
+            Err(StoreError::Stored {
+                source: StoredError::UnknownIndex(_),
+                ..
+            }) => {
+                // A participant registered since the directory was read (or it was never read): read it, once.
+                let directory = self.refresh_directory().await?;
+                self.store.containers(&asked, &*directory).await?
+            }
+            other => other?,
+        };
+        Ok(found.into_iter().next().flatten())
     }
 
     /// The positions of an item's events, newest first, from `from` back to its first event or to the first at or
