@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pedigree_core::envelope::{new_payload, sign_payload};
 use pedigree_core::pb::EventState;
-use pedigree_core::pb::event_payload::Body;
 use pedigree_runtime::limits::Limits;
 use pedigree_runtime::tls::{ServerTls, ServerTlsConfig};
 use pedigree_runtime::{Shutdown, shutdown_signal};
@@ -32,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::connect::Credentials;
 use crate::submit::{describe, submit, wait_outcome};
-use pedigree_core::epcis_capture::{PartyNames, map_document};
+use pedigree_core::epcis_capture::{Captured, PartyNames, map_document};
 
 /// The largest capture document taken.
 const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
@@ -218,8 +217,8 @@ async fn capture(State(g): State<Gateway>, headers: HeaderMap, body: axum::body:
             );
         }
     };
-    let bodies = match map_document(&doc, &g.parties) {
-        Ok(bodies) => bodies,
+    let events = match map_document(&doc, &g.parties) {
+        Ok(events) => events,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "ValidationException", &e.to_string()),
     };
     let id = {
@@ -238,7 +237,7 @@ async fn capture(State(g): State<Gateway>, headers: HeaderMap, body: axum::body:
         events: Vec::new(),
     };
     g.jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), job);
-    tokio::spawn(process(g.clone(), id.clone(), bodies));
+    tokio::spawn(process(g.clone(), id.clone(), events));
     let mut response = (StatusCode::ACCEPTED, axum::Json(json!({ "captureID": id }))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/epcis/capture/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -248,10 +247,13 @@ async fn capture(State(g): State<Gateway>, headers: HeaderMap, body: axum::body:
 
 /// Signs and submits each event in order, waiting for each to be sealed before the next (an event may depend on the
 /// one before it: the packs a shipment names are commissioned first).
-async fn process(g: Gateway, id: String, bodies: Vec<Body>) {
+async fn process(g: Gateway, id: String, events: Vec<Captured>) {
     let mut ok = true;
-    for (i, body) in bodies.into_iter().enumerate() {
-        let envelope = sign_payload(&g.who.key, &new_payload(&g.who.chain_id, &g.who.id, body));
+    for (i, Captured { body, time_ms }) in events.into_iter().enumerate() {
+        // Signed with the time the document gives the event: when it happened, as the participant states it.
+        let mut payload = new_payload(&g.who.chain_id, &g.who.id, body);
+        payload.timestamp_ms = time_ms;
+        let envelope = sign_payload(&g.who.key, &payload);
         let result = async {
             let event_id = submit(&g.custody, envelope).await?;
             let status = wait_outcome(&g.ledger, &g.who, &event_id, SEAL_TIMEOUT).await?;

@@ -54,8 +54,16 @@ impl PartyNames {
 /// The most events one document may hold.
 pub const MAX_EVENTS: usize = 1000;
 
+/// One captured event: the custody event it stands for, and its `eventTime` (Unix milliseconds), which the
+/// participant signs as the event's time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Captured {
+    pub body: Body,
+    pub time_ms: i64,
+}
+
 /// The custody events of an `EPCISDocument`, in document order.
-pub fn map_document(doc: &Value, parties: &PartyNames) -> Result<Vec<Body>, CaptureError> {
+pub fn map_document(doc: &Value, parties: &PartyNames) -> Result<Vec<Captured>, CaptureError> {
     let top = |field: &str, why: &str| CaptureError {
         event: None,
         field: field.to_string(),
@@ -75,11 +83,23 @@ pub fn map_document(doc: &Value, parties: &PartyNames) -> Result<Vec<Body>, Capt
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            map_event(e, parties).map_err(|(field, why)| CaptureError {
-                event: Some(i),
-                field: field.to_string(),
-                why,
-            })
+            let time_ms = e
+                .get("eventTime")
+                .and_then(Value::as_str)
+                .and_then(crate::gs1::Date::parse_rfc3339_millis)
+                .ok_or_else(|| no("eventTime", "missing, or not an RFC 3339 time"));
+            time_ms
+                .and_then(|time_ms| {
+                    Ok(Captured {
+                        body: map_event(e, parties)?,
+                        time_ms,
+                    })
+                })
+                .map_err(|(field, why)| CaptureError {
+                    event: Some(i),
+                    field: field.to_string(),
+                    why,
+                })
         })
         .collect()
 }
@@ -296,7 +316,13 @@ mod tests {
         }
     }
 
-    fn doc(events: Value) -> Value {
+    /// A document of `events`, each given an `eventTime` if it has none.
+    fn doc(mut events: Value) -> Value {
+        for e in events.as_array_mut().into_iter().flatten() {
+            if e.get("eventTime").is_none() {
+                e["eventTime"] = "2026-11-30T10:00:00Z".into();
+            }
+        }
         json!({ "type": "EPCISDocument", "schemaVersion": "2.0", "epcisBody": { "eventList": events } })
     }
 
@@ -315,7 +341,9 @@ mod tests {
             { "type": "ObjectEvent", "action": "DELETE", "bizStep": "decommissioning", "disposition": "stolen",
               "epcList": ["https://id.gs1.org/01/09506000134352/21/A3"] }
         ]);
-        let bodies = map_document(&doc(events), &names()).unwrap();
+        let captured = map_document(&doc(events), &names()).unwrap();
+        assert_eq!(captured[0].time_ms, 1_796_032_800_000);
+        let bodies: Vec<Body> = captured.into_iter().map(|c| c.body).collect();
         assert_eq!(
             bodies[0],
             body::commission("09506000134352", "L1", "290630", &["A1", "A2"])
@@ -343,6 +371,7 @@ mod tests {
     fn a_document_is_refused_whole_naming_the_event_and_field() {
         let err = |events: Value| map_document(&doc(events), &names()).unwrap_err().to_string();
         let good = json!({ "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "dispensing",
+                           "eventTime": "2026-11-30T10:00:00Z",
                            "epcList": ["https://id.gs1.org/01/09506000134352/21/A1"] });
         assert!(map_document(&doc(json!([good.clone()])), &names()).is_ok());
         let e = err(
@@ -379,6 +408,11 @@ mod tests {
                 .to_string(),
             "type: must be EPCISDocument"
         );
+        let e = err(
+            json!([{ "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "dispensing",
+                             "eventTime": "today", "epcList": [] }]),
+        );
+        assert!(e.starts_with("epcisBody.eventList[0].eventTime: missing"), "{e}");
         let e = err(json!([]));
         assert_eq!(e, "epcisBody.eventList: must hold 1 to 1000 events");
     }

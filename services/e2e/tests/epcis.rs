@@ -418,6 +418,9 @@ async fn an_erp_captures_a_document_through_the_gateway_and_queries_it_back() {
     let got: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
     assert_eq!(got, ["commissioning", "packing"], "{doc:#}");
     assert_eq!(events(&doc)[0]["ilmd"]["cbvmda:lotNumber"], "L5");
+    // Each event signed with the time the document gave it.
+    assert_eq!(events(&doc)[0]["eventTime"], "2026-11-30T10:00:00.000Z");
+    assert_eq!(events(&doc)[1]["eventTime"], "2026-11-30T10:01:00.000Z");
     let (_, _, doc) = get(
         &stack,
         Some(WHOLESALER),

@@ -19,12 +19,12 @@ fuzz_target!(|data: &[u8]| {
         glns: HashMap::from([("0950600000026".to_string(), "medline-wholesale".to_string())]),
     };
     match map_document(&doc, &parties) {
-        Ok(bodies) => {
+        Ok(captured) => {
             let listed = doc
                 .pointer("/epcisBody/eventList")
                 .and_then(serde_json::Value::as_array)
                 .map_or(0, Vec::len);
-            assert_eq!(bodies.len(), listed);
+            assert_eq!(captured.len(), listed);
         }
         Err(e) => {
             assert!(!e.field.is_empty(), "{e}");

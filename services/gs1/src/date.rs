@@ -22,6 +22,59 @@ pub struct Date {
 const MAX_ABS_DAYS: i64 = (i32::MAX as i64 - 1) * 365;
 
 impl Date {
+    /// An RFC 3339 time (`2026-11-30T10:00:00Z`, `…T10:00:00.250+01:00`) as Unix milliseconds; `None` for
+    /// anything else.
+    pub fn parse_rfc3339_millis(s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        let num = |from: usize, len: usize| -> Option<i64> {
+            let part = s.get(from..from + len)?;
+            part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        };
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+        let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+        let month = u8::try_from(month).ok().filter(|m| (1..=12).contains(m))?;
+        let day = u8::try_from(day).ok()?;
+        if day == 0 || day > Date::days_in_month(year as i32, month) || hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut millis = 0;
+        if b.get(i) == Some(&b'.') {
+            let start = i + 1;
+            i = start;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            let frac = s.get(start..i).filter(|f| !f.is_empty())?;
+            millis = format!("{frac:0<3}")[..3].parse().ok()?;
+        }
+        let offset_min = match s.get(i..)? {
+            "Z" | "z" => 0,
+            tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && tz.as_bytes()[3] == b':' => {
+                let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
+                let minutes = h * 60 + m;
+                if tz.starts_with('-') { -minutes } else { minutes }
+            }
+            _ => return None,
+        };
+        let days = Date {
+            year: year as i32,
+            month,
+            day,
+        }
+        .to_unix_days();
+        Some((((days * 24 + hour) * 60 + minute - offset_min) * 60 + second) * 1000 + millis)
+    }
+
     /// A Unix time in milliseconds as RFC 3339 in UTC with milliseconds: `2026-11-30T17:00:00.000Z`.
     pub fn rfc3339_millis(ms: i64) -> String {
         let date = Date::from_unix_days(ms.div_euclid(86_400_000));
