@@ -383,6 +383,19 @@ impl Stack {
 
     /// Signs `body` as participant `id` and submits it as that participant's ERP would: to the RPC of its role's
     /// service that takes the kind (or, for a kind the role may not sign, to the RPC for the kind, which refuses it).
+    /// Submits `body` signed by `who` and waits for its outcome: panics unless it is committed. Its event id.
+    pub async fn committed(&self, who: &str, body: Body) -> Vec<u8> {
+        let id = self.submit_as(who, body).await.expect("custody takes it").event_id;
+        let status = self.outcome(&id).await;
+        assert_eq!(
+            status.state(),
+            pedigree_core::pb::EventState::Committed,
+            "{who}: {}",
+            status.reason
+        );
+        id
+    }
+
     pub async fn submit_as(&self, id: &str, body: Body) -> Result<SubmitResponse, tonic::Status> {
         let role = self.fixture.party(id).role;
         let envelope = self.sign(id, body);
@@ -686,4 +699,17 @@ pub fn binary(name: &str) -> std::path::PathBuf {
         path.display()
     );
     path
+}
+
+/// An SSCC with serial reference `n` (extension 0, company prefix 0614141), as a container key.
+pub fn sscc(n: usize) -> pedigree_core::container::ContainerKey {
+    let body = format!("00614141{n:09}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    pedigree_core::container::ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10))
+        .expect("a valid SSCC")
 }

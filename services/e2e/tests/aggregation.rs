@@ -7,7 +7,7 @@ use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::{EventState, PackStatus, RejectCode, Verdict, VerifyRequest, VerifyResponse};
 use pedigree_core::proof::check_bundle;
-use pedigree_e2e::{Stack, body};
+use pedigree_e2e::{Stack, body, sscc};
 
 const MFR: &str = "acme-pharma";
 const WHOLESALE: &str = "medline-wholesale";
@@ -35,18 +35,6 @@ macro_rules! refused {
         assert_eq!((status.state(), status.reject_code()), (EventState::Rejected, $code), "{}", status.reason);
         status.reason
     }};
-}
-
-/// SSCC with serial reference `n` (extension 0, company prefix 0614141).
-fn sscc(n: usize) -> ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10)).unwrap()
 }
 
 fn serial(n: usize) -> String {

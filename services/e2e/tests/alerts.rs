@@ -8,8 +8,8 @@ use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::alert_service_client::AlertServiceClient;
 use pedigree_core::pb::notification_service_client::NotificationServiceClient;
 use pedigree_core::pb::{
-    AlertCode, AlertState, CloseAlertRequest, EventState, GetAlertRequest, ListAlertsRequest, NotificationKind,
-    RootCause, SubscribeRequest, Verdict, VerifyRequest, VerifyResponse,
+    AlertCode, AlertState, CloseAlertRequest, GetAlertRequest, ListAlertsRequest, NotificationKind, RootCause,
+    SubscribeRequest, Verdict, VerifyRequest, VerifyResponse,
 };
 use pedigree_e2e::{AUTHORITY, Authed, Stack, body};
 use tonic::Code;
@@ -17,11 +17,6 @@ use tonic::Code;
 const MFR: &str = "acme-pharma";
 const PHARMACY: &str = "city-pharmacy";
 const OTHER: &str = "harbour-pharmacy";
-
-async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) {
-    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
-    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
-}
 
 async fn alerts_as(stack: &Stack, who: &str) -> AlertServiceClient<Authed> {
     AlertServiceClient::new(stack.authed(who).await)
@@ -55,9 +50,11 @@ async fn a_mismatch_scan_raises_one_alert_only_its_owner_and_scanner_read_and_th
     let mut stack = Stack::spawn().await;
     let g = format!("0950600013436{}", gtin_check_digit("0950600013436").unwrap());
     stack.product(MFR, &g).await;
-    committed(&stack, MFR, body::commission(&g, "L1", "291231", &["A1", "A2"])).await;
-    committed(&stack, MFR, body::ship(&g, &["A1", "A2"], PHARMACY)).await;
-    committed(&stack, PHARMACY, body::receive(&g, &["A1", "A2"], MFR)).await;
+    stack
+        .committed(MFR, body::commission(&g, "L1", "291231", &["A1", "A2"]))
+        .await;
+    stack.committed(MFR, body::ship(&g, &["A1", "A2"], PHARMACY)).await;
+    stack.committed(PHARMACY, body::receive(&g, &["A1", "A2"], MFR)).await;
     let wrong_lot = format!("01{g}21A1\u{1d}10L9\u{1d}17291231");
 
     // Anonymous scans raise nothing (nobody to quote it to, nobody accountable for the scan).

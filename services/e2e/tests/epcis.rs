@@ -4,32 +4,14 @@
 //! CBV steps in chain order, a voided shipment and an undone dispense as error declarations sharing the ID of what
 //! they cancel, a pallet's own chain, filters, paging by `Link: rel="next"`, and the access rules.
 
-use pedigree_core::container::ContainerKey;
 use pedigree_core::gs1::gtin_check_digit;
-use pedigree_core::pb::EventState;
-use pedigree_e2e::{AUTHORITY, Stack, body};
+use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
 use serde_json::Value;
 
 const MFR: &str = "acme-pharma";
 const WHOLESALER: &str = "medline-wholesale";
 const NORTH: &str = "north-wholesale";
 const PHARMACY: &str = "city-pharmacy";
-
-async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) {
-    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
-    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
-}
-
-fn sscc(n: usize) -> ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10)).unwrap()
-}
 
 /// `GET {path}` as `who` (anonymous when `None`): status, the `Link` header, the body (parsed, and as sent: the
 /// independent checks read the bytes as sent, member order included).
@@ -125,29 +107,31 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
     stack.product(MFR, &g).await;
     // A lot that reads as a number (the hash drops its leading zero), a serial that needs percent-encoding.
     let serial = "E/1";
-    committed(&stack, MFR, body::commission(&g, "0123", "290600", &[serial, "E2"])).await;
+    stack
+        .committed(MFR, body::commission(&g, "0123", "290600", &[serial, "E2"]))
+        .await;
     let pallet = sscc(52);
     let line = vec![serial.to_string(), "E2".to_string()];
-    committed(&stack, MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[])).await;
-    committed(
-        &stack,
-        MFR,
-        body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER),
-    )
-    .await;
-    committed(
-        &stack,
-        WHOLESALER,
-        body::receive_containers(std::slice::from_ref(&pallet), MFR),
-    )
-    .await;
-    committed(&stack, WHOLESALER, body::unpack(&pallet, &[], &[])).await;
-    committed(&stack, WHOLESALER, body::ship(&g, &[serial], NORTH)).await;
-    committed(&stack, WHOLESALER, body::void_shipment(&g, &[serial], &[], NORTH)).await;
-    committed(&stack, WHOLESALER, body::ship(&g, &[serial], PHARMACY)).await;
-    committed(&stack, PHARMACY, body::receive(&g, &[serial], WHOLESALER)).await;
-    committed(&stack, PHARMACY, body::dispense(&g, &[serial])).await;
-    committed(&stack, PHARMACY, body::undo(&g, &[serial])).await;
+    stack
+        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
+        .await;
+    stack
+        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
+        .await;
+    stack
+        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
+        .await;
+    stack.committed(WHOLESALER, body::unpack(&pallet, &[], &[])).await;
+    stack.committed(WHOLESALER, body::ship(&g, &[serial], NORTH)).await;
+    stack
+        .committed(WHOLESALER, body::void_shipment(&g, &[serial], &[], NORTH))
+        .await;
+    stack.committed(WHOLESALER, body::ship(&g, &[serial], PHARMACY)).await;
+    stack
+        .committed(PHARMACY, body::receive(&g, &[serial], WHOLESALER))
+        .await;
+    stack.committed(PHARMACY, body::dispense(&g, &[serial])).await;
+    stack.committed(PHARMACY, body::undo(&g, &[serial])).await;
 
     let epc = format!("https://id.gs1.org/01/{g}/21/E%2F1");
     let q = enc(&epc);

@@ -6,16 +6,14 @@
 
 use std::time::Duration;
 
-use pedigree_core::container::{ContainerKey, bracketed};
+use pedigree_core::container::bracketed;
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::participant::Registry;
 use pedigree_core::pb::notification_service_client::NotificationServiceClient;
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
-use pedigree_core::pb::{
-    EventState, Notification, NotificationKind, PackHistory, PackHistoryRequest, SubscribeRequest,
-};
+use pedigree_core::pb::{Notification, NotificationKind, PackHistory, PackHistoryRequest, SubscribeRequest};
 use pedigree_core::proof::check_bundle;
-use pedigree_e2e::{AUTHORITY, Stack, body};
+use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
 use tonic::Code;
 
 const MFR: &str = "acme-pharma";
@@ -23,23 +21,6 @@ const WHOLESALER: &str = "medline-wholesale";
 const NORTH: &str = "north-wholesale";
 const PHARMACY: &str = "city-pharmacy";
 const HARBOUR: &str = "harbour-pharmacy";
-
-async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) -> Vec<u8> {
-    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
-    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
-    id
-}
-
-fn sscc(n: usize) -> ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10)).unwrap()
-}
 
 async fn history(stack: &Stack, who: &str, gtin: &str, serial: &str) -> Result<PackHistory, tonic::Status> {
     TraceServiceClient::new(stack.authed(who).await)
@@ -80,28 +61,26 @@ async fn a_pack_history_follows_it_through_its_pallet_and_past_holders_hear_it_d
     let mut stack = Stack::spawn().await;
     let g = format!("0950600013441{}", gtin_check_digit("0950600013441").unwrap());
     stack.product(MFR, &g).await;
-    committed(&stack, MFR, body::commission(&g, "L1", "291231", &["H1", "H2", "H3"])).await;
+    stack
+        .committed(MFR, body::commission(&g, "L1", "291231", &["H1", "H2", "H3"]))
+        .await;
 
     // H1 travels on a pallet to the wholesaler, which unpacks it and ships H1 on to the pharmacy, which dispenses it.
     let pallet = sscc(41);
     let line = vec!["H1".to_string(), "H3".to_string()];
-    committed(&stack, MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[])).await;
-    committed(
-        &stack,
-        MFR,
-        body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER),
-    )
-    .await;
-    committed(
-        &stack,
-        WHOLESALER,
-        body::receive_containers(std::slice::from_ref(&pallet), MFR),
-    )
-    .await;
-    committed(&stack, WHOLESALER, body::unpack(&pallet, &[], &[])).await;
-    committed(&stack, WHOLESALER, body::ship(&g, &["H1"], PHARMACY)).await;
-    committed(&stack, PHARMACY, body::receive(&g, &["H1"], WHOLESALER)).await;
-    committed(&stack, PHARMACY, body::dispense(&g, &["H1"])).await;
+    stack
+        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
+        .await;
+    stack
+        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
+        .await;
+    stack
+        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
+        .await;
+    stack.committed(WHOLESALER, body::unpack(&pallet, &[], &[])).await;
+    stack.committed(WHOLESALER, body::ship(&g, &["H1"], PHARMACY)).await;
+    stack.committed(PHARMACY, body::receive(&g, &["H1"], WHOLESALER)).await;
+    stack.committed(PHARMACY, body::dispense(&g, &["H1"])).await;
 
     let h = history(&stack, PHARMACY, &g, "H1").await.expect("its holder reads it");
     assert!(h.complete, "the walk reached the commission");
@@ -185,19 +164,18 @@ async fn a_pack_history_follows_it_through_its_pallet_and_past_holders_hear_it_d
     // H2 goes manufacturer -> wholesaler -> north -> harbour pharmacy, where it is found counterfeit. The wholesaler,
     // two hops back (neither its holder nor the one it came from), hears of the declaration; the city pharmacy,
     // outside H2's chain, does not.
-    committed(&stack, MFR, body::ship(&g, &["H2"], WHOLESALER)).await;
-    committed(&stack, WHOLESALER, body::receive(&g, &["H2"], MFR)).await;
-    committed(&stack, WHOLESALER, body::ship(&g, &["H2"], NORTH)).await;
-    committed(&stack, NORTH, body::receive(&g, &["H2"], WHOLESALER)).await;
-    committed(&stack, NORTH, body::ship(&g, &["H2"], HARBOUR)).await;
-    committed(&stack, HARBOUR, body::receive(&g, &["H2"], NORTH)).await;
-    committed(&stack, HARBOUR, body::quarantine(&g, &["H2"], "hologram missing")).await;
-    let declared = committed(
-        &stack,
-        AUTHORITY,
-        body::declare_illegitimate(&g, &["H2"], "counterfeit"),
-    )
-    .await;
+    stack.committed(MFR, body::ship(&g, &["H2"], WHOLESALER)).await;
+    stack.committed(WHOLESALER, body::receive(&g, &["H2"], MFR)).await;
+    stack.committed(WHOLESALER, body::ship(&g, &["H2"], NORTH)).await;
+    stack.committed(NORTH, body::receive(&g, &["H2"], WHOLESALER)).await;
+    stack.committed(NORTH, body::ship(&g, &["H2"], HARBOUR)).await;
+    stack.committed(HARBOUR, body::receive(&g, &["H2"], NORTH)).await;
+    stack
+        .committed(HARBOUR, body::quarantine(&g, &["H2"], "hologram missing"))
+        .await;
+    let declared = stack
+        .committed(AUTHORITY, body::declare_illegitimate(&g, &["H2"], "counterfeit"))
+        .await;
 
     let told = notes_until(&stack, WHOLESALER, |n| n.kind() == NotificationKind::Illegitimate).await;
     let notice = told.last().unwrap();
@@ -205,7 +183,7 @@ async fn a_pack_history_follows_it_through_its_pallet_and_past_holders_hear_it_d
     assert_eq!(notice.items, [format!("01{g}21H2")]);
 
     // The city pharmacy's stream up to an event of its own sealed after the declaration holds no such notice.
-    let marker = committed(&stack, PHARMACY, body::undo(&g, &["H1"])).await;
+    let marker = stack.committed(PHARMACY, body::undo(&g, &["H1"])).await;
     let city = notes_until(&stack, PHARMACY, |n| {
         n.kind() == NotificationKind::EventCommitted && n.event_id == marker
     })

@@ -1,32 +1,15 @@
 //! `TraceService.TraceLot` through the real stack: where a lot's packs are now, by holder and status, with packs in a
 //! pallet counted where the pallet is, suspect packs counted; for the product's owner and authorities only.
 
-use pedigree_core::container::ContainerKey;
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
-use pedigree_core::pb::{EventState, LotPlace, PackStatus, TraceLotRequest};
-use pedigree_e2e::{AUTHORITY, Stack, body};
+use pedigree_core::pb::{LotPlace, PackStatus, TraceLotRequest};
+use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
 use tonic::Code;
 
 const MFR: &str = "acme-pharma";
 const WHOLESALER: &str = "medline-wholesale";
 const PHARMACY: &str = "city-pharmacy";
-
-async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) {
-    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
-    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
-}
-
-fn sscc(n: usize) -> ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10)).unwrap()
-}
 
 fn place(holder: &str, status: PackStatus, packs: u64, suspect: u64) -> LotPlace {
     LotPlace {
@@ -43,29 +26,27 @@ async fn a_lot_is_traced_to_where_its_packs_are_now() {
     let g = format!("0950600013439{}", gtin_check_digit("0950600013439").unwrap());
     stack.product(MFR, &g).await;
     let lot: Vec<String> = (1..=6).map(|i| format!("T{i}")).collect();
-    committed(&stack, MFR, body::commission(&g, "L1", "291231", &lot)).await;
-    committed(&stack, MFR, body::commission(&g, "L2", "291231", &["U1"])).await;
+    stack.committed(MFR, body::commission(&g, "L1", "291231", &lot)).await;
+    stack
+        .committed(MFR, body::commission(&g, "L2", "291231", &["U1"]))
+        .await;
     // T1, T2 to the pharmacy (T1 received and dispensed, T2 still in transit); T3, T4 on a pallet shipped to the
     // wholesaler and received; T5 quarantined at the manufacturer; T6 at the manufacturer.
-    committed(&stack, MFR, body::ship(&g, &["T1", "T2"], PHARMACY)).await;
-    committed(&stack, PHARMACY, body::receive(&g, &["T1"], MFR)).await;
-    committed(&stack, PHARMACY, body::dispense(&g, &["T1"])).await;
+    stack.committed(MFR, body::ship(&g, &["T1", "T2"], PHARMACY)).await;
+    stack.committed(PHARMACY, body::receive(&g, &["T1"], MFR)).await;
+    stack.committed(PHARMACY, body::dispense(&g, &["T1"])).await;
     let pallet = sscc(7);
     let line = vec!["T3".to_string(), "T4".to_string()];
-    committed(&stack, MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[])).await;
-    committed(
-        &stack,
-        MFR,
-        body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER),
-    )
-    .await;
-    committed(
-        &stack,
-        WHOLESALER,
-        body::receive_containers(std::slice::from_ref(&pallet), MFR),
-    )
-    .await;
-    committed(&stack, MFR, body::quarantine(&g, &["T5"], "seal broken")).await;
+    stack
+        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
+        .await;
+    stack
+        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
+        .await;
+    stack
+        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
+        .await;
+    stack.committed(MFR, body::quarantine(&g, &["T5"], "seal broken")).await;
 
     let request = TraceLotRequest {
         gtin: g.clone(),

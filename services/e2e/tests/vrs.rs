@@ -3,7 +3,6 @@
 //! unknown products and malformed requests are refused with the right HTTP status.
 
 use pedigree_core::gs1::gtin_check_digit;
-use pedigree_core::pb::EventState;
 use pedigree_devstack::demo_gln;
 use pedigree_e2e::{Stack, body};
 use serde_json::Value;
@@ -21,11 +20,6 @@ fn gln_of(id: &str) -> String {
     demo_gln(i)
 }
 
-async fn committed(stack: &Stack, who: &str, body: pedigree_core::pb::event_payload::Body) {
-    let id = stack.submit_as(who, body).await.expect("custody takes it").event_id;
-    assert_eq!(stack.outcome(&id).await.state(), EventState::Committed);
-}
-
 async fn ask(stack: &Stack, token: Option<&str>, path: &str) -> (u16, Value) {
     let mut request = stack.http_client().get(stack.http_url(path));
     if let Some(token) = token {
@@ -41,7 +35,9 @@ async fn a_wholesaler_verifies_a_saleable_return_over_vrs() {
     let stack = Stack::spawn().await;
     let g = format!("0950600013437{}", gtin_check_digit("0950600013437").unwrap());
     stack.product(MFR, &g).await;
-    committed(&stack, MFR, body::commission(&g, "L1", "291231", &["R1"])).await;
+    stack
+        .committed(MFR, body::commission(&g, "L1", "291231", &["R1"]))
+        .await;
     let token = stack.sign_in(WHOLESALER).await;
     let me = gln_of(WHOLESALER);
     let vrs = |lot: &str, serial: &str, expiry: &str, gln: &str| {
@@ -73,7 +69,7 @@ async fn a_wholesaler_verifies_a_saleable_return_over_vrs() {
     }
 
     // A recall is news for the returning wholesaler: verified, with additional information.
-    committed(&stack, MFR, body::recall(&g, "L1")).await;
+    stack.committed(MFR, body::recall(&g, "L1")).await;
     let (_, answer) = ask(&stack, Some(&token), &vrs("L1", "R1", "291231", &me)).await;
     assert_eq!(
         answer["data"],
