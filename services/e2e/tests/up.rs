@@ -54,15 +54,44 @@ fn wait_line(lines: &mpsc::Receiver<String>, needle: &str, timeout: Duration) ->
             }
         }
     }
-    panic!("no line containing {needle:?} within {timeout:?}; saw: {seen:#?}");
+    // A service that did not start names its log: show its end (the log goes with the test's temporary folder).
+    let logs: Vec<String> = seen
+        .iter()
+        .filter_map(|l| l.split("; see ").nth(1))
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(path.trim()).ok()?;
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            Some(format!(
+                "{}:\n{}",
+                path.trim(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            ))
+        })
+        .collect();
+    panic!(
+        "no line containing {needle:?} within {timeout:?}; saw: {seen:#?}\n{}",
+        logs.join("\n")
+    );
+}
+
+/// A port `p` with `p`, `p + 1` and `p + 2` free on 127.0.0.1 when asked.
+fn free_run_of_three() -> u16 {
+    loop {
+        let p = free_port();
+        let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if p < u16::MAX - 2 && free(p + 1) && free(p + 2) {
+            return p;
+        }
+    }
 }
 
 #[test]
 fn up_restarts_a_killed_service_and_stops_everything_on_sigterm() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ports = [free_port(), free_port(), free_port(), free_port()];
-    // Custody's metrics on this port, the sequencer's and the verifier's on the next two.
-    let metrics = free_port();
+    // Custody's metrics on this port, the sequencer's and the verifier's on the next two: all three free now (a
+    // service that cannot bind its metrics port exits before it listens).
+    let metrics = free_run_of_three();
     let mut up = Command::new(pedigree())
         .arg("up")
         .arg("--dir")
