@@ -10,17 +10,17 @@ use pedigree_core::pb::{PackHistoryRequest, TraceLotRequest};
 use pedigree_core::proof::BundleJson;
 use pedigree_core::verdict::status_name;
 
+use pedigree_runtime::sign_in::Bearer;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
 use crate::connect::{Credentials, signed_in};
 
+/// Who asks the verifier, and where it is.
 #[derive(clap::Args)]
-pub struct TraceLotArgs {
-    /// GTIN-14 of the product.
-    #[arg(long)]
-    pub gtin: String,
-    /// The lot as commissioned.
-    #[arg(long)]
-    pub lot: String,
-    /// The participant asking (the product's owner, an auditor or an authority); signs in with its key.
+pub struct Asking {
+    /// The participant asking (trace-lot: the product's owner; history: one in the pack's chain; or an auditor or an
+    /// authority); signs in with its key.
     #[arg(long = "as")]
     pub as_id: String,
     /// That participant's private key (PKCS#8 PEM); default {dir}/{id}.pem.
@@ -34,9 +34,31 @@ pub struct TraceLotArgs {
     pub dir: PathBuf,
 }
 
+impl Asking {
+    /// A connection to the verifier signed in as the participant asking.
+    async fn trace_client(&self) -> anyhow::Result<TraceServiceClient<InterceptedService<Channel, Bearer>>> {
+        let who = Credentials::load(&self.as_id, self.signer_key.as_deref(), &self.dir)?;
+        Ok(TraceServiceClient::new(signed_in(&self.verifier, &who).await?))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct TraceLotArgs {
+    /// GTIN-14 of the product.
+    #[arg(long)]
+    pub gtin: String,
+    /// The lot as commissioned.
+    #[arg(long)]
+    pub lot: String,
+    #[command(flatten)]
+    pub asking: Asking,
+}
+
 pub async fn run(a: TraceLotArgs) -> anyhow::Result<()> {
-    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
-    let trace = TraceServiceClient::new(signed_in(&a.verifier, &who).await?)
+    let trace = a
+        .asking
+        .trace_client()
+        .await?
         .trace_lot(TraceLotRequest {
             gtin: a.gtin,
             lot: a.lot,
@@ -72,24 +94,16 @@ pub struct HistoryArgs {
     /// folder as {height}-{index}.json.
     #[arg(long)]
     pub proofs_out: Option<PathBuf>,
-    /// The participant asking (one in the pack's chain, an auditor or an authority); signs in with its key.
-    #[arg(long = "as")]
-    pub as_id: String,
-    /// That participant's private key (PKCS#8 PEM); default {dir}/{id}.pem.
-    #[arg(long)]
-    pub signer_key: Option<PathBuf>,
-    /// Verifier gRPC endpoint.
-    #[arg(long, env = "PEDIGREE_VERIFIER", default_value = "https://127.0.0.1:50052")]
-    pub verifier: String,
-    /// Folder with genesis.json and keys (as written by `pedigree up`).
-    #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub asking: Asking,
 }
 
 /// Prints the pack's history as JSON: its events in chain order.
 pub async fn history(a: HistoryArgs) -> anyhow::Result<()> {
-    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
-    let history = TraceServiceClient::new(signed_in(&a.verifier, &who).await?)
+    let history = a
+        .asking
+        .trace_client()
+        .await?
         .get_pack_history(PackHistoryRequest {
             gtin: a.gtin,
             serial: a.serial,

@@ -81,7 +81,10 @@ pub fn parse_epc(value: &str) -> Result<Epc, Gs1Error> {
             ));
         }
         let first17 = format!("{}{prefix}{}", &serial_ref[..1], &serial_ref[1..]);
-        let check = check_digit(&first17).ok_or_else(|| bad("an sscc urn's references are digits"))?;
+        if !first17.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("an sscc urn's references are digits"));
+        }
+        let check = crate::sscc::check_digit(&first17);
         return Ok(Epc::Sscc(Sscc::parse(&format!("{first17}{check}"))?));
     }
     let path = value
@@ -103,16 +106,6 @@ pub fn parse_epc(value: &str) -> Result<Epc, Gs1Error> {
         gtin: code.gtin,
         serial,
     })
-}
-
-/// The GS1 mod-10 check digit of a string of digits.
-fn check_digit(digits: &str) -> Option<u32> {
-    let mut sum = 0;
-    for (i, c) in digits.chars().rev().enumerate() {
-        let d = c.to_digit(10)?;
-        sum += if i % 2 == 0 { 3 * d } else { d };
-    }
-    Some((10 - sum % 10) % 10)
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ impl Sscc {
 }
 
 /// The GS1 mod-10 check digit of ASCII digits: weights 3, 1, 3, ... from the rightmost digit.
-fn check_digit(digits: &str) -> u8 {
+pub(crate) fn check_digit(digits: &str) -> u8 {
     let sum: u32 = digits
         .bytes()
         .rev()

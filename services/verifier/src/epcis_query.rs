@@ -181,7 +181,7 @@ impl Verifier {
         query: &EventQuery,
     ) -> Result<(Vec<EventJson>, bool), VerifyError> {
         let who = caller.id().ok_or(Denied::History)?.to_string();
-        self.ensure_fresh().await?;
+        // The walk refuses a Redis that lost its state or is being rebuilt.
         let walked = self.walk_item(&query.item).await?.ok_or(VerifyError::UnknownPack)?;
         if !(caller.reads_everything() || walked.concerns(&who)) {
             return Err(Denied::History.into());
