@@ -7,7 +7,9 @@
 # - cargo-fuzz, which builds and runs the fuzz targets of `make test` and `make fuzz` (cargo install, pinned);
 # - buf, the protobuf linter `make lint` runs (npm, pinned in scripts/buf.sh, cached in ~/.cache/pedigree-tools);
 # - the independent EPCIS checks the tests run: the EPCIS 2.0 JSON schema with ajv (npm) and the event hash reference
-#   implementation (PyPI, in a venv), pinned in scripts/epcis-check.sh, cached in ~/.cache/pedigree-tools.
+#   implementation (PyPI, in a venv), pinned in scripts/epcis-check.sh, cached in ~/.cache/pedigree-tools;
+# - the browser tests' tools: Debian's chromium and chromium-driver, and the pinned npm packages of
+#   services/e2e/browser (playwright-core, axe-core, bwip-js; scripts/browser-setup.sh).
 set -euo pipefail
 
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -48,5 +50,6 @@ if ! command -v cargo-fuzz >/dev/null || ! cargo fuzz --version 2>/dev/null | gr
 fi
 buf=$("$(dirname "$0")/buf.sh" install)
 "$(dirname "$0")/epcis-check.sh" install
+"$(dirname "$0")/browser-setup.sh"
 echo "setup: redis-server $(redis-server --version | awk '{print $3}'), $(tansu --version 2>/dev/null | head -1)," \
   "$(cargo fuzz --version 2>/dev/null), $buf"

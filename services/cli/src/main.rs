@@ -5,6 +5,7 @@
 mod alerts;
 mod audit;
 mod connect;
+mod console;
 mod demo;
 mod gateway;
 mod governance;
@@ -107,6 +108,9 @@ enum Command {
     History(trace::HistoryArgs),
     /// EPCIS 2.0 capture for an ERP: POST /epcis/capture, signed as this participant (holds its key).
     Gateway(gateway::GatewayArgs),
+    /// The pharmacy console: the scan page with a pharmacy's actions (dispense, undo, decommission, receive), run
+    /// locally with that pharmacy's key.
+    Console(console::ConsoleArgs),
     /// Check the whole chain from genesis: signatures, links, roots, every state transition.
     Audit(audit::AuditArgs),
     /// Start broker, Redis and the three services locally, run the demo, keep running until Ctrl-C.
@@ -149,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         Command::TraceLot(a) => trace::run(a).await,
         Command::History(a) => trace::history(a).await,
         Command::Gateway(a) => gateway::run(a).await,
+        Command::Console(a) => console::run(a).await,
         Command::Audit(a) => audit::run(a).await,
         Command::Up(a) => up::run(a).await,
     }

@@ -108,6 +108,7 @@ pub async fn history(a: HistoryArgs) -> anyhow::Result<()> {
             gtin: a.gtin,
             serial: a.serial,
             include_proofs: a.proofs_out.is_some(),
+            sscc: String::new(),
         })
         .await
         .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?

@@ -163,6 +163,13 @@ pub fn to_json(r: &VerifyResponse) -> serde_json::Value {
     if !r.alert_id.is_empty() {
         json["alert_id"] = r.alert_id.clone().into();
     }
+    // What the ledger records, for callers who may see the holder.
+    if !r.recorded_lot.is_empty() {
+        json["recorded_lot"] = r.recorded_lot.clone().into();
+    }
+    if !r.recorded_expiry.is_empty() {
+        json["recorded_expiry"] = r.recorded_expiry.clone().into();
+    }
     if let Some(p) = &r.product {
         json["product"] = serde_json::json!({
             "name": p.name, "strength": p.strength, "dosage_form": p.dosage_form, "pack_size": p.pack_size,

@@ -28,6 +28,7 @@ async fn history(stack: &Stack, who: &str, gtin: &str, serial: &str) -> Result<P
             gtin: gtin.into(),
             serial: serial.into(),
             include_proofs: true,
+            ..PackHistoryRequest::default()
         })
         .await
         .map(tonic::Response::into_inner)
@@ -148,6 +149,7 @@ async fn a_pack_history_follows_it_through_its_pallet_and_past_holders_hear_it_d
             gtin: g.clone(),
             serial: "H1".into(),
             include_proofs: false,
+            ..PackHistoryRequest::default()
         })
         .await
         .expect_err("anonymous");

@@ -161,7 +161,7 @@ impl App {
             &self.limits,
         );
         let registry = self.verifier.metrics.registry();
-        let router = crate::http::router(self.verifier);
+        let router = crate::http::router(self.verifier, !self.tls.is_plaintext());
         let http = pedigree_runtime::http::serve(self.http, router, &self.tls, shutdown.clone(), &self.limits);
         let metrics = self.metrics_server.serve(registry, &self.tls, shutdown);
         let (grpc, http, metrics) = tokio::join!(grpc, http, metrics);

@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 
+use pedigree_core::container::ContainerKey;
 use pedigree_core::decode::decode_payload;
 use pedigree_core::event::{Body, Event};
-use pedigree_core::gs1::{Gtin, Serial};
+use pedigree_core::gs1::{Gtin, Serial, Sscc};
 use pedigree_core::history::{ItemDigest, Position, container_digest, pack_digest, previous};
 use pedigree_core::pack_key::PackKey;
 use pedigree_core::participant::Role;
@@ -102,10 +103,22 @@ impl Verifier {
         request: &PackHistoryRequest,
     ) -> Result<PackHistory, VerifyError> {
         let who = caller.id().ok_or(Denied::History)?.to_string();
-        let gtin = Gtin::parse(&request.gtin)?;
-        let serial = Serial::parse(&request.serial)?;
+        let item = if request.sscc.is_empty() {
+            Tracked::Pack {
+                gtin: Gtin::parse(&request.gtin)?,
+                serial: Serial::parse(&request.serial)?,
+            }
+        } else {
+            if !(request.gtin.is_empty() && request.serial.is_empty()) {
+                return Err(VerifyError::Field(
+                    "sscc",
+                    "names a container: leave gtin and serial empty",
+                ));
+            }
+            Tracked::Container(ContainerKey::Sscc(Sscc::parse(&request.sscc)?).element())
+        };
         let height = self.ensure_fresh().await?;
-        let walked = self.walk_pack(&gtin, &serial).await?.ok_or(VerifyError::UnknownPack)?;
+        let walked = self.walk_item(&item).await?.ok_or(VerifyError::UnknownPack)?;
         if !(caller.reads_everything() || walked.concerns(&who)) {
             return Err(Denied::History.into());
         }
@@ -121,9 +134,9 @@ impl Verifier {
         for step in &steps {
             let proof = match &keys {
                 Some(keys) => {
-                    let item = match &step.via {
-                        Some(element) => ("", element.as_str()),
-                        None => (gtin.as_str(), serial.as_str()),
+                    let item = match (&step.via, &item) {
+                        (Some(element), _) | (None, Tracked::Container(element)) => ("", element.as_str()),
+                        (None, Tracked::Pack { gtin, serial }) => (gtin.as_str(), serial.as_str()),
                     };
 
                     Some(bundle_from(keys, step.at.0, &step.read, item)?)
@@ -132,9 +145,13 @@ impl Verifier {
             };
             events.push(history_event(step, proof));
         }
+        let (gtin, serial) = match &item {
+            Tracked::Pack { gtin, serial } => (gtin.as_str().to_string(), serial.as_str().to_string()),
+            Tracked::Container(_) => (String::new(), String::new()),
+        };
         Ok(PackHistory {
-            gtin: gtin.as_str().to_string(),
-            serial: serial.as_str().to_string(),
+            gtin,
+            serial,
             height,
             events,
             complete,

@@ -1,5 +1,5 @@
-//! HTTP face of the verifier: `/v1/verify?code=`, GS1 Digital Link paths, `POST /v1/session` (signing in), health
-//! and metrics. A scan with an `Authorization: Bearer <session token>` header is answered as to that participant.
+//! HTTP face of the verifier: the pharmacist's scan page at `/` (`pedigree_webui`), `/v1/verify?code=`, GS1 Digital
+//! Link paths, `POST /v1/session` (signing in), health and metrics. A scan with an `Authorization: Bearer <session token>` header is answered as to that participant.
 
 use std::net::SocketAddr;
 
@@ -51,6 +51,11 @@ pub struct VerifyJson {
     /// The alert the scan raised (a signed-in participant's scan that contradicts the ledger), to quote.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub alert_id: String,
+    /// The lot and expiry the ledger records for this serial, for callers who see the holder.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recorded_lot: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub recorded_expiry: String,
 }
 
 /// A product's public master data.
@@ -88,6 +93,8 @@ impl From<VerifyResponse> for VerifyJson {
             proof: r.proof.as_ref().and_then(BundleJson::from_bundle),
             decommission_reason: reason,
             alert_id: r.alert_id,
+            recorded_lot: r.recorded_lot,
+            recorded_expiry: r.recorded_expiry,
             product: r.product.map(|p| ProductJson {
                 name: p.name,
                 strength: p.strength,
@@ -121,8 +128,10 @@ impl IntoResponse for VerifyError {
     }
 }
 
-pub fn router(verifier: Verifier) -> Router {
+/// The verifier's HTTP routes; `tls` says whether they are served over HTTPS (the page's headers say so).
+pub fn router(verifier: Verifier, tls: bool) -> Router {
     Router::new()
+        .merge(pedigree_webui::router(tls))
         .route(VERIFY_PATH, get(verify_code))
         .route("/v1/session", post(start_session))
         .route(DIGITAL_LINK_PATH, get(digital_link))

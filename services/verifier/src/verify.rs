@@ -151,6 +151,8 @@ impl Verifier {
                 .unwrap_or_default(),
             product: product.as_ref().and_then(product_info),
             alert_id,
+            recorded_lot: pack.as_ref().map(|p| p.lot.clone()).unwrap_or_default(),
+            recorded_expiry: pack.as_ref().map(|p| p.expiry.clone()).unwrap_or_default(),
         })
     }
 

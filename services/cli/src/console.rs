@@ -1,0 +1,553 @@
+//! `pedigree console --as ID`: the pharmacy console (docs/pharmacy.md). Run by one pharmacy on its own machine (it
+//! holds that pharmacy's key), it serves the verifier's scan page (`pedigree_webui`) with the pharmacy's actions:
+//! scans are verified signed in as the pharmacy (so a pack it dispensed shows "dispensed by you"), and the page can
+//! dispense, undo, decommission with a reason and receive (a shipment by its SSCC, or packs), one pack or a batch.
+//! Each action is signed here, submitted to custody, and answered once the ledger sealed or refused it.
+//!
+//! The API (`/console/api/...`, JSON) takes `authorization: Bearer <token>`: the token is printed in the page's
+//! address (`https://127.0.0.1:8091/#token=…`; a fragment, so the browser never sends it in a request line or a
+//! referrer) or set in `PEDIGREE_CONSOLE_TOKEN`. It answers no cross-origin request (no CORS headers), so another
+//! site open in the same browser cannot act through it. HTTPS with the given certificate (default: the local stack's
+//! `{dir}/tls/server.pem`); plaintext only with `--insecure-plaintext-listen`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use pedigree_core::body;
+use pedigree_core::container::ContainerKey;
+use pedigree_core::envelope::{new_payload, sign_payload};
+use pedigree_core::gs1::{Epc, Gtin, Serial, Sscc, parse_epc};
+use pedigree_core::pb::event_payload::Body;
+use pedigree_core::pb::trace_service_client::TraceServiceClient;
+use pedigree_core::pb::verifier_service_client::VerifierServiceClient;
+use pedigree_core::pb::{DecommissionReason, EventState, PackHistoryRequest, RejectCode, VerifyRequest};
+use pedigree_runtime::limits::Limits;
+use pedigree_runtime::tls::{ServerTls, ServerTlsConfig};
+use pedigree_runtime::{Shutdown, shutdown_signal};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::connect::{Credentials, signed_in};
+use crate::submit::{describe, submit, wait_outcome};
+
+/// How long one action's event may take to be sealed before the console stops waiting (and says so).
+const SEAL_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most packs one action names.
+const MAX_PACKS: usize = 1000;
+
+#[derive(clap::Args)]
+pub struct ConsoleArgs {
+    /// The pharmacy the console acts for.
+    #[arg(long = "as")]
+    pub as_id: String,
+    /// Its private key (PKCS#8 PEM); default {dir}/{id}.pem.
+    #[arg(long)]
+    pub signer_key: Option<PathBuf>,
+    /// Folder with genesis.json and keys (as written by `pedigree up`).
+    #[arg(long, env = "PEDIGREE_DIR", default_value = ".pedigree")]
+    pub dir: PathBuf,
+    /// Custody gRPC endpoint.
+    #[arg(long, env = "PEDIGREE_CUSTODY", default_value = "https://127.0.0.1:50051")]
+    pub custody: String,
+    /// Verifier gRPC endpoint (verdicts, outcomes, shipments).
+    #[arg(long, env = "PEDIGREE_LEDGER", default_value = "https://127.0.0.1:50052")]
+    pub ledger: String,
+    /// Where the console listens (port 0: any; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    pub listen: SocketAddr,
+    /// The console's TLS certificate chain (PEM); default {dir}/tls/server.pem.
+    #[arg(long, env = "PEDIGREE_CONSOLE_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM); default {dir}/tls/server-key.pem.
+    #[arg(long, env = "PEDIGREE_CONSOLE_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Listen in plaintext, without TLS: only behind something that encrypts for you.
+    #[arg(long)]
+    pub insecure_plaintext_listen: bool,
+}
+
+#[derive(Clone)]
+struct Console {
+    who: Arc<Credentials>,
+    custody: String,
+    ledger: String,
+    token_digest: [u8; 32],
+}
+
+pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
+    let token = match std::env::var("PEDIGREE_CONSOLE_TOKEN") {
+        Ok(t) if t.len() >= 16 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => t,
+        Ok(_) => anyhow::bail!("PEDIGREE_CONSOLE_TOKEN must be at least 16 characters of A-Z, a-z, 0-9, - and _"),
+        Err(_) => {
+            let mut bytes = [0u8; 24];
+            getrandom::fill(&mut bytes).context("reading the operating system's random source")?;
+            hex::encode(bytes)
+        }
+    };
+    let who = Credentials::load(&a.as_id, a.signer_key.as_deref(), &a.dir)?;
+    let default_tls = |name: &str| Some(a.dir.join("tls").join(name)).filter(|p| p.exists());
+    let tls = ServerTls::load(&ServerTlsConfig {
+        cert: a.tls_cert.clone().or_else(|| default_tls("server.pem")),
+        key: a.tls_key.clone().or_else(|| default_tls("server-key.pem")),
+        insecure_plaintext: a.insecure_plaintext_listen,
+        probe_addr: None,
+    })?;
+    let console = Console {
+        who: Arc::new(who),
+        custody: a.custody,
+        ledger: a.ledger,
+        token_digest: Sha256::digest(token.as_bytes()).into(),
+    };
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("binding {}", a.listen))?;
+    let scheme = if tls.is_plaintext() { "http" } else { "https" };
+    println!(
+        "console for {} on {scheme}://{}/#token={token}",
+        a.as_id,
+        listener.local_addr()?
+    );
+    let shutdown = Shutdown::on(shutdown_signal());
+    let router = router(console, !tls.is_plaintext());
+    pedigree_runtime::http::serve(listener, router, &tls, shutdown, &Limits::default()).await
+}
+
+fn router(console: Console, tls: bool) -> Router {
+    Router::new()
+        .merge(pedigree_webui::router(tls))
+        .route("/console/api/session", get(session))
+        .route("/console/api/scan", post(scan))
+        .route("/console/api/act", post(act))
+        .with_state(console)
+}
+
+/// An API error: `{"error": …, "field": …}` with its status (as the verifier's HTTP errors).
+fn error(status: StatusCode, field: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into(), "field": field }))).into_response()
+}
+
+/// A gRPC refusal from the verifier, as the page reads it.
+fn from_status(s: &tonic::Status) -> Response {
+    use tonic::Code;
+    let status = match s.code() {
+        Code::InvalidArgument => StatusCode::BAD_REQUEST,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::PermissionDenied => StatusCode::FORBIDDEN,
+        Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+        Code::Unavailable | Code::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    error(status, "code", s.message())
+}
+
+impl Console {
+    /// Whether the bearer token matches (compared as digests: the comparison's time says nothing of the token).
+    fn admitted(&self, headers: &HeaderMap) -> bool {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .unwrap_or_default();
+        let digest: [u8; 32] = Sha256::digest(given).into();
+        !given.is_empty() && digest == self.token_digest
+    }
+}
+
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "authorization",
+        "open the address `pedigree console` printed (it carries the console's token)",
+    )
+}
+
+async fn session(State(c): State<Console>, headers: HeaderMap) -> Response {
+    if !c.admitted(&headers) {
+        return unauthorized();
+    }
+    Json(json!({ "participant": c.who.id })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ScanRequest {
+    code: String,
+}
+
+/// A scan, verified as the pharmacy: a pack's verdict (`kind: "pack"`, the fields of `GET /v1/verify`), or for a
+/// shipment label (SSCC) who shipped it to this pharmacy (`kind: "container"`).
+async fn scan(State(c): State<Console>, headers: HeaderMap, Json(r): Json<ScanRequest>) -> Response {
+    if !c.admitted(&headers) {
+        return unauthorized();
+    }
+    if let Some(sscc) = sscc_of(&r.code) {
+        return shipment(&c, sscc).await;
+    }
+    let answer = async {
+        let mut client = VerifierServiceClient::new(signed_in(&c.ledger, &c.who).await?);
+        let request = VerifyRequest {
+            code: r.code.clone(),
+            include_proof: false,
+        };
+        anyhow::Ok(client.verify(request).await)
+    }
+    .await;
+    match answer {
+        Ok(Ok(answer)) => {
+            let answer = answer.into_inner();
+            let mut body = crate::verify::to_json(&answer);
+            body["kind"] = "pack".into();
+            Json(body).into_response()
+        }
+        Ok(Err(status)) => from_status(&status),
+        Err(e) => error(StatusCode::BAD_GATEWAY, "ledger", format!("the verifier: {e:#}")),
+    }
+}
+
+/// The SSCC a scanned shipment label carries: `(00)` + 18 digits, `00` + 18 digits (with or without a GS1-128 or
+/// DataMatrix symbology identifier, as a wedge types it), or a Digital Link `…/00/{sscc}`. `None` for anything else.
+pub fn sscc_of(code: &str) -> Option<Sscc> {
+    let trimmed = code.trim_matches([' ', '\t', '\r', '\n']);
+    let bare = ["]C1", "]d2", "]Q3"]
+        .iter()
+        .find_map(|id| trimmed.strip_prefix(id))
+        .unwrap_or(trimmed)
+        .trim_start_matches('\u{1d}');
+    let digits = bare
+        .strip_prefix("(00)")
+        .or_else(|| bare.strip_prefix("00").filter(|d| d.len() == 18));
+    if let Some(digits) = digits {
+        return Sscc::parse(digits).ok();
+    }
+    if bare.contains("/00/") {
+        return match parse_epc(bare) {
+            Ok(Epc::Sscc(sscc)) => Some(sscc),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// A shipment label scanned: who shipped that container to this pharmacy, from its history on the ledger.
+async fn shipment(c: &Console, sscc: Sscc) -> Response {
+    let history = async {
+        let mut client = TraceServiceClient::new(signed_in(&c.ledger, &c.who).await?);
+        let request = PackHistoryRequest {
+            sscc: sscc.as_str().to_string(),
+            ..PackHistoryRequest::default()
+        };
+        anyhow::Ok(client.get_pack_history(request).await)
+    }
+    .await;
+    let history = match history {
+        Ok(Ok(h)) => h.into_inner(),
+        Ok(Err(s)) if s.code() == tonic::Code::PermissionDenied => {
+            // Not in this container's chain: nothing was shipped to this pharmacy in it.
+            return Json(json!({
+                "kind": "container", "sscc": format!("(00){}", sscc.as_str()), "sender": "",
+                "status": "not shipped to you",
+            }))
+            .into_response();
+        }
+        Ok(Err(s)) => return from_status(&s),
+        Err(e) => return error(StatusCode::BAD_GATEWAY, "ledger", format!("the verifier: {e:#}")),
+    };
+    let me = c.who.id.as_str();
+    let (sender, status) = match history.events.last() {
+        Some(e) if e.kind == "ship" && e.counterparty == me => (e.signer.clone(), "in transit to you".to_string()),
+        Some(e) if e.kind == "receive" && e.signer == me => (String::new(), "received by you".to_string()),
+        Some(e) => (String::new(), format!("last event: {} by {}", e.kind, e.signer)),
+        None => (String::new(), "no events".to_string()),
+    };
+    Json(json!({
+        "kind": "container", "sscc": format!("(00){}", sscc.as_str()), "sender": sender, "status": status,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    Dispense,
+    Undo,
+    Decommission,
+    Receive,
+}
+
+#[derive(Deserialize)]
+struct PackRef {
+    gtin: String,
+    serial: String,
+    /// Receive: who shipped it (the holder the scan showed while it is in transit).
+    #[serde(default)]
+    from: String,
+}
+
+#[derive(Deserialize)]
+struct ContainerRef {
+    sscc: String,
+    from: String,
+}
+
+#[derive(Deserialize)]
+struct ActRequest {
+    action: Action,
+    #[serde(default)]
+    packs: Vec<PackRef>,
+    #[serde(default)]
+    containers: Vec<ContainerRef>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// One event an action sent, and what became of it.
+#[derive(Serialize, Debug)]
+struct Outcome {
+    what: String,
+    event_id: String,
+    committed: bool,
+    height: u64,
+    /// The ledger's refusal code (`NOT_HOLDER`, `UNDO_NOT_ALLOWED`…), empty when committed.
+    code: String,
+    text: String,
+}
+
+/// The events an action makes: each body with what it is, in words.
+#[derive(Debug)]
+struct Planned {
+    what: String,
+    body: Body,
+}
+
+/// What the page asked, checked and grouped into events: one per GTIN (and sender, for a receipt), one per shipment
+/// label. Refused whole, naming the field, before anything is signed.
+fn plan(r: &ActRequest) -> Result<Vec<Planned>, (&'static str, String)> {
+    if r.packs.is_empty() && r.containers.is_empty() {
+        return Err(("packs", "name at least one pack or shipment".into()));
+    }
+    if r.packs.len() + r.containers.len() > MAX_PACKS {
+        return Err(("packs", format!("at most {MAX_PACKS} packs and shipments per action")));
+    }
+    if !r.containers.is_empty() && r.action != Action::Receive {
+        return Err(("containers", "only a receipt names shipments".into()));
+    }
+    let reason = match (r.action, r.reason.as_deref()) {
+        (Action::Decommission, Some(name)) => Some(reason_named(name).ok_or((
+            "reason",
+            "must be destroyed, stolen, sample, free_sample, exported or locked".to_string(),
+        ))?),
+        (Action::Decommission, None) => return Err(("reason", "a decommission needs a reason".into())),
+        _ => None,
+    };
+    let mut groups: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for p in &r.packs {
+        let gtin = Gtin::parse(&p.gtin).map_err(|e| ("packs.gtin", e.to_string()))?;
+        let serial = Serial::parse(&p.serial).map_err(|e| ("packs.serial", e.to_string()))?;
+        let from = if r.action == Action::Receive {
+            if p.from.is_empty() {
+                return Err(("packs.from", "a receipt names who shipped each pack".into()));
+            }
+            p.from.clone()
+        } else {
+            String::new()
+        };
+        let serials = groups.entry((from, gtin.as_str().to_string())).or_default();
+        if !serials.iter().any(|s| s == serial.as_str()) {
+            serials.push(serial.as_str().to_string());
+        }
+    }
+    let mut planned = Vec::new();
+    for ((from, gtin), serials) in &groups {
+        let n = serials.len();
+        let packs = format!("{n} pack{} of {gtin}", if n == 1 { "" } else { "s" });
+        let (what, body) = match (r.action, reason) {
+            (Action::Dispense, _) => (format!("dispense {packs}"), body::dispense(gtin, serials)),
+            (Action::Undo, _) => (format!("undo {packs}"), body::undo(gtin, serials)),
+            (Action::Decommission, Some(reason)) => (
+                format!("decommission {packs}"),
+                body::decommission(gtin, serials, reason),
+            ),
+            (Action::Decommission, None) => unreachable!("a decommission's reason was checked above"),
+            (Action::Receive, _) => (
+                format!("receive {packs} from {from}"),
+                body::receive(gtin, serials, from),
+            ),
+        };
+        planned.push(Planned { what, body });
+    }
+    let mut by_sender: BTreeMap<&str, Vec<ContainerKey>> = BTreeMap::new();
+    for c in &r.containers {
+        let digits = c.sscc.trim_start_matches("(00)");
+        let sscc = Sscc::parse(digits).map_err(|e| ("containers.sscc", e.to_string()))?;
+        if c.from.is_empty() {
+            return Err(("containers.from", "a receipt names who shipped each shipment".into()));
+        }
+        by_sender.entry(&c.from).or_default().push(ContainerKey::Sscc(sscc));
+    }
+    for (from, containers) in by_sender {
+        let labels: Vec<String> = containers.iter().map(ToString::to_string).collect();
+        planned.push(Planned {
+            what: format!("receive {} from {from}", labels.join(", ")),
+            body: body::receive_containers(&containers, from),
+        });
+    }
+    Ok(planned)
+}
+
+fn reason_named(name: &str) -> Option<DecommissionReason> {
+    Some(match name {
+        "destroyed" => DecommissionReason::Destroyed,
+        "stolen" => DecommissionReason::Stolen,
+        "sample" => DecommissionReason::Sample,
+        "free_sample" => DecommissionReason::FreeSample,
+        "exported" => DecommissionReason::Exported,
+        "locked" => DecommissionReason::Locked,
+        _ => return None,
+    })
+}
+
+/// An action: its events signed as the pharmacy, submitted in order, each answered once sealed or refused.
+async fn act(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    if !c.admitted(&headers) {
+        return unauthorized();
+    }
+    let request: ActRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "body", format!("not an action: {e}")),
+    };
+    let planned = match plan(&request) {
+        Ok(p) => p,
+        Err((field, message)) => return error(StatusCode::BAD_REQUEST, field, message),
+    };
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for Planned { what, body } in planned {
+        let envelope = sign_payload(&c.who.key, &new_payload(&c.who.chain_id, &c.who.id, body));
+        let result = async {
+            let id = submit(&c.custody, envelope).await?;
+            let status = wait_outcome(&c.ledger, &c.who, &id, SEAL_TIMEOUT).await?;
+            anyhow::Ok((id, status))
+        }
+        .await;
+        outcomes.push(match result {
+            Ok((id, status)) => Outcome {
+                what,
+                event_id: hex::encode(&id),
+                committed: status.state() == EventState::Committed,
+                height: status.height,
+                code: match status.state() {
+                    EventState::Committed => String::new(),
+                    _ => RejectCode::try_from(status.reject_code)
+                        .unwrap_or_default()
+                        .as_str_name()
+                        .trim_start_matches("REJECT_CODE_")
+                        .to_string(),
+                },
+                text: describe(&status),
+            },
+            Err(e) => Outcome {
+                what,
+                event_id: String::new(),
+                committed: false,
+                height: 0,
+                code: String::new(),
+                text: format!("{e:#}"),
+            },
+        });
+    }
+    Json(json!({ "outcomes": outcomes })).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn request(json: Value) -> ActRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn reads_shipment_labels_as_scanners_type_them() {
+        let want = Sscc::parse("106141411234567897").unwrap();
+        for code in [
+            "(00)106141411234567897",
+            "00106141411234567897",
+            "]C100106141411234567897\r\n",
+            "]d2\u{1d}00106141411234567897",
+            "https://id.example.org/00/106141411234567897",
+        ] {
+            assert_eq!(sscc_of(code).as_ref(), Some(&want), "{code:?}");
+        }
+        for code in [
+            "(01)09506000134352(21)X",
+            "0109506000134352",
+            "(00)106141411234567890",
+            "001061414112345678971",
+        ] {
+            assert_eq!(sscc_of(code), None, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn groups_packs_into_one_event_per_gtin_and_sender() {
+        let planned = plan(&request(json!({
+            "action": "receive",
+            "packs": [
+                {"gtin": "09506000134352", "serial": "A", "from": "north"},
+                {"gtin": "09506000134352", "serial": "B", "from": "north"},
+                {"gtin": "09506000134352", "serial": "B", "from": "north"},
+                {"gtin": "09506000134352", "serial": "C", "from": "south"},
+            ],
+            "containers": [{"sscc": "(00)106141411234567897", "from": "north"}],
+        })))
+        .unwrap();
+        let what: Vec<&str> = planned.iter().map(|p| p.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "receive 2 packs of 09506000134352 from north",
+                "receive 1 pack of 09506000134352 from south",
+                "receive (00)106141411234567897 from north",
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_whole_naming_the_field() {
+        let field = |j: Value| plan(&request(j)).unwrap_err().0;
+        assert_eq!(field(json!({"action": "dispense"})), "packs");
+        assert_eq!(
+            field(json!({"action": "dispense", "packs": [{"gtin": "09506000134353", "serial": "A"}]})),
+            "packs.gtin"
+        );
+        assert_eq!(
+            field(json!({"action": "decommission", "packs": [{"gtin": "09506000134352", "serial": "A"}]})),
+            "reason"
+        );
+        assert_eq!(
+            field(json!({"action": "decommission", "reason": "lost",
+                "packs": [{"gtin": "09506000134352", "serial": "A"}]})),
+            "reason"
+        );
+        assert_eq!(
+            field(json!({"action": "receive", "packs": [{"gtin": "09506000134352", "serial": "A"}]})),
+            "packs.from"
+        );
+        assert_eq!(
+            field(json!({"action": "dispense", "containers": [{"sscc": "106141411234567897", "from": "x"}]})),
+            "containers"
+        );
+        let many: Vec<Value> = (0..=MAX_PACKS)
+            .map(|i| json!({"gtin": "09506000134352", "serial": format!("S{i}")}))
+            .collect();
+        assert_eq!(field(json!({"action": "dispense", "packs": many})), "packs");
+    }
+}
