@@ -95,6 +95,10 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
         a.verifier_http_port
     );
     println!("  sequencer health  127.0.0.1:{}", a.sequencer_health_port);
+    println!(
+        "  scan page         https://127.0.0.1:{}/  (a pharmacy's console: pedigree console --as city-pharmacy)",
+        a.verifier_http_port
+    );
     let ports = &stack.ports;
     println!(
         "  metrics           https://127.0.0.1:{}/metrics (custody), :{} (sequencer), :{} (verifier)",
@@ -119,6 +123,12 @@ pub async fn run(a: UpArgs) -> anyhow::Result<()> {
     println!(
         "  pedigree --ca {} ... (the default when run from this folder)",
         ca.ca_path().display()
+    );
+    println!(
+        "  a browser: import {} as a trusted authority (Chromium: Settings > Privacy and security > Security > \
+         Manage certificates > Authorities), then open https://127.0.0.1:{}/",
+        ca.ca_path().display(),
+        a.verifier_http_port
     );
     if a.exit_after_demo {
         stack.stop();
