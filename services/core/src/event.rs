@@ -204,6 +204,17 @@ impl Body {
         }
     }
 
+    /// The other party of a movement (the receiver of a shipment, return or voided shipment; the sender of a
+    /// receipt) and the goods' owner when a third-party logistics provider ships them; empty strings otherwise.
+    pub fn counterparty(&self) -> (&str, &str) {
+        match self {
+            Body::Ship { receiver, owner, .. } => (receiver, owner.as_deref().unwrap_or_default()),
+            Body::Return { receiver, .. } | Body::VoidShipment { receiver, .. } => (receiver, ""),
+            Body::Receive { sender, .. } => (sender, ""),
+            _ => ("", ""),
+        }
+    }
+
     /// Whether this is an unpack naming no child: it takes out whatever its container holds.
     pub fn unpacks_everything(&self) -> bool {
         matches!(self, Body::Unpack { lines, containers, .. } if lines.is_empty() && containers.is_empty())
@@ -307,6 +318,21 @@ pub struct Event {
     /// The chain the signer meant it for (checked against the registry's by [`crate::envelope::check_envelope`]).
     pub chain_id: Hash,
     pub body: Body,
+}
+
+impl Event {
+    /// The participants the event concerns: its signer, and the other party and goods' owner of a movement
+    /// ([`Body::counterparty`]), each once, in that order.
+    pub fn parties(&self) -> Vec<&str> {
+        let (counterparty, owner) = self.body.counterparty();
+        let mut parties: Vec<&str> = Vec::with_capacity(3);
+        for p in [self.signer.as_str(), counterparty, owner] {
+            if !p.is_empty() && !parties.contains(&p) {
+                parties.push(p);
+            }
+        }
+        parties
+    }
 }
 
 /// Why an envelope was refused.

@@ -50,6 +50,7 @@ pub mod keys;
 pub mod kind;
 pub mod pack_key;
 pub mod participant;
+pub mod party_index;
 pub mod product;
 pub mod proof;
 pub mod refusal;

@@ -229,12 +229,63 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
     );
     let (status, _, _) = get(&stack, None, &format!("/epcis/events?MATCH_epc={q}")).await;
     assert_eq!(status, 403);
-    let (status, _, problem) = get(&stack, Some(AUTHORITY), "/epcis/events?EQ_bizStep=shipping").await;
+    // A query naming no EPC: the caller's own events (signed, received or shipped to it), each with every item it
+    // names; an authority names the participant; nobody else may.
+    let (status, _, doc, raw) = get_raw(&stack, Some(PHARMACY), "/epcis/events").await;
+    assert_eq!(status, 200, "{doc}");
+    let own: Vec<String> = steps(&doc).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(own, ["shipping", "receiving", "dispensing", "dispensing!"], "{doc:#}");
+    let ids: Vec<String> = events(&doc)
+        .iter()
+        .map(|e| e["eventID"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reference_hashes(&stack, &raw), ids);
+    let (status, _, theirs) = get(
+        &stack,
+        Some(AUTHORITY),
+        &format!("/epcis/events?pedigreeParty={PHARMACY}"),
+    )
+    .await;
+    assert_eq!((status, events(&theirs)), (200, events(&doc)));
+    let (status, _, problem) = get(
+        &stack,
+        Some("harbour-pharmacy"),
+        &format!("/epcis/events?pedigreeParty={PHARMACY}"),
+    )
+    .await;
     assert_eq!(
         (status, problem["type"].as_str()),
-        (400, Some("epcisException:QueryParameterException"))
+        (403, Some("epcisException:SecurityException"))
     );
-    assert!(problem["title"].as_str().unwrap().starts_with("MATCH_epc"), "{problem}");
+    let mut next = Some("/epcis/events?EQ_bizStep=shipping&perPage=2".to_string());
+    let mut shipped = Vec::new();
+    let mut pages = 0;
+    while let Some(url) = next {
+        let (status, link, doc) = get(&stack, Some(WHOLESALER), &url).await;
+        assert_eq!(status, 200, "{doc}");
+        shipped.extend(events(&doc).iter().cloned());
+        pages += 1;
+        next = link.map(|l| l.trim_start_matches('<').split('>').next().unwrap().to_string());
+    }
+    let got: Vec<String> = shipped
+        .iter()
+        .map(|e| {
+            format!(
+                "{}{}",
+                e["bizStep"].as_str().unwrap(),
+                if e.get("errorDeclaration").is_some() { "!" } else { "" }
+            )
+        })
+        .collect();
+    assert_eq!(got, ["shipping", "shipping", "shipping!", "shipping"]);
+    // Two full pages, then one that reads the wholesaler's last entry (the pharmacy's receipt naming it as the
+    // sender), which is no shipment: a page may hold fewer events than asked, the Link stops when the list ends.
+    assert_eq!(pages, 3);
+    assert_eq!(
+        shipped[0]["epcList"],
+        serde_json::json!([format!("https://id.gs1.org/00/{}", &pallet.element()[2..])]),
+        "the pallet shipped to the wholesaler, named whole"
+    );
     let (status, _, problem) = get(
         &stack,
         Some(AUTHORITY),

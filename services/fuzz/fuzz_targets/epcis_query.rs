@@ -20,8 +20,14 @@ fuzz_target!(|data: &[u8]| {
     match parse_query(&uri) {
         Ok(q) => {
             assert!((1..=1000).contains(&q.per_page), "{q:?}");
-            let epc = item_epc(&q.item);
-            assert_eq!(parse_epc(&epc).ok().as_ref(), Some(&q.item), "{epc}");
+            if let Some(item) = &q.item {
+                let epc = item_epc(item);
+                assert_eq!(parse_epc(&epc).ok().as_ref(), Some(item), "{epc}");
+                assert!(q.party.is_none(), "{q:?}");
+            }
+            if let Some(party) = &q.party {
+                assert!((1..=64).contains(&party.len()), "{party:?}");
+            }
             for t in [q.from_ms, q.until_ms].into_iter().flatten() {
                 assert_eq!(parse_time(&iso_time(t)), Some(t), "{t}");
             }

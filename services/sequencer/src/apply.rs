@@ -8,6 +8,7 @@ use pedigree_core::Hash;
 use pedigree_core::context::BlockContext;
 use pedigree_core::governance::apply_governance;
 use pedigree_core::participant::{ParticipantRecord, Registry};
+use pedigree_core::party_index::PartyEvents;
 use pedigree_core::pb::{EventOutcome, Rejection, SignedEnvelope, event_outcome};
 use pedigree_core::sequencer_keys::SequencerKeyRecord;
 use pedigree_core::state::{WorkingSet, apply};
@@ -31,6 +32,8 @@ pub struct Applied {
     pub participants: Vec<ParticipantRecord>,
     /// The sequencer key schedule, when the batch rotated the key.
     pub sequencer_keys: Option<Vec<SequencerKeyRecord>>,
+    /// Where each accepted event goes in the lists of the participants it concerns.
+    pub party_events: PartyEvents,
 }
 
 /// Applies prepared events in order at `at`, starting from `registry` (the registry as of the parent block). Reads
@@ -88,6 +91,7 @@ impl Applied {
             registry,
             participants: vec![],
             sequencer_keys: None,
+            party_events: PartyEvents::default(),
         }
     }
 
@@ -138,6 +142,8 @@ fn record(applied: &mut Applied, item: Checked, at: BlockContext) -> bool {
                         signer_index: signer,
                     };
                     applied.outcomes.push((event.id, outcome));
+                    let index = u32::try_from(applied.events.len()).unwrap_or(u32::MAX);
+                    applied.party_events.record(&event, (height, index));
                     applied.events.push(envelope);
                     return governance;
                 }

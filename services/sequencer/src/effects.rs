@@ -60,6 +60,7 @@ pub(crate) async fn write_block(store: &Store, effects: &BlockEffects) -> anyhow
         sequencer_keys: applied.sequencer_keys.as_deref(),
         offset: Some(effects.offset),
         links: applied.packs.encoded_links(),
+        party_events: applied.party_events.entries().collect(),
     };
     let started = std::time::Instant::now();
     let fenced = store

@@ -19,7 +19,7 @@ use crate::error::{Result, StoreError};
 use crate::log_growth::Growth;
 use crate::schema::{
     HEAD, HEAD_OFFSET, REGISTRY, REGISTRY_VERSION, SEQUENCER_KEYS, VERSION, block_key, container_key, event_key,
-    links_key, product_key, proof_index_key,
+    links_key, party_events_key, product_key, proof_index_key,
 };
 use crate::script::WRITE_BLOCK;
 use crate::store::Store;
@@ -48,6 +48,8 @@ pub struct BlockWrite<'a> {
     pub links: Vec<u8>,
     /// Where the block is in the blocks topic (kept as `o` with `head`: a new leader's checkpoint).
     pub offset: Option<i64>,
+    /// Each participant's new entries in its list of events (`pedigree_core::party_index`), by participant id.
+    pub party_events: Vec<(&'a str, &'a [u8])>,
 }
 
 /// What a fenced write did.
@@ -132,6 +134,10 @@ impl Store {
             for (serial, bytes) in entries {
                 invocation.arg(*serial).arg(bytes);
             }
+        }
+        invocation.arg(write.party_events.len());
+        for (participant, bytes) in &write.party_events {
+            invocation.arg(party_events_key(participant)).arg(*bytes);
         }
         let mut con = self.con.clone();
         let answer: i64 = invocation.invoke_async(&mut con).await?;

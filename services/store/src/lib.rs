@@ -52,5 +52,6 @@ pub use error::{Result, StoreError};
 pub use freshness::{Freshness, Stale};
 pub use log_reads::BlockEvent;
 pub use markers::{PENDING_TTL, Pending};
+pub use reads::PartyEventsPage;
 pub use registry::{RegistryView, follow_registry};
 pub use store::Store;

@@ -14,7 +14,8 @@ use crate::buckets::Meta;
 use crate::error::{Result, StoreError};
 use crate::freshness::Freshness;
 use crate::schema::{
-    HEAD, HEAD_OFFSET, SYNC_TARGET, block_key, bucket_key, container_key, event_key, links_key, meta_key, product_key,
+    HEAD, HEAD_OFFSET, PARTY_EVENTS_FROM, SYNC_TARGET, block_key, bucket_key, container_key, event_key, links_key,
+    meta_key, party_events_key, product_key,
 };
 use crate::store::Store;
 
@@ -285,4 +286,44 @@ impl Store {
         let raw: Option<Vec<u8>> = redis::cmd("GET").arg(links_key(height)).query_async(&mut con).await?;
         raw.as_deref().map(|b| decode(links_key(height), b)).transpose()
     }
+
+    /// Entries `from ..` (at most `max`) of `participant`'s list of events (`pedigree_core::party_index`), in one
+    /// round trip, with the list's length in entries and the first height that appended to the lists (`wf`;
+    /// `None` before any block did).
+    pub async fn party_events(&self, participant: &str, from: u64, max: u64) -> Result<PartyEventsPage> {
+        use pedigree_core::party_index::{ENTRY_LEN, decode as decode_entries};
+        let key = party_events_key(participant);
+        let len = ENTRY_LEN as u64;
+        let (start, end) = (from.saturating_mul(len), from.saturating_add(max).saturating_mul(len));
+        let mut con = self.con.clone();
+        let (total, raw, kept_from): (u64, Vec<u8>, Option<u64>) = redis::pipe()
+            .cmd("STRLEN")
+            .arg(&key)
+            .cmd("GETRANGE")
+            .arg(&key)
+            .arg(start)
+            .arg(end.saturating_sub(1))
+            .get(PARTY_EVENTS_FROM)
+            .query_async(&mut con)
+            .await?;
+        // GETRANGE of an empty range answers the whole value's last byte in some versions: none asked, none read.
+        let raw = if max == 0 || start >= total { Vec::new() } else { raw };
+        let entries = decode_entries(&raw)
+            .ok_or_else(|| StoreError::ProofData(format!("{key} is not a whole number of {ENTRY_LEN}-byte entries")))?;
+        Ok(PartyEventsPage {
+            entries,
+            total: total / len,
+            kept_from,
+        })
+    }
+}
+
+/// A page of a participant's list of events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyEventsPage {
+    pub entries: Vec<pedigree_core::history::Position>,
+    /// Entries in the whole list.
+    pub total: u64,
+    /// The first height whose block appended to the lists (1: complete from genesis).
+    pub kept_from: Option<u64>,
 }

@@ -27,6 +27,10 @@
 //! - `y:{height}` -> block `height`'s back links (`BlockLinks`, see `pedigree_core::history`): for each of its events
 //!   that changed packs or containers that existed before it, where each one's previous event is; written with
 //!   every block (empty when there are none), so a missing key means a block written before links were kept
+//! - `w:{participant}` -> the positions of the events that concern the participant (its own, and movements naming
+//!   it as receiver, sender or goods' owner), 12 bytes each (see `pedigree_core::party_index`), in chain order:
+//!   appended by each block's write; `wf` -> the first height whose block appended to these lists (1 when they are
+//!   complete from genesis; greater in state written before they were kept, until a replay rebuilds it)
 //! - `v` -> the layout of all the above, decimal ([`LAYOUT_VERSION`]); absent in state written before layout 2 (when
 //!   the log was one list `l` and blocks had no proof index), which the sequencer upgrades when it starts (see
 //!   `crate::upgrade`)
@@ -138,6 +142,14 @@ pub(crate) fn log_level_key(level: u32) -> String {
 pub(crate) fn links_key(height: u64) -> String {
     format!("y:{height}")
 }
+
+/// Redis key of a participant's list of event positions.
+pub(crate) fn party_events_key(participant: &str) -> String {
+    format!("w:{participant}")
+}
+
+/// The first height that appended to the participants' lists.
+pub(crate) const PARTY_EVENTS_FROM: &str = "wf";
 
 /// Redis key of block `height`'s proof index.
 pub(crate) fn proof_index_key(height: u64) -> String {

@@ -8,7 +8,7 @@ use crate::schema::LAYOUT_VERSION;
 /// log, its length before the block in bytes, the bytes to append); q, then q bucket deletions (bucket key, k, then k
 /// serials: entries moving out of a split bucket); m, then m pairs of participant id and record; one value per key to
 /// SET; p, then p bucket writes (bucket key, k, then k pairs of serial and stored pack: the moved entries first, then
-/// the block's packs).
+/// the block's packs); w, then w pairs of participant list key (`w:{id}`) and the bytes to append to it.
 /// An event outcome's key (`e:{id}`) also deletes the event's pending mark (`pending:{id}`).
 /// Everything is checked (head, layout version, bucket layouts, log level lengths) before anything is written: state
 /// with blocks but another layout version is refused (the sequencer upgrades it first), and so is a log whose levels
@@ -70,6 +70,12 @@ for i = 1, p do
   redis.call('HSET', ARGV[a], unpack(ARGV, a + 2, a + 1 + 2 * k))
   a = a + 2 + 2 * k
 end
+local w = tonumber(ARGV[a]); a = a + 1
+for i = 1, w do
+  redis.call('APPEND', ARGV[a], ARGV[a + 1])
+  a = a + 2
+end
+if redis.call('EXISTS', 'wf') == 0 then redis.call('SET', 'wf', ARGV[2]) end
 redis.call('SET', KEYS[2], 'LAYOUT')
 redis.call('SET', KEYS[1], ARGV[2])
 return -1

@@ -107,12 +107,21 @@ async fn writing_the_same_block_twice_changes_nothing() {
         sequencer_keys: None,
         offset: Some(0),
         links: encode_links(&[link], |_| unreachable!("no pack named by position")),
+        party_events: vec![("acme-pharma", &ACME_EVENTS[..]), ("city-pharmacy", &CITY_EVENTS[..])],
     };
     assert_eq!(store.write_block_if_head(&write).await.unwrap(), Fenced::Written);
     // The block's back links are read back as written; a block not written has none.
     let links = store.block_links(1).await.unwrap().expect("written with the block");
     assert_eq!(previous(&links, 3, &item), Some((1, 1)));
     assert_eq!(store.block_links(2).await.unwrap(), None);
+    // Each participant's list of events, read a page at a time by the verifier's user.
+    let reader = Store::connect(&redis.config_for(RedisUser::Verifier)).await.unwrap();
+    let page = reader.party_events("acme-pharma", 1, 5).await.unwrap();
+    assert_eq!((page.entries, page.total, page.kept_from), (vec![(1, 3)], 2, Some(1)));
+    let city = reader.party_events("city-pharmacy", 0, 5).await.unwrap();
+    assert_eq!((city.entries, city.total), (vec![(1, 3)], 1));
+    let none = reader.party_events("north-wholesale", 0, 5).await.unwrap();
+    assert_eq!((none.entries, none.total), (vec![], 0));
     let once = dump(&redis).await;
     assert!(
         once.iter()
@@ -199,3 +208,7 @@ async fn a_redis_that_may_evict_keys_is_refused() {
         );
     }
 }
+
+/// Entries of `pedigree_core::party_index`: (1, 0) and (1, 3) for acme-pharma, (1, 3) for city-pharmacy.
+const ACME_EVENTS: [u8; 24] = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3];
+const CITY_EVENTS: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 3];

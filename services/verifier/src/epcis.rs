@@ -137,6 +137,62 @@ pub(crate) fn events_of(item: &Tracked, steps: &[Step], parties: &dyn Parties, y
     out
 }
 
+/// An event as a participant's own query answers it: with every pack and container it names (the participant
+/// signed it or is the other party of the movement, so it knows them all), or `None` for an event that names none
+/// (product, lot and registry events). `before` is the event an undo or a voided shipment corrects, mapped the same
+/// way.
+pub(crate) fn whole_event(
+    step: &Step,
+    before: Option<&EpcisEvent>,
+    parties: &dyn Parties,
+    year: i32,
+) -> Option<EpcisEvent> {
+    let body = &step.event.body;
+    let packs: Vec<(&Gtin, &Serial)> = match body {
+        // A repackager's source packs are not what it commissions.
+        Body::Commission { gtin, serials, .. } => serials.iter().map(|s| (gtin, s)).collect(),
+        _ => body
+            .lines()
+            .into_iter()
+            .flat_map(|(g, serials)| serials.iter().map(move |s| (g, s)))
+            .collect(),
+    };
+    let parent = match body {
+        Body::Pack { parent, .. } | Body::Unpack { parent, .. } => Some(parent.element()),
+        _ => None,
+    };
+    let containers: Vec<String> = body
+        .containers()
+        .into_iter()
+        .map(|c| c.element())
+        .filter(|e| Some(e) != parent.as_ref())
+        .collect();
+    let named = match (packs.first(), containers.first(), &parent) {
+        (Some((gtin, serial)), _, _) => Tracked::Pack {
+            gtin: (*gtin).clone(),
+            serial: (*serial).clone(),
+        },
+        (None, Some(element), _) | (None, None, Some(element)) => Tracked::Container(element.clone()),
+        (None, None, None) => return None,
+    };
+    let mut e = event_of(step, &named, &item_epc(&named), before, parties, year)?;
+    let all: Vec<String> = packs
+        .iter()
+        .map(|(g, s)| pack_epc(g, s))
+        .chain(containers.iter().map(|c| container_epc(c)))
+        .collect();
+    if e.error_declared_ms.is_some() {
+        // The corrected event, as mapped whole already.
+        return Some(e);
+    }
+    match e.kind {
+        EventType::Aggregation => e.child_epcs = children(body),
+        EventType::Transformation => e.input_epcs = all,
+        _ => e.epc_list = all,
+    }
+    Some(e)
+}
+
 fn event_of(
     step: &Step,
     named: &Tracked,

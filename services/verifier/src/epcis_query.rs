@@ -1,22 +1,28 @@
 //! `GET /epcis/events`: the EPCIS 2.0 REST binding's event query, answered with an `EPCISQueryDocument` in JSON-LD
-//! over the history of one pack or container ([`crate::history`], mapped by [`crate::epcis`]).
+//! over the history of one pack or container ([`crate::history`], mapped by [`crate::epcis`]), or, when the query
+//! names no EPC, over the events of one participant (its list of events, `pedigree_core::party_index`).
 //!
-//! Parameters: `MATCH_epc` or `MATCH_anyEPC` (one EPC: a GS1 Digital Link URI or an EPC URN, `sgtin` or `sscc`;
-//! required: this responder answers for one item's chain), `EQ_bizStep`, `GE_eventTime` / `LT_eventTime`,
+//! Parameters: `MATCH_epc` or `MATCH_anyEPC` (one EPC: a GS1 Digital Link URI or an EPC URN, `sgtin` or `sscc`),
+//! `pedigreeParty` (this responder's extension: whose events a query naming no EPC reads; a participant reads its
+//! own, the default; auditors and authorities name one), `EQ_bizStep`, `GE_eventTime` / `LT_eventTime`,
 //! `EQ_bizLocation`, `EQ_source`, `EQ_destination`, `EQ_action` (a parameter's values separated by `|`, or the
 //! parameter repeated), and the binding's paging: `perPage` and `nextPageToken`, the next page's address in a
-//! `Link: <…>; rel="next"` header. Who may ask is [`crate::history`]'s rule: the parties in the item's chain,
-//! auditors and authorities. Errors are RFC 7807 problem details with the EPCIS exception as `type`.
+//! `Link: <…>; rel="next"` header. Who may ask is [`crate::history`]'s rule for an item (the parties in its chain,
+//! auditors and authorities); a participant's events are for that participant, auditors and authorities. Errors are
+//! RFC 7807 problem details with the EPCIS exception as `type`.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use pedigree_core::container::ContainerKey;
+use pedigree_core::event::Body;
 use pedigree_core::gs1::{Date, Epc};
+use pedigree_core::history::{Position, container_digest, pack_digest, previous};
+use pedigree_core::pack_key::PackKey;
 use pedigree_core::verdict::today_utc;
 use serde_json::{Value, json};
 
 use crate::access::{Caller, Denied};
-use crate::epcis::{CONTEXT, EpcisEvent, EventJson, NAMESPACE, Parties, events_of, iso_time, item_epc};
+use crate::epcis::{CONTEXT, EpcisEvent, EventJson, NAMESPACE, Parties, events_of, iso_time, item_epc, whole_event};
 use crate::error::VerifyError;
 use crate::history::Tracked;
 use crate::verify::Verifier;
@@ -28,7 +34,10 @@ const MAX_PER_PAGE: usize = 1000;
 /// A parsed event query.
 #[derive(Debug, PartialEq, Eq)]
 pub struct EventQuery {
-    pub item: Tracked,
+    /// The pack or container whose chain is asked for; `None`: a participant's events.
+    pub item: Option<Tracked>,
+    /// Whose events a query naming no EPC reads (`pedigreeParty`); `None`: the caller's own.
+    pub party: Option<String>,
     /// `MATCH_anyEPC` (the EPC may also be the event's `parentID`) rather than `MATCH_epc`.
     pub any: bool,
     pub biz_steps: Vec<String>,
@@ -39,7 +48,8 @@ pub struct EventQuery {
     pub sources: Vec<String>,
     pub destinations: Vec<String>,
     pub per_page: usize,
-    /// Events of the answer skipped (the page token).
+    /// Where the page starts (the page token): events of the answer skipped for an item, entries of the list read
+    /// for a participant.
     pub offset: usize,
 }
 
@@ -52,7 +62,8 @@ pub fn parse_query(uri: &Uri) -> Result<EventQuery, VerifyError> {
     let axum::extract::Query(pairs) = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map_err(|_| bad("query", "is not a valid query string"))?;
     let mut q = EventQuery {
-        item: Tracked::Container(String::new()),
+        item: None,
+        party: None,
         any: false,
         biz_steps: vec![],
         actions: vec![],
@@ -88,6 +99,15 @@ pub fn parse_query(uri: &Uri) -> Result<EventQuery, VerifyError> {
             "LT_eventTime" => {
                 q.until_ms = Some(parse_time(value).ok_or(bad("LT_eventTime", "must be an RFC 3339 time"))?)
             }
+            "pedigreeParty" => {
+                if q.party.is_some() || !valid_party(value) {
+                    return Err(bad(
+                        "pedigreeParty",
+                        "one participant id (letters, digits, - and _), once",
+                    ));
+                }
+                q.party = Some(value.clone());
+            }
             "EQ_bizLocation" => q.biz_locations.extend(values()),
             "EQ_source" => q.sources.extend(values()),
             "EQ_destination" => q.destinations.extend(values()),
@@ -107,11 +127,16 @@ pub fn parse_query(uri: &Uri) -> Result<EventQuery, VerifyError> {
             _ => return Err(bad("query", "has a parameter this responder does not support")),
         }
     }
-    q.item = item.ok_or(bad(
-        "MATCH_epc",
-        "required: this responder answers for one pack's or container's chain (MATCH_epc or MATCH_anyEPC)",
-    ))?;
+    if item.is_some() && q.party.is_some() {
+        return Err(bad("pedigreeParty", "a query names an EPC or a participant, not both"));
+    }
+    q.item = item;
     Ok(q)
+}
+
+/// A participant id as the registry spells them (bounded, so that an error never quotes much).
+fn valid_party(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A CBV value without its web vocabulary prefix (`https://ref.gs1.org/cbv/BizStep-shipping` or `shipping`).
@@ -140,14 +165,15 @@ pub fn parse_time(s: &str) -> Option<i64> {
 impl EventQuery {
     /// Whether event `e` answers this query.
     pub fn matches(&self, e: &EpcisEvent) -> bool {
-        let epc = item_epc(&self.item);
-        let listed = e
-            .epc_list
-            .iter()
-            .chain(&e.child_epcs)
-            .chain(&e.input_epcs)
-            .any(|x| *x == epc)
-            || (self.any && e.parent_id.as_deref() == Some(epc.as_str()));
+        let listed = self.item.as_ref().is_none_or(|item| {
+            let epc = item_epc(item);
+            e.epc_list
+                .iter()
+                .chain(&e.child_epcs)
+                .chain(&e.input_epcs)
+                .any(|x| *x == epc)
+                || (self.any && e.parent_id.as_deref() == Some(epc.as_str()))
+        });
         listed
             && any_of(&self.biz_steps, std::iter::once(e.biz_step))
             && any_of(&self.actions, e.action.into_iter())
@@ -174,20 +200,23 @@ impl Parties for RegistryParties {
 }
 
 impl Verifier {
-    /// The events of the query's item that match it, one page of them, and whether more follow.
+    /// The events that match the query, one page of them, and where the next page starts (if more may follow).
     pub(crate) async fn epcis_events(
         &self,
         caller: &Caller,
         query: &EventQuery,
-    ) -> Result<(Vec<EventJson>, bool), VerifyError> {
+    ) -> Result<(Vec<EventJson>, Option<usize>), VerifyError> {
         let who = caller.id().ok_or(Denied::History)?.to_string();
+        let Some(item) = &query.item else {
+            return self.party_events(caller, &who, query).await;
+        };
         // The walk refuses a Redis that lost its state or is being rebuilt.
-        let walked = self.walk_item(&query.item).await?.ok_or(VerifyError::UnknownPack)?;
+        let walked = self.walk_item(item).await?.ok_or(VerifyError::UnknownPack)?;
         if !(caller.reads_everything() || walked.concerns(&who)) {
             return Err(Denied::History.into());
         }
         let parties = RegistryParties(self.auth.registry.borrow().clone());
-        let events = events_of(&query.item, &walked.steps, &parties, today_utc().year);
+        let events = events_of(item, &walked.steps, &parties, today_utc().year);
         let matching: Vec<&EpcisEvent> = events.iter().filter(|e| query.matches(e)).collect();
         let page: Vec<EventJson> = matching
             .iter()
@@ -195,9 +224,100 @@ impl Verifier {
             .take(query.per_page)
             .map(|e| e.to_json())
             .collect();
-        let more = matching.len() > query.offset + page.len();
-        Ok((page, more))
+        let next = query.offset + page.len();
+        Ok((page, (matching.len() > next).then_some(next)))
     }
+
+    /// A participant's events that match the query: its list read from the page token on, each event mapped whole,
+    /// until the page is full or [`MAX_SCANNED`] entries were read (a page may then hold fewer events than asked,
+    /// with a next page).
+    async fn party_events(
+        &self,
+        caller: &Caller,
+        who: &str,
+        query: &EventQuery,
+    ) -> Result<(Vec<EventJson>, Option<usize>), VerifyError> {
+        let party = query.party.as_deref().unwrap_or(who);
+        if party != who && !caller.reads_everything() {
+            return Err(Denied::History.into());
+        }
+        self.ensure_fresh().await?;
+        let parties = RegistryParties(self.auth.registry.borrow().clone());
+        let year = today_utc().year;
+        let mut page = Vec::new();
+        let mut at = query.offset as u64;
+        let end = at + MAX_SCANNED;
+        loop {
+            let want = (end - at).min(SCAN_CHUNK);
+            let read = self.store.party_events(party, at, want).await?;
+            if read.kept_from.is_some_and(|h| h > 1) {
+                return Err(VerifyError::Rebuilding(
+                    "participants' event lists are kept from a later block than genesis: empty Redis and let the \
+                     sequencer replay the chain to rebuild them (docs/operations.md)",
+                ));
+            }
+            for position in &read.entries {
+                at += 1;
+                if let Some(event) = self.whole_event(*position, &parties, year).await?
+                    && query.matches(&event)
+                {
+                    page.push(event.to_json());
+                    if page.len() == query.per_page {
+                        return Ok((page, (at < read.total).then_some(at as usize)));
+                    }
+                }
+            }
+            if at >= read.total || read.entries.is_empty() {
+                return Ok((page, None));
+            }
+            if at >= end {
+                return Ok((page, Some(at as usize)));
+            }
+        }
+    }
+
+    /// The event at `at` as a participant's query answers it ([`crate::epcis::whole_event`]); an undo or a voided
+    /// shipment is the correction of the event before it, found by the back links of the first item it names.
+    async fn whole_event(
+        &self,
+        at: Position,
+        parties: &RegistryParties,
+        year: i32,
+    ) -> Result<Option<EpcisEvent>, VerifyError> {
+        let step = self.step(at, None).await?;
+        let before = match &step.event.body {
+            Body::Undo { .. } | Body::VoidShipment { .. } => match first_item(&step.event.body) {
+                Some(digest) => match self.store.block_links(at.0).await? {
+                    Some(links) => match previous(&links, at.1, &digest) {
+                        Some(prev) => {
+                            let prev = self.step(prev, None).await?;
+                            whole_event(&prev, None, parties, year)
+                        }
+                        None => None,
+                    },
+                    None => None,
+                },
+                None => None,
+            },
+            _ => None,
+        };
+        Ok(whole_event(&step, before.as_ref(), parties, year))
+    }
+}
+
+/// Entries of a participant's list one request reads at most (each costs a block read and a decode).
+const MAX_SCANNED: u64 = 2000;
+/// Entries read from Redis at a time.
+const SCAN_CHUNK: u64 = 256;
+
+/// The history digest of the first pack or container an event names.
+fn first_item(body: &Body) -> Option<pedigree_core::history::ItemDigest> {
+    if let Some((gtin, serials)) = body.lines().first()
+        && let Some(serial) = serials.first()
+    {
+        return Some(pack_digest(&PackKey::new(gtin, serial)));
+    }
+    body.containers().first().map(|c| container_digest(&c.element()))
 }
 
 /// An `EPCISQueryDocument` (typed, so that each event keeps its members' order: [`EventJson`]).
@@ -264,15 +384,15 @@ pub fn query_response(document: QueryDocument, next: Option<String>) -> Response
     response
 }
 
-/// The address of the page after `query`'s: the same query with `nextPageToken` moved on.
-pub fn next_page(root: &str, uri: &Uri, query: &EventQuery) -> String {
+/// The address of the next page: the same query with `nextPageToken` moved on to `offset`.
+pub fn next_page(root: &str, uri: &Uri, offset: usize) -> String {
     let kept: Vec<&str> = uri
         .query()
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty() && !p.starts_with("nextPageToken="))
         .collect();
-    let token = format!("nextPageToken=o{}", query.offset + query.per_page);
+    let token = format!("nextPageToken=o{offset}");
     let query_string = kept
         .into_iter()
         .chain(std::iter::once(token.as_str()))
@@ -307,11 +427,11 @@ pub(crate) async fn answer(v: &Verifier, caller: &Caller, uri: &Uri, headers: &H
         Err(e) => return problem(&e),
     };
     match v.epcis_events(caller, &query).await {
-        Ok((events, more)) => {
+        Ok((events, next)) => {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
-            let next = more.then(|| next_page(&crate::http::root(headers), uri, &query));
+            let next = next.map(|offset| next_page(&crate::http::root(headers), uri, offset));
             query_response(query_document(events, now), next)
         }
         Err(e) => problem(&e),
@@ -379,7 +499,16 @@ mod tests {
         assert_eq!(q.biz_steps, ["shipping", "receiving"]);
         assert_eq!((q.per_page, q.offset), (2, 4));
         let field = |q: &str| parse_query(&uri(q)).unwrap_err().field();
-        assert_eq!(field("EQ_bizStep=shipping"), Some("MATCH_epc"));
+        let mine = parse_query(&uri("EQ_bizStep=shipping")).unwrap();
+        assert_eq!((mine.item, mine.party), (None, None));
+        let theirs = parse_query(&uri("pedigreeParty=acme-pharma&perPage=5")).unwrap();
+        assert_eq!(theirs.party.as_deref(), Some("acme-pharma"));
+        assert_eq!(field("pedigreeParty=a&pedigreeParty=b"), Some("pedigreeParty"));
+        assert_eq!(field("pedigreeParty=%00"), Some("pedigreeParty"));
+        assert_eq!(
+            field("pedigreeParty=a&MATCH_epc=urn:epc:id:sscc:0614141.1123456789"),
+            Some("pedigreeParty")
+        );
         assert_eq!(field("MATCH_epc=urn:x"), Some("MATCH_epc"));
         assert_eq!(
             field("MATCH_epc=urn:epc:id:sscc:0614141.1123456789&perPage=0"),

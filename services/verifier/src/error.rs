@@ -55,6 +55,9 @@ pub enum VerifyError {
     NoLink(String),
     #[error("serial: no pack with this gtin and serial on the ledger")]
     UnknownPack,
+    /// Derived state this answer needs is incomplete until a replay rebuilds it.
+    #[error("{0}")]
+    Rebuilding(&'static str),
 }
 
 impl VerifyError {
@@ -89,7 +92,7 @@ impl VerifyError {
             VerifyError::Auth(_) => Code::Unauthenticated,
             VerifyError::Denied(_) => Code::PermissionDenied,
             VerifyError::Inconsistent(_) => Code::Internal,
-            VerifyError::Store(_) | VerifyError::Stale(_) => Code::Unavailable,
+            VerifyError::Store(_) | VerifyError::Stale(_) | VerifyError::Rebuilding(_) => Code::Unavailable,
             VerifyError::RateLimited(_) => Code::ResourceExhausted,
             VerifyError::AlertId(_) | VerifyError::Close(_) => Code::InvalidArgument,
             VerifyError::UnknownAlert => Code::NotFound,

@@ -235,7 +235,7 @@ impl Verifier {
         }
         steps.sort_by_key(|s| s.at);
         for step in &steps {
-            parties.extend(event_parties(&step.event).into_iter().map(str::to_string));
+            parties.extend(step.event.parties().into_iter().map(str::to_string));
         }
         parties.retain(|p| !p.is_empty());
         parties.sort();
@@ -294,7 +294,7 @@ impl Verifier {
         }
     }
 
-    async fn step(&self, at: Position, via: Option<String>) -> Result<Step, VerifyError> {
+    pub(crate) async fn step(&self, at: Position, via: Option<String>) -> Result<Step, VerifyError> {
         let read = self
             .store
             .block_event(at.0, at.1)
@@ -307,27 +307,8 @@ impl Verifier {
     }
 }
 
-/// The parties an event names: its signer, and the receiver, sender or owner of a movement.
-fn event_parties(event: &Event) -> Vec<&str> {
-    let (counterparty, owner) = counterparty(&event.body);
-    [event.signer.as_str(), counterparty, owner]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect()
-}
-
-/// The other party of a movement (receiver or sender) and the goods' owner when a 3PL ships them.
-fn counterparty(body: &Body) -> (&str, &str) {
-    match body {
-        Body::Ship { receiver, owner, .. } => (receiver, owner.as_deref().unwrap_or_default()),
-        Body::Return { receiver, .. } | Body::VoidShipment { receiver, .. } => (receiver, ""),
-        Body::Receive { sender, .. } => (sender, ""),
-        _ => ("", ""),
-    }
-}
-
 fn history_event(step: &Step, proof: Option<pedigree_core::pb::ProofBundle>) -> PackHistoryEvent {
-    let (counterparty, owner) = counterparty(&step.event.body);
+    let (counterparty, owner) = step.event.body.counterparty();
     let sealed_at_ms = step.sealed_at_ms();
     PackHistoryEvent {
         height: step.at.0,
