@@ -44,6 +44,8 @@ use crate::submit::{describe, submit, wait_outcome};
 const SEAL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most packs one action names.
 const MAX_PACKS: usize = 1000;
+/// The largest action request taken: [`MAX_PACKS`] packs with their GTIN, serial and sender (about 120 bytes each).
+const MAX_ACT_BYTES: usize = 256 * 1024;
 
 #[derive(clap::Args)]
 pub struct ConsoleArgs {
@@ -127,7 +129,10 @@ fn router(console: Console, tls: bool) -> Router {
         .merge(pedigree_webui::router(tls))
         .route("/console/api/session", get(session))
         .route("/console/api/scan", post(scan))
-        .route("/console/api/act", post(act))
+        .route(
+            "/console/api/act",
+            post(act).layer(axum::extract::DefaultBodyLimit::max(MAX_ACT_BYTES)),
+        )
         .with_state(console)
 }
 
@@ -472,6 +477,44 @@ mod tests {
 
     fn request(json: Value) -> ActRequest {
         serde_json::from_value(json).unwrap()
+    }
+
+    /// The router as `pedigree console` serves it: behind the server-wide 16 KiB body limit, which the action
+    /// route raises (a batch of a thousand packs is about 100 KiB).
+    #[tokio::test]
+    async fn a_batch_of_a_thousand_packs_is_read_whole() {
+        use axum::body::Body;
+        use axum::http::Request;
+        use tower::ServiceExt;
+        let console = Console {
+            who: Arc::new(Credentials {
+                id: "city-pharmacy".into(),
+                key: pedigree_core::keys::KeyPair::generate(),
+                chain_id: [0u8; 32],
+            }),
+            custody: "https://127.0.0.1:1".into(),
+            ledger: "https://127.0.0.1:1".into(),
+            token_digest: Sha256::digest(b"token-0123456789abcdef").into(),
+        };
+        let app = router(console, false).layer(axum::extract::DefaultBodyLimit::max(
+            pedigree_runtime::limits::MAX_HTTP_BODY_BYTES,
+        ));
+        let post = |packs: usize| {
+            let packs: Vec<Value> = (0..packs)
+                .map(|i| json!({"gtin": "09506000134352", "serial": format!("SERIAL-{i:08}"), "from": "acme-pharma"}))
+                .collect();
+            let body = json!({"action": "frobnicate", "packs": packs}).to_string();
+            Request::post("/console/api/act")
+                .header("authorization", "Bearer token-0123456789abcdef")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        // Read whole (and refused for what it says: no such action), not cut off at 16 KiB.
+        let answer = app.clone().oneshot(post(MAX_PACKS)).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let big = app.oneshot(post(4 * MAX_PACKS)).await.unwrap();
+        assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 
     #[test]
