@@ -31,9 +31,3 @@ export function isGsChord(event) {
 export function printable(text) {
   return String(text).replace(/[\u0000-\u001f\u007f]/g, (c) => (c === GS ? '⟨GS⟩' : `⟨${c.charCodeAt(0)}⟩`));
 }
-
-/** Whether the text names a logistic unit (SSCC, AI 00) rather than a pack: the console receives those. */
-export function isSscc(text) {
-  const t = normalize(text).replace(/^\][A-Za-z][0-9]/, '').replace(/^\u001d/, '');
-  return /^\(00\)\d{18}$/.test(t) || /^00\d{18}$/.test(t) || /\/00\/\d{18}(?:[?#].*)?$/.test(t);
-}
