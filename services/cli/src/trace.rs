@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use pedigree_core::container::ContainerKey;
 
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
 use pedigree_core::pb::{PackHistoryRequest, TraceLotRequest};
@@ -85,11 +86,14 @@ pub async fn run(a: TraceLotArgs) -> anyhow::Result<()> {
 #[derive(clap::Args)]
 pub struct HistoryArgs {
     /// GTIN-14 of the pack.
-    #[arg(long)]
-    pub gtin: String,
+    #[arg(long, required_unless_present = "sscc", requires = "serial")]
+    pub gtin: Option<String>,
     /// Its serial.
-    #[arg(long)]
-    pub serial: String,
+    #[arg(long, requires = "gtin")]
+    pub serial: Option<String>,
+    /// A container's history instead: its SSCC (18 digits, or `(00)…`).
+    #[arg(long, conflicts_with_all = ["gtin", "serial"])]
+    pub sscc: Option<String>,
     /// Write each event's proof bundle (JSON, as `verify --proof-out`; check one with `verify --offline`) into this
     /// folder as {height}-{index}.json.
     #[arg(long)]
@@ -98,17 +102,22 @@ pub struct HistoryArgs {
     pub asking: Asking,
 }
 
-/// Prints the pack's history as JSON: its events in chain order.
+/// Prints the pack's (or container's) history as JSON: its events in chain order.
 pub async fn history(a: HistoryArgs) -> anyhow::Result<()> {
+    let sscc = match a.sscc.as_deref().map(ContainerKey::parse_human).transpose()? {
+        Some(ContainerKey::Sscc(sscc)) => sscc.as_str().to_string(),
+        Some(ContainerKey::Case { .. }) => anyhow::bail!("--sscc: an SSCC (18 digits), not a case SGTIN"),
+        None => String::new(),
+    };
     let history = a
         .asking
         .trace_client()
         .await?
         .get_pack_history(PackHistoryRequest {
-            gtin: a.gtin,
-            serial: a.serial,
+            gtin: a.gtin.unwrap_or_default(),
+            serial: a.serial.unwrap_or_default(),
             include_proofs: a.proofs_out.is_some(),
-            sscc: String::new(),
+            sscc: sscc.clone(),
         })
         .await
         .map_err(|s| anyhow::anyhow!("{:?}: {}", s.code(), s.message()))?
@@ -149,10 +158,13 @@ pub async fn history(a: HistoryArgs) -> anyhow::Result<()> {
             json
         })
         .collect();
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "gtin": history.gtin, "serial": history.serial, "height": history.height, "complete": history.complete,
         "events": events,
     });
+    if !sscc.is_empty() {
+        json["sscc"] = sscc.into();
+    }
     println!("{}", serde_json::to_string_pretty(&json)?);
     Ok(())
 }

@@ -417,6 +417,16 @@ async fn packs_go_into_a_pallet_that_ships_whole_from_the_command_line() {
     assert_eq!(history["events"][5]["counterparty"], "city-pharmacy", "{out}");
     let files = std::fs::read_dir(&proofs).unwrap().count();
     assert_eq!(files, kinds.len());
+    // The pallet's own history, by its SSCC.
+    let out = ok(&stack, &["history", "--as", "medline-wholesale", "--sscc", pallet]);
+    let container: serde_json::Value = serde_json::from_str(&out).expect("history is JSON");
+    let kinds_of_pallet: Vec<&str> = container["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds_of_pallet, ["pack", "ship", "receive", "unpack"], "{out}");
     let first = &history["events"][0];
     let bundle = proofs.join(format!("{}-{}.json", first["height"], first["index"]));
     let key = stack.fixture.dir.join("sequencer.pub");
