@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,8 +35,8 @@ use pedigree_runtime::tls::{ServerTls, ServerTlsConfig};
 use pedigree_runtime::{Shutdown, shutdown_signal};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use crate::bearer::BearerToken;
 use crate::connect::{Credentials, signed_in};
 use crate::submit::{describe, submit, wait_outcome};
 
@@ -83,7 +83,7 @@ struct Console {
     who: Arc<Credentials>,
     custody: String,
     ledger: String,
-    token_digest: [u8; 32],
+    token: BearerToken,
 }
 
 pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
@@ -108,7 +108,7 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
         who: Arc::new(who),
         custody: a.custody,
         ledger: a.ledger,
-        token_digest: Sha256::digest(token.as_bytes()).into(),
+        token: BearerToken::new(&token),
     };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -155,18 +155,6 @@ fn from_status(s: &tonic::Status) -> Response {
     error(status, "code", s.message())
 }
 
-impl Console {
-    /// Whether the bearer token matches (compared as digests: the comparison's time says nothing of the token).
-    fn admitted(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .unwrap_or_default();
-        let digest: [u8; 32] = Sha256::digest(given).into();
-        !given.is_empty() && digest == self.token_digest
-    }
-}
-
 fn unauthorized() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
@@ -176,7 +164,7 @@ fn unauthorized() -> Response {
 }
 
 async fn session(State(c): State<Console>, headers: HeaderMap) -> Response {
-    if !c.admitted(&headers) {
+    if !c.token.admits(&headers) {
         return unauthorized();
     }
     Json(json!({ "participant": c.who.id })).into_response()
@@ -190,7 +178,7 @@ struct ScanRequest {
 /// A scan, verified as the pharmacy: a pack's verdict (`kind: "pack"`, the fields of `GET /v1/verify`), or for a
 /// shipment label (SSCC) who shipped it to this pharmacy (`kind: "container"`).
 async fn scan(State(c): State<Console>, headers: HeaderMap, Json(r): Json<ScanRequest>) -> Response {
-    if !c.admitted(&headers) {
+    if !c.token.admits(&headers) {
         return unauthorized();
     }
     if let Some(sscc) = sscc_of(&r.code) {
@@ -421,7 +409,7 @@ fn reason_named(name: &str) -> Option<DecommissionReason> {
 
 /// An action: its events signed as the pharmacy, submitted in order, each answered once sealed or refused.
 async fn act(State(c): State<Console>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if !c.admitted(&headers) {
+    if !c.token.admits(&headers) {
         return unauthorized();
     }
     let request: ActRequest = match serde_json::from_slice(&body) {
@@ -494,7 +482,7 @@ mod tests {
             }),
             custody: "https://127.0.0.1:1".into(),
             ledger: "https://127.0.0.1:1".into(),
-            token_digest: Sha256::digest(b"token-0123456789abcdef").into(),
+            token: BearerToken::new("token-0123456789abcdef"),
         };
         let app = router(console, false).layer(axum::extract::DefaultBodyLimit::max(
             pedigree_runtime::limits::MAX_HTTP_BODY_BYTES,

@@ -27,8 +27,8 @@ use pedigree_runtime::tls::{ServerTls, ServerTlsConfig};
 use pedigree_runtime::{Shutdown, shutdown_signal};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use crate::bearer::BearerToken;
 use crate::connect::Credentials;
 use crate::submit::{describe, submit, wait_outcome};
 use pedigree_core::epcis_capture::{Captured, PartyNames, map_document};
@@ -112,7 +112,7 @@ struct Gateway {
     custody: String,
     ledger: String,
     parties: Arc<PartyNames>,
-    token_digest: [u8; 32],
+    token: BearerToken,
     jobs: Arc<Mutex<BTreeMap<String, Job>>>,
 }
 
@@ -145,7 +145,7 @@ pub async fn run(a: GatewayArgs) -> anyhow::Result<()> {
         custody: a.custody,
         ledger: a.ledger,
         parties: Arc::new(PartyNames { glns }),
-        token_digest: Sha256::digest(token.as_bytes()).into(),
+        token: BearerToken::new(&token),
         jobs: Arc::new(Mutex::new(BTreeMap::new())),
     };
     let listener = tokio::net::TcpListener::bind(a.listen)
@@ -183,18 +183,6 @@ fn problem(status: StatusCode, kind: &str, title: &str) -> Response {
     response
 }
 
-impl Gateway {
-    /// Whether the bearer token matches (compared as digests, so the comparison's time says nothing of the token).
-    fn admitted(&self, headers: &HeaderMap) -> bool {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-            .unwrap_or_default();
-        let digest: [u8; 32] = Sha256::digest(given).into();
-        !given.is_empty() && digest == self.token_digest
-    }
-}
-
 fn unauthorized() -> Response {
     problem(
         StatusCode::UNAUTHORIZED,
@@ -204,7 +192,7 @@ fn unauthorized() -> Response {
 }
 
 async fn capture(State(g): State<Gateway>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    if !g.admitted(&headers) {
+    if !g.token.admits(&headers) {
         return unauthorized();
     }
     let doc: Value = match serde_json::from_slice(&body) {
@@ -298,7 +286,7 @@ async fn process(g: Gateway, id: String, events: Vec<Captured>) {
 }
 
 async fn job(State(g): State<Gateway>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if !g.admitted(&headers) {
+    if !g.token.admits(&headers) {
         return unauthorized();
     }
     let found = g.jobs.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
@@ -313,7 +301,7 @@ async fn job(State(g): State<Gateway>, headers: HeaderMap, Path(id): Path<String
 }
 
 async fn jobs(State(g): State<Gateway>, headers: HeaderMap) -> Response {
-    if !g.admitted(&headers) {
+    if !g.token.admits(&headers) {
         return unauthorized();
     }
     let all: Vec<Job> = g

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod audit;
+mod bearer;
 mod connect;
 mod console;
 mod demo;
