@@ -57,7 +57,7 @@ pub use error::Gs1Error;
 pub use expiry::Expiry;
 pub use gtin::{Gtin, gtin_check_digit};
 pub use quote::{QUOTE_MAX_CHARS, Quoted, quote};
-pub use scan::parse_scan;
+pub use scan::{parse_scan, parse_sscc_scan};
 pub use sscc::Sscc;
 
 /// The longest input any parser here accepts, in bytes: a Digital Link URI with a 253-character host name, every key

@@ -8,7 +8,7 @@
 
 use crate::code::GS;
 use crate::element_string::{GS1_SYMBOLOGY_IDS, split_symbology_id};
-use crate::{Gs1Error, ScannedCode, parse_bracketed, parse_digital_link, parse_element_string};
+use crate::{Epc, Gs1Error, ScannedCode, Sscc, parse_bracketed, parse_digital_link, parse_element_string, parse_epc};
 
 /// Parses a scanned or typed GS1 code in any of the three forms.
 pub fn parse_scan(input: &str) -> Result<ScannedCode, Gs1Error> {
@@ -25,6 +25,28 @@ pub fn parse_scan(input: &str) -> Result<ScannedCode, Gs1Error> {
         Some('(') => parse_bracketed(rest),
         Some(c) if c.is_ascii_digit() || c == GS => parse_element_string(trimmed),
         _ => parse_digital_link(rest),
+    }
+}
+
+/// The SSCC a scanned shipment label carries: `(00)` + 18 digits, or `00` + 18 digits as a scanner types it (with or
+/// without a GS1 symbology identifier and a leading GS), or a Digital Link `…/00/{sscc}`. `None` for anything else,
+/// a pack's code included.
+pub fn parse_sscc_scan(input: &str) -> Option<Sscc> {
+    let trimmed = input.trim_matches([' ', '\t', '\r', '\n']);
+    let (id, rest) = split_symbology_id(trimmed);
+    let bare = match id {
+        Some(id) if !GS1_SYMBOLOGY_IDS.contains(&id) => return None,
+        _ => rest.trim_start_matches(GS),
+    };
+    let digits = bare
+        .strip_prefix("(00)")
+        .or_else(|| bare.strip_prefix("00").filter(|d| d.len() == 18));
+    if let Some(digits) = digits {
+        return Sscc::parse(digits).ok();
+    }
+    match parse_epc(bare) {
+        Ok(Epc::Sscc(sscc)) if bare.contains("/00/") => Some(sscc),
+        _ => None,
     }
 }
 
@@ -104,5 +126,27 @@ mod tests {
         let err = parse_scan(&long_segment).unwrap_err().to_string();
         assert!(err.len() < 200, "{err}");
         assert!(err.contains("… (900 characters)"), "{err}");
+    }
+
+    #[test]
+    fn reads_shipment_labels_as_scanners_type_them() {
+        let want = Sscc::parse("106141411234567897").unwrap();
+        for code in [
+            "(00)106141411234567897",
+            "00106141411234567897",
+            "]C100106141411234567897\r\n",
+            "]d2\u{1d}00106141411234567897",
+            "https://id.example.org/00/106141411234567897",
+        ] {
+            assert_eq!(parse_sscc_scan(code).as_ref(), Some(&want), "{code:?}");
+        }
+        for code in [
+            "(01)09506000134352(21)X",
+            "0109506000134352",
+            "(00)106141411234567890",
+            "001061414112345678971",
+        ] {
+            assert_eq!(parse_sscc_scan(code), None, "{code:?}");
+        }
     }
 }
