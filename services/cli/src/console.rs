@@ -84,6 +84,7 @@ struct Console {
     custody: String,
     ledger: String,
     token: BearerToken,
+    session: Arc<tokio::sync::Mutex<Option<Authed>>>,
 }
 
 pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
@@ -109,6 +110,7 @@ pub async fn run(a: ConsoleArgs) -> anyhow::Result<()> {
         custody: a.custody,
         ledger: a.ledger,
         token: BearerToken::new(&token),
+        session: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -155,6 +157,38 @@ fn from_status(s: &tonic::Status) -> Response {
     error(status, "code", s.message())
 }
 
+impl Console {
+    /// The console's session with the verifier: signed in once and reused by every scan (a sign-in costs the
+    /// verifier a signature check), signed in again when the verifier no longer takes it (expired, or revoked).
+    async fn session(&self) -> anyhow::Result<Authed> {
+        let mut held = self.session.lock().await;
+        if let Some(session) = held.as_ref() {
+            return Ok(session.clone());
+        }
+        let session = signed_in(&self.ledger, &self.who).await?;
+        *held = Some(session.clone());
+        Ok(session)
+    }
+
+    /// `call` with the session; once more with a new one if the verifier answers UNAUTHENTICATED.
+    async fn with_session<T, F, Fut>(&self, call: F) -> anyhow::Result<Result<T, tonic::Status>>
+    where
+        F: Fn(Authed) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let first = call(self.session().await?).await;
+        if !matches!(&first, Err(s) if s.code() == tonic::Code::Unauthenticated) {
+            return Ok(first);
+        }
+        *self.session.lock().await = None;
+        Ok(call(self.session().await?).await)
+    }
+}
+
+/// A connection to the verifier whose calls carry the console's session.
+type Authed =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, pedigree_runtime::sign_in::Bearer>;
+
 fn unauthorized() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
@@ -184,15 +218,16 @@ async fn scan(State(c): State<Console>, headers: HeaderMap, Json(r): Json<ScanRe
     if let Some(sscc) = parse_sscc_scan(&r.code) {
         return shipment(&c, sscc).await;
     }
-    let answer = async {
-        let mut client = VerifierServiceClient::new(signed_in(&c.ledger, &c.who).await?);
-        let request = VerifyRequest {
-            code: r.code.clone(),
-            include_proof: false,
-        };
-        anyhow::Ok(client.verify(request).await)
-    }
-    .await;
+    let request = VerifyRequest {
+        code: r.code,
+        include_proof: false,
+    };
+    let answer = c
+        .with_session(|session| {
+            let request = request.clone();
+            async move { VerifierServiceClient::new(session).verify(request).await }
+        })
+        .await;
     match answer {
         Ok(Ok(answer)) => {
             let answer = answer.into_inner();
@@ -207,15 +242,16 @@ async fn scan(State(c): State<Console>, headers: HeaderMap, Json(r): Json<ScanRe
 
 /// A shipment label scanned: who shipped that container to this pharmacy, from its history on the ledger.
 async fn shipment(c: &Console, sscc: Sscc) -> Response {
-    let history = async {
-        let mut client = TraceServiceClient::new(signed_in(&c.ledger, &c.who).await?);
-        let request = PackHistoryRequest {
-            sscc: sscc.as_str().to_string(),
-            ..PackHistoryRequest::default()
-        };
-        anyhow::Ok(client.get_pack_history(request).await)
-    }
-    .await;
+    let request = PackHistoryRequest {
+        sscc: sscc.as_str().to_string(),
+        ..PackHistoryRequest::default()
+    };
+    let history = c
+        .with_session(|session| {
+            let request = request.clone();
+            async move { TraceServiceClient::new(session).get_pack_history(request).await }
+        })
+        .await;
     let history = match history {
         Ok(Ok(h)) => h.into_inner(),
         Ok(Err(s)) if s.code() == tonic::Code::PermissionDenied => {
@@ -459,6 +495,7 @@ mod tests {
             custody: "https://127.0.0.1:1".into(),
             ledger: "https://127.0.0.1:1".into(),
             token: BearerToken::new("token-0123456789abcdef"),
+            session: Arc::default(),
         };
         let app = router(console, false).layer(axum::extract::DefaultBodyLimit::max(
             pedigree_runtime::limits::MAX_HTTP_BODY_BYTES,
