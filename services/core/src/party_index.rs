@@ -48,11 +48,15 @@ pub struct PartyEvents(BTreeMap<String, Vec<u8>>);
 impl PartyEvents {
     /// The accepted `event` at `at`: one entry in the list of each participant it concerns.
     pub fn record(&mut self, event: &Event, at: Position) {
+        let entry = encode(at);
         for party in event.parties() {
-            self.0
-                .entry(party.to_string())
-                .or_default()
-                .extend_from_slice(&encode(at));
+            // A block's events name a few participants many times: allocate a key only for a new one.
+            match self.0.get_mut(party) {
+                Some(list) => list.extend_from_slice(&entry),
+                None => {
+                    self.0.insert(party.to_string(), entry.to_vec());
+                }
+            }
         }
     }
 
