@@ -112,10 +112,15 @@ export async function cardFor(response) {
   } catch {
     body = null;
   }
-  if (response.ok && body && body.verdict) return verdictCard(body);
-  if (response.status === 400 && body) return problemCard('unreadable', body.error ?? '');
-  if (response.status === 429) return problemCard('no-answer', 'Too many scans from here just now.');
-  return problemCard('no-answer', body?.error ?? `The verifier answered ${response.status}.`);
+  return cardForAnswer(response.status, body);
+}
+
+/** The card for an answer already read: its HTTP status and JSON body (null when it had none). */
+export function cardForAnswer(status, body) {
+  if (status >= 200 && status < 300 && body && body.verdict) return verdictCard(body);
+  if (status === 400 && body) return problemCard('unreadable', body.error ?? '');
+  if (status === 429) return problemCard('no-answer', 'Too many scans from here just now.');
+  return problemCard('no-answer', body?.error ?? `The verifier answered ${status}.`);
 }
 
 export { el };

@@ -5,7 +5,7 @@
 // The console prints its address with a token after '#token='. The fragment never leaves the browser: the page keeps
 // the token for this tab (sessionStorage), removes it from the address bar and sends it as a bearer token to the
 // console's API only (same origin; the API answers no cross-origin request).
-import { cardFor, el, problemCard, shipmentCard, verdictCard } from './card.js';
+import { cardForAnswer, el, problemCard, shipmentCard, verdictCard } from './card.js';
 import { printable } from './wedge.js';
 
 const TOKEN_KEY = 'pedigree-console-token';
@@ -100,7 +100,7 @@ class Console {
     }
     this.current = null;
     this.renderActions();
-    return cardFor(new Response(JSON.stringify(json ?? {}), { status: response.status }));
+    return cardForAnswer(response.status, json);
   }
 
   renderActions() {
