@@ -27,14 +27,7 @@ fn gtin() -> Gtin {
 
 /// SSCC number `n`: extension 0, company prefix 0614141, serial reference `n`, check digit computed.
 fn sscc(n: u32) -> ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ContainerKey::Sscc(Sscc::parse(&format!("{body}{}", (10 - sum % 10) % 10)).unwrap())
+    ContainerKey::Sscc(Sscc::with_check_digit(&format!("00614141{n:09}")).unwrap())
 }
 
 fn case(serial: &str) -> ContainerKey {

@@ -703,13 +703,6 @@ pub fn binary(name: &str) -> std::path::PathBuf {
 
 /// An SSCC with serial reference `n` (extension 0, company prefix 0614141), as a container key.
 pub fn sscc(n: usize) -> pedigree_core::container::ContainerKey {
-    let body = format!("00614141{n:09}");
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    pedigree_core::container::ContainerKey::parse_element(&format!("00{body}{}", (10 - sum % 10) % 10))
-        .expect("a valid SSCC")
+    let sscc = pedigree_core::gs1::Sscc::with_check_digit(&format!("00614141{n:09}")).expect("a valid SSCC");
+    pedigree_core::container::ContainerKey::Sscc(sscc)
 }

@@ -31,6 +31,15 @@ impl Sscc {
         Ok(Sscc(s.to_owned()))
     }
 
+    /// The SSCC whose first seventeen digits are `first17`, its check digit computed.
+    pub fn with_check_digit(first17: &str) -> Result<Sscc, Gs1Error> {
+        if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
+            // Parsed whole, so that the error names what is wrong with the digits given.
+            return Sscc::parse(first17);
+        }
+        Sscc::parse(&format!("{first17}{}", check_digit(first17)))
+    }
+
     /// The 18 digits.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -79,6 +88,16 @@ mod tests {
             Sscc::parse("10614141123456789x").unwrap_err(),
             Gs1Error::SsccCharacter { ch: 'x', position: 17 }
         ));
+    }
+
+    #[test]
+    fn the_check_digit_is_computed_for_seventeen_digits() {
+        assert_eq!(
+            Sscc::with_check_digit("10614141123456789").unwrap().as_str(),
+            "106141411234567897"
+        );
+        assert!(Sscc::with_check_digit("1061414112345678").is_err());
+        assert!(Sscc::with_check_digit("1061414112345678x").is_err());
     }
 
     #[test]
