@@ -701,6 +701,66 @@ pub fn binary(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A child process killed when dropped (a failing test must not leave it running).
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pedigree {command} --as who` serving for `stack` on a free loopback port with the stack's server certificate
+/// (the EPCIS gateway, the pharmacy console), with `env` set too: the child and the first line it prints (where it
+/// listens).
+pub fn serve_as(stack: &Stack, command: &str, who: &str, env: &[(&str, &str)]) -> (Killed, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(binary("pedigree"))
+        .args([command, "--as", who, "--listen", "127.0.0.1:0"])
+        .arg("--tls-cert")
+        .arg(&stack.server_cert.cert_path)
+        .arg("--tls-key")
+        .arg(&stack.server_cert.key_path)
+        .env("PEDIGREE_DIR", &stack.fixture.dir)
+        .env("PEDIGREE_CA", &stack.ca_path)
+        .env("PEDIGREE_CUSTODY", format!("https://{}", stack.custody_addr))
+        .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting pedigree {command}: {e}"));
+    let stdout = child.stdout.take().expect("its stdout");
+    let child = Killed(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("pedigree {command} says where it listens: {e}"));
+    (child, line)
+}
+
+impl Stack {
+    /// `from` packs `serials` of `gtin` onto pallet `sscc(n)`, ships it whole to `to`, who receives it whole; each
+    /// event committed. The pallet.
+    pub async fn pallet_delivered(
+        &self,
+        n: usize,
+        gtin: &str,
+        serials: &[String],
+        from: &str,
+        to: &str,
+    ) -> pedigree_core::container::ContainerKey {
+        let pallet = sscc(n);
+        self.committed(from, body::pack(&pallet, &[(gtin, serials)], &[])).await;
+        self.committed(from, body::ship_containers(std::slice::from_ref(&pallet), to))
+            .await;
+        self.committed(to, body::receive_containers(std::slice::from_ref(&pallet), from))
+            .await;
+        pallet
+    }
+}
+
 /// An SSCC with serial reference `n` (extension 0, company prefix 0614141), as a container key.
 pub fn sscc(n: usize) -> pedigree_core::container::ContainerKey {
     let sscc = pedigree_core::gs1::Sscc::with_check_digit(&format!("00614141{n:09}")).expect("a valid SSCC");

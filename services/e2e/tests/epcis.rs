@@ -5,7 +5,7 @@
 //! they cancel, a pallet's own chain, filters, paging by `Link: rel="next"`, and the access rules.
 
 use pedigree_core::gs1::gtin_check_digit;
-use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
+use pedigree_e2e::{AUTHORITY, Killed, Stack, body, sscc};
 use serde_json::Value;
 
 const MFR: &str = "acme-pharma";
@@ -90,14 +90,33 @@ fn rand_suffix() -> u64 {
 fn steps(doc: &Value) -> Vec<(String, String)> {
     events(doc)
         .iter()
-        .map(|e| {
-            let declared = if e.get("errorDeclaration").is_some() { "!" } else { "" };
-            (
-                format!("{}{declared}", e["bizStep"].as_str().unwrap()),
-                e["type"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|e| (step(e), e["type"].as_str().unwrap().to_string()))
         .collect()
+}
+
+/// An event's bizStep, with `!` when it is declared erroneous.
+fn step(e: &Value) -> String {
+    let declared = if e.get("errorDeclaration").is_some() { "!" } else { "" };
+    format!("{}{declared}", e["bizStep"].as_str().unwrap())
+}
+
+/// Every page of a query as `who`, following each page's `Link: <…>; rel="next"` until none: the number of pages and
+/// their events.
+async fn all_pages(stack: &Stack, who: &str, first: String) -> (usize, Vec<Value>) {
+    let mut next = Some(first);
+    let mut pages = 0;
+    let mut all = Vec::new();
+    while let Some(url) = next {
+        let (status, link, doc) = get(stack, Some(who), &url).await;
+        assert_eq!(status, 200, "{doc}");
+        all.extend(events(&doc).iter().cloned());
+        pages += 1;
+        next = link.map(|l| {
+            assert!(l.ends_with(">; rel=\"next\""), "{l}");
+            l.trim_start_matches('<').split('>').next().unwrap().to_string()
+        });
+    }
+    (pages, all)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,17 +129,8 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
     stack
         .committed(MFR, body::commission(&g, "0123", "290600", &[serial, "E2"]))
         .await;
-    let pallet = sscc(52);
     let line = vec![serial.to_string(), "E2".to_string()];
-    stack
-        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
-        .await;
-    stack
-        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
-        .await;
-    stack
-        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
-        .await;
+    let pallet = stack.pallet_delivered(52, &g, &line, MFR, WHOLESALER).await;
     stack.committed(WHOLESALER, body::unpack(&pallet, &[], &[])).await;
     stack.committed(WHOLESALER, body::ship(&g, &[serial], NORTH)).await;
     stack
@@ -189,19 +199,12 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
     assert_eq!(reference_hashes(&stack, &raw), ids);
 
     // Filters and paging: shipping events only, two per page, followed by Link until none.
-    let mut next = Some(format!("/epcis/events?MATCH_epc={q}&EQ_bizStep=shipping&perPage=2"));
-    let mut pages = 0;
-    let mut shipped = Vec::new();
-    while let Some(url) = next {
-        let (status, link, doc) = get(&stack, Some(AUTHORITY), &url).await;
-        assert_eq!(status, 200, "{doc}");
-        shipped.extend(steps(&doc));
-        pages += 1;
-        next = link.map(|l| {
-            assert!(l.ends_with(">; rel=\"next\""), "{l}");
-            l.trim_start_matches('<').split('>').next().unwrap().to_string()
-        });
-    }
+    let (pages, shipped) = all_pages(
+        &stack,
+        AUTHORITY,
+        format!("/epcis/events?MATCH_epc={q}&EQ_bizStep=shipping&perPage=2"),
+    )
+    .await;
     assert_eq!((pages, shipped.len()), (2, 3));
     let registry = pedigree_core::participant::Registry::from_genesis(&stack.fixture.genesis).unwrap();
     let gln = registry
@@ -257,26 +260,8 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
         (status, problem["type"].as_str()),
         (403, Some("epcisException:SecurityException"))
     );
-    let mut next = Some("/epcis/events?EQ_bizStep=shipping&perPage=2".to_string());
-    let mut shipped = Vec::new();
-    let mut pages = 0;
-    while let Some(url) = next {
-        let (status, link, doc) = get(&stack, Some(WHOLESALER), &url).await;
-        assert_eq!(status, 200, "{doc}");
-        shipped.extend(events(&doc).iter().cloned());
-        pages += 1;
-        next = link.map(|l| l.trim_start_matches('<').split('>').next().unwrap().to_string());
-    }
-    let got: Vec<String> = shipped
-        .iter()
-        .map(|e| {
-            format!(
-                "{}{}",
-                e["bizStep"].as_str().unwrap(),
-                if e.get("errorDeclaration").is_some() { "!" } else { "" }
-            )
-        })
-        .collect();
+    let (pages, shipped) = all_pages(&stack, WHOLESALER, "/epcis/events?EQ_bizStep=shipping&perPage=2".into()).await;
+    let got: Vec<String> = shipped.iter().map(step).collect();
     assert_eq!(got, ["shipping", "shipping", "shipping!", "shipping"]);
     // Two full pages, then one that reads the wholesaler's last entry (the pharmacy's receipt naming it as the
     // sender), which is no shipment: a page may hold fewer events than asked, the Link stops when the list ends.
@@ -304,41 +289,11 @@ async fn a_pack_and_its_pallet_as_epcis_events_checked_by_the_schema_and_the_ref
 
 const TOKEN: &str = "erp-gateway-secret-0123456789";
 
-/// A child process killed when dropped (a failing test must not leave it running).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `pedigree gateway --as who` against `stack`, on a free loopback port with the stack's server certificate: the
 /// child and its base URL.
 fn gateway(stack: &Stack, who: &str) -> (Killed, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(pedigree_e2e::binary("pedigree"))
-        .args(["gateway", "--as", who, "--listen", "127.0.0.1:0"])
-        .arg("--tls-cert")
-        .arg(&stack.server_cert.cert_path)
-        .arg("--tls-key")
-        .arg(&stack.server_cert.key_path)
-        .env("PEDIGREE_DIR", &stack.fixture.dir)
-        .env("PEDIGREE_CA", &stack.ca_path)
-        .env("PEDIGREE_CUSTODY", format!("https://{}", stack.custody_addr))
-        .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
-        .env("PEDIGREE_GATEWAY_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starting the gateway");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("its stdout"))
-        .read_line(&mut line)
-        .expect("the gateway says where it listens");
+    let (child, line) = pedigree_e2e::serve_as(stack, "gateway", who, &[("PEDIGREE_GATEWAY_TOKEN", TOKEN)]);
     let url = line.trim().rsplit(' ').next().expect("… on https://addr").to_string();
-    let child = Killed(child);
     assert!(url.starts_with("https://127.0.0.1:"), "{line}");
     (child, url)
 }

@@ -13,7 +13,7 @@ use pedigree_core::pb::notification_service_client::NotificationServiceClient;
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
 use pedigree_core::pb::{Notification, NotificationKind, PackHistory, PackHistoryRequest, SubscribeRequest};
 use pedigree_core::proof::check_bundle;
-use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
+use pedigree_e2e::{AUTHORITY, Stack, body};
 use tonic::Code;
 
 const MFR: &str = "acme-pharma";
@@ -67,17 +67,8 @@ async fn a_pack_history_follows_it_through_its_pallet_and_past_holders_hear_it_d
         .await;
 
     // H1 travels on a pallet to the wholesaler, which unpacks it and ships H1 on to the pharmacy, which dispenses it.
-    let pallet = sscc(41);
     let line = vec!["H1".to_string(), "H3".to_string()];
-    stack
-        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
-        .await;
-    stack
-        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
-        .await;
-    stack
-        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
-        .await;
+    let pallet = stack.pallet_delivered(41, &g, &line, MFR, WHOLESALER).await;
     stack.committed(WHOLESALER, body::unpack(&pallet, &[], &[])).await;
     stack.committed(WHOLESALER, body::ship(&g, &["H1"], PHARMACY)).await;
     stack.committed(PHARMACY, body::receive(&g, &["H1"], WHOLESALER)).await;

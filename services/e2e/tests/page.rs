@@ -9,12 +9,9 @@
 //! (SSCC), dispense and see "dispensed by you", undo, decommission, batch receive and dispense, a refusal shown.
 //! Then this test reads the ledger to check that what the page said happened did happen.
 
-use std::io::BufRead;
-use std::process::{Command, Stdio};
-
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::{PackStatus, Verdict, VerifyRequest};
-use pedigree_e2e::{Stack, body, sscc};
+use pedigree_e2e::{Killed, Stack, body, sscc};
 use serde_json::json;
 
 const MFR: &str = "acme-pharma";
@@ -22,42 +19,13 @@ const PHARMACY: &str = "city-pharmacy";
 const OTHER_PHARMACY: &str = "harbour-pharmacy";
 const TOKEN: &str = "console-token-0123456789abcdef";
 
-/// A child process killed when dropped (a failing test must not leave it running).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn gtin(first13: &str) -> String {
     format!("{first13}{}", gtin_check_digit(first13).unwrap())
 }
 
 /// `pedigree console --as who` against `stack` on a free loopback port: the child and its address (with the token).
 fn console(stack: &Stack, who: &str) -> (Killed, String) {
-    let mut child = Command::new(pedigree_e2e::binary("pedigree"))
-        .args(["console", "--as", who, "--listen", "127.0.0.1:0"])
-        .arg("--tls-cert")
-        .arg(&stack.server_cert.cert_path)
-        .arg("--tls-key")
-        .arg(&stack.server_cert.key_path)
-        .env("PEDIGREE_DIR", &stack.fixture.dir)
-        .env("PEDIGREE_CA", &stack.ca_path)
-        .env("PEDIGREE_CUSTODY", format!("https://{}", stack.custody_addr))
-        .env("PEDIGREE_LEDGER", format!("https://{}", stack.verifier_grpc))
-        .env("PEDIGREE_CONSOLE_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting the console");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("its stdout"))
-        .read_line(&mut line)
-        .expect("the console says where it listens");
-    let child = Killed(child);
+    let (child, line) = pedigree_e2e::serve_as(stack, "console", who, &[("PEDIGREE_CONSOLE_TOKEN", TOKEN)]);
     let url = line
         .trim()
         .rsplit(' ')

@@ -4,7 +4,7 @@
 use pedigree_core::gs1::gtin_check_digit;
 use pedigree_core::pb::trace_service_client::TraceServiceClient;
 use pedigree_core::pb::{LotPlace, PackStatus, TraceLotRequest};
-use pedigree_e2e::{AUTHORITY, Stack, body, sscc};
+use pedigree_e2e::{AUTHORITY, Stack, body};
 use tonic::Code;
 
 const MFR: &str = "acme-pharma";
@@ -35,17 +35,8 @@ async fn a_lot_is_traced_to_where_its_packs_are_now() {
     stack.committed(MFR, body::ship(&g, &["T1", "T2"], PHARMACY)).await;
     stack.committed(PHARMACY, body::receive(&g, &["T1"], MFR)).await;
     stack.committed(PHARMACY, body::dispense(&g, &["T1"])).await;
-    let pallet = sscc(7);
     let line = vec!["T3".to_string(), "T4".to_string()];
-    stack
-        .committed(MFR, body::pack(&pallet, &[(g.as_str(), &line)], &[]))
-        .await;
-    stack
-        .committed(MFR, body::ship_containers(std::slice::from_ref(&pallet), WHOLESALER))
-        .await;
-    stack
-        .committed(WHOLESALER, body::receive_containers(std::slice::from_ref(&pallet), MFR))
-        .await;
+    stack.pallet_delivered(7, &g, &line, MFR, WHOLESALER).await;
     stack.committed(MFR, body::quarantine(&g, &["T5"], "seal broken")).await;
 
     let request = TraceLotRequest {
