@@ -426,7 +426,20 @@ async fn act(State(c): State<Console>, headers: HeaderMap, body: axum::body::Byt
     }
     let request: ActRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "body", format!("not an action: {e}")),
+        // Where, not what: serde's message would quote the offending value, whatever its length.
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "body",
+                format!(
+                    "not an action request ({:?} error at line {}, column {}): action is dispense, undo, \
+                     decommission or receive, with packs and containers",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            );
+        }
     };
     let planned = match plan(&request) {
         Ok(p) => p,
@@ -514,6 +527,9 @@ mod tests {
         // Read whole (and refused for what it says: no such action), not cut off at 16 KiB.
         let answer = app.clone().oneshot(post(MAX_PACKS)).await.unwrap();
         assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(answer.into_body(), usize::MAX).await.unwrap();
+        let message = String::from_utf8_lossy(&body);
+        assert!(message.len() < 300 && !message.contains("frobnicate"), "{message}");
         let big = app.oneshot(post(4 * MAX_PACKS)).await.unwrap();
         assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
