@@ -31,6 +31,10 @@ pub enum Command {
     /// connections, oversized requests and an abusive address attack the verifier; report their latency and the
     /// verifier's memory.
     Hostile(crate::hostile::HostileArgs),
+    /// The attackers of a hostile run, as a process of their own (started by `hostile`; runs until its standard
+    /// input closes, then prints what each attack got as JSON).
+    #[command(hide = true)]
+    HostileAttack(crate::hostile::attacker::AttackArgs),
 }
 
 impl Command {
@@ -39,7 +43,7 @@ impl Command {
         match self {
             Command::Spawn(a) => Some(&a.opts),
             Command::Remote(a) => Some(&a.opts),
-            Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) => None,
+            Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) | Command::HostileAttack(_) => None,
         }
     }
 }
@@ -75,8 +79,21 @@ pub struct SpawnArgs {
     /// The sequencer's largest batch (events per block).
     #[arg(long, default_value_t = 200)]
     pub batch_max_events: usize,
+    /// Where the spawned tansu broker keeps its log.
+    #[arg(long, value_enum, default_value_t = BrokerLog::Memory)]
+    pub broker_log: BrokerLog,
     #[command(flatten)]
     pub opts: Options,
+}
+
+/// A spawned broker's storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BrokerLog {
+    /// A SQLite file, indexed by offset (as `pedigree up` runs it): a fetch reads from its offset on.
+    Sqlite,
+    /// tansu's in-memory object store: every fetch lists every batch the partition holds, so its cost grows with
+    /// the topic (tansu-storage 0.6.0, `dynostore.rs`), which no Kafka broker's does.
+    Memory,
 }
 
 #[derive(Args, Debug)]

@@ -62,6 +62,17 @@ fn add_stats(dir: &str, prefix: &str, keep: impl Fn(&str) -> bool, into: &mut BT
     }
 }
 
+/// CPU time of process `pid` so far, in clock ticks (user and system).
+pub fn process_ticks(pid: u32) -> Option<u64> {
+    let line = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&line).map(|(_, ticks)| ticks)
+}
+
+/// `ticks` of CPU time spread over `over`, in cores.
+pub fn ticks_to_cores(ticks: u64, over: std::time::Duration) -> f64 {
+    ticks as f64 / TICKS / over.as_secs_f64().max(1e-9)
+}
+
 pub fn mark() -> Mark {
     let (busy, total) = machine().unwrap_or((0, 0));
     let mut by_name = BTreeMap::new();

@@ -30,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
         println!("results: {}", outcome.dir.display());
         return Ok(());
     }
+    if let Command::HostileAttack(args) = cli.command {
+        return pedigree_loadtest::hostile::attacker::run(args).await;
+    }
     if let Command::Failover(args) = cli.command {
         let (_, dir, summary) = pedigree_loadtest::failover::run(args).await?;
         println!("{summary}");

@@ -45,7 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let (scenario, target, opts) = match cli.command {
         Command::Spawn(a) => (a.scenario, Target::spawn(&a).await?, a.opts),
         Command::Remote(a) => (a.scenario, Target::remote(&a)?, a.opts),
-        Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) => {
+        Command::Chaos(_) | Command::Failover(_) | Command::Hostile(_) | Command::HostileAttack(_) => {
             anyhow::bail!("chaos, failover and hostile runs are started with their own run functions")
         }
     };

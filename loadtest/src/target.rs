@@ -5,7 +5,7 @@ use pedigree_kafka::ClientSettings;
 
 use pedigree_runtime::tls::ClientTls;
 
-use crate::cli::{RemoteArgs, SpawnArgs};
+use crate::cli::{BrokerLog, RemoteArgs, SpawnArgs};
 use crate::parties::{Parties, Party};
 
 /// Endpoints, signers and (when spawned) the stack itself, kept alive for the run.
@@ -33,7 +33,7 @@ pub struct Target {
 impl Target {
     /// Starts a stack (tansu, redis-server, custody, sequencer, verifier) with the given batch size.
     pub async fn spawn(args: &SpawnArgs) -> anyhow::Result<Self> {
-        let stack = Stack::spawn_unthrottled(args.batch_max_events).await;
+        let stack = Stack::spawn_unthrottled_on(args.batch_max_events, args.broker_log == BrokerLog::Sqlite).await;
         let parties = Parties::new(stack.fixture.parties.values().map(|p| Party {
             id: p.id.clone(),
             role: p.role,

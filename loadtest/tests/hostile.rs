@@ -18,6 +18,8 @@ async fn legitimate_scans_are_served_while_the_verifier_is_attacked() {
         abusive: 4,
         pharmacies: 4,
         scan_rate: 5,
+        attack_nice: 19,
+        attack_exe: Some(env!("CARGO_BIN_EXE_pedigree-loadtest").into()),
         bin_dir: None,
         out: out.path().to_path_buf(),
     };

@@ -10,6 +10,7 @@
 //! under 50 ms, no legitimate scan refused, the verifier under 256 MB.
 
 mod attack;
+pub mod attacker;
 mod report;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -59,6 +60,14 @@ pub struct HostileArgs {
     /// Scans per second of each pharmacy.
     #[arg(long, default_value_t = 10)]
     pub scan_rate: u64,
+    /// Niceness of the attack process (0 to 19, by `nice`): how much of the shared cores the attack yields to the
+    /// stack. The attackers are other machines; on one box their own work (building and encrypting 4 MB requests,
+    /// a thousand reconnections a second) would otherwise be charged to the verifier. 0 runs it at equal priority.
+    #[arg(long, default_value_t = 19, value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub attack_nice: u8,
+    /// The `pedigree-loadtest` executable to run the attack with (default: this one; a test names the built one).
+    #[arg(long)]
+    pub attack_exe: Option<PathBuf>,
     /// Where the service binaries are (default: next to this executable).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -114,46 +123,30 @@ async fn drive(args: &HostileArgs, stack: &LocalStack) -> anyhow::Result<Hostile
     let codes = seed(args.pharmacies.max(1), stack, &tls, &grpc_url).await?;
     let limits = crate::limits::measure(None).await;
 
+    let attack_started = Instant::now();
+    let attack = attacker::Attack::start(
+        &attacker::AttackArgs {
+            http,
+            grpc_url: grpc_url.clone(),
+            ca: stack.ca.ca_path().to_path_buf(),
+            code: codes[0].clone(),
+            slowloris: args.slowloris,
+            slow_headers: args.slow_headers,
+            floods: args.floods,
+            flood_bytes: args.flood_bytes,
+            abusive: args.abusive,
+            nice: args.attack_nice,
+        },
+        args.attack_exe.as_deref(),
+    )?;
     let stop = Arc::new(AtomicBool::new(false));
-    let target = attack::Target {
-        http,
-        grpc_url: grpc_url.clone(),
-        ca_pem: ca_pem.clone(),
-        code: codes[0].clone(),
-        stop: stop.clone(),
-    };
-    let mut attacks = tokio::task::JoinSet::new();
-    let slowloris = Arc::new(attack::Counts::default());
-    for n in 0..args.slowloris {
-        attacks.spawn(attack::slowloris(target.clone(), address(3, n), slowloris.clone()));
-    }
-    let slow_headers = Arc::new(attack::Counts::default());
-    for n in 0..args.slow_headers {
-        attacks.spawn(attack::slow_headers(
-            target.clone(),
-            address(4, n),
-            slow_headers.clone(),
-        ));
-    }
-    let floods = Arc::new(attack::Counts::default());
-    for n in 0..args.floods {
-        attacks.spawn(attack::flood(
-            target.clone(),
-            address(5, n),
-            n % 2 == 0,
-            args.flood_bytes,
-            floods.clone(),
-        ));
-    }
-    let abusive = Arc::new(attack::Counts::default());
-    for _ in 0..args.abusive {
-        attacks.spawn(attack::abusive(target.clone(), address(6, 0), abusive.clone()));
-    }
     let verifier_pid = stack.supervisor().handle().pid(names::VERIFIER)?;
     let memory = tokio::spawn(attack::sample_rss(verifier_pid, stop.clone()));
 
     tokio::time::sleep(Duration::from_secs(args.warmup)).await;
     let window = Duration::from_secs(args.duration);
+    let cpu = crate::cpu::mark();
+    let attack_ticks = attack.pid().and_then(crate::cpu::process_ticks);
     let mut pharmacies = tokio::task::JoinSet::new();
     for n in 0..args.pharmacies.max(1) {
         let client = attack::https_client(&ca_pem, address(1, n))?;
@@ -164,8 +157,14 @@ async fn drive(args: &HostileArgs, stack: &LocalStack) -> anyhow::Result<Hostile
     while let Some(scans) = pharmacies.join_next().await {
         legit.add(scans?);
     }
+    let mut cpu = cpu.since();
+    if let (Some(before), Some(after)) = (attack_ticks, attack.pid().and_then(crate::cpu::process_ticks)) {
+        let cores = crate::cpu::ticks_to_cores(after.saturating_sub(before), window);
+        cpu.cores.insert("attack process".to_string(), cores);
+    }
     stop.store(true, Ordering::Relaxed);
-    attacks.abort_all();
+    let attacked = attack.finish().await?;
+    let attack_secs = attack_started.elapsed().as_secs_f64();
     let max_rss_mb = memory.await?;
     let restarts = stack.supervisor().handle().restarts(names::VERIFIER)?;
     Ok(HostileReport::new(report::Parts {
@@ -174,10 +173,9 @@ async fn drive(args: &HostileArgs, stack: &LocalStack) -> anyhow::Result<Hostile
         legit,
         max_rss_mb,
         verifier_restarts: restarts,
-        slowloris: slowloris.snapshot(),
-        slow_headers: slow_headers.snapshot(),
-        floods: floods.snapshot(),
-        abusive: abusive.snapshot(),
+        attacked,
+        attack_secs,
+        cpu,
         limits,
     }))
 }

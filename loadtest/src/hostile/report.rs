@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use super::HostileArgs;
 use super::attack::Scan;
-use crate::report::Limits;
+use super::attacker::AttackCounts;
+use crate::report::{CpuReport, Limits};
 
 /// The legitimate pharmacies' scans.
 pub struct Legit {
@@ -45,10 +46,11 @@ pub struct Parts {
     pub legit: Legit,
     pub max_rss_mb: f64,
     pub verifier_restarts: u32,
-    pub slowloris: BTreeMap<String, u64>,
-    pub slow_headers: BTreeMap<String, u64>,
-    pub floods: BTreeMap<String, u64>,
-    pub abusive: BTreeMap<String, u64>,
+    pub attacked: AttackCounts,
+    /// How long the attack process ran, in seconds (its counts cover all of it).
+    pub attack_secs: f64,
+    /// CPU over the measured window, in cores: the stack's processes, this process's threads, the attack process.
+    pub cpu: CpuReport,
     pub limits: Limits,
 }
 
@@ -61,6 +63,8 @@ pub struct HostileReport {
     pub flood_clients: usize,
     pub flood_bytes: usize,
     pub abusive_in_flight: usize,
+    pub attack_nice: u8,
+    pub attack_secs: f64,
     pub pharmacies: usize,
     pub scan_rate_each: u64,
     pub legit_scans: u64,
@@ -74,6 +78,7 @@ pub struct HostileReport {
     pub slow_headers: BTreeMap<String, u64>,
     pub floods: BTreeMap<String, u64>,
     pub abusive: BTreeMap<String, u64>,
+    pub cpu: CpuReport,
     pub limits: Limits,
     /// Every target met: p99 under 50 ms, no legitimate scan refused, the verifier under 256 MB and never restarted.
     pub targets_met: bool,
@@ -108,6 +113,8 @@ impl HostileReport {
             flood_clients: p.args.floods,
             flood_bytes: p.args.flood_bytes,
             abusive_in_flight: p.args.abusive,
+            attack_nice: p.args.attack_nice,
+            attack_secs: p.attack_secs,
             pharmacies: p.args.pharmacies,
             scan_rate_each: p.args.scan_rate,
             legit_scans,
@@ -117,10 +124,11 @@ impl HostileReport {
             legit_max_ms: max,
             verifier_max_rss_mb: p.max_rss_mb,
             verifier_restarts: p.verifier_restarts,
-            slowloris: p.slowloris,
-            slow_headers: p.slow_headers,
-            floods: p.floods,
-            abusive: p.abusive,
+            slowloris: p.attacked.slowloris,
+            slow_headers: p.attacked.slow_headers,
+            floods: p.attacked.floods,
+            abusive: p.attacked.abusive,
+            cpu: p.cpu,
             limits: p.limits,
             targets_met,
         }
@@ -143,7 +151,8 @@ pub fn render(r: &HostileReport) -> String {
     let mut out = format!(
         "# Hostile run {}\n\n{} pharmacies scanning {} times a second each over HTTPS for {} s, while {} connections \
          trickle a TLS handshake, {} trickle HTTP headers, {} clients send {} MB requests back to back and one \
-         address scans with {} requests in flight.\n\n",
+         address scans with {} requests in flight, from a process of their own at niceness {} (attack time {:.0} s, \
+         which the counts below cover).\n\n",
         r.started_utc,
         r.pharmacies,
         r.scan_rate_each,
@@ -153,6 +162,8 @@ pub fn render(r: &HostileReport) -> String {
         r.flood_clients,
         r.flood_bytes / (1024 * 1024),
         r.abusive_in_flight,
+        r.attack_nice,
+        r.attack_secs,
     );
     out.push_str("| measure | value | target |\n| --- | --- | --- |\n");
     out.push_str(&format!(
@@ -186,8 +197,24 @@ pub fn render(r: &HostileReport) -> String {
             .map_or("not measured".to_string(), |v| format!("{v:.0}"))
     ));
     out.push_str(&format!(
+        "- CPU over the window, in cores: machine {:.2} of {}; {}\n",
+        r.cpu.machine_busy * cores_of_machine(),
+        cores_of_machine(),
+        r.cpu
+            .cores
+            .iter()
+            .filter(|(_, c)| **c >= 0.05)
+            .map(|(name, c)| format!("{name} {c:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    out.push_str(&format!(
         "\nAll targets {}.\n",
         if r.targets_met { "met" } else { "NOT met" }
     ));
     out
+}
+
+fn cores_of_machine() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }

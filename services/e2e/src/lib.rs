@@ -151,7 +151,12 @@ impl Stack {
     /// Like [`Stack::spawn_with`], with the per-client rate limits off: the load tester measures throughput, with
     /// every client on one address and a few participants.
     pub async fn spawn_unthrottled(batch_max_events: usize) -> Self {
-        let mut stack = Self::spawn_bare_rated(batch_max_events, false, Rates::Off).await;
+        Self::spawn_unthrottled_on(batch_max_events, false).await
+    }
+
+    /// Like [`Stack::spawn_unthrottled`]; with `durable`, the broker keeps its log in a SQLite file.
+    pub async fn spawn_unthrottled_on(batch_max_events: usize, durable: bool) -> Self {
+        let mut stack = Self::spawn_bare_rated(batch_max_events, durable, Rates::Off).await;
         stack.start_sequencer().await;
         stack
     }
