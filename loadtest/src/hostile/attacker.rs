@@ -51,9 +51,6 @@ pub struct AttackArgs {
     pub flood_bytes: usize,
     #[arg(long)]
     pub abusive: usize,
-    /// Niceness the parent starts this process with (it is not applied by the child itself).
-    #[arg(long, default_value_t = 0)]
-    pub nice: u8,
 }
 
 /// What each attack got, by outcome.
@@ -130,8 +127,8 @@ pub struct Attack {
 }
 
 impl Attack {
-    /// Starts `exe` (default: this executable) as `hostile-attack` with `args`.
-    pub fn start(args: &AttackArgs, exe: Option<&std::path::Path>) -> anyhow::Result<Self> {
+    /// Starts `exe` (default: this executable) as `hostile-attack` with `args`, at niceness `nice`.
+    pub fn start(args: &AttackArgs, exe: Option<&std::path::Path>, nice: u8) -> anyhow::Result<Self> {
         let exe = match exe {
             Some(exe) => exe.to_path_buf(),
             None => std::env::current_exe().context("finding this executable")?,
@@ -139,7 +136,7 @@ impl Attack {
         // coreutils' nice: the child starts at that niceness, and so do its threads.
         let mut command = Command::new("nice");
         command
-            .args(["-n", &args.nice.to_string()])
+            .args(["-n", &nice.to_string()])
             .arg(exe)
             .arg("hostile-attack")
             .args(["--http", &args.http.to_string()])
@@ -152,7 +149,6 @@ impl Attack {
             .args(["--floods", &args.floods.to_string()])
             .args(["--flood-bytes", &args.flood_bytes.to_string()])
             .args(["--abusive", &args.abusive.to_string()])
-            .args(["--nice", &args.nice.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);

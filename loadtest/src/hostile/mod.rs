@@ -5,6 +5,10 @@
 //! - clients send 4 MB bodies (`POST /v1/session`) and 4 MB gRPC scans, as fast as the verifier answers;
 //! - one abusive address scans in a tight loop.
 //!
+//! The attackers run as a process of their own ([`attacker`]), at a niceness of `--attack-nice`, so that the
+//! pharmacies' scans never wait behind the attackers' tasks in one runtime; the summary prints the CPU each process
+//! used over the window.
+//!
 //! Reported beside the same-run machine limits: the legitimate scans' latency percentiles and errors, the
 //! verifier's largest resident memory, and what each attack got. Targets (docs/performance.md): the legitimate p99
 //! under 50 ms, no legitimate scan refused, the verifier under 256 MB.
@@ -135,9 +139,9 @@ async fn drive(args: &HostileArgs, stack: &LocalStack) -> anyhow::Result<Hostile
             floods: args.floods,
             flood_bytes: args.flood_bytes,
             abusive: args.abusive,
-            nice: args.attack_nice,
         },
         args.attack_exe.as_deref(),
+        args.attack_nice,
     )?;
     let stop = Arc::new(AtomicBool::new(false));
     let verifier_pid = stack.supervisor().handle().pid(names::VERIFIER)?;
