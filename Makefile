@@ -49,12 +49,14 @@ k8s:
 	scripts/check-k8s.sh
 
 ## criterion benches (target/criterion), then the load scenarios, each figure measured over a steady-state window of
-## 30 s after a 5 s warm-up (the drain is left out); reports under results/. The load scenarios take about 7 minutes.
+## 30 s after a 5 s warm-up (the drain is left out); reports under results/. The load scenarios take about 10 minutes.
+## Ingest runs twice: on tansu's in-memory log and on its SQLite log (docs/performance.md, "The missed target").
 bench: setup
 	cargo bench -p pedigree-core -p pedigree-merkle
 	cargo bench -p pedigree-verifier --bench per_scan
 	cargo build --release -p pedigree-loadtest
 	./target/release/pedigree-loadtest spawn ingest --duration 30 --warmup 5 --clients 64 --batch-max-events 2000
+	./target/release/pedigree-loadtest spawn ingest --broker-log sqlite --duration 30 --warmup 5 --clients 64 --batch-max-events 2000
 	./target/release/pedigree-loadtest spawn bulk --duration 30 --warmup 5 --pack-size 1000 --batch-max-events 2000
 	./target/release/pedigree-loadtest spawn verify --duration 30 --warmup 5 --packs 10000 --clients 64 --scan-rate 20000
 	./target/release/pedigree-loadtest spawn mixed --duration 30 --warmup 5 --clients 64 --scan-clients 16 --batch-max-events 2000
