@@ -37,7 +37,8 @@ fn header(r: &Report, out: &mut String) {
     }
 }
 
-fn cpu_line(cpu: &CpuReport) -> String {
+/// A phase's CPU use: the machine's busy share and the six biggest users, in cores.
+pub(crate) fn cpu_line(cpu: &CpuReport) -> String {
     let mut by_use: Vec<_> = cpu.cores.iter().collect();
     by_use.sort_by(|a, b| b.1.total_cmp(a.1));
     let parts: Vec<String> = by_use.iter().take(6).map(|(n, c)| format!("{n} {c:.2}")).collect();

@@ -196,25 +196,10 @@ pub fn render(r: &HostileReport) -> String {
             .k256_verifies_per_sec_1_core
             .map_or("not measured".to_string(), |v| format!("{v:.0}"))
     ));
-    out.push_str(&format!(
-        "- CPU over the window, in cores: machine {:.2} of {}; {}\n",
-        r.cpu.machine_busy * cores_of_machine(),
-        cores_of_machine(),
-        r.cpu
-            .cores
-            .iter()
-            .filter(|(_, c)| **c >= 0.05)
-            .map(|(name, c)| format!("{name} {c:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    out.push_str(&format!("- over the window, {}\n", crate::table::cpu_line(&r.cpu)));
     out.push_str(&format!(
         "\nAll targets {}.\n",
         if r.targets_met { "met" } else { "NOT met" }
     ));
     out
-}
-
-fn cores_of_machine() -> f64 {
-    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }
